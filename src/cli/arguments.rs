@@ -1,0 +1,256 @@
+//! The command line exactly as typed (clap derive). Nothing here reads files,
+//! the environment beyond clap's `env` fallbacks, or the network.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Manage Microsoft Entra ID custom security attributes as code.
+///
+/// Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error (bad
+/// input, conflicts, stale plan, failed apply); 2 changes or drift present
+/// (only with --detailed-exitcode).
+#[derive(Debug, Parser)]
+#[command(name = "entra-csa", version, about, long_about = None)]
+pub struct Arguments {
+    /// More logging on stderr: -v for requests and retries, -vv for everything.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check desired-state files offline: no network, no credentials.
+    Validate(ValidateArgs),
+    /// Compare the files with the tenant and print the plan.
+    Plan(PlanArgs),
+    /// Carry out a plan: from files (planned anew) or a saved plan file.
+    Apply(ApplyArgs),
+    /// Write the tenant's attribute sets, definitions and values as desired-state YAML.
+    Export(ExportArgs),
+    /// Print the JSON Schema of the desired-state file.
+    Schema,
+    /// Serve a local Microsoft Graph emulator for custom security attributes.
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// A desired-state file, or a folder of *.yaml / *.yml files. Repeatable.
+    #[arg(short = 'f', long = "file", value_name = "PATH", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Text)]
+    pub format: DiagnosticFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagnosticFormat {
+    /// file:line:column: message, for people.
+    Text,
+    /// GitHub Actions workflow commands (::error file=...,line=...).
+    Github,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A desired-state file, or a folder of *.yaml / *.yml files. Repeatable.
+    #[arg(short = 'f', long = "file", value_name = "PATH", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Output format of the plan.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+
+    /// Also save the plan (JSON, with the desired state) for `apply PLANFILE`.
+    #[arg(long, value_name = "PLANFILE")]
+    pub out: Option<PathBuf>,
+
+    /// Exit 2 when there are changes or drift, 0 when in sync, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A desired-state file, or a folder of *.yaml / *.yml files. Repeatable.
+    #[arg(short = 'f', long = "file", value_name = "PATH", conflicts_with = "plan_file")]
+    pub files: Vec<PathBuf>,
+
+    /// A plan saved with `plan --out`; refused if the tenant changed since.
+    #[arg(value_name = "PLANFILE", required_unless_present = "files")]
+    pub plan_file: Option<PathBuf>,
+
+    /// Apply without asking; required when stdin is not a terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only these attribute sets. Repeatable; default all.
+    #[arg(long = "set", value_name = "NAME")]
+    pub sets: Vec<String>,
+
+    /// Also export the values assigned to users and service principals.
+    #[arg(long)]
+    pub assignments: bool,
+
+    /// A file, or a folder to write one file per set; default stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE|DIR")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// Which tenant to talk to, and how to sign in.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Use a local state file (Graph-shaped JSON) instead of Microsoft Graph.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["graph_url", "cloud"])]
+    pub state: Option<PathBuf>,
+
+    /// Graph service root, without /v1.0 (e.g. an emulator on loopback).
+    #[arg(long, env = "ENTRA_CSA_GRAPH_URL", value_name = "URL")]
+    pub graph_url: Option<String>,
+
+    /// National cloud: sets the service root and the token scope.
+    #[arg(long, value_enum, default_value_t = Cloud::Global)]
+    pub cloud: Cloud,
+
+    /// Allow --graph-url to point at a host that is neither a Microsoft Graph
+    /// root nor loopback.
+    #[arg(long)]
+    pub allow_custom_graph_host: bool,
+
+    /// Directory (tenant) id, for client-secret, certificate and workload sign-in.
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "GUID")]
+    pub tenant_id: Option<String>,
+
+    /// Application (client) id, for client-secret, certificate, workload and
+    /// user-assigned managed identity sign-in.
+    #[arg(long, env = "AZURE_CLIENT_ID", value_name = "GUID")]
+    pub client_id: Option<String>,
+
+    /// How to sign in; `auto` picks the first method that is configured.
+    #[arg(long, value_enum, default_value_t = AuthMethod::Auto)]
+    pub auth: AuthMethod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Cloud {
+    Global,
+    Usgov,
+    UsgovDod,
+    China,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMethod {
+    /// ENTRA_CSA_ACCESS_TOKEN, then workload identity, client secret,
+    /// certificate, Azure Pipelines, managed identity, then developer tools.
+    Auto,
+    /// A bearer token from ENTRA_CSA_ACCESS_TOKEN.
+    Token,
+    /// Azure CLI, then Azure Developer CLI (local use).
+    Cli,
+    /// Client secret from AZURE_CLIENT_SECRET.
+    Secret,
+    /// Client certificate (PKCS#12) from AZURE_CLIENT_CERTIFICATE_PATH.
+    Certificate,
+    /// Workload identity federation (AZURE_FEDERATED_TOKEN_FILE; GitHub Actions OIDC).
+    Workload,
+    /// Azure Pipelines service connection (OIDC).
+    Pipelines,
+    /// Managed identity of the machine.
+    ManagedIdentity,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on; loopback unless --allow-non-loopback.
+    #[arg(long, default_value = "127.0.0.1:8790", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// Listen on an address that is not loopback.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+
+    /// Seed the store from a state file.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Write the store back to --state after every change.
+    #[arg(long, requires = "state")]
+    pub persist: bool,
+
+    /// The only bearer token accepted; default any non-empty token.
+    #[arg(long, env = "ENTRA_CSA_EMULATOR_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Delay added to every response.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+
+    /// Largest page a list answers with (Graph: 100 default, 999 max for principals).
+    #[arg(long, value_name = "N")]
+    pub page_size: Option<usize>,
+
+    /// Share of requests answered with an injected fault (429, 503, reset).
+    #[arg(long, default_value_t = 0.0, value_name = "0..1")]
+    pub fault_rate: f64,
+
+    /// Seed of the fault injector.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// How long a new definition stays unassignable.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub replication_lag_ms: u64,
+
+    /// Throttling model.
+    #[arg(long, value_enum, default_value_t = Throttle::None)]
+    pub throttle: Throttle,
+
+    /// Multiply Graph's quotas by this factor (e.g. 10 for faster benchmarks).
+    #[arg(long, default_value_t = 1.0)]
+    pub throttle_scale: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Throttle {
+    /// No quotas.
+    None,
+    /// Graph's documented identity quotas per app and tenant.
+    Graph,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn arguments_are_consistent() {
+        Arguments::command().debug_assert();
+    }
+}

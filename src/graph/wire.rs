@@ -1,0 +1,489 @@
+//! Graph's JSON shapes for attribute sets, definitions, allowed values and
+//! principals, and their conversion to and from the plain-data model. The
+//! local state file, the emulator's store and the Graph client all speak these
+//! shapes, so an export of a real tenant and a test fixture look the same.
+//!
+//! The annotations follow the documented examples: responses mark each set
+//! object `#microsoft.graph.customSecurityAttributeValue` and collections
+//! `#Collection(String)` / `#Collection(Int32)`, and leave single integers
+//! bare; requests mark sets `#Microsoft.DirectoryServices.CustomSecurityAttributeValue`
+//! and single integers `#Int32`, and remove a value with `null` (single) or
+//! `[]` (collection).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::live_state::{LiveAttributeSet, LivePrincipal, LiveState};
+use crate::model::{
+    AllowedValue, AttributeValue, DataType, Definition, PrincipalAssignments, PrincipalKind, Status,
+};
+
+/// `@odata.type` of each set object in Graph's responses.
+pub const RESPONSE_SET_TYPE: &str = "#microsoft.graph.customSecurityAttributeValue";
+/// `@odata.type` of each set object in the documented PATCH requests.
+pub const REQUEST_SET_TYPE: &str = "#Microsoft.DirectoryServices.CustomSecurityAttributeValue";
+
+/// An attribute set as Graph sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireAttributeSet {
+    pub id: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub max_attributes_per_set: Option<i32>,
+}
+
+/// A definition as Graph sends it; `allowedValues` only with `$expand`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireDefinition {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub attribute_set: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub data_type: DataType,
+    pub is_collection: bool,
+    #[serde(default)]
+    pub is_searchable: Option<bool>,
+    pub status: Status,
+    #[serde(default)]
+    pub use_pre_defined_values_only: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_values: Option<Vec<WireAllowedValue>>,
+}
+
+/// A predefined value as Graph sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireAllowedValue {
+    pub id: String,
+    pub is_active: bool,
+}
+
+/// A user or service principal as Graph sends it with
+/// `$select=id,userPrincipalName|appId,displayName,customSecurityAttributes`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WirePrincipal {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_principal_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Graph answers `null` when nothing is assigned (or nothing may be read).
+    #[serde(default)]
+    pub custom_security_attributes: Option<Map<String, Value>>,
+}
+
+/// The local state file, and the emulator's store: a tenant in Graph's shapes.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantDocument {
+    #[serde(default)]
+    pub attribute_sets: Vec<WireAttributeSet>,
+    #[serde(default)]
+    pub custom_security_attribute_definitions: Vec<WireDefinition>,
+    #[serde(default)]
+    pub users: Vec<WirePrincipal>,
+    #[serde(default)]
+    pub service_principals: Vec<WirePrincipal>,
+}
+
+/// A Graph body that does not have the shape the model needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct WireError {
+    /// Where in the document, e.g. `users[3].customSecurityAttributes.Engineering.Project`.
+    pub path: String,
+    pub message: String,
+}
+
+impl WireError {
+    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        WireError { path: path.into(), message: message.into() }
+    }
+}
+
+impl From<&WireAttributeSet> for LiveAttributeSet {
+    fn from(set: &WireAttributeSet) -> Self {
+        LiveAttributeSet {
+            id: set.id.clone(),
+            description: set.description.clone(),
+            max_attributes_per_set: set.max_attributes_per_set,
+        }
+    }
+}
+
+impl From<&LiveAttributeSet> for WireAttributeSet {
+    fn from(set: &LiveAttributeSet) -> Self {
+        WireAttributeSet {
+            id: set.id.clone(),
+            description: set.description.clone(),
+            max_attributes_per_set: set.max_attributes_per_set,
+        }
+    }
+}
+
+impl WireDefinition {
+    /// The model's definition. Graph documents `isSearchable` and
+    /// `usePreDefinedValuesOnly` as nullable; a null reads as `false`.
+    pub fn to_definition(&self) -> Definition {
+        let mut allowed_values: Vec<AllowedValue> = self
+            .allowed_values
+            .iter()
+            .flatten()
+            .map(|value| AllowedValue { id: value.id.clone(), is_active: value.is_active })
+            .collect();
+        allowed_values.sort_by(|a, b| a.id.cmp(&b.id));
+        Definition {
+            attribute_set: self.attribute_set.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            data_type: self.data_type,
+            is_collection: self.is_collection,
+            is_searchable: self.is_searchable.unwrap_or(false),
+            use_pre_defined_values_only: self.use_pre_defined_values_only.unwrap_or(false),
+            status: self.status,
+            allowed_values,
+        }
+    }
+
+    /// Graph's shape of a definition, with its id and allowed values.
+    pub fn from_definition(definition: &Definition) -> Self {
+        WireDefinition {
+            id: Some(definition.id()),
+            attribute_set: definition.attribute_set.clone(),
+            name: definition.name.clone(),
+            description: definition.description.clone(),
+            data_type: definition.data_type,
+            is_collection: definition.is_collection,
+            is_searchable: Some(definition.is_searchable),
+            status: definition.status,
+            use_pre_defined_values_only: Some(definition.use_pre_defined_values_only),
+            allowed_values: Some(
+                definition
+                    .allowed_values
+                    .iter()
+                    .map(|value| WireAllowedValue { id: value.id.clone(), is_active: value.is_active })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl WirePrincipal {
+    /// The model's principal; `path` names it in errors.
+    pub fn to_live(&self, kind: PrincipalKind, path: &str) -> Result<LivePrincipal, WireError> {
+        let custom_security_attributes = match &self.custom_security_attributes {
+            None => None,
+            Some(sets) => {
+                Some(decode_custom_security_attributes(sets, &format!("{path}.customSecurityAttributes"))?)
+            }
+        };
+        Ok(LivePrincipal {
+            kind,
+            object_id: self.id.clone(),
+            user_principal_name: self.user_principal_name.clone(),
+            app_id: self.app_id.clone(),
+            display_name: self.display_name.clone(),
+            custom_security_attributes,
+        })
+    }
+
+    /// Graph's response shape of a principal.
+    pub fn from_live(principal: &LivePrincipal) -> Self {
+        WirePrincipal {
+            id: principal.object_id.clone(),
+            user_principal_name: principal.user_principal_name.clone(),
+            app_id: principal.app_id.clone(),
+            display_name: principal.display_name.clone(),
+            custom_security_attributes: principal
+                .custom_security_attributes
+                .as_ref()
+                .filter(|sets| !sets.is_empty())
+                .map(encode_custom_security_attributes),
+        }
+    }
+}
+
+impl TenantDocument {
+    /// The live state this document describes; every principal is in it.
+    pub fn to_live_state(&self) -> Result<LiveState, WireError> {
+        let mut live = LiveState { principals_complete: true, ..LiveState::default() };
+        for set in &self.attribute_sets {
+            live.attribute_sets.insert(set.id.clone(), set.into());
+        }
+        for (index, definition) in self.custom_security_attribute_definitions.iter().enumerate() {
+            let model = definition.to_definition();
+            let id = model.id();
+            if let Some(written) = &definition.id
+                && *written != id
+            {
+                return Err(WireError::new(
+                    format!("customSecurityAttributeDefinitions[{index}].id"),
+                    format!("is `{written}`, but attributeSet and name make `{id}`"),
+                ));
+            }
+            live.definitions.insert(id, model);
+        }
+        for (kind, list, name) in [
+            (PrincipalKind::User, &self.users, "users"),
+            (PrincipalKind::ServicePrincipal, &self.service_principals, "servicePrincipals"),
+        ] {
+            for (index, principal) in list.iter().enumerate() {
+                let principal = principal.to_live(kind, &format!("{name}[{index}]"))?;
+                live.principals.insert(principal.id(), principal);
+            }
+        }
+        Ok(live)
+    }
+
+    /// The document of a live state, in a stable order.
+    pub fn from_live_state(live: &LiveState) -> Self {
+        let principals = |kind: PrincipalKind| -> Vec<WirePrincipal> {
+            live.principals
+                .values()
+                .filter(|principal| principal.kind == kind)
+                .map(WirePrincipal::from_live)
+                .collect()
+        };
+        TenantDocument {
+            attribute_sets: live.attribute_sets.values().map(WireAttributeSet::from).collect(),
+            custom_security_attribute_definitions: live
+                .definitions
+                .values()
+                .map(WireDefinition::from_definition)
+                .collect(),
+            users: principals(PrincipalKind::User),
+            service_principals: principals(PrincipalKind::ServicePrincipal),
+        }
+    }
+}
+
+/// Reads `customSecurityAttributes` (set → attribute → value) as Graph
+/// answers it. Annotations are skipped: the JSON type says enough, and
+/// Graph leaves single integers unannotated. `null` and `[]` mean no value.
+pub fn decode_custom_security_attributes(
+    sets: &Map<String, Value>,
+    path: &str,
+) -> Result<PrincipalAssignments, WireError> {
+    let mut decoded = PrincipalAssignments::new();
+    for (set, attributes) in sets {
+        let set_path = format!("{path}.{set}");
+        let attributes = match attributes {
+            Value::Object(attributes) => attributes,
+            Value::Null => continue,
+            other => {
+                return Err(WireError::new(
+                    set_path,
+                    format!("expected an object, found {}", json_kind(other)),
+                ));
+            }
+        };
+        let mut values = BTreeMap::new();
+        for (attribute, value) in attributes {
+            if attribute.contains('@') {
+                continue;
+            }
+            let value_path = format!("{set_path}.{attribute}");
+            if let Some(value) = decode_value(value, &value_path)? {
+                values.insert(attribute.clone(), value);
+            }
+        }
+        if !values.is_empty() {
+            decoded.insert(set.clone(), values);
+        }
+    }
+    Ok(decoded)
+}
+
+fn decode_value(value: &Value, path: &str) -> Result<Option<AttributeValue>, WireError> {
+    let decoded = match value {
+        Value::Null => return Ok(None),
+        Value::Bool(value) => AttributeValue::Boolean(*value),
+        Value::String(value) => AttributeValue::String(value.clone()),
+        Value::Number(number) => AttributeValue::Integer(decode_int32(number, path)?),
+        Value::Array(items) if items.is_empty() => return Ok(None),
+        Value::Array(items) if items.iter().all(Value::is_string) => AttributeValue::strings(
+            items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect(),
+        ),
+        Value::Array(items) if items.iter().all(Value::is_number) => AttributeValue::integers(
+            items
+                .iter()
+                .filter_map(Value::as_number)
+                .map(|number| decode_int32(number, path))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Array(_) => {
+            return Err(WireError::new(path, "a collection must hold only strings or only integers"));
+        }
+        Value::Object(_) => return Err(WireError::new(path, "expected a value, found an object")),
+    };
+    Ok(Some(decoded))
+}
+
+fn decode_int32(number: &serde_json::Number, path: &str) -> Result<i32, WireError> {
+    number
+        .as_i64()
+        .and_then(|wide| i32::try_from(wide).ok())
+        .ok_or_else(|| WireError::new(path, format!("{number} is not a 32-bit integer")))
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `customSecurityAttributes` as Graph's responses show it.
+pub fn encode_custom_security_attributes(sets: &PrincipalAssignments) -> Map<String, Value> {
+    let mut encoded = Map::new();
+    for (set, attributes) in sets {
+        let mut object = Map::new();
+        object.insert("@odata.type".into(), json!(RESPONSE_SET_TYPE));
+        for (attribute, value) in attributes {
+            if let Some(annotation) = collection_annotation(value) {
+                object.insert(format!("{attribute}@odata.type"), json!(annotation));
+            }
+            object.insert(attribute.clone(), value_json(value));
+        }
+        encoded.insert(set.clone(), Value::Object(object));
+    }
+    encoded
+}
+
+/// One attribute's edit in an assignment PATCH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignmentEdit {
+    Set(AttributeValue),
+    /// Remove a single value: `null`.
+    RemoveSingle,
+    /// Remove a collection: `[]`.
+    RemoveCollection,
+}
+
+/// The body of `PATCH /users/{id}` or `/servicePrincipals/{id}` for the
+/// edits of one principal (set → attribute → edit), in the documented
+/// request annotations.
+pub fn assignment_patch_body(edits: &BTreeMap<String, BTreeMap<String, AssignmentEdit>>) -> Value {
+    let mut sets = Map::new();
+    for (set, attributes) in edits {
+        let mut object = Map::new();
+        object.insert("@odata.type".into(), json!(REQUEST_SET_TYPE));
+        for (attribute, edit) in attributes {
+            match edit {
+                AssignmentEdit::Set(value) => {
+                    let annotation = match value {
+                        AttributeValue::Integer(_) => Some("#Int32"),
+                        other => collection_annotation(other),
+                    };
+                    if let Some(annotation) = annotation {
+                        object.insert(format!("{attribute}@odata.type"), json!(annotation));
+                    }
+                    object.insert(attribute.clone(), value_json(value));
+                }
+                AssignmentEdit::RemoveSingle => {
+                    object.insert(attribute.clone(), Value::Null);
+                }
+                AssignmentEdit::RemoveCollection => {
+                    object.insert(attribute.clone(), json!([]));
+                }
+            }
+        }
+        sets.insert(set.clone(), Value::Object(object));
+    }
+    json!({ "customSecurityAttributes": sets })
+}
+
+fn collection_annotation(value: &AttributeValue) -> Option<&'static str> {
+    match value {
+        AttributeValue::Strings(_) => Some("#Collection(String)"),
+        AttributeValue::Integers(_) => Some("#Collection(Int32)"),
+        _ => None,
+    }
+}
+
+fn value_json(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::Boolean(value) => json!(value),
+        AttributeValue::Integer(value) => json!(value),
+        AttributeValue::String(value) => json!(value),
+        AttributeValue::Integers(values) => json!(values),
+        AttributeValue::Strings(values) => json!(values),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_response_decodes_without_int_annotations() {
+        // graph-examples/get-user-customsecurityattributes.http
+        let body: Map<String, Value> = serde_json::from_str(
+            r##"{
+                "Marketing": { "@odata.type": "#microsoft.graph.customSecurityAttributeValue", "EmployeeId": "QN26904" },
+                "Engineering": {
+                    "@odata.type": "#microsoft.graph.customSecurityAttributeValue",
+                    "Project@odata.type": "#Collection(String)", "Project": ["Baker", "Cascade"],
+                    "CostCenter@odata.type": "#Collection(Int32)", "CostCenter": [1001],
+                    "Certification": true, "NumVendors": 8
+                }
+            }"##,
+        )
+        .unwrap();
+        let decoded = decode_custom_security_attributes(&body, "csa").unwrap();
+        let engineering = &decoded["Engineering"];
+        assert_eq!(engineering["Project"], AttributeValue::strings(vec!["Baker".into(), "Cascade".into()]));
+        assert_eq!(engineering["CostCenter"], AttributeValue::Integers(vec![1001]));
+        assert_eq!(engineering["Certification"], AttributeValue::Boolean(true));
+        assert_eq!(engineering["NumVendors"], AttributeValue::Integer(8));
+        assert_eq!(decoded["Marketing"]["EmployeeId"], AttributeValue::String("QN26904".into()));
+    }
+
+    #[test]
+    fn wrong_shapes_name_their_path() {
+        let body: Map<String, Value> =
+            serde_json::from_str(r#"{ "Engineering": { "Project": [1, "a"] } }"#).unwrap();
+        let error =
+            decode_custom_security_attributes(&body, "users[0].customSecurityAttributes").unwrap_err();
+        assert_eq!(error.path, "users[0].customSecurityAttributes.Engineering.Project");
+        let body: Map<String, Value> =
+            serde_json::from_str(r#"{ "Engineering": { "Count": 4294967296 } }"#).unwrap();
+        assert!(decode_custom_security_attributes(&body, "x").unwrap_err().message.contains("32-bit"));
+    }
+
+    #[test]
+    fn patch_bodies_use_the_documented_request_annotations() {
+        let mut engineering = BTreeMap::new();
+        engineering.insert("NumVendors".to_owned(), AssignmentEdit::Set(AttributeValue::Integer(4)));
+        engineering
+            .insert("CostCenter".to_owned(), AssignmentEdit::Set(AttributeValue::Integers(vec![1001, 1003])));
+        engineering.insert("ProjectDate".to_owned(), AssignmentEdit::RemoveSingle);
+        engineering.insert("Project".to_owned(), AssignmentEdit::RemoveCollection);
+        let body = assignment_patch_body(&BTreeMap::from([("Engineering".to_owned(), engineering)]));
+        assert_eq!(
+            body,
+            json!({ "customSecurityAttributes": { "Engineering": {
+                "@odata.type": "#Microsoft.DirectoryServices.CustomSecurityAttributeValue",
+                "NumVendors@odata.type": "#Int32", "NumVendors": 4,
+                "CostCenter@odata.type": "#Collection(Int32)", "CostCenter": [1001, 1003],
+                "ProjectDate": null,
+                "Project": []
+            }}})
+        );
+    }
+}

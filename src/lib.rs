@@ -1,0 +1,18 @@
+//! entra-csa manages Microsoft Entra ID custom security attributes as code.
+//!
+//! YAML files are loaded into a `Manifest`, validated into a `DesiredState`,
+//! and compared with the `LiveState` read from a `Tenant` (Microsoft Graph or
+//! a local state file). The diff yields a `Plan` that only adds, updates,
+//! deactivates or reactivates — never deletes, never renames — which is
+//! rendered (text, JSON, Markdown) and applied.
+
+// ── pure core: no async, no network, no filesystem, no environment, no clock ──
+pub mod live_state;
+pub mod model;
+pub mod plan;
+
+// ── edges: talk to the world ──
+pub mod cli;
+pub mod exit_status;
+pub mod graph;
+pub mod tenant;

@@ -1,0 +1,117 @@
+//! The tenant as read: a plain-data snapshot that the diff compares with the
+//! desired state. It is filled by a `Tenant` (Microsoft Graph or a local state
+//! file) and knows nothing about either.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    AttributeValue, Definition, PrincipalAssignments, PrincipalKey, PrincipalKind, PrincipalLookup,
+};
+
+/// A snapshot of the tenant's custom security attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveState {
+    /// Keyed by set id as Graph holds it.
+    pub attribute_sets: BTreeMap<String, LiveAttributeSet>,
+    /// Keyed by definition id (`{set}_{name}`) as Graph holds it.
+    pub definitions: BTreeMap<String, Definition>,
+    /// The principals that were read, keyed by kind and object id.
+    pub principals: BTreeMap<PrincipalId, LivePrincipal>,
+    /// Whether `principals` holds every user and service principal of the
+    /// tenant (a sweep), or only those the files declare.
+    pub principals_complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveAttributeSet {
+    pub id: String,
+    pub description: Option<String>,
+    pub max_attributes_per_set: Option<i32>,
+}
+
+/// A principal's kind and object id: its identity in Graph.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrincipalId {
+    pub kind: PrincipalKind,
+    pub object_id: String,
+}
+
+/// A user or service principal and its assigned values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LivePrincipal {
+    pub kind: PrincipalKind,
+    pub object_id: String,
+    /// Users only.
+    pub user_principal_name: Option<String>,
+    /// Service principals only.
+    pub app_id: Option<String>,
+    pub display_name: Option<String>,
+    /// `None` when Graph answered `null`: no values, or no permission to read them.
+    pub custom_security_attributes: Option<PrincipalAssignments>,
+}
+
+impl LivePrincipal {
+    pub fn id(&self) -> PrincipalId {
+        PrincipalId { kind: self.kind, object_id: self.object_id.clone() }
+    }
+
+    /// Whether `key` names this principal. UPNs compare case-insensitively, as
+    /// Entra treats them; object ids and appIds are GUIDs, compared likewise.
+    pub fn matches(&self, key: &PrincipalKey) -> bool {
+        if key.kind() != self.kind {
+            return false;
+        }
+        match key.lookup() {
+            PrincipalLookup::ObjectId(id) => self.object_id.eq_ignore_ascii_case(id),
+            PrincipalLookup::UserPrincipalName(upn) => {
+                self.user_principal_name.as_deref().is_some_and(|live| live.eq_ignore_ascii_case(upn))
+            }
+            PrincipalLookup::AppId(app_id) => {
+                self.app_id.as_deref().is_some_and(|live| live.eq_ignore_ascii_case(app_id))
+            }
+        }
+    }
+
+    /// The value of `set.attribute`, if one is assigned.
+    pub fn value(&self, set: &str, attribute: &str) -> Option<&AttributeValue> {
+        self.custom_security_attributes.as_ref()?.get(set)?.get(attribute)
+    }
+}
+
+impl LiveState {
+    /// The principal a files key names, if it was read.
+    pub fn principal(&self, key: &PrincipalKey) -> Option<&LivePrincipal> {
+        if let PrincipalLookup::ObjectId(object_id) = key.lookup() {
+            let id = PrincipalId { kind: key.kind(), object_id: object_id.to_owned() };
+            if let Some(found) = self.principals.get(&id) {
+                return Some(found);
+            }
+        }
+        self.principals.values().find(|principal| principal.matches(key))
+    }
+
+    /// The live set whose id equals `id` ignoring case, if any.
+    pub fn attribute_set_ignoring_case(&self, id: &str) -> Option<&LiveAttributeSet> {
+        self.attribute_sets
+            .get(id)
+            .or_else(|| self.attribute_sets.values().find(|set| set.id.eq_ignore_ascii_case(id)))
+    }
+
+    /// The live definition whose id equals `id` ignoring case, if any.
+    pub fn definition_ignoring_case(&self, id: &str) -> Option<&Definition> {
+        self.definitions
+            .get(id)
+            .or_else(|| self.definitions.values().find(|def| def.id().eq_ignore_ascii_case(id)))
+    }
+
+    /// Definitions of the set `set_id`.
+    pub fn definitions_in<'a>(&'a self, set_id: &'a str) -> impl Iterator<Item = &'a Definition> + 'a {
+        self.definitions.values().filter(move |def| def.attribute_set == set_id)
+    }
+}

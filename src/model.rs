@@ -1,0 +1,397 @@
+//! The validated desired state: what the files say the tenant should hold,
+//! normalised (defaults applied, collections sorted, maps ordered) so that the
+//! diff can compare it with the live state by plain equality.
+//!
+//! Nothing here knows about YAML: `validate` builds these values from a
+//! `manifest::Manifest`, and nothing after `validate` sees a raw YAML type.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Graph's limit on the characters of a set or attribute name.
+pub const MAX_NAME_LEN: usize = 32;
+/// Graph's limit on the characters of a set or attribute description.
+pub const MAX_DESCRIPTION_LEN: usize = 128;
+/// Graph's limit on the characters of one attribute value (and allowed value).
+pub const MAX_VALUE_LEN: usize = 64;
+/// Graph's limit on predefined values per definition.
+pub const MAX_ALLOWED_VALUES: usize = 100;
+/// Graph's limit on values assigned to one principal, across all sets.
+pub const MAX_ASSIGNED_VALUES: usize = 50;
+/// Graph's limit on attribute sets per tenant.
+pub const MAX_ATTRIBUTE_SETS: usize = 500;
+/// Graph's limit on active (Available) definitions per tenant.
+pub const MAX_ACTIVE_DEFINITIONS: usize = 500;
+
+/// Everything the files declare, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredState {
+    pub policy: Policy,
+    /// Keyed by attribute set id, exactly as written.
+    pub attribute_sets: BTreeMap<String, AttributeSet>,
+    /// Keyed by the principal as the files name it.
+    pub assignments: BTreeMap<PrincipalKey, PrincipalAssignments>,
+}
+
+impl DesiredState {
+    /// The definition `set.name`, when the files declare it.
+    pub fn definition(&self, set: &str, name: &str) -> Option<&Definition> {
+        self.attribute_sets.get(set)?.attributes.get(name)
+    }
+}
+
+/// What to do with objects that exist in the tenant but not in the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policy {
+    pub undeclared_definitions: UndeclaredObjects,
+    pub undeclared_values: UndeclaredObjects,
+    pub undeclared_assignments: UndeclaredAssignments,
+}
+
+/// Policy for live definitions or allowed values the files do not mention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UndeclaredObjects {
+    /// List them as drift; change nothing.
+    #[default]
+    Report,
+    /// Plan their deactivation.
+    Deactivate,
+}
+
+/// Policy for managed-set values on principals the files do not list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UndeclaredAssignments {
+    /// Do not read them at all.
+    #[default]
+    Ignore,
+    /// Sweep every principal and list them as drift.
+    Report,
+    /// Sweep every principal and plan their removal.
+    Remove,
+}
+
+impl UndeclaredAssignments {
+    /// Whether this policy needs every user and service principal read.
+    pub fn needs_sweep(self) -> bool {
+        !matches!(self, UndeclaredAssignments::Ignore)
+    }
+}
+
+/// An attribute set and the definitions the files declare in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeSet {
+    pub id: String,
+    /// `None`: not managed, the live value stays.
+    pub description: Option<String>,
+    /// `None`: not managed, the live value stays.
+    pub max_attributes_per_set: Option<i32>,
+    /// Keyed by attribute name.
+    pub attributes: BTreeMap<String, Definition>,
+}
+
+/// A custom security attribute definition. The same type describes the live
+/// one, where `description: None` means Graph holds `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Definition {
+    pub attribute_set: String,
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub data_type: DataType,
+    pub is_collection: bool,
+    pub is_searchable: bool,
+    pub use_pre_defined_values_only: bool,
+    pub status: Status,
+    /// Sorted by value id; ids are unique (case-sensitively).
+    pub allowed_values: Vec<AllowedValue>,
+}
+
+impl Definition {
+    /// Graph's id of a definition: `{attributeSet}_{name}`.
+    pub fn id(&self) -> String {
+        definition_id(&self.attribute_set, &self.name)
+    }
+
+    pub fn allowed_value(&self, id: &str) -> Option<&AllowedValue> {
+        self.allowed_values.iter().find(|value| value.id == id)
+    }
+}
+
+/// Graph's id of a definition: `{attributeSet}_{name}`. Names cannot contain
+/// `_`, so the first underscore splits it back unambiguously.
+pub fn definition_id(set: &str, name: &str) -> String {
+    format!("{set}_{name}")
+}
+
+/// The data type of an attribute. Graph spells these exactly so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum DataType {
+    String,
+    Integer,
+    Boolean,
+}
+
+impl DataType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataType::String => "String",
+            DataType::Integer => "Integer",
+            DataType::Boolean => "Boolean",
+        }
+    }
+}
+
+impl fmt::Display for DataType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A definition's status: `Deprecated` is how Graph spells deactivated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Status {
+    #[default]
+    Available,
+    Deprecated,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Available => "Available",
+            Status::Deprecated => "Deprecated",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A predefined value; its id is the value itself (case-sensitive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AllowedValue {
+    pub id: String,
+    pub is_active: bool,
+}
+
+/// A user or service principal, as the files key it.
+///
+/// Users: a userPrincipalName, or an object id (a GUID). Service principals:
+/// an appId (a GUID), or `id:<object id>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "key", rename_all = "camelCase")]
+pub enum PrincipalKey {
+    User(String),
+    ServicePrincipal(String),
+}
+
+impl PrincipalKey {
+    pub fn kind(&self) -> PrincipalKind {
+        match self {
+            PrincipalKey::User(_) => PrincipalKind::User,
+            PrincipalKey::ServicePrincipal(_) => PrincipalKind::ServicePrincipal,
+        }
+    }
+
+    /// The key as written in the files.
+    pub fn key(&self) -> &str {
+        match self {
+            PrincipalKey::User(key) | PrincipalKey::ServicePrincipal(key) => key,
+        }
+    }
+
+    /// How the key identifies the principal in Graph.
+    pub fn lookup(&self) -> PrincipalLookup<'_> {
+        match self {
+            PrincipalKey::User(key) if is_guid(key) => PrincipalLookup::ObjectId(key),
+            PrincipalKey::User(key) => PrincipalLookup::UserPrincipalName(key),
+            PrincipalKey::ServicePrincipal(key) => match key.strip_prefix("id:") {
+                Some(object_id) => PrincipalLookup::ObjectId(object_id),
+                None => PrincipalLookup::AppId(key),
+            },
+        }
+    }
+}
+
+/// `user:alice@contoso.com`, `servicePrincipal:<appId>`, `servicePrincipal:id:<object id>`.
+impl fmt::Display for PrincipalKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind().as_str(), self.key())
+    }
+}
+
+/// How a principal key finds its principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalLookup<'a> {
+    ObjectId(&'a str),
+    UserPrincipalName(&'a str),
+    AppId(&'a str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PrincipalKind {
+    User,
+    ServicePrincipal,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::ServicePrincipal => "servicePrincipal",
+        }
+    }
+}
+
+/// Whether `text` is a GUID in its canonical 8-4-4-4-12 hexadecimal form.
+pub fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The values of one principal: set id → attribute name → value.
+pub type PrincipalAssignments = BTreeMap<String, BTreeMap<String, AttributeValue>>;
+
+/// One assigned attribute value, typed. Collections are kept sorted and free
+/// of duplicates, because Graph gives them no order: two collections with the
+/// same members are the same value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttributeValue {
+    Boolean(bool),
+    Integer(i32),
+    String(String),
+    Integers(Vec<i32>),
+    Strings(Vec<String>),
+}
+
+impl AttributeValue {
+    /// A collection with its members sorted and duplicates removed.
+    pub fn strings(mut values: Vec<String>) -> Self {
+        values.sort();
+        values.dedup();
+        AttributeValue::Strings(values)
+    }
+
+    /// A collection with its members sorted and duplicates removed.
+    pub fn integers(mut values: Vec<i32>) -> Self {
+        values.sort_unstable();
+        values.dedup();
+        AttributeValue::Integers(values)
+    }
+
+    /// How many values this counts for against the 50-per-principal limit.
+    pub fn count(&self) -> usize {
+        match self {
+            AttributeValue::Boolean(_) | AttributeValue::Integer(_) | AttributeValue::String(_) => 1,
+            AttributeValue::Integers(values) => values.len(),
+            AttributeValue::Strings(values) => values.len(),
+        }
+    }
+
+    pub fn is_collection(&self) -> bool {
+        matches!(self, AttributeValue::Integers(_) | AttributeValue::Strings(_))
+    }
+
+    /// An empty collection, which Graph treats as no value at all.
+    pub fn is_empty_collection(&self) -> bool {
+        match self {
+            AttributeValue::Integers(values) => values.is_empty(),
+            AttributeValue::Strings(values) => values.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The data type of the value; an empty collection has none of its own.
+    pub fn data_type(&self) -> Option<DataType> {
+        match self {
+            AttributeValue::Boolean(_) => Some(DataType::Boolean),
+            AttributeValue::Integer(_) => Some(DataType::Integer),
+            AttributeValue::String(_) => Some(DataType::String),
+            AttributeValue::Integers(values) if !values.is_empty() => Some(DataType::Integer),
+            AttributeValue::Strings(values) if !values.is_empty() => Some(DataType::String),
+            AttributeValue::Integers(_) | AttributeValue::Strings(_) => None,
+        }
+    }
+
+    /// The members as text, for predefined-value checks and display.
+    pub fn members(&self) -> Vec<String> {
+        match self {
+            AttributeValue::Boolean(value) => vec![value.to_string()],
+            AttributeValue::Integer(value) => vec![value.to_string()],
+            AttributeValue::String(value) => vec![value.clone()],
+            AttributeValue::Integers(values) => values.iter().map(ToString::to_string).collect(),
+            AttributeValue::Strings(values) => values.clone(),
+        }
+    }
+}
+
+impl fmt::Display for AttributeValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttributeValue::Boolean(value) => write!(f, "{value}"),
+            AttributeValue::Integer(value) => write!(f, "{value}"),
+            AttributeValue::String(value) => write!(f, "{value:?}"),
+            AttributeValue::Integers(values) => write!(f, "{values:?}"),
+            AttributeValue::Strings(values) => write!(f, "{values:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principal_keys_resolve_by_their_form() {
+        let guid = "7c2f3c3e-1111-4a4a-9b9b-0123456789ab";
+        assert_eq!(
+            PrincipalKey::User("alice@contoso.com".into()).lookup(),
+            PrincipalLookup::UserPrincipalName("alice@contoso.com")
+        );
+        assert_eq!(PrincipalKey::User(guid.into()).lookup(), PrincipalLookup::ObjectId(guid));
+        assert_eq!(PrincipalKey::ServicePrincipal(guid.into()).lookup(), PrincipalLookup::AppId(guid));
+        assert_eq!(
+            PrincipalKey::ServicePrincipal(format!("id:{guid}")).lookup(),
+            PrincipalLookup::ObjectId(guid)
+        );
+        assert_eq!(
+            PrincipalKey::ServicePrincipal(format!("id:{guid}")).to_string(),
+            format!("servicePrincipal:id:{guid}")
+        );
+    }
+
+    #[test]
+    fn guids_are_recognised_only_in_canonical_form() {
+        assert!(is_guid("7c2f3c3e-1111-4a4a-9b9b-0123456789AB"));
+        assert!(!is_guid("7c2f3c3e11114a4a9b9b0123456789ab"));
+        assert!(!is_guid("alice@contoso.com"));
+        assert!(!is_guid("7c2f3c3e-1111-4a4a-9b9b-0123456789ag"));
+    }
+
+    #[test]
+    fn collections_compare_as_sets() {
+        assert_eq!(
+            AttributeValue::strings(vec!["Cascade".into(), "Baker".into(), "Baker".into()]),
+            AttributeValue::strings(vec!["Baker".into(), "Cascade".into()])
+        );
+        assert_eq!(AttributeValue::integers(vec![3, 1]).count(), 2);
+    }
+}

@@ -1,0 +1,160 @@
+//! The plan: an ordered list of changes that only add, update, deactivate or
+//! reactivate — never delete, never rename — plus the conflicts Graph cannot
+//! carry out and the drift the policy only reports. A plan knows the
+//! fingerprints of what it was computed from, so a stale one can be refused.
+//!
+//! Types only; `diff` computes the changes and `order` sorts them.
+
+pub mod action;
+pub mod address;
+
+use serde::{Deserialize, Serialize};
+
+use crate::live_state::PrincipalId;
+use crate::model::{AttributeValue, DataType, Status};
+
+pub use action::{Action, Kind};
+pub use address::Address;
+
+/// Version of the JSON plan format (`plan --format json`, `plan --out`).
+/// Bump it on any change to the shape of the JSON document.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A plan, computed from a desired state and a live state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub target: Target,
+    pub fingerprint: Fingerprint,
+    /// In apply order; `seq` counts from 1.
+    pub changes: Vec<Change>,
+    pub conflicts: Vec<Conflict>,
+    pub drift: Vec<Drift>,
+    /// Things worth saying that are neither changes nor conflicts
+    /// (rename hints, a likely missing read permission, ...).
+    pub notes: Vec<Note>,
+}
+
+impl Plan {
+    /// Whether apply has nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut summary =
+            Summary { conflicts: self.conflicts.len(), drift: self.drift.len(), ..Summary::default() };
+        for change in &self.changes {
+            match change.action {
+                Action::Create => summary.create += 1,
+                Action::Update => summary.update += 1,
+                Action::Deactivate => summary.deactivate += 1,
+                Action::Reactivate => summary.reactivate += 1,
+                Action::Assign => summary.assign += 1,
+                Action::Unassign => summary.unassign += 1,
+            }
+        }
+        summary
+    }
+}
+
+/// Counts by action, for the summary line of every format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub deactivate: usize,
+    pub reactivate: usize,
+    pub assign: usize,
+    pub unassign: usize,
+    pub conflicts: usize,
+    pub drift: usize,
+}
+
+/// Where the live state came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Target {
+    #[serde(rename_all = "camelCase")]
+    Graph { graph_url: String, tenant_id: Option<String> },
+    #[serde(rename_all = "camelCase")]
+    StateFile { path: String },
+}
+
+/// Hashes (`sha256:<hex>`) of the normalised inputs of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub desired: String,
+    pub live: String,
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub seq: usize,
+    pub action: Action,
+    pub address: Address,
+    pub before: Option<Snapshot>,
+    pub after: Option<Snapshot>,
+}
+
+impl Change {
+    pub fn kind(&self) -> Kind {
+        self.address.kind()
+    }
+}
+
+/// The state of one object before or after a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Snapshot {
+    AttributeSet {
+        description: Option<String>,
+        max_attributes_per_set: Option<i32>,
+    },
+    Definition(DefinitionSnapshot),
+    AllowedValue {
+        is_active: bool,
+    },
+    /// An assigned value; `principal` is the object it is assigned on.
+    Assignment {
+        principal: PrincipalId,
+        value: AttributeValue,
+    },
+}
+
+/// A definition's properties, with its allowed values when it is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinitionSnapshot {
+    pub description: Option<String>,
+    pub data_type: DataType,
+    pub is_collection: bool,
+    pub is_searchable: bool,
+    pub use_pre_defined_values_only: bool,
+    pub status: Status,
+    /// Only on create: the values sent inline, as `(id, isActive)`.
+    pub allowed_values: Vec<(String, bool)>,
+}
+
+/// A desired change Graph cannot make. A plan with conflicts is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub address: Address,
+    pub property: String,
+    pub live: Option<String>,
+    pub desired: Option<String>,
+    pub message: String,
+    pub hint: String,
+}
+
+/// Something in the tenant the files do not declare, left alone by policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    pub address: Address,
+    pub message: String,
+}
+
+/// A remark that changes nothing: a rename hint, a permission warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub address: Option<Address>,
+    pub message: String,
+}

@@ -1,0 +1,75 @@
+//! The `Tenant` abstraction: something that can be read into a `LiveState`
+//! and can carry out a plan's changes. Two implementations: Microsoft Graph
+//! (`graph`) and a local state file (`state_file`).
+
+use async_trait::async_trait;
+
+use crate::live_state::LiveState;
+use crate::model::{DesiredState, PrincipalKey};
+use crate::plan::{Change, Target};
+
+/// What a read must cover.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReadScope {
+    /// The principals whose assignments the files declare.
+    pub principals: Vec<PrincipalKey>,
+    /// Read every user and service principal (an undeclared-assignments policy needs it).
+    pub sweep: bool,
+}
+
+impl ReadScope {
+    /// What a plan of `desired` needs to read.
+    pub fn for_desired(desired: &DesiredState) -> Self {
+        ReadScope {
+            principals: desired.assignments.keys().cloned().collect(),
+            sweep: desired.policy.undeclared_assignments.needs_sweep(),
+        }
+    }
+}
+
+/// A tenant the tool can read and change.
+#[async_trait]
+pub trait Tenant: Send + Sync {
+    /// Where the live state comes from, as the plan records it.
+    fn target(&self) -> Target;
+
+    /// Reads the attribute sets, definitions (with allowed values) and the
+    /// assignments of the principals `scope` names.
+    async fn read(&self, scope: &ReadScope) -> anyhow::Result<LiveState>;
+
+    /// Carries out `changes` in their order, stopping at the first failure it
+    /// cannot retry. The report tells, per change, what happened.
+    async fn apply(&self, changes: &[Change]) -> ApplyReport;
+}
+
+/// What an apply did, change by change.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ApplyReport {
+    /// One entry per change, in plan order.
+    pub outcomes: Vec<ChangeOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeOutcome {
+    pub seq: usize,
+    pub address: String,
+    pub result: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    Failed(String),
+    /// Not tried, because an earlier change failed or the run was interrupted.
+    NotAttempted,
+}
+
+impl ApplyReport {
+    pub fn succeeded(&self) -> bool {
+        self.outcomes.iter().all(|outcome| outcome.result == Outcome::Done)
+    }
+
+    pub fn count(&self, wanted: fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|outcome| wanted(&outcome.result)).count()
+    }
+}
