@@ -3,15 +3,20 @@
 //! carry out and the drift the policy only reports. A plan knows the
 //! fingerprints of what it was computed from, so a stale one can be refused.
 //!
-//! Types only; `diff` computes the changes and `order` sorts them.
+//! `diff` computes the changes, `order` sorts them, `build` puts a plan
+//! together with its fingerprints, and `effect` says what one change does.
 
 pub mod action;
 pub mod address;
+pub mod effect;
+pub mod fingerprint;
+pub mod order;
 
 use serde::{Deserialize, Serialize};
 
-use crate::live_state::PrincipalId;
-use crate::model::{AttributeValue, DataType, Status};
+use crate::diff::{diff, limit_conflicts};
+use crate::live_state::{LiveState, PrincipalId};
+use crate::model::{AttributeValue, DataType, Definition, DesiredState, Status};
 
 pub use action::{Action, Kind};
 pub use address::Address;
@@ -132,6 +137,47 @@ pub struct DefinitionSnapshot {
     pub status: Status,
     /// Only on create: the values sent inline, as `(id, isActive)`.
     pub allowed_values: Vec<(String, bool)>,
+}
+
+/// The snapshot of a definition; with its allowed values when `with_values`
+/// (a create sends them inline).
+pub fn definition_snapshot(definition: &Definition, with_values: bool) -> DefinitionSnapshot {
+    DefinitionSnapshot {
+        description: definition.description.clone(),
+        data_type: definition.data_type,
+        is_collection: definition.is_collection,
+        is_searchable: definition.is_searchable,
+        use_pre_defined_values_only: definition.use_pre_defined_values_only,
+        status: definition.status,
+        allowed_values: if with_values {
+            definition.allowed_values.iter().map(|value| (value.id.clone(), value.is_active)).collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+/// The plan that makes `live` match `desired`: changes in apply order with
+/// `seq` from 1, the conflicts (including the tenant limits the plan would
+/// break), drift and notes, and the fingerprints of both inputs.
+pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
+    let found = diff(desired, live);
+    let changes = order::order(found.changes);
+    let mut conflicts = found.conflicts;
+    conflicts.extend(limit_conflicts(desired, live, &changes));
+    conflicts.sort_by(|a, b| (&a.address, &a.property).cmp(&(&b.address, &b.property)));
+    let mut drift = found.drift;
+    drift.sort_by(|a, b| a.address.cmp(&b.address));
+    let mut notes = found.notes;
+    notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
+    Plan {
+        target,
+        fingerprint: Fingerprint { desired: fingerprint::desired(desired), live: fingerprint::live(live) },
+        changes,
+        conflicts,
+        drift,
+        notes,
+    }
 }
 
 /// A desired change Graph cannot make. A plan with conflicts is refused.

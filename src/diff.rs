@@ -1,0 +1,782 @@
+//! The diff: what must change for the tenant to match the files, and what
+//! cannot. This is the only home of the rules of DESIGN §3 — add, update,
+//! deactivate or reactivate, never delete, never rename — and it is pure: a
+//! function from a desired and a live state to changes, conflicts, drift and
+//! notes. `plan::order` puts the changes in apply order.
+//!
+//! Decisions this file makes where the design leaves room:
+//! - An undeclared definition or value that is already deactivated is neither
+//!   drift nor a change: deactivated is the only end state an object that
+//!   cannot be deleted can reach, so reporting it forever would be noise.
+//! - A principal the files declare but the tenant does not hold is a conflict
+//!   (one per declared attribute, property `principal`): the plan cannot be
+//!   applied, and the message names the principal.
+//! - A set or definition whose name differs only in case from a live one is a
+//!   conflict, and nothing below it (definitions, values) is compared.
+
+use std::collections::BTreeSet;
+
+use similar::TextDiff;
+
+use crate::live_state::{LivePrincipal, LiveState, PrincipalId};
+use crate::model::{
+    AttributeSet, AttributeValue, Definition, DesiredState, MAX_ACTIVE_DEFINITIONS, MAX_ALLOWED_VALUES,
+    MAX_ASSIGNED_VALUES, MAX_ATTRIBUTE_SETS, PrincipalKey, PrincipalKind, Status, UndeclaredAssignments,
+    UndeclaredObjects, definition_id,
+};
+use crate::plan::effect::apply_change;
+use crate::plan::{Action, Address, Change, Conflict, Drift, Note, Snapshot, definition_snapshot};
+
+/// Everything the diff found, changes not yet ordered (`seq` is 0).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Diff {
+    pub changes: Vec<Change>,
+    pub conflicts: Vec<Conflict>,
+    pub drift: Vec<Drift>,
+    pub notes: Vec<Note>,
+}
+
+/// How similar two names must be (0..1, `similar`'s ratio over characters)
+/// for a new definition to get a rename hint.
+const RENAME_SIMILARITY: f32 = 0.6;
+
+/// Compares the files with the tenant.
+pub fn diff(desired: &DesiredState, live: &LiveState) -> Diff {
+    let mut out = Diff::default();
+    for (set_id, set) in &desired.attribute_sets {
+        if !diff_set(set_id, set, live, &mut out) {
+            continue;
+        }
+        diff_definitions(set_id, set, desired, live, &mut out);
+    }
+    diff_assignments(desired, live, &mut out);
+    out
+}
+
+fn change(action: Action, address: Address, before: Option<Snapshot>, after: Option<Snapshot>) -> Change {
+    Change { seq: 0, action, address, before, after }
+}
+
+/// The set itself. Returns whether its definitions should be compared.
+fn diff_set(set_id: &str, set: &AttributeSet, live: &LiveState, out: &mut Diff) -> bool {
+    let address = Address::AttributeSet { set: set_id.to_owned() };
+    let Some(live_set) = live.attribute_sets.get(set_id) else {
+        if let Some(other) = live.attribute_set_ignoring_case(set_id) {
+            out.conflicts.push(Conflict {
+                address,
+                property: "id".into(),
+                live: Some(other.id.clone()),
+                desired: Some(set_id.to_owned()),
+                message: format!(
+                    "attribute set `{set_id}` differs only in case from the existing set `{}`, and \
+                     Graph may treat set ids case-insensitively",
+                    other.id
+                ),
+                hint: format!("write the set's name exactly as the tenant has it: `{}`", other.id),
+            });
+            return false;
+        }
+        out.changes.push(change(
+            Action::Create,
+            address,
+            None,
+            Some(Snapshot::AttributeSet {
+                description: set.description.clone(),
+                max_attributes_per_set: set.max_attributes_per_set,
+            }),
+        ));
+        return true;
+    };
+    let before = Snapshot::AttributeSet {
+        description: live_set.description.clone(),
+        max_attributes_per_set: live_set.max_attributes_per_set,
+    };
+    let after = Snapshot::AttributeSet {
+        description: set.description.clone().or_else(|| live_set.description.clone()),
+        max_attributes_per_set: set.max_attributes_per_set.or(live_set.max_attributes_per_set),
+    };
+    if after != before {
+        out.changes.push(change(Action::Update, address, Some(before), Some(after)));
+    }
+    true
+}
+
+fn diff_definitions(
+    set_id: &str,
+    set: &AttributeSet,
+    desired: &DesiredState,
+    live: &LiveState,
+    out: &mut Diff,
+) {
+    let declared = |name: &str| set.attributes.keys().any(|declared| declared.eq_ignore_ascii_case(name));
+    let undeclared: Vec<&Definition> =
+        live.definitions_in(set_id).filter(|def| !declared(&def.name)).collect();
+
+    for (name, definition) in &set.attributes {
+        let id = definition_id(set_id, name);
+        let address = Address::Definition { set: set_id.to_owned(), attribute: name.clone() };
+        match live.definitions.get(&id) {
+            Some(live_definition) => {
+                diff_definition(&address, definition, live_definition, desired, out);
+            }
+            None => {
+                if let Some(other) = live.definition_ignoring_case(&id) {
+                    out.conflicts.push(Conflict {
+                        address,
+                        property: "name".into(),
+                        live: Some(other.name.clone()),
+                        desired: Some(name.clone()),
+                        message: format!(
+                            "attribute `{set_id}.{name}` differs only in case from the existing attribute \
+                             `{}.{}`, and Graph may treat attribute names case-insensitively",
+                            other.attribute_set, other.name
+                        ),
+                        hint: format!(
+                            "write the attribute's name exactly as the tenant has it: `{}`",
+                            other.name
+                        ),
+                    });
+                    continue;
+                }
+                out.changes.push(change(
+                    Action::Create,
+                    address.clone(),
+                    None,
+                    Some(Snapshot::Definition(definition_snapshot(definition, true))),
+                ));
+                rename_hints(&address, definition, &undeclared, out);
+            }
+        }
+    }
+
+    for live_definition in undeclared {
+        if live_definition.status == Status::Deprecated {
+            continue;
+        }
+        let address = Address::Definition { set: set_id.to_owned(), attribute: live_definition.name.clone() };
+        match desired.policy.undeclared_definitions {
+            UndeclaredObjects::Report => {
+                out.drift.push(Drift { address, message: "exists in the tenant but is not declared".into() })
+            }
+            UndeclaredObjects::Deactivate => {
+                let before = definition_snapshot(live_definition, false);
+                let after = crate::plan::DefinitionSnapshot { status: Status::Deprecated, ..before.clone() };
+                out.changes.push(change(
+                    Action::Deactivate,
+                    address,
+                    Some(Snapshot::Definition(before)),
+                    Some(Snapshot::Definition(after)),
+                ));
+            }
+        }
+    }
+}
+
+fn diff_definition(
+    address: &Address,
+    definition: &Definition,
+    live_definition: &Definition,
+    desired: &DesiredState,
+    out: &mut Diff,
+) {
+    let shown = address.to_string();
+    let migrate = |what: &str| {
+        format!(
+            "declare a new attribute {what}, move the assignments to it, then deprecate `{shown}` \
+             (status: Deprecated); or declare `{shown}` as the tenant has it"
+        )
+    };
+    let mut immutable = |property: &str, live: String, wanted: String, hint: String| {
+        out.conflicts.push(Conflict {
+            address: address.clone(),
+            property: property.into(),
+            live: Some(live.clone()),
+            desired: Some(wanted.clone()),
+            message: format!("`{property}` of an attribute cannot change (tenant: {live}, files: {wanted})"),
+            hint,
+        });
+    };
+    if definition.data_type != live_definition.data_type {
+        immutable(
+            "type",
+            live_definition.data_type.to_string(),
+            definition.data_type.to_string(),
+            migrate(&format!("of type {}", definition.data_type)),
+        );
+    }
+    if definition.is_collection != live_definition.is_collection {
+        immutable(
+            "isCollection",
+            live_definition.is_collection.to_string(),
+            definition.is_collection.to_string(),
+            migrate(&format!("with isCollection: {}", definition.is_collection)),
+        );
+    }
+    if definition.is_searchable != live_definition.is_searchable {
+        immutable(
+            "isSearchable",
+            live_definition.is_searchable.to_string(),
+            definition.is_searchable.to_string(),
+            migrate(&format!("with isSearchable: {}", definition.is_searchable)),
+        );
+    }
+    if definition.use_pre_defined_values_only && !live_definition.use_pre_defined_values_only {
+        out.conflicts.push(Conflict {
+            address: address.clone(),
+            property: "usePreDefinedValuesOnly".into(),
+            live: Some("false".into()),
+            desired: Some("true".into()),
+            message: "usePreDefinedValuesOnly can be turned off but never on again".into(),
+            hint: migrate("with usePreDefinedValuesOnly: true and its allowed values"),
+        });
+    }
+
+    let before = definition_snapshot(live_definition, false);
+    let mut after = before.clone();
+    if let Some(description) = &definition.description {
+        after.description = Some(description.clone());
+    }
+    if live_definition.use_pre_defined_values_only && !definition.use_pre_defined_values_only {
+        after.use_pre_defined_values_only = false;
+    }
+    if after != before {
+        out.changes.push(change(
+            Action::Update,
+            address.clone(),
+            Some(Snapshot::Definition(before.clone())),
+            Some(Snapshot::Definition(after)),
+        ));
+    }
+    if definition.status != live_definition.status {
+        let action = match definition.status {
+            Status::Available => Action::Reactivate,
+            Status::Deprecated => Action::Deactivate,
+        };
+        let after = crate::plan::DefinitionSnapshot { status: definition.status, ..before.clone() };
+        out.changes.push(change(
+            action,
+            address.clone(),
+            Some(Snapshot::Definition(before)),
+            Some(Snapshot::Definition(after)),
+        ));
+    }
+
+    let (set, attribute) = (&definition.attribute_set, &definition.name);
+    let value_address = |value: &str| Address::AllowedValue {
+        set: set.clone(),
+        attribute: attribute.clone(),
+        value: value.into(),
+    };
+    for value in &definition.allowed_values {
+        match live_definition.allowed_value(&value.id) {
+            Some(live_value) if live_value.is_active == value.is_active => {}
+            Some(live_value) => out.changes.push(change(
+                if value.is_active { Action::Reactivate } else { Action::Deactivate },
+                value_address(&value.id),
+                Some(Snapshot::AllowedValue { is_active: live_value.is_active }),
+                Some(Snapshot::AllowedValue { is_active: value.is_active }),
+            )),
+            None => {
+                out.changes.push(change(
+                    Action::Create,
+                    value_address(&value.id),
+                    None,
+                    Some(Snapshot::AllowedValue { is_active: value.is_active }),
+                ));
+                if let Some(other) = live_definition
+                    .allowed_values
+                    .iter()
+                    .find(|live_value| live_value.id.eq_ignore_ascii_case(&value.id))
+                {
+                    out.notes.push(Note {
+                        address: Some(value_address(&value.id)),
+                        message: format!(
+                            "`{}` differs only in case from the existing value `{}`. Values are \
+                             case-sensitive, so this creates a second value; if you meant `{}`, write it \
+                             exactly so.",
+                            value.id, other.id, other.id
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    for live_value in &live_definition.allowed_values {
+        if !live_value.is_active || definition.allowed_value(&live_value.id).is_some() {
+            continue;
+        }
+        match desired.policy.undeclared_values {
+            UndeclaredObjects::Report => out.drift.push(Drift {
+                address: value_address(&live_value.id),
+                message: "exists in the tenant but is not declared".into(),
+            }),
+            UndeclaredObjects::Deactivate => out.changes.push(change(
+                Action::Deactivate,
+                value_address(&live_value.id),
+                Some(Snapshot::AllowedValue { is_active: true }),
+                Some(Snapshot::AllowedValue { is_active: false }),
+            )),
+        }
+    }
+}
+
+/// A note for each undeclared live definition a new one may be meant to replace.
+fn rename_hints(address: &Address, definition: &Definition, undeclared: &[&Definition], out: &mut Diff) {
+    for old in undeclared {
+        if old.data_type != definition.data_type || old.is_collection != definition.is_collection {
+            continue;
+        }
+        let similar_name = TextDiff::from_chars(old.name.to_lowercase(), definition.name.to_lowercase())
+            .ratio()
+            >= RENAME_SIMILARITY;
+        let same_description = old.description.is_some() && old.description == definition.description;
+        if !similar_name && !same_description {
+            continue;
+        }
+        let why = if same_description { "the same description" } else { "a similar name" };
+        out.notes.push(Note {
+            address: Some(address.clone()),
+            message: format!(
+                "`{address}` is new, and the tenant has `{set}.{old_name}` ({why}, same type), which the \
+                 files do not declare. Names cannot change: this creates a second attribute and leaves \
+                 `{set}.{old_name}` as it is. To retire it, declare it with `status: Deprecated`.",
+                set = old.attribute_set,
+                old_name = old.name,
+            ),
+        });
+    }
+}
+
+/// How a live principal is named in addresses when the files do not name it.
+pub fn principal_key(principal: &LivePrincipal) -> PrincipalKey {
+    match principal.kind {
+        PrincipalKind::User => PrincipalKey::User(
+            principal.user_principal_name.clone().unwrap_or_else(|| principal.object_id.clone()),
+        ),
+        PrincipalKind::ServicePrincipal => PrincipalKey::ServicePrincipal(
+            principal.app_id.clone().unwrap_or_else(|| format!("id:{}", principal.object_id)),
+        ),
+    }
+}
+
+/// A value that counts as assigned: an empty collection is no value.
+fn present(value: Option<&AttributeValue>) -> Option<&AttributeValue> {
+    value.filter(|value| !value.is_empty_collection())
+}
+
+fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
+    let mut declared: BTreeSet<PrincipalId> = BTreeSet::new();
+    let mut with_values = 0usize;
+    let mut unreadable = 0usize;
+    for (key, sets) in &desired.assignments {
+        let Some(principal) = live.principal(key) else {
+            for (set, attributes) in sets {
+                for attribute in attributes.keys() {
+                    out.conflicts.push(Conflict {
+                        address: Address::Assignment {
+                            principal: key.clone(),
+                            set: set.clone(),
+                            attribute: attribute.clone(),
+                        },
+                        property: "principal".into(),
+                        live: None,
+                        desired: Some(key.key().to_owned()),
+                        message: format!("{} `{}` was not found in the tenant", noun(key.kind()), key.key()),
+                        hint: match key.kind() {
+                            PrincipalKind::User => "key users by userPrincipalName or object id; \
+                                                    entra-csa never creates principals"
+                                .into(),
+                            PrincipalKind::ServicePrincipal => "key service principals by appId or \
+                                                                `id:<object id>`; entra-csa never creates \
+                                                                principals"
+                                .into(),
+                        },
+                    });
+                }
+            }
+            continue;
+        };
+        declared.insert(principal.id());
+        if sets
+            .values()
+            .flat_map(|attributes| attributes.values())
+            .any(|value| present(Some(value)).is_some())
+        {
+            with_values += 1;
+            if principal.custom_security_attributes.is_none() {
+                unreadable += 1;
+            }
+        }
+        for (set, attributes) in sets {
+            let live_values = principal.custom_security_attributes.as_ref().and_then(|sets| sets.get(set));
+            let address = |attribute: &str| Address::Assignment {
+                principal: key.clone(),
+                set: set.clone(),
+                attribute: attribute.to_owned(),
+            };
+            for (attribute, value) in attributes {
+                let current = present(live_values.and_then(|values| values.get(attribute)));
+                assignment_change(principal, address(attribute), current, present(Some(value)), out);
+            }
+            for (attribute, value) in live_values.into_iter().flatten() {
+                if !attributes.contains_key(attribute) {
+                    assignment_change(principal, address(attribute), present(Some(value)), None, out);
+                }
+            }
+        }
+    }
+    if with_values > 0 && unreadable == with_values {
+        out.notes.push(Note {
+            address: None,
+            message: "every declared principal reads `customSecurityAttributes: null`. Either nothing is \
+                      assigned yet, or the sign-in lacks CustomSecAttributeAssignment.Read.All and the \
+                      tenant's values are hidden: check the permission before applying."
+                .into(),
+        });
+    }
+
+    let policy = desired.policy.undeclared_assignments;
+    if !policy.needs_sweep() {
+        return;
+    }
+    if !live.principals_complete {
+        out.notes.push(Note {
+            address: None,
+            message: "undeclaredAssignments needs every principal of the tenant, but only the declared \
+                      ones were read: undeclared assignments were not checked"
+                .into(),
+        });
+        return;
+    }
+    for principal in live.principals.values().filter(|principal| !declared.contains(&principal.id())) {
+        let key = principal_key(principal);
+        for (set, attributes) in principal.custom_security_attributes.iter().flatten() {
+            if !desired.attribute_sets.contains_key(set) {
+                continue;
+            }
+            for (attribute, value) in attributes {
+                let address = Address::Assignment {
+                    principal: key.clone(),
+                    set: set.clone(),
+                    attribute: attribute.clone(),
+                };
+                match policy {
+                    UndeclaredAssignments::Ignore => {}
+                    UndeclaredAssignments::Report => out.drift.push(Drift {
+                        address,
+                        message: format!(
+                            "assigned in the tenant ({value}) to a principal the files do not list"
+                        ),
+                    }),
+                    UndeclaredAssignments::Remove => {
+                        assignment_change(principal, address, present(Some(value)), None, out)
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn noun(kind: PrincipalKind) -> &'static str {
+    match kind {
+        PrincipalKind::User => "user",
+        PrincipalKind::ServicePrincipal => "service principal",
+    }
+}
+
+fn assignment_change(
+    principal: &LivePrincipal,
+    address: Address,
+    current: Option<&AttributeValue>,
+    wanted: Option<&AttributeValue>,
+    out: &mut Diff,
+) {
+    let snapshot =
+        |value: &AttributeValue| Snapshot::Assignment { principal: principal.id(), value: value.clone() };
+    let action = match (current, wanted) {
+        (None, None) => return,
+        (Some(current), Some(wanted)) if current == wanted => return,
+        (None, Some(_)) => Action::Assign,
+        (Some(_), Some(_)) => Action::Update,
+        (Some(_), None) => Action::Unassign,
+    };
+    out.changes.push(change(action, address, current.map(snapshot), wanted.map(snapshot)));
+}
+
+/// The tenant limits the plan would break, checked on the tenant as it would
+/// be after `changes` (in apply order). Changes the tenant would refuse are
+/// skipped here; they are conflicts already.
+pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Change]) -> Vec<Conflict> {
+    let mut after = live.clone();
+    for change in changes {
+        let _ = apply_change(&mut after, change);
+    }
+    let mut conflicts = Vec::new();
+    let first =
+        |wanted: fn(&Change) -> bool| changes.iter().find(|change| wanted(change)).map(|c| &c.address);
+
+    if after.attribute_sets.len() > MAX_ATTRIBUTE_SETS
+        && after.attribute_sets.len() > live.attribute_sets.len()
+        && let Some(address) = first(|change| {
+            change.action == Action::Create && matches!(change.address, Address::AttributeSet { .. })
+        })
+    {
+        conflicts.push(Conflict {
+            address: address.clone(),
+            property: "attributeSets".into(),
+            live: Some(live.attribute_sets.len().to_string()),
+            desired: Some(after.attribute_sets.len().to_string()),
+            message: format!(
+                "the tenant would hold {} attribute sets; Graph allows at most {MAX_ATTRIBUTE_SETS}",
+                after.attribute_sets.len()
+            ),
+            hint: "attribute sets cannot be deleted: reuse an existing set".into(),
+        });
+    }
+
+    let active = |state: &LiveState| {
+        state.definitions.values().filter(|definition| definition.status == Status::Available).count()
+    };
+    if active(&after) > MAX_ACTIVE_DEFINITIONS
+        && active(&after) > active(live)
+        && let Some(address) = first(|change| {
+            matches!(change.address, Address::Definition { .. })
+                && matches!(change.action, Action::Create | Action::Reactivate)
+        })
+    {
+        conflicts.push(Conflict {
+            address: address.clone(),
+            property: "status".into(),
+            live: Some(active(live).to_string()),
+            desired: Some(active(&after).to_string()),
+            message: format!(
+                "the tenant would hold {} active attributes; Graph allows at most {MAX_ACTIVE_DEFINITIONS}",
+                active(&after)
+            ),
+            hint: "deactivate attributes no longer used (status: Deprecated) to make room".into(),
+        });
+    }
+
+    for set_id in desired.attribute_sets.keys() {
+        let Some(set) = after.attribute_sets.get(set_id) else { continue };
+        let Some(max) = set.max_attributes_per_set else { continue };
+        let count = after.definitions_in(set_id).count();
+        if count > usize::try_from(max).unwrap_or(0) {
+            let live_max = live.attribute_sets.get(set_id).and_then(|set| set.max_attributes_per_set);
+            conflicts.push(Conflict {
+                address: Address::AttributeSet { set: set_id.clone() },
+                property: "maxAttributesPerSet".into(),
+                live: live_max.map(|max| max.to_string()),
+                desired: Some(max.to_string()),
+                message: format!(
+                    "the set would hold {count} attributes (deprecated ones count too), more than its \
+                     maxAttributesPerSet of {max}"
+                ),
+                hint: format!("raise maxAttributesPerSet to at least {count}, or declare fewer attributes"),
+            });
+        }
+    }
+
+    for change in changes {
+        let (Address::AllowedValue { set, attribute, .. } | Address::Definition { set, attribute }) =
+            &change.address
+        else {
+            continue;
+        };
+        if change.action != Action::Create {
+            continue;
+        }
+        let address = Address::Definition { set: set.clone(), attribute: attribute.clone() };
+        let count = after
+            .definitions
+            .get(&definition_id(set, attribute))
+            .map_or(0, |definition| definition.allowed_values.len());
+        if count > MAX_ALLOWED_VALUES && !conflicts.iter().any(|conflict| conflict.address == address) {
+            conflicts.push(Conflict {
+                address,
+                property: "allowedValues".into(),
+                live: None,
+                desired: Some(count.to_string()),
+                message: format!(
+                    "the attribute would have {count} allowed values (inactive ones count too); Graph \
+                     allows at most {MAX_ALLOWED_VALUES}"
+                ),
+                hint: "allowed values cannot be deleted: declare a new attribute for a new list".into(),
+            });
+        }
+    }
+
+    let mut seen: BTreeSet<PrincipalId> = BTreeSet::new();
+    for change in changes {
+        let Some(Snapshot::Assignment { principal, .. }) = change.after.as_ref().or(change.before.as_ref())
+        else {
+            continue;
+        };
+        if !matches!(change.address, Address::Assignment { .. }) || !seen.insert(principal.clone()) {
+            continue;
+        }
+        let count: usize = after
+            .principals
+            .get(principal)
+            .and_then(|principal| principal.custom_security_attributes.as_ref())
+            .map_or(0, |sets| {
+                sets.values().flat_map(|values| values.values()).map(AttributeValue::count).sum()
+            });
+        if count > MAX_ASSIGNED_VALUES {
+            conflicts.push(Conflict {
+                address: change.address.clone(),
+                property: "values".into(),
+                live: None,
+                desired: Some(count.to_string()),
+                message: format!(
+                    "the principal would hold {count} attribute values across all sets; Graph allows at \
+                     most {MAX_ASSIGNED_VALUES}"
+                ),
+                hint: "assign fewer values to this principal".into(),
+            });
+        }
+    }
+    conflicts
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::live_state::LiveAttributeSet;
+    use crate::model::{AllowedValue, DataType, Policy};
+
+    fn definition(set: &str, name: &str, data_type: DataType) -> Definition {
+        Definition {
+            attribute_set: set.into(),
+            name: name.into(),
+            description: None,
+            data_type,
+            is_collection: false,
+            is_searchable: true,
+            use_pre_defined_values_only: false,
+            status: Status::Available,
+            allowed_values: Vec::new(),
+        }
+    }
+
+    fn desired_with(definitions: Vec<Definition>) -> DesiredState {
+        let attributes: BTreeMap<String, Definition> =
+            definitions.into_iter().map(|definition| (definition.name.clone(), definition)).collect();
+        let set =
+            AttributeSet { id: "Eng".into(), description: None, max_attributes_per_set: None, attributes };
+        DesiredState {
+            policy: Policy::default(),
+            attribute_sets: BTreeMap::from([("Eng".to_owned(), set)]),
+            assignments: BTreeMap::new(),
+        }
+    }
+
+    fn live_with(definitions: Vec<Definition>) -> LiveState {
+        let mut live = LiveState { principals_complete: true, ..LiveState::default() };
+        live.attribute_sets.insert(
+            "Eng".into(),
+            LiveAttributeSet { id: "Eng".into(), description: None, max_attributes_per_set: None },
+        );
+        for definition in definitions {
+            live.definitions.insert(definition.id(), definition);
+        }
+        live
+    }
+
+    fn summary(found: &Diff) -> Vec<String> {
+        found.changes.iter().map(|change| format!("{} {}", change.action, change.address)).collect()
+    }
+
+    #[test]
+    fn a_type_change_is_a_conflict_with_both_values_and_a_migration_hint() {
+        let found = diff(
+            &desired_with(vec![definition("Eng", "Cost", DataType::Integer)]),
+            &live_with(vec![definition("Eng", "Cost", DataType::String)]),
+        );
+        assert!(found.changes.is_empty());
+        let conflict = &found.conflicts[0];
+        assert_eq!(
+            (conflict.property.as_str(), conflict.live.as_deref(), conflict.desired.as_deref()),
+            ("type", Some("String"), Some("Integer"))
+        );
+        assert!(conflict.hint.contains("declare a new attribute"), "{}", conflict.hint);
+        assert!(conflict.hint.contains("Deprecated"), "{}", conflict.hint);
+    }
+
+    #[test]
+    fn omitted_description_is_unmanaged_and_declared_one_is_updated() {
+        let mut live_definition = definition("Eng", "Cost", DataType::String);
+        live_definition.description = Some("old".into());
+        let found = diff(
+            &desired_with(vec![definition("Eng", "Cost", DataType::String)]),
+            &live_with(vec![live_definition.clone()]),
+        );
+        assert!(found.changes.is_empty());
+        let mut wanted = definition("Eng", "Cost", DataType::String);
+        wanted.description = Some("new".into());
+        let found = diff(&desired_with(vec![wanted]), &live_with(vec![live_definition]));
+        assert_eq!(summary(&found), vec!["update Eng.Cost"]);
+    }
+
+    #[test]
+    fn the_one_way_flag_updates_off_and_conflicts_on() {
+        let mut on = definition("Eng", "Cost", DataType::String);
+        on.use_pre_defined_values_only = true;
+        let off = definition("Eng", "Cost", DataType::String);
+        let found = diff(&desired_with(vec![off.clone()]), &live_with(vec![on.clone()]));
+        assert_eq!(summary(&found), vec!["update Eng.Cost"]);
+        let found = diff(&desired_with(vec![on]), &live_with(vec![off]));
+        assert!(found.changes.is_empty());
+        assert_eq!(found.conflicts[0].property, "usePreDefinedValuesOnly");
+    }
+
+    #[test]
+    fn undeclared_values_follow_the_policy_and_case_variants_are_new_values_with_a_note() {
+        let mut live_definition = definition("Eng", "Project", DataType::String);
+        live_definition.allowed_values = vec![
+            AllowedValue { id: "Alpine".into(), is_active: true },
+            AllowedValue { id: "Old".into(), is_active: false },
+        ];
+        let mut wanted = definition("Eng", "Project", DataType::String);
+        wanted.allowed_values = vec![AllowedValue { id: "alpine".into(), is_active: true }];
+        let mut desired = desired_with(vec![wanted]);
+        let live = live_with(vec![live_definition]);
+        let found = diff(&desired, &live);
+        assert_eq!(summary(&found), vec!["create Eng.Project=alpine"]);
+        assert_eq!(found.drift.len(), 1, "only the active undeclared value is drift");
+        assert_eq!(found.drift[0].address.to_string(), "Eng.Project=Alpine");
+        assert!(found.notes[0].message.contains("differs only in case"));
+        desired.policy.undeclared_values = UndeclaredObjects::Deactivate;
+        let found = diff(&desired, &live);
+        assert_eq!(summary(&found), vec!["create Eng.Project=alpine", "deactivate Eng.Project=Alpine"]);
+        assert!(found.drift.is_empty());
+    }
+
+    #[test]
+    fn a_new_definition_next_to_a_similar_undeclared_one_gets_a_rename_hint() {
+        let found = diff(
+            &desired_with(vec![definition("Eng", "ProjectCode", DataType::String)]),
+            &live_with(vec![definition("Eng", "Project", DataType::String)]),
+        );
+        assert_eq!(summary(&found), vec!["create Eng.ProjectCode"]);
+        assert!(found.notes[0].message.contains("Names cannot change"), "{:?}", found.notes);
+        let found = diff(
+            &desired_with(vec![definition("Eng", "ProjectCode", DataType::Integer)]),
+            &live_with(vec![definition("Eng", "Project", DataType::String)]),
+        );
+        assert!(found.notes.is_empty(), "a different type is no rename");
+    }
+
+    #[test]
+    fn case_only_differences_of_names_are_conflicts() {
+        let found = diff(
+            &desired_with(vec![definition("Eng", "project", DataType::String)]),
+            &live_with(vec![definition("Eng", "Project", DataType::String)]),
+        );
+        assert!(found.changes.is_empty());
+        assert_eq!(found.conflicts[0].property, "name");
+        assert!(found.drift.is_empty(), "the case variant is not also undeclared drift");
+    }
+}
