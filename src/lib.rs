@@ -9,6 +9,7 @@
 // ── pure core: no async, no network, no filesystem, no environment, no clock ──
 pub mod diff;
 pub mod live_state;
+pub mod load;
 pub mod model;
 pub mod plan;
 
@@ -16,4 +17,6 @@ pub mod plan;
 pub mod cli;
 pub mod exit_status;
 pub mod graph;
+pub mod render;
+pub mod state_file;
 pub mod tenant;

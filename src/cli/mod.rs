@@ -1,7 +1,10 @@
 //! The command line: parses arguments, runs one command, and turns its result
 //! into an exit status. Each command lives in its own file.
 
+pub mod apply;
 pub mod arguments;
+pub mod plan;
+pub mod target;
 
 use clap::Parser;
 
@@ -23,8 +26,8 @@ pub fn run() -> ExitStatus {
 fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
     match arguments.command {
         Command::Validate(_) => anyhow::bail!("`validate` is not built yet"),
-        Command::Plan(_) => anyhow::bail!("`plan` is not built yet"),
-        Command::Apply(_) => anyhow::bail!("`apply` is not built yet"),
+        Command::Plan(args) => plan::run(args),
+        Command::Apply(args) => apply::run(args),
         Command::Export(_) => anyhow::bail!("`export` is not built yet"),
         Command::Schema => anyhow::bail!("`schema` is not built yet"),
         Command::Emulator(_) => anyhow::bail!("`emulator` is not built yet"),

@@ -11,6 +11,7 @@ pub mod address;
 pub mod effect;
 pub mod fingerprint;
 pub mod order;
+pub mod saved;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,195 @@
+//! `entra-csa apply`: carry out a plan, planned anew from the files or read
+//! from a saved plan. A saved plan is refused when the tenant changed since
+//! it was made (its live fingerprint differs; the message lists what would
+//! plan differently now), and otherwise exactly its changes are executed: the
+//! plan is computed again from its saved desired state and must equal it.
+//! Apply asks on a terminal, needs `--auto-approve` without one, refuses a
+//! plan with conflicts, and exits 1 when any change failed.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::cli::arguments::ApplyArgs;
+use crate::cli::plan::{colour, load_desired, runtime};
+use crate::cli::target::open_tenant;
+use crate::exit_status::ExitStatus;
+use crate::plan::{self, FORMAT_VERSION, Plan};
+use crate::render::json::document;
+use crate::render::json_types::{JsonChange, JsonPlan};
+use crate::render::{self, Format};
+use crate::tenant::{Outcome, ReadScope, Tenant};
+
+/// Runs `apply`.
+pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
+    let runtime = runtime()?;
+    let tenant = open_tenant(&args.target)?;
+    let plan = match &args.plan_file {
+        Some(path) => match saved_plan(path, tenant.as_ref(), &runtime)? {
+            Ok(plan) => plan,
+            Err(stale) => {
+                eprintln!("error: {stale}");
+                return Ok(ExitStatus::Failed);
+            }
+        },
+        None => {
+            let desired = load_desired(&args.files)?;
+            let live = runtime.block_on(tenant.read(&ReadScope::for_desired(&desired)))?;
+            plan::build(&desired, &live, tenant.target())
+        }
+    };
+
+    let mut stdout = std::io::stdout().lock();
+    render::render(&plan, Format::Text, colour(), &mut stdout)?;
+    stdout.flush()?;
+    drop(stdout);
+
+    if !plan.conflicts.is_empty() {
+        eprintln!("error: the plan has {} conflict(s); nothing was applied", plan.conflicts.len());
+        return Ok(ExitStatus::Failed);
+    }
+    if plan.changes.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    if !args.auto_approve {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("error: stdin is not a terminal; pass --auto-approve to apply without confirmation");
+            return Ok(ExitStatus::Failed);
+        }
+        eprint!("\nApply these {} changes? [y/N] ", plan.changes.len());
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            eprintln!("Apply cancelled; nothing was changed.");
+            return Ok(ExitStatus::Failed);
+        }
+    }
+
+    let report = runtime.block_on(tenant.apply(&plan.changes));
+    println!();
+    for (change, outcome) in plan.changes.iter().zip(&report.outcomes) {
+        let what = format!("{:>3}. {} {}", change.seq, change.action, change.address);
+        match &outcome.result {
+            Outcome::Done => println!("  done     {what}"),
+            Outcome::Failed(message) => println!("  FAILED   {what}: {message}"),
+            Outcome::NotAttempted => println!("  skipped  {what} (not attempted)"),
+        }
+    }
+    let done = report.count(|outcome| *outcome == Outcome::Done);
+    let failed = report.count(|outcome| matches!(outcome, Outcome::Failed(_)));
+    let skipped = report.count(|outcome| *outcome == Outcome::NotAttempted);
+    println!();
+    if report.succeeded() && report.outcomes.len() == plan.changes.len() {
+        println!("Apply complete: {done} changes done.");
+        Ok(ExitStatus::Success)
+    } else {
+        println!("Apply failed: {done} done, {failed} failed, {skipped} not attempted.");
+        Ok(ExitStatus::Failed)
+    }
+}
+
+/// The plan of a saved plan file, checked against the tenant as it is now.
+/// `Ok(Err(message))`: the plan is stale or does not match its own inputs.
+fn saved_plan(
+    path: &Path,
+    tenant: &dyn Tenant,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Result<Plan, String>> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read plan file {shown}"))?;
+    let version: Option<u64> = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|value| value.get("formatVersion").and_then(serde_json::Value::as_u64));
+    if let Some(version) = version
+        && version != u64::from(FORMAT_VERSION)
+    {
+        anyhow::bail!(
+            "{shown}: plan format version {version}; this entra-csa reads version {FORMAT_VERSION}"
+        );
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(&text);
+    let saved: JsonPlan = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let at = error.path().to_string();
+        anyhow::anyhow!("{shown}: not a saved plan: at `{at}`: {}", error.into_inner())
+    })?;
+    let Some(desired_json) = saved.desired_state.clone() else {
+        anyhow::bail!(
+            "{shown}: not a saved plan (it has no desiredState); save one with `entra-csa plan --out FILE`"
+        );
+    };
+    let desired = plan::saved::desired_from_json(desired_json)
+        .with_context(|| format!("{shown}: the saved desired state is malformed"))?;
+
+    let target = document(&Plan {
+        target: tenant.target(),
+        fingerprint: plan::Fingerprint { desired: String::new(), live: String::new() },
+        changes: Vec::new(),
+        conflicts: Vec::new(),
+        drift: Vec::new(),
+        notes: Vec::new(),
+    })
+    .target;
+    if target != saved.target {
+        return Ok(Err(format!(
+            "the plan in {shown} was made for {}, not for {}; plan again against this target",
+            serde_json::to_string(&saved.target)?,
+            serde_json::to_string(&target)?
+        )));
+    }
+
+    let live = runtime.block_on(tenant.read(&ReadScope::for_desired(&desired)))?;
+    let fresh = plan::build(&desired, &live, tenant.target());
+    Ok(check_saved_plan(&saved, &fresh)
+        .map(|()| fresh)
+        .map_err(|problem| format!("the plan in {shown} {problem}")))
+}
+
+/// Whether `saved` may be applied, given `fresh`: the plan of its own desired
+/// state against the tenant as it is now. The tenant must not have changed
+/// since (same live fingerprint), and the fresh plan must have exactly the
+/// saved changes. The error completes the sentence "the plan in FILE ...".
+pub fn check_saved_plan(saved: &JsonPlan, fresh: &Plan) -> Result<(), String> {
+    let fresh_document = document(fresh);
+    if fresh.fingerprint.live != saved.fingerprint.live {
+        let mut message = format!(
+            "is stale: the tenant changed since it was made (live fingerprint {} is now {}).",
+            saved.fingerprint.live, fresh.fingerprint.live
+        );
+        let differences = change_differences(&saved.changes, &fresh_document.changes);
+        if differences.is_empty() {
+            message.push_str(
+                "\nPlanning again now gives the same changes, but the tenant is not the one reviewed.",
+            );
+        } else {
+            message.push_str("\nPlanning again now differs from the saved plan:");
+            for line in differences {
+                message.push_str("\n  ");
+                message.push_str(&line);
+            }
+        }
+        message.push_str("\nRun `entra-csa plan` again and review the new plan.");
+        return Err(message);
+    }
+    if fresh_document.changes != saved.changes || fresh_document.conflicts != saved.conflicts {
+        return Err("does not match what its own desired state plans against this tenant (was the file \
+                    edited?); refusing it"
+            .to_owned());
+    }
+    Ok(())
+}
+
+/// What is in one list of changes and not the other, ignoring `seq`.
+fn change_differences(saved: &[JsonChange], fresh: &[JsonChange]) -> Vec<String> {
+    let key = |change: &JsonChange| {
+        format!("{} {} {} -> {}", change.action, change.address, change.before, change.after)
+    };
+    let saved_keys: BTreeSet<String> = saved.iter().map(key).collect();
+    let fresh_keys: BTreeSet<String> = fresh.iter().map(key).collect();
+    let mut lines: Vec<String> =
+        saved_keys.difference(&fresh_keys).map(|change| format!("no longer planned: {change}")).collect();
+    lines.extend(fresh_keys.difference(&saved_keys).map(|change| format!("now planned:       {change}")));
+    lines
+}

@@ -1,0 +1,78 @@
+//! `entra-csa plan`: load the files, read the tenant, print the plan in the
+//! chosen format, and optionally save it (with its desired state) for
+//! `apply PLANFILE`. Conflicts exit 1; with `--detailed-exitcode`, changes or
+//! drift exit 2 and a tenant in sync exits 0.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::cli::arguments::{PlanArgs, PlanFormat};
+use crate::cli::target::open_tenant;
+use crate::exit_status::ExitStatus;
+use crate::model::DesiredState;
+use crate::plan::{self, Plan};
+use crate::render::{self, Format};
+use crate::tenant::ReadScope;
+
+/// Runs `plan`.
+pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
+    let desired = load_desired(&args.files)?;
+    let tenant = open_tenant(&args.target)?;
+    let live = runtime()?.block_on(tenant.read(&ReadScope::for_desired(&desired)))?;
+    let plan = plan::build(&desired, &live, tenant.target());
+
+    let format = match args.format {
+        PlanFormat::Text => Format::Text,
+        PlanFormat::Json => Format::Json,
+        PlanFormat::Markdown => Format::Markdown,
+    };
+    let mut stdout = std::io::stdout().lock();
+    render::render(&plan, format, colour(), &mut stdout)?;
+    stdout.flush()?;
+
+    if !plan.conflicts.is_empty() {
+        if args.out.is_some() {
+            eprintln!("The plan was not saved: it has conflicts.");
+        }
+        eprintln!("error: the plan has {} conflict(s); apply would refuse it", plan.conflicts.len());
+        return Ok(ExitStatus::Failed);
+    }
+    if let Some(out) = &args.out {
+        save_plan(&plan, &desired, out)?;
+        eprintln!("Saved the plan to {}; apply it with `entra-csa apply {}`.", out.display(), out.display());
+    }
+    Ok(if args.detailed_exitcode && (!plan.changes.is_empty() || !plan.drift.is_empty()) {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// The desired state the files declare; every problem in them is reported.
+pub fn load_desired(files: &[PathBuf]) -> anyhow::Result<DesiredState> {
+    crate::load::load_files(files).map_err(|diagnostics| anyhow::anyhow!("{diagnostics}"))
+}
+
+/// A current-thread runtime for the tenant's async calls.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Whether to colour text: stdout is a terminal and `NO_COLOR` is unset or empty.
+pub fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
+
+/// Writes the saved plan: the JSON plan plus the desired state.
+fn save_plan(plan: &Plan, desired: &DesiredState, out: &Path) -> anyhow::Result<()> {
+    let mut document = render::json::document(plan);
+    document.desired_state = Some(plan::saved::desired_to_json(desired));
+    let mut text = serde_json::to_string_pretty(&document)?;
+    text.push('\n');
+    std::fs::write(out, text).with_context(|| format!("cannot write the plan to {}", out.display()))
+}

@@ -1,0 +1,50 @@
+//! The desired state inside a saved plan (`plan --out`), as JSON. The model's
+//! maps keyed by principal cannot be JSON objects (keys must be strings), so
+//! principals are written as a list of `{principal, sets}` entries.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{AttributeSet, DesiredState, Policy, PrincipalAssignments, PrincipalKey};
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SavedDesired {
+    policy: Policy,
+    attribute_sets: BTreeMap<String, AttributeSet>,
+    assignments: Vec<SavedPrincipal>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedPrincipal {
+    principal: PrincipalKey,
+    sets: PrincipalAssignments,
+}
+
+/// The desired state as the saved plan's `desiredState`.
+pub fn desired_to_json(desired: &DesiredState) -> Value {
+    let saved = SavedDesired {
+        policy: desired.policy,
+        attribute_sets: desired.attribute_sets.clone(),
+        assignments: desired
+            .assignments
+            .iter()
+            .map(|(principal, sets)| SavedPrincipal { principal: principal.clone(), sets: sets.clone() })
+            .collect(),
+    };
+    // Plain data with string keys always serialises.
+    serde_json::to_value(saved).unwrap_or(Value::Null)
+}
+
+/// The desired state back from a saved plan's `desiredState`.
+pub fn desired_from_json(value: Value) -> Result<DesiredState, serde_json::Error> {
+    let saved: SavedDesired = serde_json::from_value(value)?;
+    Ok(DesiredState {
+        policy: saved.policy,
+        attribute_sets: saved.attribute_sets,
+        assignments: saved.assignments.into_iter().map(|entry| (entry.principal, entry.sets)).collect(),
+    })
+}

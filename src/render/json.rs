@@ -1,0 +1,133 @@
+//! The plan as JSON (format version 1, see `json_types`): conversion from
+//! the model to the contract's types, and writing them.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use crate::model::AttributeValue;
+use crate::plan::{Action, FORMAT_VERSION, Plan, Snapshot, Target};
+
+use super::json_types::{
+    JsonChange, JsonConflict, JsonDrift, JsonFingerprint, JsonNote, JsonPlan, JsonSummary, JsonTarget,
+};
+
+/// Writes `plan` as pretty JSON and a final newline.
+pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &document(plan)).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// The contract document of `plan` (without a desired state).
+pub fn document(plan: &Plan) -> JsonPlan {
+    let summary = plan.summary();
+    JsonPlan {
+        format_version: FORMAT_VERSION,
+        target: match &plan.target {
+            Target::Graph { graph_url, tenant_id } => {
+                JsonTarget::Graph { graph_url: graph_url.clone(), tenant_id: tenant_id.clone() }
+            }
+            Target::StateFile { path } => JsonTarget::StateFile { path: path.clone() },
+        },
+        fingerprint: JsonFingerprint {
+            desired: plan.fingerprint.desired.clone(),
+            live: plan.fingerprint.live.clone(),
+        },
+        summary: JsonSummary {
+            create: summary.create,
+            update: summary.update,
+            deactivate: summary.deactivate,
+            reactivate: summary.reactivate,
+            assign: summary.assign,
+            unassign: summary.unassign,
+            conflicts: summary.conflicts,
+            drift: summary.drift,
+        },
+        changes: plan
+            .changes
+            .iter()
+            .map(|change| JsonChange {
+                seq: change.seq,
+                action: change.action.as_str().to_owned(),
+                kind: change.kind().as_str().to_owned(),
+                address: change.address.to_string(),
+                before: snapshot_json(change.before.as_ref(), false),
+                after: snapshot_json(change.after.as_ref(), change.action == Action::Create),
+            })
+            .collect(),
+        conflicts: plan
+            .conflicts
+            .iter()
+            .map(|conflict| JsonConflict {
+                kind: conflict.address.kind().as_str().to_owned(),
+                address: conflict.address.to_string(),
+                property: conflict.property.clone(),
+                live: conflict.live.clone(),
+                desired: conflict.desired.clone(),
+                message: conflict.message.clone(),
+                hint: conflict.hint.clone(),
+            })
+            .collect(),
+        drift: plan
+            .drift
+            .iter()
+            .map(|drift| JsonDrift {
+                kind: drift.address.kind().as_str().to_owned(),
+                address: drift.address.to_string(),
+                message: drift.message.clone(),
+            })
+            .collect(),
+        notes: plan
+            .notes
+            .iter()
+            .map(|note| JsonNote {
+                address: note.address.as_ref().map(ToString::to_string),
+                message: note.message.clone(),
+            })
+            .collect(),
+        desired_state: None,
+    }
+}
+
+/// `before`/`after` of a change; definitions list their allowed values only
+/// on a create (`with_values`), where they are sent inline.
+fn snapshot_json(snapshot: Option<&Snapshot>, with_values: bool) -> Value {
+    match snapshot {
+        None => Value::Null,
+        Some(Snapshot::AttributeSet { description, max_attributes_per_set }) => {
+            json!({ "description": description, "maxAttributesPerSet": max_attributes_per_set })
+        }
+        Some(Snapshot::Definition(definition)) => {
+            let mut object = json!({
+                "description": definition.description,
+                "type": definition.data_type.as_str(),
+                "isCollection": definition.is_collection,
+                "isSearchable": definition.is_searchable,
+                "usePreDefinedValuesOnly": definition.use_pre_defined_values_only,
+                "status": definition.status.as_str(),
+            });
+            if with_values && let Value::Object(fields) = &mut object {
+                let values: Vec<Value> = definition
+                    .allowed_values
+                    .iter()
+                    .map(|(id, is_active)| json!({ "id": id, "isActive": is_active }))
+                    .collect();
+                fields.insert("allowedValues".into(), Value::Array(values));
+            }
+            object
+        }
+        Some(Snapshot::AllowedValue { is_active }) => json!({ "isActive": is_active }),
+        Some(Snapshot::Assignment { value, .. }) => attribute_value_json(value),
+    }
+}
+
+/// An assigned value as JSON.
+pub fn attribute_value_json(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::Boolean(value) => json!(value),
+        AttributeValue::Integer(value) => json!(value),
+        AttributeValue::String(value) => json!(value),
+        AttributeValue::Integers(values) => json!(values),
+        AttributeValue::Strings(values) => json!(values),
+    }
+}

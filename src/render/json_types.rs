@@ -1,0 +1,107 @@
+//! The JSON plan document, format version 1 (DESIGN §4), as its own types so
+//! that a change to the model cannot change the contract by accident. The
+//! shape is checked by `tests/json_contract.rs` and `schema/plan.v1.schema.json`;
+//! any change to it must bump `plan::FORMAT_VERSION`.
+//!
+//! Version 1, field by field:
+//! - `formatVersion` (first), `target` (`kind`: `graph` | `stateFile`),
+//!   `fingerprint` (`desired`, `live`: `sha256:<hex>`), `summary` (counts).
+//! - `changes[]`: `seq`, `action`, `kind`, `address`, `before`, `after`.
+//!   `before`/`after` are `null` or, by kind: attributeSet
+//!   `{description, maxAttributesPerSet}`; definition `{description, type,
+//!   isCollection, isSearchable, usePreDefinedValuesOnly, status}` plus
+//!   `allowedValues: [{id, isActive}]` on a create; allowedValue `{isActive}`;
+//!   assignment: the value itself (string, integer, boolean or array).
+//! - `conflicts[]`: `kind`, `address`, `property`, `live`, `desired`
+//!   (strings or null), `message`, `hint`.
+//! - `drift[]`: `kind`, `address`, `message`.
+//! - `notes[]`: `address` (or null), `message`.
+//! - A saved plan (`plan --out`) adds `desiredState`: the desired state the
+//!   plan was computed from, which `apply PLANFILE` plans from again.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The whole document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonPlan {
+    pub format_version: u32,
+    pub target: JsonTarget,
+    pub fingerprint: JsonFingerprint,
+    pub summary: JsonSummary,
+    pub changes: Vec<JsonChange>,
+    pub conflicts: Vec<JsonConflict>,
+    pub drift: Vec<JsonDrift>,
+    pub notes: Vec<JsonNote>,
+    /// Only in a saved plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_state: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+pub enum JsonTarget {
+    #[serde(rename = "graph", rename_all = "camelCase")]
+    Graph { graph_url: String, tenant_id: Option<String> },
+    #[serde(rename = "stateFile")]
+    StateFile { path: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonFingerprint {
+    pub desired: String,
+    pub live: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSummary {
+    pub create: usize,
+    pub update: usize,
+    pub deactivate: usize,
+    pub reactivate: usize,
+    pub assign: usize,
+    pub unassign: usize,
+    pub conflicts: usize,
+    pub drift: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonChange {
+    pub seq: usize,
+    pub action: String,
+    pub kind: String,
+    pub address: String,
+    pub before: Value,
+    pub after: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonConflict {
+    pub kind: String,
+    pub address: String,
+    pub property: String,
+    pub live: Option<String>,
+    pub desired: Option<String>,
+    pub message: String,
+    pub hint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonDrift {
+    pub kind: String,
+    pub address: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonNote {
+    pub address: Option<String>,
+    pub message: String,
+}

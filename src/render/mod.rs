@@ -1,0 +1,118 @@
+//! Rendering a plan for people (text, Markdown) and machines (JSON). Every
+//! renderer works from the plan alone — it never reads the tenant, never
+//! sorts, never decides — so all formats list the changes in the same order.
+
+pub mod json;
+pub mod json_types;
+pub mod markdown;
+pub mod text;
+
+use std::io::{self, Write};
+
+use crate::model::AttributeValue;
+use crate::plan::{DefinitionSnapshot, Plan, Snapshot, Summary, Target};
+
+/// An output format of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// Writes `plan` in `format`. `colour` only matters for text.
+pub fn render(plan: &Plan, format: Format, colour: bool, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Text => text::render(plan, colour, out),
+        Format::Json => json::render(plan, out),
+        Format::Markdown => markdown::render(plan, out),
+    }
+}
+
+/// The line every empty plan ends with.
+pub const NO_CHANGES: &str = "No changes. The tenant matches the files.";
+
+/// `Target: ...` in words.
+pub fn target_words(target: &Target) -> String {
+    match target {
+        Target::Graph { graph_url, tenant_id: Some(tenant) } => {
+            format!("Microsoft Graph {graph_url}, tenant {tenant}")
+        }
+        Target::Graph { graph_url, tenant_id: None } => format!("Microsoft Graph {graph_url}"),
+        Target::StateFile { path } => format!("state file {path}"),
+    }
+}
+
+/// `Plan: 3 to create, 1 to update, ...` (Terraform's summary line).
+pub fn summary_line(summary: &Summary) -> String {
+    let plural = |count: usize, word: &str| {
+        if count == 1 { format!("{count} {word}") } else { format!("{count} {word}s") }
+    };
+    format!(
+        "Plan: {} to create, {} to update, {} to deactivate, {} to reactivate, {} to assign, {} to unassign; {}, {}.",
+        summary.create,
+        summary.update,
+        summary.deactivate,
+        summary.reactivate,
+        summary.assign,
+        summary.unassign,
+        plural(summary.conflicts, "conflict"),
+        match summary.drift {
+            1 => "1 drift finding".to_owned(),
+            count => format!("{count} drift findings"),
+        },
+    )
+}
+
+/// A value as the plan shows it: strings quoted, collections in brackets.
+pub fn value_words(value: &AttributeValue) -> String {
+    value.to_string()
+}
+
+/// `String, collection, searchable, predefined values only`.
+pub fn shape_words(definition: &DefinitionSnapshot) -> String {
+    let mut words = vec![definition.data_type.to_string()];
+    words.push(if definition.is_collection { "collection" } else { "single value" }.to_owned());
+    words.push(if definition.is_searchable { "searchable" } else { "not searchable" }.to_owned());
+    if definition.use_pre_defined_values_only {
+        words.push("predefined values only".to_owned());
+    }
+    words.join(", ")
+}
+
+/// `Alpine, Baker, Legacy (inactive)`.
+pub fn allowed_values_words(values: &[(String, bool)]) -> String {
+    values
+        .iter()
+        .map(|(id, active)| if *active { id.clone() } else { format!("{id} (inactive)") })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A one-line account of a snapshot, for tables.
+pub fn snapshot_words(snapshot: &Snapshot) -> String {
+    match snapshot {
+        Snapshot::AttributeSet { description, max_attributes_per_set } => {
+            let mut parts = Vec::new();
+            if let Some(description) = description {
+                parts.push(format!("description: {description:?}"));
+            }
+            if let Some(max) = max_attributes_per_set {
+                parts.push(format!("maxAttributesPerSet: {max}"));
+            }
+            parts.join("; ")
+        }
+        Snapshot::Definition(definition) => {
+            let mut parts = vec![shape_words(definition), definition.status.to_string()];
+            if let Some(description) = &definition.description {
+                parts.push(format!("description: {description:?}"));
+            }
+            if !definition.allowed_values.is_empty() {
+                parts.push(format!("values: {}", allowed_values_words(&definition.allowed_values)));
+            }
+            parts.join("; ")
+        }
+        Snapshot::AllowedValue { is_active } => (if *is_active { "active" } else { "inactive" }).to_owned(),
+        Snapshot::Assignment { value, .. } => value_words(value),
+    }
+}

@@ -1,0 +1,252 @@
+//! The plan for a terminal: one line per change with a `+`/`~`/`-`/`^`
+//! marker and the action in words, property details indented below it,
+//! description edits as inline word diffs (`[-old-]{+new+}`), conflicts loud,
+//! drift and notes listed, and Terraform's summary line at the end. Colour is
+//! the caller's decision (a terminal without `NO_COLOR`), so output in tests
+//! and pipes is plain.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Effects, Style};
+use similar::{ChangeTag, TextDiff};
+
+use crate::plan::{Action, Change, Kind, Plan, Snapshot};
+
+use super::{NO_CHANGES, allowed_values_words, shape_words, summary_line, target_words, value_words};
+
+struct Paint {
+    colour: bool,
+}
+
+impl Paint {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.colour && !text.is_empty() { format!("{style}{text}{style:#}") } else { text.to_owned() }
+    }
+}
+
+fn colour_of(action: Action) -> Style {
+    let colour = match action {
+        Action::Create | Action::Assign => AnsiColor::Green,
+        Action::Update => AnsiColor::Yellow,
+        Action::Deactivate | Action::Unassign => AnsiColor::Red,
+        Action::Reactivate => AnsiColor::Cyan,
+    };
+    Style::new().fg_color(Some(colour.into()))
+}
+
+/// The kind of an object in words.
+pub fn kind_words(kind: Kind) -> &'static str {
+    match kind {
+        Kind::AttributeSet => "attribute set",
+        Kind::Definition => "attribute",
+        Kind::AllowedValue => "allowed value",
+        Kind::Assignment => "assignment",
+    }
+}
+
+const BOLD: Style = Style::new().effects(Effects::BOLD);
+const RED: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+const GREEN: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+const MAGENTA: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Magenta)));
+
+/// Writes the text plan.
+pub fn render(plan: &Plan, colour: bool, out: &mut dyn Write) -> io::Result<()> {
+    let paint = Paint { colour };
+    writeln!(out, "Target: {}", target_words(&plan.target))?;
+    writeln!(out)?;
+    if !plan.changes.is_empty() {
+        writeln!(out, "entra-csa will make these changes, in this order:")?;
+        writeln!(out)?;
+        for change in &plan.changes {
+            write_change(change, &paint, out)?;
+        }
+        writeln!(out)?;
+    }
+    if !plan.conflicts.is_empty() {
+        let heading = format!(
+            "Conflicts ({}): the files ask for what Graph cannot do; apply refuses this plan.",
+            plan.conflicts.len()
+        );
+        writeln!(out, "{}", paint.paint(RED.effects(Effects::BOLD), &heading))?;
+        writeln!(out)?;
+        for conflict in &plan.conflicts {
+            let line = format!(
+                "  ! {} {}: {}",
+                kind_words(conflict.address.kind()),
+                conflict.address,
+                conflict.message
+            );
+            writeln!(out, "{}", paint.paint(RED, &line))?;
+            writeln!(out, "        property: {}", conflict.property)?;
+            writeln!(out, "        tenant:   {}", conflict.live.as_deref().unwrap_or("(none)"))?;
+            writeln!(out, "        files:    {}", conflict.desired.as_deref().unwrap_or("(none)"))?;
+            writeln!(out, "        hint:     {}", conflict.hint)?;
+        }
+        writeln!(out)?;
+    }
+    if !plan.drift.is_empty() {
+        writeln!(
+            out,
+            "Drift ({}): in the tenant, not in the files; left alone by policy.",
+            plan.drift.len()
+        )?;
+        writeln!(out)?;
+        for drift in &plan.drift {
+            let line =
+                format!("  ? {} {}: {}", kind_words(drift.address.kind()), drift.address, drift.message);
+            writeln!(out, "{}", paint.paint(MAGENTA, &line))?;
+        }
+        writeln!(out)?;
+    }
+    if !plan.notes.is_empty() {
+        writeln!(out, "Notes:")?;
+        writeln!(out)?;
+        for note in &plan.notes {
+            match &note.address {
+                Some(address) => writeln!(out, "  * {address}: {}", note.message)?,
+                None => writeln!(out, "  * {}", note.message)?,
+            }
+        }
+        writeln!(out)?;
+    }
+    if plan.changes.is_empty() && plan.conflicts.is_empty() {
+        writeln!(out, "{}", paint.paint(BOLD, NO_CHANGES))?;
+    }
+    writeln!(out, "{}", paint.paint(BOLD, &summary_line(&plan.summary())))?;
+    Ok(())
+}
+
+fn write_change(change: &Change, paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let style = colour_of(change.action);
+    let head = format!("{} {}", change.action.symbol(), change.action);
+    let kind = kind_words(change.kind());
+    let detail = |line: String| format!("        {line}");
+    match (&change.before, &change.after) {
+        (_, Some(Snapshot::Assignment { value, .. })) if change.action == Action::Assign => {
+            writeln!(out, "  {} {} = {}", paint.paint(style, &head), change.address, value_words(value))
+        }
+        (Some(Snapshot::Assignment { value: old, .. }), Some(Snapshot::Assignment { value: new, .. })) => {
+            writeln!(
+                out,
+                "  {} {} = {} -> {}",
+                paint.paint(style, &head),
+                change.address,
+                value_words(old),
+                value_words(new)
+            )
+        }
+        (Some(Snapshot::Assignment { value, .. }), None) => {
+            writeln!(out, "  {} {} (was {})", paint.paint(style, &head), change.address, value_words(value))
+        }
+        (before, after) => {
+            writeln!(out, "  {} {kind} {}", paint.paint(style, &head), change.address)?;
+            for line in detail_lines(before.as_ref(), after.as_ref(), paint) {
+                writeln!(out, "{}", detail(line))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The property lines below a set, definition or value change.
+fn detail_lines(before: Option<&Snapshot>, after: Option<&Snapshot>, paint: &Paint) -> Vec<String> {
+    let mut lines = Vec::new();
+    match (before, after) {
+        (None, Some(Snapshot::AttributeSet { description, max_attributes_per_set })) => {
+            if let Some(description) = description {
+                lines.push(format!("description: {description:?}"));
+            }
+            if let Some(max) = max_attributes_per_set {
+                lines.push(format!("maxAttributesPerSet: {max}"));
+            }
+        }
+        (
+            Some(Snapshot::AttributeSet { description: old_description, max_attributes_per_set: old_max }),
+            Some(Snapshot::AttributeSet { description, max_attributes_per_set }),
+        ) => {
+            if old_description != description {
+                lines.push(format!("description: {}", description_diff(old_description, description, paint)));
+            }
+            if old_max != max_attributes_per_set {
+                lines.push(format!(
+                    "maxAttributesPerSet: {} -> {}",
+                    optional(old_max),
+                    optional(max_attributes_per_set)
+                ));
+            }
+        }
+        (None, Some(Snapshot::Definition(definition))) => {
+            lines.push(format!("type: {}", shape_words(definition)));
+            if let Some(description) = &definition.description {
+                lines.push(format!("description: {description:?}"));
+            }
+            if definition.status != crate::model::Status::Available {
+                lines.push(format!("status: {}", definition.status));
+            }
+            if !definition.allowed_values.is_empty() {
+                lines.push(format!("allowed values: {}", allowed_values_words(&definition.allowed_values)));
+            }
+        }
+        (Some(Snapshot::Definition(old)), Some(Snapshot::Definition(new))) => {
+            if old.description != new.description {
+                lines.push(format!(
+                    "description: {}",
+                    description_diff(&old.description, &new.description, paint)
+                ));
+            }
+            if old.use_pre_defined_values_only != new.use_pre_defined_values_only {
+                lines.push(format!(
+                    "usePreDefinedValuesOnly: {} -> {}",
+                    old.use_pre_defined_values_only, new.use_pre_defined_values_only
+                ));
+            }
+            if old.status != new.status {
+                lines.push(format!("status: {} -> {}", old.status, new.status));
+            }
+        }
+        (None, Some(Snapshot::AllowedValue { is_active: false })) => lines.push("inactive".to_owned()),
+        _ => {}
+    }
+    lines
+}
+
+fn optional(value: &Option<i32>) -> String {
+    value.map_or_else(|| "(none)".to_owned(), |value| value.to_string())
+}
+
+/// `"Active [-projects-]{+project codes+} for the user"`: an inline word diff.
+fn description_diff(old: &Option<String>, new: &Option<String>, paint: &Paint) -> String {
+    let (Some(old), Some(new)) = (old, new) else {
+        return format!(
+            "{} -> {}",
+            old.as_ref().map_or_else(|| "(none)".to_owned(), |text| format!("{text:?}")),
+            new.as_ref().map_or_else(|| "(none)".to_owned(), |text| format!("{text:?}"))
+        );
+    };
+    let diff = TextDiff::from_words(old.as_str(), new.as_str());
+    let mut text = String::from("\"");
+    let mut pending: Option<(ChangeTag, String)> = None;
+    let flush = |pending: &mut Option<(ChangeTag, String)>, text: &mut String| {
+        if let Some((tag, run)) = pending.take() {
+            match tag {
+                ChangeTag::Equal => text.push_str(&run),
+                ChangeTag::Delete => text.push_str(&paint.paint(RED, &format!("[-{run}-]"))),
+                ChangeTag::Insert => text.push_str(&paint.paint(GREEN, &format!("{{+{run}+}}"))),
+            }
+        }
+    };
+    for change in diff.iter_all_changes() {
+        let tag = change.tag();
+        let value = change.value();
+        match &mut pending {
+            Some((current, run)) if *current == tag => run.push_str(value),
+            _ => {
+                flush(&mut pending, &mut text);
+                pending = Some((tag, value.to_owned()));
+            }
+        }
+    }
+    flush(&mut pending, &mut text);
+    text.push('"');
+    text
+}

@@ -1,0 +1,195 @@
+//! The local state file of DESIGN §6 as a `Tenant`: a JSON document in
+//! Graph's shapes (`graph::wire::TenantDocument`). Reading names the file,
+//! line and column of a syntax error and the JSON path of a shape error.
+//! Applying carries out the changes with `plan::effect::apply_change` — the
+//! same rules Graph enforces — and rewrites the file atomically (a temporary
+//! file in the same folder, then a rename), so an interrupted apply leaves
+//! either the old document or the new one, never half of one.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use serde_json::error::Category;
+
+use crate::graph::wire::{TenantDocument, WireError};
+use crate::live_state::LiveState;
+use crate::plan::effect::apply_change;
+use crate::plan::{Change, Target};
+use crate::tenant::{ApplyReport, ChangeOutcome, Outcome, ReadScope, Tenant};
+
+/// Why a state file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    #[error("cannot read state file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}:{line}:{column}: invalid JSON: {message}")]
+    Syntax { path: String, line: usize, column: usize, message: String },
+    #[error("{path}:{line}:{column}: at `{json_path}`: {message}")]
+    Shape { path: String, line: usize, column: usize, json_path: String, message: String },
+    #[error("{path}: at `{}`: {}", .source.path, .source.message)]
+    Wire { path: String, source: WireError },
+    #[error("cannot write state file {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+}
+
+/// A tenant kept in a local JSON file.
+#[derive(Debug, Clone)]
+pub struct StateFileTenant {
+    path: PathBuf,
+}
+
+impl StateFileTenant {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        StateFileTenant { path: path.into() }
+    }
+
+    fn shown(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Reads and checks the document.
+    pub fn load(&self) -> Result<LiveState, StateFileError> {
+        let text = std::fs::read_to_string(&self.path)
+            .map_err(|source| StateFileError::Read { path: self.shown(), source })?;
+        parse(&text, &self.shown())
+    }
+
+    /// Writes `live` as the document, atomically.
+    pub fn store(&self, live: &LiveState) -> Result<(), StateFileError> {
+        let write_error = |source: std::io::Error| StateFileError::Write { path: self.shown(), source };
+        let document = TenantDocument::from_live_state(live);
+        let mut text = serde_json::to_string_pretty(&document).map_err(|e| write_error(e.into()))?;
+        text.push('\n');
+        let folder = match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let mut temporary = tempfile::NamedTempFile::new_in(folder).map_err(write_error)?;
+        temporary.write_all(text.as_bytes()).map_err(write_error)?;
+        temporary.as_file().sync_all().map_err(write_error)?;
+        temporary.persist(&self.path).map_err(|error| write_error(error.error))?;
+        Ok(())
+    }
+}
+
+/// Parses a state document; `path` names it in errors.
+pub fn parse(text: &str, path: &str) -> Result<LiveState, StateFileError> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let document: TenantDocument = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let json_path = error.path().to_string();
+        let inner = error.into_inner();
+        let (line, column) = (inner.line(), inner.column());
+        let message = strip_position(&inner.to_string());
+        match inner.classify() {
+            Category::Data => {
+                StateFileError::Shape { path: path.to_owned(), line, column, json_path, message }
+            }
+            Category::Syntax | Category::Eof | Category::Io => {
+                StateFileError::Syntax { path: path.to_owned(), line, column, message }
+            }
+        }
+    })?;
+    // Trailing characters after the document are a syntax error too.
+    deserializer.end().map_err(|inner| StateFileError::Syntax {
+        path: path.to_owned(),
+        line: inner.line(),
+        column: inner.column(),
+        message: strip_position(&inner.to_string()),
+    })?;
+    document.to_live_state().map_err(|source| StateFileError::Wire { path: path.to_owned(), source })
+}
+
+/// serde_json appends " at line L column C"; the error prints it up front.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[async_trait]
+impl Tenant for StateFileTenant {
+    fn target(&self) -> Target {
+        Target::StateFile { path: self.shown() }
+    }
+
+    async fn read(&self, _scope: &ReadScope) -> anyhow::Result<LiveState> {
+        Ok(self.load()?)
+    }
+
+    async fn apply(&self, changes: &[Change]) -> ApplyReport {
+        let mut report = ApplyReport::default();
+        let outcome = |change: &Change, result: Outcome| ChangeOutcome {
+            seq: change.seq,
+            address: change.address.to_string(),
+            result,
+        };
+        let mut live = match self.load() {
+            Ok(live) => live,
+            Err(error) => {
+                for (index, change) in changes.iter().enumerate() {
+                    let result =
+                        if index == 0 { Outcome::Failed(error.to_string()) } else { Outcome::NotAttempted };
+                    report.outcomes.push(outcome(change, result));
+                }
+                return report;
+            }
+        };
+        let mut failed = false;
+        for change in changes {
+            let result = if failed {
+                Outcome::NotAttempted
+            } else {
+                match apply_change(&mut live, change) {
+                    Ok(()) => Outcome::Done,
+                    Err(error) => {
+                        failed = true;
+                        Outcome::Failed(error.message)
+                    }
+                }
+            };
+            report.outcomes.push(outcome(change, result));
+        }
+        if let Err(error) = self.store(&live) {
+            for entry in &mut report.outcomes {
+                if entry.result == Outcome::Done {
+                    entry.result = Outcome::Failed(format!("not saved: {error}"));
+                }
+            }
+        }
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let error = parse("{\n  \"attributeSets\": [,]\n}", "t.json").unwrap_err().to_string();
+        assert!(error.starts_with("t.json:2:21: invalid JSON"), "{error}");
+    }
+
+    #[test]
+    fn shape_errors_name_the_json_path() {
+        let text = r#"{ "customSecurityAttributeDefinitions": [
+            { "attributeSet": "Eng", "name": "P", "type": "Text", "isCollection": false, "status": "Available" } ] }"#;
+        let error = parse(text, "t.json").unwrap_err().to_string();
+        assert!(error.contains("at `customSecurityAttributeDefinitions[0].type`"), "{error}");
+        assert!(error.starts_with("t.json:2:"), "{error}");
+        let error = parse(r#"{ "groups": [] }"#, "t.json").unwrap_err().to_string();
+        assert!(error.contains("unknown field `groups`"), "{error}");
+    }
+
+    #[test]
+    fn value_errors_name_the_principal() {
+        let text = r#"{ "users": [ { "id": "u1", "customSecurityAttributes": { "Eng": { "P": {} } } } ] }"#;
+        let error = parse(text, "t.json").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "t.json: at `users[0].customSecurityAttributes.Eng.P`: expected a value, found an object"
+        );
+    }
+}
