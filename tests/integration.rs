@@ -1,3 +1,5 @@
 //! Integration tests: one binary, one module per area.
 
 mod plan_properties;
+mod plan_goldens;
+mod json_contract;
