@@ -7,7 +7,9 @@
 //! rendered (text, JSON, Markdown) and applied.
 
 // ── pure core: no async, no network, no filesystem, no environment, no clock ──
+pub mod access;
 pub mod diff;
+pub mod export;
 pub mod live_state;
 pub mod load;
 pub mod model;

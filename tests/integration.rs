@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
-mod plan_properties;
-mod plan_goldens;
+mod ci_examples;
 mod json_contract;
+mod plan_goldens;
+mod plan_properties;

@@ -1,0 +1,94 @@
+//! The pipeline files in `examples/ci/` parse as YAML and every `entra-csa`
+//! command in them parses with the tool's own argument parser, so they name
+//! only commands and flags that exist.
+
+use std::path::Path;
+
+use clap::Parser;
+use entra_csa::cli::arguments::Arguments;
+use serde_json::Value;
+
+fn ci_file(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_saphyr::from_str(&text).unwrap_or_else(|error| panic!("{name} is not valid YAML: {error}"))
+}
+
+/// Every string under a `run` (GitHub) or `script` (Azure Pipelines) key.
+fn shell_steps(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                match (key.as_str(), child) {
+                    ("run" | "script", Value::String(script)) => found.push(script.clone()),
+                    _ => shell_steps(child, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| shell_steps(item, found)),
+        _ => {}
+    }
+}
+
+const SHELL_OPERATORS: [&str; 7] = [">", ">>", "|", "||", "&&", ";", "2>&1"];
+
+/// The `entra-csa` invocations of a script, as argument vectors: joined
+/// continuation lines, cut at redirections and shell operators. Only words in
+/// command position count (not `cargo install entra-csa`).
+fn invocations(script: &str) -> Vec<Vec<String>> {
+    let joined = script.replace("\\\n", " ");
+    let mut commands = Vec::new();
+    for line in joined.lines() {
+        let mut words = line.split_whitespace();
+        let mut command_position = true;
+        while let Some(word) = words.next() {
+            if word != "entra-csa" || !command_position {
+                command_position = SHELL_OPERATORS.contains(&word);
+                continue;
+            }
+            let mut argv = vec![word.to_owned()];
+            for next in words.by_ref() {
+                if SHELL_OPERATORS.contains(&next) {
+                    break;
+                }
+                argv.push(next.to_owned());
+            }
+            commands.push(argv);
+            command_position = true;
+        }
+    }
+    commands
+}
+
+fn check_pipeline(name: &str, at_least: usize) {
+    let mut scripts = Vec::new();
+    shell_steps(&ci_file(name), &mut scripts);
+    let commands: Vec<Vec<String>> = scripts.iter().flat_map(|script| invocations(script)).collect();
+    assert!(
+        commands.len() >= at_least,
+        "{name}: expected at least {at_least} entra-csa commands, found {commands:?}"
+    );
+    for argv in &commands {
+        if let Err(error) = Arguments::try_parse_from(argv) {
+            panic!("{name}: `{}` does not parse:\n{error}", argv.join(" "));
+        }
+    }
+}
+
+#[test]
+fn github_actions_workflow_uses_real_commands_and_flags() {
+    check_pipeline("github-actions.yml", 5);
+}
+
+#[test]
+fn azure_pipelines_file_uses_real_commands_and_flags() {
+    check_pipeline("azure-pipelines.yml", 5);
+}
+
+#[test]
+fn a_made_up_flag_is_caught() {
+    assert!(invocations("cargo install --locked entra-csa").is_empty());
+    let argv = &invocations("entra-csa plan -f attributes/ --no-such-flag > plan.md")[0];
+    assert_eq!(argv, &["entra-csa", "plan", "-f", "attributes/", "--no-such-flag"]);
+    assert!(Arguments::try_parse_from(argv).is_err());
+}
