@@ -428,9 +428,9 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
     if with_values > 0 && unreadable == with_values {
         out.notes.push(Note {
             address: None,
-            message: "every declared principal reads `customSecurityAttributes: null`. Either nothing is \
-                      assigned yet, or the sign-in lacks CustomSecAttributeAssignment.Read.All and the \
-                      tenant's values are hidden: check the permission before applying."
+            message: "Every declared principal reads `customSecurityAttributes: null`: nothing may be \
+                      assigned yet, or the sign-in may lack CustomSecAttributeAssignment.Read.All so that \
+                      the tenant's values are hidden. Check the permission before applying."
                 .into(),
         });
     }
@@ -587,15 +587,32 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
             continue;
         }
         let address = Address::Definition { set: set.clone(), attribute: attribute.clone() };
-        let count = after
-            .definitions
-            .get(&definition_id(set, attribute))
-            .map_or(0, |definition| definition.allowed_values.len());
+        // Counted from the plan rather than from `after`: the simulation
+        // refuses values past the limit, as Graph would.
+        let id = definition_id(set, attribute);
+        let existing = live.definitions.get(&id).map_or(0, |definition| definition.allowed_values.len());
+        let count = existing
+            + changes
+                .iter()
+                .map(|change| match (&change.address, change.action, &change.after) {
+                    (Address::AllowedValue { set: s, attribute: a, .. }, Action::Create, _)
+                        if s == set && a == attribute =>
+                    {
+                        1
+                    }
+                    (
+                        Address::Definition { set: s, attribute: a },
+                        Action::Create,
+                        Some(Snapshot::Definition(created)),
+                    ) if s == set && a == attribute => created.allowed_values.len(),
+                    _ => 0,
+                })
+                .sum::<usize>();
         if count > MAX_ALLOWED_VALUES && !conflicts.iter().any(|conflict| conflict.address == address) {
             conflicts.push(Conflict {
                 address,
                 property: "allowedValues".into(),
-                live: None,
+                live: Some(existing.to_string()),
                 desired: Some(count.to_string()),
                 message: format!(
                     "the attribute would have {count} allowed values (inactive ones count too); Graph \
@@ -615,18 +632,21 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
         if !matches!(change.address, Address::Assignment { .. }) || !seen.insert(principal.clone()) {
             continue;
         }
-        let count: usize = after
-            .principals
-            .get(principal)
-            .and_then(|principal| principal.custom_security_attributes.as_ref())
-            .map_or(0, |sets| {
-                sets.values().flat_map(|values| values.values()).map(AttributeValue::count).sum()
-            });
+        let values = |state: &LiveState| -> usize {
+            state
+                .principals
+                .get(principal)
+                .and_then(|principal| principal.custom_security_attributes.as_ref())
+                .map_or(0, |sets| {
+                    sets.values().flat_map(|values| values.values()).map(AttributeValue::count).sum()
+                })
+        };
+        let count = values(&after);
         if count > MAX_ASSIGNED_VALUES {
             conflicts.push(Conflict {
                 address: change.address.clone(),
                 property: "values".into(),
-                live: None,
+                live: Some(values(live).to_string()),
                 desired: Some(count.to_string()),
                 message: format!(
                     "the principal would hold {count} attribute values across all sets; Graph allows at \
@@ -778,5 +798,44 @@ mod tests {
         assert!(found.changes.is_empty());
         assert_eq!(found.conflicts[0].property, "name");
         assert!(found.drift.is_empty(), "the case variant is not also undeclared drift");
+    }
+
+    #[test]
+    fn the_tenant_wide_limits_are_conflicts_when_the_plan_would_break_them() {
+        let mut live = live_with(Vec::new());
+        for index in 0..MAX_ATTRIBUTE_SETS {
+            let id = format!("Set{index}");
+            live.attribute_sets
+                .insert(id.clone(), LiveAttributeSet { id, description: None, max_attributes_per_set: None });
+        }
+        for index in 0..MAX_ACTIVE_DEFINITIONS - 1 {
+            let definition = definition("Eng", &format!("A{index}"), DataType::String);
+            live.definitions.insert(definition.id(), definition);
+        }
+        let mut desired = desired_with(vec![
+            definition("Eng", "New", DataType::String),
+            definition("Eng", "Newer", DataType::String),
+        ]);
+        desired.attribute_sets.insert(
+            "Zed".into(),
+            AttributeSet {
+                id: "Zed".into(),
+                description: None,
+                max_attributes_per_set: None,
+                attributes: BTreeMap::new(),
+            },
+        );
+        let plan = crate::plan::build(&desired, &live, crate::plan::Target::StateFile { path: "t".into() });
+        let found: Vec<(String, &str)> =
+            plan.conflicts.iter().map(|c| (c.address.to_string(), c.property.as_str())).collect();
+        assert_eq!(found, vec![("Zed".to_owned(), "attributeSets"), ("Eng.New".to_owned(), "status")]);
+        assert!(plan.conflicts[1].message.contains("501 active attributes"), "{}", plan.conflicts[1].message);
+        // Deprecated definitions do not count.
+        for definition in live.definitions.values_mut().take(10) {
+            definition.status = Status::Deprecated;
+        }
+        desired.attribute_sets.remove("Zed");
+        let plan = crate::plan::build(&desired, &live, crate::plan::Target::StateFile { path: "t".into() });
+        assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
     }
 }

@@ -2,5 +2,6 @@
 
 mod ci_examples;
 mod json_contract;
+mod plan_cli;
 mod plan_goldens;
 mod plan_properties;

@@ -53,8 +53,9 @@ fn every_case_matches_its_golden_plans() {
         for (format, file) in FORMATS {
             let (code, stdout, stderr) = run_plan(&case, format);
             if format == "json" {
-                let document: Value = serde_json::from_str(&stdout)
-                    .unwrap_or_else(|error| panic!("{}: --format json is not JSON ({error}): {stderr}", name(&case)));
+                let document: Value = serde_json::from_str(&stdout).unwrap_or_else(|error| {
+                    panic!("{}: --format json is not JSON ({error}): {stderr}", name(&case))
+                });
                 conflicts = document["summary"]["conflicts"].as_u64();
             }
             let expected_code = match conflicts {
@@ -63,7 +64,10 @@ fn every_case_matches_its_golden_plans() {
                 _ => 0,
             };
             if code != expected_code {
-                failures.push(format!("{} --format {format}: exit {code}, expected {expected_code}\n{stderr}", name(&case)));
+                failures.push(format!(
+                    "{} --format {format}: exit {code}, expected {expected_code}\n{stderr}",
+                    name(&case)
+                ));
             }
             let golden = case.join(file);
             if update {
@@ -86,12 +90,15 @@ fn every_case_matches_its_golden_plans() {
 #[test]
 fn all_formats_list_the_changes_in_the_same_order() {
     for case in cases() {
-        let json: Value = serde_json::from_str(&std::fs::read_to_string(case.join("plan.json")).unwrap()).unwrap();
+        let json: Value =
+            serde_json::from_str(&std::fs::read_to_string(case.join("plan.json")).unwrap()).unwrap();
         let addresses: Vec<String> = json["changes"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|change| format!("{} {}", change["action"].as_str().unwrap(), change["address"].as_str().unwrap()))
+            .map(|change| {
+                format!("{} {}", change["action"].as_str().unwrap(), change["address"].as_str().unwrap())
+            })
             .collect();
         for file in ["plan.txt", "plan.md"] {
             let text = std::fs::read_to_string(case.join(file)).unwrap();
@@ -114,8 +121,5 @@ fn all_formats_list_the_changes_in_the_same_order() {
 
 /// A readable line diff for a failed comparison.
 fn line_diff(expected: &str, actual: &str) -> String {
-    similar::TextDiff::from_lines(expected, actual)
-        .unified_diff()
-        .header("expected", "actual")
-        .to_string()
+    similar::TextDiff::from_lines(expected, actual).unified_diff().header("expected", "actual").to_string()
 }

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use crate::plan::Plan;
 
 use super::text::kind_words;
-use super::{NO_CHANGES, snapshot_words, summary_line, target_words};
+use super::{NO_CHANGES, change_words, summary_line, target_words};
 
 /// Writes the Markdown plan.
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
@@ -64,9 +64,8 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "| # | action | kind | address | before | after |")?;
         writeln!(out, "|---:|---|---|---|---|---|")?;
         for change in &plan.changes {
-            let words = |snapshot: Option<&crate::plan::Snapshot>| {
-                snapshot.map_or_else(|| "—".to_owned(), |snapshot| cell(&snapshot_words(snapshot)))
-            };
+            let (before, after) = change_words(change.before.as_ref(), change.after.as_ref());
+            let words = |text: Option<String>| text.map_or_else(|| "—".to_owned(), |text| cell(&text));
             writeln!(
                 out,
                 "| {} | `{} {}` | {} | {} | {} | {} |",
@@ -75,8 +74,8 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 change.action,
                 kind_words(change.kind()),
                 code(&change.address.to_string()),
-                words(change.before.as_ref()),
-                words(change.after.as_ref())
+                words(before),
+                words(after)
             )?;
         }
         writeln!(out)?;

@@ -116,3 +116,50 @@ pub fn snapshot_words(snapshot: &Snapshot) -> String {
         Snapshot::Assignment { value, .. } => value_words(value),
     }
 }
+
+/// Before and after of a change in words, for tables: all properties of a
+/// created object, only the changed ones of an updated one.
+pub fn change_words(before: Option<&Snapshot>, after: Option<&Snapshot>) -> (Option<String>, Option<String>) {
+    match (before, after) {
+        (
+            Some(Snapshot::AttributeSet { description: old_description, max_attributes_per_set: old_max }),
+            Some(Snapshot::AttributeSet { description, max_attributes_per_set }),
+        ) => {
+            let (mut old, mut new) = (Vec::new(), Vec::new());
+            if old_description != description {
+                old.push(format!("description: {}", optional_text(old_description)));
+                new.push(format!("description: {}", optional_text(description)));
+            }
+            if old_max != max_attributes_per_set {
+                old.push(format!("maxAttributesPerSet: {}", optional_number(old_max)));
+                new.push(format!("maxAttributesPerSet: {}", optional_number(max_attributes_per_set)));
+            }
+            (Some(old.join("; ")), Some(new.join("; ")))
+        }
+        (Some(Snapshot::Definition(old_definition)), Some(Snapshot::Definition(definition))) => {
+            let (mut old, mut new) = (Vec::new(), Vec::new());
+            if old_definition.description != definition.description {
+                old.push(format!("description: {}", optional_text(&old_definition.description)));
+                new.push(format!("description: {}", optional_text(&definition.description)));
+            }
+            if old_definition.use_pre_defined_values_only != definition.use_pre_defined_values_only {
+                old.push(format!("usePreDefinedValuesOnly: {}", old_definition.use_pre_defined_values_only));
+                new.push(format!("usePreDefinedValuesOnly: {}", definition.use_pre_defined_values_only));
+            }
+            if old_definition.status != definition.status {
+                old.push(format!("status: {}", old_definition.status));
+                new.push(format!("status: {}", definition.status));
+            }
+            (Some(old.join("; ")), Some(new.join("; ")))
+        }
+        (before, after) => (before.map(snapshot_words), after.map(snapshot_words)),
+    }
+}
+
+fn optional_text(text: &Option<String>) -> String {
+    text.as_ref().map_or_else(|| "(none)".to_owned(), |text| format!("{text:?}"))
+}
+
+fn optional_number(number: &Option<i32>) -> String {
+    number.map_or_else(|| "(none)".to_owned(), |number| number.to_string())
+}

@@ -250,3 +250,61 @@ fn description_diff(old: &Option<String>, new: &Option<String>, paint: &Paint) -
     text.push('"');
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Address, Fingerprint, Target};
+
+    fn plan_with_description_edit() -> Plan {
+        let before = Snapshot::AttributeSet {
+            description: Some("Active projects for the user".into()),
+            max_attributes_per_set: None,
+        };
+        let after = Snapshot::AttributeSet {
+            description: Some("Active project codes for the user".into()),
+            max_attributes_per_set: Some(5),
+        };
+        Plan {
+            target: Target::StateFile { path: "t.json".into() },
+            fingerprint: Fingerprint { desired: "sha256:0".into(), live: "sha256:1".into() },
+            changes: vec![Change {
+                seq: 1,
+                action: Action::Update,
+                address: Address::AttributeSet { set: "Eng".into() },
+                before: Some(before),
+                after: Some(after),
+            }],
+            conflicts: Vec::new(),
+            drift: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn text(plan: &Plan, colour: bool) -> String {
+        let mut out = Vec::new();
+        render(plan, colour, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn description_edits_show_as_inline_word_diffs() {
+        let plain = text(&plan_with_description_edit(), false);
+        assert!(plain.contains("  ~ update attribute set Eng\n"), "{plain}");
+        assert!(
+            plain.contains("description: \"Active [-projects-]{+project codes+} for the user\""),
+            "{plain}"
+        );
+        assert!(plain.contains("maxAttributesPerSet: (none) -> 5"), "{plain}");
+        assert!(plain.ends_with("Plan: 0 to create, 1 to update, 0 to deactivate, 0 to reactivate, 0 to assign, 0 to unassign; 0 conflicts, 0 drift findings.\n"), "{plain}");
+        assert!(!plain.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let coloured = text(&plan_with_description_edit(), true);
+        assert!(coloured.contains("\u{1b}["), "{coloured}");
+        let empty = Plan { changes: Vec::new(), ..plan_with_description_edit() };
+        assert!(text(&empty, false).contains("No changes. The tenant matches the files.\n"));
+    }
+}
