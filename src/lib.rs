@@ -11,7 +11,6 @@ pub mod access;
 pub mod diff;
 pub mod export;
 pub mod live_state;
-pub mod load;
 pub mod model;
 pub mod plan;
 

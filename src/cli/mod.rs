@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod arguments;
+mod interim_load;
 pub mod plan;
 pub mod target;
 

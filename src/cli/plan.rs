@@ -52,7 +52,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
 
 /// The desired state the files declare; every problem in them is reported.
 pub fn load_desired(files: &[PathBuf]) -> anyhow::Result<DesiredState> {
-    crate::load::load_files(files).map_err(|diagnostics| anyhow::anyhow!("{diagnostics}"))
+    crate::cli::interim_load::load_files(files).map_err(|diagnostics| anyhow::anyhow!("{diagnostics}"))
 }
 
 /// A current-thread runtime for the tenant's async calls.

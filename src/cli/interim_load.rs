@@ -1,6 +1,7 @@
-//! TEMPORARY stand-in for the YAML loader being built on another branch; the
-//! merge of main replaces this file. Just enough of DESIGN §2 to exercise
-//! plan and apply.
+//! INTERIM: a minimal reader of the desired-state YAML of DESIGN §2 so that
+//! `plan` and `apply` work before the real loader (`crate::load`, with
+//! validation and positioned diagnostics) lands; `cli::plan::load_desired`
+//! switches to it then and this file is deleted. It does not validate.
 
 use std::collections::BTreeMap;
 use std::fmt;
