@@ -5,3 +5,6 @@ mod json_contract;
 mod plan_cli;
 mod plan_goldens;
 mod plan_properties;
+mod validate_cases;
+mod validate_cli;
+mod validate_properties;
