@@ -16,6 +16,7 @@ pub mod plan;
 
 // ── edges: talk to the world ──
 pub mod cli;
+pub mod emulator;
 pub mod exit_status;
 pub mod graph;
 pub mod render;

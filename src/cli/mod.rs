@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod arguments;
+pub mod emulator;
 mod interim_load;
 pub mod plan;
 pub mod target;
@@ -31,6 +32,6 @@ fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply::run(args),
         Command::Export(_) => anyhow::bail!("`export` is not built yet"),
         Command::Schema => anyhow::bail!("`schema` is not built yet"),
-        Command::Emulator(_) => anyhow::bail!("`emulator` is not built yet"),
+        Command::Emulator(args) => emulator::run(args),
     }
 }
