@@ -6,7 +6,9 @@
 
 mod support;
 
-use entra_csa::emulator::EmulatorConfig;
+use std::time::{Duration, Instant};
+
+use entra_csa::emulator::{EmulatorConfig, Throttle};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -1106,4 +1108,265 @@ fn the_emulator_command_refuses_a_non_loopback_address() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--allow-non-loopback"));
+}
+
+// ── $batch ──
+
+async fn batch(h: &Harness, requests: Value) -> Reply {
+    h.post("$batch", &json!({ "requests": requests }).to_string()).await
+}
+
+fn item<'a>(reply: &'a Reply, id: &str) -> &'a Value {
+    reply.body["responses"]
+        .as_array()
+        .and_then(|items| items.iter().find(|item| item["id"] == id))
+        .unwrap_or_else(|| panic!("no response for item {id}: {}", reply.text))
+}
+
+#[tokio::test]
+async fn doc_batch_example_with_204_shapes() {
+    let h = seeded(contoso()).await;
+    let reply = batch(
+        &h,
+        json!([
+            { "id": "1", "method": "GET", "url": "/directory/attributeSets/Engineering" },
+            { "id": "2", "method": "GET", "url": "/users/nobody@contoso.com" },
+            { "id": "4", "url": format!("/users/{USER_ID}"), "method": "PATCH",
+              "body": json!({ "customSecurityAttributes": { "Engineering": {
+                  "@odata.type": REQUEST_SET_TYPE, "ProjectDate": "2022-10-01" } } }),
+              "headers": { "Content-Type": "application/json" } },
+            { "id": "5", "url": "users?$select=id,displayName,userPrincipalName&$count=true", "method": "GET",
+              "headers": { "ConsistencyLevel": "eventual" } }
+        ]),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["responses"].as_array().map(Vec::len), Some(4));
+    assert_eq!(item(&reply, "1")["status"], 200);
+    assert_eq!(item(&reply, "1")["body"]["id"], "Engineering");
+    assert_eq!(item(&reply, "2")["status"], 404);
+    assert_eq!(item(&reply, "2")["body"]["error"]["code"], "Request_ResourceNotFound");
+    assert_eq!(item(&reply, "4"), &json!({ "id": "4", "status": 204, "body": null }));
+    let five = item(&reply, "5");
+    assert_eq!(five["body"]["@odata.count"], 2, "ConsistencyLevel inside the item counts");
+    assert_eq!(context_fragment(&five["body"]), "users(id,displayName,userPrincipalName)");
+    assert!(five["headers"]["x-ms-resource-unit"].is_string());
+    assert!(
+        five["headers"]["Content-Type"]
+            .as_str()
+            .unwrap()
+            .starts_with("application/json;odata.metadata=minimal")
+    );
+    assert_eq!(h.user_attributes(USER_ID).await["Engineering"]["ProjectDate"], "2022-10-01");
+}
+
+#[tokio::test]
+async fn doc_batch_dependson_runs_in_order_and_fails_dependents_with_424() {
+    let h = seeded(contoso()).await;
+    let chain = |first_url: &str| {
+        json!([
+            { "id": "1", "method": "GET", "url": first_url },
+            { "id": "2", "dependsOn": ["1"], "method": "GET", "url": "/directory/attributeSets/Marketing" },
+            { "id": "4", "dependsOn": ["2"], "method": "GET", "url": "/users" },
+            { "id": "3", "dependsOn": ["4"], "method": "GET", "url": "/servicePrincipals" }
+        ])
+    };
+    let reply = batch(&h, chain("/directory/attributeSets/Engineering")).await;
+    for id in ["1", "2", "3", "4"] {
+        assert_eq!(item(&reply, id)["status"], 200, "{id}");
+    }
+    let order: Vec<String> =
+        h.emulator.requests().iter().filter_map(|request| request.batch_item.clone()).collect();
+    assert_eq!(order, ["1", "2", "4", "3"], "execution order 1, 2, 4, 3");
+
+    let reply = batch(&h, chain("/directory/attributeSets/Missing")).await;
+    assert_eq!(reply.status, StatusCode::OK, "the batch itself succeeds");
+    assert_eq!(item(&reply, "1")["status"], 404);
+    for id in ["2", "3", "4"] {
+        assert_eq!(item(&reply, id)["status"], 424, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_batches_are_refused_whole() {
+    let h = seeded(contoso()).await;
+    let get = |id: String| json!({ "id": id, "method": "GET", "url": "/users" });
+    let reply = batch(&h, Value::Array((0..21).map(|i| get(i.to_string())).collect())).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "more than 20");
+    let reply = batch(&h, Value::Array((0..20).map(|i| get(i.to_string())).collect())).await;
+    assert_eq!(reply.status, StatusCode::OK, "20 is fine");
+    let reply = batch(&h, json!([get("a".into()), get("A".into())])).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "ids are unique ignoring case");
+    let reply = batch(&h, json!([{ "id": "1", "method": "GET", "url": "/users", "dependsOn": ["9"] }])).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "dependsOn names a missing id");
+    let reply = batch(&h, json!([{ "id": "1", "method": "PATCH", "url": "/users/x", "body": {} }])).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "emulator's own: a body needs a Content-Type");
+    let reply = h.post("$batch", "{ not json").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn batch_items_are_refused_one_by_one_and_answered_in_an_order_of_their_own() {
+    let h = seeded(contoso()).await;
+    let mut requests: Vec<Value> = (0..19)
+        .map(|index| json!({ "id": index.to_string(), "method": "GET", "url": "/directory/attributeSets" }))
+        .collect();
+    requests
+        .push(json!({ "id": "delete", "method": "DELETE", "url": "/directory/attributeSets/Engineering" }));
+    let reply = batch(&h, Value::Array(requests.clone())).await;
+    assert_eq!(item(&reply, "delete")["status"], 405);
+    let answered: Vec<&Value> =
+        reply.body["responses"].as_array().unwrap().iter().map(|item| &item["id"]).collect();
+    let asked: Vec<&Value> = requests.iter().map(|request| &request["id"]).collect();
+    assert_ne!(answered, asked, "responses come in a different order");
+    assert_eq!(h.emulator.stats().deletes, 1);
+    assert_eq!(h.emulator.state().attribute_sets.len(), 2);
+}
+
+// ── faults, latency, replication lag ──
+
+/// The outcome of each of `count` GETs: the status, or "reset".
+async fn outcomes(config: EmulatorConfig, count: usize) -> Vec<String> {
+    let h = harness(config).await;
+    let mut seen = Vec::new();
+    for _ in 0..count {
+        let response = h.client.get(h.url("directory/attributeSets")).bearer_auth("t").send().await;
+        let outcome = match response {
+            Err(_) => "reset".to_owned(),
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after =
+                    response.headers().get("Retry-After").map(|v| v.to_str().unwrap().to_owned());
+                match response.bytes().await {
+                    Err(_) => "reset".to_owned(),
+                    Ok(_) if status == 429 => format!("429 retry-after={retry_after:?}"),
+                    Ok(_) => status.to_string(),
+                }
+            }
+        };
+        seen.push(outcome);
+    }
+    h.emulator.shutdown().await;
+    seen
+}
+
+#[tokio::test]
+async fn faults_are_deterministic_by_seed_and_cover_every_kind() {
+    let config = |seed| EmulatorConfig { seed_state: contoso(), fault_rate: 0.5, seed, ..Default::default() };
+    let first = outcomes(config(42), 80).await;
+    assert_eq!(first, outcomes(config(42), 80).await, "same seed, same faults");
+    assert_ne!(first, outcomes(config(43), 80).await, "another seed, other faults");
+    assert!(first.iter().any(|o| o == "200"));
+    assert!(first.iter().any(|o| o == "503"));
+    assert!(first.iter().any(|o| o == "reset"));
+    assert!(first.iter().any(|o| o == "429 retry-after=None"), "{first:?}");
+    assert!(first.iter().any(|o| o.starts_with("429 retry-after=Some(\"0.")), "fractional: {first:?}");
+    assert!(first.iter().any(|o| o == "429 retry-after=Some(\"1\")"), "{first:?}");
+}
+
+#[tokio::test]
+async fn injected_429s_have_the_documented_body() {
+    let h = harness(EmulatorConfig { fault_rate: 1.0, seed: 3, ..Default::default() }).await;
+    for _ in 0..20 {
+        let Ok(response) = h.client.get(h.url("users")).bearer_auth("t").send().await else { continue };
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "TooManyRequests");
+            assert_eq!(body["error"]["message"], "Please retry again later.");
+            assert_eq!(body["error"]["innerError"]["code"], "429");
+            assert_eq!(body["error"]["innerError"]["status"], "429");
+            return;
+        }
+    }
+    panic!("no 429 in 20 faults");
+}
+
+#[tokio::test]
+async fn latency_delays_every_request() {
+    let h = harness(EmulatorConfig { latency: Duration::from_millis(150), ..Default::default() }).await;
+    let started = Instant::now();
+    assert_eq!(h.get("directory/attributeSets").await.status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn a_new_definition_is_not_assignable_during_the_replication_lag() {
+    let h = harness(EmulatorConfig {
+        seed_state: contoso(),
+        replication_lag: Duration::from_millis(400),
+        ..Default::default()
+    })
+    .await;
+    let created = h
+        .post(
+            "directory/customSecurityAttributeDefinitions",
+            &definition_body("Fresh", "String", false, false),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let body = assignment("Engineering", json!({ "Fresh": "x" }));
+    let user = format!("users/{USER_ID}");
+    let reply = h.patch(&user, &body).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "emulator's own: not replicated yet");
+    // Seeded definitions are replicated from the start.
+    assert_eq!(
+        h.patch(&user, &assignment("Engineering", json!({ "ProjectDate": "d" }))).await.status,
+        StatusCode::NO_CONTENT
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(h.patch(&user, &body).await.status, StatusCode::NO_CONTENT);
+}
+
+// ── throttling ──
+
+#[tokio::test]
+async fn graph_write_quota_throttles_with_documented_headers() {
+    // 3,000 writes per 150 s scaled by 0.001: 3 writes.
+    let h = harness(EmulatorConfig {
+        seed_state: contoso(),
+        throttle: Throttle::Graph,
+        throttle_scale: 0.001,
+        ..Default::default()
+    })
+    .await;
+    let user = format!("users/{USER_ID}");
+    let body = assignment("Engineering", json!({ "ProjectDate": "d" }));
+    let mut last = None;
+    for _ in 0..3 {
+        let reply = h.patch(&user, &body).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+        last = Some(reply);
+    }
+    let percentage = last.unwrap().header("x-ms-throttle-limit-percentage").map(str::to_owned);
+    assert!(percentage.is_some_and(|p| p.parse::<f64>().unwrap() > 0.8), "reported above 80%");
+    let reply = h.patch(&user, &body).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reply.error_code(), "TooManyRequests");
+    assert_eq!(reply.header("x-ms-throttle-information"), Some("WriteLimitExceeded"));
+    assert!(
+        reply.header("x-ms-throttle-scope").is_some_and(|s| s.starts_with("Tenant_Application/ReadWrite/"))
+    );
+    let retry_after: f64 = reply.header("Retry-After").unwrap().parse().unwrap();
+    assert!((1.0..=50.0).contains(&retry_after), "{retry_after}");
+    assert_eq!(h.emulator.stats().throttled, 1);
+}
+
+#[tokio::test]
+async fn graph_resource_unit_quota_throttles_reads_and_batch_items() {
+    // 3,500 resource units per 10 s for a small tenant, scaled: 3.5.
+    let h = harness(EmulatorConfig {
+        seed_state: contoso(),
+        throttle: Throttle::Graph,
+        throttle_scale: 0.001,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(h.get("users").await.status, StatusCode::OK, "costs 2");
+    let reply = h.get("users").await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reply.header("x-ms-throttle-information"), Some("ResourceUnitLimitExceeded"));
+    let reply = batch(&h, json!([{ "id": "1", "method": "GET", "url": "/users" }])).await;
+    assert_eq!(reply.status, StatusCode::OK, "the batch succeeds");
+    assert_eq!(item(&reply, "1")["status"], 429, "the item is throttled");
+    assert!(item(&reply, "1")["headers"]["Retry-After"].is_string());
 }
