@@ -8,16 +8,21 @@
 
 // ── pure core: no async, no network, no filesystem, no environment, no clock ──
 pub mod access;
+pub mod diagnostic;
 pub mod diff;
 pub mod export;
 pub mod live_state;
+pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod validate;
+pub mod yaml;
 
 // ── edges: talk to the world ──
 pub mod cli;
 pub mod exit_status;
 pub mod graph;
+pub mod load;
 pub mod render;
 pub mod state_file;
 pub mod tenant;

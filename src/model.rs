@@ -53,7 +53,7 @@ pub struct Policy {
 }
 
 /// Policy for live definitions or allowed values the files do not mention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum UndeclaredObjects {
     /// List them as drift; change nothing.
@@ -64,7 +64,7 @@ pub enum UndeclaredObjects {
 }
 
 /// Policy for managed-set values on principals the files do not list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum UndeclaredAssignments {
     /// Do not read them at all.
@@ -132,7 +132,9 @@ pub fn definition_id(set: &str, name: &str) -> String {
 }
 
 /// The data type of an attribute. Graph spells these exactly so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum DataType {
     String,
     Integer,
@@ -156,7 +158,7 @@ impl fmt::Display for DataType {
 }
 
 /// A definition's status: `Deprecated` is how Graph spells deactivated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Status {
     #[default]
     Available,

@@ -3,9 +3,10 @@
 
 pub mod apply;
 pub mod arguments;
-mod interim_load;
 pub mod plan;
+pub mod schema;
 pub mod target;
+pub mod validate;
 
 use clap::Parser;
 
@@ -27,11 +28,11 @@ pub fn run() -> ExitStatus {
 
 fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
     match arguments.command {
-        Command::Validate(_) => anyhow::bail!("`validate` is not built yet"),
+        Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Export(_) => anyhow::bail!("`export` is not built yet"),
-        Command::Schema => anyhow::bail!("`schema` is not built yet"),
+        Command::Schema => schema::run(),
         Command::Emulator(_) => anyhow::bail!("`emulator` is not built yet"),
     }
 }

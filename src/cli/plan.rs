@@ -52,7 +52,12 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
 
 /// The desired state the files declare; every problem in them is reported.
 pub fn load_desired(files: &[PathBuf]) -> anyhow::Result<DesiredState> {
-    crate::cli::interim_load::load_files(files).map_err(|diagnostics| anyhow::anyhow!("{diagnostics}"))
+    crate::load::load_files(files).map_err(|diagnostics| {
+        for diagnostic in diagnostics.iter() {
+            eprint!("{diagnostic}");
+        }
+        anyhow::anyhow!("{} in the desired-state files; nothing was read or changed", diagnostics.summary())
+    })
 }
 
 /// A current-thread runtime for the tenant's async calls.

@@ -1,0 +1,12 @@
+//! `entra-csa schema`: prints the JSON Schema of the desired-state file, for
+//! editors (yaml-language-server) and for checking files in other tools.
+
+use std::io::Write;
+
+use crate::exit_status::ExitStatus;
+
+/// Runs `schema`.
+pub fn run() -> anyhow::Result<ExitStatus> {
+    std::io::stdout().lock().write_all(crate::manifest::json_schema().as_bytes())?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,756 @@
+//! The desired-state file exactly as written (format version 1, DESIGN §2):
+//! every key and value keeps its position so that validation can point at it.
+//!
+//! These types are also the source of `schema/entra-csa.schema.json`
+//! (schemars reads their doc comments as descriptions). `read` builds them from
+//! a YAML tree and reports every structural problem — unknown keys with the
+//! nearest known one, wrong types — rather than stopping at the first.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+use crate::diagnostic::{Diagnostic, Place, nearest};
+use crate::model::{DataType, Status, UndeclaredAssignments, UndeclaredObjects};
+use crate::yaml::{Node, Position, Value};
+
+/// A value and the position it was written at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located<T> {
+    pub value: T,
+    pub at: Position,
+}
+
+impl<T> Located<T> {
+    pub fn new(value: T, at: Position) -> Self {
+        Located { value, at }
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Located<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// A YAML mapping with user-chosen keys (set ids, attribute names, principals),
+/// in document order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entries<V>(pub Vec<(Located<String>, V)>);
+
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Entries(Vec::new())
+    }
+}
+
+impl<V: JsonSchema> JsonSchema for Entries<V> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        <BTreeMap<String, V>>::schema_name()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        <BTreeMap<String, V>>::json_schema(generator)
+    }
+}
+
+/// A desired-state file of entra-csa: Microsoft Entra ID custom security
+/// attributes as code. Several files (or a folder of them) make one desired state.
+#[derive(Debug, Clone, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "entra-csa desired state, format version 1")]
+pub struct ManifestFile {
+    /// Format version of this file. Always 1.
+    #[schemars(with = "u8", range(min = 1, max = 1))]
+    pub version: Option<Located<i64>>,
+    /// What to do with tenant objects the files do not declare. Declare it in one file at most.
+    pub policy: Option<Located<PolicySpec>>,
+    /// Attribute sets, keyed by the set's id (which is also its name): up to 32
+    /// characters, no spaces or special characters (not even `_`), not starting with a digit.
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = { "maxLength": 32, "pattern": NAME_PATTERN }))]
+    pub attribute_sets: Entries<SetSpec>,
+    /// Values assigned to users and service principals.
+    pub assignments: Option<AssignmentsSpec>,
+}
+
+/// The JSON Schema pattern of a set or attribute name (DESIGN §2).
+pub const NAME_PATTERN: &str =
+    r#"^[^0-9\s`~!@#$%^&*()_\-+={\[}\]|\\:;"'<,>.?/][^\s`~!@#$%^&*()_\-+={\[}\]|\\:;"'<,>.?/]*$"#;
+
+/// Policy for objects in the tenant that the files do not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicySpec {
+    /// Definitions in a declared set that the files do not mention: `report` lists
+    /// them as drift, `deactivate` plans their deactivation. Default `report`.
+    #[serde(default)]
+    pub undeclared_definitions: UndeclaredObjects,
+    /// Allowed values the files do not mention: `report` or `deactivate`. Default `report`.
+    #[serde(default)]
+    pub undeclared_values: UndeclaredObjects,
+    /// Values of declared sets on principals the files do not list: `ignore` (default),
+    /// `report` or `remove`. `report` and `remove` read every user and service principal.
+    #[serde(default)]
+    pub undeclared_assignments: UndeclaredAssignments,
+}
+
+/// An attribute set: a group of related attribute definitions.
+#[derive(Debug, Clone, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetSpec {
+    /// Up to 128 characters. Omitted: the tenant's description stays as it is.
+    pub description: Option<Located<String>>,
+    /// The most attributes this set may hold (1 to 500). Omitted: not managed.
+    #[schemars(range(min = 1, max = 500))]
+    pub max_attributes_per_set: Option<Located<i64>>,
+    /// The set's attribute definitions, keyed by attribute name (same rules as set names).
+    /// The definition's id in Graph is `{set}_{name}`.
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = { "maxLength": 32, "pattern": NAME_PATTERN }))]
+    pub attributes: Entries<AttributeSpec>,
+}
+
+/// A custom security attribute definition.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AttributeSpec {
+    /// Up to 128 characters. Omitted: the tenant's description stays as it is.
+    pub description: Option<Located<String>>,
+    /// `String`, `Integer` (32-bit) or `Boolean`. Never changeable once created.
+    #[serde(rename = "type")]
+    pub data_type: Located<DataType>,
+    /// Whether several values can be assigned. Default false. Never changeable; not for Boolean.
+    #[serde(default)]
+    pub is_collection: Option<Located<bool>>,
+    /// Whether values are indexed for searching. Default true. Never changeable.
+    #[serde(default)]
+    pub is_searchable: Option<Located<bool>>,
+    /// Whether only the allowed values may be assigned. Default false. Can change
+    /// from true to false, never from false to true; not for Boolean.
+    #[serde(default)]
+    pub use_pre_defined_values_only: Option<Located<bool>>,
+    /// `Available` (default) or `Deprecated` (deactivated: no new assignments).
+    #[serde(default)]
+    pub status: Option<Located<Status>>,
+    /// Predefined values (up to 100; each up to 64 characters, case-sensitive):
+    /// a plain value, or `{value, active}` to declare a deactivated one.
+    #[serde(default)]
+    pub allowed_values: Vec<AllowedValueSpec>,
+}
+
+/// A predefined value, as a plain value or with its `active` flag.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[serde(untagged)]
+pub enum AllowedValueSpec {
+    Plain(Located<ScalarText>),
+    Full(FullAllowedValue),
+}
+
+impl AllowedValueSpec {
+    pub fn value(&self) -> &Located<ScalarText> {
+        match self {
+            AllowedValueSpec::Plain(value) => value,
+            AllowedValueSpec::Full(full) => &full.value,
+        }
+    }
+
+    pub fn active(&self) -> bool {
+        match self {
+            AllowedValueSpec::Plain(_) => true,
+            AllowedValueSpec::Full(full) => full.active.as_ref().is_none_or(|active| active.value),
+        }
+    }
+}
+
+/// A predefined value with its `active` flag.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FullAllowedValue {
+    /// The value itself (its id in Graph).
+    pub value: Located<ScalarText>,
+    /// false: deactivated, defined but not assignable any more. Default true.
+    pub active: Option<Located<bool>>,
+}
+
+/// A scalar written as a string or an integer, kept as its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalarText {
+    pub text: String,
+    /// Whether it was written as an integer (not quoted).
+    pub integer: bool,
+}
+
+impl JsonSchema for ScalarText {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "ScalarText".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["string", "integer"] })
+    }
+}
+
+/// Who gets which values.
+#[derive(Debug, Clone, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssignmentsSpec {
+    /// Users keyed by userPrincipalName or object id (a GUID); each maps attribute
+    /// set → attribute → value. For a declared set, attributes not listed are unassigned.
+    #[serde(default)]
+    pub users: Entries<Entries<Entries<Located<AssignedValue>>>>,
+    /// Service principals keyed by appId (a GUID) or `id:<object id>`; as for users.
+    #[serde(default)]
+    pub service_principals: Entries<Entries<Entries<Located<AssignedValue>>>>,
+}
+
+/// An assigned value: a boolean, an integer, a string, or a list for a collection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AssignedValue {
+    Boolean(bool),
+    Integer(i64),
+    String(String),
+    List(Vec<Located<AssignedValue>>),
+}
+
+impl AssignedValue {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AssignedValue::Boolean(_) => "a boolean",
+            AssignedValue::Integer(_) => "an integer",
+            AssignedValue::String(_) => "a string",
+            AssignedValue::List(_) => "a list",
+        }
+    }
+}
+
+impl JsonSchema for AssignedValue {
+    fn schema_name() -> Cow<'static, str> {
+        "AssignedValue".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A boolean, an integer (32-bit), a string (up to 64 characters), or a list of strings or integers for a collection attribute.",
+            "anyOf": [
+                { "type": "boolean" },
+                { "type": "integer", "minimum": i32::MIN, "maximum": i32::MAX },
+                { "type": "string", "maxLength": 64 },
+                { "type": "array", "items": { "anyOf": [
+                    { "type": "integer", "minimum": i32::MIN, "maximum": i32::MAX },
+                    { "type": "string", "maxLength": 64 }
+                ] } }
+            ]
+        })
+    }
+}
+
+/// The JSON Schema of a desired-state file, as committed in `schema/entra-csa.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(ManifestFile);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+    text.push('\n');
+    text
+}
+
+// ───────────────────────────── reading a YAML tree ─────────────────────────────
+
+const FILE_KEYS: &[&str] = &["version", "policy", "attributeSets", "assignments"];
+const POLICY_KEYS: &[&str] = &["undeclaredDefinitions", "undeclaredValues", "undeclaredAssignments"];
+const SET_KEYS: &[&str] = &["description", "maxAttributesPerSet", "attributes"];
+const ATTRIBUTE_KEYS: &[&str] = &[
+    "description",
+    "type",
+    "isCollection",
+    "isSearchable",
+    "usePreDefinedValuesOnly",
+    "status",
+    "allowedValues",
+];
+const ALLOWED_VALUE_KEYS: &[&str] = &["value", "active"];
+const ASSIGNMENT_KEYS: &[&str] = &["users", "servicePrincipals"];
+
+/// Builds a `ManifestFile` from the YAML tree of `file`, adding every problem to `problems`.
+pub fn read(file: &str, root: &Node, problems: &mut Vec<Diagnostic>) -> ManifestFile {
+    let mut reader = Reader { file, problems };
+    reader.file(root)
+}
+
+/// The file being read and the problems found so far.
+struct Reader<'a> {
+    file: &'a str,
+    problems: &'a mut Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn place(&self, at: Position) -> Place {
+        Place { file: self.file.to_owned(), line: at.line, column: at.column }
+    }
+
+    fn report(&mut self, at: Position, path: &str, message: impl Into<String>) -> &mut Diagnostic {
+        let diagnostic = Diagnostic::new(self.place(at), path, message);
+        self.problems.push(diagnostic);
+        self.problems.last_mut().expect("just pushed")
+    }
+
+    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
+        let message = format!("`{}` is {}", last_segment(path), node.value.kind());
+        self.report(node.position, path, message).expected = Some(expected.to_owned());
+    }
+
+    /// The entries of a mapping node; null counts as empty.
+    fn mapping<'n>(&mut self, node: &'n Node, path: &str, expected: &str) -> &'n [(Node, Node)] {
+        match &node.value {
+            Value::Mapping(entries) => entries,
+            Value::Null => &[],
+            _ => {
+                self.wrong_type(node, path, expected);
+                &[]
+            }
+        }
+    }
+
+    /// A mapping with a fixed set of keys: reports unknown keys, returns the known ones.
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        known: &[&'static str],
+        what: &str,
+    ) -> BTreeMap<&'static str, &'n Node> {
+        let mut found = BTreeMap::new();
+        for (key, value) in self.mapping(node, path, &format!("a mapping ({what})")) {
+            let Some(name) = self.key_text(key, path) else { continue };
+            match known.iter().find(|known| **known == name) {
+                Some(known) => {
+                    found.insert(*known, value);
+                }
+                None => {
+                    let key_path = join(path, &name);
+                    let suggestion =
+                        nearest(&name, known.iter().copied()).map(|known| format!("did you mean `{known}`?"));
+                    let diagnostic =
+                        self.report(key.position, &key_path, format!("unknown key `{name}` in {what}"));
+                    diagnostic.expected = Some(format!("one of {}", known.join(", ")));
+                    diagnostic.suggestion = suggestion;
+                }
+            }
+        }
+        found
+    }
+
+    /// A mapping with free keys (names, principals), in document order.
+    fn entries<V>(
+        &mut self,
+        node: &Node,
+        path: &str,
+        expected: &str,
+        mut read_value: impl FnMut(&mut Self, &Node, &str) -> Option<V>,
+    ) -> Entries<V> {
+        let mut entries = Vec::new();
+        for (key, value) in self.mapping(node, path, expected) {
+            let Some(name) = self.key_text(key, path) else { continue };
+            let value_path = join(path, &name);
+            if let Some(value) = read_value(self, value, &value_path) {
+                entries.push((Located::new(name, key.position), value));
+            }
+        }
+        Entries(entries)
+    }
+
+    /// A key as text: strings as they are, other scalars as written.
+    fn key_text(&mut self, key: &Node, path: &str) -> Option<String> {
+        match &key.value {
+            Value::String(text) => Some(text.clone()),
+            Value::Integer(number) => Some(number.to_string()),
+            Value::Bool(flag) => Some(flag.to_string()),
+            Value::Float(number) => Some(number.to_string()),
+            Value::Null => Some("null".to_owned()),
+            Value::Sequence(_) | Value::Mapping(_) => {
+                self.report(key.position, path, format!("a key is {}", key.value.kind())).expected =
+                    Some("a plain key such as a name".to_owned());
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, node: &Node, path: &str) -> Option<Located<String>> {
+        match &node.value {
+            Value::String(text) => Some(Located::new(text.clone(), node.position)),
+            _ => {
+                self.wrong_type(node, path, "a string");
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, node: &Node, path: &str) -> Option<Located<bool>> {
+        match &node.value {
+            Value::Bool(flag) => Some(Located::new(*flag, node.position)),
+            _ => {
+                self.wrong_type(node, path, "true or false");
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, node: &Node, path: &str) -> Option<Located<i64>> {
+        match &node.value {
+            Value::Integer(number) => Some(Located::new(*number, node.position)),
+            _ => {
+                self.wrong_type(node, path, "an integer");
+                None
+            }
+        }
+    }
+
+    /// One of `choices`, spelled exactly; a near miss gets a suggestion.
+    fn choice<T: Copy>(
+        &mut self,
+        node: &Node,
+        path: &str,
+        choices: &[(&'static str, T)],
+    ) -> Option<Located<T>> {
+        let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+        let expected = format!("one of {}", names.join(", "));
+        let Value::String(text) = &node.value else {
+            self.wrong_type(node, path, &expected);
+            return None;
+        };
+        if let Some((_, value)) = choices.iter().find(|(name, _)| name == text) {
+            return Some(Located::new(*value, node.position));
+        }
+        let suggestion = nearest(text, names.iter().copied()).map(|name| format!("did you mean `{name}`?"));
+        let diagnostic =
+            self.report(node.position, path, format!("`{text}` is not a valid `{}`", last_segment(path)));
+        diagnostic.expected = Some(expected);
+        diagnostic.suggestion = suggestion;
+        None
+    }
+
+    fn file(&mut self, root: &Node) -> ManifestFile {
+        let mut manifest = ManifestFile::default();
+        if root.value == Value::Null {
+            self.report(root.position, "", "the file is empty").expected =
+                Some("a desired-state document starting with `version: 1`".to_owned());
+            return manifest;
+        }
+        let fields = self.fields(root, "", FILE_KEYS, "the file");
+        match fields.get("version") {
+            None => {
+                if matches!(root.value, Value::Mapping(_)) {
+                    self.report(root.position, "version", "the file has no `version`").expected =
+                        Some("`version: 1` at the top".to_owned());
+                }
+            }
+            Some(node) => {
+                if let Some(version) = self.integer(node, "version") {
+                    if version.value != 1 {
+                        self.report(
+                            node.position,
+                            "version",
+                            format!("unsupported version {}", version.value),
+                        )
+                        .expected = Some("1".to_owned());
+                    }
+                    manifest.version = Some(version);
+                }
+            }
+        }
+        if let Some(node) = fields.get("policy") {
+            manifest.policy = Some(Located::new(self.policy(node), node.position));
+        }
+        if let Some(node) = fields.get("attributeSets") {
+            manifest.attribute_sets = self.entries(
+                node,
+                "attributeSets",
+                "a mapping of attribute set names",
+                |reader, node, path| Some(reader.set(node, path)),
+            );
+        }
+        if let Some(node) = fields.get("assignments") {
+            manifest.assignments = Some(self.assignments(node));
+        }
+        manifest
+    }
+
+    fn policy(&mut self, node: &Node) -> PolicySpec {
+        let fields = self.fields(node, "policy", POLICY_KEYS, "`policy`");
+        let objects = [("report", UndeclaredObjects::Report), ("deactivate", UndeclaredObjects::Deactivate)];
+        let mut policy = PolicySpec::default();
+        if let Some(node) = fields.get("undeclaredDefinitions")
+            && let Some(choice) = self.choice(node, "policy.undeclaredDefinitions", &objects)
+        {
+            policy.undeclared_definitions = choice.value;
+        }
+        if let Some(node) = fields.get("undeclaredValues")
+            && let Some(choice) = self.choice(node, "policy.undeclaredValues", &objects)
+        {
+            policy.undeclared_values = choice.value;
+        }
+        if let Some(node) = fields.get("undeclaredAssignments")
+            && let Some(choice) = self.choice(
+                node,
+                "policy.undeclaredAssignments",
+                &[
+                    ("ignore", UndeclaredAssignments::Ignore),
+                    ("report", UndeclaredAssignments::Report),
+                    ("remove", UndeclaredAssignments::Remove),
+                ],
+            )
+        {
+            policy.undeclared_assignments = choice.value;
+        }
+        policy
+    }
+
+    fn set(&mut self, node: &Node, path: &str) -> SetSpec {
+        let fields = self.fields(node, path, SET_KEYS, "an attribute set");
+        let mut set = SetSpec::default();
+        if let Some(node) = fields.get("description") {
+            set.description = self.string(node, &join(path, "description"));
+        }
+        if let Some(node) = fields.get("maxAttributesPerSet") {
+            set.max_attributes_per_set = self.integer(node, &join(path, "maxAttributesPerSet"));
+        }
+        if let Some(node) = fields.get("attributes") {
+            set.attributes = self.entries(
+                node,
+                &join(path, "attributes"),
+                "a mapping of attribute names",
+                |reader, node, path| reader.attribute(node, path),
+            );
+        }
+        set
+    }
+
+    fn attribute(&mut self, node: &Node, path: &str) -> Option<AttributeSpec> {
+        let fields = self.fields(node, path, ATTRIBUTE_KEYS, "an attribute");
+        let types =
+            [("String", DataType::String), ("Integer", DataType::Integer), ("Boolean", DataType::Boolean)];
+        let data_type = match fields.get("type") {
+            Some(type_node) => self.choice(type_node, &join(path, "type"), &types),
+            None => {
+                if matches!(node.value, Value::Mapping(_) | Value::Null) {
+                    self.report(
+                        node.position,
+                        path,
+                        format!("attribute `{}` has no `type`", last_segment(path)),
+                    )
+                    .expected = Some("`type: String`, `type: Integer` or `type: Boolean`".to_owned());
+                }
+                None
+            }
+        };
+        let description =
+            fields.get("description").and_then(|node| self.string(node, &join(path, "description")));
+        let flag = |reader: &mut Self, key: &str| {
+            fields.get(key).and_then(|node| reader.boolean(node, &join(path, key)))
+        };
+        let is_collection = flag(self, "isCollection");
+        let is_searchable = flag(self, "isSearchable");
+        let use_pre_defined_values_only = flag(self, "usePreDefinedValuesOnly");
+        let status = fields.get("status").and_then(|node| {
+            self.choice(
+                node,
+                &join(path, "status"),
+                &[("Available", Status::Available), ("Deprecated", Status::Deprecated)],
+            )
+        });
+        let allowed_values = match fields.get("allowedValues") {
+            Some(node) => self.allowed_values(node, &join(path, "allowedValues")),
+            None => Vec::new(),
+        };
+        Some(AttributeSpec {
+            description,
+            data_type: data_type?,
+            is_collection,
+            is_searchable,
+            use_pre_defined_values_only,
+            status,
+            allowed_values,
+        })
+    }
+
+    fn allowed_values(&mut self, node: &Node, path: &str) -> Vec<AllowedValueSpec> {
+        let items = match &node.value {
+            Value::Sequence(items) => items,
+            Value::Null => return Vec::new(),
+            _ => {
+                self.wrong_type(node, path, "a list of values");
+                return Vec::new();
+            }
+        };
+        let mut values = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{index}]");
+            match &item.value {
+                Value::Mapping(_) => {
+                    let fields = self.fields(item, &item_path, ALLOWED_VALUE_KEYS, "an allowed value");
+                    let value = match fields.get("value") {
+                        Some(node) => self.scalar_text(node, &join(&item_path, "value")),
+                        None => {
+                            self.report(item.position, &item_path, "an allowed value has no `value`")
+                                .expected = Some("`value: <text>` and optionally `active: false`".to_owned());
+                            None
+                        }
+                    };
+                    let active =
+                        fields.get("active").and_then(|node| self.boolean(node, &join(&item_path, "active")));
+                    if let Some(value) = value {
+                        values.push(AllowedValueSpec::Full(FullAllowedValue { value, active }));
+                    }
+                }
+                _ => {
+                    if let Some(value) = self.scalar_text(item, &item_path) {
+                        values.push(AllowedValueSpec::Plain(value));
+                    }
+                }
+            }
+        }
+        values
+    }
+
+    fn scalar_text(&mut self, node: &Node, path: &str) -> Option<Located<ScalarText>> {
+        match &node.value {
+            Value::String(text) => {
+                Some(Located::new(ScalarText { text: text.clone(), integer: false }, node.position))
+            }
+            Value::Integer(number) => {
+                Some(Located::new(ScalarText { text: number.to_string(), integer: true }, node.position))
+            }
+            _ => {
+                self.wrong_type(node, path, "a string (or an integer for an Integer attribute)");
+                None
+            }
+        }
+    }
+
+    fn assignments(&mut self, node: &Node) -> AssignmentsSpec {
+        let fields = self.fields(node, "assignments", ASSIGNMENT_KEYS, "`assignments`");
+        let mut assignments = AssignmentsSpec::default();
+        for (key, target) in
+            [("users", &mut assignments.users), ("servicePrincipals", &mut assignments.service_principals)]
+        {
+            if let Some(node) = fields.get(key) {
+                *target = self.entries(
+                    node,
+                    &join("assignments", key),
+                    "a mapping of principals to their attribute sets",
+                    |reader, node, path| {
+                        Some(reader.entries(
+                            node,
+                            path,
+                            "a mapping of attribute sets",
+                            |reader, node, path| {
+                                Some(reader.entries(
+                                    node,
+                                    path,
+                                    "a mapping of attributes to values",
+                                    |reader, node, path| reader.assigned_value(node, path, true),
+                                ))
+                            },
+                        ))
+                    },
+                );
+            }
+        }
+        assignments
+    }
+
+    fn assigned_value(
+        &mut self,
+        node: &Node,
+        path: &str,
+        list_allowed: bool,
+    ) -> Option<Located<AssignedValue>> {
+        let value = match &node.value {
+            Value::Bool(flag) => AssignedValue::Boolean(*flag),
+            Value::Integer(number) => AssignedValue::Integer(*number),
+            Value::String(text) => AssignedValue::String(text.clone()),
+            Value::Sequence(items) if list_allowed => AssignedValue::List(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, item)| self.assigned_value(item, &format!("{path}[{index}]"), false))
+                    .collect(),
+            ),
+            _ => {
+                let expected = if list_allowed {
+                    "a boolean, an integer, a string, or a list of them"
+                } else {
+                    "an integer or a string"
+                };
+                self.wrong_type(node, path, expected);
+                return None;
+            }
+        };
+        Some(Located::new(value, node.position))
+    }
+}
+
+/// `parent.child`, or `child` at the top.
+pub fn join(parent: &str, child: &str) -> String {
+    if parent.is_empty() { child.to_owned() } else { format!("{parent}.{child}") }
+}
+
+fn last_segment(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse;
+
+    fn read_text(text: &str) -> (ManifestFile, Vec<Diagnostic>) {
+        let mut problems = Vec::new();
+        let manifest = read("f.yaml", &parse(text).unwrap(), &mut problems);
+        (manifest, problems)
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported_with_a_suggestion() {
+        let (_, problems) = read_text(
+            "version: 1\nattributeSets:\n  A:\n    desciption: x\n    attributes:\n      B:\n        tpye: String\n",
+        );
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert_eq!((problems[0].place.line, problems[0].place.column), (4, 5));
+        assert_eq!(problems[0].suggestion.as_deref(), Some("did you mean `description`?"));
+        assert_eq!(problems[1].suggestion.as_deref(), Some("did you mean `type`?"));
+        assert!(problems[2].message.contains("has no `type`"));
+    }
+
+    #[test]
+    fn allowed_values_take_both_forms() {
+        let (manifest, problems) = read_text(
+            "version: 1\nattributeSets:\n  A:\n    attributes:\n      B:\n        type: String\n        allowedValues: [x, {value: y, active: false}]\n",
+        );
+        assert!(problems.is_empty(), "{problems:#?}");
+        let attribute = &manifest.attribute_sets.0[0].1.attributes.0[0].1;
+        assert_eq!(attribute.allowed_values.len(), 2);
+        assert!(attribute.allowed_values[0].active());
+        assert!(!attribute.allowed_values[1].active());
+    }
+}
