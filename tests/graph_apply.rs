@@ -51,7 +51,8 @@ async fn examples_converge_into_an_empty_tenant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contoso_converges_into_its_populated_tenant_with_every_kind_of_change() {
-    let emulator = emulator(EmulatorConfig { seed_state: contoso_seed(), page_size: 2, ..Default::default() }).await;
+    let emulator =
+        emulator(EmulatorConfig { seed_state: contoso_seed(), page_size: 2, ..Default::default() }).await;
     let desired = desired("examples/contoso.yaml");
     let plan = apply_and_converge(&tenant(&emulator), &desired).await;
     let actions: BTreeSet<Action> = plan.changes.iter().map(|change| change.action).collect();
@@ -99,10 +100,14 @@ async fn assignment_bodies_use_the_documented_annotations() {
                     let shape = match (value, annotation) {
                         (Value::Null, None) => "remove single: null",
                         (Value::Array(items), None) if items.is_empty() => "remove collection: []",
-                        (Value::Array(items), Some("#Collection(String)")) if items.iter().all(Value::is_string) => {
+                        (Value::Array(items), Some("#Collection(String)"))
+                            if items.iter().all(Value::is_string) =>
+                        {
                             "#Collection(String)"
                         }
-                        (Value::Array(items), Some("#Collection(Int32)")) if items.iter().all(Value::is_i64) => {
+                        (Value::Array(items), Some("#Collection(Int32)"))
+                            if items.iter().all(Value::is_i64) =>
+                        {
                             "#Collection(Int32)"
                         }
                         (Value::Number(_), Some("#Int32")) => "#Int32",
@@ -199,7 +204,10 @@ async fn a_partial_failure_stops_reports_and_resumes() {
     else {
         panic!("the example should plan assignments")
     };
-    let url = format!("{}/v1.0/directory/customSecurityAttributeDefinitions/{set}_{attribute}", emulator.base_url());
+    let url = format!(
+        "{}/v1.0/directory/customSecurityAttributeDefinitions/{set}_{attribute}",
+        emulator.base_url()
+    );
     let answer = reqwest::Client::new()
         .patch(&url)
         .bearer_auth("t")

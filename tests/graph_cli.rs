@@ -32,11 +32,9 @@ async fn plan_apply_plan_converges_through_the_binary_and_never_shows_the_token(
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("Apply complete"), "{stdout}");
 
-    let (code, stdout, stderr) = run_cli(
-        args(&["-v", "plan", "-f", &example, "--graph-url", &url, "--detailed-exitcode"]),
-        SENTINEL,
-    )
-    .await;
+    let (code, stdout, stderr) =
+        run_cli(args(&["-v", "plan", "-f", &example, "--graph-url", &url, "--detailed-exitcode"]), SENTINEL)
+            .await;
     assert_eq!(code, 0, "in sync after apply: {stdout}\n{stderr}");
 
     for text in [&stdout, &stderr, &saved_text] {
@@ -47,9 +45,12 @@ async fn plan_apply_plan_converges_through_the_binary_and_never_shows_the_token(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_apply_exits_1_and_the_error_names_no_token() {
-    let emulator =
-        emulator(EmulatorConfig { seed_state: empty_seed(), token: Some("another".into()), ..Default::default() })
-            .await;
+    let emulator = emulator(EmulatorConfig {
+        seed_state: empty_seed(),
+        token: Some("another".into()),
+        ..Default::default()
+    })
+    .await;
     let example = repo("examples/minimal/minimal.yaml").display().to_string();
     let (code, stdout, stderr) = run_cli(
         args(&["-vv", "apply", "-f", &example, "--graph-url", &emulator.base_url(), "--auto-approve"]),

@@ -9,14 +9,17 @@ use entra_csa::tenant::{ReadScope, Tenant};
 
 use crate::graph_support::*;
 
-fn graph_requests(emulator: &entra_csa::emulator::RunningEmulator) -> Vec<entra_csa::emulator::RecordedRequest> {
+fn graph_requests(
+    emulator: &entra_csa::emulator::RunningEmulator,
+) -> Vec<entra_csa::emulator::RecordedRequest> {
     emulator.requests().into_iter().filter(|request| request.path.starts_with("/v1.0")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiny_pages_are_all_followed() {
     let seed = contoso_seed();
-    let emulator = emulator(EmulatorConfig { seed_state: seed.clone(), page_size: 1, ..Default::default() }).await;
+    let emulator =
+        emulator(EmulatorConfig { seed_state: seed.clone(), page_size: 1, ..Default::default() }).await;
     let live = tenant(&emulator).read(&ReadScope::default()).await.unwrap();
     let expected = seed.to_live_state().unwrap();
     assert_eq!(live.attribute_sets, expected.attribute_sets);
@@ -84,7 +87,8 @@ async fn a_small_tenant_is_swept_in_one_page_instead_of_many_batches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_policy_sweep_reads_every_principal() {
     let seed = contoso_seed();
-    let emulator = emulator(EmulatorConfig { seed_state: seed.clone(), page_size: 2, ..Default::default() }).await;
+    let emulator =
+        emulator(EmulatorConfig { seed_state: seed.clone(), page_size: 2, ..Default::default() }).await;
     let live = tenant(&emulator).read(&ReadScope { principals: Vec::new(), sweep: true }).await.unwrap();
     assert!(live.principals_complete);
     assert_eq!(live.principals, seed.to_live_state().unwrap().principals);
@@ -136,7 +140,8 @@ async fn all_null_assignments_with_a_token_lacking_the_read_permission_is_an_err
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_token_is_a_clear_error_without_the_token() {
-    let emulator = emulator(EmulatorConfig { token: Some("the-right-one".into()), ..Default::default() }).await;
+    let emulator =
+        emulator(EmulatorConfig { token: Some("the-right-one".into()), ..Default::default() }).await;
     let error = tenant_with(&emulator, "sentinel-wrong-token", fast_options())
         .read(&ReadScope::default())
         .await
