@@ -241,3 +241,92 @@ async fn a_partial_failure_stops_reports_and_resumes() {
     apply_and_converge(&tenant, &desired).await;
     emulator.shutdown().await;
 }
+
+/// A tenant of `users` users and a file assigning each of them two sets.
+fn many_assignments(users: usize) -> (TenantDocument, entra_csa::model::DesiredState) {
+    use entra_csa::graph::wire::WirePrincipal;
+    let seed = TenantDocument {
+        users: (0..users)
+            .map(|index| WirePrincipal {
+                id: format!("00000000-0000-0000-0000-{index:012}"),
+                user_principal_name: Some(format!("user{index}@contoso.com")),
+                app_id: None,
+                display_name: None,
+                custom_security_attributes: None,
+            })
+            .collect(),
+        ..TenantDocument::default()
+    };
+    let mut yaml = String::from(
+        "version: 1\nattributeSets:\n  Engineering:\n    attributes:\n      CostCenter:\n        type: Integer\n  \
+         Security:\n    attributes:\n      Cleared:\n        type: Boolean\nassignments:\n  users:\n",
+    );
+    for index in 0..users {
+        yaml.push_str(&format!(
+            "    user{index}@contoso.com:\n      Engineering:\n        CostCenter: {index}\n      Security:\n        \
+             Cleared: true\n"
+        ));
+    }
+    let desired = entra_csa::load::load_texts(&[("many.yaml".to_owned(), yaml)])
+        .unwrap_or_else(|diagnostics| panic!("{diagnostics}"));
+    (seed, desired)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_apply_goes_out_in_batches_of_20_with_one_patch_per_principal() {
+    let (seed, desired) = many_assignments(95);
+    let emulator = emulator(EmulatorConfig { seed_state: seed, ..Default::default() }).await;
+    let plan = apply_and_converge(&tenant(&emulator), &desired).await;
+    assert_eq!(plan.changes.iter().filter(|change| change.action == Action::Assign).count(), 190);
+    let write_batches: Vec<Value> = batches(&emulator)
+        .into_iter()
+        .filter(|body| body["requests"].as_array().unwrap().iter().any(|item| item["method"] == "PATCH"))
+        .collect();
+    // 95 principals, one PATCH each carrying both sets: 5 batches.
+    assert_eq!(write_batches.len(), 5);
+    let patches: usize = write_batches.iter().map(|body| body["requests"].as_array().unwrap().len()).sum();
+    assert_eq!(patches, 95);
+    let sample = &write_batches[0]["requests"][0]["body"]["customSecurityAttributes"];
+    assert!(sample["Engineering"].is_object() && sample["Security"].is_object(), "{sample}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_that_already_happened_is_settled_by_reading_it_back() {
+    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    let desired = desired("examples/minimal/minimal.yaml");
+    let tenant = tenant(&emulator);
+    let plan = plan_of(&tenant, &desired).await;
+    // The set appears between plan and apply, as if a first attempt whose
+    // answer was lost had created it.
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1.0/directory/attributeSets", emulator.base_url()))
+        .bearer_auth("t")
+        .json(&serde_json::json!({ "id": "Engineering", "description": "Attributes for engineering teams" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let report = tenant.apply(&plan.changes).await;
+    assert!(report.succeeded(), "{report:#?}");
+    assert!(plan_of(&tenant, &desired).await.changes.is_empty());
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_are_retried_within_a_bound_and_then_reported() {
+    let emulator =
+        emulator(EmulatorConfig { latency: Duration::from_millis(300), ..Default::default() }).await;
+    let mut options = fast_options();
+    options.request_timeout = Duration::from_millis(50);
+    options.retry.max_attempts = 3;
+    let started = std::time::Instant::now();
+    let error = tenant_with(&emulator, "t", options)
+        .read(&entra_csa::tenant::ReadScope::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("timed out"), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    emulator.shutdown().await;
+}

@@ -327,23 +327,8 @@ impl GraphClient {
         Ok(Page { items, next, count })
     }
 
-    /// A nextLink, used verbatim, but only on the service's own origin: the
-    /// token goes nowhere else.
     fn next_link(&self, link: &str, path: &str) -> Result<Url, GraphError> {
-        let next = Url::parse(link).map_err(|error| GraphError::Paging {
-            path: path.to_owned(),
-            message: format!("`@odata.nextLink` is not a URL: {error}"),
-        })?;
-        if next.origin() != self.v1.origin() {
-            return Err(GraphError::Paging {
-                path: path.to_owned(),
-                message: format!(
-                    "`@odata.nextLink` points to another origin ({}); not following it",
-                    next.origin().ascii_serialization()
-                ),
-            });
-        }
-        Ok(next)
+        next_link(&self.v1, link).map_err(|message| GraphError::Paging { path: path.to_owned(), message })
     }
 
     /// Every item of the collection at `url`, following nextLinks until
@@ -466,6 +451,19 @@ impl GraphClient {
     }
 }
 
+/// A nextLink, used verbatim, but only on the service's own origin (`base`):
+/// the token goes nowhere else.
+pub fn next_link(base: &Url, link: &str) -> Result<Url, String> {
+    let next = Url::parse(link).map_err(|error| format!("`@odata.nextLink` is not a URL: {error}"))?;
+    if next.origin() != base.origin() {
+        return Err(format!(
+            "`@odata.nextLink` points to another origin ({}); not following it",
+            next.origin().ascii_serialization()
+        ));
+    }
+    Ok(next)
+}
+
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
@@ -519,6 +517,53 @@ pub fn item_error(request: &BatchRequest, item: &BatchItemResponse) -> GraphErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_links_stay_on_the_service_origin() {
+        let base = Url::parse("https://graph.microsoft.com/v1.0/").unwrap();
+        let same = "https://graph.microsoft.com/v1.0/users?$top=999&$skiptoken=X%27Y";
+        assert_eq!(next_link(&base, same).unwrap().as_str(), same);
+        assert!(
+            next_link(&base, "https://evil.example/v1.0/users?$skiptoken=1")
+                .unwrap_err()
+                .contains("another origin")
+        );
+        assert!(next_link(&base, "http://graph.microsoft.com/v1.0/users").is_err());
+        assert!(next_link(&base, "/v1.0/users").is_err());
+    }
+
+    /// A server whose nextLink points back at the page itself: the one
+    /// paging fault the emulator never produces.
+    #[tokio::test]
+    async fn a_next_link_loop_is_an_error_not_an_endless_read() {
+        use axum::routing::get;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let link = format!("http://{address}/v1.0/directory/attributeSets?$skiptoken=again");
+        let router = axum::Router::new().route(
+            "/v1.0/directory/attributeSets",
+            get(move || {
+                let link = link.clone();
+                async move { axum::Json(serde_json::json!({ "value": [], "@odata.nextLink": link })) }
+            }),
+        );
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let endpoint = super::super::endpoint::resolve(
+            crate::cli::arguments::Cloud::Global,
+            Some(&format!("http://{address}")),
+            false,
+        )
+        .unwrap();
+        let client =
+            GraphClient::new(endpoint, TokenSource::Fixed(BearerToken::new("t")), ClientOptions::default())
+                .unwrap();
+        let mut pages = 0;
+        let error =
+            client.all_pages(client.url("directory/attributeSets"), |_| pages += 1).await.unwrap_err();
+        assert!(error.to_string().contains("paging loop"), "{error}");
+        assert_eq!(pages, 2);
+        server.abort();
+    }
 
     #[test]
     fn segments_are_percent_encoded() {
