@@ -78,7 +78,7 @@ impl<V: JsonSchema> JsonSchema for Entries<V> {
 #[schemars(title = "entra-csa desired state, format version 1")]
 pub struct ManifestFile {
     /// Format version of this file. Always 1.
-    #[schemars(with = "u8", range(min = 1, max = 1))]
+    #[schemars(with = "u8", required, range(min = 1, max = 1))]
     pub version: Option<Located<i64>>,
     /// What to do with tenant objects the files do not declare. Declare it in one file at most.
     pub policy: Option<Located<PolicySpec>>,
@@ -315,7 +315,11 @@ impl Reader<'_> {
     }
 
     fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
-        let message = format!("`{}` is {}", last_segment(path), node.value.kind());
+        let message = if path.is_empty() {
+            format!("the file is {}", node.value.kind())
+        } else {
+            format!("`{}` is {}", last_segment(path), node.value.kind())
+        };
         self.report(node.position, path, message).expected = Some(expected.to_owned());
     }
 
@@ -366,13 +370,13 @@ impl Reader<'_> {
         node: &Node,
         path: &str,
         expected: &str,
-        mut read_value: impl FnMut(&mut Self, &Node, &str) -> Option<V>,
+        mut read_value: impl FnMut(&mut Self, &Node, &str, Position) -> Option<V>,
     ) -> Entries<V> {
         let mut entries = Vec::new();
         for (key, value) in self.mapping(node, path, expected) {
             let Some(name) = self.key_text(key, path) else { continue };
             let value_path = join(path, &name);
-            if let Some(value) = read_value(self, value, &value_path) {
+            if let Some(value) = read_value(self, value, &value_path, key.position) {
                 entries.push((Located::new(name, key.position), value));
             }
         }
@@ -486,7 +490,7 @@ impl Reader<'_> {
                 node,
                 "attributeSets",
                 "a mapping of attribute set names",
-                |reader, node, path| Some(reader.set(node, path)),
+                |reader, node, path, _| Some(reader.set(node, path)),
             );
         }
         if let Some(node) = fields.get("assignments") {
@@ -539,13 +543,13 @@ impl Reader<'_> {
                 node,
                 &join(path, "attributes"),
                 "a mapping of attribute names",
-                |reader, node, path| reader.attribute(node, path),
+                |reader, node, path, key_at| reader.attribute(node, path, key_at),
             );
         }
         set
     }
 
-    fn attribute(&mut self, node: &Node, path: &str) -> Option<AttributeSpec> {
+    fn attribute(&mut self, node: &Node, path: &str, key_at: Position) -> Option<AttributeSpec> {
         let fields = self.fields(node, path, ATTRIBUTE_KEYS, "an attribute");
         let types =
             [("String", DataType::String), ("Integer", DataType::Integer), ("Boolean", DataType::Boolean)];
@@ -553,12 +557,8 @@ impl Reader<'_> {
             Some(type_node) => self.choice(type_node, &join(path, "type"), &types),
             None => {
                 if matches!(node.value, Value::Mapping(_) | Value::Null) {
-                    self.report(
-                        node.position,
-                        path,
-                        format!("attribute `{}` has no `type`", last_segment(path)),
-                    )
-                    .expected = Some("`type: String`, `type: Integer` or `type: Boolean`".to_owned());
+                    self.report(key_at, path, format!("attribute `{}` has no `type`", last_segment(path)))
+                        .expected = Some("`type: String`, `type: Integer` or `type: Boolean`".to_owned());
                 }
                 None
             }
@@ -658,17 +658,17 @@ impl Reader<'_> {
                     node,
                     &join("assignments", key),
                     "a mapping of principals to their attribute sets",
-                    |reader, node, path| {
+                    |reader, node, path, _| {
                         Some(reader.entries(
                             node,
                             path,
                             "a mapping of attribute sets",
-                            |reader, node, path| {
+                            |reader, node, path, _| {
                                 Some(reader.entries(
                                     node,
                                     path,
                                     "a mapping of attributes to values",
-                                    |reader, node, path| reader.assigned_value(node, path, true),
+                                    |reader, node, path, _| reader.assigned_value(node, path, true),
                                 ))
                             },
                         ))
@@ -689,13 +689,17 @@ impl Reader<'_> {
             Value::Bool(flag) => AssignedValue::Boolean(*flag),
             Value::Integer(number) => AssignedValue::Integer(*number),
             Value::String(text) => AssignedValue::String(text.clone()),
-            Value::Sequence(items) if list_allowed => AssignedValue::List(
-                items
+            Value::Sequence(items) if list_allowed => {
+                let members: Vec<Located<AssignedValue>> = items
                     .iter()
                     .enumerate()
                     .filter_map(|(index, item)| self.assigned_value(item, &format!("{path}[{index}]"), false))
-                    .collect(),
-            ),
+                    .collect();
+                if members.len() != items.len() {
+                    return None;
+                }
+                AssignedValue::List(members)
+            }
             _ => {
                 let expected = if list_allowed {
                     "a boolean, an integer, a string, or a list of them"

@@ -588,7 +588,10 @@ impl Validator {
                         definition.name
                     ),
                 );
-                diagnostic.expected = Some(format!("a {expected} value"));
+                diagnostic.expected = Some(format!(
+                    "{} {expected} value",
+                    if expected == DataType::Integer { "an" } else { "a" }
+                ));
                 match (written, expected) {
                     (AssignedValue::Integer(number), DataType::String) => {
                         diagnostic.suggestion = Some(format!("quote it: \"{number}\""));

@@ -78,6 +78,9 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
         // Only `true`/`false` are booleans (YAML 1.2): a value `y` or `NO` is text.
         strict_booleans: true,
         with_snippet: false,
+        // Desired-state files have little use for aliases: a few thousand
+        // replayed events are plenty, and a "billion laughs" stops early.
+        alias_limits: serde_saphyr::alias_limits! { max_total_replayed_events: 100_000 },
         budget: serde_saphyr::budget! {
             // Desired-state files of a large tenant (100,000 principals with a
             // few values each) hold a few million nodes; aliases stay bounded.
@@ -109,7 +112,12 @@ fn bare_message(rendered: &str) -> String {
         Some(rest) => rest,
         None => without_prefix,
     };
-    without_prefix.trim_end_matches(|c: char| c == '.' || c.is_whitespace()).to_owned()
+    // Some messages repeat the place at their end: " at line 2, column 16".
+    let without_suffix = match without_prefix.rfind(" at line ") {
+        Some(index) if without_prefix[index..].contains(", column ") => &without_prefix[..index],
+        _ => without_prefix,
+    };
+    without_suffix.trim_end_matches(|c: char| c == '.' || c.is_whitespace()).to_owned()
 }
 
 impl<'de> Deserialize<'de> for Node {

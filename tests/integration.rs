@@ -1,7 +1,11 @@
 //! Integration tests: one binary, one module per area.
 
 mod ci_examples;
+mod export_cli;
 mod json_contract;
 mod plan_cli;
 mod plan_goldens;
 mod plan_properties;
+mod validate_cases;
+mod validate_cli;
+mod validate_properties;

@@ -170,3 +170,55 @@ fn a_missing_state_file_is_an_error() {
     assert_eq!(code, 1);
     assert!(stderr.contains("state file absent.json does not exist"), "{stderr}");
 }
+
+/// The README's first command: the examples planned against a copy of their
+/// state file show every kind of change; applied, the next plan has none.
+#[test]
+fn the_readme_main_job_shows_every_kind_of_change_and_converges() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(examples.join("contoso-live.json"), folder.path().join("tenant.json")).unwrap();
+    let examples = examples.to_str().unwrap();
+    let plan = ["plan", "-f", examples, "--state", "tenant.json", "--format", "json"];
+
+    let (code, stdout, stderr) = run(folder.path(), &plan);
+    assert_eq!(code, 0, "{stderr}");
+    let document: Value = serde_json::from_str(&stdout).unwrap();
+    let summary = &document["summary"];
+    for action in ["create", "update", "deactivate", "reactivate", "assign", "unassign"] {
+        assert!(summary[action].as_u64().unwrap() > 0, "no {action} in {summary}");
+    }
+    assert_eq!(summary["conflicts"], 0);
+    let kinds: std::collections::BTreeSet<(String, String)> = document["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| {
+            (change["kind"].as_str().unwrap().to_owned(), change["action"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    for (kind, action) in [
+        ("attributeSet", "create"),
+        ("attributeSet", "update"),
+        ("definition", "create"),
+        ("definition", "update"),
+        ("definition", "deactivate"),
+        ("allowedValue", "create"),
+        ("allowedValue", "reactivate"),
+        ("allowedValue", "deactivate"),
+        ("assignment", "assign"),
+        ("assignment", "update"),
+        ("assignment", "unassign"),
+    ] {
+        assert!(kinds.contains(&(kind.to_owned(), action.to_owned())), "no {action} of a {kind}");
+    }
+
+    let (code, _, stderr) =
+        run(folder.path(), &["apply", "-f", examples, "--state", "tenant.json", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(folder.path(), &plan);
+    assert_eq!(code, 0, "{stderr}");
+    let after: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(after["changes"], serde_json::json!([]), "{stdout}");
+    assert_eq!(after["summary"]["drift"], 1, "the undeclared attribute stays as drift under `report`");
+}

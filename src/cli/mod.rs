@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod arguments;
+pub mod export;
 pub mod plan;
 pub mod schema;
 pub mod target;
@@ -31,7 +32,7 @@ fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
-        Command::Export(_) => anyhow::bail!("`export` is not built yet"),
+        Command::Export(args) => export::run(args),
         Command::Schema => schema::run(),
         Command::Emulator(_) => anyhow::bail!("`emulator` is not built yet"),
     }

@@ -1,0 +1,85 @@
+//! `entra-csa export`: reads the tenant and writes its attribute sets,
+//! definitions, values (and with `--assignments`, every principal's values) as
+//! desired-state YAML — the first step of adopting the tool on a tenant.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::cli::arguments::ExportArgs;
+use crate::cli::plan::runtime;
+use crate::cli::target::open_tenant;
+use crate::diagnostic::nearest;
+use crate::exit_status::ExitStatus;
+use crate::export::{ExportOptions, export_folder, export_single};
+use crate::tenant::ReadScope;
+
+/// The schema's file name beside a folder export.
+const SCHEMA_FILE: &str = "entra-csa.schema.json";
+
+/// Runs `export`.
+pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
+    let tenant = open_tenant(&args.target)?;
+    let scope = ReadScope { principals: Vec::new(), sweep: args.assignments };
+    let live = runtime()?.block_on(tenant.read(&scope))?;
+
+    for wanted in &args.sets {
+        if !live.attribute_sets.contains_key(wanted) {
+            let suggestion = nearest(wanted, live.attribute_sets.keys().map(String::as_str))
+                .map(|near| format!("; did you mean `{near}`?"))
+                .unwrap_or_default();
+            anyhow::bail!("the tenant has no attribute set `{wanted}`{suggestion}");
+        }
+    }
+    let mut options =
+        ExportOptions { sets: args.sets.clone(), assignments: args.assignments, schema_path: None };
+
+    match &args.output {
+        None => {
+            let text = export_single(&live, &options)?;
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+        }
+        Some(path) if is_folder_target(path) => {
+            std::fs::create_dir_all(path)
+                .with_context(|| format!("cannot create the folder {}", path.display()))?;
+            options.schema_path = Some(SCHEMA_FILE.to_owned());
+            let files = export_folder(&live, &options)?;
+            write_atomically(&path.join(SCHEMA_FILE), &crate::manifest::json_schema())?;
+            for file in &files {
+                write_atomically(&path.join(&file.name), &file.text)?;
+            }
+            eprintln!(
+                "Exported {} attribute set(s) to {} file(s) in {}.",
+                files.iter().filter(|file| file.name != "assignments.yaml").count(),
+                files.len(),
+                path.display()
+            );
+        }
+        Some(path) => {
+            write_atomically(path, &export_single(&live, &options)?)?;
+            eprintln!("Exported the tenant to {}.", path.display());
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// A folder when it exists as one, ends with a separator, or has no YAML extension.
+fn is_folder_target(path: &Path) -> bool {
+    path.is_dir()
+        || path.as_os_str().to_string_lossy().ends_with(['/', '\\'])
+        || !path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml")
+}
+
+/// Writes `text` to `path` through a temporary file in the same folder and a rename.
+fn write_atomically(path: &PathBuf, text: &str) -> anyhow::Result<()> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temporary = tempfile::NamedTempFile::new_in(folder)
+        .with_context(|| format!("cannot write in {}", folder.display()))?;
+    temporary.write_all(text.as_bytes())?;
+    temporary.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

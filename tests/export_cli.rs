@@ -1,0 +1,131 @@
+//! `entra-csa export` against a state file: the files it writes are valid,
+//! and a plan of them against the same tenant reports no changes — as one
+//! file, as a folder, with and without assignments.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
+}
+
+fn run(folder: &Path, args: &[&str]) -> (i32, String, String) {
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_entra-csa")).current_dir(folder).args(args).output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A scratch folder holding the Contoso tenant as `tenant.json`.
+fn contoso() -> tempfile::TempDir {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(example("contoso-live.json"), folder.path().join("tenant.json")).unwrap();
+    folder
+}
+
+fn assert_in_sync(folder: &Path, files: &str) {
+    let (code, stdout, stderr) =
+        run(folder, &["plan", "-f", files, "--state", "tenant.json", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "plan of the export is not empty:\n{stdout}{stderr}");
+    assert!(stdout.contains("No changes."), "{stdout}");
+}
+
+/// The Contoso tenant after the example is applied: a Deprecated attribute
+/// (`Engineering.ProjectCode`) that still holds a value on bob, deactivated
+/// values, every type, collections.
+fn contoso_applied() -> tempfile::TempDir {
+    let folder = contoso();
+    let path = folder.path().join("tenant.json");
+    let mut tenant: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let bob = tenant["users"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|user| user["userPrincipalName"] == "bob@contoso.com")
+        .unwrap();
+    bob["customSecurityAttributes"]["Engineering"]["ProjectCode"] = "PC-17".into();
+    std::fs::write(&path, serde_json::to_string_pretty(&tenant).unwrap()).unwrap();
+    let examples = example("contoso.yaml");
+    let (code, _, stderr) = run(
+        folder.path(),
+        &["apply", "-f", examples.to_str().unwrap(), "--state", "tenant.json", "--auto-approve"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    folder
+}
+
+#[test]
+fn an_exported_file_plans_no_changes() {
+    let folder = contoso_applied();
+    let (code, _, stderr) =
+        run(folder.path(), &["export", "--state", "tenant.json", "--assignments", "-o", "all.yaml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(folder.path().join("all.yaml")).unwrap();
+    assert!(text.contains("Finance:") && text.contains("alice@contoso.com:"), "{text}");
+    assert!(text.contains("status: Deprecated"), "{text}");
+    assert!(text.contains("active: false"), "{text}");
+    assert!(!text.contains("PC-17"), "a Deprecated attribute's value is not exported:\n{text}");
+    assert_in_sync(folder.path(), "all.yaml");
+    let tenant = std::fs::read_to_string(folder.path().join("tenant.json")).unwrap();
+    assert!(tenant.contains("PC-17"), "the value on the Deprecated attribute stays in the tenant");
+}
+
+#[test]
+fn an_exported_folder_plans_no_changes_and_carries_its_schema() {
+    let folder = contoso_applied();
+    let (code, _, stderr) =
+        run(folder.path(), &["export", "--state", "tenant.json", "--assignments", "-o", "tenant/"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut names: Vec<String> = std::fs::read_dir(folder.path().join("tenant"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "Engineering.yaml",
+            "Finance.yaml",
+            "Marketing.yaml",
+            "Security.yaml",
+            "assignments.yaml",
+            "entra-csa.schema.json"
+        ]
+    );
+    let engineering = std::fs::read_to_string(folder.path().join("tenant/Engineering.yaml")).unwrap();
+    assert!(
+        engineering.starts_with("# yaml-language-server: $schema=entra-csa.schema.json"),
+        "{engineering}"
+    );
+    let (code, _, stderr) = run(folder.path(), &["validate", "-f", "tenant"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_in_sync(folder.path(), "tenant");
+}
+
+#[test]
+fn export_without_assignments_and_of_chosen_sets() {
+    let folder = contoso();
+    let (code, stdout, stderr) =
+        run(folder.path(), &["export", "--state", "tenant.json", "--set", "Marketing"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Marketing:") && !stdout.contains("Engineering:"), "{stdout}");
+    assert!(!stdout.contains("assignments:"), "{stdout}");
+    std::fs::write(folder.path().join("marketing.yaml"), &stdout).unwrap();
+    assert_in_sync(folder.path(), "marketing.yaml");
+}
+
+#[test]
+fn an_unknown_set_is_named_with_a_suggestion() {
+    let folder = contoso();
+    let (code, _, stderr) = run(folder.path(), &["export", "--state", "tenant.json", "--set", "Marketting"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("the tenant has no attribute set `Marketting`; did you mean `Marketing`?"),
+        "{stderr}"
+    );
+}
