@@ -166,8 +166,9 @@ pub enum Cloud {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AuthMethod {
-    /// ENTRA_CSA_ACCESS_TOKEN, then workload identity, client secret,
-    /// certificate, Azure Pipelines, managed identity, then developer tools.
+    /// ENTRA_CSA_ACCESS_TOKEN, then workload identity (token file, GitHub
+    /// Actions OIDC), Azure Pipelines, client secret, certificate, managed
+    /// identity, then developer tools.
     Auto,
     /// A bearer token from ENTRA_CSA_ACCESS_TOKEN.
     Token,

@@ -18,6 +18,7 @@ use arguments::{Arguments, Command};
 /// Runs the tool with the process arguments.
 pub fn run() -> ExitStatus {
     let arguments = Arguments::parse();
+    init_logging(arguments.verbose);
     match execute(arguments) {
         Ok(status) => status,
         Err(error) => {
@@ -36,4 +37,25 @@ fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
         Command::Schema => schema::run(),
         Command::Emulator(args) => emulator::run(args),
     }
+}
+
+/// Logs on stderr: warnings by default, requests and retries with `-v`,
+/// everything of this tool and its sign-in libraries with `-vv`. Tokens are
+/// never logged: they live only in `graph::auth::BearerToken`.
+fn init_logging(verbose: u8) {
+    let filter = match verbose {
+        0 => "entra_csa=warn",
+        1 => "entra_csa=debug",
+        _ => "entra_csa=trace,azure_core=debug,azure_identity=debug",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
+        )
+        .with_target(verbose > 1)
+        .without_time()
+        .try_init();
 }

@@ -4,6 +4,7 @@
 use anyhow::Context;
 
 use crate::cli::arguments::TargetArgs;
+use crate::graph::{ClientOptions, GraphTenant, auth, endpoint};
 use crate::state_file::StateFileTenant;
 use crate::tenant::Tenant;
 
@@ -21,7 +22,14 @@ pub fn open_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
     }
 }
 
-/// Microsoft Graph as the tenant.
-fn open_graph_tenant(_args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
-    anyhow::bail!("Microsoft Graph target not built yet; use --state FILE for a local state file")
+/// Microsoft Graph as the tenant: the endpoint from `--cloud` /
+/// `--graph-url`, the sign-in from `--auth` and the environment.
+fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
+    let endpoint = endpoint::resolve(args.cloud, args.graph_url.as_deref(), args.allow_custom_graph_host)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let sign_in = auth::choose(args.auth, args.tenant_id.as_deref(), args.client_id.as_deref(), &env)?;
+    tracing::info!(graph = %endpoint.display_root(), sign_in = sign_in.describe(), "target");
+    let tokens = auth::token_source(&sign_in, endpoint.cloud, &endpoint.scope, &env)?;
+    let tenant = GraphTenant::new(endpoint, tokens, ClientOptions::default(), args.tenant_id.clone())?;
+    Ok(Box::new(tenant))
 }

@@ -1,0 +1,623 @@
+//! Applying a plan through Graph, in its order: sets, definitions (allowed
+//! values inline on create), values, assignments, deactivations. Each step's
+//! writes are independent, so they go in `$batch` envelopes of up to 20, a
+//! few in flight; changes to one object become one request (one PATCH per
+//! principal carrying all its changed sets). Every item's status is checked;
+//! a create whose outcome is unknown is settled by reading it back; an
+//! assignment to a definition this run created is retried while it
+//! replicates. The first failure stops the apply after the step in flight,
+//! and the report says per change what was done. Nothing is ever deleted:
+//! only POST and PATCH are built here.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use tokio::task::JoinSet;
+
+use crate::model::{PrincipalKind, definition_id};
+use crate::plan::order::step;
+use crate::plan::{Action, Address, Change, Snapshot};
+use crate::tenant::{ApplyReport, ChangeOutcome, Outcome};
+
+use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
+use super::client::{GraphClient, GraphError, item_error, segment};
+use super::progress::Progress;
+use super::wire::{AssignmentEdit, assignment_patch_body};
+
+/// One request of the apply and the changes it carries out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Write {
+    /// `POST` or `PATCH`; never anything else.
+    pub method: &'static str,
+    /// Relative to the v1.0 root, with a leading `/`.
+    pub url: String,
+    pub body: Value,
+    /// Indexes into the plan's changes.
+    pub changes: Vec<usize>,
+    /// For a create: where to read the object back when its outcome is unknown.
+    pub read_back: Option<String>,
+    /// Definition ids an assignment write uses.
+    pub uses_definitions: Vec<String>,
+}
+
+/// A change that cannot be turned into a request (a malformed plan).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("change {seq} ({address}): {message}")]
+pub struct WriteError {
+    pub index: usize,
+    pub seq: usize,
+    pub address: String,
+    pub message: String,
+}
+
+const SETS: &str = "/directory/attributeSets";
+const DEFINITIONS: &str = "/directory/customSecurityAttributeDefinitions";
+
+fn definition_url(set: &str, attribute: &str) -> String {
+    format!("{DEFINITIONS}/{}", segment(&definition_id(set, attribute)))
+}
+
+fn value_url(set: &str, attribute: &str, value: &str) -> String {
+    format!("{}/allowedValues/{}", definition_url(set, attribute), segment(value))
+}
+
+fn principal_url(kind: PrincipalKind, object_id: &str) -> String {
+    match kind {
+        PrincipalKind::User => format!("/users/{}", segment(object_id)),
+        PrincipalKind::ServicePrincipal => format!("/servicePrincipals/{}", segment(object_id)),
+    }
+}
+
+/// The writes of each step of the plan, in order. Pure.
+pub fn plan_writes(changes: &[Change]) -> Result<Vec<Vec<Write>>, WriteError> {
+    let mut steps: Vec<Vec<Write>> = Vec::new();
+    let mut index = 0;
+    while index < changes.len() {
+        let current = step(&changes[index]);
+        let end = (index..changes.len()).find(|&i| step(&changes[i]) != current).unwrap_or(changes.len());
+        steps.push(step_writes(changes, index..end)?);
+        index = end;
+    }
+    Ok(steps)
+}
+
+fn step_writes(changes: &[Change], range: std::ops::Range<usize>) -> Result<Vec<Write>, WriteError> {
+    let mut writes: Vec<Write> = Vec::new();
+    // PATCHes to one URL merge into one request; assignment edits per principal.
+    let mut patches: BTreeMap<String, usize> = BTreeMap::new();
+    let mut edits: BTreeMap<String, BTreeMap<String, BTreeMap<String, AssignmentEdit>>> = BTreeMap::new();
+    for index in range {
+        let change = &changes[index];
+        let fail = |message: &str| WriteError {
+            index,
+            seq: change.seq,
+            address: change.address.to_string(),
+            message: message.to_owned(),
+        };
+        if let Address::Assignment { set, attribute, .. } = &change.address {
+            let (principal, edit) = match (change.action, &change.before, &change.after) {
+                (Action::Assign | Action::Update, _, Some(Snapshot::Assignment { principal, value })) => {
+                    (principal, AssignmentEdit::Set(value.clone()))
+                }
+                (Action::Unassign, Some(Snapshot::Assignment { principal, value }), _) => (
+                    principal,
+                    if value.is_collection() {
+                        AssignmentEdit::RemoveCollection
+                    } else {
+                        AssignmentEdit::RemoveSingle
+                    },
+                ),
+                _ => return Err(fail("an assignment change needs its assignment snapshot")),
+            };
+            let url = principal_url(principal.kind, &principal.object_id);
+            edits
+                .entry(url.clone())
+                .or_default()
+                .entry(set.clone())
+                .or_default()
+                .insert(attribute.clone(), edit);
+            let position = *patches.entry(url.clone()).or_insert_with(|| {
+                writes.push(Write {
+                    method: "PATCH",
+                    url,
+                    body: Value::Null,
+                    changes: Vec::new(),
+                    read_back: None,
+                    uses_definitions: Vec::new(),
+                });
+                writes.len() - 1
+            });
+            let write = &mut writes[position];
+            write.changes.push(index);
+            let id = definition_id(set, attribute);
+            if !write.uses_definitions.contains(&id) {
+                write.uses_definitions.push(id);
+            }
+            continue;
+        }
+        let (method, url, body, read_back) = match (&change.address, change.action, &change.after) {
+            (
+                Address::AttributeSet { set },
+                Action::Create,
+                Some(Snapshot::AttributeSet { description, max_attributes_per_set }),
+            ) => {
+                let mut body = Map::new();
+                body.insert("id".into(), json!(set));
+                if let Some(description) = description {
+                    body.insert("description".into(), json!(description));
+                }
+                if let Some(max) = max_attributes_per_set {
+                    body.insert("maxAttributesPerSet".into(), json!(max));
+                }
+                ("POST", SETS.to_owned(), Value::Object(body), Some(format!("{SETS}/{}", segment(set))))
+            }
+            (
+                Address::AttributeSet { set },
+                Action::Update,
+                Some(Snapshot::AttributeSet { description, max_attributes_per_set }),
+            ) => {
+                let (old_description, old_max) = match &change.before {
+                    Some(Snapshot::AttributeSet { description, max_attributes_per_set }) => {
+                        (Some(description), Some(max_attributes_per_set))
+                    }
+                    _ => (None, None),
+                };
+                let mut body = Map::new();
+                if old_description != Some(description) {
+                    body.insert("description".into(), json!(description));
+                }
+                if old_max != Some(max_attributes_per_set) {
+                    body.insert("maxAttributesPerSet".into(), json!(max_attributes_per_set));
+                }
+                ("PATCH", format!("{SETS}/{}", segment(set)), Value::Object(body), None)
+            }
+            (Address::Definition { set, attribute }, Action::Create, Some(Snapshot::Definition(after))) => {
+                let mut body = Map::new();
+                body.insert("attributeSet".into(), json!(set));
+                body.insert("name".into(), json!(attribute));
+                if let Some(description) = &after.description {
+                    body.insert("description".into(), json!(description));
+                }
+                body.insert("type".into(), json!(after.data_type.as_str()));
+                body.insert("isCollection".into(), json!(after.is_collection));
+                body.insert("isSearchable".into(), json!(after.is_searchable));
+                body.insert("status".into(), json!(after.status.as_str()));
+                body.insert("usePreDefinedValuesOnly".into(), json!(after.use_pre_defined_values_only));
+                if !after.allowed_values.is_empty() {
+                    let values: Vec<Value> = after
+                        .allowed_values
+                        .iter()
+                        .map(|(id, is_active)| json!({ "id": id, "isActive": is_active }))
+                        .collect();
+                    body.insert("allowedValues".into(), Value::Array(values));
+                }
+                ("POST", DEFINITIONS.to_owned(), Value::Object(body), Some(definition_url(set, attribute)))
+            }
+            (Address::Definition { set, attribute }, Action::Update, Some(Snapshot::Definition(after))) => {
+                let before = match &change.before {
+                    Some(Snapshot::Definition(before)) => Some(before),
+                    _ => None,
+                };
+                let mut body = Map::new();
+                if before.is_none_or(|before| before.description != after.description) {
+                    body.insert("description".into(), json!(after.description));
+                }
+                if before.is_none_or(|before| {
+                    before.use_pre_defined_values_only != after.use_pre_defined_values_only
+                }) {
+                    body.insert("usePreDefinedValuesOnly".into(), json!(after.use_pre_defined_values_only));
+                }
+                if before.is_some_and(|before| before.status != after.status) {
+                    body.insert("status".into(), json!(after.status.as_str()));
+                }
+                ("PATCH", definition_url(set, attribute), Value::Object(body), None)
+            }
+            (Address::Definition { set, attribute }, Action::Deactivate | Action::Reactivate, _) => {
+                let status = if change.action == Action::Deactivate { "Deprecated" } else { "Available" };
+                ("PATCH", definition_url(set, attribute), json!({ "status": status }), None)
+            }
+            (
+                Address::AllowedValue { set, attribute, value },
+                Action::Create,
+                Some(Snapshot::AllowedValue { is_active }),
+            ) => (
+                "POST",
+                format!("{}/allowedValues", definition_url(set, attribute)),
+                json!({ "id": value, "isActive": is_active }),
+                Some(value_url(set, attribute, value)),
+            ),
+            (Address::AllowedValue { set, attribute, value }, Action::Deactivate | Action::Reactivate, _) => {
+                (
+                    "PATCH",
+                    value_url(set, attribute, value),
+                    json!({ "isActive": change.action == Action::Reactivate }),
+                    None,
+                )
+            }
+            _ => {
+                return Err(fail(&format!(
+                    "`{}` with this snapshot is not something Graph can do",
+                    change.action
+                )));
+            }
+        };
+        if method == "PATCH"
+            && let Some(&position) = patches.get(&url)
+        {
+            let write = &mut writes[position];
+            if let (Value::Object(merged), Value::Object(more)) = (&mut write.body, body) {
+                merged.extend(more);
+            }
+            write.changes.push(index);
+            continue;
+        }
+        if method == "PATCH" {
+            patches.insert(url.clone(), writes.len());
+        }
+        writes.push(Write {
+            method,
+            url,
+            body,
+            changes: vec![index],
+            read_back,
+            uses_definitions: Vec::new(),
+        });
+    }
+    for write in &mut writes {
+        if let Some(principal_edits) = edits.get(&write.url) {
+            write.body = assignment_patch_body(principal_edits);
+        }
+    }
+    Ok(writes)
+}
+
+/// What became of one write.
+type WriteResult = (usize, Result<(), String>);
+
+/// Carries out `changes` through `client`.
+pub async fn apply(client: Arc<GraphClient>, changes: &[Change]) -> ApplyReport {
+    let mut results: Vec<Outcome> = vec![Outcome::NotAttempted; changes.len()];
+    let report = |results: Vec<Outcome>| ApplyReport {
+        outcomes: changes
+            .iter()
+            .zip(results)
+            .map(|(change, result)| ChangeOutcome {
+                seq: change.seq,
+                address: change.address.to_string(),
+                result,
+            })
+            .collect(),
+    };
+    let steps = match plan_writes(changes) {
+        Ok(steps) => steps,
+        Err(error) => {
+            results[error.index] = Outcome::Failed(error.message);
+            return report(results);
+        }
+    };
+    let progress = Progress::bar(changes.len() as u64, "applying");
+    let mut created_definitions: HashSet<String> = HashSet::new();
+    for writes in steps {
+        let writes = Arc::new(writes);
+        let outcomes = run_step(&client, &writes, &created_definitions, &progress).await;
+        let mut failed = false;
+        for (position, outcome) in outcomes {
+            let write = &writes[position];
+            match outcome {
+                Ok(()) => {
+                    for &index in &write.changes {
+                        results[index] = Outcome::Done;
+                        if let (Address::Definition { set, attribute }, Action::Create) =
+                            (&changes[index].address, changes[index].action)
+                        {
+                            created_definitions.insert(definition_id(set, attribute));
+                        }
+                    }
+                }
+                Err(message) => {
+                    failed = true;
+                    tracing::warn!("{} {} failed: {message}", write.method, write.url);
+                    for &index in &write.changes {
+                        results[index] = Outcome::Failed(message.clone());
+                    }
+                }
+            }
+        }
+        if failed {
+            break;
+        }
+    }
+    progress.finish();
+    report(results)
+}
+
+/// Runs one step's writes in batches, a few in flight; after a failure no
+/// new batch starts. Writes not started get no outcome.
+async fn run_step(
+    client: &Arc<GraphClient>,
+    writes: &Arc<Vec<Write>>,
+    created_definitions: &HashSet<String>,
+    progress: &Progress,
+) -> Vec<WriteResult> {
+    let chunks: Vec<Vec<usize>> =
+        (0..writes.len()).collect::<Vec<_>>().chunks(MAX_BATCH_REQUESTS).map(<[usize]>::to_vec).collect();
+    let mut pending = chunks.into_iter();
+    let mut running = JoinSet::new();
+    let mut outcomes = Vec::new();
+    let mut stop = false;
+    loop {
+        while !stop && running.len() < client.options.concurrency.max(1) {
+            let Some(chunk) = pending.next() else { break };
+            let replicating: HashSet<usize> = chunk
+                .iter()
+                .copied()
+                .filter(|&position| {
+                    writes[position].uses_definitions.iter().any(|id| created_definitions.contains(id))
+                })
+                .collect();
+            running.spawn(run_batch(Arc::clone(client), Arc::clone(writes), chunk, replicating));
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let batch_outcomes =
+            joined.unwrap_or_else(|error| vec![(usize::MAX, Err(format!("apply task failed: {error}")))]);
+        for (position, outcome) in batch_outcomes {
+            if position == usize::MAX {
+                stop = true;
+                continue;
+            }
+            stop |= outcome.is_err();
+            progress.inc_by(writes[position].changes.len() as u64);
+            outcomes.push((position, outcome));
+        }
+    }
+    outcomes
+}
+
+/// One batch of writes, with per-item retries and read-back of unsettled creates.
+async fn run_batch(
+    client: Arc<GraphClient>,
+    writes: Arc<Vec<Write>>,
+    chunk: Vec<usize>,
+    replicating: HashSet<usize>,
+) -> Vec<WriteResult> {
+    let requests: Vec<BatchRequest> = chunk
+        .iter()
+        .enumerate()
+        .map(|(slot, &position)| {
+            let write = &writes[position];
+            let mut request =
+                BatchRequest::patch((slot + 1).to_string(), write.url.clone(), write.body.clone());
+            request.method = write.method.to_owned();
+            request
+        })
+        .collect();
+    let position_of: HashMap<String, usize> =
+        requests.iter().map(|request| request.id.clone()).zip(chunk.iter().copied()).collect();
+    let replicating_ids: HashSet<String> = position_of
+        .iter()
+        .filter(|(_, position)| replicating.contains(position))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let policy = if replicating_ids.is_empty() { client.options.retry } else { client.options.replication };
+    let retry_item = move |request: &BatchRequest, item: &super::batch::BatchItemResponse| {
+        replicating_ids.contains(&request.id) && matches!(item.status, 400 | 404 | 422)
+    };
+    let answers = client.batch(requests, policy, &retry_item).await;
+    let mut outcomes = Vec::new();
+    for (request, answer) in answers {
+        let position = position_of[&request.id];
+        let write = &writes[position];
+        let error = match answer {
+            Ok(item) if item.is_success() => {
+                outcomes.push((position, Ok(())));
+                continue;
+            }
+            Ok(item) => item_error(&request, &item),
+            Err(error) => error,
+        };
+        outcomes.push((position, settle_create(&client, write, error).await));
+    }
+    outcomes
+}
+
+/// Whether a failed create may in fact have happened (or the object exists).
+fn outcome_unknown(error: &GraphError) -> bool {
+    match error {
+        GraphError::Status { status: 409, .. } => true,
+        GraphError::Status { status: 400, message, code, .. } => {
+            let text = format!("{} {message}", code.as_deref().unwrap_or_default()).to_ascii_lowercase();
+            text.contains("exist") || text.contains("conflict")
+        }
+        other => other.is_retryable(),
+    }
+}
+
+/// For a create that failed ambiguously, reads the object back: if it is
+/// there, the create is done.
+async fn settle_create(client: &GraphClient, write: &Write, error: GraphError) -> Result<(), String> {
+    let Some(read_back) = write.read_back.as_deref().filter(|_| outcome_unknown(&error)) else {
+        return Err(error.to_string());
+    };
+    match client.get(&client.url(read_back)).await {
+        Ok(_) => {
+            tracing::info!(
+                "{} {}: outcome was unclear ({error}); read back {read_back}: it exists",
+                write.method,
+                write.url
+            );
+            Ok(())
+        }
+        Err(read_error) => Err(format!("{error} (and reading it back failed: {read_error})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live_state::PrincipalId;
+    use crate::model::{AttributeValue, DataType, PrincipalKey, Status};
+    use crate::plan::DefinitionSnapshot;
+
+    fn change(
+        seq: usize,
+        action: Action,
+        address: Address,
+        before: Option<Snapshot>,
+        after: Option<Snapshot>,
+    ) -> Change {
+        Change { seq, action, address, before, after }
+    }
+
+    fn assignment(principal: &str, attribute: &str) -> Address {
+        Address::Assignment {
+            principal: PrincipalKey::User(format!("{principal}@x.com")),
+            set: "Eng".into(),
+            attribute: attribute.into(),
+        }
+    }
+
+    fn on(object_id: &str, value: AttributeValue) -> Option<Snapshot> {
+        Some(Snapshot::Assignment {
+            principal: PrincipalId { kind: PrincipalKind::User, object_id: object_id.into() },
+            value,
+        })
+    }
+
+    fn definition(status: Status, description: &str, values: Vec<(String, bool)>) -> DefinitionSnapshot {
+        DefinitionSnapshot {
+            description: Some(description.into()),
+            data_type: DataType::String,
+            is_collection: true,
+            is_searchable: true,
+            use_pre_defined_values_only: true,
+            status,
+            allowed_values: values,
+        }
+    }
+
+    #[test]
+    fn each_step_becomes_its_writes_and_nothing_deletes() {
+        let set = Address::AttributeSet { set: "Eng".into() };
+        let project = Address::Definition { set: "Eng".into(), attribute: "Project".into() };
+        let changes = vec![
+            change(
+                1,
+                Action::Create,
+                set,
+                None,
+                Some(Snapshot::AttributeSet { description: Some("d".into()), max_attributes_per_set: None }),
+            ),
+            change(
+                2,
+                Action::Create,
+                project.clone(),
+                None,
+                Some(Snapshot::Definition(definition(Status::Available, "p", vec![("Alpine".into(), true)]))),
+            ),
+            change(
+                3,
+                Action::Create,
+                Address::AllowedValue {
+                    set: "Eng".into(),
+                    attribute: "Project".into(),
+                    value: "Baker Street".into(),
+                },
+                None,
+                Some(Snapshot::AllowedValue { is_active: true }),
+            ),
+            change(
+                4,
+                Action::Assign,
+                assignment("a", "Project"),
+                None,
+                on("u1", AttributeValue::strings(vec!["Alpine".into()])),
+            ),
+            change(5, Action::Assign, assignment("a", "Level"), None, on("u1", AttributeValue::Integer(3))),
+            change(6, Action::Unassign, assignment("b", "Level"), on("u2", AttributeValue::Integer(1)), None),
+            change(7, Action::Deactivate, project, None, None),
+        ];
+        let steps = plan_writes(&changes).unwrap();
+        assert_eq!(steps.len(), 5);
+        assert_eq!(steps[0][0].method, "POST");
+        assert_eq!(steps[0][0].url, "/directory/attributeSets");
+        assert_eq!(steps[0][0].body, json!({ "id": "Eng", "description": "d" }));
+        assert_eq!(steps[0][0].read_back.as_deref(), Some("/directory/attributeSets/Eng"));
+        assert_eq!(
+            steps[1][0].body,
+            json!({ "attributeSet": "Eng", "name": "Project", "description": "p", "type": "String",
+                    "isCollection": true, "isSearchable": true, "status": "Available",
+                    "usePreDefinedValuesOnly": true, "allowedValues": [ { "id": "Alpine", "isActive": true } ] })
+        );
+        assert_eq!(
+            steps[2][0].url,
+            "/directory/customSecurityAttributeDefinitions/Eng_Project/allowedValues"
+        );
+        assert_eq!(
+            steps[2][0].read_back.as_deref(),
+            Some("/directory/customSecurityAttributeDefinitions/Eng_Project/allowedValues/Baker%20Street")
+        );
+        // One PATCH per principal, carrying all its edits.
+        assert_eq!(steps[3].len(), 2);
+        assert_eq!(steps[3][0].url, "/users/u1");
+        assert_eq!(steps[3][0].changes, vec![3, 4]);
+        assert_eq!(steps[3][0].uses_definitions, vec!["Eng_Project".to_owned(), "Eng_Level".to_owned()]);
+        assert_eq!(
+            steps[3][0].body,
+            json!({ "customSecurityAttributes": { "Eng": {
+                "@odata.type": "#Microsoft.DirectoryServices.CustomSecurityAttributeValue",
+                "Level@odata.type": "#Int32", "Level": 3,
+                "Project@odata.type": "#Collection(String)", "Project": ["Alpine"] } } })
+        );
+        assert_eq!(steps[3][1].body["customSecurityAttributes"]["Eng"]["Level"], Value::Null);
+        assert_eq!(steps[4][0].body, json!({ "status": "Deprecated" }));
+        assert!(steps.iter().flatten().all(|write| write.method == "POST" || write.method == "PATCH"));
+    }
+
+    #[test]
+    fn changes_to_one_object_merge_into_one_patch() {
+        let project = Address::Definition { set: "Eng".into(), attribute: "Project".into() };
+        let before = definition(Status::Deprecated, "old", Vec::new());
+        let mut after = definition(Status::Deprecated, "new", Vec::new());
+        after.use_pre_defined_values_only = false;
+        let changes = vec![
+            change(1, Action::Reactivate, project.clone(), None, None),
+            change(
+                2,
+                Action::Update,
+                project,
+                Some(Snapshot::Definition(before)),
+                Some(Snapshot::Definition(after)),
+            ),
+        ];
+        let steps = plan_writes(&changes).unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].len(), 1);
+        assert_eq!(steps[0][0].changes, vec![0, 1]);
+        assert_eq!(
+            steps[0][0].body,
+            json!({ "status": "Available", "description": "new", "usePreDefinedValuesOnly": false })
+        );
+    }
+
+    #[test]
+    fn a_collection_is_removed_with_an_empty_list() {
+        let changes = vec![change(
+            1,
+            Action::Unassign,
+            assignment("a", "Project"),
+            on("u1", AttributeValue::strings(vec!["Alpine".into()])),
+            None,
+        )];
+        let steps = plan_writes(&changes).unwrap();
+        assert_eq!(steps[0][0].body["customSecurityAttributes"]["Eng"]["Project"], json!([]));
+    }
+
+    #[test]
+    fn a_malformed_change_is_refused_before_any_request() {
+        let changes = vec![change(1, Action::Assign, assignment("a", "Project"), None, None)];
+        let error = plan_writes(&changes).unwrap_err();
+        assert_eq!(error.index, 0);
+        assert!(error.message.contains("snapshot"), "{error}");
+    }
+}

@@ -1,0 +1,307 @@
+//! Reading the live tenant: attribute sets, definitions with their allowed
+//! values (every page), and the assignments of the declared principals —
+//! batched GETs or a sweep, whichever `route` finds cheaper, and the sweep
+//! when the policy needs every principal. A declared principal Graph does
+//! not know is left out, so the plan reports it as a conflict naming it.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::access::{self, Capability, Claims};
+use crate::live_state::{LivePrincipal, LiveState};
+use crate::model::{PrincipalKey, PrincipalKind, PrincipalLookup};
+use crate::tenant::ReadScope;
+
+use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
+use super::client::{GraphClient, GraphError, item_error, segment};
+use super::progress::Progress;
+use super::route::{self, Route, SWEEP_PAGE_SIZE};
+use super::wire::{WireAttributeSet, WireDefinition, WirePrincipal};
+
+/// Why the tenant could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("reading from Microsoft Graph failed: {0}")]
+    Graph(#[from] GraphError),
+    #[error("Microsoft Graph answered {what} in an unexpected shape: {message}")]
+    Shape { what: String, message: String },
+    #[error(
+        "every declared principal reads `customSecurityAttributes: null`, and the token carries none of \
+         {permissions}: Graph hides assignments from it, so a plan would re-assign everything. Grant the \
+         permission (and admin consent) and sign in again."
+    )]
+    MissingReadPermission { permissions: String },
+}
+
+fn select(kind: PrincipalKind) -> &'static str {
+    match kind {
+        PrincipalKind::User => "id,userPrincipalName,displayName,customSecurityAttributes",
+        PrincipalKind::ServicePrincipal => "id,appId,displayName,customSecurityAttributes",
+    }
+}
+
+fn collection(kind: PrincipalKind) -> &'static str {
+    match kind {
+        PrincipalKind::User => "users",
+        PrincipalKind::ServicePrincipal => "servicePrincipals",
+    }
+}
+
+/// The relative URL that reads one declared principal.
+pub fn principal_url(key: &PrincipalKey) -> String {
+    let kind = key.kind();
+    let item = match key.lookup() {
+        PrincipalLookup::ObjectId(id) | PrincipalLookup::UserPrincipalName(id) => format!("/{}", segment(id)),
+        PrincipalLookup::AppId(app_id) => format!("(appId='{}')", segment(&app_id.replace('\'', "''"))),
+    };
+    format!("/{}{item}?$select={}", collection(kind), select(kind))
+}
+
+fn decode_principal(value: Value, kind: PrincipalKind, path: &str) -> Result<LivePrincipal, ReadError> {
+    let shape = |message: String| ReadError::Shape { what: path.to_owned(), message };
+    let wire: WirePrincipal = serde_json::from_value(value).map_err(|error| shape(error.to_string()))?;
+    wire.to_live(kind, path).map_err(|error| shape(error.to_string()))
+}
+
+/// Reads what `scope` asks for.
+pub async fn read(client: &GraphClient, scope: &ReadScope) -> Result<LiveState, ReadError> {
+    let progress = Progress::spinner("reading attribute sets and definitions");
+    let mut live = LiveState::default();
+    let sets = client.all_pages(client.url("directory/attributeSets"), |_| progress.tick()).await?;
+    for (index, set) in sets.into_iter().enumerate() {
+        let set: WireAttributeSet = serde_json::from_value(set).map_err(|error| ReadError::Shape {
+            what: format!("attributeSets[{index}]"),
+            message: error.to_string(),
+        })?;
+        live.attribute_sets.insert(set.id.clone(), (&set).into());
+    }
+    let definitions = client
+        .all_pages(client.url("directory/customSecurityAttributeDefinitions?$expand=allowedValues"), |_| {
+            progress.tick()
+        })
+        .await?;
+    for (index, definition) in definitions.into_iter().enumerate() {
+        let definition: WireDefinition =
+            serde_json::from_value(definition).map_err(|error| ReadError::Shape {
+                what: format!("customSecurityAttributeDefinitions[{index}]"),
+                message: error.to_string(),
+            })?;
+        let model = definition.to_definition();
+        live.definitions.insert(model.id(), model);
+    }
+    progress.finish();
+
+    let mut complete = true;
+    for kind in [PrincipalKind::User, PrincipalKind::ServicePrincipal] {
+        let declared: Vec<&PrincipalKey> = scope.principals.iter().filter(|key| key.kind() == kind).collect();
+        let swept = read_principals(client, kind, &declared, scope.sweep, &mut live).await?;
+        complete &= swept;
+    }
+    live.principals_complete = complete;
+
+    check_read_permission(client, scope, &live).await?;
+    Ok(live)
+}
+
+/// Reads the principals of one kind into `live`; true when all were swept.
+async fn read_principals(
+    client: &GraphClient,
+    kind: PrincipalKind,
+    declared: &[&PrincipalKey],
+    sweep: bool,
+    live: &mut LiveState,
+) -> Result<bool, ReadError> {
+    if !sweep && declared.is_empty() {
+        return Ok(false);
+    }
+    let first_url =
+        client.url(&format!("{}?$top={SWEEP_PAGE_SIZE}&$select={}", collection(kind), select(kind)));
+    let route = if sweep {
+        Route::Sweep
+    } else if route::worth_probing(declared.len()) {
+        // Read the first sweep page with its count: it may be the whole
+        // tenant, and it tells how many pages a sweep would take.
+        let mut probe_url = first_url.clone();
+        probe_url.query_pairs_mut().append_pair("$count", "true");
+        let page = match client.page(&probe_url, &[("ConsistencyLevel", "eventual")]).await {
+            Ok(page) => page,
+            Err(error) if error.status() == Some(400) => client.page(&first_url, &[]).await?,
+            Err(error) => return Err(error.into()),
+        };
+        let page_len = page.items.len();
+        for (index, item) in page.items.into_iter().enumerate() {
+            let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
+            live.principals.insert(principal.id(), principal);
+        }
+        let unresolved: Vec<&PrincipalKey> =
+            declared.iter().copied().filter(|key| live.principal(key).is_none()).collect();
+        let population = page.count.map(|count| count as usize);
+        let chosen = route::after_probe(unresolved.len(), population, page.next.is_some());
+        tracing::debug!(
+            kind = kind.as_str(),
+            page_len,
+            ?population,
+            unresolved = unresolved.len(),
+            ?chosen,
+            "route"
+        );
+        match (chosen, page.next) {
+            (Route::Sweep, Some(next)) => {
+                sweep_from(client, kind, next, Some(&first_url), live).await?;
+                return Ok(true);
+            }
+            (Route::Sweep, None) => return Ok(true),
+            (Route::Batched, _) => {
+                read_batched(client, kind, &unresolved, live).await?;
+                return Ok(false);
+            }
+        }
+    } else {
+        Route::Batched
+    };
+    match route {
+        Route::Sweep => {
+            sweep_from(client, kind, first_url, None, live).await?;
+            Ok(true)
+        }
+        Route::Batched => {
+            read_batched(client, kind, declared, live).await?;
+            Ok(false)
+        }
+    }
+}
+
+/// Pages through every principal of `kind`, starting at `url`.
+async fn sweep_from(
+    client: &GraphClient,
+    kind: PrincipalKind,
+    url: url::Url,
+    already_read: Option<&url::Url>,
+    live: &mut LiveState,
+) -> Result<(), ReadError> {
+    let progress = Progress::spinner(&format!("reading {}", collection(kind)));
+    let mut seen = std::collections::HashSet::new();
+    if let Some(first) = already_read {
+        seen.insert(first.as_str().to_owned());
+    }
+    let mut next = Some(url);
+    let mut index = live.principals.len();
+    while let Some(url) = next.take() {
+        if !seen.insert(url.as_str().to_owned()) {
+            return Err(GraphError::Paging {
+                path: super::client::shown(&url),
+                message: "`@odata.nextLink` repeats a page already read (a paging loop)".into(),
+            }
+            .into());
+        }
+        let page = client.page(&url, &[]).await?;
+        for item in page.items {
+            let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
+            index += 1;
+            live.principals.insert(principal.id(), principal);
+            progress.tick();
+        }
+        next = page.next;
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// Reads `keys` with batched GETs; unknown ones (404) are left out.
+async fn read_batched(
+    client: &GraphClient,
+    kind: PrincipalKind,
+    keys: &[&PrincipalKey],
+    live: &mut LiveState,
+) -> Result<(), ReadError> {
+    let progress = Progress::bar(keys.len() as u64, &format!("reading declared {}", collection(kind)));
+    for chunk in keys.chunks(MAX_BATCH_REQUESTS) {
+        let requests: Vec<BatchRequest> = chunk
+            .iter()
+            .enumerate()
+            .map(|(index, key)| BatchRequest::get((index + 1).to_string(), principal_url(key)))
+            .collect();
+        let keys_by_id: BTreeMap<String, &PrincipalKey> =
+            requests.iter().map(|request| request.id.clone()).zip(chunk.iter().copied()).collect();
+        let answers = client.batch(requests, client.options.retry, &|_, _| false).await;
+        for (request, answer) in answers {
+            let key = keys_by_id[&request.id];
+            let item = answer?;
+            match item.status {
+                200 => {
+                    let body = item.body.unwrap_or(Value::Null);
+                    let principal = decode_principal(body, kind, &key.to_string())?;
+                    live.principals.insert(principal.id(), principal);
+                }
+                404 => tracing::warn!("{key} was not found in the tenant"),
+                _ => return Err(item_error(&request, &item).into()),
+            }
+            progress.inc();
+        }
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// An all-`null` read of the declared principals: an error when the token's
+/// claims show it lacks the read permission, a warning otherwise.
+async fn check_read_permission(
+    client: &GraphClient,
+    scope: &ReadScope,
+    live: &LiveState,
+) -> Result<(), ReadError> {
+    let found: Vec<&LivePrincipal> = scope.principals.iter().filter_map(|key| live.principal(key)).collect();
+    if found.is_empty() || found.iter().any(|principal| principal.custom_security_attributes.is_some()) {
+        return Ok(());
+    }
+    let token = client.token().await?;
+    match Claims::from_jwt(token.expose()) {
+        Ok(claims) => {
+            let verdict = access::check(&claims, &[Capability::ReadAssignments]).remove(0);
+            if !verdict.permission {
+                return Err(ReadError::MissingReadPermission {
+                    permissions: Capability::ReadAssignments.permissions().join(" or "),
+                });
+            }
+            if verdict.role == Some(false) {
+                tracing::warn!(
+                    "every declared principal reads `customSecurityAttributes: null`, and the signed-in user \
+                     shows neither Attribute Assignment Reader nor Administrator at tenant scope: the values \
+                     may be hidden"
+                );
+            }
+        }
+        Err(_) => tracing::warn!(
+            "every declared principal reads `customSecurityAttributes: null`: nothing may be assigned yet, or \
+             the sign-in may lack CustomSecAttributeAssignment.Read.All (the token is not a readable JWT, so \
+             this could not be checked)"
+        ),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principal_urls_select_what_the_plan_needs() {
+        assert_eq!(
+            principal_url(&PrincipalKey::User("alice@contoso.com".into())),
+            "/users/alice@contoso.com?$select=id,userPrincipalName,displayName,customSecurityAttributes"
+        );
+        assert_eq!(
+            principal_url(&PrincipalKey::ServicePrincipal("11111111-2222-3333-4444-555555555555".into())),
+            "/servicePrincipals(appId='11111111-2222-3333-4444-555555555555')?$select=id,appId,displayName,customSecurityAttributes"
+        );
+        assert_eq!(
+            principal_url(&PrincipalKey::ServicePrincipal("id:abc".into())),
+            "/servicePrincipals/abc?$select=id,appId,displayName,customSecurityAttributes"
+        );
+        assert!(
+            principal_url(&PrincipalKey::User("g_x.com#EXT#@t.com".into()))
+                .starts_with("/users/g_x.com%23EXT%23@t.com?")
+        );
+    }
+}

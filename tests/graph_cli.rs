@@ -1,0 +1,77 @@
+//! `plan` and `apply` through the real binary against the emulator on
+//! loopback: convergence, exit codes, `-vv` logs that never hold the token,
+//! and the refusal of unsafe Graph URLs before any request.
+
+use entra_csa::emulator::EmulatorConfig;
+
+use crate::graph_support::*;
+
+const SENTINEL: &str = "sentinel-token-7f3a9c1e-do-not-print";
+
+fn args(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|part| (*part).to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_apply_plan_converges_through_the_binary_and_never_shows_the_token() {
+    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    let url = emulator.base_url();
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let folder = tempfile::tempdir().unwrap();
+    let saved = folder.path().join("plan.json").display().to_string();
+
+    let (code, stdout, stderr) =
+        run_cli(args(&["-vv", "plan", "-f", &example, "--graph-url", &url, "--out", &saved]), SENTINEL).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("create"), "{stdout}");
+    assert!(stderr.contains("status=200"), "-vv logs requests: {stderr}");
+    let saved_text = std::fs::read_to_string(&saved).unwrap();
+
+    let (code, stdout, stderr) =
+        run_cli(args(&["-vv", "apply", &saved, "--graph-url", &url, "--auto-approve"]), SENTINEL).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Apply complete"), "{stdout}");
+
+    let (code, stdout, stderr) =
+        run_cli(args(&["-v", "plan", "-f", &example, "--graph-url", &url, "--detailed-exitcode"]), SENTINEL)
+            .await;
+    assert_eq!(code, 0, "in sync after apply: {stdout}\n{stderr}");
+
+    for text in [&stdout, &stderr, &saved_text] {
+        assert!(!text.contains(SENTINEL), "the token leaked");
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_apply_exits_1_and_the_error_names_no_token() {
+    let emulator = emulator(EmulatorConfig {
+        seed_state: empty_seed(),
+        token: Some("another".into()),
+        ..Default::default()
+    })
+    .await;
+    let example = repo("examples/minimal/minimal.yaml").display().to_string();
+    let (code, stdout, stderr) = run_cli(
+        args(&["-vv", "apply", "-f", &example, "--graph-url", &emulator.base_url(), "--auto-approve"]),
+        SENTINEL,
+    )
+    .await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("401"), "{stderr}");
+    assert!(!stdout.contains(SENTINEL) && !stderr.contains(SENTINEL));
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsafe_graph_urls_are_refused_before_any_request() {
+    let example = repo("examples/minimal/minimal.yaml").display().to_string();
+    for (url, expected) in [
+        ("http://graph.example.com", "plain http:// is only allowed for a loopback host"),
+        ("https://graph.example.com", "--allow-custom-graph-host"),
+    ] {
+        let (code, _, stderr) = run_cli(args(&["plan", "-f", &example, "--graph-url", url]), SENTINEL).await;
+        assert_eq!(code, 1);
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}

@@ -1,0 +1,153 @@
+//! Reading through Graph against the emulator: every page of sets and
+//! definitions (tiny pages), declared principals in batches of 20 or a sweep,
+//! whichever costs fewer requests; unknown principals; the all-null warning.
+
+use entra_csa::emulator::EmulatorConfig;
+use entra_csa::graph::wire::{TenantDocument, WirePrincipal};
+use entra_csa::model::PrincipalKey;
+use entra_csa::tenant::{ReadScope, Tenant};
+
+use crate::graph_support::*;
+
+fn graph_requests(
+    emulator: &entra_csa::emulator::RunningEmulator,
+) -> Vec<entra_csa::emulator::RecordedRequest> {
+    emulator.requests().into_iter().filter(|request| request.path.starts_with("/v1.0")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiny_pages_are_all_followed() {
+    let seed = contoso_seed();
+    let emulator =
+        emulator(EmulatorConfig { seed_state: seed.clone(), page_size: 1, ..Default::default() }).await;
+    let live = tenant(&emulator).read(&ReadScope::default()).await.unwrap();
+    let expected = seed.to_live_state().unwrap();
+    assert_eq!(live.attribute_sets, expected.attribute_sets);
+    assert_eq!(live.definitions, expected.definitions);
+    let pages = graph_requests(&emulator)
+        .iter()
+        .filter(|request| request.query.as_deref().is_some_and(|query| query.contains("skiptoken")))
+        .count();
+    assert!(pages >= expected.attribute_sets.len() + expected.definitions.len() - 2, "{pages}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declared_principals_are_read_in_batches_and_match_the_seed() {
+    let seed = contoso_seed();
+    let emulator = emulator(EmulatorConfig { seed_state: seed.clone(), ..Default::default() }).await;
+    let desired = desired("examples/contoso.yaml");
+    let scope = ReadScope::for_desired(&desired);
+    let live = tenant(&emulator).read(&scope).await.unwrap();
+    let expected = seed.to_live_state().unwrap();
+    for key in &scope.principals {
+        assert_eq!(live.principal(key), expected.principal(key), "{key}");
+    }
+    assert!(!live.principals_complete);
+    let requests = graph_requests(&emulator);
+    let batches = requests.iter().filter(|request| request.path == "/v1.0/$batch").count();
+    assert_eq!(batches, 2, "one batch per kind of principal: {requests:#?}");
+    assert!(!requests.iter().any(|request| request.path == "/v1.0/users" && request.batch_item.is_none()));
+    emulator.shutdown().await;
+}
+
+fn many_users(count: usize) -> TenantDocument {
+    let users = (0..count)
+        .map(|index| WirePrincipal {
+            id: format!("00000000-0000-0000-0000-{index:012}"),
+            user_principal_name: Some(format!("user{index}@contoso.com")),
+            app_id: None,
+            display_name: None,
+            custom_security_attributes: None,
+        })
+        .collect();
+    TenantDocument { users, ..TenantDocument::default() }
+}
+
+fn declared_users(count: usize) -> ReadScope {
+    ReadScope {
+        principals: (0..count).map(|index| PrincipalKey::User(format!("user{index}@contoso.com"))).collect(),
+        sweep: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_tenant_is_swept_in_one_page_instead_of_many_batches() {
+    let emulator = emulator(EmulatorConfig { seed_state: many_users(300), ..Default::default() }).await;
+    let scope = declared_users(250);
+    let live = tenant(&emulator).read(&scope).await.unwrap();
+    assert!(scope.principals.iter().all(|key| live.principal(key).is_some()));
+    let requests = graph_requests(&emulator);
+    let user_pages = requests.iter().filter(|r| r.path == "/v1.0/users" && r.batch_item.is_none()).count();
+    assert_eq!(user_pages, 1, "{requests:#?}");
+    assert!(!requests.iter().any(|request| request.path == "/v1.0/$batch"));
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_sweep_reads_every_principal() {
+    let seed = contoso_seed();
+    let emulator =
+        emulator(EmulatorConfig { seed_state: seed.clone(), page_size: 2, ..Default::default() }).await;
+    let live = tenant(&emulator).read(&ReadScope { principals: Vec::new(), sweep: true }).await.unwrap();
+    assert!(live.principals_complete);
+    assert_eq!(live.principals, seed.to_live_state().unwrap().principals);
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_principals_are_left_out_and_become_conflicts() {
+    let emulator = emulator(EmulatorConfig { seed_state: contoso_seed(), ..Default::default() }).await;
+    let mut desired = desired("examples/contoso.yaml");
+    let ghost = PrincipalKey::User("ghost@contoso.com".into());
+    let some_assignments = desired.assignments.values().next().unwrap().clone();
+    desired.assignments.insert(ghost.clone(), some_assignments);
+    let plan = plan_of(&tenant(&emulator), &desired).await;
+    assert!(
+        plan.conflicts.iter().any(|conflict| conflict.message.contains("ghost@contoso.com")),
+        "{:#?}",
+        plan.conflicts
+    );
+    emulator.shutdown().await;
+}
+
+/// An unsigned JWT with these claims.
+fn jwt(claims: serde_json::Value) -> String {
+    use base64::Engine;
+    let encode = |value: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&value).unwrap())
+    };
+    format!("{}.{}.signature", encode(serde_json::json!({ "alg": "none" })), encode(claims))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_null_assignments_with_a_token_lacking_the_read_permission_is_an_error() {
+    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    let desired = desired("examples/contoso.yaml");
+    let scope = ReadScope::for_desired(&desired);
+    let token = jwt(serde_json::json!({ "roles": ["CustomSecAttributeDefinition.Read.All"] }));
+    let error = tenant_with(&emulator, &token, fast_options()).read(&scope).await.unwrap_err().to_string();
+    assert!(error.contains("CustomSecAttributeAssignment.Read.All"), "{error}");
+    assert!(!error.contains(&token));
+
+    let token = jwt(serde_json::json!({ "roles": ["CustomSecAttributeAssignment.Read.All"] }));
+    assert!(tenant_with(&emulator, &token, fast_options()).read(&scope).await.is_ok());
+    // Not a JWT: only a warning (and the plan's note).
+    let plan = plan_of(&tenant(&emulator), &desired).await;
+    assert!(plan.notes.iter().any(|note| note.message.contains("customSecurityAttributes: null")));
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_a_clear_error_without_the_token() {
+    let emulator =
+        emulator(EmulatorConfig { token: Some("the-right-one".into()), ..Default::default() }).await;
+    let error = tenant_with(&emulator, "sentinel-wrong-token", fast_options())
+        .read(&ReadScope::default())
+        .await
+        .unwrap_err();
+    let message = format!("{error:#} {error:?}");
+    assert!(message.contains("401"), "{message}");
+    assert!(!message.contains("sentinel-wrong-token"), "{message}");
+    emulator.shutdown().await;
+}

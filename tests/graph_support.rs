@@ -1,0 +1,129 @@
+//! Shared setup of the Graph tests: an emulator on loopback seeded with a
+//! tenant, a `GraphTenant` (or the real binary) pointed at it with a fixed
+//! token, and the examples as desired state. Retries are fast here so the
+//! fault tests stay short; everything else is the production client.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use entra_csa::cli::arguments::Cloud;
+use entra_csa::emulator::{EmulatorConfig, RunningEmulator, start};
+use entra_csa::graph::retry::RetryPolicy;
+use entra_csa::graph::wire::TenantDocument;
+use entra_csa::graph::{BearerToken, ClientOptions, GraphTenant, TokenSource, endpoint};
+use entra_csa::model::DesiredState;
+use entra_csa::plan::{self, Plan};
+use entra_csa::tenant::{ReadScope, Tenant};
+
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Contoso's tenant before the change (examples/contoso-live.json).
+pub fn contoso_seed() -> TenantDocument {
+    let text = std::fs::read_to_string(repo("examples/contoso-live.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The same principals with no attribute sets, definitions or values.
+pub fn empty_seed() -> TenantDocument {
+    let mut seed = contoso_seed();
+    seed.attribute_sets.clear();
+    seed.custom_security_attribute_definitions.clear();
+    for principal in seed.users.iter_mut().chain(seed.service_principals.iter_mut()) {
+        principal.custom_security_attributes = None;
+    }
+    seed
+}
+
+pub fn desired(path: &str) -> DesiredState {
+    entra_csa::load::load_files(&[repo(path)]).unwrap_or_else(|diagnostics| panic!("{diagnostics}"))
+}
+
+pub async fn emulator(config: EmulatorConfig) -> RunningEmulator {
+    start(config).await.unwrap()
+}
+
+/// Client options with short, bounded retries.
+pub fn fast_options() -> ClientOptions {
+    ClientOptions {
+        retry: RetryPolicy {
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(200),
+            max_attempts: 12,
+            max_total_delay: Duration::from_secs(20),
+        },
+        replication: RetryPolicy {
+            min_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(200),
+            max_attempts: 60,
+            max_total_delay: Duration::from_secs(20),
+        },
+        ..ClientOptions::default()
+    }
+}
+
+pub fn tenant_with(emulator: &RunningEmulator, token: &str, options: ClientOptions) -> GraphTenant {
+    let endpoint = endpoint::resolve(Cloud::Global, Some(&emulator.base_url()), false).unwrap();
+    GraphTenant::new(endpoint, TokenSource::Fixed(BearerToken::new(token)), options, None).unwrap()
+}
+
+pub fn tenant(emulator: &RunningEmulator) -> GraphTenant {
+    tenant_with(emulator, "test-token", fast_options())
+}
+
+pub async fn plan_of(tenant: &GraphTenant, desired: &DesiredState) -> Plan {
+    let live = tenant.read(&ReadScope::for_desired(desired)).await.unwrap();
+    plan::build(desired, &live, tenant.target())
+}
+
+/// Plans, applies and checks that every change was done and a new plan is empty.
+pub async fn apply_and_converge(tenant: &GraphTenant, desired: &DesiredState) -> Plan {
+    let plan = plan_of(tenant, desired).await;
+    assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
+    assert!(!plan.changes.is_empty());
+    let report = tenant.apply(&plan.changes).await;
+    assert!(report.succeeded(), "{report:#?}");
+    assert_eq!(report.outcomes.len(), plan.changes.len());
+    let after = plan_of(tenant, desired).await;
+    assert!(after.changes.is_empty(), "not converged: {:#?}", after.changes);
+    plan
+}
+
+/// The binary, with no sign-in configuration inherited from the machine.
+pub fn entra_csa() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_entra-csa"));
+    for name in [
+        "NO_COLOR",
+        "ENTRA_CSA_GRAPH_URL",
+        "ENTRA_CSA_ACCESS_TOKEN",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "IDENTITY_ENDPOINT",
+        "MSI_ENDPOINT",
+        "SYSTEM_OIDCREQUESTURI",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        "RUST_LOG",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// Runs the binary off the async runtime (the emulator keeps serving).
+pub async fn run_cli(args: Vec<String>, token: &str) -> (i32, String, String) {
+    let token = token.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let output = entra_csa().env("ENTRA_CSA_ACCESS_TOKEN", token).args(&args).output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
