@@ -3,6 +3,7 @@
 mod ci_examples;
 mod emulator;
 mod export_cli;
+mod hostile_input;
 mod json_contract;
 mod plan_cli;
 mod plan_goldens;
