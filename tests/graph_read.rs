@@ -84,6 +84,34 @@ async fn a_small_tenant_is_swept_in_one_page_instead_of_many_batches() {
     emulator.shutdown().await;
 }
 
+/// The first sweep page tells the population; the rest goes the cheaper way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_first_page_the_cheaper_route_is_taken() {
+    // 60 users in pages of 10, 50 declared: 40 left, 2 batches beat 5 pages.
+    let small =
+        emulator(EmulatorConfig { seed_state: many_users(60), page_size: 10, ..Default::default() }).await;
+    let scope = declared_users(50);
+    let live = tenant(&small).read(&scope).await.unwrap();
+    assert!(scope.principals.iter().all(|key| live.principal(key).is_some()));
+    let requests = graph_requests(&small);
+    let user_pages = requests.iter().filter(|r| r.path == "/v1.0/users" && r.batch_item.is_none()).count();
+    let batches = requests.iter().filter(|r| r.path == "/v1.0/$batch").count();
+    assert_eq!((user_pages, batches), (1, 2), "{requests:#?}");
+    small.shutdown().await;
+
+    // 210 users in pages of 50, 200 declared: 4 more pages beat 8 batches.
+    let emulator =
+        emulator(EmulatorConfig { seed_state: many_users(210), page_size: 50, ..Default::default() }).await;
+    let scope = declared_users(200);
+    let live = tenant(&emulator).read(&scope).await.unwrap();
+    assert!(scope.principals.iter().all(|key| live.principal(key).is_some()));
+    let requests = graph_requests(&emulator);
+    let user_pages = requests.iter().filter(|r| r.path == "/v1.0/users" && r.batch_item.is_none()).count();
+    assert_eq!(user_pages, 5, "{requests:#?}");
+    assert!(!requests.iter().any(|request| request.path == "/v1.0/$batch"));
+    emulator.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_policy_sweep_reads_every_principal() {
     let seed = contoso_seed();

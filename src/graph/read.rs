@@ -115,58 +115,50 @@ async fn read_principals(
     if !sweep && declared.is_empty() {
         return Ok(false);
     }
-    let first_url =
-        client.url(&format!("{}?$top={SWEEP_PAGE_SIZE}&$select={}", collection(kind), select(kind)));
-    let route = if sweep {
-        Route::Sweep
-    } else if route::worth_probing(declared.len()) {
-        // Read the first sweep page with its count: it may be the whole
-        // tenant, and it tells how many pages a sweep would take.
-        let mut probe_url = first_url.clone();
-        probe_url.query_pairs_mut().append_pair("$count", "true");
-        let page = match client.page(&probe_url, &[("ConsistencyLevel", "eventual")]).await {
-            Ok(page) => page,
-            Err(error) if error.status() == Some(400) => client.page(&first_url, &[]).await?,
-            Err(error) => return Err(error.into()),
-        };
-        let page_len = page.items.len();
-        for (index, item) in page.items.into_iter().enumerate() {
-            let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
-            live.principals.insert(principal.id(), principal);
-        }
-        let unresolved: Vec<&PrincipalKey> =
-            declared.iter().copied().filter(|key| live.principal(key).is_none()).collect();
-        let population = page.count.map(|count| count as usize);
-        let chosen = route::after_probe(unresolved.len(), population, page.next.is_some());
-        tracing::debug!(
-            kind = kind.as_str(),
-            page_len,
-            ?population,
-            unresolved = unresolved.len(),
-            ?chosen,
-            "route"
-        );
-        match (chosen, page.next) {
-            (Route::Sweep, Some(next)) => {
-                sweep_from(client, kind, next, Some(&first_url), live).await?;
-                return Ok(true);
-            }
-            (Route::Sweep, None) => return Ok(true),
-            (Route::Batched, _) => {
-                read_batched(client, kind, &unresolved, live).await?;
-                return Ok(false);
-            }
-        }
-    } else {
-        Route::Batched
+    let query = format!("$top={SWEEP_PAGE_SIZE}&$select={}", select(kind));
+    let first_url = client.url(&format!("{}?{query}", collection(kind)));
+    if sweep {
+        sweep_from(client, kind, first_url, None, live).await?;
+        return Ok(true);
+    }
+    if !route::worth_probing(declared.len()) {
+        read_batched(client, kind, declared, live).await?;
+        return Ok(false);
+    }
+    // Read the first sweep page with its count: it may be the whole tenant,
+    // and it tells how many pages a sweep would take.
+    let probe_url = client.url(&format!("{}?{query}&$count=true", collection(kind)));
+    let page = match client.page(&probe_url, &[("ConsistencyLevel", "eventual")]).await {
+        Ok(page) => page,
+        // A service that refuses the count: read the page without it.
+        Err(error) if error.status() == Some(400) => client.page(&first_url, &[]).await?,
+        Err(error) => return Err(error.into()),
     };
-    match route {
-        Route::Sweep => {
-            sweep_from(client, kind, first_url, None, live).await?;
+    let page_len = page.items.len();
+    for (index, item) in page.items.into_iter().enumerate() {
+        let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
+        live.principals.insert(principal.id(), principal);
+    }
+    let unresolved: Vec<&PrincipalKey> =
+        declared.iter().copied().filter(|key| live.principal(key).is_none()).collect();
+    let population = page.count.and_then(|count| usize::try_from(count).ok());
+    let chosen = route::after_probe(unresolved.len(), population, page_len, page.next.is_some());
+    tracing::debug!(
+        kind = kind.as_str(),
+        page_len,
+        ?population,
+        unresolved = unresolved.len(),
+        ?chosen,
+        "route"
+    );
+    match (chosen, page.next) {
+        (Route::Sweep, Some(next)) => {
+            sweep_from(client, kind, next, Some(&probe_url), live).await?;
             Ok(true)
         }
-        Route::Batched => {
-            read_batched(client, kind, declared, live).await?;
+        (Route::Sweep, None) => Ok(true),
+        (Route::Batched, _) => {
+            read_batched(client, kind, &unresolved, live).await?;
             Ok(false)
         }
     }
