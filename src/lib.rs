@@ -20,6 +20,7 @@ pub mod yaml;
 
 // ── edges: talk to the world ──
 pub mod cli;
+pub mod emulator;
 pub mod exit_status;
 pub mod graph;
 pub mod load;

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod ci_examples;
+mod emulator;
 mod export_cli;
 mod json_contract;
 mod plan_cli;

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod arguments;
+pub mod emulator;
 pub mod export;
 pub mod plan;
 pub mod schema;
@@ -34,7 +35,7 @@ fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
         Command::Schema => schema::run(),
-        Command::Emulator(_) => anyhow::bail!("`emulator` is not built yet"),
+        Command::Emulator(args) => emulator::run(args),
     }
 }
 

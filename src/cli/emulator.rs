@@ -1,0 +1,73 @@
+//! `entra-csa emulator`: serves the local Microsoft Graph of
+//! `crate::emulator` from a state file until Ctrl-C, and prints the one line
+//! (`listening on http://ADDR`) that scripts and tests wait for.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::arguments::{EmulatorArgs, Throttle as ThrottleArgument};
+use crate::emulator::{self, EmulatorConfig, Throttle};
+use crate::exit_status::ExitStatus;
+use crate::graph::wire::TenantDocument;
+
+/// Runs the emulator until Ctrl-C.
+pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
+    if !args.listen.ip().is_loopback() && !args.allow_non_loopback {
+        anyhow::bail!(
+            "--listen {} is not a loopback address; add --allow-non-loopback to serve the emulator beyond this machine",
+            args.listen
+        );
+    }
+    let seed_state = match &args.state {
+        None => TenantDocument::default(),
+        Some(path) => load_state(path)?,
+    };
+    let config = EmulatorConfig {
+        listen: args.listen,
+        allow_non_loopback: args.allow_non_loopback,
+        seed_state,
+        persist: if args.persist { args.state.clone() } else { None },
+        token: args.token.clone(),
+        latency: Duration::from_millis(args.latency_ms),
+        page_size: args.page_size.unwrap_or(EmulatorConfig::default().page_size),
+        fault_rate: args.fault_rate,
+        seed: args.seed,
+        replication_lag: Duration::from_millis(args.replication_lag_ms),
+        throttle: match args.throttle {
+            ThrottleArgument::None => Throttle::None,
+            ThrottleArgument::Graph => Throttle::Graph,
+        },
+        throttle_scale: args.throttle_scale,
+    };
+    if !(0.0..=1.0).contains(&config.fault_rate) {
+        anyhow::bail!("--fault-rate must be between 0 and 1, not {}", config.fault_rate);
+    }
+    if config.page_size == 0 {
+        anyhow::bail!("--page-size must be at least 1");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let running = emulator::start(config).await?;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on {}", running.base_url())?;
+        stdout.flush()?;
+        drop(stdout);
+        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        running.shutdown().await;
+        Ok(ExitStatus::Success)
+    })
+}
+
+/// Reads a state file: checked with the state-file reader (which names the
+/// line and JSON path of a mistake), then kept in Graph's shapes.
+fn load_state(path: &std::path::Path) -> anyhow::Result<TenantDocument> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read state file {}", path.display()))?;
+    crate::state_file::parse(&text, &path.display().to_string())?;
+    serde_json::from_str(&text).with_context(|| format!("cannot read state file {}", path.display()))
+}

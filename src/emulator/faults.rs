@@ -1,0 +1,93 @@
+//! Injected faults and latency, so clients can be tested against the
+//! failures real Graph produces: 429 with a `Retry-After` that is whole,
+//! fractional or absent (C-THR), 503, and a dropped connection. Faults are
+//! drawn from a seeded generator, so a run is repeatable.
+
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// One injected failure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// 429 with this `Retry-After` value, or none.
+    TooManyRequests { retry_after: Option<String> },
+    /// 503 Service Unavailable.
+    ServiceUnavailable,
+    /// The connection is dropped without a response.
+    ConnectionReset,
+}
+
+/// Decides, request by request, whether to inject a fault.
+#[derive(Debug)]
+pub struct FaultInjector {
+    rate: f64,
+    random: StdRng,
+}
+
+impl FaultInjector {
+    pub fn new(rate: f64, seed: u64) -> Self {
+        FaultInjector { rate: rate.clamp(0.0, 1.0), random: StdRng::seed_from_u64(seed) }
+    }
+
+    /// The fault for the next request, if any. `allow_reset` is false for
+    /// batch items, which cannot drop a connection of their own.
+    pub fn next_fault(&mut self, allow_reset: bool) -> Option<Fault> {
+        if self.rate <= 0.0 {
+            return None;
+        }
+        // Always draw the same number of values, so one request's kind of
+        // fault does not shift the sequence for the ones after it.
+        let roll: f64 = self.random.random();
+        let kind: u32 = self.random.random_range(0..3);
+        let retry_kind: u32 = self.random.random_range(0..3);
+        let fraction: u32 = self.random.random_range(1..1000);
+        if roll >= self.rate {
+            return None;
+        }
+        Some(match kind {
+            0 => Fault::TooManyRequests {
+                retry_after: match retry_kind {
+                    0 => Some("1".to_owned()),
+                    // A fractional value like the older C-THR sample's `2.128`, kept short.
+                    1 => Some(format!("0.{fraction:03}")),
+                    _ => None,
+                },
+            },
+            1 => Fault::ServiceUnavailable,
+            _ if allow_reset => Fault::ConnectionReset,
+            _ => Fault::ServiceUnavailable,
+        })
+    }
+}
+
+/// The delay added to every request before it is served.
+pub async fn delay(latency: Duration) {
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_injects_the_same_faults() {
+        let draw = |seed| {
+            let mut injector = FaultInjector::new(0.5, seed);
+            (0..50).map(|_| injector.next_fault(true)).collect::<Vec<_>>()
+        };
+        assert_eq!(draw(7), draw(7));
+        assert_ne!(draw(7), draw(8));
+        let faults = draw(7);
+        assert!(faults.iter().any(Option::is_some) && faults.iter().any(Option::is_none));
+    }
+
+    #[test]
+    fn no_rate_no_faults() {
+        let mut injector = FaultInjector::new(0.0, 1);
+        assert!((0..100).all(|_| injector.next_fault(true).is_none()));
+    }
+}

@@ -1,0 +1,150 @@
+//! A local Microsoft Graph for custom security attributes (DESIGN §8), so
+//! the tests, the benchmarks and a newcomer can run the tool against a tenant
+//! on loopback that enforces Graph's documented rules, shapes, faults and
+//! quotas instead of a real one.
+//!
+//! `start` serves a store seeded from a state document (DESIGN §6) over HTTP;
+//! the returned `RunningEmulator` exposes the store, the request log and the
+//! counters to the test that started it. Choices the emulator makes where
+//! Microsoft documents nothing are labelled "emulator's choice" in the code.
+
+mod batch;
+mod control;
+mod error;
+mod faults;
+mod odata;
+mod routes;
+mod server;
+mod store;
+mod throttle;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::graph::wire::TenantDocument;
+
+pub use control::{RecordedRequest, Stats};
+pub use throttle::Throttle;
+
+/// How an emulator is set up; `Default` is a plain Graph on a free loopback port.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    pub listen: SocketAddr,
+    /// Allow an address that is not loopback.
+    pub allow_non_loopback: bool,
+    /// The tenant the store starts with (and returns to on reset).
+    pub seed_state: TenantDocument,
+    /// Write the store here, atomically, after every change.
+    pub persist: Option<PathBuf>,
+    /// The only bearer token accepted; `None` accepts any non-empty one.
+    pub token: Option<String>,
+    /// Delay added to every Graph request.
+    pub latency: Duration,
+    /// Items per page when `$top` is absent (Graph's default is 100); a value
+    /// below 100 also caps `$top`, to force paging.
+    pub page_size: usize,
+    /// Share of requests answered with an injected fault, 0 to 1.
+    pub fault_rate: f64,
+    /// Seed of the fault injector and of the order of batch responses.
+    pub seed: u64,
+    /// How long a newly created definition cannot be assigned.
+    pub replication_lag: Duration,
+    pub throttle: Throttle,
+    /// Multiplies Graph's quotas.
+    pub throttle_scale: f64,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            allow_non_loopback: false,
+            seed_state: TenantDocument::default(),
+            persist: None,
+            token: None,
+            latency: Duration::ZERO,
+            page_size: odata::GRAPH_DEFAULT_PAGE_SIZE,
+            fault_rate: 0.0,
+            seed: 0,
+            replication_lag: Duration::ZERO,
+            throttle: Throttle::None,
+            throttle_scale: 1.0,
+        }
+    }
+}
+
+/// A serving emulator; `shutdown` stops it.
+pub struct RunningEmulator {
+    address: SocketAddr,
+    shared: Arc<server::Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+/// Binds the listener and starts serving in the background.
+pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
+    if !config.listen.ip().is_loopback() && !config.allow_non_loopback {
+        anyhow::bail!(
+            "{} is not a loopback address; the emulator accepts any token, so pass --allow-non-loopback to serve it anyway",
+            config.listen
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let shared = Arc::new(server::Shared::new(config, address)?);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let router = server::router(Arc::clone(&shared));
+    let task = tokio::spawn(async move {
+        let serving = axum::serve(listener, router).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(error) = serving.await {
+            tracing::error!("emulator stopped: {error}");
+        }
+    });
+    Ok(RunningEmulator { address, shared, stop: Some(stop), task })
+}
+
+impl RunningEmulator {
+    /// The service root without `/v1.0`, e.g. `http://127.0.0.1:8790`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The store now, in the state-file format of DESIGN §6.
+    pub fn state(&self) -> TenantDocument {
+        self.shared.state()
+    }
+
+    /// Every request served since start or the last reset.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.requests()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// Stops serving and waits (briefly) for open connections to close.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.task).await.is_err() {
+            self.task.abort();
+        }
+    }
+}

@@ -1,0 +1,732 @@
+//! The Graph v1.0 endpoints the tool uses (graph-api.md §1), mapped from a
+//! method and path onto the store: attribute sets, definitions, allowed
+//! values, users and service principals. Requests arrive here already
+//! authenticated, throttled and fault-free; the same function serves a
+//! direct HTTP request and a `$batch` item.
+
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, Method, StatusCode};
+use serde_json::{Map, Value, json};
+
+use super::error::GraphError;
+use super::odata::{Filter, QueryOptions, select_properties};
+use super::store::{PrincipalRef, Store, allowed_value_json, attribute_set_json};
+use crate::model::{PrincipalKind, definition_id};
+
+/// One Graph request, as the HTTP edge or a batch item hands it over.
+#[derive(Debug, Clone)]
+pub struct GraphRequest {
+    pub method: Method,
+    /// The path below `/v1.0/`, still percent-encoded, without a leading `/`.
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl GraphRequest {
+    /// `POST` and `PATCH` change the store; so would `PUT` and `DELETE`.
+    pub fn is_write(&self) -> bool {
+        matches!(self.method, Method::POST | Method::PATCH | Method::PUT | Method::DELETE)
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// `ConsistencyLevel: eventual`, which advanced queries need (C-AQ).
+    fn eventual_consistency(&self) -> bool {
+        self.header("consistencylevel").is_some_and(|level| level.trim().eq_ignore_ascii_case("eventual"))
+    }
+}
+
+/// What the request sees of the emulator besides the store.
+#[derive(Debug, Clone)]
+pub struct RouteContext {
+    /// `http://host:port`, for `@odata.context` and `@odata.nextLink`.
+    pub base_url: String,
+    pub page_size: usize,
+    pub replication_lag: Duration,
+    pub now: Instant,
+}
+
+/// A response body before the HTTP edge renders it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseBody {
+    Empty,
+    Json(Value),
+    Text(String),
+    Error(GraphError),
+}
+
+/// A Graph response before the HTTP edge (or a batch) renders it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphResponse {
+    pub status: StatusCode,
+    pub headers: Vec<(String, String)>,
+    pub body: ResponseBody,
+}
+
+impl GraphResponse {
+    pub fn json(status: StatusCode, body: Value) -> Self {
+        GraphResponse { status, headers: Vec::new(), body: ResponseBody::Json(body) }
+    }
+
+    pub fn no_content() -> Self {
+        GraphResponse { status: StatusCode::NO_CONTENT, headers: Vec::new(), body: ResponseBody::Empty }
+    }
+
+    pub fn error(error: GraphError) -> Self {
+        GraphResponse { status: error.status, headers: Vec::new(), body: ResponseBody::Error(error) }
+    }
+
+    fn with_header(mut self, name: &str, value: String) -> Self {
+        self.headers.push((name.to_owned(), value));
+        self
+    }
+}
+
+/// Which resource a path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    AttributeSets,
+    AttributeSet(String),
+    Definitions,
+    Definition(String),
+    AllowedValues(String),
+    AllowedValue(String, String),
+    Principals(PrincipalKind),
+    PrincipalCount(PrincipalKind),
+    Principal(PrincipalKind, PrincipalKey),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PrincipalKey {
+    IdOrUserPrincipalName(String),
+    AppId(String),
+}
+
+impl PrincipalKey {
+    fn as_ref(&self) -> PrincipalRef<'_> {
+        match self {
+            PrincipalKey::IdOrUserPrincipalName(key) => PrincipalRef::IdOrUserPrincipalName(key),
+            PrincipalKey::AppId(app_id) => PrincipalRef::AppId(app_id),
+        }
+    }
+}
+
+/// Serves one Graph request against the store.
+pub fn dispatch(store: &mut Store, request: &GraphRequest, context: &RouteContext) -> GraphResponse {
+    match route(store, request, context) {
+        Ok(response) => response,
+        Err(error) => GraphResponse::error(error),
+    }
+}
+
+fn parse_route(path: &str) -> Result<Route, GraphError> {
+    let segments: Vec<String> =
+        path.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
+    let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let route = match lower.as_slice() {
+        ["directory", "attributesets"] => Route::AttributeSets,
+        ["directory", "attributesets", _] => Route::AttributeSet(segments[2].clone()),
+        ["directory", "customsecurityattributedefinitions"] => Route::Definitions,
+        ["directory", "customsecurityattributedefinitions", _] => Route::Definition(segments[2].clone()),
+        ["directory", "customsecurityattributedefinitions", _, "allowedvalues"] => {
+            Route::AllowedValues(segments[2].clone())
+        }
+        ["directory", "customsecurityattributedefinitions", _, "allowedvalues", _] => {
+            Route::AllowedValue(segments[2].clone(), segments[4].clone())
+        }
+        ["users"] => Route::Principals(PrincipalKind::User),
+        ["users", "$count"] => Route::PrincipalCount(PrincipalKind::User),
+        ["users", _] => {
+            Route::Principal(PrincipalKind::User, PrincipalKey::IdOrUserPrincipalName(segments[1].clone()))
+        }
+        ["serviceprincipals"] => Route::Principals(PrincipalKind::ServicePrincipal),
+        ["serviceprincipals", "$count"] => Route::PrincipalCount(PrincipalKind::ServicePrincipal),
+        ["serviceprincipals", _] => Route::Principal(
+            PrincipalKind::ServicePrincipal,
+            PrincipalKey::IdOrUserPrincipalName(segments[1].clone()),
+        ),
+        [single] if single.starts_with("serviceprincipals(appid=") => {
+            let app_id = segments[0]["servicePrincipals(appId=".len()..]
+                .trim_end_matches(')')
+                .trim_matches('\'')
+                .to_owned();
+            Route::Principal(PrincipalKind::ServicePrincipal, PrincipalKey::AppId(app_id))
+        }
+        _ => {
+            // Emulator's choice: Graph answers unknown segments with a 400.
+            return Err(GraphError::bad_request(format!(
+                "Resource not found for the segment '{}'.",
+                segments.last().map(String::as_str).unwrap_or_default()
+            )));
+        }
+    };
+    Ok(route)
+}
+
+fn route(
+    store: &mut Store,
+    request: &GraphRequest,
+    context: &RouteContext,
+) -> Result<GraphResponse, GraphError> {
+    let route = parse_route(&request.path)?;
+    let method = &request.method;
+    if *method != Method::GET && *method != Method::POST && *method != Method::PATCH {
+        // No DELETE (or PUT) exists for any of these resources (graph-api.md §1).
+        return Err(GraphError::method_not_allowed());
+    }
+    match (route, method) {
+        (Route::AttributeSets, &Method::GET) => list_attribute_sets(store, request, context),
+        (Route::AttributeSets, &Method::POST) => {
+            let set = store.create_attribute_set(&json_object(&request.body)?)?;
+            let mut body = attribute_set_json(&set);
+            body.insert(
+                "@odata.context".into(),
+                json!(context_url(context, "directory/attributeSets/$entity")),
+            );
+            Ok(created(body, format!("{}/v1.0/directory/attributeSets('{}')", context.base_url, set.id)))
+        }
+        (Route::AttributeSet(id), &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &["$select"])?;
+            let index = store.attribute_set_index(&id).ok_or_else(|| GraphError::not_found(&id))?;
+            let entity = attribute_set_json(&store.attribute_sets[index]);
+            check_select(&options, &["id", "description", "maxAttributesPerSet"], "attributeSet")?;
+            Ok(entity_response(
+                entity,
+                &options,
+                context_url(context, &select_fragment("directory/attributeSets", &options, true)),
+            ))
+        }
+        (Route::AttributeSet(id), &Method::PATCH) => {
+            store.update_attribute_set(&id, &json_object(&request.body)?)?;
+            Ok(GraphResponse::no_content())
+        }
+        (Route::Definitions, &Method::GET) => list_definitions(store, request, context),
+        (Route::Definitions, &Method::POST) => {
+            let definition = store.create_definition(&json_object(&request.body)?, context.now)?;
+            let mut body = definition.to_json(false);
+            body.insert(
+                "@odata.context".into(),
+                json!(context_url(context, "directory/customSecurityAttributeDefinitions/$entity")),
+            );
+            Ok(created(
+                body,
+                format!(
+                    "{}/v1.0/directory/customSecurityAttributeDefinitions('{}')",
+                    context.base_url,
+                    definition.id()
+                ),
+            ))
+        }
+        (Route::Definition(id), &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &["$select", "$expand"])?;
+            let expand = expand_allowed_values(&options)?;
+            check_select(&options, DEFINITION_PROPERTIES, "customSecurityAttributeDefinition")?;
+            let entity = store.definition(&id)?.to_json(expand);
+            let mut body = select_properties(&entity, options.selected());
+            if expand && options.selected().is_some() {
+                body.insert(
+                    "allowedValues".into(),
+                    entity.get("allowedValues").cloned().unwrap_or(json!([])),
+                );
+            }
+            body.insert(
+                "@odata.context".into(),
+                json!(context_url(
+                    context,
+                    &select_fragment("directory/customSecurityAttributeDefinitions", &options, true)
+                )),
+            );
+            Ok(GraphResponse::json(StatusCode::OK, Value::Object(body)))
+        }
+        (Route::Definition(id), &Method::PATCH) => {
+            let odata_401 = request.header("odata-version").is_some_and(|version| version.trim() == "4.01");
+            store.update_definition(&id, &json_object(&request.body)?, odata_401)?;
+            Ok(GraphResponse::no_content())
+        }
+        (Route::AllowedValues(id), &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &["$select", "$top", "$skiptoken"])?;
+            check_select(&options, &["id", "isActive"], "allowedValue")?;
+            let definition = store.definition(&id)?;
+            let values: Vec<Map<String, Value>> =
+                definition.allowed_values().iter().map(allowed_value_json).collect();
+            let base =
+                format!("directory/customSecurityAttributeDefinitions('{}')/allowedValues", definition.id());
+            let context_fragment = select_fragment(&base, &options, false);
+            Ok(list_response(
+                values,
+                &options,
+                context_url(context, &context_fragment),
+                &request.path,
+                context,
+                false,
+            ))
+        }
+        (Route::AllowedValues(id), &Method::POST) => {
+            let (definition, value) = store.create_allowed_value(&id, &json_object(&request.body)?)?;
+            let mut body = allowed_value_json(&value);
+            body.insert(
+                "@odata.context".into(),
+                json!(context_url(
+                    context,
+                    &format!(
+                        "directory/customSecurityAttributeDefinitions('{definition}')/allowedValues/$entity"
+                    )
+                )),
+            );
+            Ok(created(
+                body,
+                format!(
+                    "{}/v1.0/directory/customSecurityAttributeDefinitions('{definition}')/allowedValues('{}')",
+                    context.base_url, value.id
+                ),
+            ))
+        }
+        (Route::AllowedValue(id, value_id), &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &["$select"])?;
+            check_select(&options, &["id", "isActive"], "allowedValue")?;
+            let definition = store.definition(&id)?;
+            let value = definition
+                .allowed_values()
+                .iter()
+                .find(|value| value.id == value_id)
+                .ok_or_else(|| GraphError::not_found(&value_id))?;
+            let base =
+                format!("directory/customSecurityAttributeDefinitions('{}')/allowedValues", definition.id());
+            Ok(entity_response(
+                allowed_value_json(value),
+                &options,
+                context_url(context, &select_fragment(&base, &options, true)),
+            ))
+        }
+        (Route::AllowedValue(id, value_id), &Method::PATCH) => {
+            store.update_allowed_value(&id, &value_id, &json_object(&request.body)?)?;
+            Ok(GraphResponse::no_content())
+        }
+        (Route::Principals(kind), &Method::GET) => list_principals(store, kind, request, context),
+        (Route::PrincipalCount(kind), &Method::GET) => count_principals(store, kind, request),
+        (Route::Principal(kind, key), &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &["$select"])?;
+            let index = store
+                .principal_index(kind, key.as_ref())
+                .ok_or_else(|| GraphError::not_found(key_text(&key)))?;
+            let entity = principal_view(&store.principals(kind)[index].to_json(), kind, &options);
+            let fragment = select_fragment(collection_name(kind), &options, true);
+            let mut body = entity;
+            body.insert("@odata.context".into(), json!(context_url(context, &fragment)));
+            Ok(GraphResponse::json(StatusCode::OK, Value::Object(body)))
+        }
+        (Route::Principal(kind, key), &Method::PATCH) => {
+            store.patch_principal(
+                kind,
+                key.as_ref(),
+                &json_object(&request.body)?,
+                context.now,
+                context.replication_lag,
+            )?;
+            Ok(GraphResponse::no_content())
+        }
+        _ => Err(GraphError::method_not_allowed()),
+    }
+}
+
+const DEFINITION_PROPERTIES: &[&str] = &[
+    "id",
+    "attributeSet",
+    "name",
+    "description",
+    "type",
+    "isCollection",
+    "isSearchable",
+    "status",
+    "usePreDefinedValuesOnly",
+];
+
+fn list_attribute_sets(
+    store: &Store,
+    request: &GraphRequest,
+    context: &RouteContext,
+) -> Result<GraphResponse, GraphError> {
+    let options = QueryOptions::parse(&request.query, &["$select", "$top", "$skiptoken", "$orderby"])?;
+    check_select(&options, &["id", "description", "maxAttributesPerSet"], "attributeSet")?;
+    let mut sets = store.attribute_sets.clone();
+    if let Some((property, descending)) = &options.order_by {
+        match property.as_str() {
+            "id" => sets.sort_by_key(|set| set.id.to_lowercase()),
+            "description" => sets.sort_by(|a, b| a.description.cmp(&b.description)),
+            other => {
+                return Err(GraphError::bad_request(format!(
+                    "The emulator cannot order attribute sets by '{other}'."
+                )));
+            }
+        }
+        if *descending {
+            sets.reverse();
+        }
+    }
+    let items = sets.iter().map(attribute_set_json).collect();
+    let fragment = select_fragment("directory/attributeSets", &options, false);
+    Ok(list_response(items, &options, context_url(context, &fragment), &request.path, context, false))
+}
+
+fn list_definitions(
+    store: &Store,
+    request: &GraphRequest,
+    context: &RouteContext,
+) -> Result<GraphResponse, GraphError> {
+    let options =
+        QueryOptions::parse(&request.query, &["$select", "$top", "$skiptoken", "$filter", "$expand"])?;
+    let expand = expand_allowed_values(&options)?;
+    check_select(&options, DEFINITION_PROPERTIES, "customSecurityAttributeDefinition")?;
+    if let Some(filter) = &options.filter {
+        check_filter_properties(filter, DEFINITION_PROPERTIES, "CustomSecurityAttributeDefinition")?;
+    }
+    let mut items = Vec::new();
+    for definition in &store.definitions {
+        let entity = definition.to_json(expand);
+        if options
+            .filter
+            .as_ref()
+            .is_none_or(|filter| filter.matches(&entity, &["id", "attributeSet", "name"]))
+        {
+            let mut shown = select_properties(&entity, options.selected());
+            if expand && options.selected().is_some() {
+                shown.insert(
+                    "allowedValues".into(),
+                    entity.get("allowedValues").cloned().unwrap_or(json!([])),
+                );
+            }
+            items.push(shown);
+        }
+    }
+    let fragment = select_fragment("directory/customSecurityAttributeDefinitions", &options, false);
+    Ok(list_response(items, &options, context_url(context, &fragment), &request.path, context, false))
+}
+
+/// The properties a principal filter may name, besides custom security attributes.
+fn filterable_principal_properties(kind: PrincipalKind) -> &'static [&'static str] {
+    match kind {
+        PrincipalKind::User => &["id", "userPrincipalName", "displayName"],
+        PrincipalKind::ServicePrincipal => &["id", "appId", "displayName"],
+    }
+}
+
+fn resource_name(kind: PrincipalKind) -> &'static str {
+    match kind {
+        PrincipalKind::User => "User",
+        PrincipalKind::ServicePrincipal => "ServicePrincipal",
+    }
+}
+
+/// Checks a principal filter: custom security attribute paths need
+/// `ConsistencyLevel: eventual` and `$count=true` (C-EX, E-TS) and must name
+/// an existing attribute; `endsWith` needs them too (C-AQ).
+fn check_principal_filter(
+    store: &Store,
+    kind: PrincipalKind,
+    filter: &Filter,
+    advanced: bool,
+) -> Result<(), GraphError> {
+    for path in filter.paths() {
+        match path {
+            [csa, set, attribute] if csa == "customSecurityAttributes" => {
+                let id = definition_id(set, attribute);
+                if !advanced {
+                    return Err(GraphError::unsupported_attribute_filter(&id));
+                }
+                // Emulator's choice: an unknown attribute gets the documented filter error too.
+                let known = store.definition(&id).is_ok_and(|definition| {
+                    definition.wire.attribute_set == *set && definition.wire.name == *attribute
+                });
+                if !known {
+                    return Err(GraphError::unsupported_attribute_filter(&id));
+                }
+            }
+            [property] if filterable_principal_properties(kind).contains(&property.as_str()) => {}
+            other => {
+                return Err(GraphError::unsupported_query(format!(
+                    "Unsupported or invalid query filter clause specified for property '{}' of resource '{}'.",
+                    other.join("/"),
+                    resource_name(kind)
+                )));
+            }
+        }
+    }
+    if filter.uses_ends_with() && !advanced {
+        return Err(GraphError::unsupported_query(
+            "Operator 'endsWith' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information",
+        ));
+    }
+    Ok(())
+}
+
+fn principal_options(
+    store: &Store,
+    kind: PrincipalKind,
+    request: &GraphRequest,
+) -> Result<QueryOptions, GraphError> {
+    let options = QueryOptions::parse(
+        &request.query,
+        &["$select", "$top", "$skiptoken", "$filter", "$count", "$search"],
+    )?;
+    if options.search.is_some() {
+        if !request.eventual_consistency() {
+            return Err(GraphError::unsupported_query(
+                "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+            ));
+        }
+        return Err(GraphError::bad_request("The emulator does not support $search."));
+    }
+    if let Some(filter) = &options.filter {
+        check_principal_filter(store, kind, filter, request.eventual_consistency() && options.count)?;
+    }
+    Ok(options)
+}
+
+fn matching_principals(
+    store: &Store,
+    kind: PrincipalKind,
+    options: &QueryOptions,
+) -> Vec<Map<String, Value>> {
+    let case_insensitive: &[&str] = &["id", "userPrincipalName", "displayName", "appId"];
+    store
+        .principals(kind)
+        .iter()
+        .map(|principal| principal.to_json())
+        .filter(|entity| {
+            options.filter.as_ref().is_none_or(|filter| filter.matches(entity, case_insensitive))
+        })
+        .collect()
+}
+
+fn list_principals(
+    store: &Store,
+    kind: PrincipalKind,
+    request: &GraphRequest,
+    context: &RouteContext,
+) -> Result<GraphResponse, GraphError> {
+    let options = principal_options(store, kind, request)?;
+    let items = matching_principals(store, kind, &options)
+        .iter()
+        .map(|entity| principal_view(entity, kind, &options))
+        .collect();
+    let fragment = select_fragment(collection_name(kind), &options, false);
+    // `$count=true` without ConsistencyLevel is silently ignored (C-AQ).
+    let count = options.count && request.eventual_consistency();
+    Ok(list_response(items, &options, context_url(context, &fragment), &request.path, context, count))
+}
+
+/// `/users/$count` needs `ConsistencyLevel: eventual` (C-AQ, documented error).
+fn count_principals(
+    store: &Store,
+    kind: PrincipalKind,
+    request: &GraphRequest,
+) -> Result<GraphResponse, GraphError> {
+    if !request.eventual_consistency() {
+        return Err(GraphError::bad_request("$count is not currently supported."));
+    }
+    let options = principal_options(store, kind, request)?;
+    let count = matching_principals(store, kind, &options).len();
+    Ok(GraphResponse {
+        status: StatusCode::OK,
+        headers: Vec::new(),
+        body: ResponseBody::Text(count.to_string()),
+    })
+}
+
+/// A principal as a list or get shows it: the `$select`ed properties, or
+/// Graph's default ones (never `customSecurityAttributes`, which is
+/// "returned only on `$select`", R-USER).
+fn principal_view(
+    entity: &Map<String, Value>,
+    kind: PrincipalKind,
+    options: &QueryOptions,
+) -> Map<String, Value> {
+    match options.selected() {
+        Some(selected) => select_properties(entity, Some(selected)),
+        None => {
+            let defaults: &[&str] = match kind {
+                PrincipalKind::User => &["id", "displayName", "userPrincipalName"],
+                PrincipalKind::ServicePrincipal => &["id", "appId", "displayName"],
+            };
+            defaults
+                .iter()
+                .map(|property| {
+                    ((*property).to_owned(), entity.get(*property).cloned().unwrap_or(Value::Null))
+                })
+                .collect()
+        }
+    }
+}
+
+fn collection_name(kind: PrincipalKind) -> &'static str {
+    match kind {
+        PrincipalKind::User => "users",
+        PrincipalKind::ServicePrincipal => "servicePrincipals",
+    }
+}
+
+fn key_text(key: &PrincipalKey) -> &str {
+    match key {
+        PrincipalKey::IdOrUserPrincipalName(key) | PrincipalKey::AppId(key) => key,
+    }
+}
+
+/// `$expand=allowedValues` is the only expansion (A-DEF-LIST).
+fn expand_allowed_values(options: &QueryOptions) -> Result<bool, GraphError> {
+    match options.expand.as_deref() {
+        None => Ok(false),
+        Some(expand) if expand.trim().eq_ignore_ascii_case("allowedValues") => Ok(true),
+        Some(other) => Err(GraphError::bad_request(format!(
+            "Could not expand '{other}': only allowedValues can be expanded."
+        ))),
+    }
+}
+
+fn check_select(options: &QueryOptions, known: &[&str], resource: &str) -> Result<(), GraphError> {
+    if let Some(unknown) = options.selected().into_iter().flatten().find(|p| !known.contains(&p.as_str())) {
+        return Err(GraphError::bad_request(format!(
+            "Could not find a property named '{unknown}' on type 'microsoft.graph.{resource}'."
+        )));
+    }
+    Ok(())
+}
+
+fn check_filter_properties(filter: &Filter, known: &[&str], resource: &str) -> Result<(), GraphError> {
+    for path in filter.paths() {
+        if !(path.len() == 1 && known.contains(&path[0].as_str())) {
+            return Err(GraphError::unsupported_query(format!(
+                "Unsupported or invalid query filter clause specified for property '{}' of resource '{resource}'.",
+                path.join("/")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `users`, `users(id,displayName)`, with `/$entity` for a single entity.
+fn select_fragment(base: &str, options: &QueryOptions, entity: bool) -> String {
+    let mut fragment = match options.selected() {
+        Some(selected) => format!("{base}({})", selected.join(",")),
+        None => base.to_owned(),
+    };
+    if entity {
+        fragment.push_str("/$entity");
+    }
+    fragment
+}
+
+fn context_url(context: &RouteContext, fragment: &str) -> String {
+    format!("{}/v1.0/$metadata#{fragment}", context.base_url)
+}
+
+fn entity_response(entity: Map<String, Value>, options: &QueryOptions, context_url: String) -> GraphResponse {
+    let mut body = select_properties(&entity, options.selected());
+    body.insert("@odata.context".into(), json!(context_url));
+    GraphResponse::json(StatusCode::OK, Value::Object(body))
+}
+
+fn created(body: Map<String, Value>, location: String) -> GraphResponse {
+    GraphResponse::json(StatusCode::CREATED, Value::Object(body)).with_header("Location", location)
+}
+
+/// One page of a collection: `@odata.context`, `@odata.count` (first page
+/// only, C-PAGE), `@odata.nextLink` while more remain, and `value`. The items
+/// must already show only their `$select`ed properties.
+fn list_response(
+    items: Vec<Map<String, Value>>,
+    options: &QueryOptions,
+    context_url: String,
+    path: &str,
+    context: &RouteContext,
+    with_count: bool,
+) -> GraphResponse {
+    let total = items.len();
+    let start = options.skip_offset.min(total);
+    let end = start.saturating_add(options.page_length(context.page_size)).min(total);
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(context_url));
+    if with_count && options.skip_offset == 0 {
+        body.insert("@odata.count".into(), json!(total));
+    }
+    if end < total {
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(options.next_link(&context.base_url, path.trim_start_matches('/'), end)),
+        );
+    }
+    let page: Vec<Value> = items[start..end].iter().cloned().map(Value::Object).collect();
+    body.insert("value".into(), Value::Array(page));
+    GraphResponse::json(StatusCode::OK, Value::Object(body))
+}
+
+/// The request body as a JSON object. Emulator's choice: a body that is not
+/// strict JSON (such as the trailing comma kept verbatim in
+/// `update-definition.http`) is a 400.
+fn json_object(body: &[u8]) -> Result<Map<String, Value>, GraphError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(GraphError::bad_request("A request body is required."));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(GraphError::bad_request("The request body must be a JSON object.")),
+        Err(error) => Err(GraphError::bad_request(format!("The request body is not valid JSON: {error}."))),
+    }
+}
+
+/// Decodes `%XX` escapes in a path segment.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%'
+            && let Some(hex) = text.get(index + 1..index + 3)
+            && let Ok(byte) = u8::from_str_radix(hex, 16)
+        {
+            decoded.push(byte);
+            index += 3;
+            continue;
+        }
+        decoded.push(bytes[index]);
+        index += 1;
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_their_resources_ignoring_case_of_literals() {
+        assert_eq!(
+            parse_route(
+                "directory/customSecurityAttributeDefinitions/Engineering_Project/allowedValues/Alpine"
+            ),
+            Ok(Route::AllowedValue("Engineering_Project".into(), "Alpine".into()))
+        );
+        assert_eq!(parse_route("Directory/AttributeSets"), Ok(Route::AttributeSets));
+        assert_eq!(
+            parse_route("servicePrincipals(appId='00000003-0000-0000-c000-000000000000')"),
+            Ok(Route::Principal(
+                PrincipalKind::ServicePrincipal,
+                PrincipalKey::AppId("00000003-0000-0000-c000-000000000000".into())
+            ))
+        );
+        assert_eq!(
+            parse_route("users/alice%40contoso.com"),
+            Ok(Route::Principal(
+                PrincipalKind::User,
+                PrincipalKey::IdOrUserPrincipalName("alice@contoso.com".into())
+            ))
+        );
+        assert!(parse_route("groups").is_err());
+    }
+}

@@ -1,0 +1,1037 @@
+//! The emulator's in-memory tenant and the rules Graph enforces on it:
+//! creation and update of attribute sets, definitions and predefined values,
+//! and assignment writes on users and service principals. Every method checks
+//! everything before it changes anything, so a refused request leaves the
+//! store as it was. Where Microsoft documents a rule but not its error, the
+//! refusal is a 400 `Request_BadRequest` of the emulator's own choosing.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use super::error::GraphError;
+use crate::graph::wire::{
+    REQUEST_SET_TYPE, RESPONSE_SET_TYPE, TenantDocument, WireAllowedValue, WireAttributeSet, WireDefinition,
+    WireError, WirePrincipal, decode_custom_security_attributes, encode_custom_security_attributes,
+};
+use crate::model::{
+    AttributeValue, DataType, MAX_ACTIVE_DEFINITIONS, MAX_ALLOWED_VALUES, MAX_ASSIGNED_VALUES,
+    MAX_ATTRIBUTE_SETS, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, MAX_VALUE_LEN, PrincipalAssignments,
+    PrincipalKind, Status, definition_id,
+};
+
+/// Characters E-OV forbids in attribute set and attribute names.
+const FORBIDDEN_NAME_CHARACTERS: &str = " `~!@#$%^&*()_-+={[}]|\\:;\"'<,>.?/";
+
+/// A definition as stored: Graph's shape (allowed values always present)
+/// and, for one created through the API, when, for the replication lag.
+#[derive(Debug, Clone)]
+pub struct StoredDefinition {
+    pub wire: WireDefinition,
+    pub created_at: Option<Instant>,
+}
+
+impl StoredDefinition {
+    pub fn id(&self) -> String {
+        definition_id(&self.wire.attribute_set, &self.wire.name)
+    }
+
+    pub fn allowed_values(&self) -> &[WireAllowedValue] {
+        self.wire.allowed_values.as_deref().unwrap_or(&[])
+    }
+
+    fn allowed_values_mut(&mut self) -> &mut Vec<WireAllowedValue> {
+        self.wire.allowed_values.get_or_insert_with(Vec::new)
+    }
+
+    fn is_active(&self) -> bool {
+        self.wire.status == Status::Available
+    }
+
+    /// The definition as Graph answers it, with or without `allowedValues`.
+    pub fn to_json(&self, expand_allowed_values: bool) -> Map<String, Value> {
+        let mut wire = self.wire.clone();
+        wire.id = Some(self.id());
+        if !expand_allowed_values {
+            wire.allowed_values = None;
+        }
+        to_object(&wire)
+    }
+}
+
+/// A user or service principal as stored; no assignments reads as `null`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPrincipal {
+    pub id: String,
+    pub user_principal_name: Option<String>,
+    pub app_id: Option<String>,
+    pub display_name: Option<String>,
+    pub assignments: PrincipalAssignments,
+}
+
+impl StoredPrincipal {
+    /// Every property the emulator knows, `customSecurityAttributes` included.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut object = Map::new();
+        object.insert("id".into(), Value::String(self.id.clone()));
+        if let Some(upn) = &self.user_principal_name {
+            object.insert("userPrincipalName".into(), Value::String(upn.clone()));
+        }
+        if let Some(app_id) = &self.app_id {
+            object.insert("appId".into(), Value::String(app_id.clone()));
+        }
+        object.insert("displayName".into(), self.display_name.clone().map_or(Value::Null, Value::String));
+        object.insert("customSecurityAttributes".into(), self.custom_security_attributes());
+        object
+    }
+
+    /// `customSecurityAttributes` as Graph answers it: `null` when none.
+    pub fn custom_security_attributes(&self) -> Value {
+        if self.assignments.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(encode_custom_security_attributes(&self.assignments))
+        }
+    }
+}
+
+/// How a request names a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalRef<'a> {
+    /// An object id, or for users also a userPrincipalName.
+    IdOrUserPrincipalName(&'a str),
+    /// `servicePrincipals(appId='…')`.
+    AppId(&'a str),
+}
+
+/// The tenant the emulator serves.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    pub attribute_sets: Vec<WireAttributeSet>,
+    pub definitions: Vec<StoredDefinition>,
+    pub users: Vec<StoredPrincipal>,
+    pub service_principals: Vec<StoredPrincipal>,
+}
+
+impl Store {
+    /// A store seeded from a state document (DESIGN §6).
+    pub fn from_document(document: &TenantDocument) -> Result<Store, WireError> {
+        let definitions = document
+            .custom_security_attribute_definitions
+            .iter()
+            .map(|definition| {
+                let mut wire = definition.clone();
+                wire.id = Some(definition_id(&wire.attribute_set, &wire.name));
+                wire.allowed_values.get_or_insert_with(Vec::new);
+                StoredDefinition { wire, created_at: None }
+            })
+            .collect();
+        let principals = |list: &[WirePrincipal], name: &str| -> Result<Vec<StoredPrincipal>, WireError> {
+            list.iter()
+                .enumerate()
+                .map(|(index, principal)| {
+                    let assignments = match &principal.custom_security_attributes {
+                        None => PrincipalAssignments::new(),
+                        Some(sets) => decode_custom_security_attributes(
+                            sets,
+                            &format!("{name}[{index}].customSecurityAttributes"),
+                        )?,
+                    };
+                    Ok(StoredPrincipal {
+                        id: principal.id.clone(),
+                        user_principal_name: principal.user_principal_name.clone(),
+                        app_id: principal.app_id.clone(),
+                        display_name: principal.display_name.clone(),
+                        assignments,
+                    })
+                })
+                .collect()
+        };
+        Ok(Store {
+            attribute_sets: document.attribute_sets.clone(),
+            definitions,
+            users: principals(&document.users, "users")?,
+            service_principals: principals(&document.service_principals, "servicePrincipals")?,
+        })
+    }
+
+    /// The store as a state document (DESIGN §6).
+    pub fn to_document(&self) -> TenantDocument {
+        let principals = |list: &[StoredPrincipal]| -> Vec<WirePrincipal> {
+            list.iter()
+                .map(|principal| WirePrincipal {
+                    id: principal.id.clone(),
+                    user_principal_name: principal.user_principal_name.clone(),
+                    app_id: principal.app_id.clone(),
+                    display_name: principal.display_name.clone(),
+                    custom_security_attributes: match principal.custom_security_attributes() {
+                        Value::Object(sets) => Some(sets),
+                        _ => None,
+                    },
+                })
+                .collect()
+        };
+        TenantDocument {
+            attribute_sets: self.attribute_sets.clone(),
+            custom_security_attribute_definitions: self
+                .definitions
+                .iter()
+                .map(|definition| definition.wire.clone())
+                .collect(),
+            users: principals(&self.users),
+            service_principals: principals(&self.service_principals),
+        }
+    }
+
+    // ── lookups ──
+
+    /// Set ids are matched ignoring case (graph-api.md §2.1, the safe reading).
+    pub fn attribute_set_index(&self, id: &str) -> Option<usize> {
+        self.attribute_sets.iter().position(|set| same_ignoring_case(&set.id, id))
+    }
+
+    /// Definition ids are case insensitive (R-DEF).
+    pub fn definition_index(&self, id: &str) -> Option<usize> {
+        self.definitions.iter().position(|definition| same_ignoring_case(&definition.id(), id))
+    }
+
+    pub fn definition(&self, id: &str) -> Result<&StoredDefinition, GraphError> {
+        self.definition_index(id)
+            .map(|index| &self.definitions[index])
+            .ok_or_else(|| GraphError::not_found(id))
+    }
+
+    pub fn principals(&self, kind: PrincipalKind) -> &[StoredPrincipal] {
+        match kind {
+            PrincipalKind::User => &self.users,
+            PrincipalKind::ServicePrincipal => &self.service_principals,
+        }
+    }
+
+    fn principals_mut(&mut self, kind: PrincipalKind) -> &mut Vec<StoredPrincipal> {
+        match kind {
+            PrincipalKind::User => &mut self.users,
+            PrincipalKind::ServicePrincipal => &mut self.service_principals,
+        }
+    }
+
+    /// Users are found by object id or userPrincipalName (ignoring case);
+    /// service principals by object id or appId.
+    pub fn principal_index(&self, kind: PrincipalKind, reference: PrincipalRef<'_>) -> Option<usize> {
+        self.principals(kind).iter().position(|principal| match reference {
+            PrincipalRef::IdOrUserPrincipalName(key) => {
+                same_ignoring_case(&principal.id, key)
+                    || (kind == PrincipalKind::User
+                        && principal
+                            .user_principal_name
+                            .as_deref()
+                            .is_some_and(|upn| same_ignoring_case(upn, key)))
+            }
+            PrincipalRef::AppId(app_id) => {
+                principal.app_id.as_deref().is_some_and(|id| same_ignoring_case(id, app_id))
+            }
+        })
+    }
+
+    fn active_definitions(&self) -> usize {
+        self.definitions.iter().filter(|definition| definition.is_active()).count()
+    }
+
+    fn active_definitions_in(&self, set: &str) -> usize {
+        self.definitions
+            .iter()
+            .filter(|definition| {
+                definition.is_active() && same_ignoring_case(&definition.wire.attribute_set, set)
+            })
+            .count()
+    }
+
+    // ── attribute sets ──
+
+    /// POST /directory/attributeSets.
+    pub fn create_attribute_set(
+        &mut self,
+        body: &Map<String, Value>,
+    ) -> Result<WireAttributeSet, GraphError> {
+        only_properties(body, &["id", "description", "maxAttributesPerSet"], "attributeSet")?;
+        let id = required_string(body, "id")?;
+        check_name("attribute set id", &id)?;
+        let description = optional_nullable_string(body, "description")?.flatten();
+        check_description(description.as_deref())?;
+        let max_attributes_per_set = optional_nullable_int(body, "maxAttributesPerSet")?.flatten();
+        check_max_attributes_per_set(max_attributes_per_set)?;
+        if self.attribute_set_index(&id).is_some() {
+            // Emulator's choice: Graph documents no error for a duplicate set.
+            return Err(GraphError::bad_request(format!("An attribute set with id '{id}' already exists.")));
+        }
+        if self.attribute_sets.len() >= MAX_ATTRIBUTE_SETS {
+            return Err(GraphError::bad_request(format!(
+                "A tenant can hold at most {MAX_ATTRIBUTE_SETS} attribute sets."
+            )));
+        }
+        let set = WireAttributeSet { id, description, max_attributes_per_set };
+        self.attribute_sets.push(set.clone());
+        Ok(set)
+    }
+
+    /// PATCH /directory/attributeSets/{id}.
+    pub fn update_attribute_set(&mut self, id: &str, body: &Map<String, Value>) -> Result<(), GraphError> {
+        let index = self.attribute_set_index(id).ok_or_else(|| GraphError::not_found(id))?;
+        let existing = self.attribute_sets[index].clone();
+        only_properties(body, &["id", "description", "maxAttributesPerSet"], "attributeSet")?;
+        unchanged(body, "id", &Value::String(existing.id.clone()))?;
+        let mut updated = existing.clone();
+        if let Some(description) = optional_nullable_string(body, "description")? {
+            check_description(description.as_deref())?;
+            updated.description = description;
+        }
+        if let Some(max) = optional_nullable_int(body, "maxAttributesPerSet")? {
+            check_max_attributes_per_set(max)?;
+            if let Some(max) = max {
+                let active = self.active_definitions_in(&existing.id);
+                if usize::try_from(max).is_ok_and(|max| max < active) {
+                    // Emulator's choice: lowering below the set's content is undocumented.
+                    return Err(GraphError::bad_request(format!(
+                        "maxAttributesPerSet cannot be lower than the {active} active attributes already in set '{}'.",
+                        existing.id
+                    )));
+                }
+            }
+            updated.max_attributes_per_set = max;
+        }
+        self.attribute_sets[index] = updated;
+        Ok(())
+    }
+
+    // ── definitions ──
+
+    /// POST /directory/customSecurityAttributeDefinitions (optionally with
+    /// inline `allowedValues`, A-DEF-POST Ex. 3).
+    pub fn create_definition(
+        &mut self,
+        body: &Map<String, Value>,
+        now: Instant,
+    ) -> Result<StoredDefinition, GraphError> {
+        only_properties(
+            body,
+            &[
+                "attributeSet",
+                "name",
+                "description",
+                "type",
+                "isCollection",
+                "isSearchable",
+                "status",
+                "usePreDefinedValuesOnly",
+                "allowedValues",
+            ],
+            "customSecurityAttributeDefinition",
+        )?;
+        let set_id = required_string(body, "attributeSet")?;
+        let Some(set_index) = self.attribute_set_index(&set_id) else {
+            return Err(GraphError::bad_request(format!("Attribute set '{set_id}' does not exist.")));
+        };
+        let set = self.attribute_sets[set_index].clone();
+        let name = required_string(body, "name")?;
+        check_name("attribute name", &name)?;
+        let description = optional_nullable_string(body, "description")?.flatten();
+        check_description(description.as_deref())?;
+        let data_type = match required_string(body, "type")?.as_str() {
+            "String" => DataType::String,
+            "Integer" => DataType::Integer,
+            "Boolean" => DataType::Boolean,
+            other => {
+                return Err(GraphError::bad_request(format!(
+                    "type '{other}' is not one of String, Integer, Boolean."
+                )));
+            }
+        };
+        let is_collection = required_bool(body, "isCollection")?;
+        let is_searchable = required_bool(body, "isSearchable")?;
+        let status = parse_status(&required_string(body, "status")?)?;
+        let use_pre_defined_values_only = required_bool(body, "usePreDefinedValuesOnly")?;
+        check_boolean_constraints(data_type, is_collection, use_pre_defined_values_only)?;
+        let id = definition_id(&set.id, &name);
+        if self.definition_index(&id).is_some() {
+            // Emulator's choice: Graph documents no error for a duplicate definition.
+            return Err(GraphError::bad_request(format!(
+                "An attribute named '{name}' already exists in attribute set '{}'.",
+                set.id
+            )));
+        }
+        if status == Status::Available {
+            self.check_room_for_active_definition(&set)?;
+        }
+        let mut allowed_values: Vec<WireAllowedValue> = Vec::new();
+        match body.get("allowedValues") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for item in items {
+                    let Value::Object(item) = item else {
+                        return Err(GraphError::bad_request("Each of allowedValues must be an object."));
+                    };
+                    let value = parse_new_allowed_value(item, data_type)?;
+                    if allowed_values.iter().any(|existing| existing.id == value.id) {
+                        return Err(GraphError::bad_request(format!(
+                            "allowedValues names '{}' twice.",
+                            value.id
+                        )));
+                    }
+                    allowed_values.push(value);
+                }
+            }
+            Some(_) => return Err(GraphError::bad_request("allowedValues must be an array.")),
+        }
+        check_allowed_values_room(allowed_values.len(), 0)?;
+        let definition = StoredDefinition {
+            wire: WireDefinition {
+                id: Some(id),
+                attribute_set: set.id.clone(),
+                name,
+                description,
+                data_type,
+                is_collection,
+                is_searchable: Some(is_searchable),
+                status,
+                use_pre_defined_values_only: Some(use_pre_defined_values_only),
+                allowed_values: Some(allowed_values),
+            },
+            created_at: Some(now),
+        };
+        self.definitions.push(definition.clone());
+        Ok(definition)
+    }
+
+    /// 500 active definitions per tenant (R-DEF) and the set's own cap.
+    fn check_room_for_active_definition(&self, set: &WireAttributeSet) -> Result<(), GraphError> {
+        if self.active_definitions() >= MAX_ACTIVE_DEFINITIONS {
+            return Err(GraphError::bad_request(format!(
+                "A tenant can hold at most {MAX_ACTIVE_DEFINITIONS} active attribute definitions."
+            )));
+        }
+        if let Some(max) = set.max_attributes_per_set {
+            // Emulator's choice: the cap counts the set's active definitions.
+            if usize::try_from(max).is_ok_and(|max| self.active_definitions_in(&set.id) >= max) {
+                return Err(GraphError::bad_request(format!(
+                    "Attribute set '{}' allows at most {max} attributes (maxAttributesPerSet).",
+                    set.id
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// PATCH /directory/customSecurityAttributeDefinitions/{id}, including
+    /// `allowedValues@delta` (which Graph wants with `OData-Version: 4.01`).
+    pub fn update_definition(
+        &mut self,
+        id: &str,
+        body: &Map<String, Value>,
+        odata_version_401: bool,
+    ) -> Result<(), GraphError> {
+        let index = self.definition_index(id).ok_or_else(|| GraphError::not_found(id))?;
+        let existing = self.definitions[index].clone();
+        only_properties(
+            body,
+            &[
+                "id",
+                "attributeSet",
+                "name",
+                "type",
+                "isCollection",
+                "isSearchable",
+                "description",
+                "status",
+                "usePreDefinedValuesOnly",
+                "allowedValues@delta",
+            ],
+            "customSecurityAttributeDefinition",
+        )?;
+        let current = existing.to_json(false);
+        for immutable in ["id", "attributeSet", "name", "type", "isCollection", "isSearchable"] {
+            unchanged(body, immutable, current.get(immutable).unwrap_or(&Value::Null))?;
+        }
+        let mut updated = existing.clone();
+        if let Some(description) = optional_nullable_string(body, "description")? {
+            check_description(description.as_deref())?;
+            updated.wire.description = description;
+        }
+        if let Some(value) = body.get("usePreDefinedValuesOnly") {
+            let requested = bool_value(value, "usePreDefinedValuesOnly", false)?;
+            let was = existing.wire.use_pre_defined_values_only.unwrap_or(false);
+            if requested && !was {
+                // Documented rule (R-DEF); the error is the emulator's choice.
+                return Err(GraphError::bad_request(
+                    "usePreDefinedValuesOnly can be changed from true to false, but not from false to true.",
+                ));
+            }
+            check_boolean_constraints(updated.wire.data_type, updated.wire.is_collection, requested)?;
+            updated.wire.use_pre_defined_values_only = Some(requested);
+        }
+        if body.contains_key("status") {
+            let status = parse_status(&required_string(body, "status")?)?;
+            if status == Status::Available && existing.wire.status == Status::Deprecated {
+                // Emulator's choice: reactivation counts against the limits.
+                let set_index = self
+                    .attribute_set_index(&existing.wire.attribute_set)
+                    .ok_or_else(|| GraphError::not_found(&existing.wire.attribute_set))?;
+                self.check_room_for_active_definition(&self.attribute_sets[set_index])?;
+            }
+            updated.wire.status = status;
+        }
+        if let Some(delta) = body.get("allowedValues@delta") {
+            if !odata_version_401 {
+                // Emulator's choice: A-DEF-PATCH says the header is required.
+                return Err(GraphError::bad_request(
+                    "allowedValues@delta requires the request header 'OData-Version: 4.01'.",
+                ));
+            }
+            let Value::Array(items) = delta else {
+                return Err(GraphError::bad_request("allowedValues@delta must be an array."));
+            };
+            let data_type = updated.wire.data_type;
+            for item in items {
+                let Value::Object(item) = item else {
+                    return Err(GraphError::bad_request("Each of allowedValues@delta must be an object."));
+                };
+                let id = required_string(item, "id")?;
+                let values = updated.allowed_values_mut();
+                match values.iter_mut().find(|value| value.id == id) {
+                    Some(value) => {
+                        only_properties(item, &["id", "isActive"], "allowedValue")?;
+                        value.is_active =
+                            bool_value(item.get("isActive").unwrap_or(&Value::Null), "isActive", true)?;
+                    }
+                    None => {
+                        let value = parse_new_allowed_value(item, data_type)?;
+                        check_allowed_values_room(1, values.len())?;
+                        values.push(value);
+                    }
+                }
+            }
+        }
+        self.definitions[index] = updated;
+        Ok(())
+    }
+
+    // ── allowed values ──
+
+    /// POST /directory/customSecurityAttributeDefinitions/{id}/allowedValues.
+    pub fn create_allowed_value(
+        &mut self,
+        definition: &str,
+        body: &Map<String, Value>,
+    ) -> Result<(String, WireAllowedValue), GraphError> {
+        let index = self.definition_index(definition).ok_or_else(|| GraphError::not_found(definition))?;
+        let stored = &mut self.definitions[index];
+        let value = parse_new_allowed_value(body, stored.wire.data_type)?;
+        if stored.allowed_values().iter().any(|existing| existing.id == value.id) {
+            // Emulator's choice: Graph documents no error for a duplicate value.
+            return Err(GraphError::bad_request(format!(
+                "The predefined value '{}' already exists.",
+                value.id
+            )));
+        }
+        check_allowed_values_room(1, stored.allowed_values().len())?;
+        stored.allowed_values_mut().push(value.clone());
+        Ok((stored.id(), value))
+    }
+
+    /// PATCH .../allowedValues/{valueId}: only `isActive` changes.
+    pub fn update_allowed_value(
+        &mut self,
+        definition: &str,
+        value_id: &str,
+        body: &Map<String, Value>,
+    ) -> Result<(), GraphError> {
+        let index = self.definition_index(definition).ok_or_else(|| GraphError::not_found(definition))?;
+        only_properties(body, &["id", "isActive"], "allowedValue")?;
+        unchanged(body, "id", &Value::String(value_id.to_owned()))?;
+        let is_active = match body.get("isActive") {
+            Some(value) => Some(bool_value(value, "isActive", true)?),
+            None => None,
+        };
+        let value = self.definitions[index]
+            .allowed_values_mut()
+            .iter_mut()
+            .find(|value| value.id == value_id)
+            .ok_or_else(|| GraphError::not_found(value_id))?;
+        if let Some(is_active) = is_active {
+            value.is_active = is_active;
+        }
+        Ok(())
+    }
+
+    // ── assignments ──
+
+    /// PATCH /users/{id} or /servicePrincipals/{id} with
+    /// `customSecurityAttributes`: merges the named attributes into the
+    /// principal's values (C-EX), after every check of graph-api.md §4.
+    pub fn patch_principal(
+        &mut self,
+        kind: PrincipalKind,
+        reference: PrincipalRef<'_>,
+        body: &Map<String, Value>,
+        now: Instant,
+        replication_lag: Duration,
+    ) -> Result<(), GraphError> {
+        let key = match reference {
+            PrincipalRef::IdOrUserPrincipalName(key) | PrincipalRef::AppId(key) => key,
+        };
+        let index = self.principal_index(kind, reference).ok_or_else(|| GraphError::not_found(key))?;
+        // Emulator's choice: it stores only custom security attributes.
+        only_properties(body, &["customSecurityAttributes"], kind.as_str())?;
+        let Some(sets) = body.get("customSecurityAttributes") else {
+            return Ok(());
+        };
+        let Value::Object(sets) = sets else {
+            return Err(GraphError::bad_request("customSecurityAttributes must be an object."));
+        };
+        let mut merged = self.principals(kind)[index].assignments.clone();
+        let held = self.principals(kind)[index].assignments.clone();
+        for (set_key, attributes) in sets {
+            if set_key.starts_with('@') {
+                continue;
+            }
+            let set_id = match self.attribute_set_index(set_key) {
+                Some(set_index) => self.attribute_sets[set_index].id.clone(),
+                None => {
+                    return Err(GraphError::bad_request(format!(
+                        "Attribute set '{set_key}' does not exist."
+                    )));
+                }
+            };
+            let Value::Object(attributes) = attributes else {
+                return Err(GraphError::bad_request(format!(
+                    "customSecurityAttributes.{set_key} must be an object."
+                )));
+            };
+            check_set_annotation(set_key, attributes)?;
+            for (attribute, value) in attributes {
+                if attribute.contains('@') {
+                    continue;
+                }
+                let annotation = attributes.get(&format!("{attribute}@odata.type")).and_then(Value::as_str);
+                let definition = self.definition(&definition_id(&set_id, attribute)).map_err(|_| {
+                    GraphError::bad_request(format!(
+                        "Attribute '{attribute}' does not exist in attribute set '{set_id}'."
+                    ))
+                })?;
+                let name = definition.wire.name.clone();
+                let edit = decode_assignment(definition, annotation, value)?;
+                match edit {
+                    None => {
+                        if let Some(set_values) = merged.get_mut(&set_id) {
+                            set_values.remove(&name);
+                            if set_values.is_empty() {
+                                merged.remove(&set_id);
+                            }
+                        }
+                    }
+                    Some(new_value) => {
+                        check_assignable(
+                            definition,
+                            &new_value,
+                            held.get(&set_id).and_then(|s| s.get(&name)),
+                            now,
+                            replication_lag,
+                        )?;
+                        merged.entry(set_id.clone()).or_default().insert(name, new_value);
+                    }
+                }
+            }
+        }
+        let total: usize = merged.values().flat_map(BTreeMap::values).map(AttributeValue::count).sum();
+        if total > MAX_ASSIGNED_VALUES {
+            return Err(GraphError::bad_request(format!(
+                "A principal can hold at most {MAX_ASSIGNED_VALUES} custom security attribute values; this change makes {total}."
+            )));
+        }
+        self.principals_mut(kind)[index].assignments = merged;
+        Ok(())
+    }
+}
+
+/// Checks the set object's `@odata.type`. Emulator's choice: it must be
+/// present and be the documented request form or the response form.
+fn check_set_annotation(set_key: &str, attributes: &Map<String, Value>) -> Result<(), GraphError> {
+    match attributes.get("@odata.type").and_then(Value::as_str) {
+        Some(annotation)
+            if same_ignoring_case(annotation, REQUEST_SET_TYPE)
+                || same_ignoring_case(annotation, RESPONSE_SET_TYPE) =>
+        {
+            Ok(())
+        }
+        Some(other) => Err(GraphError::bad_request(format!(
+            "customSecurityAttributes.{set_key}: @odata.type '{other}' is not '{REQUEST_SET_TYPE}'."
+        ))),
+        None => Err(GraphError::bad_request(format!(
+            "customSecurityAttributes.{set_key} needs \"@odata.type\": \"{REQUEST_SET_TYPE}\"."
+        ))),
+    }
+}
+
+/// One attribute of an assignment PATCH: `None` removes the value.
+/// Annotations and arity as graph-api.md §4.1 documents them; refusals are
+/// the emulator's choice.
+fn decode_assignment(
+    definition: &StoredDefinition,
+    annotation: Option<&str>,
+    value: &Value,
+) -> Result<Option<AttributeValue>, GraphError> {
+    let wire = &definition.wire;
+    let name = &wire.name;
+    let element_type = match wire.data_type {
+        DataType::String => "String",
+        DataType::Integer => "Int32",
+        DataType::Boolean => "Boolean",
+    };
+    let wrong_type = || {
+        GraphError::bad_request(format!(
+            "Attribute '{name}' is of type {}{}; the value does not match.",
+            if wire.is_collection { "Collection of " } else { "" },
+            wire.data_type
+        ))
+    };
+    match value {
+        Value::Null if wire.is_collection => Err(GraphError::bad_request(format!(
+            "Attribute '{name}' is a collection: remove its values with [] (documented), not null."
+        ))),
+        Value::Null => Ok(None),
+        Value::Array(items) if !wire.is_collection => {
+            let _ = items;
+            Err(GraphError::bad_request(format!(
+                "Attribute '{name}' is single-valued; a collection was sent."
+            )))
+        }
+        Value::Array(items) if items.is_empty() => Ok(None),
+        Value::Array(items) => {
+            let expected = format!("#Collection({element_type})");
+            if annotation != Some(expected.as_str()) {
+                return Err(GraphError::bad_request(format!(
+                    "Attribute '{name}' needs \"{name}@odata.type\": \"{expected}\"."
+                )));
+            }
+            match wire.data_type {
+                DataType::String => {
+                    let strings = items
+                        .iter()
+                        .map(|item| item.as_str().map(str::to_owned).ok_or_else(wrong_type))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(Some(AttributeValue::strings(strings)))
+                }
+                DataType::Integer => {
+                    let integers = items
+                        .iter()
+                        .map(|item| json_int32(item).ok_or_else(wrong_type))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(Some(AttributeValue::integers(integers)))
+                }
+                DataType::Boolean => Err(wrong_type()),
+            }
+        }
+        _ if wire.is_collection => Err(GraphError::bad_request(format!(
+            "Attribute '{name}' is a collection; a single value was sent."
+        ))),
+        scalar => {
+            let expected = format!("#{element_type}");
+            match (wire.data_type, annotation) {
+                (DataType::Integer, Some(given)) if given == expected => {}
+                (DataType::Integer, _) => {
+                    return Err(GraphError::bad_request(format!(
+                        "Attribute '{name}' needs \"{name}@odata.type\": \"#Int32\"."
+                    )));
+                }
+                (_, Some(given)) if given != expected => {
+                    return Err(GraphError::bad_request(format!(
+                        "Attribute '{name}': annotation '{given}' does not match type {}.",
+                        wire.data_type
+                    )));
+                }
+                _ => {}
+            }
+            match (wire.data_type, scalar) {
+                (DataType::String, Value::String(text)) => Ok(Some(AttributeValue::String(text.clone()))),
+                (DataType::Boolean, Value::Bool(flag)) => Ok(Some(AttributeValue::Boolean(*flag))),
+                (DataType::Integer, number) => {
+                    json_int32(number).map(AttributeValue::Integer).map(Some).ok_or_else(wrong_type)
+                }
+                _ => Err(wrong_type()),
+            }
+        }
+    }
+}
+
+/// Whether a value may be assigned: the definition is active and replicated,
+/// values are short enough, predefined-only values are predefined, and
+/// inactive values are not assigned anew (R-AV: "cannot be assigned to any
+/// additional" objects, so a principal that already holds one keeps it).
+fn check_assignable(
+    definition: &StoredDefinition,
+    value: &AttributeValue,
+    held: Option<&AttributeValue>,
+    now: Instant,
+    replication_lag: Duration,
+) -> Result<(), GraphError> {
+    let wire = &definition.wire;
+    let id = definition.id();
+    if wire.status == Status::Deprecated {
+        return Err(GraphError::bad_request(format!(
+            "Attribute '{id}' is deprecated and cannot be assigned."
+        )));
+    }
+    if let Some(created_at) = definition.created_at
+        && now.saturating_duration_since(created_at) < replication_lag
+    {
+        // Emulator's choice: a definition that has not replicated yet reads
+        // as unknown to the assignment endpoint.
+        return Err(GraphError::bad_request(format!(
+            "Attribute '{id}' does not exist yet (the directory has not replicated it)."
+        )));
+    }
+    let held_members = held.map(AttributeValue::members).unwrap_or_default();
+    for member in value.members() {
+        if member.chars().count() > MAX_VALUE_LEN {
+            return Err(GraphError::bad_request(format!(
+                "A value of '{id}' is longer than {MAX_VALUE_LEN} characters."
+            )));
+        }
+        let predefined = definition.allowed_values().iter().find(|allowed| allowed.id == member);
+        match predefined {
+            None if wire.use_pre_defined_values_only.unwrap_or(false) => {
+                return Err(GraphError::bad_request(format!(
+                    "'{member}' is not a predefined value of '{id}', which accepts only predefined values."
+                )));
+            }
+            Some(allowed) if !allowed.is_active && !held_members.contains(&member) => {
+                return Err(GraphError::bad_request(format!(
+                    "The predefined value '{member}' of '{id}' is inactive and cannot be assigned."
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn json_int32(value: &Value) -> Option<i32> {
+    value.as_i64().and_then(|wide| i32::try_from(wide).ok())
+}
+
+/// A new predefined value: `id` (≤ 64 characters) and `isActive` (the
+/// documented string booleans are accepted: the emulator's choice).
+fn parse_new_allowed_value(
+    body: &Map<String, Value>,
+    data_type: DataType,
+) -> Result<WireAllowedValue, GraphError> {
+    only_properties(body, &["id", "isActive"], "allowedValue")?;
+    let id = required_string(body, "id")?;
+    if id.is_empty() || id.chars().count() > MAX_VALUE_LEN {
+        return Err(GraphError::bad_request(format!(
+            "A predefined value must have 1 to {MAX_VALUE_LEN} characters."
+        )));
+    }
+    match data_type {
+        DataType::String => {}
+        // Emulator's choice: predefined values of an Integer attribute are 32-bit integers.
+        DataType::Integer if id.parse::<i32>().is_ok() => {}
+        DataType::Integer => {
+            return Err(GraphError::bad_request(format!(
+                "'{id}' is not a 32-bit integer, as predefined values of an Integer attribute must be."
+            )));
+        }
+        // Emulator's choice: a Boolean attribute cannot use predefined values.
+        DataType::Boolean => {
+            return Err(GraphError::bad_request("A Boolean attribute cannot have predefined values."));
+        }
+    }
+    let Some(is_active) = body.get("isActive") else {
+        return Err(GraphError::bad_request("isActive is required."));
+    };
+    Ok(WireAllowedValue { id, is_active: bool_value(is_active, "isActive", true)? })
+}
+
+fn check_allowed_values_room(adding: usize, existing: usize) -> Result<(), GraphError> {
+    if existing + adding > MAX_ALLOWED_VALUES {
+        return Err(GraphError::bad_request(format!(
+            "A definition can have at most {MAX_ALLOWED_VALUES} predefined values."
+        )));
+    }
+    Ok(())
+}
+
+/// R-DEF: a Boolean attribute is single-valued and not predefined-only.
+fn check_boolean_constraints(
+    data_type: DataType,
+    is_collection: bool,
+    use_pre_defined_values_only: bool,
+) -> Result<(), GraphError> {
+    if data_type == DataType::Boolean && is_collection {
+        return Err(GraphError::bad_request("If type is Boolean, isCollection cannot be true."));
+    }
+    if data_type == DataType::Boolean && use_pre_defined_values_only {
+        return Err(GraphError::bad_request("If type is Boolean, usePreDefinedValuesOnly cannot be true."));
+    }
+    Ok(())
+}
+
+fn parse_status(text: &str) -> Result<Status, GraphError> {
+    match text {
+        "Available" => Ok(Status::Available),
+        "Deprecated" => Ok(Status::Deprecated),
+        other => Err(GraphError::bad_request(format!("status '{other}' is not Available or Deprecated."))),
+    }
+}
+
+/// E-OV: up to 32 characters, none of the listed special characters, not
+/// starting with a digit.
+fn check_name(what: &str, name: &str) -> Result<(), GraphError> {
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+        return Err(GraphError::bad_request(format!("The {what} must have 1 to {MAX_NAME_LEN} characters.")));
+    }
+    if name.chars().next().is_some_and(char::is_numeric) {
+        return Err(GraphError::bad_request(format!("The {what} '{name}' cannot start with a number.")));
+    }
+    if let Some(bad) = name.chars().find(|c| c.is_whitespace() || FORBIDDEN_NAME_CHARACTERS.contains(*c)) {
+        return Err(GraphError::bad_request(format!(
+            "The {what} '{name}' cannot contain spaces or the special character '{bad}'."
+        )));
+    }
+    Ok(())
+}
+
+fn check_description(description: Option<&str>) -> Result<(), GraphError> {
+    if description.is_some_and(|text| text.chars().count() > MAX_DESCRIPTION_LEN) {
+        return Err(GraphError::bad_request(format!(
+            "The description can have at most {MAX_DESCRIPTION_LEN} characters."
+        )));
+    }
+    Ok(())
+}
+
+/// Emulator's choice: the range is undocumented; 1 to 500 is accepted.
+fn check_max_attributes_per_set(max: Option<i32>) -> Result<(), GraphError> {
+    if max.is_some_and(|max| max < 1 || usize::try_from(max).is_ok_and(|max| max > MAX_ACTIVE_DEFINITIONS)) {
+        return Err(GraphError::bad_request(format!(
+            "maxAttributesPerSet must be between 1 and {MAX_ACTIVE_DEFINITIONS}."
+        )));
+    }
+    Ok(())
+}
+
+// ── request-body helpers ──
+
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.to_lowercase() == b.to_lowercase()
+}
+
+/// Refuses properties the resource does not have (instance annotations
+/// such as `@odata.type` are allowed).
+fn only_properties(body: &Map<String, Value>, known: &[&str], resource: &str) -> Result<(), GraphError> {
+    match body.keys().find(|key| !key.starts_with('@') && !known.contains(&key.as_str())) {
+        Some(unknown) => Err(GraphError::bad_request(format!(
+            "Property '{unknown}' does not exist on type 'microsoft.graph.{resource}' or cannot be set here."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a change to an immutable property (sending its current value is
+/// accepted). Emulator's choice of error: Graph documents none.
+fn unchanged(body: &Map<String, Value>, property: &str, current: &Value) -> Result<(), GraphError> {
+    match body.get(property) {
+        Some(sent) if sent != current => {
+            Err(GraphError::bad_request(format!("Property '{property}' cannot be changed after creation.")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn required_string(body: &Map<String, Value>, key: &str) -> Result<String, GraphError> {
+    match body.get(key) {
+        Some(Value::String(text)) => Ok(text.clone()),
+        Some(_) => Err(GraphError::bad_request(format!("{key} must be a string."))),
+        None => Err(GraphError::bad_request(format!("{key} is required."))),
+    }
+}
+
+/// Absent → `None`; `null` → `Some(None)`.
+fn optional_nullable_string(
+    body: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<Option<String>>, GraphError> {
+    match body.get(key) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(text)) => Ok(Some(Some(text.clone()))),
+        Some(_) => Err(GraphError::bad_request(format!("{key} must be a string or null."))),
+    }
+}
+
+fn optional_nullable_int(body: &Map<String, Value>, key: &str) -> Result<Option<Option<i32>>, GraphError> {
+    match body.get(key) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(value) => json_int32(value)
+            .map(|number| Some(Some(number)))
+            .ok_or_else(|| GraphError::bad_request(format!("{key} must be a 32-bit integer or null."))),
+    }
+}
+
+fn required_bool(body: &Map<String, Value>, key: &str) -> Result<bool, GraphError> {
+    match body.get(key) {
+        Some(value) => bool_value(value, key, false),
+        None => Err(GraphError::bad_request(format!("{key} is required."))),
+    }
+}
+
+/// A JSON boolean; with `accept_strings`, also "true"/"false", as the
+/// allowedValue examples send them (the emulator's choice, graph-api.md §2.3).
+fn bool_value(value: &Value, key: &str, accept_strings: bool) -> Result<bool, GraphError> {
+    match value {
+        Value::Bool(flag) => Ok(*flag),
+        Value::String(text) if accept_strings && text.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(text) if accept_strings && text.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(GraphError::bad_request(format!("{key} must be a boolean."))),
+    }
+}
+
+fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(object)) => object,
+        _ => Map::new(),
+    }
+}
+
+/// The attribute set as Graph answers it.
+pub fn attribute_set_json(set: &WireAttributeSet) -> Map<String, Value> {
+    to_object(set)
+}
+
+/// The allowed value as Graph answers it.
+pub fn allowed_value_json(value: &WireAllowedValue) -> Map<String, Value> {
+    to_object(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_documented_character_rules() {
+        assert!(check_name("name", "Engineering").is_ok());
+        assert!(check_name("name", "Ingénierie").is_ok());
+        assert!(check_name("name", "Deployment level").is_err());
+        assert!(check_name("name", "Cost_Center").is_err());
+        assert!(check_name("name", "1Project").is_err());
+        assert!(check_name("name", &"a".repeat(33)).is_err());
+        assert!(check_name("name", "").is_err());
+    }
+
+    #[test]
+    fn booleans_from_documented_strings_only_where_allowed() {
+        assert_eq!(bool_value(&Value::String("true".into()), "isActive", true), Ok(true));
+        assert!(bool_value(&Value::String("true".into()), "isCollection", false).is_err());
+    }
+}
