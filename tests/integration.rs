@@ -3,6 +3,10 @@
 mod ci_examples;
 mod emulator;
 mod export_cli;
+mod graph_apply;
+mod graph_cli;
+mod graph_read;
+mod graph_support;
 mod json_contract;
 mod plan_cli;
 mod plan_goldens;
