@@ -7,6 +7,7 @@ mod graph_apply;
 mod graph_cli;
 mod graph_read;
 mod graph_support;
+mod graph_wire;
 mod json_contract;
 mod plan_cli;
 mod plan_goldens;
