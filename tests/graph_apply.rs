@@ -132,6 +132,8 @@ async fn faults_are_retried_and_end_in_the_same_state_as_a_clean_run() {
     let expected = normalised(clean.state());
     clean.shutdown().await;
 
+    // Every kind of fault: 429 (Retry-After whole, fractional or absent), 503, a reset (status 0).
+    let mut statuses = BTreeSet::new();
     for seed in [1, 2] {
         let faulty = emulator(EmulatorConfig {
             seed_state: contoso_seed(),
@@ -145,7 +147,11 @@ async fn faults_are_retried_and_end_in_the_same_state_as_a_clean_run() {
         assert!(faulty.stats().faults > 0, "no fault was injected");
         assert_eq!(normalised(faulty.state()), expected);
         assert_no_delete(&faulty);
+        statuses.extend(faulty.requests().iter().map(|request| request.status));
         faulty.shutdown().await;
+    }
+    for kind in [429, 503, 0] {
+        assert!(statuses.contains(&kind), "fault {kind} never met: {statuses:?}");
     }
 }
 
