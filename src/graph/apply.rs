@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
@@ -275,8 +276,9 @@ fn step_writes(changes: &[Change], range: std::ops::Range<usize>) -> Result<Vec<
 /// What became of one write.
 type WriteResult = (usize, Result<(), String>);
 
-/// Carries out `changes` through `client`.
-pub async fn apply(client: Arc<GraphClient>, changes: &[Change]) -> ApplyReport {
+/// Carries out `changes` through `client`. When `stop` is set, nothing new
+/// is sent; the changes not started are reported as not attempted.
+pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBool) -> ApplyReport {
     let mut results: Vec<Outcome> = vec![Outcome::NotAttempted; changes.len()];
     let report = |results: Vec<Outcome>| ApplyReport {
         outcomes: changes
@@ -299,8 +301,11 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change]) -> ApplyReport 
     let progress = Progress::bar(changes.len() as u64, "applying");
     let mut created_definitions: HashSet<String> = HashSet::new();
     for writes in steps {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
         let writes = Arc::new(writes);
-        let outcomes = run_step(&client, &writes, &created_definitions, &progress).await;
+        let outcomes = run_step(&client, &writes, &created_definitions, &progress, stop).await;
         let mut failed = false;
         for (position, outcome) in outcomes {
             let write = &writes[position];
@@ -339,6 +344,7 @@ async fn run_step(
     writes: &Arc<Vec<Write>>,
     created_definitions: &HashSet<String>,
     progress: &Progress,
+    interrupted: &AtomicBool,
 ) -> Vec<WriteResult> {
     let chunks: Vec<Vec<usize>> =
         (0..writes.len()).collect::<Vec<_>>().chunks(MAX_BATCH_REQUESTS).map(<[usize]>::to_vec).collect();
@@ -347,6 +353,7 @@ async fn run_step(
     let mut outcomes = Vec::new();
     let mut stop = false;
     loop {
+        stop |= interrupted.load(Ordering::SeqCst);
         while !stop && running.len() < client.options.concurrency.max(1) {
             let Some(chunk) = pending.next() else { break };
             let replicating: HashSet<usize> = chunk
