@@ -14,30 +14,38 @@ fn args(parts: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_apply_plan_converges_through_the_binary_and_never_shows_the_token() {
-    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    // Faults too, so that retries are logged as well.
+    let emulator =
+        emulator(EmulatorConfig { seed_state: empty_seed(), fault_rate: 0.2, seed: 3, ..Default::default() })
+            .await;
     let url = emulator.base_url();
     let example = repo("examples/contoso.yaml").display().to_string();
     let folder = tempfile::tempdir().unwrap();
     let saved = folder.path().join("plan.json").display().to_string();
 
+    let mut everything = Vec::new();
     let (code, stdout, stderr) =
         run_cli(args(&["-vv", "plan", "-f", &example, "--graph-url", &url, "--out", &saved]), SENTINEL).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("create"), "{stdout}");
     assert!(stderr.contains("status=200"), "-vv logs requests: {stderr}");
-    let saved_text = std::fs::read_to_string(&saved).unwrap();
+    everything.extend([stdout, stderr, std::fs::read_to_string(&saved).unwrap()]);
 
     let (code, stdout, stderr) =
         run_cli(args(&["-vv", "apply", &saved, "--graph-url", &url, "--auto-approve"]), SENTINEL).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("Apply complete"), "{stdout}");
+    everything.extend([stdout, stderr]);
 
     let (code, stdout, stderr) =
         run_cli(args(&["-v", "plan", "-f", &example, "--graph-url", &url, "--detailed-exitcode"]), SENTINEL)
             .await;
     assert_eq!(code, 0, "in sync after apply: {stdout}\n{stderr}");
+    everything.extend([stdout, stderr]);
 
-    for text in [&stdout, &stderr, &saved_text] {
+    assert!(emulator.stats().faults > 0);
+    assert!(everything.iter().any(|text| text.contains("retry")), "retries are logged");
+    for text in &everything {
         assert!(!text.contains(SENTINEL), "the token leaked");
     }
     emulator.shutdown().await;
