@@ -4,7 +4,9 @@
 //! when the policy needs every principal. A declared principal Graph does
 //! not know is left out, so the plan reports it as a conflict naming it.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
 
 use serde_json::Value;
 
@@ -65,7 +67,7 @@ fn decode_principal(value: Value, kind: PrincipalKind, path: &str) -> Result<Liv
 }
 
 /// Reads what `scope` asks for.
-pub async fn read(client: &GraphClient, scope: &ReadScope) -> Result<LiveState, ReadError> {
+pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveState, ReadError> {
     let progress = Progress::spinner("reading attribute sets and definitions");
     let mut live = LiveState::default();
     let sets = client.all_pages(client.url("directory/attributeSets"), |_| progress.tick()).await?;
@@ -106,7 +108,7 @@ pub async fn read(client: &GraphClient, scope: &ReadScope) -> Result<LiveState, 
 
 /// Reads the principals of one kind into `live`; true when all were swept.
 async fn read_principals(
-    client: &GraphClient,
+    client: &Arc<GraphClient>,
     kind: PrincipalKind,
     declared: &[&PrincipalKey],
     sweep: bool,
@@ -200,25 +202,41 @@ async fn sweep_from(
     Ok(())
 }
 
-/// Reads `keys` with batched GETs; unknown ones (404) are left out.
+/// Reads `keys` with batched GETs, a few batches in flight; unknown ones
+/// (404) are left out.
 async fn read_batched(
-    client: &GraphClient,
+    client: &Arc<GraphClient>,
     kind: PrincipalKind,
     keys: &[&PrincipalKey],
     live: &mut LiveState,
 ) -> Result<(), ReadError> {
     let progress = Progress::bar(keys.len() as u64, &format!("reading declared {}", collection(kind)));
-    for chunk in keys.chunks(MAX_BATCH_REQUESTS) {
-        let requests: Vec<BatchRequest> = chunk
-            .iter()
-            .enumerate()
-            .map(|(index, key)| BatchRequest::get((index + 1).to_string(), principal_url(key)))
-            .collect();
-        let keys_by_id: BTreeMap<String, &PrincipalKey> =
-            requests.iter().map(|request| request.id.clone()).zip(chunk.iter().copied()).collect();
-        let answers = client.batch(requests, client.options.retry, &|_, _| false).await;
-        for (request, answer) in answers {
-            let key = keys_by_id[&request.id];
+    let mut chunks = keys
+        .chunks(MAX_BATCH_REQUESTS)
+        .map(|chunk| chunk.iter().map(|key| (*key).clone()).collect::<Vec<PrincipalKey>>())
+        .collect::<Vec<_>>()
+        .into_iter();
+    let mut running = JoinSet::new();
+    loop {
+        while running.len() < client.options.concurrency.max(1) {
+            let Some(chunk) = chunks.next() else { break };
+            let client = Arc::clone(client);
+            running.spawn(async move {
+                let requests: Vec<BatchRequest> = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(index, key)| BatchRequest::get((index + 1).to_string(), principal_url(key)))
+                    .collect();
+                let answers = client.batch(requests, client.options.retry, &|_, _| false).await;
+                (chunk, answers)
+            });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let (chunk, answers) = joined.map_err(|error| ReadError::Shape {
+            what: "a batched read".into(),
+            message: format!("the task failed: {error}"),
+        })?;
+        for ((request, answer), key) in answers.into_iter().zip(&chunk) {
             let item = answer?;
             match item.status {
                 200 => {
