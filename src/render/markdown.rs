@@ -1,27 +1,47 @@
-//! The plan as a pull-request comment: a heading, the summary table,
-//! conflicts first and in the open, then the changes, drift and notes in
-//! collapsible `<details>` blocks. Table cells are escaped so that a `|` or a
-//! newline in a description cannot break the table.
+//! The plan as a pull-request comment, for a reviewer: the summary line first,
+//! conflicts and deactivations in the open and loud, then the changes in apply
+//! order (description edits as word diffs; a long list collapsed), drift and
+//! notes collapsed. The comment stays under GitHub's size limit: rows that do
+//! not fit are cut, and a note says how many and where to see them. Table
+//! cells are escaped so that a `|` or a newline cannot break a table.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::plan::Plan;
+use similar::ChangeTag;
+
+use crate::plan::{Action, Change, Kind, Plan, Snapshot};
 
 use super::text::kind_words;
-use super::{NO_CHANGES, change_words, summary_line, target_words};
+use super::{NO_CHANGES, change_words, summary_line, target_words, word_runs};
+
+/// GitHub refuses comments over 65,536 characters; keep a margin for a
+/// pipeline's own header and footer.
+pub const MAX_COMMENT_CHARS: usize = 60_000;
+
+/// Up to this many changes the table is shown open; more are collapsed.
+const OPEN_TABLE_ROWS: usize = 40;
 
 /// Writes the Markdown plan.
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(render_to_string(plan, MAX_COMMENT_CHARS).as_bytes())
+}
+
+/// The Markdown plan, at most about `budget` characters long.
+pub fn render_to_string(plan: &Plan, budget: usize) -> String {
     let summary = plan.summary();
-    writeln!(out, "## entra-csa plan")?;
-    writeln!(out)?;
-    writeln!(out, "Target: {}", code(&target_words(&plan.target)))?;
-    writeln!(out)?;
-    writeln!(out, "| create | update | deactivate | reactivate | assign | unassign | conflicts | drift |")?;
-    writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|")?;
-    writeln!(
-        out,
-        "| {} | {} | {} | {} | {} | {} | {} | {} |",
+    let mut head = String::new();
+    let _ = writeln!(head, "## entra-csa plan\n");
+    let _ = writeln!(head, "**{}**\n", summary_line(&summary));
+    let _ = writeln!(head, "Target: {}\n", code(&target_words(&plan.target)));
+    let _ = writeln!(
+        head,
+        "| create | update | deactivate | reactivate | assign | unassign | conflicts | drift |"
+    );
+    let _ = writeln!(head, "|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        head,
+        "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
         summary.create,
         summary.update,
         summary.deactivate,
@@ -30,17 +50,16 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         summary.unassign,
         summary.conflicts,
         summary.drift
-    )?;
-    writeln!(out)?;
+    );
 
     if !plan.conflicts.is_empty() {
-        writeln!(out, "### :no_entry: Conflicts ({}): apply refuses this plan", plan.conflicts.len())?;
-        writeln!(out)?;
-        writeln!(out, "| address | property | tenant | files | problem | hint |")?;
-        writeln!(out, "|---|---|---|---|---|---|")?;
+        let _ =
+            writeln!(head, "### :no_entry: Conflicts ({}): apply refuses this plan\n", plan.conflicts.len());
+        let _ = writeln!(head, "| address | property | tenant | files | problem | hint |");
+        let _ = writeln!(head, "|---|---|---|---|---|---|");
         for conflict in &plan.conflicts {
-            writeln!(
-                out,
+            let _ = writeln!(
+                head,
                 "| {} | {} | {} | {} | {} | {} |",
                 code(&conflict.address.to_string()),
                 code(&conflict.property),
@@ -48,74 +67,175 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 conflict.desired.as_deref().map_or_else(|| "—".to_owned(), code),
                 cell(&conflict.message),
                 cell(&conflict.hint)
-            )?;
+            );
         }
-        writeln!(out)?;
+        head.push('\n');
     }
 
-    if plan.changes.is_empty() {
-        if plan.conflicts.is_empty() {
-            writeln!(out, "{NO_CHANGES}")?;
-            writeln!(out)?;
+    let deactivations: Vec<&Change> =
+        plan.changes.iter().filter(|change| change.action == Action::Deactivate).collect();
+    if !deactivations.is_empty() {
+        let _ = writeln!(head, "> [!WARNING]");
+        let _ = writeln!(
+            head,
+            "> **{} deactivation(s).** Deactivated attributes and values cannot be assigned any more; \
+             they are never deleted and can be reactivated.",
+            deactivations.len()
+        );
+        for change in &deactivations {
+            let _ = writeln!(head, "> - {} {}", kind_words(change.kind()), code(&change.address.to_string()));
         }
-    } else {
-        writeln!(out, "<details><summary>Changes ({}), in apply order</summary>", plan.changes.len())?;
-        writeln!(out)?;
-        writeln!(out, "| # | action | kind | address | before | after |")?;
-        writeln!(out, "|---:|---|---|---|---|---|")?;
-        for change in &plan.changes {
-            let (before, after) = change_words(change.before.as_ref(), change.after.as_ref());
-            let words = |text: Option<String>| text.map_or_else(|| "—".to_owned(), |text| cell(&text));
-            writeln!(
-                out,
-                "| {} | `{} {}` | {} | {} | {} | {} |",
-                change.seq,
-                change.action.symbol(),
-                change.action,
-                kind_words(change.kind()),
-                code(&change.address.to_string()),
-                words(before),
-                words(after)
-            )?;
-        }
-        writeln!(out)?;
-        writeln!(out, "</details>")?;
-        writeln!(out)?;
+        head.push('\n');
     }
 
+    let mut tail = String::new();
     if !plan.drift.is_empty() {
-        writeln!(out, "<details><summary>Drift ({}): left alone by policy</summary>", plan.drift.len())?;
-        writeln!(out)?;
+        let _ = writeln!(
+            tail,
+            "<details><summary>Drift ({}): left alone by policy</summary>\n",
+            plan.drift.len()
+        );
         for drift in &plan.drift {
-            writeln!(
-                out,
+            let _ = writeln!(
+                tail,
                 "- {} {}: {}",
                 kind_words(drift.address.kind()),
                 code(&drift.address.to_string()),
                 cell(&drift.message)
-            )?;
+            );
         }
-        writeln!(out)?;
-        writeln!(out, "</details>")?;
-        writeln!(out)?;
+        let _ = writeln!(tail, "\n</details>\n");
+    }
+    if !plan.notes.is_empty() {
+        let _ = writeln!(tail, "<details><summary>Notes ({})</summary>\n", plan.notes.len());
+        for note in &plan.notes {
+            let _ = match &note.address {
+                Some(address) => writeln!(tail, "- {}: {}", code(&address.to_string()), cell(&note.message)),
+                None => writeln!(tail, "- {}", cell(&note.message)),
+            };
+        }
+        let _ = writeln!(tail, "\n</details>\n");
     }
 
-    if !plan.notes.is_empty() {
-        writeln!(out, "<details><summary>Notes ({})</summary>", plan.notes.len())?;
-        writeln!(out)?;
-        for note in &plan.notes {
-            match &note.address {
-                Some(address) => writeln!(out, "- {}: {}", code(&address.to_string()), cell(&note.message))?,
-                None => writeln!(out, "- {}", cell(&note.message))?,
+    let mut body = String::new();
+    if plan.changes.is_empty() {
+        if plan.conflicts.is_empty() {
+            let _ = writeln!(body, "{NO_CHANGES}\n");
+        }
+    } else {
+        let collapsed = plan.changes.len() > OPEN_TABLE_ROWS;
+        let assignments = plan.changes.iter().filter(|change| change.kind() == Kind::Assignment).count();
+        if collapsed {
+            let _ = writeln!(
+                body,
+                "<details><summary>Changes ({}, of which {assignments} on assignments), in apply order</summary>\n",
+                plan.changes.len()
+            );
+        } else {
+            let _ = writeln!(body, "### Changes ({}), in apply order\n", plan.changes.len());
+        }
+        let _ = writeln!(body, "| # | action | kind | address | before | after |");
+        let _ = writeln!(body, "|---:|---|---|---|---|---|");
+        let closing = if collapsed { "\n</details>\n\n" } else { "\n" };
+        // What the rows may use: the budget less everything else and a cut note.
+        let room = budget.saturating_sub(head.len() + body.len() + tail.len() + closing.len() + 300);
+        let mut rows = String::new();
+        let mut shown = 0;
+        for change in &plan.changes {
+            let row = change_row(change);
+            if rows.len() + row.len() > room {
+                break;
+            }
+            rows.push_str(&row);
+            shown += 1;
+        }
+        body.push_str(&rows);
+        if shown < plan.changes.len() {
+            let _ = writeln!(
+                body,
+                "\n:scissors: {} more change(s) not shown, to keep this comment under {} characters. \
+                 The whole plan: `entra-csa plan --format text`, or the JSON plan (`--format json`).",
+                plan.changes.len() - shown,
+                budget
+            );
+        }
+        body.push_str(closing);
+    }
+
+    head + &body + &tail
+}
+
+/// One table row: number, action, kind, address, before, after.
+fn change_row(change: &Change) -> String {
+    let (before, after) = match (&change.before, &change.after) {
+        (Some(old), Some(new)) if description_changed(old, new) => {
+            let (before, after) = change_words(Some(old), Some(new));
+            (before, Some(with_description_diff(after.unwrap_or_default(), old, new)))
+        }
+        (before, after) => change_words(before.as_ref(), after.as_ref()),
+    };
+    let words = |text: Option<String>| text.map_or_else(|| "—".to_owned(), |text| cell(&text));
+    format!(
+        "| {} | `{} {}` | {} | {} | {} | {} |\n",
+        change.seq,
+        change.action.symbol(),
+        change.action,
+        kind_words(change.kind()),
+        code(&change.address.to_string()),
+        words(before),
+        after.map_or_else(|| "—".to_owned(), |text| cell(&text))
+    )
+}
+
+fn descriptions<'a>(old: &'a Snapshot, new: &'a Snapshot) -> Option<(&'a str, &'a str)> {
+    match (old, new) {
+        (
+            Snapshot::AttributeSet { description: Some(old), .. },
+            Snapshot::AttributeSet { description: Some(new), .. },
+        ) => Some((old, new)),
+        (Snapshot::Definition(old), Snapshot::Definition(new)) => {
+            Some((old.description.as_deref()?, new.description.as_deref()?))
+        }
+        _ => None,
+    }
+}
+
+fn description_changed(old: &Snapshot, new: &Snapshot) -> bool {
+    descriptions(old, new).is_some_and(|(old, new)| old != new)
+}
+
+/// The "after" words with the description shown as a word diff:
+/// `description: Active ~~projects~~ **project codes** for the user`.
+fn with_description_diff(after: String, old: &Snapshot, new: &Snapshot) -> String {
+    let Some((old_text, new_text)) = descriptions(old, new) else { return after };
+    let mut diff = String::from("description: ");
+    for (tag, run) in word_runs(old_text, new_text) {
+        let (lead, core, trail) = split_spaces(&run);
+        match tag {
+            ChangeTag::Equal => diff.push_str(&run),
+            ChangeTag::Delete => diff.push_str(&format!("{lead}~~{}~~{trail}", escape_inline(core))),
+            ChangeTag::Insert => {
+                let gap = if diff.ends_with("~~") && lead.is_empty() { " " } else { "" };
+                diff.push_str(&format!("{gap}{lead}**{}**{trail}", escape_inline(core)))
             }
         }
-        writeln!(out)?;
-        writeln!(out, "</details>")?;
-        writeln!(out)?;
     }
+    let quoted = format!("description: {new_text:?}");
+    after.replace(&quoted, &diff)
+}
 
-    writeln!(out, "**{}**", summary_line(&summary))?;
-    Ok(())
+/// Leading spaces, the text, trailing spaces: emphasis markers must touch the text.
+fn split_spaces(run: &str) -> (&str, &str, &str) {
+    let core = run.trim();
+    if core.is_empty() {
+        return (run, "", "");
+    }
+    let start = run.find(core).unwrap_or(0);
+    (&run[..start], core, &run[start + core.len()..])
+}
+
+fn escape_inline(text: &str) -> String {
+    text.replace('*', "\\*").replace('~', "\\~").replace('_', "\\_")
 }
 
 /// Text safe inside a table cell.
@@ -128,4 +248,94 @@ fn code(text: &str) -> String {
     let fence = if text.contains('`') { "``" } else { "`" };
     let pad = if text.contains('`') { " " } else { "" };
     format!("{fence}{pad}{}{pad}{fence}", cell(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live_state::PrincipalId;
+    use crate::model::{AttributeValue, PrincipalKey, PrincipalKind};
+    use crate::plan::{Address, Fingerprint, Target};
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            target: Target::StateFile { path: "live.json".into() },
+            fingerprint: Fingerprint { desired: "sha256:a".into(), live: "sha256:b".into() },
+            changes,
+            conflicts: Vec::new(),
+            drift: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn assignment(seq: usize, user: usize) -> Change {
+        Change {
+            seq,
+            action: Action::Assign,
+            address: Address::Assignment {
+                principal: PrincipalKey::User(format!("user{user:06}@contoso.com")),
+                set: "Engineering".into(),
+                attribute: "Project".into(),
+            },
+            before: None,
+            after: Some(Snapshot::Assignment {
+                principal: PrincipalId { kind: PrincipalKind::User, object_id: format!("{user}") },
+                value: AttributeValue::strings(vec!["Alpine".into(), "Baker".into()]),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_huge_plan_stays_under_the_comment_limit_and_says_what_was_cut() {
+        let changes: Vec<Change> = (1..=5_000).map(|n| assignment(n, n)).collect();
+        let text = render_to_string(&plan(changes), MAX_COMMENT_CHARS);
+        assert!(text.len() <= MAX_COMMENT_CHARS, "{} characters", text.len());
+        assert!(text.contains("more change(s) not shown"), "{}", &text[text.len() - 500..]);
+        assert!(text.contains("<details><summary>Changes (5000, of which 5000 on assignments)"));
+        assert!(text.starts_with("## entra-csa plan\n\n**Plan: 0 to create, 0 to update, 0 to deactivate, 0 to reactivate, 5000 to assign"));
+    }
+
+    #[test]
+    fn a_small_plan_is_shown_whole_and_open() {
+        let text = render_to_string(&plan(vec![assignment(1, 1), assignment(2, 2)]), MAX_COMMENT_CHARS);
+        assert!(text.contains("### Changes (2), in apply order"));
+        assert!(!text.contains("not shown"));
+        assert!(!text.contains("<details>"));
+    }
+
+    #[test]
+    fn deactivations_are_called_out_before_the_changes() {
+        let deactivate = Change {
+            seq: 2,
+            action: Action::Deactivate,
+            address: Address::AllowedValue {
+                set: "Engineering".into(),
+                attribute: "Project".into(),
+                value: "Legacy".into(),
+            },
+            before: Some(Snapshot::AllowedValue { is_active: true }),
+            after: Some(Snapshot::AllowedValue { is_active: false }),
+        };
+        let text = render_to_string(&plan(vec![assignment(1, 1), deactivate]), MAX_COMMENT_CHARS);
+        let warning = text.find("> [!WARNING]").expect("a warning");
+        assert!(warning < text.find("### Changes").unwrap());
+        assert!(text.contains("> - allowed value `Engineering.Project=Legacy`"), "{text}");
+    }
+
+    #[test]
+    fn description_edits_are_word_diffs() {
+        let set = |description: &str| Snapshot::AttributeSet {
+            description: Some(description.into()),
+            max_attributes_per_set: None,
+        };
+        let change = Change {
+            seq: 1,
+            action: Action::Update,
+            address: Address::AttributeSet { set: "Engineering".into() },
+            before: Some(set("Active projects for the user")),
+            after: Some(set("Active project codes for the user")),
+        };
+        let row = change_row(&change);
+        assert!(row.contains("description: Active ~~projects~~ **project codes** for the user"), "{row}");
+    }
 }

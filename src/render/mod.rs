@@ -156,6 +156,19 @@ pub fn change_words(before: Option<&Snapshot>, after: Option<&Snapshot>) -> (Opt
     }
 }
 
+/// The word diff of two texts as runs of equal, deleted and inserted text.
+pub fn word_runs(old: &str, new: &str) -> Vec<(similar::ChangeTag, String)> {
+    let diff = similar::TextDiff::from_words(old, new);
+    let mut runs: Vec<(similar::ChangeTag, String)> = Vec::new();
+    for change in diff.iter_all_changes() {
+        match runs.last_mut() {
+            Some((tag, run)) if *tag == change.tag() => run.push_str(change.value()),
+            _ => runs.push((change.tag(), change.value().to_owned())),
+        }
+    }
+    runs
+}
+
 fn optional_text(text: &Option<String>) -> String {
     text.as_ref().map_or_else(|| "(none)".to_owned(), |text| format!("{text:?}"))
 }

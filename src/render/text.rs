@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
-use similar::{ChangeTag, TextDiff};
+use similar::ChangeTag;
 
 use crate::plan::{Action, Change, Kind, Plan, Snapshot};
 
@@ -223,30 +223,14 @@ fn description_diff(old: &Option<String>, new: &Option<String>, paint: &Paint) -
             new.as_ref().map_or_else(|| "(none)".to_owned(), |text| format!("{text:?}"))
         );
     };
-    let diff = TextDiff::from_words(old.as_str(), new.as_str());
     let mut text = String::from("\"");
-    let mut pending: Option<(ChangeTag, String)> = None;
-    let flush = |pending: &mut Option<(ChangeTag, String)>, text: &mut String| {
-        if let Some((tag, run)) = pending.take() {
-            match tag {
-                ChangeTag::Equal => text.push_str(&run),
-                ChangeTag::Delete => text.push_str(&paint.paint(RED, &format!("[-{run}-]"))),
-                ChangeTag::Insert => text.push_str(&paint.paint(GREEN, &format!("{{+{run}+}}"))),
-            }
-        }
-    };
-    for change in diff.iter_all_changes() {
-        let tag = change.tag();
-        let value = change.value();
-        match &mut pending {
-            Some((current, run)) if *current == tag => run.push_str(value),
-            _ => {
-                flush(&mut pending, &mut text);
-                pending = Some((tag, value.to_owned()));
-            }
+    for (tag, run) in super::word_runs(old, new) {
+        match tag {
+            ChangeTag::Equal => text.push_str(&run),
+            ChangeTag::Delete => text.push_str(&paint.paint(RED, &format!("[-{run}-]"))),
+            ChangeTag::Insert => text.push_str(&paint.paint(GREEN, &format!("{{+{run}+}}"))),
         }
     }
-    flush(&mut pending, &mut text);
     text.push('"');
     text
 }
