@@ -336,3 +336,20 @@ async fn timeouts_are_retried_within_a_bound_and_then_reported() {
     assert!(started.elapsed() < Duration::from_secs(5));
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_without_the_write_permission_sends_nothing() {
+    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    let desired = desired("examples/contoso.yaml");
+    let token = jwt(serde_json::json!({
+        "roles": ["CustomSecAttributeDefinition.ReadWrite.All", "CustomSecAttributeAssignment.Read.All"]
+    }));
+    let tenant = tenant_with(&emulator, &token, fast_options());
+    let plan = plan_of(&tenant, &desired).await;
+    let report = tenant.apply(&plan.changes).await;
+    let Outcome::Failed(message) = &report.outcomes[0].result else { panic!("{report:#?}") };
+    assert!(message.contains("CustomSecAttributeAssignment.ReadWrite.All"), "{message}");
+    assert_eq!(report.count(|outcome| *outcome == Outcome::NotAttempted), plan.changes.len() - 1);
+    assert_eq!(emulator.stats().writes, 0);
+    emulator.shutdown().await;
+}

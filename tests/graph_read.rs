@@ -139,15 +139,6 @@ async fn unknown_principals_are_left_out_and_become_conflicts() {
     emulator.shutdown().await;
 }
 
-/// An unsigned JWT with these claims.
-fn jwt(claims: serde_json::Value) -> String {
-    use base64::Engine;
-    let encode = |value: serde_json::Value| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&value).unwrap())
-    };
-    format!("{}.{}.signature", encode(serde_json::json!({ "alg": "none" })), encode(claims))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_null_assignments_with_a_token_lacking_the_read_permission_is_an_error() {
     let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;

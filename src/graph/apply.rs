@@ -16,9 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
 
+use crate::access::{self, Claims};
 use crate::model::{PrincipalKind, definition_id};
 use crate::plan::order::step;
-use crate::plan::{Action, Address, Change, Snapshot};
+use crate::plan::{Action, Address, Change, Kind, Snapshot};
 use crate::tenant::{ApplyReport, ChangeOutcome, Outcome};
 
 use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
@@ -298,6 +299,12 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
             return report(results);
         }
     };
+    if let Some(missing) = missing_permissions(&client, changes).await
+        && !results.is_empty()
+    {
+        results[0] = Outcome::Failed(missing);
+        return report(results);
+    }
     let progress = Progress::bar(changes.len() as u64, "applying");
     let mut created_definitions: HashSet<String> = HashSet::new();
     for writes in steps {
@@ -335,6 +342,30 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
     }
     progress.finish();
     report(results)
+}
+
+/// What the token lacks for these changes, when its claims can be read and
+/// show a missing Graph permission: the apply then sends nothing rather than
+/// fail half-way. A missing directory role only warns (roles scoped to an
+/// attribute set do not show in the token).
+async fn missing_permissions(client: &GraphClient, changes: &[Change]) -> Option<String> {
+    let token = client.token().await.ok()?;
+    let claims = Claims::from_jwt(token.expose()).ok()?;
+    let writes_assignments = changes.iter().any(|change| change.kind() == Kind::Assignment);
+    let writes_definitions = changes.iter().any(|change| change.kind() != Kind::Assignment);
+    let checks =
+        access::check(&claims, &access::needed_for_apply(false, writes_definitions, writes_assignments));
+    for check in checks.iter().filter(|check| check.permission && check.role == Some(false)) {
+        tracing::warn!("the signed-in user may lack a role: {check}");
+    }
+    let missing: Vec<String> =
+        checks.iter().filter(|check| !check.permission).map(ToString::to_string).collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "the token's permissions do not allow this apply; nothing was sent:\n  {}",
+            missing.join("\n  ")
+        )
+    })
 }
 
 /// Runs one step's writes in batches, a few in flight; after a failure no
