@@ -166,7 +166,7 @@ async fn a_wrong_token_is_a_clear_error_without_the_token() {
         .await
         .unwrap_err();
     let message = format!("{error:#} {error:?}");
-    assert!(message.contains("401"), "{message}");
+    assert!(message.contains("401") && message.contains("sign in again"), "{message}");
     assert!(!message.contains("sentinel-wrong-token"), "{message}");
     emulator.shutdown().await;
 }

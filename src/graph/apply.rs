@@ -475,7 +475,7 @@ fn outcome_unknown(error: &GraphError) -> bool {
 /// there, the create is done.
 async fn settle_create(client: &GraphClient, write: &Write, error: GraphError) -> Result<(), String> {
     let Some(read_back) = write.read_back.as_deref().filter(|_| outcome_unknown(&error)) else {
-        return Err(error.to_string());
+        return Err(error.explained());
     };
     match client.get(&client.url(read_back)).await {
         Ok(_) => {

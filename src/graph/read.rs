@@ -24,7 +24,7 @@ use super::wire::{WireAttributeSet, WireDefinition, WirePrincipal};
 /// Why the tenant could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("reading from Microsoft Graph failed: {0}")]
+    #[error("reading from Microsoft Graph failed: {}", .0.explained())]
     Graph(#[from] GraphError),
     #[error("Microsoft Graph answered {what} in an unexpected shape: {message}")]
     Shape { what: String, message: String },
