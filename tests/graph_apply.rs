@@ -132,6 +132,8 @@ async fn faults_are_retried_and_end_in_the_same_state_as_a_clean_run() {
     let expected = normalised(clean.state());
     clean.shutdown().await;
 
+    // Every kind of fault: 429 (Retry-After whole, fractional or absent), 503, a reset (status 0).
+    let mut statuses = BTreeSet::new();
     for seed in [1, 2] {
         let faulty = emulator(EmulatorConfig {
             seed_state: contoso_seed(),
@@ -145,7 +147,11 @@ async fn faults_are_retried_and_end_in_the_same_state_as_a_clean_run() {
         assert!(faulty.stats().faults > 0, "no fault was injected");
         assert_eq!(normalised(faulty.state()), expected);
         assert_no_delete(&faulty);
+        statuses.extend(faulty.requests().iter().map(|request| request.status));
         faulty.shutdown().await;
+    }
+    for kind in [429, 503, 0] {
+        assert!(statuses.contains(&kind), "fault {kind} never met: {statuses:?}");
     }
 }
 
@@ -328,5 +334,22 @@ async fn timeouts_are_retried_within_a_bound_and_then_reported() {
         .to_string();
     assert!(error.contains("timed out"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(5));
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_without_the_write_permission_sends_nothing() {
+    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    let desired = desired("examples/contoso.yaml");
+    let token = jwt(serde_json::json!({
+        "roles": ["CustomSecAttributeDefinition.ReadWrite.All", "CustomSecAttributeAssignment.Read.All"]
+    }));
+    let tenant = tenant_with(&emulator, &token, fast_options());
+    let plan = plan_of(&tenant, &desired).await;
+    let report = tenant.apply(&plan.changes).await;
+    let Outcome::Failed(message) = &report.outcomes[0].result else { panic!("{report:#?}") };
+    assert!(message.contains("CustomSecAttributeAssignment.ReadWrite.All"), "{message}");
+    assert_eq!(report.count(|outcome| *outcome == Outcome::NotAttempted), plan.changes.len() - 1);
+    assert_eq!(emulator.stats().writes, 0);
     emulator.shutdown().await;
 }

@@ -14,30 +14,38 @@ fn args(parts: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_apply_plan_converges_through_the_binary_and_never_shows_the_token() {
-    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    // Faults too, so that retries are logged as well.
+    let emulator =
+        emulator(EmulatorConfig { seed_state: empty_seed(), fault_rate: 0.2, seed: 3, ..Default::default() })
+            .await;
     let url = emulator.base_url();
     let example = repo("examples/contoso.yaml").display().to_string();
     let folder = tempfile::tempdir().unwrap();
     let saved = folder.path().join("plan.json").display().to_string();
 
+    let mut everything = Vec::new();
     let (code, stdout, stderr) =
         run_cli(args(&["-vv", "plan", "-f", &example, "--graph-url", &url, "--out", &saved]), SENTINEL).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("create"), "{stdout}");
     assert!(stderr.contains("status=200"), "-vv logs requests: {stderr}");
-    let saved_text = std::fs::read_to_string(&saved).unwrap();
+    everything.extend([stdout, stderr, std::fs::read_to_string(&saved).unwrap()]);
 
     let (code, stdout, stderr) =
         run_cli(args(&["-vv", "apply", &saved, "--graph-url", &url, "--auto-approve"]), SENTINEL).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("Apply complete"), "{stdout}");
+    everything.extend([stdout, stderr]);
 
     let (code, stdout, stderr) =
         run_cli(args(&["-v", "plan", "-f", &example, "--graph-url", &url, "--detailed-exitcode"]), SENTINEL)
             .await;
     assert_eq!(code, 0, "in sync after apply: {stdout}\n{stderr}");
+    everything.extend([stdout, stderr]);
 
-    for text in [&stdout, &stderr, &saved_text] {
+    assert!(emulator.stats().faults > 0);
+    assert!(everything.iter().any(|text| text.contains("retry")), "retries are logged");
+    for text in &everything {
         assert!(!text.contains(SENTINEL), "the token leaked");
     }
     emulator.shutdown().await;
@@ -74,4 +82,64 @@ async fn unsafe_graph_urls_are_refused_before_any_request() {
         assert_eq!(code, 1);
         assert!(stderr.contains(expected), "{stderr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_apply_stops_cleanly_and_the_next_run_finishes_it() {
+    let emulator = emulator(EmulatorConfig {
+        seed_state: empty_seed(),
+        latency: std::time::Duration::from_millis(200),
+        ..Default::default()
+    })
+    .await;
+    let url = emulator.base_url();
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_entra-csa"));
+    command
+        .env_clear()
+        .env("ENTRA_CSA_ACCESS_TOKEN", SENTINEL)
+        .args(["apply", "-f", &example, "--graph-url", &url, "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    // Interrupt once the first write batch has been served.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !emulator.requests().iter().any(|request| {
+        request.path == "/v1.0/$batch"
+            && request.body.as_ref().is_some_and(|body| body.to_string().contains("POST"))
+    }) {
+        assert!(std::time::Instant::now() < deadline, "no write was sent");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("Interrupted"), "{stderr}");
+    assert!(stdout.contains("(not attempted)"), "{stdout}");
+    assert!(stdout.contains("  done "), "{stdout}");
+
+    // The next apply does the rest, and the tenant ends as a clean run leaves it.
+    let (code, stdout, stderr) =
+        run_cli(args(&["apply", "-f", &example, "--graph-url", &url, "--auto-approve"]), SENTINEL).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, stderr) =
+        run_cli(args(&["plan", "-f", &example, "--graph-url", &url, "--detailed-exitcode"]), SENTINEL).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let clean = emulator_state_after_clean_apply(&example).await;
+    assert_eq!(emulator.state().to_live_state().unwrap(), clean);
+    emulator.shutdown().await;
+}
+
+async fn emulator_state_after_clean_apply(example: &str) -> entra_csa::live_state::LiveState {
+    let clean = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    let desired = entra_csa::load::load_files(&[std::path::PathBuf::from(example)]).unwrap();
+    apply_and_converge(&tenant(&clean), &desired).await;
+    let state = clean.state().to_live_state().unwrap();
+    clean.shutdown().await;
+    state
 }

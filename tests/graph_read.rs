@@ -84,6 +84,34 @@ async fn a_small_tenant_is_swept_in_one_page_instead_of_many_batches() {
     emulator.shutdown().await;
 }
 
+/// The first sweep page tells the population; the rest goes the cheaper way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_first_page_the_cheaper_route_is_taken() {
+    // 60 users in pages of 10, 50 declared: 40 left, 2 batches beat 5 pages.
+    let small =
+        emulator(EmulatorConfig { seed_state: many_users(60), page_size: 10, ..Default::default() }).await;
+    let scope = declared_users(50);
+    let live = tenant(&small).read(&scope).await.unwrap();
+    assert!(scope.principals.iter().all(|key| live.principal(key).is_some()));
+    let requests = graph_requests(&small);
+    let user_pages = requests.iter().filter(|r| r.path == "/v1.0/users" && r.batch_item.is_none()).count();
+    let batches = requests.iter().filter(|r| r.path == "/v1.0/$batch").count();
+    assert_eq!((user_pages, batches), (1, 2), "{requests:#?}");
+    small.shutdown().await;
+
+    // 210 users in pages of 50, 200 declared: 4 more pages beat 8 batches.
+    let emulator =
+        emulator(EmulatorConfig { seed_state: many_users(210), page_size: 50, ..Default::default() }).await;
+    let scope = declared_users(200);
+    let live = tenant(&emulator).read(&scope).await.unwrap();
+    assert!(scope.principals.iter().all(|key| live.principal(key).is_some()));
+    let requests = graph_requests(&emulator);
+    let user_pages = requests.iter().filter(|r| r.path == "/v1.0/users" && r.batch_item.is_none()).count();
+    assert_eq!(user_pages, 5, "{requests:#?}");
+    assert!(!requests.iter().any(|request| request.path == "/v1.0/$batch"));
+    emulator.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_policy_sweep_reads_every_principal() {
     let seed = contoso_seed();
@@ -109,15 +137,6 @@ async fn unknown_principals_are_left_out_and_become_conflicts() {
         plan.conflicts
     );
     emulator.shutdown().await;
-}
-
-/// An unsigned JWT with these claims.
-fn jwt(claims: serde_json::Value) -> String {
-    use base64::Engine;
-    let encode = |value: serde_json::Value| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&value).unwrap())
-    };
-    format!("{}.{}.signature", encode(serde_json::json!({ "alg": "none" })), encode(claims))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,7 +166,7 @@ async fn a_wrong_token_is_a_clear_error_without_the_token() {
         .await
         .unwrap_err();
     let message = format!("{error:#} {error:?}");
-    assert!(message.contains("401"), "{message}");
+    assert!(message.contains("401") && message.contains("sign in again"), "{message}");
     assert!(!message.contains("sentinel-wrong-token"), "{message}");
     emulator.shutdown().await;
 }

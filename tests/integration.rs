@@ -3,6 +3,11 @@
 mod ci_examples;
 mod emulator;
 mod export_cli;
+mod graph_apply;
+mod graph_cli;
+mod graph_read;
+mod graph_support;
+mod graph_wire;
 mod hostile_input;
 mod json_contract;
 mod plan_cli;

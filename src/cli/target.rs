@@ -30,6 +30,7 @@ fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
     let sign_in = auth::choose(args.auth, args.tenant_id.as_deref(), args.client_id.as_deref(), &env)?;
     tracing::info!(graph = %endpoint.display_root(), sign_in = sign_in.describe(), "target");
     let tokens = auth::token_source(&sign_in, endpoint.cloud, &endpoint.scope, &env)?;
-    let tenant = GraphTenant::new(endpoint, tokens, ClientOptions::default(), args.tenant_id.clone())?;
+    let tenant = GraphTenant::new(endpoint, tokens, ClientOptions::default(), args.tenant_id.clone())?
+        .stop_on_ctrl_c();
     Ok(Box::new(tenant))
 }

@@ -11,13 +11,15 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
 
+use crate::access::{self, Claims};
 use crate::model::{PrincipalKind, definition_id};
 use crate::plan::order::step;
-use crate::plan::{Action, Address, Change, Snapshot};
+use crate::plan::{Action, Address, Change, Kind, Snapshot};
 use crate::tenant::{ApplyReport, ChangeOutcome, Outcome};
 
 use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
@@ -275,8 +277,9 @@ fn step_writes(changes: &[Change], range: std::ops::Range<usize>) -> Result<Vec<
 /// What became of one write.
 type WriteResult = (usize, Result<(), String>);
 
-/// Carries out `changes` through `client`.
-pub async fn apply(client: Arc<GraphClient>, changes: &[Change]) -> ApplyReport {
+/// Carries out `changes` through `client`. When `stop` is set, nothing new
+/// is sent; the changes not started are reported as not attempted.
+pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBool) -> ApplyReport {
     let mut results: Vec<Outcome> = vec![Outcome::NotAttempted; changes.len()];
     let report = |results: Vec<Outcome>| ApplyReport {
         outcomes: changes
@@ -296,11 +299,20 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change]) -> ApplyReport 
             return report(results);
         }
     };
+    if let Some(missing) = missing_permissions(&client, changes).await
+        && !results.is_empty()
+    {
+        results[0] = Outcome::Failed(missing);
+        return report(results);
+    }
     let progress = Progress::bar(changes.len() as u64, "applying");
     let mut created_definitions: HashSet<String> = HashSet::new();
     for writes in steps {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
         let writes = Arc::new(writes);
-        let outcomes = run_step(&client, &writes, &created_definitions, &progress).await;
+        let outcomes = run_step(&client, &writes, &created_definitions, &progress, stop).await;
         let mut failed = false;
         for (position, outcome) in outcomes {
             let write = &writes[position];
@@ -332,6 +344,30 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change]) -> ApplyReport 
     report(results)
 }
 
+/// What the token lacks for these changes, when its claims can be read and
+/// show a missing Graph permission: the apply then sends nothing rather than
+/// fail half-way. A missing directory role only warns (roles scoped to an
+/// attribute set do not show in the token).
+async fn missing_permissions(client: &GraphClient, changes: &[Change]) -> Option<String> {
+    let token = client.token().await.ok()?;
+    let claims = Claims::from_jwt(token.expose()).ok()?;
+    let writes_assignments = changes.iter().any(|change| change.kind() == Kind::Assignment);
+    let writes_definitions = changes.iter().any(|change| change.kind() != Kind::Assignment);
+    let checks =
+        access::check(&claims, &access::needed_for_apply(false, writes_definitions, writes_assignments));
+    for check in checks.iter().filter(|check| check.permission && check.role == Some(false)) {
+        tracing::warn!("the signed-in user may lack a role: {check}");
+    }
+    let missing: Vec<String> =
+        checks.iter().filter(|check| !check.permission).map(ToString::to_string).collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "the token's permissions do not allow this apply; nothing was sent:\n  {}",
+            missing.join("\n  ")
+        )
+    })
+}
+
 /// Runs one step's writes in batches, a few in flight; after a failure no
 /// new batch starts. Writes not started get no outcome.
 async fn run_step(
@@ -339,6 +375,7 @@ async fn run_step(
     writes: &Arc<Vec<Write>>,
     created_definitions: &HashSet<String>,
     progress: &Progress,
+    interrupted: &AtomicBool,
 ) -> Vec<WriteResult> {
     let chunks: Vec<Vec<usize>> =
         (0..writes.len()).collect::<Vec<_>>().chunks(MAX_BATCH_REQUESTS).map(<[usize]>::to_vec).collect();
@@ -347,6 +384,7 @@ async fn run_step(
     let mut outcomes = Vec::new();
     let mut stop = false;
     loop {
+        stop |= interrupted.load(Ordering::SeqCst);
         while !stop && running.len() < client.options.concurrency.max(1) {
             let Some(chunk) = pending.next() else { break };
             let replicating: HashSet<usize> = chunk
@@ -437,7 +475,7 @@ fn outcome_unknown(error: &GraphError) -> bool {
 /// there, the create is done.
 async fn settle_create(client: &GraphClient, write: &Write, error: GraphError) -> Result<(), String> {
     let Some(read_back) = write.read_back.as_deref().filter(|_| outcome_unknown(&error)) else {
-        return Err(error.to_string());
+        return Err(error.explained());
     };
     match client.get(&client.url(read_back)).await {
         Ok(_) => {

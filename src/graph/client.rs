@@ -100,6 +100,34 @@ impl GraphError {
         }
     }
 
+    /// What to do about a refusal, for the errors people can fix.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            GraphError::Status { status: 401, .. } => {
+                Some("the token was refused: sign in again, and check that it is for this cloud's Graph")
+            }
+            GraphError::Status { status: 403, path, .. } => {
+                Some(if path.contains("/users") || path.contains("/servicePrincipals") {
+                    "assignments need CustomSecAttributeAssignment.Read.All (plan) or .ReadWrite.All \
+                     (apply); a signed-in user also needs Attribute Assignment Reader or Administrator"
+                } else {
+                    "sets and definitions need CustomSecAttributeDefinition.Read.All (plan) or \
+                     .ReadWrite.All (apply); a signed-in user also needs Attribute Definition Reader or \
+                     Administrator"
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The error with its hint, for people.
+    pub fn explained(&self) -> String {
+        match self.hint() {
+            Some(hint) => format!("{self} (hint: {hint})"),
+            None => self.to_string(),
+        }
+    }
+
     /// The HTTP status, for an answered request.
     pub fn status(&self) -> Option<u16> {
         match self {

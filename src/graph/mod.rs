@@ -15,6 +15,7 @@ pub mod route;
 pub mod wire;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 
@@ -31,6 +32,10 @@ pub use endpoint::GraphEndpoint;
 pub struct GraphTenant {
     client: Arc<GraphClient>,
     tenant_id: Option<String>,
+    /// Set to stop an apply: nothing new is sent, requests in flight finish.
+    stop: Arc<AtomicBool>,
+    /// Whether an apply stops on Ctrl-C (the command line sets it).
+    stop_on_ctrl_c: bool,
 }
 
 impl GraphTenant {
@@ -40,7 +45,25 @@ impl GraphTenant {
         options: ClientOptions,
         tenant_id: Option<String>,
     ) -> Result<Self, GraphError> {
-        Ok(GraphTenant { client: Arc::new(GraphClient::new(endpoint, tokens, options)?), tenant_id })
+        Ok(GraphTenant {
+            client: Arc::new(GraphClient::new(endpoint, tokens, options)?),
+            tenant_id,
+            stop: Arc::new(AtomicBool::new(false)),
+            stop_on_ctrl_c: false,
+        })
+    }
+
+    /// Makes an apply stop cleanly on the first Ctrl-C (the requests in
+    /// flight finish; the report says what was not attempted) and exit at
+    /// once on the second.
+    pub fn stop_on_ctrl_c(mut self) -> Self {
+        self.stop_on_ctrl_c = true;
+        self
+    }
+
+    /// Setting the flag stops an apply in progress, as Ctrl-C does.
+    pub fn stop_handle(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
     }
 
     pub fn client(&self) -> &GraphClient {
@@ -59,6 +82,25 @@ impl Tenant for GraphTenant {
     }
 
     async fn apply(&self, changes: &[Change]) -> ApplyReport {
-        apply::apply(Arc::clone(&self.client), changes).await
+        let watcher = self.stop_on_ctrl_c.then(|| {
+            let stop = Arc::clone(&self.stop);
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    stop.store(true, Ordering::SeqCst);
+                    eprintln!(
+                        "\nInterrupted: finishing the requests in flight, sending nothing new \
+                         (Ctrl-C again to quit at once)."
+                    );
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(130);
+                    }
+                }
+            })
+        });
+        let report = apply::apply(Arc::clone(&self.client), changes, &self.stop).await;
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
+        report
     }
 }

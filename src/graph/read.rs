@@ -4,7 +4,9 @@
 //! when the policy needs every principal. A declared principal Graph does
 //! not know is left out, so the plan reports it as a conflict naming it.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
 
 use serde_json::Value;
 
@@ -22,7 +24,7 @@ use super::wire::{WireAttributeSet, WireDefinition, WirePrincipal};
 /// Why the tenant could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("reading from Microsoft Graph failed: {0}")]
+    #[error("reading from Microsoft Graph failed: {}", .0.explained())]
     Graph(#[from] GraphError),
     #[error("Microsoft Graph answered {what} in an unexpected shape: {message}")]
     Shape { what: String, message: String },
@@ -65,7 +67,7 @@ fn decode_principal(value: Value, kind: PrincipalKind, path: &str) -> Result<Liv
 }
 
 /// Reads what `scope` asks for.
-pub async fn read(client: &GraphClient, scope: &ReadScope) -> Result<LiveState, ReadError> {
+pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveState, ReadError> {
     let progress = Progress::spinner("reading attribute sets and definitions");
     let mut live = LiveState::default();
     let sets = client.all_pages(client.url("directory/attributeSets"), |_| progress.tick()).await?;
@@ -106,7 +108,7 @@ pub async fn read(client: &GraphClient, scope: &ReadScope) -> Result<LiveState, 
 
 /// Reads the principals of one kind into `live`; true when all were swept.
 async fn read_principals(
-    client: &GraphClient,
+    client: &Arc<GraphClient>,
     kind: PrincipalKind,
     declared: &[&PrincipalKey],
     sweep: bool,
@@ -115,58 +117,50 @@ async fn read_principals(
     if !sweep && declared.is_empty() {
         return Ok(false);
     }
-    let first_url =
-        client.url(&format!("{}?$top={SWEEP_PAGE_SIZE}&$select={}", collection(kind), select(kind)));
-    let route = if sweep {
-        Route::Sweep
-    } else if route::worth_probing(declared.len()) {
-        // Read the first sweep page with its count: it may be the whole
-        // tenant, and it tells how many pages a sweep would take.
-        let mut probe_url = first_url.clone();
-        probe_url.query_pairs_mut().append_pair("$count", "true");
-        let page = match client.page(&probe_url, &[("ConsistencyLevel", "eventual")]).await {
-            Ok(page) => page,
-            Err(error) if error.status() == Some(400) => client.page(&first_url, &[]).await?,
-            Err(error) => return Err(error.into()),
-        };
-        let page_len = page.items.len();
-        for (index, item) in page.items.into_iter().enumerate() {
-            let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
-            live.principals.insert(principal.id(), principal);
-        }
-        let unresolved: Vec<&PrincipalKey> =
-            declared.iter().copied().filter(|key| live.principal(key).is_none()).collect();
-        let population = page.count.map(|count| count as usize);
-        let chosen = route::after_probe(unresolved.len(), population, page.next.is_some());
-        tracing::debug!(
-            kind = kind.as_str(),
-            page_len,
-            ?population,
-            unresolved = unresolved.len(),
-            ?chosen,
-            "route"
-        );
-        match (chosen, page.next) {
-            (Route::Sweep, Some(next)) => {
-                sweep_from(client, kind, next, Some(&first_url), live).await?;
-                return Ok(true);
-            }
-            (Route::Sweep, None) => return Ok(true),
-            (Route::Batched, _) => {
-                read_batched(client, kind, &unresolved, live).await?;
-                return Ok(false);
-            }
-        }
-    } else {
-        Route::Batched
+    let query = format!("$top={SWEEP_PAGE_SIZE}&$select={}", select(kind));
+    let first_url = client.url(&format!("{}?{query}", collection(kind)));
+    if sweep {
+        sweep_from(client, kind, first_url, None, live).await?;
+        return Ok(true);
+    }
+    if !route::worth_probing(declared.len()) {
+        read_batched(client, kind, declared, live).await?;
+        return Ok(false);
+    }
+    // Read the first sweep page with its count: it may be the whole tenant,
+    // and it tells how many pages a sweep would take.
+    let probe_url = client.url(&format!("{}?{query}&$count=true", collection(kind)));
+    let page = match client.page(&probe_url, &[("ConsistencyLevel", "eventual")]).await {
+        Ok(page) => page,
+        // A service that refuses the count: read the page without it.
+        Err(error) if error.status() == Some(400) => client.page(&first_url, &[]).await?,
+        Err(error) => return Err(error.into()),
     };
-    match route {
-        Route::Sweep => {
-            sweep_from(client, kind, first_url, None, live).await?;
+    let page_len = page.items.len();
+    for (index, item) in page.items.into_iter().enumerate() {
+        let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
+        live.principals.insert(principal.id(), principal);
+    }
+    let unresolved: Vec<&PrincipalKey> =
+        declared.iter().copied().filter(|key| live.principal(key).is_none()).collect();
+    let population = page.count.and_then(|count| usize::try_from(count).ok());
+    let chosen = route::after_probe(unresolved.len(), population, page_len, page.next.is_some());
+    tracing::debug!(
+        kind = kind.as_str(),
+        page_len,
+        ?population,
+        unresolved = unresolved.len(),
+        ?chosen,
+        "route"
+    );
+    match (chosen, page.next) {
+        (Route::Sweep, Some(next)) => {
+            sweep_from(client, kind, next, Some(&probe_url), live).await?;
             Ok(true)
         }
-        Route::Batched => {
-            read_batched(client, kind, declared, live).await?;
+        (Route::Sweep, None) => Ok(true),
+        (Route::Batched, _) => {
+            read_batched(client, kind, &unresolved, live).await?;
             Ok(false)
         }
     }
@@ -208,25 +202,41 @@ async fn sweep_from(
     Ok(())
 }
 
-/// Reads `keys` with batched GETs; unknown ones (404) are left out.
+/// Reads `keys` with batched GETs, a few batches in flight; unknown ones
+/// (404) are left out.
 async fn read_batched(
-    client: &GraphClient,
+    client: &Arc<GraphClient>,
     kind: PrincipalKind,
     keys: &[&PrincipalKey],
     live: &mut LiveState,
 ) -> Result<(), ReadError> {
     let progress = Progress::bar(keys.len() as u64, &format!("reading declared {}", collection(kind)));
-    for chunk in keys.chunks(MAX_BATCH_REQUESTS) {
-        let requests: Vec<BatchRequest> = chunk
-            .iter()
-            .enumerate()
-            .map(|(index, key)| BatchRequest::get((index + 1).to_string(), principal_url(key)))
-            .collect();
-        let keys_by_id: BTreeMap<String, &PrincipalKey> =
-            requests.iter().map(|request| request.id.clone()).zip(chunk.iter().copied()).collect();
-        let answers = client.batch(requests, client.options.retry, &|_, _| false).await;
-        for (request, answer) in answers {
-            let key = keys_by_id[&request.id];
+    let mut chunks = keys
+        .chunks(MAX_BATCH_REQUESTS)
+        .map(|chunk| chunk.iter().map(|key| (*key).clone()).collect::<Vec<PrincipalKey>>())
+        .collect::<Vec<_>>()
+        .into_iter();
+    let mut running = JoinSet::new();
+    loop {
+        while running.len() < client.options.concurrency.max(1) {
+            let Some(chunk) = chunks.next() else { break };
+            let client = Arc::clone(client);
+            running.spawn(async move {
+                let requests: Vec<BatchRequest> = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(index, key)| BatchRequest::get((index + 1).to_string(), principal_url(key)))
+                    .collect();
+                let answers = client.batch(requests, client.options.retry, &|_, _| false).await;
+                (chunk, answers)
+            });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let (chunk, answers) = joined.map_err(|error| ReadError::Shape {
+            what: "a batched read".into(),
+            message: format!("the task failed: {error}"),
+        })?;
+        for ((request, answer), key) in answers.into_iter().zip(&chunk) {
             let item = answer?;
             match item.status {
                 200 => {

@@ -33,18 +33,18 @@ pub fn worth_probing(declared: usize) -> bool {
     batched_cost(declared) > 1
 }
 
-/// The route for the principals still to read after the first sweep page.
-/// `unresolved`: declared principals not on that page; `population`: the
-/// kind's total (`@odata.count`), when known; `pages_left`: whether the
-/// first page had a nextLink. Unknown population means an unbounded sweep,
-/// so batching (whose cost is known) wins.
-pub fn after_probe(unresolved: usize, population: Option<usize>, pages_left: bool) -> Route {
+/// The route for the principals still to read after the first sweep page
+/// of `page_len` principals. `unresolved`: declared principals not on that
+/// page; `population`: the kind's total (`@odata.count`), when known;
+/// `pages_left`: whether the page had a nextLink. An unknown population
+/// means an unbounded sweep, so batching (whose cost is known) wins.
+pub fn after_probe(unresolved: usize, population: Option<usize>, page_len: usize, pages_left: bool) -> Route {
     if !pages_left {
         return Route::Sweep;
     }
     match population {
         Some(population) => {
-            let remaining_pages = sweep_cost(population).saturating_sub(1);
+            let remaining_pages = population.saturating_sub(page_len).div_ceil(page_len.max(1));
             if remaining_pages < batched_cost(unresolved) { Route::Sweep } else { Route::Batched }
         }
         None => Route::Batched,
@@ -74,17 +74,20 @@ mod tests {
 
     #[test]
     fn a_single_page_tenant_is_swept() {
-        assert_eq!(after_probe(500, None, false), Route::Sweep);
+        assert_eq!(after_probe(500, None, 600, false), Route::Sweep);
     }
 
     #[test]
     fn the_cheaper_remainder_wins() {
         // 100,000 users: 100 more pages against 5 batches.
-        assert_eq!(after_probe(100, Some(100_000), true), Route::Batched);
+        assert_eq!(after_probe(100, Some(100_000), 999, true), Route::Batched);
         // 3,000 users, 2,000 unresolved declared: 3 pages left against 100 batches.
-        assert_eq!(after_probe(2_000, Some(3_000), true), Route::Sweep);
+        assert_eq!(after_probe(2_000, Some(3_000), 999, true), Route::Sweep);
         // Tie: batching, whose answers hold only what is needed.
-        assert_eq!(after_probe(20, Some(1_998), true), Route::Batched);
-        assert_eq!(after_probe(5_000, None, true), Route::Batched);
+        assert_eq!(after_probe(20, Some(1_998), 999, true), Route::Batched);
+        assert_eq!(after_probe(5_000, None, 999, true), Route::Batched);
+        // The service may answer smaller pages than asked: 60 users in pages of 10.
+        assert_eq!(after_probe(40, Some(60), 10, true), Route::Batched);
+        assert_eq!(after_probe(150, Some(210), 50, true), Route::Sweep);
     }
 }
