@@ -4,6 +4,7 @@
 //! faults, quotas, control endpoints and the `emulator` command. Tests of
 //! behaviour Microsoft does not document are named `emulators_own_…`.
 
+mod replay;
 mod support;
 
 use std::time::{Duration, Instant};

@@ -175,6 +175,12 @@ fn route(
     request: &GraphRequest,
     context: &RouteContext,
 ) -> Result<GraphResponse, GraphError> {
+    // C-AQ: `$search` without `ConsistencyLevel: eventual` fails on any directory collection.
+    let searches = url::form_urlencoded::parse(request.query.as_bytes())
+        .any(|(key, _)| key.eq_ignore_ascii_case("$search"));
+    if searches && !request.eventual_consistency() {
+        return Err(search_needs_eventual_consistency());
+    }
     let route = parse_route(&request.path)?;
     let method = &request.method;
     if *method != Method::GET && *method != Method::POST && *method != Method::PATCH {
@@ -477,9 +483,7 @@ fn principal_options(
     )?;
     if options.search.is_some() {
         if !request.eventual_consistency() {
-            return Err(GraphError::unsupported_query(
-                "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
-            ));
+            return Err(search_needs_eventual_consistency());
         }
         return Err(GraphError::bad_request("The emulator does not support $search."));
     }
@@ -520,6 +524,13 @@ fn list_principals(
     // `$count=true` without ConsistencyLevel is silently ignored (C-AQ).
     let count = options.count && request.eventual_consistency();
     Ok(list_response(items, &options, context_url(context, &fragment), &request.path, context, count))
+}
+
+/// The documented error of `$search` without `ConsistencyLevel` (C-AQ).
+fn search_needs_eventual_consistency() -> GraphError {
+    GraphError::unsupported_query(
+        "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+    )
 }
 
 /// `/users/$count` needs `ConsistencyLevel: eventual` (C-AQ, documented error).
