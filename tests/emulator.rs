@@ -612,7 +612,7 @@ async fn principals_are_found_by_upn_and_app_id_filter() {
 // ── rules: nothing is ever deleted ──
 
 #[tokio::test]
-async fn delete_is_refused_everywhere_logged_and_counted() {
+async fn emulators_own_405_for_delete_everywhere_logged_and_counted() {
     let h = seeded(contoso_with_assignments()).await;
     let before = h.emulator.state();
     for path in [
@@ -684,7 +684,7 @@ fn contoso_normalised() -> entra_csa::graph::wire::TenantDocument {
 }
 
 #[tokio::test]
-async fn use_predefined_values_only_changes_one_way() {
+async fn emulators_own_400_when_use_predefined_values_only_goes_false_to_true() {
     let h = seeded(contoso()).await;
     let reply = h
         .patch(
@@ -703,7 +703,7 @@ async fn use_predefined_values_only_changes_one_way() {
 }
 
 #[tokio::test]
-async fn boolean_definitions_are_single_valued_and_free() {
+async fn emulators_own_400_for_boolean_collections_or_predefined_only() {
     let h = seeded(contoso()).await;
     let path = "directory/customSecurityAttributeDefinitions";
     assert_eq!(
@@ -761,7 +761,7 @@ async fn emulators_own_names_descriptions_and_duplicates_are_checked() {
 // ── rules: limits ──
 
 #[tokio::test]
-async fn at_most_500_attribute_sets() {
+async fn emulators_own_400_past_500_attribute_sets() {
     let mut tenant = contoso();
     for index in tenant.attribute_sets.len()..500 {
         tenant.attribute_sets.push(serde_json::from_value(json!({ "id": format!("Set{index}") })).unwrap());
@@ -773,7 +773,7 @@ async fn at_most_500_attribute_sets() {
 }
 
 #[tokio::test]
-async fn at_most_500_active_definitions_and_deprecated_ones_do_not_count() {
+async fn emulators_own_400_past_500_active_definitions_deprecated_ones_not_counted() {
     let mut tenant = contoso();
     tenant.attribute_sets[0].max_attributes_per_set = None;
     let template = tenant.custom_security_attribute_definitions[1].clone();
@@ -805,7 +805,7 @@ async fn at_most_500_active_definitions_and_deprecated_ones_do_not_count() {
 }
 
 #[tokio::test]
-async fn max_attributes_per_set_caps_the_set() {
+async fn emulators_own_400_past_max_attributes_per_set() {
     let mut tenant = contoso();
     tenant.attribute_sets[1].max_attributes_per_set = Some(2);
     let h = seeded(tenant).await;
@@ -823,7 +823,7 @@ async fn max_attributes_per_set_caps_the_set() {
 }
 
 #[tokio::test]
-async fn at_most_100_predefined_values() {
+async fn emulators_own_400_past_100_predefined_values() {
     let h = seeded(contoso()).await;
     let values: Vec<Value> =
         (0..101).map(|index| json!({ "id": format!("V{index}"), "isActive": true })).collect();
@@ -845,7 +845,7 @@ async fn at_most_100_predefined_values() {
 }
 
 #[tokio::test]
-async fn at_most_50_values_per_principal() {
+async fn emulators_own_400_past_50_values_per_principal() {
     let h = seeded(contoso()).await;
     let user = format!("users/{USER_ID}");
     let fifty: Vec<String> = (0..50).map(|index| format!("C{index}")).collect();
@@ -905,7 +905,7 @@ async fn emulators_own_assignment_type_annotation_and_arity_checks() {
 }
 
 #[tokio::test]
-async fn predefined_inactive_and_deprecated_values_are_not_assignable() {
+async fn emulators_own_400_for_unlisted_inactive_or_deprecated_values() {
     let h = seeded(contoso()).await;
     let user = format!("users/{USER_ID}");
     let project = |values: Value| {
@@ -947,7 +947,7 @@ async fn predefined_inactive_and_deprecated_values_are_not_assignable() {
 // ── authentication ──
 
 #[tokio::test]
-async fn a_bearer_token_is_required() {
+async fn emulators_own_401_without_a_valid_bearer_token() {
     let h = seeded(contoso()).await;
     let url = h.url("directory/attributeSets");
     let reply = h.client.get(&url).send().await.unwrap();
@@ -1291,7 +1291,7 @@ async fn latency_delays_every_request() {
 }
 
 #[tokio::test]
-async fn a_new_definition_is_not_assignable_during_the_replication_lag() {
+async fn emulators_own_400_during_the_replication_lag() {
     let h = harness(EmulatorConfig {
         seed_state: contoso(),
         replication_lag: Duration::from_millis(400),
@@ -1370,4 +1370,29 @@ async fn graph_resource_unit_quota_throttles_reads_and_batch_items() {
     assert_eq!(reply.status, StatusCode::OK, "the batch succeeds");
     assert_eq!(item(&reply, "1")["status"], 429, "the item is throttled");
     assert!(item(&reply, "1")["headers"]["Retry-After"].is_string());
+}
+
+#[tokio::test]
+async fn stats_count_attempted_writes_and_the_batch_envelope_sums_its_items() {
+    let h = seeded(contoso()).await;
+    let reply = batch(
+        &h,
+        json!([
+            { "id": "1", "method": "GET", "url": "/users" },
+            { "id": "2", "method": "PATCH", "url": format!("/users/{USER_ID}"),
+              "headers": { "Content-Type": "application/json" },
+              "body": { "customSecurityAttributes": { "Engineering": {
+                  "@odata.type": REQUEST_SET_TYPE, "ProjectDate": "d" } } } },
+            { "id": "3", "method": "POST", "url": "/directory/attributeSets",
+              "headers": { "Content-Type": "application/json" }, "body": { "id": "Bad Name" } }
+        ]),
+    )
+    .await;
+    assert_eq!(reply.header("x-ms-resource-unit"), Some("4"), "2 + 1 + 1");
+    assert_eq!(item(&reply, "3")["status"], 400);
+    let stats = h.emulator.stats();
+    assert_eq!(stats.writes, 2, "refused writes count as attempted writes; the envelope does not");
+    assert_eq!(stats.requests, 4, "three items and the envelope");
+    assert_eq!(stats.by_path["/v1.0/$batch"], 1);
+    assert_eq!(stats.resource_units, 4);
 }

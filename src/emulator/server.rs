@@ -36,6 +36,18 @@ const GRAPH_JSON: &str =
 /// The panic payload that drops a connection to inject a reset.
 struct InjectedConnectionReset;
 
+/// One served request, for the log and the counters.
+pub(super) struct LogEntry<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: &'a str,
+    /// 0 for a dropped connection.
+    pub status: u16,
+    pub body: &'a [u8],
+    pub batch_item: Option<&'a str>,
+    pub resource_units: u32,
+}
+
 /// Everything the handler shares across requests.
 pub struct Shared {
     config: EmulatorConfig,
@@ -94,19 +106,13 @@ impl Shared {
         self.sequence.store(0, Ordering::SeqCst);
     }
 
-    /// Adds a request to the log and the counters.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn record(
-        &self,
-        method: &Method,
-        path: &str,
-        query: &str,
-        status: u16,
-        body: &[u8],
-        batch_item: Option<&str>,
-        resource_units: u32,
-        write: bool,
-    ) {
+    /// Adds a request to the log and the counters. Every POST, PATCH, PUT
+    /// or DELETE of a Graph object counts as a write, whatever its answer;
+    /// the `$batch` envelope does not (its items do).
+    pub(super) fn record(&self, entry: LogEntry<'_>) {
+        let LogEntry { method, path, query, status, body, batch_item, resource_units } = entry;
+        let write = matches!(*method, Method::POST | Method::PATCH | Method::PUT | Method::DELETE)
+            && !path.ends_with("/$batch");
         let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
         let body = if body.iter().all(u8::is_ascii_whitespace) {
             None
@@ -155,16 +161,15 @@ impl Shared {
             None => self.serve_admitted(request, cost, base_url),
         };
         response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
-        self.record(
-            &request.method,
-            &format!("/v1.0/{}", request.path.trim_start_matches('/')),
-            &request.query,
-            response.status.as_u16(),
-            &request.body,
+        self.record(LogEntry {
+            method: &request.method,
+            path: &format!("/v1.0/{}", request.path.trim_start_matches('/')),
+            query: &request.query,
+            status: response.status.as_u16(),
+            body: &request.body,
             batch_item,
-            cost.resource_units,
-            request.is_write(),
-        );
+            resource_units: cost.resource_units,
+        });
         response
     }
 
@@ -325,16 +330,15 @@ async fn handle(
     let refuse = |error: GraphError| {
         let mut response = GraphResponse::error(error);
         response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
-        shared.record(
-            &method,
-            &path,
-            &query,
-            response.status.as_u16(),
-            &body,
-            None,
-            cost.resource_units,
-            false,
-        );
+        shared.record(LogEntry {
+            method: &method,
+            path: &path,
+            query: &query,
+            status: response.status.as_u16(),
+            body: &body,
+            batch_item: None,
+            resource_units: cost.resource_units,
+        });
         response
     };
     if let Err(error) = authenticate(&headers, shared.config.token.as_deref()) {
@@ -348,7 +352,15 @@ async fn handle(
     };
     match shared.next_fault(true) {
         Some(Fault::ConnectionReset) => {
-            shared.record(&method, &path, &query, 0, &body, None, 0, false);
+            shared.record(LogEntry {
+                method: &method,
+                path: &path,
+                query: &query,
+                status: 0,
+                body: &body,
+                batch_item: None,
+                resource_units: 0,
+            });
             // Unwinding out of the handler ends the connection task, so the
             // client sees the connection close without a response. No panic
             // hook runs (`resume_unwind`), so nothing is printed.
@@ -357,16 +369,15 @@ async fn handle(
         Some(fault) => {
             let mut response = fault_response(&fault);
             response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
-            shared.record(
-                &method,
-                &path,
-                &query,
-                response.status.as_u16(),
-                &body,
-                None,
-                cost.resource_units,
-                false,
-            );
+            shared.record(LogEntry {
+                method: &method,
+                path: &path,
+                query: &query,
+                status: response.status.as_u16(),
+                body: &body,
+                batch_item: None,
+                resource_units: cost.resource_units,
+            });
             return render_with(response);
         }
         None => {}
@@ -378,7 +389,15 @@ async fn handle(
         } else {
             GraphResponse::error(GraphError::method_not_allowed())
         };
-        shared.record(&method, &path, &query, response.status.as_u16(), &body, None, 0, false);
+        shared.record(LogEntry {
+            method: &method,
+            path: &path,
+            query: &query,
+            status: response.status.as_u16(),
+            body: &body,
+            batch_item: None,
+            resource_units: 0,
+        });
         return render_with(response);
     }
     let request = GraphRequest {
