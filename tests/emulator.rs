@@ -1396,3 +1396,28 @@ async fn stats_count_attempted_writes_and_the_batch_envelope_sums_its_items() {
     assert_eq!(stats.by_path["/v1.0/$batch"], 1);
     assert_eq!(stats.resource_units, 4);
 }
+
+#[tokio::test]
+async fn principals_filter_with_in_and_reset_replays_the_same_faults() {
+    let h = seeded(contoso()).await;
+    let reply = h.get(&format!("users?$filter=id in ('{USER_ID}', '{SECOND_USER_ID}')&$select=id")).await;
+    assert_eq!(ids(&reply), [USER_ID, SECOND_USER_ID]);
+
+    let faulty = harness(EmulatorConfig { fault_rate: 0.6, seed: 9, ..Default::default() }).await;
+    let statuses = |h: &Harness| {
+        let client = h.client.clone();
+        let url = h.url("directory/attributeSets");
+        async move {
+            let mut seen = Vec::new();
+            for _ in 0..15 {
+                seen.push(
+                    client.get(&url).bearer_auth("t").send().await.map(|r| r.status().as_u16()).unwrap_or(0),
+                );
+            }
+            seen
+        }
+    };
+    let first = statuses(&faulty).await;
+    faulty.client.post(format!("{}/_emulator/reset", faulty.emulator.base_url())).send().await.unwrap();
+    assert_eq!(statuses(&faulty).await, first);
+}

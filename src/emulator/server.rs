@@ -103,6 +103,9 @@ impl Shared {
         lock(&self.log).clear();
         *lock(&self.stats) = Stats::default();
         *lock(&self.throttler) = Throttler::new(self.config.throttle, self.config.throttle_scale);
+        // The same faults and batch orders again, as after start.
+        *lock(&self.faults) = FaultInjector::new(self.config.fault_rate, self.config.seed);
+        *lock(&self.batch_order) = StdRng::seed_from_u64(self.config.seed);
         self.sequence.store(0, Ordering::SeqCst);
     }
 
