@@ -269,17 +269,11 @@ pub(super) fn graph_date() -> String {
     time::OffsetDateTime::now_utc().format(format).unwrap_or_default()
 }
 
-/// A request id in GUID form, unique within the run.
-fn new_request_id(sequence: u64) -> String {
-    let random: u64 = rand::random();
-    format!(
-        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
-        (random >> 32) as u32,
-        (random >> 16) as u16,
-        random & 0xfff,
-        sequence & 0xfff,
-        sequence
-    )
+/// A random request id in GUID form, as Graph's `request-id`.
+fn new_request_id() -> String {
+    let bits: u128 = rand::random();
+    let hex = format!("{bits:032x}");
+    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
 }
 
 /// The base URL clients reach the emulator at, from `Host`.
@@ -323,66 +317,47 @@ async fn handle(
         return control(&shared, &method, &path);
     }
     delay(shared.config.latency).await;
-    let sequence = shared.sequence.load(Ordering::SeqCst) + 1;
-    let request_id = new_request_id(sequence);
+    let request_id = new_request_id();
     let client_request_id =
         headers.get("client-request-id").and_then(|value| value.to_str().ok()).map(str::to_owned);
     let render_with = |response: GraphResponse| render(response, &request_id, client_request_id.as_deref());
     let cost = request_cost(&method, path.trim_start_matches("/v1.0/"), &query);
-
-    let refuse = |error: GraphError| {
-        let mut response = GraphResponse::error(error);
-        response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
+    let log = |status: u16, resource_units: u32| {
         shared.record(LogEntry {
             method: &method,
             path: &path,
             query: &query,
-            status: response.status.as_u16(),
+            status,
             body: &body,
             batch_item: None,
-            resource_units: cost.resource_units,
+            resource_units,
         });
-        response
     };
+    // A response the edge gives itself (refusal or fault), logged and charged.
+    let answer_here = |mut response: GraphResponse| {
+        response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
+        log(response.status.as_u16(), cost.resource_units);
+        render_with(response)
+    };
+
     if let Err(error) = authenticate(&headers, shared.config.token.as_deref()) {
-        return render_with(refuse(error));
+        return answer_here(GraphResponse::error(error));
     }
     let Some(graph_path) = path.strip_prefix("/v1.0/") else {
         // Emulator's choice: only the v1.0 service root is served.
-        return render_with(refuse(GraphError::bad_request(format!(
+        return answer_here(GraphResponse::error(GraphError::bad_request(format!(
             "Invalid version: the emulator serves only /v1.0/, not '{path}'."
         ))));
     };
     match shared.next_fault(true) {
         Some(Fault::ConnectionReset) => {
-            shared.record(LogEntry {
-                method: &method,
-                path: &path,
-                query: &query,
-                status: 0,
-                body: &body,
-                batch_item: None,
-                resource_units: 0,
-            });
+            log(0, 0);
             // Unwinding out of the handler ends the connection task, so the
             // client sees the connection close without a response. No panic
             // hook runs (`resume_unwind`), so nothing is printed.
             std::panic::resume_unwind(Box::new(InjectedConnectionReset));
         }
-        Some(fault) => {
-            let mut response = fault_response(&fault);
-            response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
-            shared.record(LogEntry {
-                method: &method,
-                path: &path,
-                query: &query,
-                status: response.status.as_u16(),
-                body: &body,
-                batch_item: None,
-                resource_units: cost.resource_units,
-            });
-            return render_with(response);
-        }
+        Some(fault) => return answer_here(fault_response(&fault)),
         None => {}
     }
     let base = base_url(&headers, shared.address);
@@ -392,15 +367,8 @@ async fn handle(
         } else {
             GraphResponse::error(GraphError::method_not_allowed())
         };
-        shared.record(LogEntry {
-            method: &method,
-            path: &path,
-            query: &query,
-            status: response.status.as_u16(),
-            body: &body,
-            batch_item: None,
-            resource_units: 0,
-        });
+        // The items were charged one by one.
+        log(response.status.as_u16(), 0);
         return render_with(response);
     }
     let request = GraphRequest {
