@@ -125,6 +125,11 @@ impl Shared {
                     .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
             )
         };
+        tracing::debug!(
+            "{method} {path}{}{query} -> {status}{}",
+            if query.is_empty() { "" } else { "?" },
+            batch_item.map(|id| format!(" (batch item {id})")).unwrap_or_default()
+        );
         if *method == Method::DELETE {
             tracing::warn!("refused DELETE {path}: Graph cannot delete custom security attribute objects");
         }
