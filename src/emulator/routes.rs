@@ -175,6 +175,12 @@ fn route(
     request: &GraphRequest,
     context: &RouteContext,
 ) -> Result<GraphResponse, GraphError> {
+    let method = &request.method;
+    if *method != Method::GET && *method != Method::POST && *method != Method::PATCH {
+        // No DELETE (or PUT) exists for any resource the emulator serves
+        // (graph-api.md §1), so it is refused whatever the path.
+        return Err(GraphError::method_not_allowed());
+    }
     // C-AQ: `$search` without `ConsistencyLevel: eventual` fails on any directory collection.
     let searches = url::form_urlencoded::parse(request.query.as_bytes())
         .any(|(key, _)| key.eq_ignore_ascii_case("$search"));
@@ -182,11 +188,6 @@ fn route(
         return Err(search_needs_eventual_consistency());
     }
     let route = parse_route(&request.path)?;
-    let method = &request.method;
-    if *method != Method::GET && *method != Method::POST && *method != Method::PATCH {
-        // No DELETE (or PUT) exists for any of these resources (graph-api.md §1).
-        return Err(GraphError::method_not_allowed());
-    }
     match (route, method) {
         (Route::AttributeSets, &Method::GET) => list_attribute_sets(store, request, context),
         (Route::AttributeSets, &Method::POST) => {

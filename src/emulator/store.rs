@@ -593,8 +593,8 @@ impl Store {
         let Value::Object(sets) = sets else {
             return Err(GraphError::bad_request("customSecurityAttributes must be an object."));
         };
-        let mut merged = self.principals(kind)[index].assignments.clone();
-        let held = self.principals(kind)[index].assignments.clone();
+        let held = &self.principals(kind)[index].assignments;
+        let mut merged = held.clone();
         for (set_key, attributes) in sets {
             if set_key.starts_with('@') {
                 continue;

@@ -21,6 +21,7 @@ async fn emulators_own_405_for_delete_everywhere_logged_and_counted() {
         "directory/customSecurityAttributeDefinitions/Engineering_Project/allowedValues/Alpine",
         &format!("users/{USER_ID}"),
         "directory/attributeSets/Nonexistent",
+        "groups/anything",
     ] {
         let reply = h.send(Method::DELETE, path, &[], None).await;
         assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
@@ -28,7 +29,7 @@ async fn emulators_own_405_for_delete_everywhere_logged_and_counted() {
         assert_eq!(reply.error_message(), "Specified HTTP method is not allowed for the request target.");
     }
     assert_eq!(h.emulator.state(), before, "nothing was deleted");
-    assert_eq!(h.emulator.stats().deletes, 5);
+    assert_eq!(h.emulator.stats().deletes, 6);
     let logged = h.emulator.requests();
     assert!(logged.iter().all(|request| request.method == "DELETE" && request.status == 405));
 }
