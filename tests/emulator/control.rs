@@ -96,47 +96,89 @@ async fn non_loopback_needs_permission() {
     assert!(error.to_string().contains("loopback"), "{error}");
 }
 
+/// An `entra-csa emulator` process, killed when dropped.
+struct SpawnedEmulator {
+    child: std::process::Child,
+    base: String,
+}
+
+impl SpawnedEmulator {
+    /// Starts the command and reads its `listening on` line.
+    fn start(args: &[&std::ffi::OsStr]) -> SpawnedEmulator {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_entra-csa"))
+            .args(["emulator", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("ENTRA_CSA_EMULATOR_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let read = BufReader::new(stdout).read_line(&mut line);
+        // From here on, a failed check still kills the process (on drop).
+        let mut spawned = SpawnedEmulator { child, base: String::new() };
+        read.expect("the first line is read");
+        let base = line.trim().strip_prefix("listening on ").expect("the first line names the address");
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        spawned.base = base.to_owned();
+        spawned
+    }
+}
+
+impl Drop for SpawnedEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn the_emulator_command_serves_a_state_file() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let folder = tempfile::tempdir().unwrap();
     let state = folder.path().join("tenant.json");
     std::fs::write(&state, serde_json::to_string(&contoso()).unwrap()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_entra-csa"))
-        .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
-        .arg(&state)
-        .env_remove("ENTRA_CSA_EMULATOR_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").map(str::to_owned);
-    let result = std::panic::catch_unwind(|| {
-        let base = base.expect("the first line names the address");
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(async {
-            let client = reqwest::Client::new();
-            let reply = client
-                .get(format!("{base}/v1.0/directory/attributeSets"))
-                .bearer_auth("t")
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(reply.status(), StatusCode::OK);
-            let body: Value = reply.json().await.unwrap();
-            assert_eq!(body["value"].as_array().map(Vec::len), Some(2));
-        });
+    let emulator = SpawnedEmulator::start(&["--state".as_ref(), state.as_os_str()]);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let url = format!("{}/v1.0/directory/attributeSets", emulator.base);
+        let reply = client.get(&url).bearer_auth("t").send().await.unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+        let body: Value = reply.json().await.unwrap();
+        assert_eq!(body["value"].as_array().map(Vec::len), Some(2));
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+}
+
+#[test]
+fn the_emulator_command_persists_and_checks_its_token() {
+    let folder = tempfile::tempdir().unwrap();
+    let state = folder.path().join("tenant.json");
+    std::fs::write(&state, serde_json::to_string(&contoso()).unwrap()).unwrap();
+    let emulator = SpawnedEmulator::start(&[
+        "--state".as_ref(),
+        state.as_os_str(),
+        "--persist".as_ref(),
+        "--token".as_ref(),
+        "s3cret".as_ref(),
+    ]);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let url = format!("{}/v1.0/directory/attributeSets", emulator.base);
+        let refused =
+            client.post(&url).bearer_auth("other").json(&json!({ "id": "Finance" })).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        let created =
+            client.post(&url).bearer_auth("s3cret").json(&json!({ "id": "Finance" })).send().await.unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+    });
+    let text = std::fs::read_to_string(&state).unwrap();
+    let written = entra_csa::state_file::parse(&text, "tenant.json").expect("still a valid state file");
+    assert!(written.attribute_sets.contains_key("Finance"));
 }
 
 #[test]
