@@ -33,7 +33,7 @@ pub use control::{RecordedRequest, Stats};
 pub use throttle::Throttle;
 
 /// How an emulator is set up; `Default` is a plain Graph on a free loopback port.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EmulatorConfig {
     pub listen: SocketAddr,
     /// Allow an address that is not loopback.
@@ -58,6 +58,25 @@ pub struct EmulatorConfig {
     pub throttle: Throttle,
     /// Multiplies Graph's quotas.
     pub throttle_scale: f64,
+}
+
+/// Shows everything but the token.
+impl std::fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("listen", &self.listen)
+            .field("allow_non_loopback", &self.allow_non_loopback)
+            .field("persist", &self.persist)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("latency", &self.latency)
+            .field("page_size", &self.page_size)
+            .field("fault_rate", &self.fault_rate)
+            .field("seed", &self.seed)
+            .field("replication_lag", &self.replication_lag)
+            .field("throttle", &self.throttle)
+            .field("throttle_scale", &self.throttle_scale)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for EmulatorConfig {

@@ -550,6 +550,26 @@ async fn paging_follows_the_page_size_knob_and_counts_only_on_the_first_page() {
 }
 
 #[tokio::test]
+async fn doc_paging_needs_consistency_level_again_on_every_page() {
+    // C-PAGE: headers such as ConsistencyLevel are not carried by the nextLink.
+    let mut tenant = contoso_with_assignments();
+    tenant.users.push(tenant.users[0].clone());
+    tenant.users[2].id = "0b0b0b0b-0000-4000-8000-000000000002".into();
+    let h = harness(EmulatorConfig { seed_state: tenant, page_size: 1, ..Default::default() }).await;
+    let eventual = [("ConsistencyLevel", "eventual")];
+    let first = h
+        .get_with(
+            "users?$count=true&$select=id&$filter=customSecurityAttributes/Marketing/AppCountry eq 'Canada'",
+            &eventual,
+        )
+        .await;
+    assert_eq!(first.body["@odata.count"], 2);
+    let link = first.body["@odata.nextLink"].as_str().unwrap().to_owned();
+    assert_eq!(h.get(&link).await.error_code(), "Request_UnsupportedQuery");
+    assert_eq!(h.get_with(&link, &eventual).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn emulators_own_top_above_999_is_refused() {
     let h = seeded(contoso()).await;
     let reply = h.get("users?$top=1000").await;
