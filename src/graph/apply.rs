@@ -377,8 +377,11 @@ async fn run_step(
     progress: &Progress,
     interrupted: &AtomicBool,
 ) -> Vec<WriteResult> {
-    let chunks: Vec<Vec<usize>> =
-        (0..writes.len()).collect::<Vec<_>>().chunks(MAX_BATCH_REQUESTS).map(<[usize]>::to_vec).collect();
+    let chunks: Vec<Vec<usize>> = (0..writes.len())
+        .collect::<Vec<_>>()
+        .chunks(client.options.batch_size.clamp(1, MAX_BATCH_REQUESTS))
+        .map(<[usize]>::to_vec)
+        .collect();
     let mut pending = chunks.into_iter();
     let mut running = JoinSet::new();
     let mut outcomes = Vec::new();

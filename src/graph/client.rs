@@ -34,6 +34,12 @@ pub struct ClientOptions {
     pub concurrency: usize,
     /// Timeout of one HTTP request.
     pub request_timeout: Duration,
+    /// Writes per `$batch` envelope: Graph's 20, or 1 to send them one by
+    /// one (the benchmarks' comparison with tools that do).
+    pub batch_size: usize,
+    /// The route of a read of declared principals; `None` chooses the
+    /// cheaper one. The benchmarks force the other to show the choice.
+    pub read_route: Option<super::route::Route>,
 }
 
 impl Default for ClientOptions {
@@ -50,6 +56,8 @@ impl Default for ClientOptions {
             write_window: GRAPH_WRITE_WINDOW,
             concurrency: 4,
             request_timeout: Duration::from_secs(60),
+            batch_size: super::batch::MAX_BATCH_REQUESTS,
+            read_route: None,
         }
     }
 }

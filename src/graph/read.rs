@@ -123,6 +123,17 @@ async fn read_principals(
         sweep_from(client, kind, first_url, None, live).await?;
         return Ok(true);
     }
+    match client.options.read_route {
+        Some(Route::Sweep) => {
+            sweep_from(client, kind, first_url, None, live).await?;
+            return Ok(true);
+        }
+        Some(Route::Batched) => {
+            read_batched(client, kind, declared, live).await?;
+            return Ok(false);
+        }
+        None => {}
+    }
     if !route::worth_probing(declared.len()) {
         read_batched(client, kind, declared, live).await?;
         return Ok(false);
