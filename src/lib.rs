@@ -15,6 +15,7 @@ pub mod live_state;
 pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod synthetic;
 pub mod validate;
 pub mod yaml;
 

@@ -73,7 +73,23 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     {
         return Ok(Node { value: Value::Null, position: Position { line: 1, column: 1 } });
     }
-    let options = serde_saphyr::options! {
+    serde_saphyr::from_str_with_options::<Node>(text, options()).map_err(|error| {
+        let position = error
+            .location()
+            .map(|location| Position { line: location.line(), column: location.column() })
+            .unwrap_or(Position { line: 1, column: 1 });
+        SyntaxError { position, message: explain(bare_message(&error.to_string())) }
+    })
+}
+
+/// How deep a document may nest. A desired-state file needs 8 levels; the
+/// bound keeps a hostile file from exhausting the stack.
+pub const MAX_DEPTH: usize = 24;
+
+/// The parser's options: YAML 1.2 booleans, duplicate keys refused, alias
+/// expansion and document size bounded. The benchmarks parse with them too.
+pub fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
         duplicate_keys: DuplicateKeyPolicy::Error,
         // Only `true`/`false` are booleans (YAML 1.2): a value `y` or `NO` is text.
         strict_booleans: true,
@@ -86,16 +102,20 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             // few values each) hold a few million nodes; aliases stay bounded.
             max_nodes: 50_000_000,
             max_events: 100_000_000,
-            max_depth: 64,
+            max_depth: MAX_DEPTH,
         },
-    };
-    serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|error| {
-        let position = error
-            .location()
-            .map(|location| Position { line: location.line(), column: location.column() })
-            .unwrap_or(Position { line: 1, column: 1 });
-        SyntaxError { position, message: bare_message(&error.to_string()) }
-    })
+    }
+}
+
+/// Budget breaches in words a person can act on.
+fn explain(message: String) -> String {
+    if message.starts_with("budget breached: Depth") || message.contains("recursion limit exceeded") {
+        format!("the document nests more than {MAX_DEPTH} levels deep (a desired-state file needs 8)")
+    } else if let Some(limit) = message.strip_prefix("budget breached: ") {
+        format!("the document is too large or too repetitive for the parser's limits ({limit})")
+    } else {
+        message
+    }
 }
 
 /// The parser's message without its own "line L column C:" prefix and snippet.
@@ -257,6 +277,17 @@ mod tests {
         let error = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(error.position.line >= 1);
         assert!(!error.message.starts_with("line "), "{error:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_the_stack_runs_out() {
+        for depth in [MAX_DEPTH + 1, 1_000, 100_000] {
+            let flow = format!("a: {}{}\n", "[".repeat(depth), "]".repeat(depth));
+            let error = parse(&flow).unwrap_err();
+            assert!(error.message.contains("nests more than 24 levels"), "{error:?}");
+        }
+        let block: String = (0..40).map(|level| format!("{}k{level}:\n", " ".repeat(level))).collect();
+        assert!(parse(&block).unwrap_err().message.contains("nests more than"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod graph_cli;
 mod graph_read;
 mod graph_support;
 mod graph_wire;
+mod hostile_input;
 mod json_contract;
 mod plan_cli;
 mod plan_goldens;

@@ -47,6 +47,14 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
     if config.page_size == 0 {
         anyhow::bail!("--page-size must be at least 1");
     }
+    // Refused DELETEs are reported at `warn`; `RUST_LOG=debug` shows every request.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(filter)
+        .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

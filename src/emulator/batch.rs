@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 
 use super::error::GraphError;
 use super::routes::{GraphRequest, GraphResponse};
-use super::server::{Shared, body_json};
+use super::server::{LogEntry, Shared, body_json};
+use super::throttle::request_cost;
 
 /// "JSON batch requests are currently limited to 20 individual requests."
 pub const MAX_BATCH_REQUESTS: usize = 20;
@@ -37,15 +38,21 @@ struct BatchItem {
 }
 
 /// Serves a batch. A malformed batch is a 400 for the whole; otherwise 200
-/// with one response per item, in a shuffled (seeded) order.
+/// with one response per item, in a shuffled (seeded) order. The envelope's
+/// `x-ms-resource-unit` is the sum over its items.
 pub fn serve(shared: &Shared, body: &[u8], base_url: &str) -> GraphResponse {
-    match run(shared, body, base_url) {
-        Ok(responses) => GraphResponse::json(StatusCode::OK, json!({ "responses": responses })),
-        Err(error) => GraphResponse::error(error),
-    }
+    let (mut response, units) = match run(shared, body, base_url) {
+        Ok((responses, units)) => {
+            (GraphResponse::json(StatusCode::OK, json!({ "responses": responses })), units)
+        }
+        Err(error) => (GraphResponse::error(error), 0),
+    };
+    response.headers.push(("x-ms-resource-unit".into(), units.to_string()));
+    response
 }
 
-fn run(shared: &Shared, body: &[u8], base_url: &str) -> Result<Vec<Value>, GraphError> {
+/// The item responses, and the resource units the served items cost.
+fn run(shared: &Shared, body: &[u8], base_url: &str) -> Result<(Vec<Value>, u64), GraphError> {
     let batch: BatchBody = serde_json::from_slice(body)
         .map_err(|error| GraphError::bad_request(format!("The batch request is malformed: {error}.")))?;
     let items = batch.requests;
@@ -96,6 +103,7 @@ fn run(shared: &Shared, body: &[u8], base_url: &str) -> Result<Vec<Value>, Graph
     let order = execution_order(&items, &positions)?;
     let mut statuses: HashMap<String, StatusCode> = HashMap::new();
     let mut responses = Vec::with_capacity(items.len());
+    let mut units = 0_u64;
     for position in order {
         let item = &items[position];
         let failed_dependency =
@@ -106,20 +114,24 @@ fn run(shared: &Shared, body: &[u8], base_url: &str) -> Result<Vec<Value>, Graph
             Some(dependency) => {
                 let response = GraphResponse::error(GraphError::failed_dependency(dependency));
                 let (path, query) = split_url(&item.url);
-                shared.record(
-                    &parse_method(&item.method),
-                    &format!("/v1.0/{path}"),
+                shared.record(LogEntry {
+                    method: &parse_method(&item.method),
+                    path: &format!("/v1.0/{path}"),
                     query,
-                    response.status.as_u16(),
-                    &[],
-                    Some(&item.id),
-                    0,
-                    false,
-                );
+                    status: response.status.as_u16(),
+                    body: &[],
+                    batch_item: Some(&item.id),
+                    resource_units: 0,
+                });
                 response
             }
             None => match item_request(item) {
-                Ok(request) => shared.serve_graph(&request, Some(&item.id), base_url),
+                Ok(request) => {
+                    units += u64::from(
+                        request_cost(&request.method, &request.path, &request.query).resource_units,
+                    );
+                    shared.serve_graph(&request, Some(&item.id), base_url)
+                }
                 Err(error) => GraphResponse::error(error),
             },
         };
@@ -128,7 +140,7 @@ fn run(shared: &Shared, body: &[u8], base_url: &str) -> Result<Vec<Value>, Graph
     }
     // "Responses to the batched requests might appear in a different order."
     responses.shuffle(&mut *shared.batch_order.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-    Ok(responses)
+    Ok((responses, units))
 }
 
 /// Request order, except that every item runs after those it depends on.

@@ -5,8 +5,26 @@
 //!
 //! `start` serves a store seeded from a state document (DESIGN §6) over HTTP;
 //! the returned `RunningEmulator` exposes the store, the request log and the
-//! counters to the test that started it. Choices the emulator makes where
-//! Microsoft documents nothing are labelled "emulator's choice" in the code.
+//! counters to the test that started it:
+//!
+//! ```text
+//! let emulator = emulator::start(EmulatorConfig { seed_state, ..Default::default() }).await?;
+//! GET {emulator.base_url()}/v1.0/users?$select=id,customSecurityAttributes   (Authorization: Bearer any)
+//! emulator.requests(); emulator.stats(); emulator.state(); emulator.shutdown().await;
+//! ```
+//!
+//! Choices the emulator makes where Microsoft documents nothing are labelled
+//! "emulator's choice" in the code and `emulators_own_…` in the tests. In
+//! short: every refused write is 400 `Request_BadRequest` (duplicates,
+//! immutable or unknown properties, limits, names, assignment types,
+//! annotations and arity, predefined and inactive values, deprecated or
+//! not-yet-replicated attributes); unknown ids are 404
+//! `Request_ResourceNotFound`; DELETE is 405 with the documented
+//! method-not-allowed message; a body that is not strict JSON is 400; string
+//! booleans are accepted for `isActive` only (as the examples send them);
+//! single integers need `#Int32` and non-empty collections their
+//! `#Collection(...)` annotation; a principal keeps an inactive value it
+//! already holds; `$top` above 999 is 400.
 
 mod batch;
 mod control;
@@ -33,7 +51,7 @@ pub use control::{RecordedRequest, Stats};
 pub use throttle::Throttle;
 
 /// How an emulator is set up; `Default` is a plain Graph on a free loopback port.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EmulatorConfig {
     pub listen: SocketAddr,
     /// Allow an address that is not loopback.
@@ -58,6 +76,25 @@ pub struct EmulatorConfig {
     pub throttle: Throttle,
     /// Multiplies Graph's quotas.
     pub throttle_scale: f64,
+}
+
+/// Shows everything but the token.
+impl std::fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorConfig")
+            .field("listen", &self.listen)
+            .field("allow_non_loopback", &self.allow_non_loopback)
+            .field("persist", &self.persist)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("latency", &self.latency)
+            .field("page_size", &self.page_size)
+            .field("fault_rate", &self.fault_rate)
+            .field("seed", &self.seed)
+            .field("replication_lag", &self.replication_lag)
+            .field("throttle", &self.throttle)
+            .field("throttle_scale", &self.throttle_scale)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for EmulatorConfig {

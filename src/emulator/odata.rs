@@ -186,9 +186,24 @@ pub enum Literal {
 /// A parsed `$filter` expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
-    Compare { path: Vec<String>, equal: bool, literal: Literal },
-    StartsWith { path: Vec<String>, prefix: String },
-    EndsWith { path: Vec<String>, suffix: String },
+    Compare {
+        path: Vec<String>,
+        equal: bool,
+        literal: Literal,
+    },
+    /// `path in ('a', 'b')`: equal to any of the literals.
+    In {
+        path: Vec<String>,
+        literals: Vec<Literal>,
+    },
+    StartsWith {
+        path: Vec<String>,
+        prefix: String,
+    },
+    EndsWith {
+        path: Vec<String>,
+        suffix: String,
+    },
     Not(Box<Filter>),
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
@@ -209,6 +224,7 @@ impl Filter {
     pub fn paths(&self) -> Vec<&[String]> {
         match self {
             Filter::Compare { path, .. }
+            | Filter::In { path, .. }
             | Filter::StartsWith { path, .. }
             | Filter::EndsWith { path, .. } => {
                 vec![path.as_slice()]
@@ -247,6 +263,12 @@ impl Filter {
                 let absent_is_null =
                     *literal == Literal::Null && lookup(entity, path).is_none_or(Value::is_null);
                 if *equal { found || absent_is_null } else { !(found || absent_is_null) }
+            }
+            Filter::In { path, literals } => {
+                let ignore_case = path.len() == 1 && case_insensitive.contains(&path[0].as_str());
+                members(lookup(entity, path))
+                    .iter()
+                    .any(|value| literals.iter().any(|literal| literal_equals(value, literal, ignore_case)))
             }
             Filter::StartsWith { path, prefix } => {
                 let ignore_case = path.len() == 1 && case_insensitive.contains(&path[0].as_str());
@@ -448,6 +470,17 @@ impl Parser {
             }
             Some(Token::Word(word)) => {
                 let path = split_path(&word);
+                if self.peek_word("in") {
+                    self.position += 1;
+                    self.expect(&Token::Open)?;
+                    let mut literals = vec![self.literal()?];
+                    while matches!(self.tokens.get(self.position), Some(Token::Comma)) {
+                        self.position += 1;
+                        literals.push(self.literal()?);
+                    }
+                    self.expect(&Token::Close)?;
+                    return Ok(Filter::In { path, literals });
+                }
                 let equal = match self.next() {
                     Some(Token::Word(op)) if op.eq_ignore_ascii_case("eq") => true,
                     Some(Token::Word(op)) if op.eq_ignore_ascii_case("ne") => false,
@@ -458,16 +491,20 @@ impl Parser {
                     }
                     _ => return Err(self.error()),
                 };
-                let literal = match self.next() {
-                    Some(Token::Text(text)) => Literal::String(text),
-                    Some(Token::Word(word)) if word == "null" => Literal::Null,
-                    Some(Token::Word(word)) if word == "true" => Literal::Boolean(true),
-                    Some(Token::Word(word)) if word == "false" => Literal::Boolean(false),
-                    Some(Token::Word(word)) => Literal::Number(word.parse().map_err(|_| self.error())?),
-                    _ => return Err(self.error()),
-                };
+                let literal = self.literal()?;
                 Ok(Filter::Compare { path, equal, literal })
             }
+            _ => Err(self.error()),
+        }
+    }
+
+    fn literal(&mut self) -> Result<Literal, GraphError> {
+        match self.next() {
+            Some(Token::Text(text)) => Ok(Literal::String(text)),
+            Some(Token::Word(word)) if word == "null" => Ok(Literal::Null),
+            Some(Token::Word(word)) if word == "true" => Ok(Literal::Boolean(true)),
+            Some(Token::Word(word)) if word == "false" => Ok(Literal::Boolean(false)),
+            Some(Token::Word(word)) => word.parse().map(Literal::Number).map_err(|_| self.error()),
             _ => Err(self.error()),
         }
     }
@@ -517,6 +554,9 @@ mod tests {
         assert!(filter.matches(&definition, &["name"]));
         assert!(!filter.matches(&definition, &[]));
         assert!(Filter::parse("name eq").is_err());
+        let any = Filter::parse("name in ('Region', 'project')").unwrap();
+        assert!(any.matches(&definition, &["name"]));
+        assert!(Filter::parse("name in ()").is_err());
         assert!(Filter::parse("name gt 'a'").is_err());
     }
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::GraphError;
 use super::odata::{Filter, QueryOptions, select_properties};
-use super::store::{PrincipalRef, Store, allowed_value_json, attribute_set_json};
+use super::store::{PrincipalRef, Store, StoredPrincipal, allowed_value_json, attribute_set_json};
 use crate::model::{PrincipalKind, definition_id};
 
 /// One Graph request, as the HTTP edge or a batch item hands it over.
@@ -109,7 +109,7 @@ enum PrincipalKey {
 }
 
 impl PrincipalKey {
-    fn as_ref(&self) -> PrincipalRef<'_> {
+    fn lookup(&self) -> PrincipalRef<'_> {
         match self {
             PrincipalKey::IdOrUserPrincipalName(key) => PrincipalRef::IdOrUserPrincipalName(key),
             PrincipalKey::AppId(app_id) => PrincipalRef::AppId(app_id),
@@ -175,12 +175,19 @@ fn route(
     request: &GraphRequest,
     context: &RouteContext,
 ) -> Result<GraphResponse, GraphError> {
-    let route = parse_route(&request.path)?;
     let method = &request.method;
     if *method != Method::GET && *method != Method::POST && *method != Method::PATCH {
-        // No DELETE (or PUT) exists for any of these resources (graph-api.md §1).
+        // No DELETE (or PUT) exists for any resource the emulator serves
+        // (graph-api.md §1), so it is refused whatever the path.
         return Err(GraphError::method_not_allowed());
     }
+    // C-AQ: `$search` without `ConsistencyLevel: eventual` fails on any directory collection.
+    let searches = url::form_urlencoded::parse(request.query.as_bytes())
+        .any(|(key, _)| key.eq_ignore_ascii_case("$search"));
+    if searches && !request.eventual_consistency() {
+        return Err(search_needs_eventual_consistency());
+    }
+    let route = parse_route(&request.path)?;
     match (route, method) {
         (Route::AttributeSets, &Method::GET) => list_attribute_sets(store, request, context),
         (Route::AttributeSets, &Method::POST) => {
@@ -254,13 +261,12 @@ fn route(
             let options = QueryOptions::parse(&request.query, &["$select", "$top", "$skiptoken"])?;
             check_select(&options, &["id", "isActive"], "allowedValue")?;
             let definition = store.definition(&id)?;
-            let values: Vec<Map<String, Value>> =
-                definition.allowed_values().iter().map(allowed_value_json).collect();
             let base =
                 format!("directory/customSecurityAttributeDefinitions('{}')/allowedValues", definition.id());
             let context_fragment = select_fragment(&base, &options, false);
             Ok(list_response(
-                values,
+                definition.allowed_values(),
+                |value| select_properties(&allowed_value_json(value), options.selected()),
                 &options,
                 context_url(context, &context_fragment),
                 &request.path,
@@ -314,7 +320,7 @@ fn route(
         (Route::Principal(kind, key), &Method::GET) => {
             let options = QueryOptions::parse(&request.query, &["$select"])?;
             let index = store
-                .principal_index(kind, key.as_ref())
+                .principal_index(kind, key.lookup())
                 .ok_or_else(|| GraphError::not_found(key_text(&key)))?;
             let entity = principal_view(&store.principals(kind)[index].to_json(), kind, &options);
             let fragment = select_fragment(collection_name(kind), &options, true);
@@ -325,7 +331,7 @@ fn route(
         (Route::Principal(kind, key), &Method::PATCH) => {
             store.patch_principal(
                 kind,
-                key.as_ref(),
+                key.lookup(),
                 &json_object(&request.body)?,
                 context.now,
                 context.replication_lag,
@@ -370,9 +376,16 @@ fn list_attribute_sets(
             sets.reverse();
         }
     }
-    let items = sets.iter().map(attribute_set_json).collect();
     let fragment = select_fragment("directory/attributeSets", &options, false);
-    Ok(list_response(items, &options, context_url(context, &fragment), &request.path, context, false))
+    Ok(list_response(
+        &sets,
+        |set| select_properties(&attribute_set_json(set), options.selected()),
+        &options,
+        context_url(context, &fragment),
+        &request.path,
+        context,
+        false,
+    ))
 }
 
 fn list_definitions(
@@ -406,7 +419,15 @@ fn list_definitions(
         }
     }
     let fragment = select_fragment("directory/customSecurityAttributeDefinitions", &options, false);
-    Ok(list_response(items, &options, context_url(context, &fragment), &request.path, context, false))
+    Ok(list_response(
+        &items,
+        Map::clone,
+        &options,
+        context_url(context, &fragment),
+        &request.path,
+        context,
+        false,
+    ))
 }
 
 /// The properties a principal filter may name, besides custom security attributes.
@@ -477,9 +498,7 @@ fn principal_options(
     )?;
     if options.search.is_some() {
         if !request.eventual_consistency() {
-            return Err(GraphError::unsupported_query(
-                "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
-            ));
+            return Err(search_needs_eventual_consistency());
         }
         return Err(GraphError::bad_request("The emulator does not support $search."));
     }
@@ -489,18 +508,22 @@ fn principal_options(
     Ok(options)
 }
 
-fn matching_principals(
-    store: &Store,
+/// The principals the filter keeps (all without one); the JSON a filter
+/// reads is built only when there is a filter.
+fn matching_principals<'a>(
+    store: &'a Store,
     kind: PrincipalKind,
     options: &QueryOptions,
-) -> Vec<Map<String, Value>> {
+) -> Vec<&'a StoredPrincipal> {
     let case_insensitive: &[&str] = &["id", "userPrincipalName", "displayName", "appId"];
     store
         .principals(kind)
         .iter()
-        .map(|principal| principal.to_json())
-        .filter(|entity| {
-            options.filter.as_ref().is_none_or(|filter| filter.matches(entity, case_insensitive))
+        .filter(|principal| {
+            options
+                .filter
+                .as_ref()
+                .is_none_or(|filter| filter.matches(&principal.to_json(), case_insensitive))
         })
         .collect()
 }
@@ -512,14 +535,26 @@ fn list_principals(
     context: &RouteContext,
 ) -> Result<GraphResponse, GraphError> {
     let options = principal_options(store, kind, request)?;
-    let items = matching_principals(store, kind, &options)
-        .iter()
-        .map(|entity| principal_view(entity, kind, &options))
-        .collect();
+    let matching = matching_principals(store, kind, &options);
     let fragment = select_fragment(collection_name(kind), &options, false);
     // `$count=true` without ConsistencyLevel is silently ignored (C-AQ).
     let count = options.count && request.eventual_consistency();
-    Ok(list_response(items, &options, context_url(context, &fragment), &request.path, context, count))
+    Ok(list_response(
+        &matching,
+        |principal| principal_view(&principal.to_json(), kind, &options),
+        &options,
+        context_url(context, &fragment),
+        &request.path,
+        context,
+        count,
+    ))
+}
+
+/// The documented error of `$search` without `ConsistencyLevel` (C-AQ).
+fn search_needs_eventual_consistency() -> GraphError {
+    GraphError::unsupported_query(
+        "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+    )
 }
 
 /// `/users/$count` needs `ConsistencyLevel: eventual` (C-AQ, documented error).
@@ -637,10 +672,12 @@ fn created(body: Map<String, Value>, location: String) -> GraphResponse {
 }
 
 /// One page of a collection: `@odata.context`, `@odata.count` (first page
-/// only, C-PAGE), `@odata.nextLink` while more remain, and `value`. The items
-/// must already show only their `$select`ed properties.
-fn list_response(
-    items: Vec<Map<String, Value>>,
+/// only, C-PAGE), `@odata.nextLink` while more remain, and `value`. Only the
+/// items on the page are rendered (`render` shows their `$select`ed
+/// properties), so a large tenant costs one page of work per request.
+fn list_response<T>(
+    items: &[T],
+    render: impl Fn(&T) -> Map<String, Value>,
     options: &QueryOptions,
     context_url: String,
     path: &str,
@@ -661,7 +698,7 @@ fn list_response(
             json!(options.next_link(&context.base_url, path.trim_start_matches('/'), end)),
         );
     }
-    let page: Vec<Value> = items[start..end].iter().cloned().map(Value::Object).collect();
+    let page: Vec<Value> = items[start..end].iter().map(|item| Value::Object(render(item))).collect();
     body.insert("value".into(), Value::Array(page));
     GraphResponse::json(StatusCode::OK, Value::Object(body))
 }

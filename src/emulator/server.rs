@@ -36,6 +36,18 @@ const GRAPH_JSON: &str =
 /// The panic payload that drops a connection to inject a reset.
 struct InjectedConnectionReset;
 
+/// One served request, for the log and the counters.
+pub(super) struct LogEntry<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: &'a str,
+    /// 0 for a dropped connection.
+    pub status: u16,
+    pub body: &'a [u8],
+    pub batch_item: Option<&'a str>,
+    pub resource_units: u32,
+}
+
 /// Everything the handler shares across requests.
 pub struct Shared {
     config: EmulatorConfig,
@@ -91,22 +103,19 @@ impl Shared {
         lock(&self.log).clear();
         *lock(&self.stats) = Stats::default();
         *lock(&self.throttler) = Throttler::new(self.config.throttle, self.config.throttle_scale);
+        // The same faults and batch orders again, as after start.
+        *lock(&self.faults) = FaultInjector::new(self.config.fault_rate, self.config.seed);
+        *lock(&self.batch_order) = StdRng::seed_from_u64(self.config.seed);
         self.sequence.store(0, Ordering::SeqCst);
     }
 
-    /// Adds a request to the log and the counters.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn record(
-        &self,
-        method: &Method,
-        path: &str,
-        query: &str,
-        status: u16,
-        body: &[u8],
-        batch_item: Option<&str>,
-        resource_units: u32,
-        write: bool,
-    ) {
+    /// Adds a request to the log and the counters. Every POST, PATCH, PUT
+    /// or DELETE of a Graph object counts as a write, whatever its answer;
+    /// the `$batch` envelope does not (its items do).
+    pub(super) fn record(&self, entry: LogEntry<'_>) {
+        let LogEntry { method, path, query, status, body, batch_item, resource_units } = entry;
+        let write = matches!(*method, Method::POST | Method::PATCH | Method::PUT | Method::DELETE)
+            && !path.ends_with("/$batch");
         let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
         let body = if body.iter().all(u8::is_ascii_whitespace) {
             None
@@ -116,6 +125,11 @@ impl Shared {
                     .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
             )
         };
+        tracing::debug!(
+            "{method} {path}{}{query} -> {status}{}",
+            if query.is_empty() { "" } else { "?" },
+            batch_item.map(|id| format!(" (batch item {id})")).unwrap_or_default()
+        );
         if *method == Method::DELETE {
             tracing::warn!("refused DELETE {path}: Graph cannot delete custom security attribute objects");
         }
@@ -155,16 +169,15 @@ impl Shared {
             None => self.serve_admitted(request, cost, base_url),
         };
         response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
-        self.record(
-            &request.method,
-            &format!("/v1.0/{}", request.path.trim_start_matches('/')),
-            &request.query,
-            response.status.as_u16(),
-            &request.body,
+        self.record(LogEntry {
+            method: &request.method,
+            path: &format!("/v1.0/{}", request.path.trim_start_matches('/')),
+            query: &request.query,
+            status: response.status.as_u16(),
+            body: &request.body,
             batch_item,
-            cost.resource_units,
-            request.is_write(),
-        );
+            resource_units: cost.resource_units,
+        });
         response
     }
 
@@ -261,17 +274,11 @@ pub(super) fn graph_date() -> String {
     time::OffsetDateTime::now_utc().format(format).unwrap_or_default()
 }
 
-/// A request id in GUID form, unique within the run.
-fn new_request_id(sequence: u64) -> String {
-    let random: u64 = rand::random();
-    format!(
-        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
-        (random >> 32) as u32,
-        (random >> 16) as u16,
-        random & 0xfff,
-        sequence & 0xfff,
-        sequence
-    )
+/// A random request id in GUID form, as Graph's `request-id`.
+fn new_request_id() -> String {
+    let bits: u128 = rand::random();
+    let hex = format!("{bits:032x}");
+    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
 }
 
 /// The base URL clients reach the emulator at, from `Host`.
@@ -315,60 +322,47 @@ async fn handle(
         return control(&shared, &method, &path);
     }
     delay(shared.config.latency).await;
-    let sequence = shared.sequence.load(Ordering::SeqCst) + 1;
-    let request_id = new_request_id(sequence);
+    let request_id = new_request_id();
     let client_request_id =
         headers.get("client-request-id").and_then(|value| value.to_str().ok()).map(str::to_owned);
     let render_with = |response: GraphResponse| render(response, &request_id, client_request_id.as_deref());
     let cost = request_cost(&method, path.trim_start_matches("/v1.0/"), &query);
-
-    let refuse = |error: GraphError| {
-        let mut response = GraphResponse::error(error);
-        response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
-        shared.record(
-            &method,
-            &path,
-            &query,
-            response.status.as_u16(),
-            &body,
-            None,
-            cost.resource_units,
-            false,
-        );
-        response
+    let log = |status: u16, resource_units: u32| {
+        shared.record(LogEntry {
+            method: &method,
+            path: &path,
+            query: &query,
+            status,
+            body: &body,
+            batch_item: None,
+            resource_units,
+        });
     };
+    // A response the edge gives itself (refusal or fault), logged and charged.
+    let answer_here = |mut response: GraphResponse| {
+        response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
+        log(response.status.as_u16(), cost.resource_units);
+        render_with(response)
+    };
+
     if let Err(error) = authenticate(&headers, shared.config.token.as_deref()) {
-        return render_with(refuse(error));
+        return answer_here(GraphResponse::error(error));
     }
     let Some(graph_path) = path.strip_prefix("/v1.0/") else {
         // Emulator's choice: only the v1.0 service root is served.
-        return render_with(refuse(GraphError::bad_request(format!(
+        return answer_here(GraphResponse::error(GraphError::bad_request(format!(
             "Invalid version: the emulator serves only /v1.0/, not '{path}'."
         ))));
     };
     match shared.next_fault(true) {
         Some(Fault::ConnectionReset) => {
-            shared.record(&method, &path, &query, 0, &body, None, 0, false);
+            log(0, 0);
             // Unwinding out of the handler ends the connection task, so the
             // client sees the connection close without a response. No panic
             // hook runs (`resume_unwind`), so nothing is printed.
             std::panic::resume_unwind(Box::new(InjectedConnectionReset));
         }
-        Some(fault) => {
-            let mut response = fault_response(&fault);
-            response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
-            shared.record(
-                &method,
-                &path,
-                &query,
-                response.status.as_u16(),
-                &body,
-                None,
-                cost.resource_units,
-                false,
-            );
-            return render_with(response);
-        }
+        Some(fault) => return answer_here(fault_response(&fault)),
         None => {}
     }
     let base = base_url(&headers, shared.address);
@@ -378,7 +372,8 @@ async fn handle(
         } else {
             GraphResponse::error(GraphError::method_not_allowed())
         };
-        shared.record(&method, &path, &query, response.status.as_u16(), &body, None, 0, false);
+        // The items were charged one by one.
+        log(response.status.as_u16(), 0);
         return render_with(response);
     }
     let request = GraphRequest {

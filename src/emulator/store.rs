@@ -193,7 +193,12 @@ impl Store {
 
     /// Definition ids are case insensitive (R-DEF).
     pub fn definition_index(&self, id: &str) -> Option<usize> {
-        self.definitions.iter().position(|definition| same_ignoring_case(&definition.id(), id))
+        // Names cannot contain `_`, so the first one splits the id (R-DEF, E-OV).
+        let (set, name) = id.split_once('_')?;
+        self.definitions.iter().position(|definition| {
+            same_ignoring_case(&definition.wire.attribute_set, set)
+                && same_ignoring_case(&definition.wire.name, name)
+        })
     }
 
     pub fn definition(&self, id: &str) -> Result<&StoredDefinition, GraphError> {
@@ -588,8 +593,8 @@ impl Store {
         let Value::Object(sets) = sets else {
             return Err(GraphError::bad_request("customSecurityAttributes must be an object."));
         };
-        let mut merged = self.principals(kind)[index].assignments.clone();
-        let held = self.principals(kind)[index].assignments.clone();
+        let held = &self.principals(kind)[index].assignments;
+        let mut merged = held.clone();
         for (set_key, attributes) in sets {
             if set_key.starts_with('@') {
                 continue;
@@ -922,8 +927,9 @@ fn check_max_attributes_per_set(max: Option<i32>) -> Result<(), GraphError> {
 
 // ── request-body helpers ──
 
+/// Equal ignoring case, without allocating (lookups scan every principal).
 fn same_ignoring_case(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.to_lowercase() == b.to_lowercase()
+    a == b || a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
 }
 
 /// Refuses properties the resource does not have (instance annotations

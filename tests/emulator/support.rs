@@ -184,3 +184,67 @@ impl Harness {
 pub fn context_fragment(body: &Value) -> &str {
     body["@odata.context"].as_str().and_then(|context| context.split("$metadata#").nth(1)).unwrap_or_default()
 }
+
+pub const REQUEST_SET_TYPE: &str = "#Microsoft.DirectoryServices.CustomSecurityAttributeValue";
+
+pub fn assignment(set: &str, members: Value) -> String {
+    let mut object = json!({ "@odata.type": REQUEST_SET_TYPE });
+    for (key, value) in members.as_object().unwrap() {
+        object[key] = value.clone();
+    }
+    json!({ "customSecurityAttributes": { set: object } }).to_string()
+}
+
+pub fn ids(reply: &Reply) -> Vec<String> {
+    let mut ids: Vec<String> = reply.body["value"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|item| item["id"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+pub fn many_users(count: usize) -> entra_csa::graph::wire::TenantDocument {
+    let mut tenant = contoso();
+    tenant.users = (0..count)
+        .map(|index| {
+            serde_json::from_value(json!({
+                "id": format!("00000000-0000-0000-0000-{index:012}"),
+                "userPrincipalName": format!("user{index}@contoso.com"),
+                "displayName": format!("User {index}")
+            }))
+            .unwrap()
+        })
+        .collect();
+    tenant
+}
+
+pub fn definition_body(name: &str, data_type: &str, collection: bool, predefined: bool) -> String {
+    json!({
+        "attributeSet": "Engineering", "name": name, "description": "d", "type": data_type,
+        "isCollection": collection, "isSearchable": true, "status": "Available",
+        "usePreDefinedValuesOnly": predefined
+    })
+    .to_string()
+}
+
+/// `contoso()` as the emulator reports it (definition ids filled in).
+pub fn contoso_normalised() -> entra_csa::graph::wire::TenantDocument {
+    let mut tenant = contoso();
+    for definition in &mut tenant.custom_security_attribute_definitions {
+        definition.id = Some(format!("{}_{}", definition.attribute_set, definition.name));
+        definition.allowed_values.get_or_insert_with(Vec::new);
+    }
+    tenant
+}
+
+pub async fn batch(h: &Harness, requests: Value) -> Reply {
+    h.post("$batch", &json!({ "requests": requests }).to_string()).await
+}
+
+pub fn item<'a>(reply: &'a Reply, id: &str) -> &'a Value {
+    reply.body["responses"]
+        .as_array()
+        .and_then(|items| items.iter().find(|item| item["id"] == id))
+        .unwrap_or_else(|| panic!("no response for item {id}: {}", reply.text))
+}

@@ -1,0 +1,179 @@
+//! The knobs: injected faults by seed, latency, replication lag and
+//! Graph's identity quotas.
+
+use std::time::{Duration, Instant};
+
+use entra_csa::emulator::{EmulatorConfig, Throttle};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::support::*;
+
+// ── faults, latency, replication lag ──
+
+/// The outcome of each of `count` GETs: the status, or "reset".
+async fn outcomes(config: EmulatorConfig, count: usize) -> Vec<String> {
+    let h = harness(config).await;
+    let mut seen = Vec::new();
+    for _ in 0..count {
+        let response = h.client.get(h.url("directory/attributeSets")).bearer_auth("t").send().await;
+        let outcome = match response {
+            Err(_) => "reset".to_owned(),
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after =
+                    response.headers().get("Retry-After").map(|v| v.to_str().unwrap().to_owned());
+                match response.bytes().await {
+                    Err(_) => "reset".to_owned(),
+                    Ok(_) if status == 429 => format!("429 retry-after={retry_after:?}"),
+                    Ok(_) => status.to_string(),
+                }
+            }
+        };
+        seen.push(outcome);
+    }
+    h.emulator.shutdown().await;
+    seen
+}
+
+#[tokio::test]
+async fn faults_are_deterministic_by_seed_and_cover_every_kind() {
+    let config = |seed| EmulatorConfig { seed_state: contoso(), fault_rate: 0.5, seed, ..Default::default() };
+    let first = outcomes(config(42), 80).await;
+    assert_eq!(first, outcomes(config(42), 80).await, "same seed, same faults");
+    assert_ne!(first, outcomes(config(43), 80).await, "another seed, other faults");
+    assert!(first.iter().any(|o| o == "200"));
+    assert!(first.iter().any(|o| o == "503"));
+    assert!(first.iter().any(|o| o == "reset"));
+    assert!(first.iter().any(|o| o == "429 retry-after=None"), "{first:?}");
+    assert!(first.iter().any(|o| o.starts_with("429 retry-after=Some(\"0.")), "fractional: {first:?}");
+    assert!(first.iter().any(|o| o == "429 retry-after=Some(\"1\")"), "{first:?}");
+}
+
+#[tokio::test]
+async fn injected_429s_have_the_documented_body() {
+    let h = harness(EmulatorConfig { fault_rate: 1.0, seed: 3, ..Default::default() }).await;
+    for _ in 0..20 {
+        let Ok(response) = h.client.get(h.url("users")).bearer_auth("t").send().await else { continue };
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "TooManyRequests");
+            assert_eq!(body["error"]["message"], "Please retry again later.");
+            assert_eq!(body["error"]["innerError"]["code"], "429");
+            assert_eq!(body["error"]["innerError"]["status"], "429");
+            return;
+        }
+    }
+    panic!("no 429 in 20 faults");
+}
+
+#[tokio::test]
+async fn latency_delays_every_request() {
+    let h = harness(EmulatorConfig { latency: Duration::from_millis(150), ..Default::default() }).await;
+    let started = Instant::now();
+    assert_eq!(h.get("directory/attributeSets").await.status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn emulators_own_400_during_the_replication_lag() {
+    let h = harness(EmulatorConfig {
+        seed_state: contoso(),
+        replication_lag: Duration::from_millis(400),
+        ..Default::default()
+    })
+    .await;
+    let created = h
+        .post(
+            "directory/customSecurityAttributeDefinitions",
+            &definition_body("Fresh", "String", false, false),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let body = assignment("Engineering", json!({ "Fresh": "x" }));
+    let user = format!("users/{USER_ID}");
+    let reply = h.patch(&user, &body).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "emulator's own: not replicated yet");
+    // Seeded definitions are replicated from the start.
+    assert_eq!(
+        h.patch(&user, &assignment("Engineering", json!({ "ProjectDate": "d" }))).await.status,
+        StatusCode::NO_CONTENT
+    );
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert_eq!(h.patch(&user, &body).await.status, StatusCode::NO_CONTENT);
+}
+
+// ── throttling ──
+
+#[tokio::test]
+async fn graph_write_quota_throttles_with_documented_headers() {
+    // 3,000 writes per 150 s scaled by 0.001: 3 writes.
+    let h = harness(EmulatorConfig {
+        seed_state: contoso(),
+        throttle: Throttle::Graph,
+        throttle_scale: 0.001,
+        ..Default::default()
+    })
+    .await;
+    let user = format!("users/{USER_ID}");
+    let body = assignment("Engineering", json!({ "ProjectDate": "d" }));
+    let mut last = None;
+    for _ in 0..3 {
+        let reply = h.patch(&user, &body).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT);
+        last = Some(reply);
+    }
+    let percentage = last.unwrap().header("x-ms-throttle-limit-percentage").map(str::to_owned);
+    assert!(percentage.is_some_and(|p| p.parse::<f64>().unwrap() > 0.8), "reported above 80%");
+    let reply = h.patch(&user, &body).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reply.error_code(), "TooManyRequests");
+    assert_eq!(reply.header("x-ms-throttle-information"), Some("WriteLimitExceeded"));
+    assert!(
+        reply.header("x-ms-throttle-scope").is_some_and(|s| s.starts_with("Tenant_Application/ReadWrite/"))
+    );
+    let retry_after: f64 = reply.header("Retry-After").unwrap().parse().unwrap();
+    assert!((1.0..=50.0).contains(&retry_after), "{retry_after}");
+    assert_eq!(h.emulator.stats().throttled, 1);
+}
+
+#[tokio::test]
+async fn graph_resource_unit_quota_throttles_reads_and_batch_items() {
+    // 3,500 resource units per 10 s for a small tenant, scaled: 3.5.
+    let h = harness(EmulatorConfig {
+        seed_state: contoso(),
+        throttle: Throttle::Graph,
+        throttle_scale: 0.001,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(h.get("users").await.status, StatusCode::OK, "costs 2");
+    let reply = h.get("users").await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reply.header("x-ms-throttle-information"), Some("ResourceUnitLimitExceeded"));
+    let reply = batch(&h, json!([{ "id": "1", "method": "GET", "url": "/users" }])).await;
+    assert_eq!(reply.status, StatusCode::OK, "the batch succeeds");
+    assert_eq!(item(&reply, "1")["status"], 429, "the item is throttled");
+    assert!(item(&reply, "1")["headers"]["Retry-After"].is_string());
+}
+
+#[tokio::test]
+async fn reset_replays_the_same_faults() {
+    let faulty = harness(EmulatorConfig { fault_rate: 0.6, seed: 9, ..Default::default() }).await;
+    let statuses = |h: &Harness| {
+        let client = h.client.clone();
+        let url = h.url("directory/attributeSets");
+        async move {
+            let mut seen = Vec::new();
+            for _ in 0..15 {
+                seen.push(
+                    client.get(&url).bearer_auth("t").send().await.map(|r| r.status().as_u16()).unwrap_or(0),
+                );
+            }
+            seen
+        }
+    };
+    let first = statuses(&faulty).await;
+    faulty.client.post(format!("{}/_emulator/reset", faulty.emulator.base_url())).send().await.unwrap();
+    assert_eq!(statuses(&faulty).await, first);
+}
