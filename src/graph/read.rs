@@ -120,7 +120,7 @@ async fn read_principals(
     let query = format!("$top={SWEEP_PAGE_SIZE}&$select={}", select(kind));
     let first_url = client.url(&format!("{}?{query}", collection(kind)));
     if sweep {
-        sweep_from(client, kind, first_url, None, live).await?;
+        sweep_from(client, kind, first_url, None, &[], live).await?;
         return Ok(true);
     }
     if !route::worth_probing(declared.len()) {
@@ -130,10 +130,11 @@ async fn read_principals(
     // Read the first sweep page with its count: it may be the whole tenant,
     // and it tells how many pages a sweep would take.
     let probe_url = client.url(&format!("{}?{query}&$count=true", collection(kind)));
-    let page = match client.page(&probe_url, &[("ConsistencyLevel", "eventual")]).await {
-        Ok(page) => page,
+    let eventual: &[(&str, &str)] = &[("ConsistencyLevel", "eventual")];
+    let (page, headers) = match client.page(&probe_url, eventual).await {
+        Ok(page) => (page, eventual),
         // A service that refuses the count: read the page without it.
-        Err(error) if error.status() == Some(400) => client.page(&first_url, &[]).await?,
+        Err(error) if error.status() == Some(400) => (client.page(&first_url, &[]).await?, &[][..]),
         Err(error) => return Err(error.into()),
     };
     let page_len = page.items.len();
@@ -155,7 +156,7 @@ async fn read_principals(
     );
     match (chosen, page.next) {
         (Route::Sweep, Some(next)) => {
-            sweep_from(client, kind, next, Some(&probe_url), live).await?;
+            sweep_from(client, kind, next, Some(&probe_url), headers, live).await?;
             Ok(true)
         }
         (Route::Sweep, None) => Ok(true),
@@ -166,12 +167,14 @@ async fn read_principals(
     }
 }
 
-/// Pages through every principal of `kind`, starting at `url`.
+/// Pages through every principal of `kind`, starting at `url`. `headers`
+/// go with every page: Graph does not carry them over to a nextLink.
 async fn sweep_from(
     client: &GraphClient,
     kind: PrincipalKind,
     url: url::Url,
     already_read: Option<&url::Url>,
+    headers: &[(&str, &str)],
     live: &mut LiveState,
 ) -> Result<(), ReadError> {
     let progress = Progress::spinner(&format!("reading {}", collection(kind)));
@@ -189,7 +192,7 @@ async fn sweep_from(
             }
             .into());
         }
-        let page = client.page(&url, &[]).await?;
+        let page = client.page(&url, headers).await?;
         for item in page.items {
             let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
             index += 1;
