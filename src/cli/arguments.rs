@@ -34,6 +34,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Print the JSON Schema of the desired-state file.
     Schema,
+    /// Sign in as plan and apply would and report what the token may do.
+    CheckAccess(CheckAccessArgs),
     /// Serve a local Microsoft Graph emulator for custom security attributes.
     Emulator(EmulatorArgs),
 }
@@ -99,6 +101,16 @@ pub struct ApplyArgs {
     /// Apply without asking; required when stdin is not a terminal.
     #[arg(long)]
     pub auto_approve: bool,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckAccessArgs {
+    /// Desired-state files, to judge what their plan and apply need (default: everything).
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
 
     #[command(flatten)]
     pub target: TargetArgs,

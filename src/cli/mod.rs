@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod arguments;
+pub mod check_access;
 pub mod emulator;
 pub mod export;
 pub mod plan;
@@ -35,6 +36,7 @@ fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
         Command::Schema => schema::run(),
+        Command::CheckAccess(args) => check_access::run(args),
         Command::Emulator(args) => emulator::run(args),
     }
 }

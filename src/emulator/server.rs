@@ -28,6 +28,7 @@ use super::routes::{GraphRequest, GraphResponse, ResponseBody, RouteContext, dis
 use super::store::Store;
 use super::throttle::{Admission, Throttler, request_cost};
 use crate::graph::wire::TenantDocument;
+use crate::model::PrincipalKind;
 
 /// The content type Graph answers JSON with (C-BATCH sample headers).
 const GRAPH_JSON: &str =
@@ -189,7 +190,7 @@ impl Shared {
     ) -> GraphResponse {
         let now = Instant::now();
         let mut store = lock(&self.store);
-        let admission = lock(&self.throttler).admit(cost, store.users.len(), now);
+        let admission = lock(&self.throttler).admit(cost, store.principals(PrincipalKind::User).len(), now);
         match admission {
             Admission::Throttled { retry_after, information } => {
                 lock(&self.stats).throttled += 1;

@@ -5,7 +5,7 @@
 //! store as it was. Where Microsoft documents a rule but not its error, the
 //! refusal is a 400 `Request_BadRequest` of the emulator's own choosing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
@@ -110,8 +110,22 @@ pub enum PrincipalRef<'a> {
 pub struct Store {
     pub attribute_sets: Vec<WireAttributeSet>,
     pub definitions: Vec<StoredDefinition>,
-    pub users: Vec<StoredPrincipal>,
-    pub service_principals: Vec<StoredPrincipal>,
+    users: Vec<StoredPrincipal>,
+    service_principals: Vec<StoredPrincipal>,
+    /// Lookups by lower-cased key. Principals are only seeded, never added
+    /// or removed, so positions stay valid; a benchmark tenant holds 100,000.
+    users_by_id_or_upn: HashMap<String, usize>,
+    service_principals_by_id: HashMap<String, usize>,
+    service_principals_by_app_id: HashMap<String, usize>,
+}
+
+/// Position of each key, lower-cased; the first principal wins a duplicate.
+fn index_by<'a>(keys: impl Iterator<Item = (&'a str, usize)>) -> HashMap<String, usize> {
+    let mut index = HashMap::new();
+    for (key, position) in keys {
+        index.entry(key.to_lowercase()).or_insert(position);
+    }
+    index
 }
 
 impl Store {
@@ -148,11 +162,32 @@ impl Store {
                 })
                 .collect()
         };
+        let users = principals(&document.users, "users")?;
+        let service_principals = principals(&document.service_principals, "servicePrincipals")?;
+        let users_by_id_or_upn =
+            index_by(users.iter().enumerate().map(|(position, user)| (user.id.as_str(), position)).chain(
+                users.iter().enumerate().filter_map(|(position, user)| {
+                    user.user_principal_name.as_deref().map(|upn| (upn, position))
+                }),
+            ));
+        let service_principals_by_id = index_by(
+            service_principals
+                .iter()
+                .enumerate()
+                .map(|(position, principal)| (principal.id.as_str(), position)),
+        );
+        let service_principals_by_app_id =
+            index_by(service_principals.iter().enumerate().filter_map(|(position, principal)| {
+                principal.app_id.as_deref().map(|app_id| (app_id, position))
+            }));
         Ok(Store {
             attribute_sets: document.attribute_sets.clone(),
             definitions,
-            users: principals(&document.users, "users")?,
-            service_principals: principals(&document.service_principals, "servicePrincipals")?,
+            users,
+            service_principals,
+            users_by_id_or_upn,
+            service_principals_by_id,
+            service_principals_by_app_id,
         })
     }
 
@@ -224,19 +259,19 @@ impl Store {
     /// Users are found by object id or userPrincipalName (ignoring case);
     /// service principals by object id or appId.
     pub fn principal_index(&self, kind: PrincipalKind, reference: PrincipalRef<'_>) -> Option<usize> {
-        self.principals(kind).iter().position(|principal| match reference {
-            PrincipalRef::IdOrUserPrincipalName(key) => {
-                same_ignoring_case(&principal.id, key)
-                    || (kind == PrincipalKind::User
-                        && principal
-                            .user_principal_name
-                            .as_deref()
-                            .is_some_and(|upn| same_ignoring_case(upn, key)))
+        let (index, key) = match (kind, reference) {
+            (PrincipalKind::User, PrincipalRef::IdOrUserPrincipalName(key)) => {
+                (&self.users_by_id_or_upn, key)
             }
-            PrincipalRef::AppId(app_id) => {
-                principal.app_id.as_deref().is_some_and(|id| same_ignoring_case(id, app_id))
+            (PrincipalKind::User, PrincipalRef::AppId(_)) => return None,
+            (PrincipalKind::ServicePrincipal, PrincipalRef::IdOrUserPrincipalName(key)) => {
+                (&self.service_principals_by_id, key)
             }
-        })
+            (PrincipalKind::ServicePrincipal, PrincipalRef::AppId(app_id)) => {
+                (&self.service_principals_by_app_id, app_id)
+            }
+        };
+        index.get(&key.to_lowercase()).copied()
     }
 
     fn active_definitions(&self) -> usize {

@@ -190,3 +190,28 @@ fn the_emulator_command_refuses_a_non_loopback_address() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--allow-non-loopback"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_are_all_served_and_counted() {
+    let h = harness(EmulatorConfig { seed_state: many_users(40), ..Default::default() }).await;
+    let mut tasks = Vec::new();
+    for index in 0..40 {
+        let client = h.client.clone();
+        let url = h.url(&format!("users/00000000-0000-0000-0000-{index:012}"));
+        let body = assignment("Engineering", json!({ "ProjectDate": format!("d{index}") }));
+        tasks.push(tokio::spawn(async move {
+            let patched =
+                client.patch(&url).bearer_auth("t").header("Content-Type", "application/json").body(body);
+            let status = patched.send().await.unwrap().status();
+            let read = client.get(format!("{url}?$select=customSecurityAttributes")).bearer_auth("t");
+            (status, read.send().await.unwrap().status())
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), (StatusCode::NO_CONTENT, StatusCode::OK));
+    }
+    let stats = h.emulator.stats();
+    assert_eq!((stats.requests, stats.writes), (80, 40));
+    let state = h.emulator.state();
+    assert!(state.users.iter().all(|user| user.custom_security_attributes.is_some()));
+}

@@ -1,0 +1,148 @@
+//! `entra-csa check-access`: signs in as `plan` and `apply` would, decodes the
+//! token (without verifying it, and never printing it) and reports the tenant,
+//! the identity, its Graph permissions and directory roles, against what
+//! `plan` and `apply` of the given files need. Exit 0 when nothing needed is
+//! visibly missing, 1 otherwise.
+
+use crate::access::{self, Capability, Check, Claims, DirectoryRole};
+use crate::cli::arguments::CheckAccessArgs;
+use crate::cli::plan::runtime;
+use crate::exit_status::ExitStatus;
+use crate::graph::{auth, endpoint};
+use crate::load::load_files;
+
+/// Runs `check-access`.
+pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
+    if args.target.state.is_some() {
+        anyhow::bail!("check-access judges a Microsoft Graph sign-in; a state file needs no access");
+    }
+    // What the files need: without files, everything the tool can do.
+    let (reads_assignments, writes_assignments) = if args.files.is_empty() {
+        (true, true)
+    } else {
+        let desired = load_files(&args.files).map_err(|diagnostics| {
+            eprintln!("{diagnostics}");
+            anyhow::anyhow!("the desired-state files are not valid")
+        })?;
+        let assigns = !desired.assignments.is_empty() || desired.policy.undeclared_assignments.needs_sweep();
+        (assigns, assigns)
+    };
+
+    let target = &args.target;
+    let endpoint =
+        endpoint::resolve(target.cloud, target.graph_url.as_deref(), target.allow_custom_graph_host)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let sign_in = auth::choose(target.auth, target.tenant_id.as_deref(), target.client_id.as_deref(), &env)?;
+    let tokens = auth::token_source(&sign_in, endpoint.cloud, &endpoint.scope, &env)?;
+    let token = runtime()?.block_on(tokens.token())?;
+
+    println!("Graph:      {}", endpoint.display_root());
+    println!("Signed in:  {}", sign_in.describe());
+    let claims = match Claims::from_jwt(token.expose()) {
+        Ok(claims) => claims,
+        Err(error) => {
+            println!("The token cannot be read ({error}), so its permissions cannot be judged here.");
+            println!("Graph will still accept or refuse it; `plan` tells on its first read.");
+            return Ok(ExitStatus::Success);
+        }
+    };
+    print!("{}", report(&claims, reads_assignments, writes_assignments));
+    let needed = access::needed_for_apply(reads_assignments, true, writes_assignments);
+    let missing = access::check(&claims, &needed).iter().filter(|check| !check.granted()).count();
+    if missing == 0 {
+        println!("\nNothing that plan or apply needs is missing.");
+        Ok(ExitStatus::Success)
+    } else {
+        println!("\n{missing} needed grant(s) missing.");
+        Ok(ExitStatus::Failed)
+    }
+}
+
+/// The claims in words, then the checks for plan and for apply. Pure.
+pub fn report(claims: &Claims, reads_assignments: bool, writes_assignments: bool) -> String {
+    let unknown = || "(not in the token)".to_owned();
+    let mut text = String::new();
+    text.push_str(&format!("Tenant:     {}\n", claims.tid.clone().unwrap_or_else(unknown)));
+    let identity = match (&claims.upn, &claims.appid) {
+        (Some(upn), _) => format!("user {upn}"),
+        (None, Some(app)) => match &claims.app_displayname {
+            Some(name) => format!("application {name} ({app})"),
+            None => format!("application {app}"),
+        },
+        (None, None) => unknown(),
+    };
+    text.push_str(&format!("Identity:   {identity}\n"));
+    if let Some(object) = &claims.oid {
+        text.push_str(&format!("Object id:  {object}\n"));
+    }
+    let kind =
+        if claims.is_delegated() { "delegated scopes (scp)" } else { "application permissions (roles)" };
+    let permissions = claims.permissions();
+    text.push_str(&format!(
+        "Permissions, {kind}: {}\n",
+        if permissions.is_empty() { "none".to_owned() } else { permissions.join(", ") }
+    ));
+    if claims.is_delegated() {
+        let roles: Vec<&str> = [
+            DirectoryRole::AttributeDefinitionReader,
+            DirectoryRole::AttributeDefinitionAdministrator,
+            DirectoryRole::AttributeAssignmentReader,
+            DirectoryRole::AttributeAssignmentAdministrator,
+        ]
+        .into_iter()
+        .filter(|role| claims.wids.iter().any(|held| held.eq_ignore_ascii_case(role.template_id())))
+        .map(DirectoryRole::name)
+        .collect();
+        text.push_str(&format!(
+            "Attribute roles: {}\n",
+            if roles.is_empty() { "none".to_owned() } else { roles.join(", ") }
+        ));
+    }
+    let section = |title: &str, checks: Vec<Check>| {
+        let mut text = format!("\n{title}\n");
+        for check in checks {
+            text.push_str(&format!("  {check}\n"));
+        }
+        text
+    };
+    text.push_str(&section(
+        "plan needs:",
+        access::check(claims, &access::needed_for_plan(reads_assignments)),
+    ));
+    let mut apply = access::needed_for_apply(reads_assignments, true, writes_assignments);
+    apply.retain(|capability| {
+        matches!(capability, Capability::WriteDefinitions | Capability::WriteAssignments)
+    });
+    text.push_str(&section("apply also needs:", access::check(claims, &apply)));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_token_is_reported_with_what_it_lacks() {
+        let claims = Claims {
+            tid: Some("tenant-1".into()),
+            appid: Some("app-1".into()),
+            app_displayname: Some("pipeline".into()),
+            roles: vec!["CustomSecAttributeDefinition.ReadWrite.All".into()],
+            ..Claims::default()
+        };
+        let text = report(&claims, true, true);
+        assert!(text.contains("Tenant:     tenant-1"), "{text}");
+        assert!(text.contains("Identity:   application pipeline (app-1)"), "{text}");
+        assert!(text.contains("ok      read attribute sets, definitions and values"), "{text}");
+        assert!(text.contains("MISSING read assigned values"), "{text}");
+        assert!(text.contains("MISSING assign and unassign values"), "{text}");
+    }
+
+    #[test]
+    fn files_without_assignments_need_no_assignment_grants() {
+        let claims =
+            Claims { roles: vec!["CustomSecAttributeDefinition.ReadWrite.All".into()], ..Claims::default() };
+        let text = report(&claims, false, false);
+        assert!(!text.contains("MISSING"), "{text}");
+    }
+}

@@ -1,0 +1,74 @@
+//! `entra-csa check-access` end to end with a token from
+//! `ENTRA_CSA_ACCESS_TOKEN`: what it reports, its exit code, and that the
+//! token itself never appears.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+fn jwt(payload: &str) -> String {
+    format!("eyJhbGciOiJub25lIn0.{}.c2VudGluZWwtc2lnbmF0dXJl", URL_SAFE_NO_PAD.encode(payload))
+}
+
+fn check_access(token: &str, files: &[&str]) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_entra-csa"));
+    command.current_dir(Path::new(env!("CARGO_MANIFEST_DIR"))).arg("-vv").arg("check-access");
+    for file in files {
+        command.args(["-f", file]);
+    }
+    let output = command
+        .args(["--graph-url", "http://127.0.0.1:9", "--auth", "token"])
+        .env("ENTRA_CSA_ACCESS_TOKEN", token)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_token_with_every_grant_passes_and_is_never_printed() {
+    let token = jwt(
+        r#"{"tid":"11111111-2222-3333-4444-555555555555","appid":"app-sentinel","roles":["CustomSecAttributeDefinition.ReadWrite.All","CustomSecAttributeAssignment.ReadWrite.All"]}"#,
+    );
+    let (code, stdout, stderr) = check_access(&token, &["examples/contoso.yaml"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("Tenant:     11111111-2222-3333-4444-555555555555"), "{stdout}");
+    assert!(stdout.contains("Nothing that plan or apply needs is missing."), "{stdout}");
+    for part in token.split('.') {
+        assert!(!stdout.contains(part) && !stderr.contains(part), "a part of the token was printed");
+    }
+}
+
+#[test]
+fn a_missing_grant_exits_1_and_names_it() {
+    let token = jwt(r#"{"tid":"t","appid":"a","roles":["CustomSecAttributeDefinition.Read.All"]}"#);
+    let (code, stdout, _) = check_access(&token, &["examples/contoso.yaml"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("MISSING assign and unassign values — needs Graph permission CustomSecAttributeAssignment.ReadWrite.All"), "{stdout}");
+    assert!(stdout.contains("needed grant(s) missing"), "{stdout}");
+}
+
+#[test]
+fn files_without_assignments_need_only_definition_grants() {
+    let token = jwt(r#"{"tid":"t","appid":"a","roles":["CustomSecAttributeDefinition.ReadWrite.All"]}"#);
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("sets.yaml");
+    std::fs::write(&file, "version: 1\nattributeSets:\n  Eng: {}\n").unwrap();
+    let (code, stdout, _) = check_access(&token, &[file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn an_opaque_token_cannot_be_judged() {
+    let (code, stdout, stderr) = check_access("opaque-sentinel-token-value", &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("The token cannot be read"), "{stdout}");
+    assert!(
+        !stdout.contains("opaque-sentinel-token-value") && !stderr.contains("opaque-sentinel-token-value")
+    );
+}
