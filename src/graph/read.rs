@@ -70,7 +70,7 @@ fn decode_principal(value: Value, kind: PrincipalKind, path: &str) -> Result<Liv
 pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveState, ReadError> {
     let progress = Progress::spinner("reading attribute sets and definitions");
     let mut live = LiveState::default();
-    let sets = client.all_pages(client.url("directory/attributeSets"), |_| progress.tick()).await?;
+    let sets = client.all_pages(client.url("directory/attributeSets"), |_| progress.inc()).await?;
     for (index, set) in sets.into_iter().enumerate() {
         let set: WireAttributeSet = serde_json::from_value(set).map_err(|error| ReadError::Shape {
             what: format!("attributeSets[{index}]"),
@@ -80,7 +80,7 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
     }
     let definitions = client
         .all_pages(client.url("directory/customSecurityAttributeDefinitions?$expand=allowedValues"), |_| {
-            progress.tick()
+            progress.inc()
         })
         .await?;
     for (index, definition) in definitions.into_iter().enumerate() {
@@ -197,7 +197,7 @@ async fn sweep_from(
             let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
             index += 1;
             live.principals.insert(principal.id(), principal);
-            progress.tick();
+            progress.inc();
         }
         next = page.next;
     }
