@@ -142,8 +142,9 @@ async fn read_principals(
         let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
         live.principals.insert(principal.id(), principal);
     }
+    let index = live.principal_index();
     let unresolved: Vec<&PrincipalKey> =
-        declared.iter().copied().filter(|key| live.principal(key).is_none()).collect();
+        declared.iter().copied().filter(|key| index.find(key).is_none()).collect();
     let population = page.count.and_then(|count| usize::try_from(count).ok());
     let chosen = route::after_probe(unresolved.len(), population, page_len, page.next.is_some());
     tracing::debug!(
@@ -264,7 +265,8 @@ async fn check_read_permission(
     scope: &ReadScope,
     live: &LiveState,
 ) -> Result<(), ReadError> {
-    let found: Vec<&LivePrincipal> = scope.principals.iter().filter_map(|key| live.principal(key)).collect();
+    let index = live.principal_index();
+    let found: Vec<&LivePrincipal> = scope.principals.iter().filter_map(|key| index.find(key)).collect();
     if found.is_empty() || found.iter().any(|principal| principal.custom_security_attributes.is_some()) {
         return Ok(());
     }
