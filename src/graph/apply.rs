@@ -655,6 +655,29 @@ mod tests {
     }
 
     #[test]
+    fn creates_that_may_have_happened_are_read_back() {
+        let status = |status: u16, message: &str| GraphError::Status {
+            method: "POST".into(),
+            path: "/directory/attributeSets".into(),
+            status,
+            code: Some("Request_BadRequest".into()),
+            message: message.into(),
+            retry_after: None,
+        };
+        assert!(outcome_unknown(&status(409, "Conflict")));
+        assert!(outcome_unknown(&status(400, "An attribute set with id 'Eng' already exists.")));
+        assert!(outcome_unknown(&status(429, "Please retry again later.")));
+        assert!(outcome_unknown(&status(503, "unavailable")));
+        assert!(outcome_unknown(&GraphError::Transport {
+            method: "POST".into(),
+            path: "/$batch".into(),
+            message: "timed out".into()
+        }));
+        assert!(!outcome_unknown(&status(400, "The name is too long.")));
+        assert!(!outcome_unknown(&status(403, "Insufficient privileges to complete the operation.")));
+    }
+
+    #[test]
     fn a_malformed_change_is_refused_before_any_request() {
         let changes = vec![change(1, Action::Assign, assignment("a", "Project"), None, None)];
         let error = plan_writes(&changes).unwrap_err();

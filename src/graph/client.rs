@@ -19,7 +19,7 @@ use super::auth::{AuthError, BearerToken, TokenSource};
 use super::batch::{BatchError, BatchItemResponse, BatchRequest, envelope, parse_answer};
 use super::endpoint::GraphEndpoint;
 use super::pacing::{GRAPH_WRITE_WINDOW, GRAPH_WRITES_PER_WINDOW, WritePacer};
-use super::retry::{RetryPolicy, is_retryable_status, next_delay, parse_retry_after};
+use super::retry::{RetryPolicy, is_retryable_status, next_delay, parse_retry_after, within_total};
 
 /// How the client behaves; the defaults suit Microsoft Graph.
 #[derive(Debug, Clone)]
@@ -323,11 +323,19 @@ impl GraphClient {
         writes: u32,
     ) -> Result<Answer, GraphError> {
         let method = &method;
+        let policy = self.options.retry;
+        let started = Instant::now();
         (move || async move { self.attempt(method, url, body, headers, writes).await })
-            .retry(self.options.retry.backoff())
+            .retry(policy.backoff())
             .sleep(tokio::time::sleep)
             .when(GraphError::is_retryable)
-            .adjust(|error: &GraphError, delay| next_delay(delay, error.retry_after()))
+            .adjust(|error: &GraphError, delay| {
+                within_total(
+                    started.elapsed(),
+                    policy.max_total_delay,
+                    next_delay(delay, error.retry_after()),
+                )
+            })
             .notify(|error: &GraphError, delay: Duration| {
                 tracing::info!(retry_in_ms = delay.as_millis() as u64, "retrying: {error}");
             })
@@ -459,11 +467,18 @@ impl GraphClient {
                 count => Err(GraphError::ItemsPending { count, retry_after: longest }),
             }
         };
+        let started = Instant::now();
         let outcome = round
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
             .when(GraphError::is_retryable)
-            .adjust(|error: &GraphError, delay| next_delay(delay, error.retry_after()))
+            .adjust(|error: &GraphError, delay| {
+                within_total(
+                    started.elapsed(),
+                    policy.max_total_delay,
+                    next_delay(delay, error.retry_after()),
+                )
+            })
             .notify(|error: &GraphError, delay: Duration| {
                 tracing::info!(retry_in_ms = delay.as_millis() as u64, "batch: {error}");
             })
