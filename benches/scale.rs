@@ -4,8 +4,10 @@
 //! peak memory in a fresh process; the same at 1,000 and 10,000 principals for
 //! growth. Run: `cargo bench --bench scale` (writes BENCHMARKS.md).
 //!
-//! `--quick` runs only the smaller sizes (for a try-out); `--out FILE` writes
-//! elsewhere. Internally, the binary re-runs itself with `--measure-plan DIR`
+//! `--quick` runs only the smaller sizes (for a try-out); `--local-only`
+//! skips the emulator; `--out FILE` writes elsewhere. `SCALE_KEEP_DATA=DIR`
+//! keeps the generated files, `SCALE_PHASES=1` prints the peak memory after
+//! each phase of the measured plan. Internally, the binary re-runs itself with `--measure-plan DIR`
 //! to measure one plan's peak memory in a process of its own.
 
 use std::path::{Path, PathBuf};
@@ -44,27 +46,32 @@ fn main() {
         eprintln!("local plan at {principals} principals…");
         rows.push(local_row(principals));
     }
+    let local_only = args.iter().any(|arg| arg == "--local-only");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let mut reads = Vec::new();
-    for &principals in sizes {
+    for &principals in sizes.iter().filter(|_| !local_only) {
         eprintln!("emulator plan at {principals} principals…");
         reads.push(runtime.block_on(emulator_read_row(principals, None)));
         reads.push(runtime.block_on(emulator_read_row(principals, Some(Route::Batched))));
     }
     let apply_principals = if quick { 10_000 } else { 102_000 };
     eprintln!("emulator apply at {apply_principals} principals…");
-    let applies = vec![
-        runtime.block_on(emulator_apply_row(
-            apply_principals,
-            scaled(ClientOptions::default()),
-            "entra-csa (batched, paced, 4 in flight)",
-        )),
-        runtime.block_on(emulator_apply_row(
-            apply_principals,
-            scaled(ClientOptions { batch_size: 1, concurrency: 1, ..ClientOptions::default() }),
-            "one request at a time (as peers do)",
-        )),
-    ];
+    let applies = if local_only {
+        Vec::new()
+    } else {
+        vec![
+            runtime.block_on(emulator_apply_row(
+                apply_principals,
+                scaled(ClientOptions::default()),
+                "entra-csa (batched, paced, 4 in flight)",
+            )),
+            runtime.block_on(emulator_apply_row(
+                apply_principals,
+                scaled(ClientOptions { batch_size: 1, concurrency: 1, ..ClientOptions::default() }),
+                "one request at a time (as peers do)",
+            )),
+        ]
+    };
     let report = report(&rows, &reads, &applies, quick);
     std::fs::write(&out, &report).expect("BENCHMARKS.md is writable");
     eprintln!("wrote {}", out.display());
@@ -119,6 +126,12 @@ fn local_row(principals: usize) -> LocalRow {
 
     // Peak memory of a whole `plan`, in a fresh process of its own.
     let folder = tempfile::tempdir().unwrap();
+    if let Some(keep) = std::env::var_os("SCALE_KEEP_DATA") {
+        let keep = Path::new(&keep).join(principals.to_string());
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::write(keep.join("desired.yaml"), &yaml).unwrap();
+        std::fs::write(keep.join("live.json"), &state).unwrap();
+    }
     std::fs::write(folder.path().join("desired.yaml"), &yaml).unwrap();
     std::fs::write(folder.path().join("live.json"), &state).unwrap();
     let started = Instant::now();
@@ -146,10 +159,20 @@ fn local_row(principals: usize) -> LocalRow {
 /// Loads, reads, plans and renders as `entra-csa plan --format json` does,
 /// then prints this process's peak resident memory (kB).
 fn measure_plan_in_this_process(folder: &Path) {
+    let phases = std::env::var_os("SCALE_PHASES").is_some();
     let desired = entra_csa::load::load_files(&[folder.join("desired.yaml")]).expect("valid");
+    if phases {
+        eprintln!("after load: peak {} kB", peak_rss_kb());
+    }
     let tenant = entra_csa::state_file::StateFileTenant::new(folder.join("live.json"));
     let live = tenant.load().expect("valid");
+    if phases {
+        eprintln!("after state file: peak {} kB", peak_rss_kb());
+    }
     let plan = plan::build(&desired, &live, Target::StateFile { path: "live.json".into() });
+    if phases {
+        eprintln!("after plan: peak {} kB", peak_rss_kb());
+    }
     let mut sink = std::io::sink();
     entra_csa::render::render(&plan, entra_csa::render::Format::Json, false, &mut sink).unwrap();
     println!("{}", peak_rss_kb());

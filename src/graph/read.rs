@@ -125,7 +125,7 @@ async fn read_principals(
     }
     match client.options.read_route {
         Some(Route::Sweep) => {
-            sweep_from(client, kind, first_url, None, live).await?;
+            sweep_from(client, kind, first_url, None, &[], live).await?;
             return Ok(true);
         }
         Some(Route::Batched) => {
