@@ -72,7 +72,9 @@ fn main() {
             )),
         ]
     };
-    let report = report(&rows, &reads, &applies, quick);
+    let mut report = report(&rows, &reads, &applies, quick);
+    report.push('\n');
+    report.push_str(include_str!("history.md"));
     std::fs::write(&out, &report).expect("BENCHMARKS.md is writable");
     eprintln!("wrote {}", out.display());
     print!("{report}");
@@ -399,6 +401,19 @@ fn report(rows: &[LocalRow], reads: &[ReadRow], applies: &[ApplyRow], quick: boo
             row.requests as f64 / row.lower_bound as f64,
             row.resource_units,
             row.elapsed.as_secs_f64()
+        ));
+    }
+    let chosen: Vec<&ReadRow> = reads.iter().filter(|row| row.route == "chosen by the client").collect();
+    if let (Some(first), Some(last)) = (chosen.first(), chosen.last())
+        && last.principals > first.principals
+    {
+        text.push_str(&format!(
+            "\nGrowth from {} to {} principals ({:.0}× the principals): requests {:.0}×, time {:.0}×.\n",
+            first.principals,
+            last.principals,
+            last.principals as f64 / first.principals as f64,
+            last.requests as f64 / first.requests as f64,
+            last.elapsed.as_secs_f64() / first.elapsed.as_secs_f64(),
         ));
     }
     text.push_str(
