@@ -14,6 +14,8 @@ mod json_contract;
 mod plan_cli;
 mod plan_goldens;
 mod plan_properties;
+mod reliability_faults;
+mod reliability_no_delete;
 mod validate_cases;
 mod validate_cli;
 mod validate_properties;
