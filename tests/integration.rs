@@ -16,6 +16,7 @@ mod plan_goldens;
 mod plan_properties;
 mod reliability_concurrency;
 mod reliability_faults;
+mod reliability_hostile_graph;
 mod reliability_interrupt;
 mod reliability_no_delete;
 mod reliability_support;
