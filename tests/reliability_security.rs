@@ -224,3 +224,45 @@ fn reliability_the_emulator_listens_on_loopback_by_default() {
     assert!(!emulator.allow_non_loopback);
     assert!(EmulatorConfig::default().listen.ip().is_loopback());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reliability_bad_files_are_refused_before_any_request() {
+    let emulator = emulator(EmulatorConfig { seed_state: contoso_seed(), ..Default::default() }).await;
+    let folder = tempfile::tempdir().unwrap();
+    // A YAML bomb: nine levels of aliases, each repeating the one before nine times.
+    let mut bomb = String::from(
+        "version: 1\nl0: &l0 [\"boom\",\"boom\",\"boom\",\"boom\",\"boom\",\"boom\",\"boom\",\"boom\",\"boom\"]\n",
+    );
+    for level in 1..10 {
+        let previous = format!("*l{}", level - 1);
+        bomb.push_str(&format!("l{level}: &l{level} [{}]\n", [previous.as_str(); 9].join(",")));
+    }
+    bomb.push_str("attributeSets: *l9\n");
+    let mut not_utf8 = b"version: 1\nattributeSets:\n  Engineering:\n    description: \"".to_vec();
+    not_utf8.extend([0xff, 0xfe, 0xc3, 0x28]);
+    not_utf8.extend(b"\"\n");
+    let huge_depth = format!("version: 1\nattributeSets: {}{}\n", "[".repeat(5_000), "]".repeat(5_000));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("bomb.yaml", bomb.into_bytes()),
+        ("not-utf8.yaml", not_utf8),
+        ("deep.yaml", huge_depth.into_bytes()),
+        ("truncated.yaml", b"version: 1\nattributeSets:\n  Engineering:\n    attributes: {".to_vec()),
+        ("wrong-version.yaml", b"version: 2\nattributeSets: {}\n".to_vec()),
+    ];
+    for (name, bytes) in &cases {
+        std::fs::write(folder.path().join(name), bytes).unwrap();
+        let file = folder.path().join(name).display().to_string();
+        for command in [&["plan"][..], &["apply", "--auto-approve"][..]] {
+            let mut args: Vec<String> = command.iter().map(|part| (*part).to_owned()).collect();
+            args.extend(["-f".to_owned(), file.clone(), "--graph-url".to_owned(), emulator.base_url()]);
+            let started = std::time::Instant::now();
+            let (code, stdout, stderr) = run_cli(args, SENTINEL).await;
+            assert_eq!(code, 1, "{name} {command:?}\n{stdout}\n{stderr}");
+            assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+            assert!(stderr.contains(name), "{name}: the error names the file: {stderr}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "{name} took too long");
+        }
+    }
+    assert_eq!(emulator.stats().requests, 0, "a bad file must be refused before any request");
+    emulator.shutdown().await;
+}
