@@ -210,3 +210,20 @@ async fn reliability_a_batch_whose_items_all_fail_stops_the_apply_and_reports_wh
     let summary = stdout.lines().find(|line| line.starts_with("Apply failed: ")).unwrap_or_default();
     assert!(summary.contains(" done, ") && summary.contains(" failed, "), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "client bug: a refused connection is retried like a reset (8 attempts, backoff up to 30 s), \
+            so a wrong --graph-url takes about two minutes to report"]
+async fn reliability_an_unreachable_graph_is_reported_quickly() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let started = std::time::Instant::now();
+    let args = ["plan", "-f", &example, "--graph-url", &closed];
+    let (code, _, stderr) = run_cli(args.iter().map(|arg| (*arg).to_owned()).collect(), SENTINEL).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("could not connect"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+}
