@@ -13,6 +13,13 @@
 //! emulator.requests(); emulator.stats(); emulator.state(); emulator.shutdown().await;
 //! ```
 //!
+//! Faults (`fault_rate`, by `seed`): 429 with and without `Retry-After`, 503,
+//! a dropped connection; with `lost_answers` also the faults after which the
+//! write has happened (an answer held back past the client's timeout, a reset
+//! after the write, a batch item answered 503 after it was applied). A
+//! `RunningEmulator` that received a DELETE panics when dropped unless
+//! `expect_deletes` is set, so every test that uses one proves none was sent.
+//!
 //! Choices the emulator makes where Microsoft documents nothing are labelled
 //! "emulator's choice" in the code and `emulators_own_…` in the tests. In
 //! short: every refused write is 400 `Request_BadRequest` (duplicates,
