@@ -37,6 +37,8 @@ enum Hostility {
     BatchItemsAllErrors,
     /// Assigned values annotated with a type Graph does not have.
     UnknownOdataType,
+    /// Write batches of assignments served, their answers cut in half.
+    TruncatedWriteBatch,
 }
 
 struct Proxy {
@@ -107,6 +109,9 @@ async fn handle(
             page["@odata.nextLink"] = json!(format!("{}{path_and_query}", proxy.own));
             answer(status, "application/json", page.to_string())
         }
+        Hostility::TruncatedWriteBatch if is_write_batch => {
+            answer(status, "application/json", text[..text.len() / 2].to_owned())
+        }
         Hostility::UnknownOdataType if method == reqwest::Method::GET || path.ends_with("/$batch") => {
             answer(status, "application/json", text.replace("#Collection(String)", "#Collection(Guid)"))
         }
@@ -124,6 +129,13 @@ fn answer(status: StatusCode, content_type: &str, body: String) -> Response {
 /// Runs `apply` of the Contoso change through a proxy with `hostility`:
 /// (exit code, stdout, stderr, writes the emulator received).
 async fn apply_through(hostility: Hostility) -> (i32, String, String, u64) {
+    let (code, stdout, stderr, writes, _) = apply_through_then(hostility, false).await;
+    (code, stdout, stderr, writes)
+}
+
+/// As `apply_through`; with `rerun`, then applies again straight to the
+/// emulator and returns whether a plan afterwards is empty.
+async fn apply_through_then(hostility: Hostility, rerun: bool) -> (i32, String, String, u64, bool) {
     let emulator = emulator(EmulatorConfig { seed_state: contoso_seed(), ..Default::default() }).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let own = format!("http://{}", listener.local_addr().unwrap());
@@ -141,12 +153,21 @@ async fn apply_through(hostility: Hostility) -> (i32, String, String, u64) {
     let (code, stdout, stderr) = run_cli(args.iter().map(|arg| (*arg).to_owned()).collect(), SENTINEL).await;
     server.abort();
     let writes = emulator.stats().writes;
+    let mut converged = false;
+    if rerun {
+        let args = ["apply", "-f", &example, "--graph-url", &emulator.base_url(), "--auto-approve"];
+        let (code, stdout, stderr) =
+            run_cli(args.iter().map(|arg| (*arg).to_owned()).collect(), SENTINEL).await;
+        assert_eq!(code, 0, "{hostility:?}: the rerun failed\n{stdout}\n{stderr}");
+        let tenant = tenant_with(&emulator, SENTINEL, fast_options());
+        converged = plan_of(&tenant, &desired("examples/contoso.yaml")).await.changes.is_empty();
+    }
     emulator.shutdown().await;
     for text in [&stdout, &stderr] {
         assert!(!text.contains("panicked"), "{hostility:?}: the binary panicked\n{text}");
         assert!(!text.contains(SENTINEL), "{hostility:?}: the token leaked");
     }
-    (code, stdout, stderr, writes)
+    (code, stdout, stderr, writes, converged)
 }
 
 /// A failure while reading: exit 1, the message names the problem, nothing was sent.
@@ -209,6 +230,19 @@ async fn reliability_a_batch_whose_items_all_fail_stops_the_apply_and_reports_wh
     assert!(stdout.contains("(not attempted)"), "{stdout}");
     let summary = stdout.lines().find(|line| line.starts_with("Apply failed: ")).unwrap_or_default();
     assert!(summary.contains(" done, ") && summary.contains(" failed, "), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reliability_a_truncated_batch_answer_fails_its_items_and_a_rerun_finishes_the_job() {
+    let (code, stdout, stderr, writes, converged) =
+        apply_through_then(Hostility::TruncatedWriteBatch, true).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(writes > 0);
+    assert!(stdout.contains("  done "), "the steps before are reported done: {stdout}");
+    let failed: Vec<&str> = stdout.lines().filter(|line| line.starts_with("  FAILED ")).collect();
+    assert!(!failed.is_empty(), "{stdout}");
+    assert!(failed.iter().all(|line| line.contains("$batch")), "the failure names the batch: {failed:?}");
+    assert!(converged, "applying again converges");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
