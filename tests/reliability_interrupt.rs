@@ -194,3 +194,31 @@ fn reliability_a_state_file_apply_killed_at_random_moments_leaves_the_old_or_the
     }
     assert!(outcomes.contains("killed, old file"), "no kill fell before the rename: {outcomes:?}");
 }
+
+#[test]
+fn reliability_a_second_sigint_quits_at_once_and_a_rerun_still_converges() {
+    let emulator = SpawnedEmulator::contoso(&["--latency-ms", "250"]);
+    let mut child = apply_contoso(&emulator).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    emulator.wait_for("the first write batch", |emulator| {
+        emulator.requests().iter().any(|request| request.batch_item.is_some() && request.method != "GET")
+    });
+    let interrupt = || {
+        let signalled = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+        assert!(signalled.unwrap().success());
+    };
+    interrupt();
+    std::thread::sleep(Duration::from_millis(50));
+    let started = Instant::now();
+    interrupt();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "the second Ctrl-C quits with 130");
+    assert!(started.elapsed() < Duration::from_millis(200), "it did not wait for the requests in flight");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("Ctrl-C again to quit at once"), "{stderr}");
+
+    let (code, stdout, stderr) = run(&mut apply_contoso(&emulator));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let changes = planned_changes(&emulator);
+    assert!(changes.is_empty(), "{changes:#?}");
+}
