@@ -4,18 +4,25 @@
 //! peak memory in a fresh process; the same at 1,000 and 10,000 principals for
 //! growth. Run: `cargo bench --bench scale` (writes BENCHMARKS.md).
 //!
-//! `--quick` runs only the smaller sizes (for a try-out); `--out FILE` writes
-//! elsewhere. Internally, the binary re-runs itself with `--measure-plan DIR`
+//! `--quick` runs only the smaller sizes (for a try-out); `--local-only`
+//! skips the emulator; `--out FILE` writes elsewhere. `SCALE_KEEP_DATA=DIR`
+//! keeps the generated files, `SCALE_PHASES=1` prints the peak memory after
+//! each phase of the measured plan. Internally, the binary re-runs itself with `--measure-plan DIR`
 //! to measure one plan's peak memory in a process of its own.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use entra_csa::cli::arguments::Cloud;
+use entra_csa::emulator::{EmulatorConfig, RunningEmulator, Throttle, start};
 use entra_csa::export::{ExportOptions, export_single};
+use entra_csa::graph::route::Route;
 use entra_csa::graph::wire::TenantDocument;
+use entra_csa::graph::{BearerToken, ClientOptions, GraphTenant, TokenSource, endpoint};
 use entra_csa::load::load_texts;
 use entra_csa::plan::{self, Target};
 use entra_csa::synthetic::{Shape, generate};
+use entra_csa::tenant::{ReadScope, Tenant};
 
 /// Timing repetitions; the median is reported.
 const RUNS: usize = 3;
@@ -39,7 +46,35 @@ fn main() {
         eprintln!("local plan at {principals} principals…");
         rows.push(local_row(principals));
     }
-    let report = report(&rows, quick);
+    let local_only = args.iter().any(|arg| arg == "--local-only");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let mut reads = Vec::new();
+    for &principals in sizes.iter().filter(|_| !local_only) {
+        eprintln!("emulator plan at {principals} principals…");
+        reads.push(runtime.block_on(emulator_read_row(principals, None)));
+        reads.push(runtime.block_on(emulator_read_row(principals, Some(Route::Batched))));
+    }
+    let apply_principals = if quick { 10_000 } else { 102_000 };
+    eprintln!("emulator apply at {apply_principals} principals…");
+    let applies = if local_only {
+        Vec::new()
+    } else {
+        vec![
+            runtime.block_on(emulator_apply_row(
+                apply_principals,
+                scaled(ClientOptions::default()),
+                "entra-csa (batched, paced, 4 in flight)",
+            )),
+            runtime.block_on(emulator_apply_row(
+                apply_principals,
+                scaled(ClientOptions { batch_size: 1, concurrency: 1, ..ClientOptions::default() }),
+                "one request at a time (as peers do)",
+            )),
+        ]
+    };
+    let mut report = report(&rows, &reads, &applies, quick);
+    report.push('\n');
+    report.push_str(include_str!("history.md"));
     std::fs::write(&out, &report).expect("BENCHMARKS.md is writable");
     eprintln!("wrote {}", out.display());
     print!("{report}");
@@ -93,6 +128,12 @@ fn local_row(principals: usize) -> LocalRow {
 
     // Peak memory of a whole `plan`, in a fresh process of its own.
     let folder = tempfile::tempdir().unwrap();
+    if let Some(keep) = std::env::var_os("SCALE_KEEP_DATA") {
+        let keep = Path::new(&keep).join(principals.to_string());
+        std::fs::create_dir_all(&keep).unwrap();
+        std::fs::write(keep.join("desired.yaml"), &yaml).unwrap();
+        std::fs::write(keep.join("live.json"), &state).unwrap();
+    }
     std::fs::write(folder.path().join("desired.yaml"), &yaml).unwrap();
     std::fs::write(folder.path().join("live.json"), &state).unwrap();
     let started = Instant::now();
@@ -120,10 +161,20 @@ fn local_row(principals: usize) -> LocalRow {
 /// Loads, reads, plans and renders as `entra-csa plan --format json` does,
 /// then prints this process's peak resident memory (kB).
 fn measure_plan_in_this_process(folder: &Path) {
+    let phases = std::env::var_os("SCALE_PHASES").is_some();
     let desired = entra_csa::load::load_files(&[folder.join("desired.yaml")]).expect("valid");
+    if phases {
+        eprintln!("after load: peak {} kB", peak_rss_kb());
+    }
     let tenant = entra_csa::state_file::StateFileTenant::new(folder.join("live.json"));
     let live = tenant.load().expect("valid");
+    if phases {
+        eprintln!("after state file: peak {} kB", peak_rss_kb());
+    }
     let plan = plan::build(&desired, &live, Target::StateFile { path: "live.json".into() });
+    if phases {
+        eprintln!("after plan: peak {} kB", peak_rss_kb());
+    }
     let mut sink = std::io::sink();
     entra_csa::render::render(&plan, entra_csa::render::Format::Json, false, &mut sink).unwrap();
     println!("{}", peak_rss_kb());
@@ -140,6 +191,116 @@ fn peak_rss_kb() -> u64 {
             })
         })
         .unwrap_or(0)
+}
+
+/// The client's pacer told the quota the emulator enforces: Graph's 3,000
+/// writes per 150 s, scaled by the same 10.
+fn scaled(options: ClientOptions) -> ClientOptions {
+    ClientOptions { write_budget: 3_000 * 10, ..options }
+}
+
+/// Emulator latency for every request, as the issue asks.
+const LATENCY: Duration = Duration::from_millis(20);
+
+async fn emulator_with(live: &entra_csa::live_state::LiveState, throttle: Throttle) -> RunningEmulator {
+    start(EmulatorConfig {
+        seed_state: TenantDocument::from_live_state(live),
+        latency: LATENCY,
+        throttle,
+        throttle_scale: 10.0,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("the emulator starts")
+}
+
+fn tenant_for(emulator: &RunningEmulator, options: ClientOptions) -> GraphTenant {
+    let endpoint = endpoint::resolve(Cloud::Global, Some(&emulator.base_url()), false).unwrap();
+    GraphTenant::new(endpoint, TokenSource::Fixed(BearerToken::new("benchmark")), options, None).unwrap()
+}
+
+/// What reading a tenant cost, against the lower bound.
+struct ReadRow {
+    principals: usize,
+    route: &'static str,
+    requests: usize,
+    resource_units: u64,
+    lower_bound: usize,
+    elapsed: Duration,
+}
+
+/// A plan's reads against the emulator: every declared principal.
+async fn emulator_read_row(principals: usize, forced: Option<Route>) -> ReadRow {
+    let shape = shape(principals);
+    let generated = generate(&shape);
+    let yaml = export_single(&generated.desired, &ExportOptions { assignments: true, ..Default::default() })
+        .unwrap();
+    let desired = load_texts(&[("desired.yaml".to_owned(), yaml)]).unwrap();
+    let emulator = emulator_with(&generated.live, Throttle::None).await;
+    let tenant = tenant_for(&emulator, ClientOptions { read_route: forced, ..ClientOptions::default() });
+    let started = Instant::now();
+    let live = tenant.read(&ReadScope::for_desired(&desired)).await.expect("the read succeeds");
+    let elapsed = started.elapsed();
+    assert_eq!(live.principals.len(), principals, "every principal was read");
+    let requests = emulator.requests().iter().filter(|request| request.batch_item.is_none()).count();
+    let stats = emulator.stats();
+    // Pages of 999 users and of 999 service principals, one list of sets and
+    // one of definitions (allowed values expanded).
+    let lower_bound = shape.users.div_ceil(999) + shape.service_principals.div_ceil(999) + 2;
+    emulator.shutdown().await;
+    let route = match forced {
+        None => "chosen by the client",
+        Some(Route::Batched) => "forced: batched GETs",
+        Some(Route::Sweep) => "forced: sweep",
+    };
+    ReadRow { principals, route, requests, resource_units: stats.resource_units, lower_bound, elapsed }
+}
+
+/// What an apply cost, against its floors.
+struct ApplyRow {
+    label: &'static str,
+    changed_principals: usize,
+    writes: u64,
+    requests: usize,
+    throttled: u64,
+    elapsed: Duration,
+    /// Writes ÷ the allowed write rate.
+    floor: Duration,
+}
+
+async fn emulator_apply_row(principals: usize, options: ClientOptions, label: &'static str) -> ApplyRow {
+    let generated = generate(&shape(principals));
+    let yaml = export_single(&generated.desired, &ExportOptions { assignments: true, ..Default::default() })
+        .unwrap();
+    let desired = load_texts(&[("desired.yaml".to_owned(), yaml)]).unwrap();
+    let emulator = emulator_with(&generated.live, Throttle::Graph).await;
+    let tenant = tenant_for(&emulator, options);
+    let live = tenant.read(&ReadScope::for_desired(&desired)).await.unwrap();
+    let plan = plan::build(&desired, &live, tenant.target());
+    let before = emulator.requests().len();
+    let writes_before = emulator.stats().writes;
+    let throttled_before = emulator.stats().throttled;
+    let started = Instant::now();
+    let report = tenant.apply(&plan.changes).await;
+    let elapsed = started.elapsed();
+    assert!(report.succeeded(), "the apply succeeds");
+    let stats = emulator.stats();
+    let requests =
+        emulator.requests().iter().skip(before).filter(|request| request.batch_item.is_none()).count();
+    let writes = stats.writes - writes_before;
+    // Graph allows 3,000 writes per 150 s per app and tenant; the emulator scales it by 10.
+    let allowed_per_second = 3_000.0 * 10.0 / 150.0;
+    let floor = Duration::from_secs_f64(writes as f64 / allowed_per_second);
+    emulator.shutdown().await;
+    ApplyRow {
+        label,
+        changed_principals: generated.differing_principals,
+        writes,
+        requests,
+        throttled: stats.throttled - throttled_before,
+        elapsed,
+        floor,
+    }
 }
 
 fn median(mut run: impl FnMut()) -> Duration {
@@ -172,7 +333,7 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, {} {}", std::env::consts::OS, std::env::consts::ARCH)
 }
 
-fn report(rows: &[LocalRow], quick: bool) -> String {
+fn report(rows: &[LocalRow], reads: &[ReadRow], applies: &[ApplyRow], quick: bool) -> String {
     let mut text = String::new();
     text.push_str("# Benchmarks\n\n");
     text.push_str(&format!(
@@ -219,6 +380,60 @@ fn report(rows: &[LocalRow], quick: bool) -> String {
             growth(first.load_validate, last.load_validate),
             growth(first.diff_plan, last.diff_plan),
             last.peak_rss_kb as f64 / first.peak_rss_kb.max(1) as f64,
+        ));
+    }
+    text.push_str(&format!(
+        "\n## Reading the tenant from the emulator (`--latency-ms {}`)\n\n\
+         The plan of every principal. The client chooses between the paged sweep (`$top=999`) and batched \
+         GETs (20 per `$batch`); the forced rows show the other route's cost. \
+         Lower bound: pages of 999 users and service principals, plus the set and definition lists. \
+         Goal: ≤ 1.05× the bound.\n\n",
+        LATENCY.as_millis()
+    ));
+    text.push_str("| principals | route | HTTP requests | lower bound | ratio | resource units | time (s) |\n|---:|---|---:|---:|---:|---:|---:|\n");
+    for row in reads {
+        text.push_str(&format!(
+            "| {} | {} | {} | {} | {:.2}× | {} | {:.1} |\n",
+            row.principals,
+            row.route,
+            row.requests,
+            row.lower_bound,
+            row.requests as f64 / row.lower_bound as f64,
+            row.resource_units,
+            row.elapsed.as_secs_f64()
+        ));
+    }
+    let chosen: Vec<&ReadRow> = reads.iter().filter(|row| row.route == "chosen by the client").collect();
+    if let (Some(first), Some(last)) = (chosen.first(), chosen.last())
+        && last.principals > first.principals
+    {
+        text.push_str(&format!(
+            "\nGrowth from {} to {} principals ({:.0}× the principals): requests {:.0}×, time {:.0}×.\n",
+            first.principals,
+            last.principals,
+            last.principals as f64 / first.principals as f64,
+            last.requests as f64 / first.requests as f64,
+            last.elapsed.as_secs_f64() / first.elapsed.as_secs_f64(),
+        ));
+    }
+    text.push_str(
+        "\n## Applying to the emulator (`--throttle graph --throttle-scale 10`, 20 ms latency)\n\n\
+         Goals: one write per changed principal; HTTP requests ≤ 1.05 × writes ÷ 20; 429s ≤ 1% of writes; \
+         wall time ≤ 1.15 × the throttling floor (writes ÷ 200 writes/s, Graph's 3,000 per 150 s scaled by 10).\n\n",
+    );
+    text.push_str("| client | changed principals | writes | HTTP requests | requests ÷ (writes ÷ 20) | 429s | time (s) | floor (s) | time ÷ floor |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for row in applies {
+        text.push_str(&format!(
+            "| {} | {} | {} | {} | {:.2} | {} | {:.1} | {:.1} | {:.2}× |\n",
+            row.label,
+            row.changed_principals,
+            row.writes,
+            row.requests,
+            row.requests as f64 / (row.writes as f64 / 20.0),
+            row.throttled,
+            row.elapsed.as_secs_f64(),
+            row.floor.as_secs_f64(),
+            row.elapsed.as_secs_f64() / row.floor.as_secs_f64(),
         ));
     }
     text

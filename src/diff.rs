@@ -368,8 +368,9 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
     let mut declared: BTreeSet<PrincipalId> = BTreeSet::new();
     let mut with_values = 0usize;
     let mut unreadable = 0usize;
+    let index = live.principal_index();
     for (key, sets) in &desired.assignments {
-        let Some(principal) = live.principal(key) else {
+        let Some(principal) = index.find(key) else {
             for (set, attributes) in sets {
                 for attribute in attributes.keys() {
                     out.conflicts.push(Conflict {
@@ -515,7 +516,25 @@ fn assignment_change(
 /// be after `changes` (in apply order). Changes the tenant would refuse are
 /// skipped here; they are conflicts already.
 pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Change]) -> Vec<Conflict> {
-    let mut after = live.clone();
+    // The tenant after the plan, simulated on a copy of the schema and of the
+    // principals the plan touches only: copying every principal would cost
+    // more than the whole diff at tenant scale.
+    let touched: BTreeSet<&PrincipalId> = changes
+        .iter()
+        .filter_map(|change| match change.after.as_ref().or(change.before.as_ref()) {
+            Some(Snapshot::Assignment { principal, .. }) => Some(principal),
+            _ => None,
+        })
+        .collect();
+    let mut after = LiveState {
+        attribute_sets: live.attribute_sets.clone(),
+        definitions: live.definitions.clone(),
+        principals: touched
+            .into_iter()
+            .filter_map(|id| live.principals.get(id).map(|principal| (id.clone(), principal.clone())))
+            .collect(),
+        principals_complete: live.principals_complete,
+    };
     for change in changes {
         let _ = apply_change(&mut after, change);
     }

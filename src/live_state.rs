@@ -2,7 +2,7 @@
 //! desired state. It is filled by a `Tenant` (Microsoft Graph or a local state
 //! file) and knows nothing about either.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +84,32 @@ impl LivePrincipal {
     }
 }
 
+/// Which form of key a principal is found by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum KeyForm {
+    ObjectId,
+    UserPrincipalName,
+    AppId,
+}
+
+/// The principals of a `LiveState` by every key the files may use for them;
+/// keys compare ignoring ASCII case, as `LivePrincipal::matches` does.
+pub struct PrincipalIndex<'a> {
+    by_key: HashMap<(PrincipalKind, KeyForm, String), &'a LivePrincipal>,
+}
+
+impl<'a> PrincipalIndex<'a> {
+    /// The principal `key` names, if it was read.
+    pub fn find(&self, key: &PrincipalKey) -> Option<&'a LivePrincipal> {
+        let (form, text) = match key.lookup() {
+            PrincipalLookup::ObjectId(id) => (KeyForm::ObjectId, id),
+            PrincipalLookup::UserPrincipalName(upn) => (KeyForm::UserPrincipalName, upn),
+            PrincipalLookup::AppId(app_id) => (KeyForm::AppId, app_id),
+        };
+        self.by_key.get(&(key.kind(), form, text.to_ascii_lowercase())).copied()
+    }
+}
+
 impl LiveState {
     /// The principal a files key names, if it was read.
     pub fn principal(&self, key: &PrincipalKey) -> Option<&LivePrincipal> {
@@ -94,6 +120,28 @@ impl LiveState {
             }
         }
         self.principals.values().find(|principal| principal.matches(key))
+    }
+
+    /// An index to find many principals by the keys the files use, each in
+    /// constant time (`principal` scans for userPrincipalNames and appIds).
+    pub fn principal_index(&self) -> PrincipalIndex<'_> {
+        let mut by_key = HashMap::with_capacity(self.principals.len() * 2);
+        for principal in self.principals.values() {
+            by_key.insert(
+                (principal.kind, KeyForm::ObjectId, principal.object_id.to_ascii_lowercase()),
+                principal,
+            );
+            if let Some(upn) = &principal.user_principal_name {
+                by_key.insert(
+                    (principal.kind, KeyForm::UserPrincipalName, upn.to_ascii_lowercase()),
+                    principal,
+                );
+            }
+            if let Some(app_id) = &principal.app_id {
+                by_key.insert((principal.kind, KeyForm::AppId, app_id.to_ascii_lowercase()), principal);
+            }
+        }
+        PrincipalIndex { by_key }
     }
 
     /// The live set whose id equals `id` ignoring case, if any.

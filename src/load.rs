@@ -14,12 +14,13 @@ use crate::yaml;
 /// Loads and validates the files and folders `paths` name.
 pub fn load_files(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
     let mut problems = Vec::new();
-    let mut texts = Vec::new();
+    let mut manifests = Vec::new();
     for file in expand(paths, &mut problems) {
         let name = display_name(&file);
         match std::fs::read(&file) {
+            // Each text is freed as soon as its manifest is read.
             Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => texts.push((name, text)),
+                Ok(text) => read_manifest(name, &text, &mut manifests, &mut problems),
                 Err(error) => problems.push(not_utf8(&name, error.as_bytes(), error.utf8_error())),
             },
             Err(error) => problems.push(Diagnostic::new(
@@ -29,36 +30,49 @@ pub fn load_files(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
             )),
         }
     }
-    match load_texts(&texts) {
-        Ok(desired) if problems.is_empty() => Ok(desired),
-        Ok(_) => Err(Diagnostics(problems)),
-        Err(Diagnostics(more)) => {
-            problems.extend(more);
-            Err(Diagnostics(problems))
-        }
-    }
+    finish(&manifests, problems)
 }
 
 /// Parses and validates files already in memory: `(name, text)` pairs. No I/O.
 pub fn load_texts(files: &[(String, String)]) -> Result<DesiredState, Diagnostics> {
     let mut problems = Vec::new();
-    let mut manifests: Vec<(String, ManifestFile)> = Vec::new();
+    let mut manifests = Vec::new();
     for (name, text) in files {
-        match yaml::parse(text) {
-            // What could be read is validated even when the file has structural
-            // problems, so that one run reports everything.
-            Ok(root) => manifests.push((name.clone(), manifest::read(name, &root, &mut problems))),
-            Err(error) => problems.push(
-                Diagnostic::new(
-                    Place { file: name.clone(), line: error.position.line, column: error.position.column },
-                    "",
-                    format!("invalid YAML: {}", error.message),
-                )
-                .expected("a YAML document"),
-            ),
-        }
+        read_manifest(name.clone(), text, &mut manifests, &mut problems);
     }
-    match validate(&manifests) {
+    finish(&manifests, problems)
+}
+
+/// Parses one file into its manifest. What could be read is kept even when
+/// the file has structural problems, so that one run reports everything.
+fn read_manifest(
+    name: String,
+    text: &str,
+    manifests: &mut Vec<(String, ManifestFile)>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    match yaml::parse(text) {
+        Ok(root) => {
+            let manifest = manifest::read(&name, &root, problems);
+            manifests.push((name, manifest));
+        }
+        Err(error) => problems.push(
+            Diagnostic::new(
+                Place { file: name, line: error.position.line, column: error.position.column },
+                "",
+                format!("invalid YAML: {}", error.message),
+            )
+            .expected("a YAML document"),
+        ),
+    }
+}
+
+/// Validates the manifests together, with the problems found while reading them.
+fn finish(
+    manifests: &[(String, ManifestFile)],
+    mut problems: Vec<Diagnostic>,
+) -> Result<DesiredState, Diagnostics> {
+    match validate(manifests) {
         Ok(desired) if problems.is_empty() => Ok(desired),
         Ok(_) => {
             let mut diagnostics = Diagnostics(problems);

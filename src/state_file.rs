@@ -52,7 +52,10 @@ impl StateFileTenant {
     pub fn load(&self) -> Result<LiveState, StateFileError> {
         let text = std::fs::read_to_string(&self.path)
             .map_err(|source| StateFileError::Read { path: self.shown(), source })?;
-        parse(&text, &self.shown())
+        let document = parse_document(&text, &self.shown())?;
+        // The text is not needed once parsed; free it before converting.
+        drop(text);
+        document.into_live_state().map_err(|source| StateFileError::Wire { path: self.shown(), source })
     }
 
     /// Writes `live` as the document, atomically.
@@ -75,6 +78,13 @@ impl StateFileTenant {
 
 /// Parses a state document; `path` names it in errors.
 pub fn parse(text: &str, path: &str) -> Result<LiveState, StateFileError> {
+    parse_document(text, path)?
+        .into_live_state()
+        .map_err(|source| StateFileError::Wire { path: path.to_owned(), source })
+}
+
+/// The document as Graph shapes it, before conversion to the live model.
+fn parse_document(text: &str, path: &str) -> Result<TenantDocument, StateFileError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let document: TenantDocument = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let json_path = error.path().to_string();
@@ -97,7 +107,7 @@ pub fn parse(text: &str, path: &str) -> Result<LiveState, StateFileError> {
         column: inner.column(),
         message: strip_position(&inner.to_string()),
     })?;
-    document.to_live_state().map_err(|source| StateFileError::Wire { path: path.to_owned(), source })
+    Ok(document)
 }
 
 /// serde_json appends " at line L column C"; the error prints it up front.

@@ -332,6 +332,8 @@ impl Validator {
     }
 
     fn assignments(&mut self, files: &[(String, ManifestFile)]) {
+        // The declared sets, borrowed while problems are recorded (put back below).
+        let declared_sets = std::mem::take(&mut self.desired.attribute_sets);
         for (file, manifest) in files {
             let Some(assignments) = &manifest.assignments else { continue };
             for (kind, principals) in
@@ -355,11 +357,12 @@ impl Validator {
                         continue;
                     }
                     self.principal_places.insert(principal.clone(), place(file, key.at));
-                    let values = self.principal_values(file, key, sets, &path);
+                    let values = self.principal_values(&declared_sets, file, key, sets, &path);
                     self.desired.assignments.insert(principal, values);
                 }
             }
         }
+        self.desired.attribute_sets = declared_sets;
     }
 
     /// Users: a userPrincipalName or a GUID; service principals: an appId GUID or `id:<GUID>`.
@@ -396,6 +399,7 @@ impl Validator {
 
     fn principal_values(
         &mut self,
+        declared_sets: &BTreeMap<String, AttributeSet>,
         file: &str,
         key: &Located<String>,
         sets: &Entries<Entries<Located<AssignedValue>>>,
@@ -405,8 +409,8 @@ impl Validator {
         let mut total = 0usize;
         for (set_name, attributes) in &sets.0 {
             let set_path = join(path, &set_name.value);
-            let Some(set) = self.desired.attribute_sets.get(&set_name.value).cloned() else {
-                let known: Vec<&str> = self.desired.attribute_sets.keys().map(String::as_str).collect();
+            let Some(set) = declared_sets.get(&set_name.value) else {
+                let known: Vec<&str> = declared_sets.keys().map(String::as_str).collect();
                 let suggestion = crate::diagnostic::nearest(&set_name.value, known.iter().copied())
                     .map(|name| format!("did you mean `{name}`?"));
                 let diagnostic = self.report(

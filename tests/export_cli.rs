@@ -129,3 +129,71 @@ fn an_unknown_set_is_named_with_a_suggestion() {
         "{stderr}"
     );
 }
+
+/// Export through Microsoft Graph (the emulator), then plan the export
+/// against the same tenant: no changes. The tenant holds Contoso after its
+/// change (a Deprecated attribute with a value left on it, deactivated values,
+/// every type, collections) and 3,060 synthetic principals more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_through_graph_of_thousands_of_principals_plans_no_changes() {
+    use crate::graph_support::*;
+    use entra_csa::emulator::EmulatorConfig;
+    use entra_csa::graph::wire::TenantDocument;
+    use entra_csa::synthetic::{Shape, generate};
+
+    let mut seed = contoso_seed();
+    let bob = seed
+        .users
+        .iter_mut()
+        .find(|user| user.user_principal_name.as_deref() == Some("bob@contoso.com"))
+        .unwrap();
+    bob.custom_security_attributes.as_mut().unwrap()["Engineering"]["ProjectCode"] = "PC-17".into();
+    let synthetic = generate(&Shape { users: 3_000, service_principals: 60, ..Shape::default() });
+    let more = TenantDocument::from_live_state(&synthetic.live);
+    seed.attribute_sets.extend(more.attribute_sets);
+    seed.custom_security_attribute_definitions.extend(more.custom_security_attribute_definitions);
+    seed.users.extend(more.users);
+    seed.service_principals.extend(more.service_principals);
+
+    let emulator = emulator(EmulatorConfig { seed_state: seed, ..Default::default() }).await;
+    apply_and_converge(&tenant(&emulator), &desired("examples/contoso.yaml")).await;
+
+    let folder = tempfile::tempdir().unwrap();
+    let out = folder.path().join("tenant");
+    let url = emulator.base_url();
+    let token = "export-round-trip-token";
+    let (code, stdout, stderr) = run_cli(
+        vec![
+            "export".into(),
+            "--assignments".into(),
+            "-o".into(),
+            out.display().to_string() + "/",
+            "--graph-url".into(),
+            url.clone(),
+        ],
+        token,
+    )
+    .await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let assignments = std::fs::read_to_string(out.join("assignments.yaml")).unwrap();
+    assert!(assignments.contains("user2999@contoso.example"), "the synthetic principals are exported");
+    assert!(!assignments.contains("PC-17"), "a Deprecated attribute's value is not exported");
+
+    let (code, stdout, stderr) = run_cli(
+        vec![
+            "plan".into(),
+            "-f".into(),
+            out.display().to_string(),
+            "--graph-url".into(),
+            url,
+            "--detailed-exitcode".into(),
+        ],
+        token,
+    )
+    .await;
+    assert_eq!(code, 0, "the plan of the export is not empty:\n{stdout}{stderr}");
+    assert!(stdout.contains("No changes."), "{stdout}");
+    let state = emulator.state();
+    assert!(serde_json::to_string(&state).unwrap().contains("PC-17"), "the value stays in the tenant");
+    emulator.shutdown().await;
+}

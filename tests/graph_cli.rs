@@ -143,3 +143,15 @@ async fn emulator_state_after_clean_apply(example: &str) -> entra_csa::live_stat
     clean.shutdown().await;
     state
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_reads_the_tenant_through_graph() {
+    let emulator =
+        emulator(EmulatorConfig { seed_state: contoso_seed(), page_size: 2, ..Default::default() }).await;
+    let (code, stdout, stderr) =
+        run_cli(args(&["export", "--assignments", "--graph-url", &emulator.base_url()]), SENTINEL).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Engineering") && stdout.contains("alice@contoso.com"), "{stdout}");
+    assert!(!stdout.contains(SENTINEL) && !stderr.contains(SENTINEL));
+    emulator.shutdown().await;
+}

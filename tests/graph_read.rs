@@ -170,3 +170,22 @@ async fn a_wrong_token_is_a_clear_error_without_the_token() {
     assert!(!message.contains("sentinel-wrong-token"), "{message}");
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_throttled_by_the_resource_unit_quota_wait_their_retry_after_and_complete() {
+    use entra_csa::emulator::Throttle;
+    // 7 resource units per 10 s, and pages of two items: the read outruns the quota.
+    let seed = contoso_seed();
+    let emulator = emulator(EmulatorConfig {
+        seed_state: seed.clone(),
+        page_size: 2,
+        throttle: Throttle::Graph,
+        throttle_scale: 0.002,
+        ..Default::default()
+    })
+    .await;
+    let live = tenant(&emulator).read(&ReadScope::default()).await.unwrap();
+    assert_eq!(live.definitions, seed.to_live_state().unwrap().definitions);
+    assert!(emulator.stats().throttled > 0, "the quota was never reached");
+    emulator.shutdown().await;
+}

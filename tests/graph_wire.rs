@@ -154,3 +154,120 @@ async fn assignment_patches_equal_the_documented_examples() {
         emulator.shutdown().await;
     }
 }
+
+/// The documented request of an example: method, path under /v1.0, body.
+fn documented_request(file: &str) -> (String, String, Value) {
+    let text = std::fs::read_to_string(repo("tests/fixtures/graph-examples").join(file)).unwrap();
+    let request = text.split("### REQUEST").nth(1).unwrap().split("### RESPONSE").next().unwrap();
+    let line = request.lines().find(|line| line.starts_with("POST ") || line.starts_with("PATCH ")).unwrap();
+    let (method, url) = line.split_once(' ').unwrap();
+    let path = url.split("/v1.0").nth(1).unwrap().to_owned();
+    let start = request.find("\n{").unwrap() + 1;
+    let body = serde_json::from_str(&request[start..=request.rfind('}').unwrap()]).unwrap();
+    (method.to_owned(), path, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_and_definition_writes_equal_the_documented_examples() {
+    use entra_csa::plan::DefinitionSnapshot;
+    let set = || Address::AttributeSet { set: "Engineering".into() };
+    let engineering_only =
+        || TenantDocument { attribute_sets: seed().attribute_sets, ..TenantDocument::default() };
+    let definition_snapshot = |description: &str, is_collection: bool, predefined: bool, values: &[&str]| {
+        Snapshot::Definition(DefinitionSnapshot {
+            description: Some(description.into()),
+            data_type: DataType::String,
+            is_collection,
+            is_searchable: true,
+            use_pre_defined_values_only: predefined,
+            status: Status::Available,
+            allowed_values: values.iter().map(|value| ((*value).to_owned(), true)).collect(),
+        })
+    };
+    let cases: Vec<(&str, TenantDocument, Change)> = vec![
+        (
+            "create-attributeset.http",
+            TenantDocument::default(),
+            Change {
+                seq: 1,
+                action: Action::Create,
+                address: set(),
+                before: None,
+                after: Some(Snapshot::AttributeSet {
+                    description: Some("Attributes for engineering team".into()),
+                    max_attributes_per_set: Some(25),
+                }),
+            },
+        ),
+        (
+            "update-attributeset.http",
+            engineering_only(),
+            Change {
+                seq: 1,
+                action: Action::Update,
+                address: set(),
+                before: Some(Snapshot::AttributeSet { description: None, max_attributes_per_set: None }),
+                after: Some(Snapshot::AttributeSet {
+                    description: Some("Attributes for engineering team".into()),
+                    max_attributes_per_set: Some(20),
+                }),
+            },
+        ),
+        (
+            "create-definition.http",
+            engineering_only(),
+            Change {
+                seq: 1,
+                action: Action::Create,
+                address: Address::Definition { set: "Engineering".into(), attribute: "ProjectDate".into() },
+                before: None,
+                after: Some(definition_snapshot("Target completion date", false, false, &[])),
+            },
+        ),
+        (
+            "create-definition-with-allowedvalues.http",
+            engineering_only(),
+            Change {
+                seq: 1,
+                action: Action::Create,
+                address: Address::Definition { set: "Engineering".into(), attribute: "Project".into() },
+                before: None,
+                after: Some(definition_snapshot(
+                    "Active projects for user",
+                    true,
+                    true,
+                    &["Alpine", "Baker", "Cascade"],
+                )),
+            },
+        ),
+        (
+            "deactivate-definition.http",
+            seed(),
+            Change {
+                seq: 1,
+                action: Action::Deactivate,
+                address: Address::Definition { set: "Engineering".into(), attribute: "Project".into() },
+                before: None,
+                after: None,
+            },
+        ),
+    ];
+    for (file, seed_state, change) in cases {
+        let emulator = emulator(EmulatorConfig { seed_state, ..Default::default() }).await;
+        let report = tenant(&emulator).apply(std::slice::from_ref(&change)).await;
+        assert!(report.succeeded(), "{file}: {report:#?}");
+        let sent: Vec<Value> = emulator
+            .requests()
+            .into_iter()
+            .filter(|request| request.path == "/v1.0/$batch" && request.batch_item.is_none())
+            .filter_map(|request| request.body)
+            .flat_map(|envelope| envelope["requests"].as_array().cloned().unwrap_or_default())
+            .collect();
+        let (method, path, body) = documented_request(file);
+        assert_eq!(sent.len(), 1, "{file}");
+        assert_eq!(sent[0]["method"], method, "{file}");
+        assert_eq!(sent[0]["url"], path, "{file}");
+        assert_eq!(sent[0]["body"], body, "{file}: the body differs from the documented one");
+        emulator.shutdown().await;
+    }
+}

@@ -377,8 +377,11 @@ async fn run_step(
     progress: &Progress,
     interrupted: &AtomicBool,
 ) -> Vec<WriteResult> {
-    let chunks: Vec<Vec<usize>> =
-        (0..writes.len()).collect::<Vec<_>>().chunks(MAX_BATCH_REQUESTS).map(<[usize]>::to_vec).collect();
+    let chunks: Vec<Vec<usize>> = (0..writes.len())
+        .collect::<Vec<_>>()
+        .chunks(client.options.batch_size.clamp(1, MAX_BATCH_REQUESTS))
+        .map(<[usize]>::to_vec)
+        .collect();
     let mut pending = chunks.into_iter();
     let mut running = JoinSet::new();
     let mut outcomes = Vec::new();
@@ -649,6 +652,29 @@ mod tests {
         )];
         let steps = plan_writes(&changes).unwrap();
         assert_eq!(steps[0][0].body["customSecurityAttributes"]["Eng"]["Project"], json!([]));
+    }
+
+    #[test]
+    fn creates_that_may_have_happened_are_read_back() {
+        let status = |status: u16, message: &str| GraphError::Status {
+            method: "POST".into(),
+            path: "/directory/attributeSets".into(),
+            status,
+            code: Some("Request_BadRequest".into()),
+            message: message.into(),
+            retry_after: None,
+        };
+        assert!(outcome_unknown(&status(409, "Conflict")));
+        assert!(outcome_unknown(&status(400, "An attribute set with id 'Eng' already exists.")));
+        assert!(outcome_unknown(&status(429, "Please retry again later.")));
+        assert!(outcome_unknown(&status(503, "unavailable")));
+        assert!(outcome_unknown(&GraphError::Transport {
+            method: "POST".into(),
+            path: "/$batch".into(),
+            message: "timed out".into()
+        }));
+        assert!(!outcome_unknown(&status(400, "The name is too long.")));
+        assert!(!outcome_unknown(&status(403, "Insufficient privileges to complete the operation.")));
     }
 
     #[test]

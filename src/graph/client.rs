@@ -19,7 +19,7 @@ use super::auth::{AuthError, BearerToken, TokenSource};
 use super::batch::{BatchError, BatchItemResponse, BatchRequest, envelope, parse_answer};
 use super::endpoint::GraphEndpoint;
 use super::pacing::{GRAPH_WRITE_WINDOW, GRAPH_WRITES_PER_WINDOW, WritePacer};
-use super::retry::{RetryPolicy, is_retryable_status, next_delay, parse_retry_after};
+use super::retry::{RetryPolicy, is_retryable_status, next_delay, parse_retry_after, within_total};
 
 /// How the client behaves; the defaults suit Microsoft Graph.
 #[derive(Debug, Clone)]
@@ -34,6 +34,12 @@ pub struct ClientOptions {
     pub concurrency: usize,
     /// Timeout of one HTTP request.
     pub request_timeout: Duration,
+    /// Writes per `$batch` envelope: Graph's 20, or 1 to send them one by
+    /// one (the benchmarks' comparison with tools that do).
+    pub batch_size: usize,
+    /// The route of a read of declared principals; `None` chooses the
+    /// cheaper one. The benchmarks force the other to show the choice.
+    pub read_route: Option<super::route::Route>,
 }
 
 impl Default for ClientOptions {
@@ -50,6 +56,8 @@ impl Default for ClientOptions {
             write_window: GRAPH_WRITE_WINDOW,
             concurrency: 4,
             request_timeout: Duration::from_secs(60),
+            batch_size: super::batch::MAX_BATCH_REQUESTS,
+            read_route: None,
         }
     }
 }
@@ -315,11 +323,19 @@ impl GraphClient {
         writes: u32,
     ) -> Result<Answer, GraphError> {
         let method = &method;
+        let policy = self.options.retry;
+        let started = Instant::now();
         (move || async move { self.attempt(method, url, body, headers, writes).await })
-            .retry(self.options.retry.backoff())
+            .retry(policy.backoff())
             .sleep(tokio::time::sleep)
             .when(GraphError::is_retryable)
-            .adjust(|error: &GraphError, delay| next_delay(delay, error.retry_after()))
+            .adjust(|error: &GraphError, delay| {
+                within_total(
+                    started.elapsed(),
+                    policy.max_total_delay,
+                    next_delay(delay, error.retry_after()),
+                )
+            })
             .notify(|error: &GraphError, delay: Duration| {
                 tracing::info!(retry_in_ms = delay.as_millis() as u64, "retrying: {error}");
             })
@@ -451,11 +467,18 @@ impl GraphClient {
                 count => Err(GraphError::ItemsPending { count, retry_after: longest }),
             }
         };
+        let started = Instant::now();
         let outcome = round
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
             .when(GraphError::is_retryable)
-            .adjust(|error: &GraphError, delay| next_delay(delay, error.retry_after()))
+            .adjust(|error: &GraphError, delay| {
+                within_total(
+                    started.elapsed(),
+                    policy.max_total_delay,
+                    next_delay(delay, error.retry_after()),
+                )
+            })
             .notify(|error: &GraphError, delay: Duration| {
                 tracing::info!(retry_in_ms = delay.as_millis() as u64, "batch: {error}");
             })

@@ -104,3 +104,22 @@ impl Tenant for GraphTenant {
         report
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::arguments::Cloud;
+
+    #[test]
+    fn a_tenant_prints_without_its_token() {
+        let endpoint = endpoint::resolve(Cloud::Global, None, false).unwrap();
+        let tokens = TokenSource::Fixed(BearerToken::new("sentinel-debug-token"));
+        let tenant = GraphTenant::new(endpoint, tokens, ClientOptions::default(), Some("t".into())).unwrap();
+        let printed = format!("{tenant:?} {:?}", tenant.client());
+        assert!(!printed.contains("sentinel-debug-token"), "{printed}");
+        assert_eq!(
+            tenant.target(),
+            Target::Graph { graph_url: "https://graph.microsoft.com".into(), tenant_id: Some("t".into()) }
+        );
+    }
+}

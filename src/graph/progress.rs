@@ -38,10 +38,7 @@ impl Progress {
         Progress(bar)
     }
 
-    pub fn tick(&self) {
-        self.0.inc(1);
-    }
-
+    /// One more step done.
     pub fn inc(&self) {
         self.0.inc(1);
     }

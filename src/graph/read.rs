@@ -70,7 +70,7 @@ fn decode_principal(value: Value, kind: PrincipalKind, path: &str) -> Result<Liv
 pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveState, ReadError> {
     let progress = Progress::spinner("reading attribute sets and definitions");
     let mut live = LiveState::default();
-    let sets = client.all_pages(client.url("directory/attributeSets"), |_| progress.tick()).await?;
+    let sets = client.all_pages(client.url("directory/attributeSets"), |_| progress.inc()).await?;
     for (index, set) in sets.into_iter().enumerate() {
         let set: WireAttributeSet = serde_json::from_value(set).map_err(|error| ReadError::Shape {
             what: format!("attributeSets[{index}]"),
@@ -80,7 +80,7 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
     }
     let definitions = client
         .all_pages(client.url("directory/customSecurityAttributeDefinitions?$expand=allowedValues"), |_| {
-            progress.tick()
+            progress.inc()
         })
         .await?;
     for (index, definition) in definitions.into_iter().enumerate() {
@@ -120,8 +120,19 @@ async fn read_principals(
     let query = format!("$top={SWEEP_PAGE_SIZE}&$select={}", select(kind));
     let first_url = client.url(&format!("{}?{query}", collection(kind)));
     if sweep {
-        sweep_from(client, kind, first_url, None, live).await?;
+        sweep_from(client, kind, first_url, None, &[], live).await?;
         return Ok(true);
+    }
+    match client.options.read_route {
+        Some(Route::Sweep) => {
+            sweep_from(client, kind, first_url, None, &[], live).await?;
+            return Ok(true);
+        }
+        Some(Route::Batched) => {
+            read_batched(client, kind, declared, live).await?;
+            return Ok(false);
+        }
+        None => {}
     }
     if !route::worth_probing(declared.len()) {
         read_batched(client, kind, declared, live).await?;
@@ -130,10 +141,11 @@ async fn read_principals(
     // Read the first sweep page with its count: it may be the whole tenant,
     // and it tells how many pages a sweep would take.
     let probe_url = client.url(&format!("{}?{query}&$count=true", collection(kind)));
-    let page = match client.page(&probe_url, &[("ConsistencyLevel", "eventual")]).await {
-        Ok(page) => page,
+    let eventual: &[(&str, &str)] = &[("ConsistencyLevel", "eventual")];
+    let (page, headers) = match client.page(&probe_url, eventual).await {
+        Ok(page) => (page, eventual),
         // A service that refuses the count: read the page without it.
-        Err(error) if error.status() == Some(400) => client.page(&first_url, &[]).await?,
+        Err(error) if error.status() == Some(400) => (client.page(&first_url, &[]).await?, &[][..]),
         Err(error) => return Err(error.into()),
     };
     let page_len = page.items.len();
@@ -141,8 +153,9 @@ async fn read_principals(
         let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
         live.principals.insert(principal.id(), principal);
     }
+    let index = live.principal_index();
     let unresolved: Vec<&PrincipalKey> =
-        declared.iter().copied().filter(|key| live.principal(key).is_none()).collect();
+        declared.iter().copied().filter(|key| index.find(key).is_none()).collect();
     let population = page.count.and_then(|count| usize::try_from(count).ok());
     let chosen = route::after_probe(unresolved.len(), population, page_len, page.next.is_some());
     tracing::debug!(
@@ -155,7 +168,7 @@ async fn read_principals(
     );
     match (chosen, page.next) {
         (Route::Sweep, Some(next)) => {
-            sweep_from(client, kind, next, Some(&probe_url), live).await?;
+            sweep_from(client, kind, next, Some(&probe_url), headers, live).await?;
             Ok(true)
         }
         (Route::Sweep, None) => Ok(true),
@@ -166,12 +179,14 @@ async fn read_principals(
     }
 }
 
-/// Pages through every principal of `kind`, starting at `url`.
+/// Pages through every principal of `kind`, starting at `url`. `headers`
+/// go with every page: Graph does not carry them over to a nextLink.
 async fn sweep_from(
     client: &GraphClient,
     kind: PrincipalKind,
     url: url::Url,
     already_read: Option<&url::Url>,
+    headers: &[(&str, &str)],
     live: &mut LiveState,
 ) -> Result<(), ReadError> {
     let progress = Progress::spinner(&format!("reading {}", collection(kind)));
@@ -189,12 +204,12 @@ async fn sweep_from(
             }
             .into());
         }
-        let page = client.page(&url, &[]).await?;
+        let page = client.page(&url, headers).await?;
         for item in page.items {
             let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
             index += 1;
             live.principals.insert(principal.id(), principal);
-            progress.tick();
+            progress.inc();
         }
         next = page.next;
     }
@@ -261,7 +276,8 @@ async fn check_read_permission(
     scope: &ReadScope,
     live: &LiveState,
 ) -> Result<(), ReadError> {
-    let found: Vec<&LivePrincipal> = scope.principals.iter().filter_map(|key| live.principal(key)).collect();
+    let index = live.principal_index();
+    let found: Vec<&LivePrincipal> = scope.principals.iter().filter_map(|key| index.find(key)).collect();
     if found.is_empty() || found.iter().any(|principal| principal.custom_security_attributes.is_some()) {
         return Ok(());
     }

@@ -17,7 +17,8 @@ pub struct RetryPolicy {
     pub min_delay: Duration,
     pub max_delay: Duration,
     pub max_attempts: usize,
-    /// The most time spent waiting between attempts of one request.
+    /// The longest time from the first attempt of one request to the start
+    /// of its last retry, `Retry-After` waits included.
     pub max_total_delay: Duration,
 }
 
@@ -66,6 +67,13 @@ pub fn next_delay(backoff: Option<Duration>, retry_after: Option<Duration>) -> O
     backoff.map(|computed| retry_after.unwrap_or(computed))
 }
 
+/// `delay`, unless waiting it would take the retries of one request past
+/// `limit` since the first attempt (a server asking for long waits again and
+/// again cannot stretch the total).
+pub fn within_total(elapsed: Duration, limit: Duration, delay: Option<Duration>) -> Option<Duration> {
+    delay.filter(|delay| elapsed + *delay <= limit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +107,17 @@ mod tests {
             Some(Duration::from_millis(10))
         );
         assert_eq!(next_delay(Some(Duration::from_secs(3)), None), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn long_server_waits_cannot_stretch_the_total() {
+        let limit = Duration::from_secs(180);
+        assert_eq!(
+            within_total(Duration::from_secs(10), limit, Some(Duration::from_secs(60))),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(within_total(Duration::from_secs(150), limit, Some(Duration::from_secs(60))), None);
+        assert_eq!(within_total(Duration::ZERO, limit, None), None);
     }
 
     #[test]

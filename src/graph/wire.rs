@@ -217,6 +217,12 @@ impl WirePrincipal {
 impl TenantDocument {
     /// The live state this document describes; every principal is in it.
     pub fn to_live_state(&self) -> Result<LiveState, WireError> {
+        self.clone().into_live_state()
+    }
+
+    /// As `to_live_state`, consuming the document: each principal's JSON is
+    /// freed as soon as it is converted, so a large tenant is not held twice.
+    pub fn into_live_state(self) -> Result<LiveState, WireError> {
         let mut live = LiveState { principals_complete: true, ..LiveState::default() };
         for set in &self.attribute_sets {
             live.attribute_sets.insert(set.id.clone(), set.into());
@@ -235,10 +241,10 @@ impl TenantDocument {
             live.definitions.insert(id, model);
         }
         for (kind, list, name) in [
-            (PrincipalKind::User, &self.users, "users"),
-            (PrincipalKind::ServicePrincipal, &self.service_principals, "servicePrincipals"),
+            (PrincipalKind::User, self.users, "users"),
+            (PrincipalKind::ServicePrincipal, self.service_principals, "servicePrincipals"),
         ] {
-            for (index, principal) in list.iter().enumerate() {
+            for (index, principal) in list.into_iter().enumerate() {
                 let principal = principal.to_live(kind, &format!("{name}[{index}]"))?;
                 live.principals.insert(principal.id(), principal);
             }

@@ -45,10 +45,26 @@ pub fn live(state: &LiveState) -> String {
     })
 }
 
+/// Feeds serialised bytes straight into the hash, so that a tenant of
+/// 100,000 principals is never held as one JSON text.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn hash(value: &impl Serialize) -> String {
-    // Serialising plain data with string keys into memory cannot fail.
-    let bytes = serde_json::to_vec(value).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
+    let mut writer = HashWriter(Sha256::new());
+    // Serialising plain data with string keys into a hasher cannot fail.
+    let _ = serde_json::to_writer(&mut writer, value);
+    let digest = writer.0.finalize();
     let mut text = String::with_capacity(7 + 64);
     text.push_str("sha256:");
     for byte in digest.iter() {
