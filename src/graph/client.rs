@@ -76,6 +76,10 @@ pub enum GraphError {
     },
     #[error("{method} {path}: {message}")]
     Transport { method: String, path: String, message: String },
+    /// The host refused the connection: nothing listens there, so retrying
+    /// would only delay the report of a wrong `--graph-url`.
+    #[error("{method} {path}: {message}")]
+    Refused { method: String, path: String, message: String },
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error("{method} {path}: unexpected answer: {message}")]
@@ -279,10 +283,12 @@ impl GraphClient {
                     "connection failed"
                 };
                 tracing::debug!(%method, %path, elapsed_ms = started.elapsed().as_millis() as u64, "{kind}");
-                return Err(GraphError::Transport {
-                    method: method.to_string(),
-                    path,
-                    message: format!("{kind}: {}", error_chain(&error.without_url())),
+                let refused = connection_refused(&error);
+                let message = format!("{kind}: {}", error_chain(&error.without_url()));
+                return Err(if refused {
+                    GraphError::Refused { method: method.to_string(), path, message }
+                } else {
+                    GraphError::Transport { method: method.to_string(), path, message }
                 });
             }
         };
@@ -563,6 +569,20 @@ pub fn item_error(request: &BatchRequest, item: &BatchItemResponse) -> GraphErro
         message: message.unwrap_or("failed").to_owned(),
         retry_after: item.retry_after(),
     }
+}
+
+/// Whether the connection was actively refused (nothing listens at the address).
+fn connection_refused(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -24,8 +24,10 @@ use super::wire::{WireAttributeSet, WireDefinition, WirePrincipal};
 /// Why the tenant could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    // The message carries the Graph error (with its hint) itself; it is not
+    // also a `source`, so error chains do not print it twice.
     #[error("reading from Microsoft Graph failed: {}", .0.explained())]
-    Graph(#[from] GraphError),
+    Graph(GraphError),
     #[error("Microsoft Graph answered {what} in an unexpected shape: {message}")]
     Shape { what: String, message: String },
     #[error(
@@ -34,6 +36,12 @@ pub enum ReadError {
          permission (and admin consent) and sign in again."
     )]
     MissingReadPermission { permissions: String },
+}
+
+impl From<GraphError> for ReadError {
+    fn from(error: GraphError) -> Self {
+        ReadError::Graph(error)
+    }
 }
 
 fn select(kind: PrincipalKind) -> &'static str {

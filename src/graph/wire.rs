@@ -297,6 +297,7 @@ pub fn decode_custom_security_attributes(
         let mut values = BTreeMap::new();
         for (attribute, value) in attributes {
             if attribute.contains('@') {
+                check_annotation(attribute, value, &format!("{set_path}.{attribute}"))?;
                 continue;
             }
             let value_path = format!("{set_path}.{attribute}");
@@ -309,6 +310,32 @@ pub fn decode_custom_security_attributes(
         }
     }
     Ok(decoded)
+}
+
+/// The `@odata.type` annotations Graph writes on custom security attribute
+/// values: the set's own type, and the types of integers and collections.
+/// An unknown one means a value the model cannot hold faithfully (a GUID
+/// collection, say), so reading stops rather than plan from a misread value.
+fn check_annotation(key: &str, value: &Value, path: &str) -> Result<(), WireError> {
+    if !key.ends_with("@odata.type") {
+        return Ok(());
+    }
+    let known: &[&str] = if key == "@odata.type" {
+        &[
+            "#microsoft.graph.customSecurityAttributeValue",
+            "#Microsoft.DirectoryServices.CustomSecurityAttributeValue",
+        ]
+    } else {
+        &["#Int32", "#String", "#Boolean", "#Collection(String)", "#Collection(Int32)"]
+    };
+    match value.as_str() {
+        Some(annotation) if known.iter().any(|known| known.eq_ignore_ascii_case(annotation)) => Ok(()),
+        Some(annotation) => Err(WireError::new(
+            path,
+            format!("unknown `@odata.type` `{annotation}`; expected one of {}", known.join(", ")),
+        )),
+        None => Err(WireError::new(path, format!("`@odata.type` is {}, not a string", json_kind(value)))),
+    }
 }
 
 fn decode_value(value: &Value, path: &str) -> Result<Option<AttributeValue>, WireError> {
@@ -434,6 +461,24 @@ fn value_json(value: &AttributeValue) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unknown_odata_type_stops_the_read() {
+        let sets: Map<String, Value> = serde_json::from_str(
+            r##"{"Eng": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue",
+                         "Ids@odata.type": "#Collection(Guid)", "Ids": ["0f8fad5b-d9cb-469f-a165-70867728950e"]}}"##,
+        )
+        .unwrap();
+        let error =
+            decode_custom_security_attributes(&sets, "users[0].customSecurityAttributes").unwrap_err();
+        assert!(error.to_string().contains("unknown `@odata.type` `#Collection(Guid)`"), "{error}");
+        let known: Map<String, Value> = serde_json::from_str(
+            r##"{"Eng": {"@odata.type": "#Microsoft.DirectoryServices.CustomSecurityAttributeValue",
+                         "Cost@odata.type": "#Int32", "Cost": 7, "Tags@odata.type": "#Collection(String)", "Tags": ["a"]}}"##,
+        )
+        .unwrap();
+        assert_eq!(decode_custom_security_attributes(&known, "p").unwrap()["Eng"].len(), 2);
+    }
+
     use super::*;
 
     #[test]
