@@ -202,7 +202,7 @@ async fn reliability_an_html_error_page_is_an_error_and_nothing_is_applied() {
 async fn reliability_wrong_field_types_are_an_error_and_nothing_is_applied() {
     refused_while_reading(
         Hostility::WrongFieldTypes,
-        &["customSecurityAttributeDefinitions[0]", "unexpected shape", "expected a boolean"],
+        &["customSecurityAttributeDefinitions[0].isCollection", "unexpected shape", "expected a boolean"],
     )
     .await;
 }
