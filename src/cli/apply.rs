@@ -36,7 +36,9 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
         },
         None => {
             let desired = load_desired(&args.files)?;
-            let live = runtime.block_on(tenant.read(&ReadScope::for_desired(&desired)))?;
+            let live = runtime
+                .block_on(tenant.read(&ReadScope::for_desired(&desired)))
+                .context("cannot read the tenant; nothing was applied")?;
             plan::build(&desired, &live, tenant.target())
         }
     };
@@ -140,7 +142,9 @@ fn saved_plan(
         )));
     }
 
-    let live = runtime.block_on(tenant.read(&ReadScope::for_desired(&desired)))?;
+    let live = runtime
+        .block_on(tenant.read(&ReadScope::for_desired(&desired)))
+        .context("cannot read the tenant; nothing was applied")?;
     let fresh = plan::build(&desired, &live, tenant.target());
     Ok(check_saved_plan(&saved, &fresh)
         .map(|()| fresh)

@@ -40,6 +40,9 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
             ThrottleArgument::Graph => Throttle::Graph,
         },
         throttle_scale: args.throttle_scale,
+        // A person poking the emulator with DELETE gets the 405 and a warning.
+        expect_deletes: true,
+        ..EmulatorConfig::default()
     };
     if !(0.0..=1.0).contains(&config.fault_rate) {
         anyhow::bail!("--fault-rate must be between 0 and 1, not {}", config.fault_rate);

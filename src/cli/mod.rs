@@ -19,7 +19,10 @@ use arguments::{Arguments, Command};
 /// Runs the tool with the process arguments.
 pub fn run() -> ExitStatus {
     let arguments = Arguments::parse();
-    init_logging(arguments.verbose);
+    // The emulator sets up its own logging from RUST_LOG unless -v is given.
+    if !matches!(arguments.command, Command::Emulator(_)) || arguments.verbose > 0 {
+        init_logging(arguments.verbose);
+    }
     match execute(arguments) {
         Ok(status) => status,
         Err(error) => {

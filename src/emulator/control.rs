@@ -46,6 +46,9 @@ pub struct Stats {
     pub throttled: u64,
     /// Requests answered with an injected fault.
     pub faults: u64,
+    /// Injected faults by kind (`TooManyRequests`, `ResetAfterWrite`, …).
+    #[serde(default)]
+    pub faults_by_kind: BTreeMap<String, u64>,
 }
 
 impl Stats {

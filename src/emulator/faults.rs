@@ -1,7 +1,11 @@
 //! Injected faults and latency, so clients can be tested against the
 //! failures real Graph produces: 429 with a `Retry-After` that is whole,
 //! fractional or absent (C-THR), 503, and a dropped connection. Faults are
-//! drawn from a seeded generator, so a run is repeatable.
+//! drawn from a seeded generator, so a run is repeatable. With lost answers
+//! on, also the faults where the write happened but the client cannot know:
+//! an answer slower than the client's timeout, a connection reset after the
+//! write, and a batch item answered 503 after it was applied — the faults
+//! that make a careless client create an object twice.
 
 use std::time::Duration;
 
@@ -17,6 +21,29 @@ pub enum Fault {
     ServiceUnavailable,
     /// The connection is dropped without a response.
     ConnectionReset,
+    /// The request is served, then its answer is held back (past the
+    /// client's timeout, when the emulator's `slow_answer` is longer).
+    SlowAnswer,
+    /// The request is served, then the connection is dropped: the write
+    /// happened, its answer is lost.
+    ResetAfterWrite,
+    /// A batch item is served, then answered 503 as if it had failed.
+    UnavailableAfterWrite,
+}
+
+impl Fault {
+    /// The fault's name, for the counters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::TooManyRequests { retry_after: Some(_) } => "TooManyRequests",
+            Fault::TooManyRequests { retry_after: None } => "TooManyRequestsWithoutRetryAfter",
+            Fault::ServiceUnavailable => "ServiceUnavailable",
+            Fault::ConnectionReset => "ConnectionReset",
+            Fault::SlowAnswer => "SlowAnswer",
+            Fault::ResetAfterWrite => "ResetAfterWrite",
+            Fault::UnavailableAfterWrite => "UnavailableAfterWrite",
+        }
+    }
 }
 
 /// Decides, request by request, whether to inject a fault.
@@ -24,11 +51,20 @@ pub enum Fault {
 pub struct FaultInjector {
     rate: f64,
     random: StdRng,
+    /// Also inject the faults after which the write has happened.
+    lost_answers: bool,
 }
 
 impl FaultInjector {
     pub fn new(rate: f64, seed: u64) -> Self {
-        FaultInjector { rate: rate.clamp(0.0, 1.0), random: StdRng::seed_from_u64(seed) }
+        FaultInjector { rate: rate.clamp(0.0, 1.0), random: StdRng::seed_from_u64(seed), lost_answers: false }
+    }
+
+    /// Adds the faults whose write happened to the kinds drawn. Without it,
+    /// a seed draws the same sequence as before these kinds existed.
+    pub fn with_lost_answers(mut self, lost_answers: bool) -> Self {
+        self.lost_answers = lost_answers;
+        self
     }
 
     /// The fault for the next request, if any. `allow_reset` is false for
@@ -40,7 +76,7 @@ impl FaultInjector {
         // Always draw the same number of values, so one request's kind of
         // fault does not shift the sequence for the ones after it.
         let roll: f64 = self.random.random();
-        let kind: u32 = self.random.random_range(0..3);
+        let kind: u32 = self.random.random_range(0..if self.lost_answers { 5 } else { 3 });
         let retry_kind: u32 = self.random.random_range(0..3);
         let fraction: u32 = self.random.random_range(1..1000);
         if roll >= self.rate {
@@ -56,8 +92,11 @@ impl FaultInjector {
                 },
             },
             1 => Fault::ServiceUnavailable,
-            _ if allow_reset => Fault::ConnectionReset,
-            _ => Fault::ServiceUnavailable,
+            2 if allow_reset => Fault::ConnectionReset,
+            2 => Fault::ServiceUnavailable,
+            3 if allow_reset => Fault::SlowAnswer,
+            _ if allow_reset => Fault::ResetAfterWrite,
+            _ => Fault::UnavailableAfterWrite,
         })
     }
 }
@@ -83,6 +122,26 @@ mod tests {
         assert_ne!(draw(7), draw(8));
         let faults = draw(7);
         assert!(faults.iter().any(Option::is_some) && faults.iter().any(Option::is_none));
+    }
+
+    #[test]
+    fn lost_answers_add_their_kinds_only_when_asked() {
+        let draw = |lost, allow_reset| {
+            let mut injector = FaultInjector::new(0.5, 11).with_lost_answers(lost);
+            (0..400).filter_map(|_| injector.next_fault(allow_reset)).collect::<Vec<_>>()
+        };
+        let plain = draw(false, true);
+        assert!(plain.iter().all(|fault| !matches!(
+            fault,
+            Fault::SlowAnswer | Fault::ResetAfterWrite | Fault::UnavailableAfterWrite
+        )));
+        let lost = draw(true, true);
+        assert!(lost.contains(&Fault::SlowAnswer) && lost.contains(&Fault::ResetAfterWrite));
+        assert!(draw(true, false).contains(&Fault::UnavailableAfterWrite));
+        assert!(!draw(true, false).iter().any(|fault| matches!(
+            fault,
+            Fault::ConnectionReset | Fault::SlowAnswer | Fault::ResetAfterWrite
+        )));
     }
 
     #[test]

@@ -13,6 +13,13 @@
 //! emulator.requests(); emulator.stats(); emulator.state(); emulator.shutdown().await;
 //! ```
 //!
+//! Faults (`fault_rate`, by `seed`): 429 with and without `Retry-After`, 503,
+//! a dropped connection; with `lost_answers` also the faults after which the
+//! write has happened (an answer held back past the client's timeout, a reset
+//! after the write, a batch item answered 503 after it was applied). A
+//! `RunningEmulator` that received a DELETE panics when dropped unless
+//! `expect_deletes` is set, so every test that uses one proves none was sent.
+//!
 //! Choices the emulator makes where Microsoft documents nothing are labelled
 //! "emulator's choice" in the code and `emulators_own_…` in the tests. In
 //! short: every refused write is 400 `Request_BadRequest` (duplicates,
@@ -76,6 +83,17 @@ pub struct EmulatorConfig {
     pub throttle: Throttle,
     /// Multiplies Graph's quotas.
     pub throttle_scale: f64,
+    /// Adds to the injected faults those after which the write has
+    /// happened: an answer held back for `slow_answer`, a connection reset
+    /// after the write, a batch item answered 503 after it was applied.
+    /// Off by default, so a seed's faults stay what they were.
+    pub lost_answers: bool,
+    /// How long a `SlowAnswer` fault holds the answer back.
+    pub slow_answer: Duration,
+    /// The test means to send DELETEs (to check they are refused). Without
+    /// it, a `RunningEmulator` that received any DELETE panics when dropped,
+    /// so every test that uses the emulator proves the client never sent one.
+    pub expect_deletes: bool,
 }
 
 /// Shows everything but the token.
@@ -93,6 +111,9 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("replication_lag", &self.replication_lag)
             .field("throttle", &self.throttle)
             .field("throttle_scale", &self.throttle_scale)
+            .field("lost_answers", &self.lost_answers)
+            .field("slow_answer", &self.slow_answer)
+            .field("expect_deletes", &self.expect_deletes)
             .finish_non_exhaustive()
     }
 }
@@ -112,11 +133,15 @@ impl Default for EmulatorConfig {
             replication_lag: Duration::ZERO,
             throttle: Throttle::None,
             throttle_scale: 1.0,
+            lost_answers: false,
+            slow_answer: Duration::from_secs(2),
+            expect_deletes: false,
         }
     }
 }
 
-/// A serving emulator; `shutdown` stops it.
+/// A serving emulator; `shutdown` stops it. Dropped after receiving a
+/// DELETE it panics, unless its config set `expect_deletes`.
 pub struct RunningEmulator {
     address: SocketAddr,
     shared: Arc<server::Shared>,
@@ -182,6 +207,32 @@ impl RunningEmulator {
         }
         if tokio::time::timeout(Duration::from_secs(5), &mut self.task).await.is_err() {
             self.task.abort();
+        }
+    }
+}
+
+/// Fails the test that received a DELETE it did not ask for: the guarantee
+/// "never a DELETE on the wire" holds for every test that starts an emulator.
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let deletes: Vec<String> = self
+            .shared
+            .requests()
+            .into_iter()
+            .filter(|request| request.method.eq_ignore_ascii_case("DELETE"))
+            .map(|request| request.path)
+            .collect();
+        let counted = self.shared.stats().deletes;
+        if (counted > 0 || !deletes.is_empty()) && !self.shared.expects_deletes() && !std::thread::panicking()
+        {
+            panic!(
+                "the emulator received {counted} DELETE request(s) ({}); nothing may ever be deleted \
+                 (set EmulatorConfig::expect_deletes only in tests of the refusal itself)",
+                deletes.join(", ")
+            );
         }
     }
 }

@@ -79,7 +79,9 @@ impl Shared {
             seed_store,
             log: Mutex::new(Vec::new()),
             stats: Mutex::new(Stats::default()),
-            faults: Mutex::new(FaultInjector::new(config.fault_rate, config.seed)),
+            faults: Mutex::new(
+                FaultInjector::new(config.fault_rate, config.seed).with_lost_answers(config.lost_answers),
+            ),
             throttler: Mutex::new(Throttler::new(config.throttle, config.throttle_scale)),
             batch_order: Mutex::new(StdRng::seed_from_u64(config.seed)),
             sequence: AtomicU64::new(0),
@@ -99,13 +101,18 @@ impl Shared {
         lock(&self.stats).clone()
     }
 
+    pub fn expects_deletes(&self) -> bool {
+        self.config.expect_deletes
+    }
+
     fn reset(&self) {
         *lock(&self.store) = self.seed_store.clone();
         lock(&self.log).clear();
         *lock(&self.stats) = Stats::default();
         *lock(&self.throttler) = Throttler::new(self.config.throttle, self.config.throttle_scale);
         // The same faults and batch orders again, as after start.
-        *lock(&self.faults) = FaultInjector::new(self.config.fault_rate, self.config.seed);
+        *lock(&self.faults) = FaultInjector::new(self.config.fault_rate, self.config.seed)
+            .with_lost_answers(self.config.lost_answers);
         *lock(&self.batch_order) = StdRng::seed_from_u64(self.config.seed);
         self.sequence.store(0, Ordering::SeqCst);
     }
@@ -149,8 +156,10 @@ impl Shared {
     /// Rolls for a fault; counts it when one comes.
     pub(super) fn next_fault(&self, allow_reset: bool) -> Option<Fault> {
         let fault = lock(&self.faults).next_fault(allow_reset);
-        if fault.is_some() {
-            lock(&self.stats).faults += 1;
+        if let Some(fault) = &fault {
+            let mut stats = lock(&self.stats);
+            stats.faults += 1;
+            *stats.faults_by_kind.entry(fault.kind().to_owned()).or_default() += 1;
         }
         fault
     }
@@ -166,6 +175,11 @@ impl Shared {
         let cost = request_cost(&request.method, &request.path, &request.query);
         let fault = if batch_item.is_some() { self.next_fault(false) } else { None };
         let mut response = match fault {
+            Some(Fault::UnavailableAfterWrite) => {
+                // The item is served; its answer says it failed.
+                let _ = self.serve_admitted(request, cost, base_url);
+                GraphResponse::error(GraphError::service_unavailable())
+            }
             Some(fault) => fault_response(&fault),
             None => self.serve_admitted(request, cost, base_url),
         };
@@ -259,9 +273,11 @@ pub(super) fn fault_response(fault: &Fault) -> GraphResponse {
             }
             response
         }
-        Fault::ServiceUnavailable | Fault::ConnectionReset => {
-            GraphResponse::error(GraphError::service_unavailable())
-        }
+        Fault::ServiceUnavailable
+        | Fault::ConnectionReset
+        | Fault::SlowAnswer
+        | Fault::ResetAfterWrite
+        | Fault::UnavailableAfterWrite => GraphResponse::error(GraphError::service_unavailable()),
     }
 }
 
@@ -355,19 +371,19 @@ async fn handle(
             "Invalid version: the emulator serves only /v1.0/, not '{path}'."
         ))));
     };
+    // A fault after serving: the answer held back, or lost with the connection.
+    let mut after_serving = None;
     match shared.next_fault(true) {
         Some(Fault::ConnectionReset) => {
             log(0, 0);
-            // Unwinding out of the handler ends the connection task, so the
-            // client sees the connection close without a response. No panic
-            // hook runs (`resume_unwind`), so nothing is printed.
-            std::panic::resume_unwind(Box::new(InjectedConnectionReset));
+            drop_connection();
         }
+        Some(fault @ (Fault::SlowAnswer | Fault::ResetAfterWrite)) => after_serving = Some(fault),
         Some(fault) => return answer_here(fault_response(&fault)),
         None => {}
     }
     let base = base_url(&headers, shared.address);
-    if graph_path == "$batch" {
+    let response = if graph_path == "$batch" {
         let response = if method == Method::POST {
             batch::serve(&shared, &body, &base)
         } else {
@@ -375,16 +391,30 @@ async fn handle(
         };
         // The items were charged one by one.
         log(response.status.as_u16(), 0);
-        return render_with(response);
-    }
-    let request = GraphRequest {
-        method: method.clone(),
-        path: graph_path.to_owned(),
-        query: query.clone(),
-        headers: headers.clone(),
-        body: body.to_vec(),
+        response
+    } else {
+        let request = GraphRequest {
+            method: method.clone(),
+            path: graph_path.to_owned(),
+            query: query.clone(),
+            headers: headers.clone(),
+            body: body.to_vec(),
+        };
+        shared.serve_graph(&request, None, &base)
     };
-    render_with(shared.serve_graph(&request, None, &base))
+    match after_serving {
+        Some(Fault::ResetAfterWrite) => drop_connection(),
+        Some(_) => tokio::time::sleep(shared.config.slow_answer).await,
+        None => {}
+    }
+    render_with(response)
+}
+
+/// Ends the connection without an answer: unwinding out of the handler ends
+/// the connection task, so the client sees it close. No panic hook runs
+/// (`resume_unwind`), so nothing is printed.
+fn drop_connection() -> ! {
+    std::panic::resume_unwind(Box::new(InjectedConnectionReset));
 }
 
 /// The body of a Graph response as JSON (`null` when empty), for batch items.

@@ -68,9 +68,21 @@ pub fn principal_url(key: &PrincipalKey) -> String {
     format!("/{}{item}?$select={}", collection(kind), select(kind))
 }
 
+/// One object of Graph's answer in its wire shape; a mistake names the field,
+/// e.g. `customSecurityAttributeDefinitions[0].isCollection`.
+fn decode<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, ReadError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let field = error.path().to_string();
+        ReadError::Shape {
+            what: if field == "." { what.to_owned() } else { format!("{what}.{field}") },
+            message: error.into_inner().to_string(),
+        }
+    })
+}
+
 fn decode_principal(value: Value, kind: PrincipalKind, path: &str) -> Result<LivePrincipal, ReadError> {
     let shape = |message: String| ReadError::Shape { what: path.to_owned(), message };
-    let wire: WirePrincipal = serde_json::from_value(value).map_err(|error| shape(error.to_string()))?;
+    let wire: WirePrincipal = decode(value, path)?;
     wire.to_live(kind, path).map_err(|error| shape(error.to_string()))
 }
 
@@ -80,10 +92,7 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
     let mut live = LiveState::default();
     let sets = client.all_pages(client.url("directory/attributeSets"), |_| progress.inc()).await?;
     for (index, set) in sets.into_iter().enumerate() {
-        let set: WireAttributeSet = serde_json::from_value(set).map_err(|error| ReadError::Shape {
-            what: format!("attributeSets[{index}]"),
-            message: error.to_string(),
-        })?;
+        let set: WireAttributeSet = decode(set, &format!("attributeSets[{index}]"))?;
         live.attribute_sets.insert(set.id.clone(), (&set).into());
     }
     let definitions = client
@@ -93,10 +102,7 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
         .await?;
     for (index, definition) in definitions.into_iter().enumerate() {
         let definition: WireDefinition =
-            serde_json::from_value(definition).map_err(|error| ReadError::Shape {
-                what: format!("customSecurityAttributeDefinitions[{index}]"),
-                message: error.to_string(),
-            })?;
+            decode(definition, &format!("customSecurityAttributeDefinitions[{index}]"))?;
         let model = definition.to_definition();
         live.definitions.insert(model.id(), model);
     }

@@ -92,7 +92,7 @@ async fn malformed_batches_are_refused_whole() {
 
 #[tokio::test]
 async fn batch_items_are_refused_one_by_one_and_answered_in_an_order_of_their_own() {
-    let h = seeded(contoso()).await;
+    let h = seeded_expecting_deletes(contoso()).await;
     let mut requests: Vec<Value> = (0..19)
         .map(|index| json!({ "id": index.to_string(), "method": "GET", "url": "/directory/attributeSets" }))
         .collect();

@@ -53,7 +53,7 @@ async fn control_endpoints_show_log_stats_state_and_reset() {
 
 #[tokio::test]
 async fn every_response_reports_its_resource_units() {
-    let h = seeded(contoso()).await;
+    let h = seeded_expecting_deletes(contoso()).await;
     assert_eq!(h.get("users").await.header("x-ms-resource-unit"), Some("2"));
     assert_eq!(
         h.get(&format!("users/{USER_ID}?$select=customSecurityAttributes"))

@@ -50,6 +50,42 @@ async fn faults_are_deterministic_by_seed_and_cover_every_kind() {
     assert!(first.iter().any(|o| o == "429 retry-after=Some(\"1\")"), "{first:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulators_own_lost_answers_hide_writes_that_happened() {
+    let slow_answer = Duration::from_millis(400);
+    let h = harness(EmulatorConfig {
+        fault_rate: 1.0,
+        seed: 9,
+        lost_answers: true,
+        slow_answer,
+        ..Default::default()
+    })
+    .await;
+    let client = reqwest::Client::builder().timeout(Duration::from_millis(150)).build().unwrap();
+    let (mut lost_but_written, mut refused_not_written) = (0, 0);
+    for index in 0..30 {
+        let id = format!("Set{index}");
+        let answer = client
+            .post(h.url("directory/attributeSets"))
+            .bearer_auth("t")
+            .json(&json!({ "id": id }))
+            .send()
+            .await;
+        let written = h.emulator.state().attribute_sets.iter().any(|set| set.id == id);
+        match answer {
+            // A reset after the write, or an answer slower than the timeout.
+            Err(_) if written => lost_but_written += 1,
+            Ok(answer) if !answer.status().is_success() && !written => refused_not_written += 1,
+            _ => {}
+        }
+    }
+    let kinds = h.emulator.stats().faults_by_kind;
+    assert!(kinds.contains_key("SlowAnswer") && kinds.contains_key("ResetAfterWrite"), "{kinds:?}");
+    assert!(lost_but_written > 0, "no answer was lost after its write");
+    assert!(refused_not_written > 0, "the faults before the write are still drawn");
+    h.emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn injected_429s_have_the_documented_body() {
     let h = harness(EmulatorConfig { fault_rate: 1.0, seed: 3, ..Default::default() }).await;

@@ -13,7 +13,7 @@ use super::support::*;
 
 #[tokio::test]
 async fn emulators_own_405_for_delete_everywhere_logged_and_counted() {
-    let h = seeded(contoso_with_assignments()).await;
+    let h = seeded_expecting_deletes(contoso_with_assignments()).await;
     let before = h.emulator.state();
     for path in [
         "directory/attributeSets/Engineering",

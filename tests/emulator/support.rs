@@ -124,6 +124,12 @@ pub async fn seeded(seed: TenantDocument) -> Harness {
     harness(EmulatorConfig { seed_state: seed, ..EmulatorConfig::default() }).await
 }
 
+/// For the tests of the DELETE refusal itself: any other emulator that
+/// receives a DELETE fails its test when dropped.
+pub async fn seeded_expecting_deletes(seed: TenantDocument) -> Harness {
+    harness(EmulatorConfig { seed_state: seed, expect_deletes: true, ..EmulatorConfig::default() }).await
+}
+
 impl Harness {
     /// `path` below `/v1.0/`, with its query; or a full URL (a nextLink).
     pub fn url(&self, path: &str) -> String {

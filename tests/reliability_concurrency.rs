@@ -1,0 +1,78 @@
+//! Exists to prove that two people (or two pipelines) applying at once do
+//! not hurt each other: two applies of the same files converge with no
+//! error to act on, and of two different saved plans, the one that starts
+//! after the other has written is refused as stale.
+
+use std::process::Stdio;
+
+use crate::reliability_support::*;
+
+#[test]
+fn reliability_two_applies_of_the_same_files_at_once_both_succeed_and_converge() {
+    let emulator = SpawnedEmulator::contoso(&["--latency-ms", "20"]);
+    let (code, stdout, stderr) = run(&mut apply_contoso(&emulator));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let expected = emulator.state();
+
+    // Started together, and one a little after the other (it reads while the first writes).
+    for stagger in [0, 120, 300] {
+        emulator.reset();
+        let first = apply_contoso(&emulator).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(stagger));
+        let second = apply_contoso(&emulator).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        for (name, child) in [("first", first), ("second", second)] {
+            let output = child.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "stagger {stagger} ms, {name} apply:\n{stdout}\n{stderr}"
+            );
+            assert!(!stdout.contains("FAILED"), "{stdout}");
+        }
+        let changes = planned_changes(&emulator);
+        assert!(changes.is_empty(), "stagger {stagger} ms: not converged: {changes:#?}");
+        assert!(emulator.state() == expected, "stagger {stagger} ms: not the state of a single apply");
+    }
+}
+
+#[test]
+fn reliability_of_two_saved_plans_applied_at_once_the_later_one_is_refused_as_stale() {
+    let emulator = SpawnedEmulator::contoso(&["--latency-ms", "100"]);
+    let folder = tempfile::tempdir().unwrap();
+    // A colleague's version of the files: one description differs.
+    let theirs = folder.path().join("theirs.yaml");
+    let text = std::fs::read_to_string(contoso_yaml()).unwrap();
+    let edited = text.replacen("description: ", "description: Reviewed. ", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&theirs, edited).unwrap();
+
+    let mine_plan = folder.path().join("mine.plan.json");
+    let theirs_plan = folder.path().join("theirs.plan.json");
+    for (file, out) in [(contoso_yaml(), &mine_plan), (theirs.display().to_string(), &theirs_plan)] {
+        let mut command = cli();
+        command.args(["plan", "-f", &file, "--graph-url", &emulator.base, "--out"]).arg(out);
+        let (code, stdout, stderr) = run(&mut command);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+    }
+    let apply = |plan: &std::path::Path| {
+        let mut command = cli();
+        command.arg("apply").arg(plan).args(["--graph-url", &emulator.base, "--auto-approve"]);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+    };
+    let writes_before = emulator.stats()["writes"].as_u64().unwrap();
+    let mine = apply(&mine_plan).spawn().unwrap();
+    emulator
+        .wait_for("the first write", |emulator| emulator.stats()["writes"].as_u64().unwrap() > writes_before);
+    let (code, stdout, stderr) = run(&mut apply(&theirs_plan));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("is stale: the tenant changed since it was made"), "{stderr}");
+    assert!(stderr.contains("Run `entra-csa plan` again"), "{stderr}");
+
+    let output = mine.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let changes = planned_changes(&emulator);
+    assert!(changes.is_empty(), "only the first plan was applied, whole: {changes:#?}");
+}

@@ -1,0 +1,224 @@
+//! Exists to prove that an apply can be stopped at any moment without harm:
+//! the real binary killed with SIGKILL at ten points of a Graph apply, then
+//! run again, ends where a clean run ends; Ctrl-C (SIGINT) stops after the
+//! requests in flight and reports truthfully what was done; and a state-file
+//! apply killed at random moments always leaves a whole file, old or new.
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use entra_csa::export::{ExportOptions, export_single};
+use entra_csa::graph::wire::TenantDocument;
+use entra_csa::synthetic::{Shape, generate};
+use rand::{Rng, SeedableRng};
+
+use crate::reliability_support::*;
+
+/// How many points of the apply the kill test stops it at.
+const KILL_POINTS: usize = 10;
+
+#[test]
+fn reliability_sigkill_at_ten_points_then_a_rerun_converges_to_the_clean_state() {
+    let emulator = SpawnedEmulator::contoso(&["--latency-ms", "15"]);
+    let seed_state = emulator.state();
+    let (code, stdout, stderr) = run(&mut apply_contoso(&emulator));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let expected = emulator.state();
+    let total = emulator.wire_requests();
+    assert!(total >= KILL_POINTS, "the apply is too short to stop at {KILL_POINTS} points: {total}");
+
+    let mut seen_at_kill = BTreeSet::new();
+    let mut partial = 0;
+    for point in 0..KILL_POINTS {
+        emulator.reset();
+        // Spread over the run: the reads, then each step of the writes.
+        let after = 1 + point * (total - 1) / KILL_POINTS;
+        let mut child = apply_contoso(&emulator).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while emulator.wire_requests() < after && child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "the apply stalled");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        child.kill().unwrap(); // SIGKILL: no handler runs, no cleanup.
+        child.wait().unwrap();
+        seen_at_kill.insert(emulator.wire_requests());
+        let at_kill = emulator.state();
+        if at_kill != seed_state && at_kill != expected {
+            partial += 1;
+        }
+
+        let (code, stdout, stderr) = run(&mut apply_contoso(&emulator));
+        assert_eq!(
+            code, 0,
+            "kill point {point} (after {after} requests): the rerun failed\n{stdout}\n{stderr}"
+        );
+        let changes = planned_changes(&emulator);
+        assert!(changes.is_empty(), "kill point {point}: a plan after the rerun is not empty: {changes:#?}");
+        assert!(emulator.state() == expected, "kill point {point}: not the state of a clean run");
+    }
+    assert!(seen_at_kill.len() >= KILL_POINTS / 2, "the kills fell on too few points: {seen_at_kill:?}");
+    assert!(partial >= 2, "too few kills fell in the middle of the writes ({partial})");
+}
+
+/// `"  done     12. create Engineering/Project"` → `"create Engineering/Project"`.
+fn reported(stdout: &str, marker: &str) -> BTreeSet<String> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix(marker))
+        .map(|rest| {
+            let rest = rest.trim_start();
+            let rest = rest.split_once(". ").map_or(rest, |(_, change)| change);
+            rest.trim_end_matches(" (not attempted)").to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn reliability_sigint_stops_after_the_batch_in_flight_and_the_report_is_exactly_what_remains() {
+    let emulator = SpawnedEmulator::contoso(&["--latency-ms", "150"]);
+    let child = apply_contoso(&emulator).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    emulator.wait_for("the first write batch", |emulator| {
+        emulator.requests().iter().any(|request| {
+            request.path == "/v1.0/$batch"
+                && request.batch_item.is_none()
+                && request.body.as_ref().is_some_and(|body| {
+                    let text = body.to_string();
+                    text.contains("\"POST\"") || text.contains("\"PATCH\"")
+                })
+        })
+    });
+    let signalled = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    assert!(signalled.unwrap().success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("Interrupted: finishing the requests in flight"), "{stderr}");
+    assert!(stdout.contains("Apply failed: "), "{stdout}");
+    let done = reported(&stdout, "  done");
+    let skipped = reported(&stdout, "  skipped");
+    assert!(reported(&stdout, "  FAILED").is_empty(), "an interrupt is not a failure: {stdout}");
+    assert!(!done.is_empty() && !skipped.is_empty(), "{stdout}");
+
+    // What the report calls not attempted is exactly what a plan now finds to do.
+    let remaining: BTreeSet<String> = planned_changes(&emulator)
+        .iter()
+        .map(|change| {
+            format!("{} {}", change["action"].as_str().unwrap(), change["address"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(remaining, skipped, "the report of the interrupted apply is not what remains");
+
+    let (code, stdout, stderr) = run(&mut apply_contoso(&emulator));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(reported(&stdout, "  done"), skipped, "the rerun does exactly the rest");
+}
+
+#[test]
+fn reliability_a_state_file_apply_killed_at_random_moments_leaves_the_old_or_the_new_file() {
+    let folder = tempfile::tempdir().unwrap();
+    // Two tenants of 800 users that differ in a third of them; applying
+    // one's files to the other's state rewrites a file of about a megabyte.
+    let generated = generate(&Shape {
+        users: 800,
+        service_principals: 20,
+        sets: 2,
+        definitions_per_set: 4,
+        assignments_per_principal: 2,
+        differing_share: 0.3,
+        seed: 5,
+    });
+    let options = ExportOptions { assignments: true, ..Default::default() };
+    let files = [
+        ("a.yaml", export_single(&generated.desired, &options).unwrap()),
+        ("b.yaml", export_single(&generated.live, &options).unwrap()),
+    ];
+    for (name, text) in &files {
+        std::fs::write(folder.path().join(name), text).unwrap();
+    }
+    let state = folder.path().join("live.json");
+    let write_state = |live| {
+        let text = serde_json::to_string_pretty(&TenantDocument::from_live_state(live)).unwrap();
+        std::fs::write(&state, text).unwrap();
+    };
+    write_state(&generated.live);
+    let apply = |file: &str| {
+        let mut command = cli();
+        command.current_dir(folder.path()).args([
+            "apply",
+            "-f",
+            file,
+            "--state",
+            "live.json",
+            "--auto-approve",
+        ]);
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+        command
+    };
+    let parse = || {
+        let text = std::fs::read_to_string(&state).expect("the state file is there");
+        entra_csa::state_file::parse(&text, "live.json")
+            .unwrap_or_else(|error| panic!("a killed apply left a broken state file: {error}"))
+    };
+
+    // The two whole states, and how long a whole apply takes.
+    let started = Instant::now();
+    assert_eq!(apply("a.yaml").status().unwrap().code(), Some(0));
+    let full = started.elapsed();
+    let state_a = parse();
+    assert_eq!(apply("b.yaml").status().unwrap().code(), Some(0));
+    let state_b = parse();
+    assert_ne!(state_a, state_b);
+
+    let mut random = rand::rngs::StdRng::seed_from_u64(8);
+    let mut outcomes = BTreeSet::new();
+    for round in 0..12 {
+        let file = if round % 2 == 0 { "a.yaml" } else { "b.yaml" };
+        let before = parse();
+        let mut child = apply(file).spawn().unwrap();
+        // Most kills fall late, where the file is written.
+        let at = full.mul_f64(random.random_range(0.3..1.1));
+        std::thread::sleep(at);
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let after = parse();
+        let target = if file == "a.yaml" { &state_a } else { &state_b };
+        assert!(after == before || after == *target, "round {round}: neither the old nor the new state");
+        outcomes.insert(match (status.code(), after == before) {
+            (Some(0), _) => "finished",
+            (None, true) => "killed, old file",
+            (None, false) => "killed, new file",
+            (Some(_), _) => panic!("round {round}: the apply failed"),
+        });
+    }
+    assert!(outcomes.contains("killed, old file"), "no kill fell before the rename: {outcomes:?}");
+}
+
+#[test]
+fn reliability_a_second_sigint_quits_at_once_and_a_rerun_still_converges() {
+    let emulator = SpawnedEmulator::contoso(&["--latency-ms", "250"]);
+    let mut child = apply_contoso(&emulator).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    emulator.wait_for("the first write batch", |emulator| {
+        emulator.requests().iter().any(|request| request.batch_item.is_some() && request.method != "GET")
+    });
+    let interrupt = || {
+        let signalled = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+        assert!(signalled.unwrap().success());
+    };
+    interrupt();
+    std::thread::sleep(Duration::from_millis(50));
+    let started = Instant::now();
+    interrupt();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "the second Ctrl-C quits with 130");
+    assert!(started.elapsed() < Duration::from_millis(200), "it did not wait for the requests in flight");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("Ctrl-C again to quit at once"), "{stderr}");
+
+    let (code, stdout, stderr) = run(&mut apply_contoso(&emulator));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let changes = planned_changes(&emulator);
+    assert!(changes.is_empty(), "{changes:#?}");
+}
