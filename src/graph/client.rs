@@ -329,23 +329,10 @@ impl GraphClient {
         writes: u32,
     ) -> Result<Answer, GraphError> {
         let method = &method;
-        let policy = self.options.retry;
-        let started = Instant::now();
-        (move || async move { self.attempt(method, url, body, headers, writes).await })
-            .retry(policy.backoff())
-            .sleep(tokio::time::sleep)
-            .when(GraphError::is_retryable)
-            .adjust(|error: &GraphError, delay| {
-                within_total(
-                    started.elapsed(),
-                    policy.max_total_delay,
-                    next_delay(delay, error.retry_after()),
-                )
-            })
-            .notify(|error: &GraphError, delay: Duration| {
-                tracing::info!(retry_in_ms = delay.as_millis() as u64, "retrying: {error}");
-            })
-            .await
+        with_retries(self.options.retry, "retrying", move || async move {
+            self.attempt(method, url, body, headers, writes).await
+        })
+        .await
     }
 
     pub async fn get(&self, url: &Url) -> Result<Answer, GraphError> {
@@ -473,22 +460,7 @@ impl GraphClient {
                 count => Err(GraphError::ItemsPending { count, retry_after: longest }),
             }
         };
-        let started = Instant::now();
-        let outcome = round
-            .retry(policy.backoff())
-            .sleep(tokio::time::sleep)
-            .when(GraphError::is_retryable)
-            .adjust(|error: &GraphError, delay| {
-                within_total(
-                    started.elapsed(),
-                    policy.max_total_delay,
-                    next_delay(delay, error.retry_after()),
-                )
-            })
-            .notify(|error: &GraphError, delay: Duration| {
-                tracing::info!(retry_in_ms = delay.as_millis() as u64, "batch: {error}");
-            })
-            .await;
+        let outcome = with_retries(policy, "batch", round).await;
         let mut state = progress.lock().expect("batch lock");
         let failure_message = outcome.err().map(|error| error.to_string());
         requests
@@ -569,6 +541,31 @@ pub fn item_error(request: &BatchRequest, item: &BatchItemResponse) -> GraphErro
         message: message.unwrap_or("failed").to_owned(),
         retry_after: item.retry_after(),
     }
+}
+
+/// Runs `operation` until it succeeds, fails for good, or `policy`'s bounds
+/// run out; a `Retry-After` the error carries sets the next wait. Each retry
+/// is logged as `{what}: {error}`.
+async fn with_retries<T, Fut>(
+    policy: RetryPolicy,
+    what: &str,
+    operation: impl FnMut() -> Fut,
+) -> Result<T, GraphError>
+where
+    Fut: std::future::Future<Output = Result<T, GraphError>>,
+{
+    let started = Instant::now();
+    operation
+        .retry(policy.backoff())
+        .sleep(tokio::time::sleep)
+        .when(GraphError::is_retryable)
+        .adjust(|error: &GraphError, delay| {
+            within_total(started.elapsed(), policy.max_total_delay, next_delay(delay, error.retry_after()))
+        })
+        .notify(|error: &GraphError, delay: Duration| {
+            tracing::info!(retry_in_ms = delay.as_millis() as u64, "{what}: {error}");
+        })
+        .await
 }
 
 /// Whether the connection was actively refused (nothing listens at the address).
