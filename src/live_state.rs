@@ -61,23 +61,6 @@ impl LivePrincipal {
         PrincipalId { kind: self.kind, object_id: self.object_id.clone() }
     }
 
-    /// Whether `key` names this principal. UPNs compare case-insensitively, as
-    /// Entra treats them; object ids and appIds are GUIDs, compared likewise.
-    pub fn matches(&self, key: &PrincipalKey) -> bool {
-        if key.kind() != self.kind {
-            return false;
-        }
-        match key.lookup() {
-            PrincipalLookup::ObjectId(id) => self.object_id.eq_ignore_ascii_case(id),
-            PrincipalLookup::UserPrincipalName(upn) => {
-                self.user_principal_name.as_deref().is_some_and(|live| live.eq_ignore_ascii_case(upn))
-            }
-            PrincipalLookup::AppId(app_id) => {
-                self.app_id.as_deref().is_some_and(|live| live.eq_ignore_ascii_case(app_id))
-            }
-        }
-    }
-
     /// The value of `set.attribute`, if one is assigned.
     pub fn value(&self, set: &str, attribute: &str) -> Option<&AttributeValue> {
         self.custom_security_attributes.as_ref()?.get(set)?.get(attribute)
@@ -93,7 +76,7 @@ enum KeyForm {
 }
 
 /// The principals of a `LiveState` by every key the files may use for them;
-/// keys compare ignoring ASCII case, as `LivePrincipal::matches` does.
+/// keys compare ignoring ASCII case.
 pub struct PrincipalIndex<'a> {
     by_key: HashMap<(PrincipalKind, KeyForm, String), &'a LivePrincipal>,
 }
@@ -111,19 +94,15 @@ impl<'a> PrincipalIndex<'a> {
 }
 
 impl LiveState {
-    /// The principal a files key names, if it was read.
+    /// The principal a files key names, if it was read. One lookup builds an
+    /// index; for many, build it once with `principal_index`.
     pub fn principal(&self, key: &PrincipalKey) -> Option<&LivePrincipal> {
-        if let PrincipalLookup::ObjectId(object_id) = key.lookup() {
-            let id = PrincipalId { kind: key.kind(), object_id: object_id.to_owned() };
-            if let Some(found) = self.principals.get(&id) {
-                return Some(found);
-            }
-        }
-        self.principals.values().find(|principal| principal.matches(key))
+        self.principal_index().find(key)
     }
 
-    /// An index to find many principals by the keys the files use, each in
-    /// constant time (`principal` scans for userPrincipalNames and appIds).
+    /// An index to find principals by the keys the files use, each in
+    /// constant time. UPNs, object ids and appIds compare ignoring ASCII case,
+    /// as Entra treats them.
     pub fn principal_index(&self) -> PrincipalIndex<'_> {
         let mut by_key = HashMap::with_capacity(self.principals.len() * 2);
         for principal in self.principals.values() {
