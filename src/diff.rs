@@ -420,15 +420,18 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                 assignment_change(principal, address(attribute), current, present(Some(value)), out);
             }
             for (attribute, value) in live_values.into_iter().flatten() {
-                // Values of a Deprecated attribute cannot be written in the files
-                // (it is not assignable), so they are left alone, not unassigned.
+                if attributes.contains_key(attribute) {
+                    continue;
+                }
+                // An undeclared value is unassigned, unless its attribute is
+                // Deprecated: the files cannot assign it, so it is left alone.
                 let deprecated =
                     desired.definition(set, attribute).is_some_and(|d| d.status == Status::Deprecated)
                         || live
                             .definitions
                             .get(&crate::model::definition_id(set, attribute))
                             .is_some_and(|d| d.status == Status::Deprecated);
-                if !attributes.contains_key(attribute) && !deprecated {
+                if !deprecated {
                     assignment_change(principal, address(attribute), present(Some(value)), None, out);
                 }
             }
