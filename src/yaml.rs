@@ -2,20 +2,32 @@
 //! parser. Everything after it reads `Node`s, so every problem can be reported
 //! at its line and column, and all of them in one run.
 //!
-//! serde-saphyr does the parsing (it rejects duplicate keys with their place,
-//! expands merge keys, and bounds alias expansion); the tree is built through
-//! its `Spanned` wrapper.
+//! granit-parser (the event parser under serde-saphyr) produces the events and
+//! this module builds the tree from them. Going through serde instead — a
+//! `Spanned` wrapper around every node — cost more than all the rest of a plan
+//! (BENCHMARKS.md). The tree follows the YAML 1.2 core schema (only `true` and
+//! `false` are booleans), refuses duplicate keys at their place, expands
+//! aliases and `<<` merge keys within a budget, and bounds nesting.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{DuplicateKeyPolicy, Spanned};
+use serde_saphyr::granit_parser::{
+    ErrorKind, Event, Marker, Options, Parser, ScalarStyle, ScanError, Span, Tag,
+};
 
 /// Where a node starts: 1-based line and column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Position {
     pub line: u64,
     pub column: u64,
+}
+
+impl Position {
+    fn of(marker: &Marker) -> Self {
+        Position { line: marker.line() as u64, column: marker.col() as u64 + 1 }
+    }
 }
 
 /// One YAML node and where it starts.
@@ -34,7 +46,7 @@ pub enum Value {
     Float(f64),
     String(String),
     Sequence(Vec<Node>),
-    /// Entries in document order; keys are unique (the parser refuses duplicates).
+    /// Entries in document order; keys are unique (duplicates are refused).
     Mapping(Vec<(Node, Node)>),
 }
 
@@ -66,164 +78,418 @@ impl fmt::Display for SyntaxError {
     }
 }
 
-/// Parses one YAML document. An empty document is `Value::Null` at 1:1.
-pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    if text.trim().is_empty()
-        || text.lines().all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
-    {
-        return Ok(Node { value: Value::Null, position: Position { line: 1, column: 1 } });
-    }
-    serde_saphyr::from_str_with_options::<Node>(text, options()).map_err(|error| {
-        let position = error
-            .location()
-            .map(|location| Position { line: location.line(), column: location.column() })
-            .unwrap_or(Position { line: 1, column: 1 });
-        SyntaxError { position, message: explain(bare_message(&error.to_string())) }
-    })
-}
-
 /// How deep a document may nest. A desired-state file needs 8 levels; the
-/// bound keeps a hostile file from exhausting the stack.
+/// bound keeps a hostile file from exhausting memory or the stack of later
+/// readers.
 pub const MAX_DEPTH: usize = 24;
 
-/// The parser's options: YAML 1.2 booleans, duplicate keys refused, alias
-/// expansion and document size bounded. The benchmarks parse with them too.
-pub fn options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        duplicate_keys: DuplicateKeyPolicy::Error,
-        // Only `true`/`false` are booleans (YAML 1.2): a value `y` or `NO` is text.
-        strict_booleans: true,
-        with_snippet: false,
-        // Desired-state files have little use for aliases: a few thousand
-        // replayed events are plenty, and a "billion laughs" stops early.
-        alias_limits: serde_saphyr::alias_limits! { max_total_replayed_events: 100_000 },
-        budget: serde_saphyr::budget! {
-            // Desired-state files of a large tenant (100,000 principals with a
-            // few values each) hold a few million nodes; aliases stay bounded.
-            max_nodes: 50_000_000,
-            max_events: 100_000_000,
-            max_depth: MAX_DEPTH,
-        },
+/// How many nodes aliases may copy in all. Desired-state files have little use
+/// for aliases: this is plenty, and a "billion laughs" stops early.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// How many nodes a document may hold, aliases included. A tenant of 100,000
+/// principals with a few values each needs under two million.
+pub const MAX_NODES: usize = 50_000_000;
+
+/// Parses one YAML document. An empty document is `Value::Null` at 1:1.
+pub fn parse(text: &str) -> Result<Node, SyntaxError> {
+    let mut builder = Builder::default();
+    let mut options = Options::default();
+    options.flow_nesting_limit = MAX_DEPTH;
+    options.block_nesting_limit = MAX_DEPTH;
+    for event in Parser::new_from_str_with_options(text, options) {
+        let (event, span) = event.map_err(scan_error)?;
+        builder.take(event, &span)?;
+    }
+    Ok(builder.root.unwrap_or(Node { value: Value::Null, position: Position { line: 1, column: 1 } }))
+}
+
+fn scan_error(error: ScanError) -> SyntaxError {
+    let message = match error.kind() {
+        ErrorKind::RecursionLimitExceeded => too_deep(),
+        _ => error.info(),
+    };
+    SyntaxError { position: Position::of(error.marker()), message }
+}
+
+fn too_deep() -> String {
+    format!("the document nests more than {MAX_DEPTH} levels deep (a desired-state file needs 8)")
+}
+
+fn refuse<T>(position: Position, message: impl Into<String>) -> Result<T, SyntaxError> {
+    Err(SyntaxError { position, message: message.into() })
+}
+
+/// A collection whose end has not been read yet.
+enum Open {
+    Sequence { items: Vec<Node>, position: Position, anchor: usize },
+    Mapping(OpenMapping),
+}
+
+struct OpenMapping {
+    entries: Vec<(Node, Node)>,
+    /// The key read, waiting for its value; `true` when it is a merge key.
+    key: Option<(Node, bool)>,
+    /// The values of `<<` keys, merged in when the mapping ends.
+    merges: Vec<Node>,
+    position: Position,
+    anchor: usize,
+}
+
+/// Builds the tree from parser events, checking as it goes.
+#[derive(Default)]
+struct Builder {
+    open: Vec<Open>,
+    /// Anchored nodes by anchor id, with how many nodes each holds.
+    anchors: HashMap<usize, (Node, usize)>,
+    alias_nodes: usize,
+    nodes: usize,
+    documents: usize,
+    root: Option<Node>,
+}
+
+impl Builder {
+    /// Takes one event.
+    fn take(&mut self, event: Event<'_>, span: &Span) -> Result<(), SyntaxError> {
+        let position = Position::of(&span.start);
+        match event {
+            Event::DocumentStart(..) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return refuse(
+                        position,
+                        "the file holds more than one YAML document; give each its own file",
+                    );
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                self.count(1, position)?;
+                let value = scalar(&text, style, tag.as_deref(), position)?;
+                let merge_key = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
+                let node = Node { value, position };
+                if anchor != 0 {
+                    self.anchors.insert(anchor, (node.clone(), 1));
+                }
+                self.add(node, merge_key)?;
+            }
+            Event::Alias(anchor) => {
+                let Some((node, size)) = self.anchors.get(&anchor) else {
+                    return refuse(position, "an alias names an anchor that is not defined before it");
+                };
+                let (mut node, size) = (node.clone(), *size);
+                self.alias_nodes += size;
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return refuse(
+                        position,
+                        format!(
+                            "aliases expand to more than {MAX_ALIAS_NODES} nodes; write the values out instead"
+                        ),
+                    );
+                }
+                self.count(size, position)?;
+                node.position = position;
+                self.add(node, false)?;
+            }
+            Event::SequenceStart(_, anchor, tag) => {
+                self.open_collection(position, tag.as_deref(), "seq")?;
+                self.open.push(Open::Sequence { items: Vec::new(), position, anchor });
+            }
+            Event::MappingStart(_, anchor, tag) => {
+                self.open_collection(position, tag.as_deref(), "map")?;
+                self.open.push(Open::Mapping(OpenMapping {
+                    entries: Vec::new(),
+                    key: None,
+                    merges: Vec::new(),
+                    position,
+                    anchor,
+                }));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match self.open.pop() {
+                    Some(Open::Sequence { items, position, anchor }) => {
+                        (Node { value: Value::Sequence(items), position }, anchor)
+                    }
+                    Some(Open::Mapping(mapping)) => {
+                        let anchor = mapping.anchor;
+                        (mapping.finish()?, anchor)
+                    }
+                    None => return refuse(position, "a collection ends that never started"),
+                };
+                if anchor != 0 {
+                    let size = size(&node);
+                    self.anchors.insert(anchor, (node.clone(), size));
+                }
+                self.add(node, false)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, nodes: usize, position: Position) -> Result<(), SyntaxError> {
+        self.nodes += nodes;
+        if self.nodes > MAX_NODES {
+            return refuse(position, format!("the document holds more than {MAX_NODES} nodes"));
+        }
+        Ok(())
+    }
+
+    fn open_collection(
+        &mut self,
+        position: Position,
+        tag: Option<&Tag>,
+        core: &str,
+    ) -> Result<(), SyntaxError> {
+        self.count(1, position)?;
+        if self.open.len() >= MAX_DEPTH {
+            return refuse(
+                position,
+                format!(
+                    "the document nests more than {MAX_DEPTH} levels deep (a desired-state file needs 8)"
+                ),
+            );
+        }
+        match tag {
+            Some(tag) if !(is_core(tag) && tag.suffix() == core) => {
+                refuse(position, format!("unsupported tag `{}` on a collection", show(tag)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Puts a finished node where it belongs: into the open collection, or as the root.
+    fn add(&mut self, node: Node, merge_key: bool) -> Result<(), SyntaxError> {
+        match self.open.last_mut() {
+            None => self.root = Some(node),
+            Some(Open::Sequence { items, .. }) => items.push(node),
+            Some(Open::Mapping(mapping)) => match mapping.key.take() {
+                None => mapping.key = Some((node, merge_key)),
+                Some((_, true)) => mapping.merge(node)?,
+                Some((key, false)) => mapping.entries.push((key, node)),
+            },
+        }
+        Ok(())
     }
 }
 
-/// Budget breaches in words a person can act on.
-fn explain(message: String) -> String {
-    if message.starts_with("budget breached: Depth") || message.contains("recursion limit exceeded") {
-        format!("the document nests more than {MAX_DEPTH} levels deep (a desired-state file needs 8)")
-    } else if let Some(limit) = message.strip_prefix("budget breached: ") {
-        format!("the document is too large or too repetitive for the parser's limits ({limit})")
+impl OpenMapping {
+    fn merge(&mut self, value: Node) -> Result<(), SyntaxError> {
+        match value.value {
+            Value::Mapping(_) => self.merges.push(value),
+            Value::Sequence(items) if items.iter().all(|item| matches!(item.value, Value::Mapping(_))) => {
+                self.merges.extend(items);
+            }
+            _ => {
+                return refuse(value.position, "a merge key `<<` takes a mapping or a list of mappings");
+            }
+        }
+        Ok(())
+    }
+
+    /// The mapping, its duplicate keys refused and its merge keys expanded:
+    /// keys written in the mapping win, then earlier merged mappings.
+    fn finish(mut self) -> Result<Node, SyntaxError> {
+        refuse_duplicates(&self.entries)?;
+        for merged in std::mem::take(&mut self.merges) {
+            let Value::Mapping(entries) = merged.value else { continue };
+            for (key, value) in entries {
+                if !self.entries.iter().any(|(existing, _)| existing.value == key.value) {
+                    self.entries.push((key, value));
+                }
+            }
+        }
+        self.entries.shrink_to_fit();
+        Ok(Node { value: Value::Mapping(self.entries), position: self.position })
+    }
+}
+
+/// Refuses the first key (in document order) written twice in one mapping.
+fn refuse_duplicates(entries: &[(Node, Node)]) -> Result<(), SyntaxError> {
+    // (the first place a key is given, the place it is given again)
+    let mut duplicates: Vec<(&Node, &Node)> = Vec::new();
+    if entries.len() <= 16 {
+        for (index, (key, _)) in entries.iter().enumerate() {
+            if let Some((first, _)) = entries[..index].iter().find(|(earlier, _)| earlier.value == key.value)
+            {
+                duplicates.push((first, key));
+            }
+        }
     } else {
-        message
-    }
-}
-
-/// The parser's message without its own "line L column C:" prefix and snippet.
-fn bare_message(rendered: &str) -> String {
-    let first = rendered.lines().next().unwrap_or(rendered).trim();
-    let without_prefix = match first.strip_prefix("line ") {
-        Some(rest) => rest
-            .split_once(": ")
-            .filter(|(place, _)| place.split_whitespace().count() == 3)
-            .map_or(first, |(_, message)| message),
-        None => first,
-    };
-    let without_prefix = match without_prefix.strip_prefix("error: ") {
-        Some(rest) => rest,
-        None => without_prefix,
-    };
-    // Some messages repeat the place at their end: " at line 2, column 16".
-    let without_suffix = match without_prefix.rfind(" at line ") {
-        Some(index) if without_prefix[index..].contains(", column ") => &without_prefix[..index],
-        _ => without_prefix,
-    };
-    without_suffix.trim_end_matches(|c: char| c == '.' || c.is_whitespace()).to_owned()
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<Value>::deserialize(deserializer)?;
-        Ok(Node {
-            value: spanned.value,
-            position: Position { line: spanned.referenced.line(), column: spanned.referenced.column() },
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ValueVisitor)
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        Value::deserialize(deserializer)
-    }
-
-    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Value, E> {
-        Ok(Value::Bool(value))
-    }
-
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Value, E> {
-        Ok(Value::Integer(value))
-    }
-
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Value, E> {
-        Ok(i64::try_from(value).map_or(Value::Float(value as f64), Value::Integer))
-    }
-
-    fn visit_i128<E: de::Error>(self, value: i128) -> Result<Value, E> {
-        Ok(i64::try_from(value).map_or(Value::Float(value as f64), Value::Integer))
-    }
-
-    fn visit_u128<E: de::Error>(self, value: u128) -> Result<Value, E> {
-        Ok(i64::try_from(value).map_or(Value::Float(value as f64), Value::Integer))
-    }
-
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Value, E> {
-        Ok(Value::Float(value))
-    }
-
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Value, E> {
-        Ok(Value::String(value.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, value: String) -> Result<Value, E> {
-        Ok(Value::String(value))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
-        let mut nodes = Vec::new();
-        while let Some(node) = items.next_element::<Node>()? {
-            nodes.push(node);
+        let mut seen: HashMap<KeyIdentity<'_>, &Node> = HashMap::with_capacity(entries.len());
+        for (key, _) in entries {
+            match seen.entry(KeyIdentity::of(key)) {
+                Entry::Occupied(first) => duplicates.push((first.get(), key)),
+                Entry::Vacant(slot) => {
+                    slot.insert(key);
+                }
+            }
         }
-        Ok(Value::Sequence(nodes))
     }
+    match duplicates.into_iter().min_by_key(|(_, again)| again.position) {
+        Some((first, again)) => refuse(
+            again.position,
+            format!(
+                "duplicate key {}; it is first given at line {}, column {}",
+                describe_key(&again.value),
+                first.position.line,
+                first.position.column
+            ),
+        ),
+        None => Ok(()),
+    }
+}
 
-    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Value, A::Error> {
-        let mut pairs = Vec::new();
-        while let Some((key, value)) = entries.next_entry::<Node, Node>()? {
-            pairs.push((key, value));
+/// What makes two mapping keys the same, hashable. Collection keys (which a
+/// desired-state file never uses) are told apart by position.
+#[derive(PartialEq, Eq, Hash)]
+enum KeyIdentity<'a> {
+    Null,
+    Bool(bool),
+    Integer(i64),
+    Float(u64),
+    String(&'a str),
+    Collection(Position),
+}
+
+impl<'a> KeyIdentity<'a> {
+    fn of(node: &'a Node) -> Self {
+        match &node.value {
+            Value::Null => KeyIdentity::Null,
+            Value::Bool(value) => KeyIdentity::Bool(*value),
+            Value::Integer(value) => KeyIdentity::Integer(*value),
+            Value::Float(value) => KeyIdentity::Float(value.to_bits()),
+            Value::String(value) => KeyIdentity::String(value),
+            Value::Sequence(_) | Value::Mapping(_) => KeyIdentity::Collection(node.position),
         }
-        Ok(Value::Mapping(pairs))
     }
+}
+
+fn describe_key(value: &Value) -> String {
+    match value {
+        Value::String(text) => format!("`{text}`"),
+        Value::Integer(number) => format!("`{number}`"),
+        Value::Bool(flag) => format!("`{flag}`"),
+        other => other.kind().to_owned(),
+    }
+}
+
+/// How many nodes a tree holds.
+fn size(node: &Node) -> usize {
+    match &node.value {
+        Value::Sequence(items) => 1 + items.iter().map(size).sum::<usize>(),
+        Value::Mapping(entries) => {
+            1 + entries.iter().map(|(key, value)| size(key) + size(value)).sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
+const CORE_TAGS: &str = "tag:yaml.org,2002:";
+
+fn is_core(tag: &Tag) -> bool {
+    tag.handle() == CORE_TAGS
+}
+
+fn show(tag: &Tag) -> String {
+    if is_core(tag) { format!("!!{}", tag.suffix()) } else { format!("{}{}", tag.handle(), tag.suffix()) }
+}
+
+/// A scalar typed by its tag, or by the core schema when it is plain and untagged.
+fn scalar(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    position: Position,
+) -> Result<Value, SyntaxError> {
+    let Some(tag) = tag else {
+        return Ok(match style {
+            ScalarStyle::Plain => resolve_plain(text),
+            _ => Value::String(text.to_owned()),
+        });
+    };
+    let typed = match (is_core(tag), tag.suffix()) {
+        // `!` alone: the non-specific tag of a quoted scalar — a string.
+        (true, "str") | (false, "") => Some(Value::String(text.to_owned())),
+        (true, "null") => matches!(text, "" | "~" | "null" | "Null" | "NULL").then_some(Value::Null),
+        (true, "bool") => boolean(text).map(Value::Bool),
+        (true, "int") => integer(text),
+        (true, "float") => float(text).or_else(|| {
+            integer(text).map(|value| match value {
+                Value::Integer(number) => Value::Float(number as f64),
+                other => other,
+            })
+        }),
+        _ => return refuse(position, format!("unsupported tag `{}`", show(tag))),
+    };
+    match typed {
+        Some(value) => Ok(value),
+        None => refuse(position, format!("`{text}` is not a valid `{}` value", show(tag))),
+    }
+}
+
+/// The YAML 1.2 core schema's reading of a plain scalar.
+fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
+        _ => boolean(text)
+            .map(Value::Bool)
+            .or_else(|| integer(text))
+            .or_else(|| float(text))
+            .unwrap_or_else(|| Value::String(text.to_owned())),
+    }
+}
+
+fn boolean(text: &str) -> Option<bool> {
+    match text {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// `[-+]?[0-9]+`, `0o[0-7]+` or `0x[0-9a-fA-F]+`. A decimal beyond 64 bits
+/// is kept as a float, so that it is reported as out of range, not as text.
+fn integer(text: &str) -> Option<Value> {
+    if let Some(octal) = text.strip_prefix("0o") {
+        return digits(octal, 8).then(|| i64::from_str_radix(octal, 8).ok()).flatten().map(Value::Integer);
+    }
+    if let Some(hex) = text.strip_prefix("0x") {
+        return digits(hex, 16).then(|| i64::from_str_radix(hex, 16).ok()).flatten().map(Value::Integer);
+    }
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if !digits(unsigned, 10) {
+        return None;
+    }
+    Some(text.parse().map(Value::Integer).unwrap_or_else(|_| Value::Float(text.parse().unwrap_or(f64::NAN))))
+}
+
+fn digits(text: &str, radix: u32) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_digit(radix))
+}
+
+/// `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, `[-+]?.inf`, `.nan`.
+fn float(text: &str) -> Option<Value> {
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let negative = text.starts_with('-');
+    match unsigned {
+        ".inf" | ".Inf" | ".INF" => {
+            return Some(Value::Float(if negative { f64::NEG_INFINITY } else { f64::INFINITY }));
+        }
+        ".nan" | ".NaN" | ".NAN" if unsigned.len() == text.len() => return Some(Value::Float(f64::NAN)),
+        _ => {}
+    }
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(index) => (&unsigned[..index], Some(&unsigned[index + 1..])),
+        None => (unsigned, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some(("", fraction)) => digits(fraction, 10),
+        Some((whole, fraction)) => digits(whole, 10) && (fraction.is_empty() || digits(fraction, 10)),
+        None => digits(mantissa, 10),
+    };
+    let exponent_ok =
+        exponent.is_none_or(|exponent| digits(exponent.strip_prefix(['-', '+']).unwrap_or(exponent), 10));
+    (mantissa_ok && exponent_ok).then(|| text.parse().ok().map(Value::Float)).flatten()
 }
 
 #[cfg(test)]
@@ -294,5 +560,88 @@ mod tests {
     fn an_empty_or_comment_only_text_is_null() {
         assert_eq!(parse("").unwrap().value, Value::Null);
         assert_eq!(parse("# nothing\n\n").unwrap().value, Value::Null);
+    }
+
+    fn values(text: &str) -> Vec<Value> {
+        let Value::Sequence(items) = parse(text).unwrap().value else { panic!("{text}") };
+        items.into_iter().map(|node| node.value).collect()
+    }
+
+    #[test]
+    fn numbers_follow_the_core_schema_and_nothing_more() {
+        assert_eq!(
+            values("[0x1F, 0o17, +12, -0, 1e3, .5, 2., -.inf, 1_000, 0b11, 12abc, '0x1F', !!str 12]"),
+            vec![
+                Value::Integer(31),
+                Value::Integer(15),
+                Value::Integer(12),
+                Value::Integer(0),
+                Value::Float(1000.0),
+                Value::Float(0.5),
+                Value::Float(2.0),
+                Value::Float(f64::NEG_INFINITY),
+                Value::String("1_000".into()),
+                Value::String("0b11".into()),
+                Value::String("12abc".into()),
+                Value::String("0x1F".into()),
+                Value::String("12".into()),
+            ]
+        );
+        // Beyond 64 bits a decimal stays a number, so range checks can name it.
+        assert_eq!(values("[99999999999999999999]"), vec![Value::Float(1e20)]);
+        assert!(parse("a: !!int twelve").unwrap_err().message.contains("not a valid `!!int`"));
+        assert!(parse("a: !custom 1").unwrap_err().message.contains("unsupported tag `!custom`"));
+    }
+
+    #[test]
+    fn aliases_copy_their_anchor_at_the_alias_position() {
+        let root = parse("a: &x [1, 2]\nb: *x\n").unwrap();
+        let Value::Mapping(entries) = root.value else { panic!() };
+        assert_eq!(entries[1].1.value, entries[0].1.value);
+        assert_eq!(at(&entries[1].1), (2, 4));
+        assert!(parse("b: *nothing\n").is_err());
+    }
+
+    #[test]
+    fn merge_keys_fill_in_what_the_mapping_does_not_say() {
+        let root =
+            parse("base: &b {type: String, isCollection: true}\nattr:\n  <<: *b\n  type: Integer\n").unwrap();
+        let Value::Mapping(entries) = root.value else { panic!() };
+        let Value::Mapping(attr) = &entries[1].1.value else { panic!() };
+        let keys: Vec<&Value> = attr.iter().map(|(key, _)| &key.value).collect();
+        assert_eq!(keys, [&Value::String("type".into()), &Value::String("isCollection".into())]);
+        assert_eq!(attr[0].1.value, Value::String("Integer".into()));
+        assert!(parse("a:\n  <<: 3\n").unwrap_err().message.contains("merge key"));
+        // A quoted "<<" is an ordinary key.
+        assert!(matches!(parse("'<<': 3\n").unwrap().value, Value::Mapping(entries) if entries.len() == 1));
+    }
+
+    #[test]
+    fn alias_expansion_is_bounded() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..8 {
+            text.push_str(&format!(
+                "a{level}: &a{level} [{}]\n",
+                vec![format!("*a{}", level - 1); 10].join(", ")
+            ));
+        }
+        let error = parse(&text).unwrap_err();
+        assert!(error.message.contains("aliases expand to more than"), "{error:?}");
+    }
+
+    #[test]
+    fn duplicates_in_large_mappings_are_found_at_their_second_place() {
+        let mut text: String = (0..100).map(|n| format!("key{n}: {n}\n")).collect();
+        text.push_str("key7: again\n");
+        let error = parse(&text).unwrap_err();
+        assert_eq!(error.position.line, 101, "{error:?}");
+        assert!(error.message.contains("`key7`; it is first given at line 8, column 1"), "{error:?}");
+    }
+
+    #[test]
+    fn a_second_document_is_refused() {
+        let error = parse("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(error.position.line, 2, "{error:?}");
+        assert!(error.message.contains("more than one YAML document"), "{error:?}");
     }
 }
