@@ -53,7 +53,7 @@ fn read_manifest(
 ) {
     match yaml::parse(text) {
         Ok(root) => {
-            let manifest = manifest::read(&name, &root, problems);
+            let manifest = manifest::read(&name, root, problems);
             manifests.push((name, manifest));
         }
         Err(error) => problems.push(

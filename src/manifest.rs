@@ -291,8 +291,11 @@ const ATTRIBUTE_KEYS: &[&str] = &[
 const ALLOWED_VALUE_KEYS: &[&str] = &["value", "active"];
 const ASSIGNMENT_KEYS: &[&str] = &["users", "servicePrincipals"];
 
-/// Builds a `ManifestFile` from the YAML tree of `file`, adding every problem to `problems`.
-pub fn read(file: &str, root: &Node, problems: &mut Vec<Diagnostic>) -> ManifestFile {
+/// Builds a `ManifestFile` from the YAML tree of `file`, adding every problem
+/// to `problems`. The tree is consumed as it is read: its strings move into
+/// the manifest and each part is freed once read, so a large file is never
+/// held twice.
+pub fn read(file: &str, root: Node, problems: &mut Vec<Diagnostic>) -> ManifestFile {
     let mut reader = Reader { file, problems };
     reader.file(root)
 }
@@ -324,27 +327,28 @@ impl Reader<'_> {
     }
 
     /// The entries of a mapping node; null counts as empty.
-    fn mapping<'n>(&mut self, node: &'n Node, path: &str, expected: &str) -> &'n [(Node, Node)] {
-        match &node.value {
+    fn mapping(&mut self, node: Node, path: &str, expected: &str) -> Vec<(Node, Node)> {
+        match node.value {
             Value::Mapping(entries) => entries,
-            Value::Null => &[],
+            Value::Null => Vec::new(),
             _ => {
-                self.wrong_type(node, path, expected);
-                &[]
+                self.wrong_type(&node, path, expected);
+                Vec::new()
             }
         }
     }
 
     /// A mapping with a fixed set of keys: reports unknown keys, returns the known ones.
-    fn fields<'n>(
+    fn fields(
         &mut self,
-        node: &'n Node,
+        node: Node,
         path: &str,
         known: &[&'static str],
         what: &str,
-    ) -> BTreeMap<&'static str, &'n Node> {
+    ) -> BTreeMap<&'static str, Node> {
         let mut found = BTreeMap::new();
         for (key, value) in self.mapping(node, path, &format!("a mapping ({what})")) {
+            let position = key.position;
             let Some(name) = self.key_text(key, path) else { continue };
             match known.iter().find(|known| **known == name) {
                 Some(known) => {
@@ -355,7 +359,7 @@ impl Reader<'_> {
                     let suggestion =
                         nearest(&name, known.iter().copied()).map(|known| format!("did you mean `{known}`?"));
                     let diagnostic =
-                        self.report(key.position, &key_path, format!("unknown key `{name}` in {what}"));
+                        self.report(position, &key_path, format!("unknown key `{name}` in {what}"));
                     diagnostic.expected = Some(format!("one of {}", known.join(", ")));
                     diagnostic.suggestion = suggestion;
                 }
@@ -367,26 +371,33 @@ impl Reader<'_> {
     /// A mapping with free keys (names, principals), in document order.
     fn entries<V>(
         &mut self,
-        node: &Node,
+        node: Node,
         path: &str,
         expected: &str,
-        mut read_value: impl FnMut(&mut Self, &Node, &str, Position) -> Option<V>,
+        mut read_value: impl FnMut(&mut Self, Node, &str, Position) -> Option<V>,
     ) -> Entries<V> {
-        let mut entries = Vec::new();
-        for (key, value) in self.mapping(node, path, expected) {
+        let pairs = self.mapping(node, path, expected);
+        let mut entries = Vec::with_capacity(pairs.len());
+        // One buffer for every entry's path: `path.name`.
+        let mut value_path = join(path, "");
+        let prefix = value_path.len();
+        for (key, value) in pairs {
+            let position = key.position;
             let Some(name) = self.key_text(key, path) else { continue };
-            let value_path = join(path, &name);
-            if let Some(value) = read_value(self, value, &value_path, key.position) {
-                entries.push((Located::new(name, key.position), value));
+            value_path.truncate(prefix);
+            value_path.push_str(&name);
+            if let Some(value) = read_value(self, value, &value_path, position) {
+                entries.push((Located::new(name, position), value));
             }
         }
+        entries.shrink_to_fit();
         Entries(entries)
     }
 
     /// A key as text: strings as they are, other scalars as written.
-    fn key_text(&mut self, key: &Node, path: &str) -> Option<String> {
-        match &key.value {
-            Value::String(text) => Some(text.clone()),
+    fn key_text(&mut self, key: Node, path: &str) -> Option<String> {
+        match key.value {
+            Value::String(text) => Some(text),
             Value::Integer(number) => Some(number.to_string()),
             Value::Bool(flag) => Some(flag.to_string()),
             Value::Float(number) => Some(number.to_string()),
@@ -399,31 +410,31 @@ impl Reader<'_> {
         }
     }
 
-    fn string(&mut self, node: &Node, path: &str) -> Option<Located<String>> {
-        match &node.value {
-            Value::String(text) => Some(Located::new(text.clone(), node.position)),
+    fn string(&mut self, node: Node, path: &str) -> Option<Located<String>> {
+        match node.value {
+            Value::String(text) => Some(Located::new(text, node.position)),
             _ => {
-                self.wrong_type(node, path, "a string");
+                self.wrong_type(&node, path, "a string");
                 None
             }
         }
     }
 
-    fn boolean(&mut self, node: &Node, path: &str) -> Option<Located<bool>> {
-        match &node.value {
-            Value::Bool(flag) => Some(Located::new(*flag, node.position)),
+    fn boolean(&mut self, node: Node, path: &str) -> Option<Located<bool>> {
+        match node.value {
+            Value::Bool(flag) => Some(Located::new(flag, node.position)),
             _ => {
-                self.wrong_type(node, path, "true or false");
+                self.wrong_type(&node, path, "true or false");
                 None
             }
         }
     }
 
-    fn integer(&mut self, node: &Node, path: &str) -> Option<Located<i64>> {
-        match &node.value {
-            Value::Integer(number) => Some(Located::new(*number, node.position)),
+    fn integer(&mut self, node: Node, path: &str) -> Option<Located<i64>> {
+        match node.value {
+            Value::Integer(number) => Some(Located::new(number, node.position)),
             _ => {
-                self.wrong_type(node, path, "an integer");
+                self.wrong_type(&node, path, "an integer");
                 None
             }
         }
@@ -432,14 +443,14 @@ impl Reader<'_> {
     /// One of `choices`, spelled exactly; a near miss gets a suggestion.
     fn choice<T: Copy>(
         &mut self,
-        node: &Node,
+        node: Node,
         path: &str,
         choices: &[(&'static str, T)],
     ) -> Option<Located<T>> {
         let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
         let expected = format!("one of {}", names.join(", "));
         let Value::String(text) = &node.value else {
-            self.wrong_type(node, path, &expected);
+            self.wrong_type(&node, path, &expected);
             return None;
         };
         if let Some((_, value)) = choices.iter().find(|(name, _)| name == text) {
@@ -453,39 +464,38 @@ impl Reader<'_> {
         None
     }
 
-    fn file(&mut self, root: &Node) -> ManifestFile {
+    fn file(&mut self, root: Node) -> ManifestFile {
         let mut manifest = ManifestFile::default();
         if root.value == Value::Null {
             self.report(root.position, "", "the file is empty").expected =
                 Some("a desired-state document starting with `version: 1`".to_owned());
             return manifest;
         }
-        let fields = self.fields(root, "", FILE_KEYS, "the file");
-        match fields.get("version") {
+        let (root_position, root_is_mapping) = (root.position, matches!(root.value, Value::Mapping(_)));
+        let mut fields = self.fields(root, "", FILE_KEYS, "the file");
+        match fields.remove("version") {
             None => {
-                if matches!(root.value, Value::Mapping(_)) {
-                    self.report(root.position, "version", "the file has no `version`").expected =
+                if root_is_mapping {
+                    self.report(root_position, "version", "the file has no `version`").expected =
                         Some("`version: 1` at the top".to_owned());
                 }
             }
             Some(node) => {
+                let position = node.position;
                 if let Some(version) = self.integer(node, "version") {
                     if version.value != 1 {
-                        self.report(
-                            node.position,
-                            "version",
-                            format!("unsupported version {}", version.value),
-                        )
-                        .expected = Some("1".to_owned());
+                        self.report(position, "version", format!("unsupported version {}", version.value))
+                            .expected = Some("1".to_owned());
                     }
                     manifest.version = Some(version);
                 }
             }
         }
-        if let Some(node) = fields.get("policy") {
-            manifest.policy = Some(Located::new(self.policy(node), node.position));
+        if let Some(node) = fields.remove("policy") {
+            let position = node.position;
+            manifest.policy = Some(Located::new(self.policy(node), position));
         }
-        if let Some(node) = fields.get("attributeSets") {
+        if let Some(node) = fields.remove("attributeSets") {
             manifest.attribute_sets = self.entries(
                 node,
                 "attributeSets",
@@ -493,27 +503,27 @@ impl Reader<'_> {
                 |reader, node, path, _| Some(reader.set(node, path)),
             );
         }
-        if let Some(node) = fields.get("assignments") {
+        if let Some(node) = fields.remove("assignments") {
             manifest.assignments = Some(self.assignments(node));
         }
         manifest
     }
 
-    fn policy(&mut self, node: &Node) -> PolicySpec {
-        let fields = self.fields(node, "policy", POLICY_KEYS, "`policy`");
+    fn policy(&mut self, node: Node) -> PolicySpec {
+        let mut fields = self.fields(node, "policy", POLICY_KEYS, "`policy`");
         let objects = [("report", UndeclaredObjects::Report), ("deactivate", UndeclaredObjects::Deactivate)];
         let mut policy = PolicySpec::default();
-        if let Some(node) = fields.get("undeclaredDefinitions")
+        if let Some(node) = fields.remove("undeclaredDefinitions")
             && let Some(choice) = self.choice(node, "policy.undeclaredDefinitions", &objects)
         {
             policy.undeclared_definitions = choice.value;
         }
-        if let Some(node) = fields.get("undeclaredValues")
+        if let Some(node) = fields.remove("undeclaredValues")
             && let Some(choice) = self.choice(node, "policy.undeclaredValues", &objects)
         {
             policy.undeclared_values = choice.value;
         }
-        if let Some(node) = fields.get("undeclaredAssignments")
+        if let Some(node) = fields.remove("undeclaredAssignments")
             && let Some(choice) = self.choice(
                 node,
                 "policy.undeclaredAssignments",
@@ -529,16 +539,16 @@ impl Reader<'_> {
         policy
     }
 
-    fn set(&mut self, node: &Node, path: &str) -> SetSpec {
-        let fields = self.fields(node, path, SET_KEYS, "an attribute set");
+    fn set(&mut self, node: Node, path: &str) -> SetSpec {
+        let mut fields = self.fields(node, path, SET_KEYS, "an attribute set");
         let mut set = SetSpec::default();
-        if let Some(node) = fields.get("description") {
+        if let Some(node) = fields.remove("description") {
             set.description = self.string(node, &join(path, "description"));
         }
-        if let Some(node) = fields.get("maxAttributesPerSet") {
+        if let Some(node) = fields.remove("maxAttributesPerSet") {
             set.max_attributes_per_set = self.integer(node, &join(path, "maxAttributesPerSet"));
         }
-        if let Some(node) = fields.get("attributes") {
+        if let Some(node) = fields.remove("attributes") {
             set.attributes = self.entries(
                 node,
                 &join(path, "attributes"),
@@ -549,14 +559,15 @@ impl Reader<'_> {
         set
     }
 
-    fn attribute(&mut self, node: &Node, path: &str, key_at: Position) -> Option<AttributeSpec> {
-        let fields = self.fields(node, path, ATTRIBUTE_KEYS, "an attribute");
+    fn attribute(&mut self, node: Node, path: &str, key_at: Position) -> Option<AttributeSpec> {
+        let can_have_type = matches!(node.value, Value::Mapping(_) | Value::Null);
+        let mut fields = self.fields(node, path, ATTRIBUTE_KEYS, "an attribute");
         let types =
             [("String", DataType::String), ("Integer", DataType::Integer), ("Boolean", DataType::Boolean)];
-        let data_type = match fields.get("type") {
+        let data_type = match fields.remove("type") {
             Some(type_node) => self.choice(type_node, &join(path, "type"), &types),
             None => {
-                if matches!(node.value, Value::Mapping(_) | Value::Null) {
+                if can_have_type {
                     self.report(key_at, path, format!("attribute `{}` has no `type`", last_segment(path)))
                         .expected = Some("`type: String`, `type: Integer` or `type: Boolean`".to_owned());
                 }
@@ -564,21 +575,21 @@ impl Reader<'_> {
             }
         };
         let description =
-            fields.get("description").and_then(|node| self.string(node, &join(path, "description")));
-        let flag = |reader: &mut Self, key: &str| {
-            fields.get(key).and_then(|node| reader.boolean(node, &join(path, key)))
+            fields.remove("description").and_then(|node| self.string(node, &join(path, "description")));
+        let mut flag = |reader: &mut Self, key: &str| {
+            fields.remove(key).and_then(|node| reader.boolean(node, &join(path, key)))
         };
         let is_collection = flag(self, "isCollection");
         let is_searchable = flag(self, "isSearchable");
         let use_pre_defined_values_only = flag(self, "usePreDefinedValuesOnly");
-        let status = fields.get("status").and_then(|node| {
+        let status = fields.remove("status").and_then(|node| {
             self.choice(
                 node,
                 &join(path, "status"),
                 &[("Available", Status::Available), ("Deprecated", Status::Deprecated)],
             )
         });
-        let allowed_values = match fields.get("allowedValues") {
+        let allowed_values = match fields.remove("allowedValues") {
             Some(node) => self.allowed_values(node, &join(path, "allowedValues")),
             None => Vec::new(),
         };
@@ -593,31 +604,33 @@ impl Reader<'_> {
         })
     }
 
-    fn allowed_values(&mut self, node: &Node, path: &str) -> Vec<AllowedValueSpec> {
-        let items = match &node.value {
+    fn allowed_values(&mut self, node: Node, path: &str) -> Vec<AllowedValueSpec> {
+        let items = match node.value {
             Value::Sequence(items) => items,
             Value::Null => return Vec::new(),
             _ => {
-                self.wrong_type(node, path, "a list of values");
+                self.wrong_type(&node, path, "a list of values");
                 return Vec::new();
             }
         };
-        let mut values = Vec::new();
-        for (index, item) in items.iter().enumerate() {
+        let mut values = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
             let item_path = format!("{path}[{index}]");
             match &item.value {
                 Value::Mapping(_) => {
-                    let fields = self.fields(item, &item_path, ALLOWED_VALUE_KEYS, "an allowed value");
-                    let value = match fields.get("value") {
+                    let item_position = item.position;
+                    let mut fields = self.fields(item, &item_path, ALLOWED_VALUE_KEYS, "an allowed value");
+                    let value = match fields.remove("value") {
                         Some(node) => self.scalar_text(node, &join(&item_path, "value")),
                         None => {
-                            self.report(item.position, &item_path, "an allowed value has no `value`")
+                            self.report(item_position, &item_path, "an allowed value has no `value`")
                                 .expected = Some("`value: <text>` and optionally `active: false`".to_owned());
                             None
                         }
                     };
-                    let active =
-                        fields.get("active").and_then(|node| self.boolean(node, &join(&item_path, "active")));
+                    let active = fields
+                        .remove("active")
+                        .and_then(|node| self.boolean(node, &join(&item_path, "active")));
                     if let Some(value) = value {
                         values.push(AllowedValueSpec::Full(FullAllowedValue { value, active }));
                     }
@@ -632,28 +645,26 @@ impl Reader<'_> {
         values
     }
 
-    fn scalar_text(&mut self, node: &Node, path: &str) -> Option<Located<ScalarText>> {
-        match &node.value {
-            Value::String(text) => {
-                Some(Located::new(ScalarText { text: text.clone(), integer: false }, node.position))
-            }
+    fn scalar_text(&mut self, node: Node, path: &str) -> Option<Located<ScalarText>> {
+        match node.value {
+            Value::String(text) => Some(Located::new(ScalarText { text, integer: false }, node.position)),
             Value::Integer(number) => {
                 Some(Located::new(ScalarText { text: number.to_string(), integer: true }, node.position))
             }
             _ => {
-                self.wrong_type(node, path, "a string (or an integer for an Integer attribute)");
+                self.wrong_type(&node, path, "a string (or an integer for an Integer attribute)");
                 None
             }
         }
     }
 
-    fn assignments(&mut self, node: &Node) -> AssignmentsSpec {
-        let fields = self.fields(node, "assignments", ASSIGNMENT_KEYS, "`assignments`");
+    fn assignments(&mut self, node: Node) -> AssignmentsSpec {
+        let mut fields = self.fields(node, "assignments", ASSIGNMENT_KEYS, "`assignments`");
         let mut assignments = AssignmentsSpec::default();
         for (key, target) in
             [("users", &mut assignments.users), ("servicePrincipals", &mut assignments.service_principals)]
         {
-            if let Some(node) = fields.get(key) {
+            if let Some(node) = fields.remove(key) {
                 *target = self.entries(
                     node,
                     &join("assignments", key),
@@ -681,36 +692,38 @@ impl Reader<'_> {
 
     fn assigned_value(
         &mut self,
-        node: &Node,
+        node: Node,
         path: &str,
         list_allowed: bool,
     ) -> Option<Located<AssignedValue>> {
-        let value = match &node.value {
-            Value::Bool(flag) => AssignedValue::Boolean(*flag),
-            Value::Integer(number) => AssignedValue::Integer(*number),
-            Value::String(text) => AssignedValue::String(text.clone()),
+        let position = node.position;
+        let value = match node.value {
+            Value::Bool(flag) => AssignedValue::Boolean(flag),
+            Value::Integer(number) => AssignedValue::Integer(number),
+            Value::String(text) => AssignedValue::String(text),
             Value::Sequence(items) if list_allowed => {
+                let count = items.len();
                 let members: Vec<Located<AssignedValue>> = items
-                    .iter()
+                    .into_iter()
                     .enumerate()
                     .filter_map(|(index, item)| self.assigned_value(item, &format!("{path}[{index}]"), false))
                     .collect();
-                if members.len() != items.len() {
+                if members.len() != count {
                     return None;
                 }
                 AssignedValue::List(members)
             }
-            _ => {
+            value => {
                 let expected = if list_allowed {
                     "a boolean, an integer, a string, or a list of them"
                 } else {
                     "an integer or a string"
                 };
-                self.wrong_type(node, path, expected);
+                self.wrong_type(&Node { value, position }, path, expected);
                 return None;
             }
         };
-        Some(Located::new(value, node.position))
+        Some(Located::new(value, position))
     }
 }
 
@@ -730,7 +743,7 @@ mod tests {
 
     fn read_text(text: &str) -> (ManifestFile, Vec<Diagnostic>) {
         let mut problems = Vec::new();
-        let manifest = read("f.yaml", &parse(text).unwrap(), &mut problems);
+        let manifest = read("f.yaml", parse(text).unwrap(), &mut problems);
         (manifest, problems)
     }
 
