@@ -41,7 +41,17 @@ struct Validator {
     /// Where each set was declared, by lowercase id (Graph may compare ids case-insensitively).
     set_places: BTreeMap<String, (String, Place)>,
     policy_place: Option<Place>,
-    principal_places: BTreeMap<PrincipalKey, Place>,
+}
+
+/// Where the files first declare the principal `key` of `kind` (`users` or
+/// `servicePrincipals`). Looked up only when a principal is declared twice,
+/// so that validation keeps no place per principal.
+fn first_declaration(files: &[(String, ManifestFile)], kind: &str, key: &str) -> Option<Place> {
+    files.iter().find_map(|(file, manifest)| {
+        let assignments = manifest.assignments.as_ref()?;
+        let principals = if kind == "users" { &assignments.users } else { &assignments.service_principals };
+        principals.0.iter().find(|(name, _)| name.value == key).map(|(name, _)| place(file, name.at))
+    })
 }
 
 fn place(file: &str, at: Position) -> Place {
@@ -348,15 +358,15 @@ impl Validator {
                     if !self.principal_key(file, key, &principal, &path) {
                         continue;
                     }
-                    if let Some(first) = self.principal_places.get(&principal).cloned() {
+                    if self.desired.assignments.contains_key(&principal) {
+                        let first = first_declaration(files, kind, &key.value);
                         let diagnostic =
                             self.report(file, key.at, &path, format!("{principal} is declared twice"));
-                        diagnostic.related = Some(first);
+                        diagnostic.related = first;
                         diagnostic.suggestion =
                             Some("declare each principal's values in one place".to_owned());
                         continue;
                     }
-                    self.principal_places.insert(principal.clone(), place(file, key.at));
                     let values = self.principal_values(&declared_sets, file, key, sets, &path);
                     self.desired.assignments.insert(principal, values);
                 }
