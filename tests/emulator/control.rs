@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::support::*;
+use crate::reliability_support::SpawnedEmulator;
 
 // ── control endpoints and persistence ──
 
@@ -96,52 +97,12 @@ async fn non_loopback_needs_permission() {
     assert!(error.to_string().contains("loopback"), "{error}");
 }
 
-/// An `entra-csa emulator` process, killed when dropped.
-struct SpawnedEmulator {
-    child: std::process::Child,
-    base: String,
-}
-
-impl SpawnedEmulator {
-    /// Starts the command and reads its `listening on` line.
-    fn start(args: &[&std::ffi::OsStr]) -> SpawnedEmulator {
-        use std::io::{BufRead, BufReader};
-        use std::process::{Command, Stdio};
-
-        let mut child = Command::new(env!("CARGO_BIN_EXE_entra-csa"))
-            .args(["emulator", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .env_remove("ENTRA_CSA_EMULATOR_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts");
-        let mut line = String::new();
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let read = BufReader::new(stdout).read_line(&mut line);
-        // From here on, a failed check still kills the process (on drop).
-        let mut spawned = SpawnedEmulator { child, base: String::new() };
-        read.expect("the first line is read");
-        let base = line.trim().strip_prefix("listening on ").expect("the first line names the address");
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        spawned.base = base.to_owned();
-        spawned
-    }
-}
-
-impl Drop for SpawnedEmulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn the_emulator_command_serves_a_state_file() {
     let folder = tempfile::tempdir().unwrap();
     let state = folder.path().join("tenant.json");
     std::fs::write(&state, serde_json::to_string(&contoso()).unwrap()).unwrap();
-    let emulator = SpawnedEmulator::start(&["--state".as_ref(), state.as_os_str()]);
+    let emulator = SpawnedEmulator::start(&state, &[]);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let client = reqwest::Client::new();
@@ -158,13 +119,7 @@ fn the_emulator_command_persists_and_checks_its_token() {
     let folder = tempfile::tempdir().unwrap();
     let state = folder.path().join("tenant.json");
     std::fs::write(&state, serde_json::to_string(&contoso()).unwrap()).unwrap();
-    let emulator = SpawnedEmulator::start(&[
-        "--state".as_ref(),
-        state.as_os_str(),
-        "--persist".as_ref(),
-        "--token".as_ref(),
-        "s3cret".as_ref(),
-    ]);
+    let emulator = SpawnedEmulator::start(&state, &["--persist", "--token", "s3cret"]);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let client = reqwest::Client::new();
