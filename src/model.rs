@@ -7,8 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::{Deref, DerefMut, Index};
 
-use serde::{Deserialize, Serialize};
+use litemap::LiteMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Graph's limit on the characters of a set or attribute name.
 pub const MAX_NAME_LEN: usize = 32;
@@ -269,7 +271,117 @@ pub fn is_guid(text: &str) -> bool {
 }
 
 /// The values of one principal: set id → attribute name → value.
-pub type PrincipalAssignments = BTreeMap<String, BTreeMap<String, AttributeValue>>;
+pub type PrincipalAssignments = NameMap<SetValues>;
+
+/// The values of one principal in one set: attribute name → value.
+pub type SetValues = NameMap<AttributeValue>;
+
+/// A small map keyed by set or attribute name, held as one vector sorted by
+/// key. A principal has a few sets of a few values each, and a tenant has
+/// 100,000 principals: B-tree nodes, allocated for 11 entries each, would cost
+/// ten times the data. It iterates, compares and serialises (as a JSON object)
+/// in key order, like a `BTreeMap`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameMap<V>(LiteMap<String, V>);
+
+impl<V> NameMap<V> {
+    pub fn new() -> Self {
+        NameMap(LiteMap::new())
+    }
+
+    /// An empty map with room for `capacity` entries.
+    pub fn with_capacity(capacity: usize) -> Self {
+        NameMap(LiteMap::with_capacity(capacity))
+    }
+
+    /// Frees the room grown for entries that never came, for maps built
+    /// one entry at a time and then kept.
+    pub fn shrink_to_fit(&mut self) {
+        let mut entries = std::mem::take(&mut self.0).into_tuple_vec();
+        entries.shrink_to_fit();
+        self.0 = LiteMap::from_sorted_store_unchecked(entries);
+    }
+}
+
+impl<V> Default for NameMap<V> {
+    fn default() -> Self {
+        NameMap::new()
+    }
+}
+
+impl<V> Deref for NameMap<V> {
+    type Target = LiteMap<String, V>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<V> DerefMut for NameMap<V> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<V> Index<&str> for NameMap<V> {
+    type Output = V;
+
+    /// The value of `key`; panics when there is none, like `BTreeMap`.
+    fn index(&self, key: &str) -> &V {
+        self.0.get(key).expect("no entry for this name")
+    }
+}
+
+impl<V> FromIterator<(String, V)> for NameMap<V> {
+    /// Sorted by key; of equal keys the last wins.
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(entries: I) -> Self {
+        let mut map = NameMap(LiteMap::from_iter(entries));
+        map.shrink_to_fit();
+        map
+    }
+}
+
+impl<'a, V> IntoIterator for &'a NameMap<V> {
+    type Item = (&'a String, &'a V);
+    type IntoIter = <&'a LiteMap<String, V> as IntoIterator>::IntoIter;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<'a, V> IntoIterator for &'a mut NameMap<V> {
+    type Item = (&'a String, &'a mut V);
+    type IntoIter = <&'a mut LiteMap<String, V> as IntoIterator>::IntoIter;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter_mut()
+    }
+}
+
+impl<V> IntoIterator for NameMap<V> {
+    type Item = (String, V);
+    type IntoIter = std::vec::IntoIter<(String, V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_tuple_vec().into_iter()
+    }
+}
+
+/// Always a JSON object, even when empty (`LiteMap` writes an empty map as
+/// a list, as it cannot tell its keys are strings).
+impl<V: Serialize> Serialize for NameMap<V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for NameMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries = BTreeMap::<String, V>::deserialize(deserializer)?;
+        Ok(entries.into_iter().collect())
+    }
+}
 
 /// One assigned attribute value, typed. Collections are kept sorted and free
 /// of duplicates, because Graph gives them no order: two collections with the
