@@ -2,6 +2,7 @@
 //! desired state. It is filled by a `Tenant` (Microsoft Graph or a local state
 //! file) and knows nothing about either.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -67,29 +68,66 @@ impl LivePrincipal {
     }
 }
 
-/// Which form of key a principal is found by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum KeyForm {
-    ObjectId,
-    UserPrincipalName,
-    AppId,
-}
-
 /// The principals of a `LiveState` by every key the files may use for them;
 /// keys compare ignoring ASCII case.
 pub struct PrincipalIndex<'a> {
-    by_key: HashMap<(PrincipalKind, KeyForm, String), &'a LivePrincipal>,
+    users: KeyMaps<'a>,
+    service_principals: KeyMaps<'a>,
+}
+
+/// The principals of one kind by each form of key, lowercased. Keys that are
+/// lowercase already (GUIDs, most UPNs) are borrowed, not copied.
+#[derive(Default)]
+struct KeyMaps<'a> {
+    object_id: HashMap<Cow<'a, str>, &'a LivePrincipal>,
+    user_principal_name: HashMap<Cow<'a, str>, &'a LivePrincipal>,
+    app_id: HashMap<Cow<'a, str>, &'a LivePrincipal>,
+}
+
+impl<'a> KeyMaps<'a> {
+    /// Room for `principals` of `kind`: every one has an object id, users a
+    /// UPN and service principals an appId.
+    fn with_capacity(kind: PrincipalKind, principals: usize) -> Self {
+        let mut maps = KeyMaps { object_id: HashMap::with_capacity(principals), ..KeyMaps::default() };
+        match kind {
+            PrincipalKind::User => maps.user_principal_name.reserve(principals),
+            PrincipalKind::ServicePrincipal => maps.app_id.reserve(principals),
+        }
+        maps
+    }
+
+    fn insert(&mut self, principal: &'a LivePrincipal) {
+        self.object_id.insert(lowercase(&principal.object_id), principal);
+        if let Some(upn) = &principal.user_principal_name {
+            self.user_principal_name.insert(lowercase(upn), principal);
+        }
+        if let Some(app_id) = &principal.app_id {
+            self.app_id.insert(lowercase(app_id), principal);
+        }
+    }
+}
+
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 impl<'a> PrincipalIndex<'a> {
     /// The principal `key` names, if it was read.
     pub fn find(&self, key: &PrincipalKey) -> Option<&'a LivePrincipal> {
-        let (form, text) = match key.lookup() {
-            PrincipalLookup::ObjectId(id) => (KeyForm::ObjectId, id),
-            PrincipalLookup::UserPrincipalName(upn) => (KeyForm::UserPrincipalName, upn),
-            PrincipalLookup::AppId(app_id) => (KeyForm::AppId, app_id),
+        let maps = match key.kind() {
+            PrincipalKind::User => &self.users,
+            PrincipalKind::ServicePrincipal => &self.service_principals,
         };
-        self.by_key.get(&(key.kind(), form, text.to_ascii_lowercase())).copied()
+        let (map, text) = match key.lookup() {
+            PrincipalLookup::ObjectId(id) => (&maps.object_id, id),
+            PrincipalLookup::UserPrincipalName(upn) => (&maps.user_principal_name, upn),
+            PrincipalLookup::AppId(app_id) => (&maps.app_id, app_id),
+        };
+        map.get(lowercase(text).as_ref()).copied()
     }
 }
 
@@ -104,23 +142,21 @@ impl LiveState {
     /// constant time. UPNs, object ids and appIds compare ignoring ASCII case,
     /// as Entra treats them.
     pub fn principal_index(&self) -> PrincipalIndex<'_> {
-        let mut by_key = HashMap::with_capacity(self.principals.len() * 2);
+        let users = self.principals.keys().filter(|id| id.kind == PrincipalKind::User).count();
+        let mut index = PrincipalIndex {
+            users: KeyMaps::with_capacity(PrincipalKind::User, users),
+            service_principals: KeyMaps::with_capacity(
+                PrincipalKind::ServicePrincipal,
+                self.principals.len() - users,
+            ),
+        };
         for principal in self.principals.values() {
-            by_key.insert(
-                (principal.kind, KeyForm::ObjectId, principal.object_id.to_ascii_lowercase()),
-                principal,
-            );
-            if let Some(upn) = &principal.user_principal_name {
-                by_key.insert(
-                    (principal.kind, KeyForm::UserPrincipalName, upn.to_ascii_lowercase()),
-                    principal,
-                );
-            }
-            if let Some(app_id) = &principal.app_id {
-                by_key.insert((principal.kind, KeyForm::AppId, app_id.to_ascii_lowercase()), principal);
+            match principal.kind {
+                PrincipalKind::User => index.users.insert(principal),
+                PrincipalKind::ServicePrincipal => index.service_principals.insert(principal),
             }
         }
-        PrincipalIndex { by_key }
+        index
     }
 
     /// The live set whose id equals `id` ignoring case, if any.

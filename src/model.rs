@@ -130,7 +130,13 @@ impl Definition {
 /// Graph's id of a definition: `{attributeSet}_{name}`. Names cannot contain
 /// `_`, so the first underscore splits it back unambiguously.
 pub fn definition_id(set: &str, name: &str) -> String {
-    format!("{set}_{name}")
+    // Not `format!`: the diff and the plan's checks look definitions up by
+    // id for every changed value, and this is several times faster.
+    let mut id = String::with_capacity(set.len() + 1 + name.len());
+    id.push_str(set);
+    id.push('_');
+    id.push_str(name);
+    id
 }
 
 /// The data type of an attribute. Graph spells these exactly so.
