@@ -514,4 +514,25 @@ mod tests {
         );
         assert_eq!(AttributeValue::integers(vec![3, 1]).count(), 2);
     }
+
+    #[test]
+    fn name_maps_serialise_like_btree_maps_even_when_empty() {
+        let values: SetValues = [
+            ("Zone".to_owned(), AttributeValue::Integer(1)),
+            ("Area".to_owned(), AttributeValue::Boolean(true)),
+            ("Zone".to_owned(), AttributeValue::Integer(2)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(values.len(), 2, "of equal keys the last wins");
+        assert_eq!(serde_json::to_string(&values).unwrap(), r#"{"Area":true,"Zone":2}"#);
+        let sets = PrincipalAssignments::from_iter([
+            ("Eng".to_owned(), values),
+            ("Ops".to_owned(), SetValues::new()),
+        ]);
+        let text = serde_json::to_string(&sets).unwrap();
+        assert_eq!(text, r#"{"Eng":{"Area":true,"Zone":2},"Ops":{}}"#);
+        assert_eq!(serde_json::from_str::<PrincipalAssignments>(&text).unwrap(), sets);
+        assert_eq!(serde_json::to_string(&PrincipalAssignments::new()).unwrap(), "{}");
+    }
 }

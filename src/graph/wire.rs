@@ -589,6 +589,52 @@ mod tests {
 
     use super::*;
 
+    /// `LiveDocument` converts while parsing; it must read a document exactly
+    /// as `TenantDocument::into_live_state` does, first problem included.
+    #[test]
+    fn a_live_document_reads_as_a_tenant_document_converts() {
+        let read = |text: &str| {
+            let whole = serde_json::from_str::<TenantDocument>(text).unwrap().into_live_state();
+            let streamed = serde_json::from_str::<LiveDocument>(text).unwrap().into_live_state();
+            assert_eq!(streamed, whole, "{text}");
+            streamed
+        };
+        let valid = r##"{
+            "attributeSets": [{"id": "Eng"}],
+            "customSecurityAttributeDefinitions": [
+                {"id": "Eng_P", "attributeSet": "Eng", "name": "P", "type": "String", "isCollection": true, "status": "Available"}],
+            "servicePrincipals": [{"id": "s1", "appId": "a1", "customSecurityAttributes": null}],
+            "users": [
+                {"id": "u1", "userPrincipalName": "a@x", "customSecurityAttributes": {"Eng": {
+                    "@odata.type": "#microsoft.graph.customSecurityAttributeValue",
+                    "P@odata.type": "#Collection(String)", "P": ["b", "a"]}}},
+                {"id": "u1", "userPrincipalName": "later@x"}]
+        }"##;
+        let live = read(valid).unwrap();
+        assert_eq!(live.principals.len(), 2);
+        assert_eq!(
+            live.principals.values().map(|p| p.user_principal_name.as_deref()).collect::<Vec<_>>(),
+            vec![Some("later@x"), None],
+            "of two principals with one id the later wins"
+        );
+        let bad_value = r#"{"P": {}}"#;
+        let bad_users = format!(
+            r#"[{{"id": "u1"}}, {{"id": "u2", "customSecurityAttributes": {{"Eng": {bad_value}}}}}]"#
+        );
+        let bad_service_principals =
+            format!(r#"[{{"id": "s1", "customSecurityAttributes": {{"Eng": {bad_value}}}}}]"#);
+        let bad_definition = r#"[{"id": "Eng_Q", "attributeSet": "Eng", "name": "P", "type": "String", "isCollection": false, "status": "Available"}]"#;
+        let error =
+            read(&format!(r#"{{"servicePrincipals": {bad_service_principals}, "users": {bad_users}}}"#))
+                .unwrap_err();
+        assert_eq!(error.path, "users[1].customSecurityAttributes.Eng.P", "users are converted first");
+        let error = read(&format!(
+            r#"{{"users": {bad_users}, "customSecurityAttributeDefinitions": {bad_definition}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(error.path, "customSecurityAttributeDefinitions[0].id", "definitions come first");
+    }
+
     #[test]
     fn documented_response_decodes_without_int_annotations() {
         // graph-examples/get-user-customsecurityattributes.http
