@@ -3,6 +3,7 @@
 //! file) and knows nothing about either.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -68,42 +69,55 @@ impl LivePrincipal {
     }
 }
 
+/// Which form of key a principal is found by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyForm {
+    ObjectId,
+    UserPrincipalName,
+    AppId,
+}
+
 /// The principals of a `LiveState` by every key the files may use for them;
 /// keys compare ignoring ASCII case.
 pub struct PrincipalIndex<'a> {
-    users: KeyMaps<'a>,
-    service_principals: KeyMaps<'a>,
+    principals: &'a BTreeMap<PrincipalId, LivePrincipal>,
+    /// One map per kind and form of key, built on first use (files that
+    /// key users by UPN never need the users' object-id map), keyed by the
+    /// key lowercased. Keys that are lowercase already (GUIDs, most UPNs)
+    /// are borrowed, not copied.
+    maps: [[OnceCell<KeyMap<'a>>; 3]; 2],
 }
 
-/// The principals of one kind by each form of key, lowercased. Keys that are
-/// lowercase already (GUIDs, most UPNs) are borrowed, not copied.
-#[derive(Default)]
-struct KeyMaps<'a> {
-    object_id: HashMap<Cow<'a, str>, &'a LivePrincipal>,
-    user_principal_name: HashMap<Cow<'a, str>, &'a LivePrincipal>,
-    app_id: HashMap<Cow<'a, str>, &'a LivePrincipal>,
-}
+/// Lowercased key → principal.
+type KeyMap<'a> = HashMap<Cow<'a, str>, &'a LivePrincipal>;
 
-impl<'a> KeyMaps<'a> {
-    /// Room for `principals` of `kind`: every one has an object id, users a
-    /// UPN and service principals an appId.
-    fn with_capacity(kind: PrincipalKind, principals: usize) -> Self {
-        let mut maps = KeyMaps { object_id: HashMap::with_capacity(principals), ..KeyMaps::default() };
-        match kind {
-            PrincipalKind::User => maps.user_principal_name.reserve(principals),
-            PrincipalKind::ServicePrincipal => maps.app_id.reserve(principals),
-        }
-        maps
+impl<'a> PrincipalIndex<'a> {
+    /// The principal `key` names, if it was read.
+    pub fn find(&self, key: &PrincipalKey) -> Option<&'a LivePrincipal> {
+        let (form, text) = match key.lookup() {
+            PrincipalLookup::ObjectId(id) => (KeyForm::ObjectId, id),
+            PrincipalLookup::UserPrincipalName(upn) => (KeyForm::UserPrincipalName, upn),
+            PrincipalLookup::AppId(app_id) => (KeyForm::AppId, app_id),
+        };
+        self.map(key.kind(), form).get(lowercase(text).as_ref()).copied()
     }
 
-    fn insert(&mut self, principal: &'a LivePrincipal) {
-        self.object_id.insert(lowercase(&principal.object_id), principal);
-        if let Some(upn) = &principal.user_principal_name {
-            self.user_principal_name.insert(lowercase(upn), principal);
-        }
-        if let Some(app_id) = &principal.app_id {
-            self.app_id.insert(lowercase(app_id), principal);
-        }
+    fn map(&self, kind: PrincipalKind, form: KeyForm) -> &KeyMap<'a> {
+        self.maps[kind as usize][form as usize].get_or_init(|| {
+            let principals = self.principals.values().filter(|principal| principal.kind == kind);
+            let mut map = HashMap::with_capacity(principals.clone().count());
+            let keyed = principals.filter_map(|principal| {
+                let key = match form {
+                    KeyForm::ObjectId => Some(&principal.object_id),
+                    KeyForm::UserPrincipalName => principal.user_principal_name.as_ref(),
+                    KeyForm::AppId => principal.app_id.as_ref(),
+                };
+                Some((lowercase(key?), principal))
+            });
+            // Of two principals with one key, the later (by id) wins.
+            map.extend(keyed);
+            map
+        })
     }
 }
 
@@ -112,22 +126,6 @@ fn lowercase(text: &str) -> Cow<'_, str> {
         Cow::Owned(text.to_ascii_lowercase())
     } else {
         Cow::Borrowed(text)
-    }
-}
-
-impl<'a> PrincipalIndex<'a> {
-    /// The principal `key` names, if it was read.
-    pub fn find(&self, key: &PrincipalKey) -> Option<&'a LivePrincipal> {
-        let maps = match key.kind() {
-            PrincipalKind::User => &self.users,
-            PrincipalKind::ServicePrincipal => &self.service_principals,
-        };
-        let (map, text) = match key.lookup() {
-            PrincipalLookup::ObjectId(id) => (&maps.object_id, id),
-            PrincipalLookup::UserPrincipalName(upn) => (&maps.user_principal_name, upn),
-            PrincipalLookup::AppId(app_id) => (&maps.app_id, app_id),
-        };
-        map.get(lowercase(text).as_ref()).copied()
     }
 }
 
@@ -142,21 +140,7 @@ impl LiveState {
     /// constant time. UPNs, object ids and appIds compare ignoring ASCII case,
     /// as Entra treats them.
     pub fn principal_index(&self) -> PrincipalIndex<'_> {
-        let users = self.principals.keys().filter(|id| id.kind == PrincipalKind::User).count();
-        let mut index = PrincipalIndex {
-            users: KeyMaps::with_capacity(PrincipalKind::User, users),
-            service_principals: KeyMaps::with_capacity(
-                PrincipalKind::ServicePrincipal,
-                self.principals.len() - users,
-            ),
-        };
-        for principal in self.principals.values() {
-            match principal.kind {
-                PrincipalKind::User => index.users.insert(principal),
-                PrincipalKind::ServicePrincipal => index.service_principals.insert(principal),
-            }
-        }
-        index
+        PrincipalIndex { principals: &self.principals, maps: Default::default() }
     }
 
     /// The live set whose id equals `id` ignoring case, if any.
