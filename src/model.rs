@@ -287,7 +287,7 @@ pub type SetValues = NameMap<AttributeValue>;
 /// 100,000 principals: B-tree nodes, allocated for 11 entries each, would cost
 /// ten times the data. It iterates, compares and serialises (as a JSON object)
 /// in key order, like a `BTreeMap`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NameMap<V>(LiteMap<String, V>);
 
 impl<V> NameMap<V> {
@@ -306,6 +306,12 @@ impl<V> NameMap<V> {
         let mut entries = std::mem::take(&mut self.0).into_tuple_vec();
         entries.shrink_to_fit();
         self.0 = LiteMap::from_sorted_store_unchecked(entries);
+    }
+}
+
+impl<V: fmt::Debug> fmt::Debug for NameMap<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.iter()).finish()
     }
 }
 

@@ -11,7 +11,6 @@
 //! `[]` (collection).
 
 use std::collections::BTreeMap;
-
 use std::fmt;
 
 use serde::de::{SeqAccess, Visitor};

@@ -1,7 +1,8 @@
 //! Fingerprints of a plan's inputs: `sha256:<hex>` over a canonical JSON
-//! form. Maps are BTreeMaps and lists are kept sorted by the model, so equal
-//! states give equal bytes; maps keyed by principals are written as lists of
-//! pairs because JSON object keys must be strings.
+//! form. Maps iterate in key order (BTreeMaps, `model::NameMap`s) and lists
+//! are kept sorted by the model, so equal states give equal bytes; maps keyed
+//! by principals are written as lists of pairs because JSON object keys must
+//! be strings.
 
 use std::io::{BufWriter, Write};
 
