@@ -409,17 +409,21 @@ pub enum AttributeValue {
 }
 
 impl AttributeValue {
-    /// A collection with its members sorted and duplicates removed.
+    /// A collection with its members sorted and duplicates removed, holding
+    /// no spare room (a large tenant keeps hundreds of thousands).
     pub fn strings(mut values: Vec<String>) -> Self {
         values.sort();
         values.dedup();
+        values.shrink_to_fit();
         AttributeValue::Strings(values)
     }
 
-    /// A collection with its members sorted and duplicates removed.
+    /// A collection with its members sorted and duplicates removed, holding
+    /// no spare room.
     pub fn integers(mut values: Vec<i32>) -> Self {
         values.sort_unstable();
         values.dedup();
+        values.shrink_to_fit();
         AttributeValue::Integers(values)
     }
 

@@ -147,10 +147,9 @@ impl Store {
                 .map(|(index, principal)| {
                     let assignments = match &principal.custom_security_attributes {
                         None => PrincipalAssignments::new(),
-                        Some(sets) => decode_custom_security_attributes(
-                            sets,
-                            &format!("{name}[{index}].customSecurityAttributes"),
-                        )?,
+                        Some(sets) => decode_custom_security_attributes(sets.clone(), || {
+                            format!("{name}[{index}].customSecurityAttributes")
+                        })?,
                     };
                     Ok(StoredPrincipal {
                         id: principal.id.clone(),

@@ -183,13 +183,18 @@ impl WireDefinition {
 }
 
 impl WirePrincipal {
-    /// The model's principal; `path` names it in errors.
-    pub fn into_live(self, kind: PrincipalKind, path: &str) -> Result<LivePrincipal, WireError> {
-        let custom_security_attributes = match &self.custom_security_attributes {
+    /// The model's principal; `path` names it in errors (and is only called
+    /// for one).
+    pub fn into_live(
+        self,
+        kind: PrincipalKind,
+        path: impl Fn() -> String,
+    ) -> Result<LivePrincipal, WireError> {
+        let custom_security_attributes = match self.custom_security_attributes {
             None => None,
-            Some(sets) => {
-                Some(decode_custom_security_attributes(sets, &format!("{path}.customSecurityAttributes"))?)
-            }
+            Some(sets) => Some(decode_custom_security_attributes(sets, || {
+                format!("{}.customSecurityAttributes", path())
+            })?),
         };
         Ok(LivePrincipal {
             kind,
@@ -233,7 +238,7 @@ impl TenantDocument {
             (PrincipalKind::ServicePrincipal, self.service_principals, "servicePrincipals"),
         ] {
             for (index, principal) in list.into_iter().enumerate() {
-                principals.push(principal.into_live(kind, &format!("{name}[{index}]"))?);
+                principals.push(principal.into_live(kind, || format!("{name}[{index}]"))?);
             }
         }
         live.principals = principals_by_id(principals);
@@ -367,7 +372,7 @@ impl<'de> Visitor<'de> for PrincipalsVisitor {
         let mut index = 0usize;
         while let Some(principal) = items.next_element::<WirePrincipal>()? {
             if failed.is_none() {
-                match principal.into_live(self.kind, &format!("{}[{index}]", self.list)) {
+                match principal.into_live(self.kind, || format!("{}[{index}]", self.list)) {
                     Ok(principal) => converted.push(principal),
                     Err(error) => failed = Some(error),
                 }
@@ -381,38 +386,39 @@ impl<'de> Visitor<'de> for PrincipalsVisitor {
 /// Reads `customSecurityAttributes` (set → attribute → value) as Graph
 /// answers it. Annotations are skipped: the JSON type says enough, and
 /// Graph leaves single integers unannotated. `null` and `[]` mean no value.
+/// The strings move from the JSON into the model; `path` names the object in
+/// errors, and is only called for one (this runs for every principal).
 pub fn decode_custom_security_attributes(
-    sets: &Map<String, Value>,
-    path: &str,
+    sets: Map<String, Value>,
+    path: impl Fn() -> String,
 ) -> Result<PrincipalAssignments, WireError> {
     let mut decoded = PrincipalAssignments::with_capacity(sets.len());
     for (set, attributes) in sets {
-        // Paths are spelled out only for an error: this runs for every principal.
         let attributes = match attributes {
             Value::Object(attributes) => attributes,
             Value::Null => continue,
             other => {
                 return Err(WireError::new(
-                    format!("{path}.{set}"),
-                    format!("expected an object, found {}", json_kind(other)),
+                    format!("{}.{set}", path()),
+                    format!("expected an object, found {}", json_kind(&other)),
                 ));
             }
         };
         let mut values = SetValues::with_capacity(attributes.len());
         for (attribute, value) in attributes {
-            let value_path = || format!("{path}.{set}.{attribute}");
+            let value_path = || format!("{}.{set}.{attribute}", path());
             if attribute.contains('@') {
-                check_annotation(attribute, value, value_path)?;
+                check_annotation(&attribute, &value, value_path)?;
                 continue;
             }
             if let Some(value) = decode_value(value, value_path)? {
-                values.insert(attribute.clone(), value);
+                values.insert(attribute, value);
             }
         }
         if !values.is_empty() {
             // Annotations took room they did not fill.
             values.shrink_to_fit();
-            decoded.insert(set.clone(), values);
+            decoded.insert(set, values);
         }
     }
     decoded.shrink_to_fit();
@@ -445,15 +451,21 @@ fn check_annotation(key: &str, value: &Value, path: impl Fn() -> String) -> Resu
     }
 }
 
-fn decode_value(value: &Value, path: impl Fn() -> String) -> Result<Option<AttributeValue>, WireError> {
+fn decode_value(value: Value, path: impl Fn() -> String) -> Result<Option<AttributeValue>, WireError> {
     let decoded = match value {
         Value::Null => return Ok(None),
-        Value::Bool(value) => AttributeValue::Boolean(*value),
-        Value::String(value) => AttributeValue::String(value.clone()),
-        Value::Number(number) => AttributeValue::Integer(decode_int32(number, &path)?),
+        Value::Bool(value) => AttributeValue::Boolean(value),
+        Value::String(value) => AttributeValue::String(value),
+        Value::Number(number) => AttributeValue::Integer(decode_int32(&number, &path)?),
         Value::Array(items) if items.is_empty() => return Ok(None),
         Value::Array(items) if items.iter().all(Value::is_string) => AttributeValue::strings(
-            items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect(),
+            items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Value::String(text) => Some(text),
+                    _ => None,
+                })
+                .collect(),
         ),
         Value::Array(items) if items.iter().all(Value::is_number) => AttributeValue::integers(
             items
@@ -575,15 +587,15 @@ mod tests {
                          "Ids@odata.type": "#Collection(Guid)", "Ids": ["0f8fad5b-d9cb-469f-a165-70867728950e"]}}"##,
         )
         .unwrap();
-        let error =
-            decode_custom_security_attributes(&sets, "users[0].customSecurityAttributes").unwrap_err();
+        let error = decode_custom_security_attributes(sets, || "users[0].customSecurityAttributes".into())
+            .unwrap_err();
         assert!(error.to_string().contains("unknown `@odata.type` `#Collection(Guid)`"), "{error}");
         let known: Map<String, Value> = serde_json::from_str(
             r##"{"Eng": {"@odata.type": "#Microsoft.DirectoryServices.CustomSecurityAttributeValue",
                          "Cost@odata.type": "#Int32", "Cost": 7, "Tags@odata.type": "#Collection(String)", "Tags": ["a"]}}"##,
         )
         .unwrap();
-        assert_eq!(decode_custom_security_attributes(&known, "p").unwrap()["Eng"].len(), 2);
+        assert_eq!(decode_custom_security_attributes(known, || "p".into()).unwrap()["Eng"].len(), 2);
     }
 
     use super::*;
@@ -649,7 +661,7 @@ mod tests {
             }"##,
         )
         .unwrap();
-        let decoded = decode_custom_security_attributes(&body, "csa").unwrap();
+        let decoded = decode_custom_security_attributes(body, || "csa".into()).unwrap();
         let engineering = &decoded["Engineering"];
         assert_eq!(engineering["Project"], AttributeValue::strings(vec!["Baker".into(), "Cascade".into()]));
         assert_eq!(engineering["CostCenter"], AttributeValue::Integers(vec![1001]));
@@ -662,12 +674,14 @@ mod tests {
     fn wrong_shapes_name_their_path() {
         let body: Map<String, Value> =
             serde_json::from_str(r#"{ "Engineering": { "Project": [1, "a"] } }"#).unwrap();
-        let error =
-            decode_custom_security_attributes(&body, "users[0].customSecurityAttributes").unwrap_err();
+        let error = decode_custom_security_attributes(body, || "users[0].customSecurityAttributes".into())
+            .unwrap_err();
         assert_eq!(error.path, "users[0].customSecurityAttributes.Engineering.Project");
         let body: Map<String, Value> =
             serde_json::from_str(r#"{ "Engineering": { "Count": 4294967296 } }"#).unwrap();
-        assert!(decode_custom_security_attributes(&body, "x").unwrap_err().message.contains("32-bit"));
+        assert!(
+            decode_custom_security_attributes(body, || "x".into()).unwrap_err().message.contains("32-bit")
+        );
     }
 
     #[test]
