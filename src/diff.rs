@@ -14,7 +14,7 @@
 //! - A set or definition whose name differs only in case from a live one is a
 //!   conflict, and nothing below it (definitions, values) is compared.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use similar::TextDiff;
 
@@ -365,7 +365,10 @@ fn present(value: Option<&AttributeValue>) -> Option<&AttributeValue> {
 }
 
 fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
-    let mut declared: BTreeSet<PrincipalId> = BTreeSet::new();
+    let policy = desired.policy.undeclared_assignments;
+    // The live principals the files declare, by kind and object id: the
+    // sweep skips them. Borrowed from `live`, and only kept for a sweep.
+    let mut declared: HashSet<(PrincipalKind, &str)> = HashSet::new();
     let mut with_values = 0usize;
     let mut unreadable = 0usize;
     let index = live.principal_index();
@@ -397,7 +400,9 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
             }
             continue;
         };
-        declared.insert(principal.id());
+        if policy.needs_sweep() {
+            declared.insert((principal.kind, &principal.object_id));
+        }
         if sets
             .values()
             .flat_map(|attributes| attributes.values())
@@ -417,7 +422,7 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
             };
             for (attribute, value) in attributes {
                 let current = present(live_values.and_then(|values| values.get(attribute)));
-                assignment_change(principal, address(attribute), current, present(Some(value)), out);
+                assignment_change(principal, || address(attribute), current, present(Some(value)), out);
             }
             for (attribute, value) in live_values.into_iter().flatten() {
                 if attributes.contains_key(attribute) {
@@ -432,7 +437,7 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                             .get(&crate::model::definition_id(set, attribute))
                             .is_some_and(|d| d.status == Status::Deprecated);
                 if !deprecated {
-                    assignment_change(principal, address(attribute), present(Some(value)), None, out);
+                    assignment_change(principal, || address(attribute), present(Some(value)), None, out);
                 }
             }
         }
@@ -447,7 +452,6 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
         });
     }
 
-    let policy = desired.policy.undeclared_assignments;
     if !policy.needs_sweep() {
         return;
     }
@@ -460,7 +464,10 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
         });
         return;
     }
-    for principal in live.principals.values().filter(|principal| !declared.contains(&principal.id())) {
+    for principal in live.principals.values() {
+        if declared.contains(&(principal.kind, principal.object_id.as_str())) {
+            continue;
+        }
         let key = principal_key(principal);
         for (set, attributes) in principal.custom_security_attributes.iter().flatten() {
             if !desired.attribute_sets.contains_key(set) {
@@ -481,7 +488,7 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                         ),
                     }),
                     UndeclaredAssignments::Remove => {
-                        assignment_change(principal, address, present(Some(value)), None, out)
+                        assignment_change(principal, || address, present(Some(value)), None, out)
                     }
                 }
             }
@@ -496,9 +503,11 @@ fn noun(kind: PrincipalKind) -> &'static str {
     }
 }
 
+/// The change from `current` to `wanted`, if they differ. The address is
+/// built only then: most values of a large tenant are unchanged.
 fn assignment_change(
     principal: &LivePrincipal,
-    address: Address,
+    address: impl FnOnce() -> Address,
     current: Option<&AttributeValue>,
     wanted: Option<&AttributeValue>,
     out: &mut Diff,
@@ -512,7 +521,7 @@ fn assignment_change(
         (Some(_), Some(_)) => Action::Update,
         (Some(_), None) => Action::Unassign,
     };
-    out.changes.push(change(action, address, current.map(snapshot), wanted.map(snapshot)));
+    out.changes.push(change(action, address(), current.map(snapshot), wanted.map(snapshot)));
 }
 
 /// The tenant limits the plan would break, checked on the tenant as it would
@@ -653,13 +662,13 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
         }
     }
 
-    let mut seen: BTreeSet<PrincipalId> = BTreeSet::new();
+    let mut seen: BTreeSet<&PrincipalId> = BTreeSet::new();
     for change in changes {
         let Some(Snapshot::Assignment { principal, .. }) = change.after.as_ref().or(change.before.as_ref())
         else {
             continue;
         };
-        if !matches!(change.address, Address::Assignment { .. }) || !seen.insert(principal.clone()) {
+        if !matches!(change.address, Address::Assignment { .. }) || !seen.insert(principal) {
             continue;
         }
         let values = |state: &LiveState| -> usize {

@@ -268,7 +268,7 @@ fn render(document: &Document<'_>, options: &ExportOptions) -> Result<String, Ex
 mod tests {
     use super::*;
     use crate::live_state::LiveAttributeSet;
-    use crate::model::{AllowedValue, DataType, PrincipalAssignments};
+    use crate::model::{AllowedValue, DataType, PrincipalAssignments, SetValues};
 
     fn tenant() -> LiveState {
         let mut live = LiveState::default();
@@ -315,7 +315,7 @@ mod tests {
         let mut assigned = PrincipalAssignments::new();
         assigned.insert(
             "Engineering".into(),
-            BTreeMap::from([
+            SetValues::from_iter([
                 ("Project".to_owned(), AttributeValue::strings(vec!["yes".into(), "Alpine".into()])),
                 ("Old".to_owned(), AttributeValue::Integer(3)),
             ]),

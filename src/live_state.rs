@@ -2,6 +2,8 @@
 //! desired state. It is filled by a `Tenant` (Microsoft Graph or a local state
 //! file) and knows nothing about either.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -68,7 +70,7 @@ impl LivePrincipal {
 }
 
 /// Which form of key a principal is found by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KeyForm {
     ObjectId,
     UserPrincipalName,
@@ -78,8 +80,16 @@ enum KeyForm {
 /// The principals of a `LiveState` by every key the files may use for them;
 /// keys compare ignoring ASCII case.
 pub struct PrincipalIndex<'a> {
-    by_key: HashMap<(PrincipalKind, KeyForm, String), &'a LivePrincipal>,
+    principals: &'a BTreeMap<PrincipalId, LivePrincipal>,
+    /// One map per kind and form of key, built on first use (files that
+    /// key users by UPN never need the users' object-id map), keyed by the
+    /// key lowercased. Keys that are lowercase already (GUIDs, most UPNs)
+    /// are borrowed, not copied.
+    maps: [[OnceCell<KeyMap<'a>>; 3]; 2],
 }
+
+/// Lowercased key → principal.
+type KeyMap<'a> = HashMap<Cow<'a, str>, &'a LivePrincipal>;
 
 impl<'a> PrincipalIndex<'a> {
     /// The principal `key` names, if it was read.
@@ -89,7 +99,33 @@ impl<'a> PrincipalIndex<'a> {
             PrincipalLookup::UserPrincipalName(upn) => (KeyForm::UserPrincipalName, upn),
             PrincipalLookup::AppId(app_id) => (KeyForm::AppId, app_id),
         };
-        self.by_key.get(&(key.kind(), form, text.to_ascii_lowercase())).copied()
+        self.map(key.kind(), form).get(lowercase(text).as_ref()).copied()
+    }
+
+    fn map(&self, kind: PrincipalKind, form: KeyForm) -> &KeyMap<'a> {
+        self.maps[kind as usize][form as usize].get_or_init(|| {
+            let principals = self.principals.values().filter(|principal| principal.kind == kind);
+            let mut map = HashMap::with_capacity(principals.clone().count());
+            let keyed = principals.filter_map(|principal| {
+                let key = match form {
+                    KeyForm::ObjectId => Some(&principal.object_id),
+                    KeyForm::UserPrincipalName => principal.user_principal_name.as_ref(),
+                    KeyForm::AppId => principal.app_id.as_ref(),
+                };
+                Some((lowercase(key?), principal))
+            });
+            // Of two principals with one key, the later (by id) wins.
+            map.extend(keyed);
+            map
+        })
+    }
+}
+
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
     }
 }
 
@@ -104,23 +140,7 @@ impl LiveState {
     /// constant time. UPNs, object ids and appIds compare ignoring ASCII case,
     /// as Entra treats them.
     pub fn principal_index(&self) -> PrincipalIndex<'_> {
-        let mut by_key = HashMap::with_capacity(self.principals.len() * 2);
-        for principal in self.principals.values() {
-            by_key.insert(
-                (principal.kind, KeyForm::ObjectId, principal.object_id.to_ascii_lowercase()),
-                principal,
-            );
-            if let Some(upn) = &principal.user_principal_name {
-                by_key.insert(
-                    (principal.kind, KeyForm::UserPrincipalName, upn.to_ascii_lowercase()),
-                    principal,
-                );
-            }
-            if let Some(app_id) = &principal.app_id {
-                by_key.insert((principal.kind, KeyForm::AppId, app_id.to_ascii_lowercase()), principal);
-            }
-        }
-        PrincipalIndex { by_key }
+        PrincipalIndex { principals: &self.principals, maps: Default::default() }
     }
 
     /// The live set whose id equals `id` ignoring case, if any.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use serde_json::error::Category;
 
-use crate::graph::wire::{TenantDocument, WireError};
+use crate::graph::wire::{LiveDocument, TenantDocument, WireError};
 use crate::live_state::LiveState;
 use crate::plan::effect::apply_change;
 use crate::plan::{Change, Target};
@@ -53,7 +53,6 @@ impl StateFileTenant {
         let text = std::fs::read_to_string(&self.path)
             .map_err(|source| StateFileError::Read { path: self.shown(), source })?;
         let document = parse_document(&text, &self.shown())?;
-        // The text is not needed once parsed; free it before converting.
         drop(text);
         document.into_live_state().map_err(|source| StateFileError::Wire { path: self.shown(), source })
     }
@@ -83,10 +82,11 @@ pub fn parse(text: &str, path: &str) -> Result<LiveState, StateFileError> {
         .map_err(|source| StateFileError::Wire { path: path.to_owned(), source })
 }
 
-/// The document as Graph shapes it, before conversion to the live model.
-fn parse_document(text: &str, path: &str) -> Result<TenantDocument, StateFileError> {
+/// The document, its principals converted to the live model as they are
+/// parsed; the rest of the conversion waits for the whole to parse.
+fn parse_document(text: &str, path: &str) -> Result<LiveDocument, StateFileError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let document: TenantDocument = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let document: LiveDocument = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let json_path = error.path().to_string();
         let inner = error.into_inner();
         let (line, column) = (inner.line(), inner.column());

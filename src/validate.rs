@@ -11,7 +11,7 @@ use crate::manifest::{AssignedValue, AttributeSpec, Entries, Located, ManifestFi
 use crate::model::{
     AllowedValue, AttributeSet, AttributeValue, DataType, Definition, DesiredState, MAX_ALLOWED_VALUES,
     MAX_ASSIGNED_VALUES, MAX_ATTRIBUTE_SETS, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, MAX_VALUE_LEN, Policy,
-    PrincipalAssignments, PrincipalKey, Status, is_guid,
+    PrincipalAssignments, PrincipalKey, SetValues, Status, is_guid,
 };
 use crate::yaml::Position;
 
@@ -415,7 +415,7 @@ impl Validator {
         sets: &Entries<Entries<Located<AssignedValue>>>,
         path: &str,
     ) -> PrincipalAssignments {
-        let mut result = PrincipalAssignments::new();
+        let mut result = PrincipalAssignments::with_capacity(sets.0.len());
         let mut total = 0usize;
         for (set_name, attributes) in &sets.0 {
             let set_path = join(path, &set_name.value);
@@ -432,7 +432,7 @@ impl Validator {
                 diagnostic.suggestion = suggestion.or(Some("declare it under `attributeSets`".to_owned()));
                 continue;
             };
-            let mut values = BTreeMap::new();
+            let mut values = SetValues::with_capacity(attributes.0.len());
             for (attribute_name, value) in &attributes.0 {
                 let value_path = join(&set_path, &attribute_name.value);
                 let Some(definition) = set.attributes.get(&attribute_name.value) else {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use entra_csa::load::load_texts;
 use entra_csa::model::{
-    AllowedValue, AttributeSet, AttributeValue, DataType, Definition, DesiredState, Policy, PrincipalKey,
-    Status, UndeclaredAssignments, UndeclaredObjects,
+    AllowedValue, AttributeSet, AttributeValue, DataType, Definition, DesiredState, Policy,
+    PrincipalAssignments, PrincipalKey, SetValues, Status, UndeclaredAssignments, UndeclaredObjects,
 };
 use proptest::prelude::*;
 use rand::rngs::StdRng;
@@ -134,12 +134,12 @@ fn desired_state(seed: u64) -> DesiredState {
             2 => PrincipalKey::ServicePrincipal(format!("{index:08x}-1111-4000-8000-000000000000")),
             _ => PrincipalKey::ServicePrincipal(format!("id:{index:08x}-2222-4000-8000-000000000000")),
         };
-        let mut values = BTreeMap::new();
+        let mut values = PrincipalAssignments::new();
         for set in &sets {
             if !rng.random_bool(0.6) {
                 continue;
             }
-            let mut assigned = BTreeMap::new();
+            let mut assigned = SetValues::new();
             for definition in set.attributes.values().filter(|d| d.status == Status::Available) {
                 if !rng.random_bool(0.6) {
                     continue;

@@ -5,7 +5,7 @@
 //! store as it was. Where Microsoft documents a rule but not its error, the
 //! refusal is a 400 `Request_BadRequest` of the emulator's own choosing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
@@ -147,10 +147,9 @@ impl Store {
                 .map(|(index, principal)| {
                     let assignments = match &principal.custom_security_attributes {
                         None => PrincipalAssignments::new(),
-                        Some(sets) => decode_custom_security_attributes(
-                            sets,
-                            &format!("{name}[{index}].customSecurityAttributes"),
-                        )?,
+                        Some(sets) => decode_custom_security_attributes(sets.clone(), || {
+                            format!("{name}[{index}].customSecurityAttributes")
+                        })?,
                     };
                     Ok(StoredPrincipal {
                         id: principal.id.clone(),
@@ -682,7 +681,8 @@ impl Store {
                 }
             }
         }
-        let total: usize = merged.values().flat_map(BTreeMap::values).map(AttributeValue::count).sum();
+        let total: usize =
+            merged.values().flat_map(|values| values.values()).map(AttributeValue::count).sum();
         if total > MAX_ASSIGNED_VALUES {
             return Err(GraphError::bad_request(format!(
                 "A principal can hold at most {MAX_ASSIGNED_VALUES} custom security attribute values; this change makes {total}."

@@ -83,7 +83,7 @@ fn decode<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T,
 fn decode_principal(value: Value, kind: PrincipalKind, path: &str) -> Result<LivePrincipal, ReadError> {
     let shape = |message: String| ReadError::Shape { what: path.to_owned(), message };
     let wire: WirePrincipal = decode(value, path)?;
-    wire.to_live(kind, path).map_err(|error| shape(error.to_string()))
+    wire.into_live(kind, || path.to_owned()).map_err(|error| shape(error.to_string()))
 }
 
 /// Reads what `scope` asks for.

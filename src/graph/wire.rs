@@ -11,13 +11,16 @@
 //! `[]` (collection).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::live_state::{LiveAttributeSet, LivePrincipal, LiveState};
+use crate::live_state::{LiveAttributeSet, LivePrincipal, LiveState, PrincipalId};
 use crate::model::{
-    AllowedValue, AttributeValue, DataType, Definition, PrincipalAssignments, PrincipalKind, Status,
+    AllowedValue, AttributeValue, DataType, Definition, PrincipalAssignments, PrincipalKind, SetValues,
+    Status,
 };
 
 /// `@odata.type` of each set object in Graph's responses.
@@ -180,20 +183,25 @@ impl WireDefinition {
 }
 
 impl WirePrincipal {
-    /// The model's principal; `path` names it in errors.
-    pub fn to_live(&self, kind: PrincipalKind, path: &str) -> Result<LivePrincipal, WireError> {
-        let custom_security_attributes = match &self.custom_security_attributes {
+    /// The model's principal; `path` names it in errors (and is only called
+    /// for one).
+    pub fn into_live(
+        self,
+        kind: PrincipalKind,
+        path: impl Fn() -> String,
+    ) -> Result<LivePrincipal, WireError> {
+        let custom_security_attributes = match self.custom_security_attributes {
             None => None,
-            Some(sets) => {
-                Some(decode_custom_security_attributes(sets, &format!("{path}.customSecurityAttributes"))?)
-            }
+            Some(sets) => Some(decode_custom_security_attributes(sets, || {
+                format!("{}.customSecurityAttributes", path())
+            })?),
         };
         Ok(LivePrincipal {
             kind,
-            object_id: self.id.clone(),
-            user_principal_name: self.user_principal_name.clone(),
-            app_id: self.app_id.clone(),
-            display_name: self.display_name.clone(),
+            object_id: self.id,
+            user_principal_name: self.user_principal_name,
+            app_id: self.app_id,
+            display_name: self.display_name,
             custom_security_attributes,
         })
     }
@@ -223,32 +231,17 @@ impl TenantDocument {
     /// As `to_live_state`, consuming the document: each principal's JSON is
     /// freed as soon as it is converted, so a large tenant is not held twice.
     pub fn into_live_state(self) -> Result<LiveState, WireError> {
-        let mut live = LiveState { principals_complete: true, ..LiveState::default() };
-        for set in &self.attribute_sets {
-            live.attribute_sets.insert(set.id.clone(), set.into());
-        }
-        for (index, definition) in self.custom_security_attribute_definitions.iter().enumerate() {
-            let model = definition.to_definition();
-            let id = model.id();
-            if let Some(written) = &definition.id
-                && *written != id
-            {
-                return Err(WireError::new(
-                    format!("customSecurityAttributeDefinitions[{index}].id"),
-                    format!("is `{written}`, but attributeSet and name make `{id}`"),
-                ));
-            }
-            live.definitions.insert(id, model);
-        }
+        let mut live = schema_live_state(&self.attribute_sets, &self.custom_security_attribute_definitions)?;
+        let mut principals = Vec::with_capacity(self.users.len() + self.service_principals.len());
         for (kind, list, name) in [
             (PrincipalKind::User, self.users, "users"),
             (PrincipalKind::ServicePrincipal, self.service_principals, "servicePrincipals"),
         ] {
             for (index, principal) in list.into_iter().enumerate() {
-                let principal = principal.to_live(kind, &format!("{name}[{index}]"))?;
-                live.principals.insert(principal.id(), principal);
+                principals.push(principal.into_live(kind, || format!("{name}[{index}]"))?);
             }
         }
+        live.principals = principals_by_id(principals);
         Ok(live)
     }
 
@@ -274,41 +267,161 @@ impl TenantDocument {
     }
 }
 
+/// The live state of a document's sets and definitions, with no principals.
+fn schema_live_state(
+    attribute_sets: &[WireAttributeSet],
+    definitions: &[WireDefinition],
+) -> Result<LiveState, WireError> {
+    let mut live = LiveState { principals_complete: true, ..LiveState::default() };
+    for set in attribute_sets {
+        live.attribute_sets.insert(set.id.clone(), set.into());
+    }
+    for (index, definition) in definitions.iter().enumerate() {
+        let model = definition.to_definition();
+        let id = model.id();
+        if let Some(written) = &definition.id
+            && *written != id
+        {
+            return Err(WireError::new(
+                format!("customSecurityAttributeDefinitions[{index}].id"),
+                format!("is `{written}`, but attributeSet and name make `{id}`"),
+            ));
+        }
+        live.definitions.insert(id, model);
+    }
+    Ok(live)
+}
+
+/// The principals keyed by id; of two with one id the later wins. Built from
+/// one sorted run, the map's nodes are full.
+fn principals_by_id(principals: Vec<LivePrincipal>) -> BTreeMap<PrincipalId, LivePrincipal> {
+    principals.into_iter().map(|principal| (principal.id(), principal)).collect()
+}
+
+/// A `TenantDocument` converted to the live model while it is parsed: each
+/// principal's JSON (a tree of `Value`s, several times the size of the
+/// model) is converted as soon as it is read and then freed, so a large
+/// state file never holds all of them at once. Converting never stops the
+/// parse: a syntax or shape error anywhere comes first, as it would from
+/// parsing the whole `TenantDocument` first.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveDocument {
+    #[serde(default)]
+    attribute_sets: Vec<WireAttributeSet>,
+    #[serde(default)]
+    custom_security_attribute_definitions: Vec<WireDefinition>,
+    #[serde(default, deserialize_with = "read_users")]
+    users: ReadPrincipals,
+    #[serde(default, deserialize_with = "read_service_principals")]
+    service_principals: ReadPrincipals,
+}
+
+impl LiveDocument {
+    /// The live state, or the first problem `TenantDocument::into_live_state`
+    /// would report for the same document.
+    pub fn into_live_state(self) -> Result<LiveState, WireError> {
+        let mut live = schema_live_state(&self.attribute_sets, &self.custom_security_attribute_definitions)?;
+        let (users, service_principals) = (self.users.result?, self.service_principals.result?);
+        let mut principals = users;
+        principals.extend(service_principals);
+        live.principals = principals_by_id(principals);
+        Ok(live)
+    }
+}
+
+/// One list of principals of a `LiveDocument`, converted; after the first
+/// principal that does not convert, the rest are only parsed.
+struct ReadPrincipals {
+    result: Result<Vec<LivePrincipal>, WireError>,
+}
+
+impl Default for ReadPrincipals {
+    fn default() -> Self {
+        ReadPrincipals { result: Ok(Vec::new()) }
+    }
+}
+
+fn read_users<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ReadPrincipals, D::Error> {
+    deserializer.deserialize_seq(PrincipalsVisitor { kind: PrincipalKind::User, list: "users" })
+}
+
+fn read_service_principals<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ReadPrincipals, D::Error> {
+    deserializer.deserialize_seq(PrincipalsVisitor {
+        kind: PrincipalKind::ServicePrincipal,
+        list: "servicePrincipals",
+    })
+}
+
+struct PrincipalsVisitor {
+    kind: PrincipalKind,
+    /// The list's name in the document, for error paths.
+    list: &'static str,
+}
+
+impl<'de> Visitor<'de> for PrincipalsVisitor {
+    type Value = ReadPrincipals;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<ReadPrincipals, A::Error> {
+        let mut converted = Vec::with_capacity(items.size_hint().unwrap_or(0));
+        let mut failed = None;
+        let mut index = 0usize;
+        while let Some(principal) = items.next_element::<WirePrincipal>()? {
+            if failed.is_none() {
+                match principal.into_live(self.kind, || format!("{}[{index}]", self.list)) {
+                    Ok(principal) => converted.push(principal),
+                    Err(error) => failed = Some(error),
+                }
+            }
+            index += 1;
+        }
+        Ok(ReadPrincipals { result: failed.map_or(Ok(converted), Err) })
+    }
+}
+
 /// Reads `customSecurityAttributes` (set → attribute → value) as Graph
 /// answers it. Annotations are skipped: the JSON type says enough, and
 /// Graph leaves single integers unannotated. `null` and `[]` mean no value.
+/// The strings move from the JSON into the model; `path` names the object in
+/// errors, and is only called for one (this runs for every principal).
 pub fn decode_custom_security_attributes(
-    sets: &Map<String, Value>,
-    path: &str,
+    sets: Map<String, Value>,
+    path: impl Fn() -> String,
 ) -> Result<PrincipalAssignments, WireError> {
-    let mut decoded = PrincipalAssignments::new();
+    let mut decoded = PrincipalAssignments::with_capacity(sets.len());
     for (set, attributes) in sets {
-        let set_path = format!("{path}.{set}");
         let attributes = match attributes {
             Value::Object(attributes) => attributes,
             Value::Null => continue,
             other => {
                 return Err(WireError::new(
-                    set_path,
-                    format!("expected an object, found {}", json_kind(other)),
+                    format!("{}.{set}", path()),
+                    format!("expected an object, found {}", json_kind(&other)),
                 ));
             }
         };
-        let mut values = BTreeMap::new();
+        let mut values = SetValues::with_capacity(attributes.len());
         for (attribute, value) in attributes {
+            let value_path = || format!("{}.{set}.{attribute}", path());
             if attribute.contains('@') {
-                check_annotation(attribute, value, &format!("{set_path}.{attribute}"))?;
+                check_annotation(&attribute, &value, value_path)?;
                 continue;
             }
-            let value_path = format!("{set_path}.{attribute}");
-            if let Some(value) = decode_value(value, &value_path)? {
-                values.insert(attribute.clone(), value);
+            if let Some(value) = decode_value(value, value_path)? {
+                values.insert(attribute, value);
             }
         }
         if !values.is_empty() {
-            decoded.insert(set.clone(), values);
+            // Annotations took room they did not fill.
+            values.shrink_to_fit();
+            decoded.insert(set, values);
         }
     }
+    decoded.shrink_to_fit();
     Ok(decoded)
 }
 
@@ -316,7 +429,7 @@ pub fn decode_custom_security_attributes(
 /// values: the set's own type, and the types of integers and collections.
 /// An unknown one means a value the model cannot hold faithfully (a GUID
 /// collection, say), so reading stops rather than plan from a misread value.
-fn check_annotation(key: &str, value: &Value, path: &str) -> Result<(), WireError> {
+fn check_annotation(key: &str, value: &Value, path: impl Fn() -> String) -> Result<(), WireError> {
     if !key.ends_with("@odata.type") {
         return Ok(());
     }
@@ -331,43 +444,49 @@ fn check_annotation(key: &str, value: &Value, path: &str) -> Result<(), WireErro
     match value.as_str() {
         Some(annotation) if known.iter().any(|known| known.eq_ignore_ascii_case(annotation)) => Ok(()),
         Some(annotation) => Err(WireError::new(
-            path,
+            path(),
             format!("unknown `@odata.type` `{annotation}`; expected one of {}", known.join(", ")),
         )),
-        None => Err(WireError::new(path, format!("`@odata.type` is {}, not a string", json_kind(value)))),
+        None => Err(WireError::new(path(), format!("`@odata.type` is {}, not a string", json_kind(value)))),
     }
 }
 
-fn decode_value(value: &Value, path: &str) -> Result<Option<AttributeValue>, WireError> {
+fn decode_value(value: Value, path: impl Fn() -> String) -> Result<Option<AttributeValue>, WireError> {
     let decoded = match value {
         Value::Null => return Ok(None),
-        Value::Bool(value) => AttributeValue::Boolean(*value),
-        Value::String(value) => AttributeValue::String(value.clone()),
-        Value::Number(number) => AttributeValue::Integer(decode_int32(number, path)?),
+        Value::Bool(value) => AttributeValue::Boolean(value),
+        Value::String(value) => AttributeValue::String(value),
+        Value::Number(number) => AttributeValue::Integer(decode_int32(&number, &path)?),
         Value::Array(items) if items.is_empty() => return Ok(None),
         Value::Array(items) if items.iter().all(Value::is_string) => AttributeValue::strings(
-            items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect(),
+            items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Value::String(text) => Some(text),
+                    _ => None,
+                })
+                .collect(),
         ),
         Value::Array(items) if items.iter().all(Value::is_number) => AttributeValue::integers(
             items
                 .iter()
                 .filter_map(Value::as_number)
-                .map(|number| decode_int32(number, path))
+                .map(|number| decode_int32(number, &path))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Array(_) => {
-            return Err(WireError::new(path, "a collection must hold only strings or only integers"));
+            return Err(WireError::new(path(), "a collection must hold only strings or only integers"));
         }
-        Value::Object(_) => return Err(WireError::new(path, "expected a value, found an object")),
+        Value::Object(_) => return Err(WireError::new(path(), "expected a value, found an object")),
     };
     Ok(Some(decoded))
 }
 
-fn decode_int32(number: &serde_json::Number, path: &str) -> Result<i32, WireError> {
+fn decode_int32(number: &serde_json::Number, path: impl Fn() -> String) -> Result<i32, WireError> {
     number
         .as_i64()
         .and_then(|wide| i32::try_from(wide).ok())
-        .ok_or_else(|| WireError::new(path, format!("{number} is not a 32-bit integer")))
+        .ok_or_else(|| WireError::new(path(), format!("{number} is not a 32-bit integer")))
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -468,18 +587,64 @@ mod tests {
                          "Ids@odata.type": "#Collection(Guid)", "Ids": ["0f8fad5b-d9cb-469f-a165-70867728950e"]}}"##,
         )
         .unwrap();
-        let error =
-            decode_custom_security_attributes(&sets, "users[0].customSecurityAttributes").unwrap_err();
+        let error = decode_custom_security_attributes(sets, || "users[0].customSecurityAttributes".into())
+            .unwrap_err();
         assert!(error.to_string().contains("unknown `@odata.type` `#Collection(Guid)`"), "{error}");
         let known: Map<String, Value> = serde_json::from_str(
             r##"{"Eng": {"@odata.type": "#Microsoft.DirectoryServices.CustomSecurityAttributeValue",
                          "Cost@odata.type": "#Int32", "Cost": 7, "Tags@odata.type": "#Collection(String)", "Tags": ["a"]}}"##,
         )
         .unwrap();
-        assert_eq!(decode_custom_security_attributes(&known, "p").unwrap()["Eng"].len(), 2);
+        assert_eq!(decode_custom_security_attributes(known, || "p".into()).unwrap()["Eng"].len(), 2);
     }
 
     use super::*;
+
+    /// `LiveDocument` converts while parsing; it must read a document exactly
+    /// as `TenantDocument::into_live_state` does, first problem included.
+    #[test]
+    fn a_live_document_reads_as_a_tenant_document_converts() {
+        let read = |text: &str| {
+            let whole = serde_json::from_str::<TenantDocument>(text).unwrap().into_live_state();
+            let streamed = serde_json::from_str::<LiveDocument>(text).unwrap().into_live_state();
+            assert_eq!(streamed, whole, "{text}");
+            streamed
+        };
+        let valid = r##"{
+            "attributeSets": [{"id": "Eng"}],
+            "customSecurityAttributeDefinitions": [
+                {"id": "Eng_P", "attributeSet": "Eng", "name": "P", "type": "String", "isCollection": true, "status": "Available"}],
+            "servicePrincipals": [{"id": "s1", "appId": "a1", "customSecurityAttributes": null}],
+            "users": [
+                {"id": "u1", "userPrincipalName": "a@x", "customSecurityAttributes": {"Eng": {
+                    "@odata.type": "#microsoft.graph.customSecurityAttributeValue",
+                    "P@odata.type": "#Collection(String)", "P": ["b", "a"]}}},
+                {"id": "u1", "userPrincipalName": "later@x"}]
+        }"##;
+        let live = read(valid).unwrap();
+        assert_eq!(live.principals.len(), 2);
+        assert_eq!(
+            live.principals.values().map(|p| p.user_principal_name.as_deref()).collect::<Vec<_>>(),
+            vec![Some("later@x"), None],
+            "of two principals with one id the later wins"
+        );
+        let bad_value = r#"{"P": {}}"#;
+        let bad_users = format!(
+            r#"[{{"id": "u1"}}, {{"id": "u2", "customSecurityAttributes": {{"Eng": {bad_value}}}}}]"#
+        );
+        let bad_service_principals =
+            format!(r#"[{{"id": "s1", "customSecurityAttributes": {{"Eng": {bad_value}}}}}]"#);
+        let bad_definition = r#"[{"id": "Eng_Q", "attributeSet": "Eng", "name": "P", "type": "String", "isCollection": false, "status": "Available"}]"#;
+        let error =
+            read(&format!(r#"{{"servicePrincipals": {bad_service_principals}, "users": {bad_users}}}"#))
+                .unwrap_err();
+        assert_eq!(error.path, "users[1].customSecurityAttributes.Eng.P", "users are converted first");
+        let error = read(&format!(
+            r#"{{"users": {bad_users}, "customSecurityAttributeDefinitions": {bad_definition}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(error.path, "customSecurityAttributeDefinitions[0].id", "definitions come first");
+    }
 
     #[test]
     fn documented_response_decodes_without_int_annotations() {
@@ -496,7 +661,7 @@ mod tests {
             }"##,
         )
         .unwrap();
-        let decoded = decode_custom_security_attributes(&body, "csa").unwrap();
+        let decoded = decode_custom_security_attributes(body, || "csa".into()).unwrap();
         let engineering = &decoded["Engineering"];
         assert_eq!(engineering["Project"], AttributeValue::strings(vec!["Baker".into(), "Cascade".into()]));
         assert_eq!(engineering["CostCenter"], AttributeValue::Integers(vec![1001]));
@@ -509,12 +674,14 @@ mod tests {
     fn wrong_shapes_name_their_path() {
         let body: Map<String, Value> =
             serde_json::from_str(r#"{ "Engineering": { "Project": [1, "a"] } }"#).unwrap();
-        let error =
-            decode_custom_security_attributes(&body, "users[0].customSecurityAttributes").unwrap_err();
+        let error = decode_custom_security_attributes(body, || "users[0].customSecurityAttributes".into())
+            .unwrap_err();
         assert_eq!(error.path, "users[0].customSecurityAttributes.Engineering.Project");
         let body: Map<String, Value> =
             serde_json::from_str(r#"{ "Engineering": { "Count": 4294967296 } }"#).unwrap();
-        assert!(decode_custom_security_attributes(&body, "x").unwrap_err().message.contains("32-bit"));
+        assert!(
+            decode_custom_security_attributes(body, || "x".into()).unwrap_err().message.contains("32-bit")
+        );
     }
 
     #[test]

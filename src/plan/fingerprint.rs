@@ -1,7 +1,10 @@
 //! Fingerprints of a plan's inputs: `sha256:<hex>` over a canonical JSON
-//! form. Maps are BTreeMaps and lists are kept sorted by the model, so equal
-//! states give equal bytes; maps keyed by principals are written as lists of
-//! pairs because JSON object keys must be strings.
+//! form. Maps iterate in key order (BTreeMaps, `model::NameMap`s) and lists
+//! are kept sorted by the model, so equal states give equal bytes; maps keyed
+//! by principals are written as lists of pairs because JSON object keys must
+//! be strings.
+
+use std::io::{BufWriter, Write};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -49,7 +52,7 @@ pub fn live(state: &LiveState) -> String {
 /// 100,000 principals is never held as one JSON text.
 struct HashWriter(Sha256);
 
-impl std::io::Write for HashWriter {
+impl Write for HashWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.update(bytes);
         Ok(bytes.len())
@@ -61,10 +64,13 @@ impl std::io::Write for HashWriter {
 }
 
 fn hash(value: &impl Serialize) -> String {
-    let mut writer = HashWriter(Sha256::new());
+    // serde_json writes a few bytes at a time; the hasher takes them in blocks.
+    let mut writer = BufWriter::with_capacity(64 * 1024, HashWriter(Sha256::new()));
     // Serialising plain data with string keys into a hasher cannot fail.
     let _ = serde_json::to_writer(&mut writer, value);
-    let digest = writer.0.finalize();
+    let _ = writer.flush();
+    let (HashWriter(hasher), _) = writer.into_parts();
+    let digest = hasher.finalize();
     let mut text = String::with_capacity(7 + 64);
     text.push_str("sha256:");
     for byte in digest.iter() {

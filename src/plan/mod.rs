@@ -162,23 +162,24 @@ pub fn definition_snapshot(definition: &Definition, with_values: bool) -> Defini
 /// `seq` from 1, the conflicts (including the tenant limits the plan would
 /// break), drift and notes, and the fingerprints of both inputs.
 pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
-    let found = diff(desired, live);
-    let changes = order::order(found.changes);
-    let mut conflicts = found.conflicts;
-    conflicts.extend(limit_conflicts(desired, live, &changes));
-    conflicts.sort_by(|a, b| (&a.address, &a.property).cmp(&(&b.address, &b.property)));
-    let mut drift = found.drift;
-    drift.sort_by(|a, b| a.address.cmp(&b.address));
-    let mut notes = found.notes;
-    notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
-    Plan {
-        target,
-        fingerprint: Fingerprint { desired: fingerprint::desired(desired), live: fingerprint::live(live) },
-        changes,
-        conflicts,
-        drift,
-        notes,
-    }
+    std::thread::scope(|scope| {
+        // The fingerprints serialise both states (tens of megabytes for a
+        // large tenant) and need nothing from the diff: they are computed
+        // beside it.
+        let fingerprint = scope
+            .spawn(|| Fingerprint { desired: fingerprint::desired(desired), live: fingerprint::live(live) });
+        let found = diff(desired, live);
+        let changes = order::order(found.changes);
+        let mut conflicts = found.conflicts;
+        conflicts.extend(limit_conflicts(desired, live, &changes));
+        conflicts.sort_by(|a, b| (&a.address, &a.property).cmp(&(&b.address, &b.property)));
+        let mut drift = found.drift;
+        drift.sort_by(|a, b| a.address.cmp(&b.address));
+        let mut notes = found.notes;
+        notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
+        let fingerprint = fingerprint.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Plan { target, fingerprint, changes, conflicts, drift, notes }
+    })
 }
 
 /// A desired change Graph cannot make. A plan with conflicts is refused.
