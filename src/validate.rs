@@ -4,6 +4,7 @@
 //! Limits that need the tenant (500 sets, 500 active definitions,
 //! `maxAttributesPerSet` against live definitions) are the plan's business.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Place};
@@ -52,6 +53,31 @@ fn first_declaration(files: &[(String, ManifestFile)], kind: &str, key: &str) ->
         let principals = if kind == "users" { &assignments.users } else { &assignments.service_principals };
         principals.0.iter().find(|(name, _)| name.value == key).map(|(name, _)| place(file, name.at))
     })
+}
+
+/// Where an assigned value is (`assignments.users.alice@contoso.com.Eng.Project[0]`),
+/// spelled out only when a problem is reported there: most values have none.
+#[derive(Clone, Copy)]
+struct ValuePath<'a> {
+    kind: &'a str,
+    principal: &'a str,
+    set: Option<&'a str>,
+    attribute: Option<&'a str>,
+    index: Option<usize>,
+}
+
+impl ValuePath<'_> {
+    fn render(&self) -> String {
+        let mut path = format!("assignments.{}.{}", self.kind, self.principal);
+        for part in [self.set, self.attribute].into_iter().flatten() {
+            path.push('.');
+            path.push_str(part);
+        }
+        if let Some(index) = self.index {
+            path.push_str(&format!("[{index}]"));
+        }
+        path
+    }
 }
 
 fn place(file: &str, at: Position) -> Place {
@@ -350,24 +376,29 @@ impl Validator {
                 [("users", &assignments.users), ("servicePrincipals", &assignments.service_principals)]
             {
                 for (key, sets) in &principals.0 {
-                    let path = join(&join("assignments", kind), &key.value);
+                    let path =
+                        ValuePath { kind, principal: &key.value, set: None, attribute: None, index: None };
                     let principal = match kind {
                         "users" => PrincipalKey::User(key.value.clone()),
                         _ => PrincipalKey::ServicePrincipal(key.value.clone()),
                     };
-                    if !self.principal_key(file, key, &principal, &path) {
+                    if !self.principal_key(file, key, &principal, path) {
                         continue;
                     }
                     if self.desired.assignments.contains_key(&principal) {
                         let first = first_declaration(files, kind, &key.value);
-                        let diagnostic =
-                            self.report(file, key.at, &path, format!("{principal} is declared twice"));
+                        let diagnostic = self.report(
+                            file,
+                            key.at,
+                            &path.render(),
+                            format!("{principal} is declared twice"),
+                        );
                         diagnostic.related = first;
                         diagnostic.suggestion =
                             Some("declare each principal's values in one place".to_owned());
                         continue;
                     }
-                    let values = self.principal_values(&declared_sets, file, key, sets, &path);
+                    let values = self.principal_values(&declared_sets, file, key, sets, path);
                     self.desired.assignments.insert(principal, values);
                 }
             }
@@ -381,7 +412,7 @@ impl Validator {
         file: &str,
         key: &Located<String>,
         principal: &PrincipalKey,
-        path: &str,
+        path: ValuePath<'_>,
     ) -> bool {
         let text = &key.value;
         let problem = match principal {
@@ -396,7 +427,7 @@ impl Validator {
             None => true,
             Some(expected) => {
                 let diagnostic =
-                    self.report(file, key.at, path, format!("`{text}` does not name a principal"));
+                    self.report(file, key.at, &path.render(), format!("`{text}` does not name a principal"));
                 diagnostic.expected = Some(expected.to_owned());
                 if matches!(principal, PrincipalKey::ServicePrincipal(_)) && !text.contains('@') {
                     diagnostic.suggestion =
@@ -413,12 +444,12 @@ impl Validator {
         file: &str,
         key: &Located<String>,
         sets: &Entries<Entries<Located<AssignedValue>>>,
-        path: &str,
+        path: ValuePath<'_>,
     ) -> PrincipalAssignments {
         let mut result = PrincipalAssignments::with_capacity(sets.0.len());
         let mut total = 0usize;
         for (set_name, attributes) in &sets.0 {
-            let set_path = join(path, &set_name.value);
+            let set_path = ValuePath { set: Some(&set_name.value), ..path };
             let Some(set) = declared_sets.get(&set_name.value) else {
                 let known: Vec<&str> = declared_sets.keys().map(String::as_str).collect();
                 let suggestion = crate::diagnostic::nearest(&set_name.value, known.iter().copied())
@@ -426,7 +457,7 @@ impl Validator {
                 let diagnostic = self.report(
                     file,
                     set_name.at,
-                    &set_path,
+                    &set_path.render(),
                     format!("attribute set `{}` is not declared in the files", set_name.value),
                 );
                 diagnostic.suggestion = suggestion.or(Some("declare it under `attributeSets`".to_owned()));
@@ -434,7 +465,7 @@ impl Validator {
             };
             let mut values = SetValues::with_capacity(attributes.0.len());
             for (attribute_name, value) in &attributes.0 {
-                let value_path = join(&set_path, &attribute_name.value);
+                let value_path = ValuePath { attribute: Some(&attribute_name.value), ..set_path };
                 let Some(definition) = set.attributes.get(&attribute_name.value) else {
                     let suggestion = crate::diagnostic::nearest(
                         &attribute_name.value,
@@ -444,7 +475,7 @@ impl Validator {
                     let diagnostic = self.report(
                         file,
                         attribute_name.at,
-                        &value_path,
+                        &value_path.render(),
                         format!(
                             "attribute `{}.{}` is not declared in the files",
                             set_name.value, attribute_name.value
@@ -457,7 +488,7 @@ impl Validator {
                     self.report(
                         file,
                         attribute_name.at,
-                        &value_path,
+                        &value_path.render(),
                         format!(
                             "attribute `{}.{}` is Deprecated and cannot be assigned",
                             set_name.value, attribute_name.value
@@ -467,7 +498,7 @@ impl Validator {
                         Some("remove the value, or set the attribute's status to Available".to_owned());
                     continue;
                 }
-                if let Some(typed) = self.typed_value(file, definition, value, &value_path) {
+                if let Some(typed) = self.typed_value(file, definition, value, value_path) {
                     total += typed.count();
                     values.insert(attribute_name.value.clone(), typed);
                 }
@@ -475,8 +506,13 @@ impl Validator {
             result.insert(set_name.value.clone(), values);
         }
         if total > MAX_ASSIGNED_VALUES {
-            self.report(file, key.at, path, format!("{} values are assigned to `{}`", total, key.value))
-                .expected =
+            self.report(
+                file,
+                key.at,
+                &path.render(),
+                format!("{} values are assigned to `{}`", total, key.value),
+            )
+            .expected =
                 Some(format!("at most {MAX_ASSIGNED_VALUES} per principal, across all sets (Graph's limit)"));
         }
         result
@@ -488,27 +524,34 @@ impl Validator {
         file: &str,
         definition: &Definition,
         value: &Located<AssignedValue>,
-        path: &str,
+        path: ValuePath<'_>,
     ) -> Option<AttributeValue> {
-        let type_name = definition.data_type.as_str();
-        let shape = if definition.is_collection {
-            format!("a list of {type_name} values (the attribute is a collection)")
-        } else {
-            format!("one {type_name} value")
+        let shape = || {
+            let type_name = definition.data_type.as_str();
+            if definition.is_collection {
+                format!("a list of {type_name} values (the attribute is a collection)")
+            } else {
+                format!("one {type_name} value")
+            }
         };
         let typed = match (&value.value, definition.is_collection) {
             (AssignedValue::List(items), true) => {
                 if items.is_empty() {
-                    self.report(file, value.at, path, "an empty list assigns nothing").suggestion =
+                    self.report(file, value.at, &path.render(), "an empty list assigns nothing").suggestion =
                         Some("leave the attribute out to unassign it".to_owned());
                     return None;
                 }
                 let mut members = Vec::new();
                 for (index, item) in items.iter().enumerate() {
-                    let item_path = format!("{path}[{index}]");
-                    if let Some(member) = self.scalar(file, definition, item, &item_path) {
+                    let item_path = ValuePath { index: Some(index), ..path };
+                    if let Some(member) = self.scalar(file, definition, item, item_path) {
                         if members.contains(&member) {
-                            self.report(file, item.at, &item_path, format!("{member} is listed twice"));
+                            self.report(
+                                file,
+                                item.at,
+                                &item_path.render(),
+                                format!("{member} is listed twice"),
+                            );
                             continue;
                         }
                         members.push(member);
@@ -539,18 +582,23 @@ impl Validator {
                 }
             }
             (AssignedValue::List(_), false) => {
-                self.report(file, value.at, path, "a list is assigned to a single-valued attribute")
-                    .expected = Some(shape);
+                self.report(
+                    file,
+                    value.at,
+                    &path.render(),
+                    "a list is assigned to a single-valued attribute",
+                )
+                .expected = Some(shape());
                 return None;
             }
             (_, true) => {
                 let diagnostic = self.report(
                     file,
                     value.at,
-                    path,
+                    &path.render(),
                     format!("{} is assigned to a collection attribute", value.value.kind()),
                 );
-                diagnostic.expected = Some(shape);
+                diagnostic.expected = Some(shape());
                 diagnostic.suggestion = Some("write it as a list: `[value]`".to_owned());
                 return None;
             }
@@ -565,15 +613,20 @@ impl Validator {
         file: &str,
         definition: &Definition,
         value: &Located<AssignedValue>,
-        path: &str,
+        path: ValuePath<'_>,
     ) -> Option<AttributeValue> {
         let typed = match (&value.value, definition.data_type) {
             (AssignedValue::Boolean(flag), DataType::Boolean) => AttributeValue::Boolean(*flag),
             (AssignedValue::Integer(number), DataType::Integer) => match i32::try_from(*number) {
                 Ok(number) => AttributeValue::Integer(number),
                 Err(_) => {
-                    self.report(file, value.at, path, format!("{number} does not fit in 32 bits")).expected =
-                        Some(format!("an integer from {} to {}", i32::MIN, i32::MAX));
+                    self.report(
+                        file,
+                        value.at,
+                        &path.render(),
+                        format!("{number} does not fit in 32 bits"),
+                    )
+                    .expected = Some(format!("an integer from {} to {}", i32::MIN, i32::MAX));
                     return None;
                 }
             },
@@ -582,7 +635,7 @@ impl Validator {
                     self.report(
                         file,
                         value.at,
-                        path,
+                        &path.render(),
                         format!("the value has {} characters", text.chars().count()),
                     )
                     .expected = Some(format!("1 to {MAX_VALUE_LEN} characters"));
@@ -594,7 +647,7 @@ impl Validator {
                 let diagnostic = self.report(
                     file,
                     value.at,
-                    path,
+                    &path.render(),
                     format!(
                         "{} is assigned to the {expected} attribute `{}.{}`",
                         written.kind(),
@@ -624,14 +677,17 @@ impl Validator {
             }
         };
         if definition.use_pre_defined_values_only {
-            let text = typed.members().remove(0);
+            let text = match &typed {
+                AttributeValue::String(text) => Cow::Borrowed(text.as_str()),
+                other => Cow::Owned(other.members().remove(0)),
+            };
             match definition.allowed_value(&text) {
                 Some(allowed) if allowed.is_active => {}
                 Some(_) => {
                     self.report(
                         file,
                         value.at,
-                        path,
+                        &path.render(),
                         format!(
                             "`{text}` is a deactivated value of `{}.{}`",
                             definition.attribute_set, definition.name
@@ -652,7 +708,7 @@ impl Validator {
                     let diagnostic = self.report(
                         file,
                         value.at,
-                        path,
+                        &path.render(),
                         format!(
                             "`{text}` is not an allowed value of `{}.{}`",
                             definition.attribute_set, definition.name
