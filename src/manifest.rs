@@ -378,8 +378,8 @@ impl Reader<'_> {
     ) -> Entries<V> {
         let pairs = self.mapping(node, path, expected);
         let mut entries = Vec::with_capacity(pairs.len());
-        // One buffer for every entry's path: `path.name`.
-        let mut value_path = join(path, "");
+        // One buffer for every entry's path: `path.name` (`name` at the top).
+        let mut value_path = if path.is_empty() { String::new() } else { format!("{path}.") };
         let prefix = value_path.len();
         for (key, value) in pairs {
             let position = key.position;

@@ -242,12 +242,7 @@ impl Builder {
     ) -> Result<(), SyntaxError> {
         self.count(1, position)?;
         if self.open.len() >= MAX_DEPTH {
-            return refuse(
-                position,
-                format!(
-                    "the document nests more than {MAX_DEPTH} levels deep (a desired-state file needs 8)"
-                ),
-            );
+            return refuse(position, too_deep());
         }
         match tag {
             Some(tag) if !(is_core(tag) && tag.suffix() == core) => {
