@@ -288,7 +288,8 @@ impl OpenMapping {
         for merged in std::mem::take(&mut self.merges) {
             let Value::Mapping(entries) = merged.value else { continue };
             for (key, value) in entries {
-                if !self.entries.iter().any(|(existing, _)| existing.value == key.value) {
+                let identity = KeyIdentity::of(&key);
+                if !self.entries.iter().any(|(existing, _)| KeyIdentity::of(existing) == identity) {
                     self.entries.push((key, value));
                 }
             }
@@ -304,7 +305,9 @@ fn refuse_duplicates(entries: &[(Node, Node)]) -> Result<(), SyntaxError> {
     let mut duplicates: Vec<(&Node, &Node)> = Vec::new();
     if entries.len() <= 16 {
         for (index, (key, _)) in entries.iter().enumerate() {
-            if let Some((first, _)) = entries[..index].iter().find(|(earlier, _)| earlier.value == key.value)
+            let identity = KeyIdentity::of(key);
+            if let Some((first, _)) =
+                entries[..index].iter().find(|(earlier, _)| KeyIdentity::of(earlier) == identity)
             {
                 duplicates.push((first, key));
             }
@@ -334,8 +337,10 @@ fn refuse_duplicates(entries: &[(Node, Node)]) -> Result<(), SyntaxError> {
     }
 }
 
-/// What makes two mapping keys the same, hashable. Collection keys (which a
-/// desired-state file never uses) are told apart by position.
+/// What makes two mapping keys the same, for duplicates and merge keys alike,
+/// in mappings of any size. Floats are the same when their bits are (so
+/// `.nan` twice is a duplicate, `0.0` and `-0.0` are not); collection keys
+/// (which a desired-state file never uses) are told apart by position.
 #[derive(PartialEq, Eq, Hash)]
 enum KeyIdentity<'a> {
     Null,
@@ -631,6 +636,24 @@ mod tests {
         let error = parse(&text).unwrap_err();
         assert_eq!(error.position.line, 101, "{error:?}");
         assert!(error.message.contains("`key7`; it is first given at line 8, column 1"), "{error:?}");
+    }
+
+    #[test]
+    fn keys_are_the_same_by_one_rule_in_mappings_of_any_size_and_in_merges() {
+        let padding: String = (0..40).map(|n| format!("pad{n}: {n}\n")).collect();
+        for prefix in ["", padding.as_str()] {
+            let nan_twice = format!("{prefix}.nan: 1\n.NaN: 2\n");
+            let error = parse(&nan_twice).unwrap_err();
+            assert!(error.message.contains("duplicate key"), "{error:?}");
+            let zeros = format!("{prefix}0.0: 1\n-0.0: 2\n1: 3\n1.0: 4\n");
+            assert!(parse(&zeros).is_ok(), "{prefix}");
+        }
+        let merged =
+            parse("base: &base {.nan: from base, other: kept}\nitem:\n  <<: *base\n  .nan: own\n").unwrap();
+        let Value::Mapping(root) = merged.value else { panic!() };
+        let Value::Mapping(item) = &root[1].1.value else { panic!() };
+        assert_eq!(item.len(), 2, "the written `.nan` wins over the merged one: {item:?}");
+        assert_eq!(item[0].1.value, Value::String("own".into()));
     }
 
     #[test]
