@@ -6,6 +6,7 @@ mod batching;
 mod conformance;
 mod control;
 mod knobs;
+mod permissions;
 mod replay;
 mod rules;
 mod support;

@@ -155,3 +155,55 @@ async fn export_reads_the_tenant_through_graph() {
     assert!(!stdout.contains(SENTINEL) && !stderr.contains(SENTINEL));
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_graph_refuses_for_a_missing_role_fail_truthfully_and_change_nothing() {
+    use entra_csa::access::DirectoryRole;
+    // A signed-in user with the write scopes but only the reader roles: the
+    // token cannot show roles scoped to a set, so the client only warns, and
+    // Graph (the emulator) refuses each write with 403.
+    let reader = jwt(serde_json::json!({
+        "scp": "CustomSecAttributeDefinition.ReadWrite.All CustomSecAttributeAssignment.ReadWrite.All",
+        "wids": [
+            DirectoryRole::AttributeDefinitionReader.template_id(),
+            DirectoryRole::AttributeAssignmentReader.template_id()
+        ]
+    }));
+    let emulator = emulator(EmulatorConfig { seed_state: contoso_seed(), ..Default::default() }).await;
+    let seeded = emulator.state();
+    let url = emulator.base_url();
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let plan_json = |token: String| {
+        let (example, url) = (example.clone(), url.clone());
+        async move {
+            let (code, stdout, stderr) =
+                run_cli(args(&["plan", "-f", &example, "--graph-url", &url, "--format", "json"]), &token)
+                    .await;
+            assert_eq!(code, 0, "{stdout}\n{stderr}");
+            let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            plan["changes"].clone()
+        }
+    };
+    let before = plan_json(reader.clone()).await;
+    assert!(!before.as_array().unwrap().is_empty());
+
+    let (code, stdout, stderr) =
+        run_cli(args(&["apply", "-f", &example, "--graph-url", &url, "--auto-approve"]), &reader).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("Attribute Definition Administrator"), "the role is warned of: {stderr}");
+    assert!(stdout.contains("Insufficient privileges"), "{stdout}");
+    assert!(
+        stdout.contains("changing sets and definitions needs CustomSecAttributeDefinition.ReadWrite.All"),
+        "the hint says what the refused write needed: {stdout}"
+    );
+    assert!(emulator.stats().writes > 0, "the writes were sent");
+    assert_eq!(emulator.state(), seeded, "a refused write changed the tenant");
+    assert!(!stdout.contains(&reader) && !stderr.contains(&reader));
+
+    // The next plan, with a sign-in that may write, is the same plan; its apply converges.
+    assert_eq!(plan_json(SENTINEL.to_owned()).await, before);
+    let (code, stdout, stderr) =
+        run_cli(args(&["apply", "-f", &example, "--graph-url", &url, "--auto-approve"]), SENTINEL).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    emulator.shutdown().await;
+}

@@ -140,18 +140,31 @@ async fn unknown_principals_are_left_out_and_become_conflicts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn all_null_assignments_with_a_token_lacking_the_read_permission_is_an_error() {
-    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+async fn values_hidden_from_a_token_lacking_the_read_permission_are_an_error_not_an_empty_tenant() {
+    // The emulator hides the values from this token as Graph does: every
+    // principal reads `customSecurityAttributes: null`.
+    let seed = contoso_seed();
+    let hiding = emulator(EmulatorConfig { seed_state: seed.clone(), ..Default::default() }).await;
     let desired = desired("examples/contoso.yaml");
     let scope = ReadScope::for_desired(&desired);
     let token = jwt(serde_json::json!({ "roles": ["CustomSecAttributeDefinition.Read.All"] }));
-    let error = tenant_with(&emulator, &token, fast_options()).read(&scope).await.unwrap_err().to_string();
+    let error = tenant_with(&hiding, &token, fast_options()).read(&scope).await.unwrap_err().to_string();
     assert!(error.contains("CustomSecAttributeAssignment.Read.All"), "{error}");
     assert!(!error.contains(&token));
 
-    let token = jwt(serde_json::json!({ "roles": ["CustomSecAttributeAssignment.Read.All"] }));
-    assert!(tenant_with(&emulator, &token, fast_options()).read(&scope).await.is_ok());
-    // Not a JWT: only a warning (and the plan's note).
+    let token = jwt(serde_json::json!({
+        "roles": ["CustomSecAttributeDefinition.Read.All", "CustomSecAttributeAssignment.Read.All"]
+    }));
+    let live = tenant_with(&hiding, &token, fast_options()).read(&scope).await.unwrap();
+    let seeded = seed.to_live_state().unwrap();
+    assert!(live.principals.values().any(|principal| principal.custom_security_attributes.is_some()));
+    for (id, principal) in &live.principals {
+        assert_eq!(principal.custom_security_attributes, seeded.principals[id].custom_security_attributes);
+    }
+    hiding.shutdown().await;
+
+    // Not a JWT, and nothing assigned: only a warning (and the plan's note).
+    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
     let plan = plan_of(&tenant(&emulator), &desired).await;
     assert!(plan.notes.iter().any(|note| note.message.contains("customSecurityAttributes: null")));
     emulator.shutdown().await;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::error::GraphError;
+use super::permissions::Grants;
 use super::routes::{GraphRequest, GraphResponse};
 use super::server::{LogEntry, Shared, body_json};
 use super::throttle::request_cost;
@@ -40,8 +41,8 @@ struct BatchItem {
 /// Serves a batch. A malformed batch is a 400 for the whole; otherwise 200
 /// with one response per item, in a shuffled (seeded) order. The envelope's
 /// `x-ms-resource-unit` is the sum over its items.
-pub fn serve(shared: &Shared, body: &[u8], base_url: &str) -> GraphResponse {
-    let (mut response, units) = match run(shared, body, base_url) {
+pub fn serve(shared: &Shared, body: &[u8], base_url: &str, grants: Grants) -> GraphResponse {
+    let (mut response, units) = match run(shared, body, base_url, grants) {
         Ok((responses, units)) => {
             (GraphResponse::json(StatusCode::OK, json!({ "responses": responses })), units)
         }
@@ -52,7 +53,12 @@ pub fn serve(shared: &Shared, body: &[u8], base_url: &str) -> GraphResponse {
 }
 
 /// The item responses, and the resource units the served items cost.
-fn run(shared: &Shared, body: &[u8], base_url: &str) -> Result<(Vec<Value>, u64), GraphError> {
+fn run(
+    shared: &Shared,
+    body: &[u8],
+    base_url: &str,
+    grants: Grants,
+) -> Result<(Vec<Value>, u64), GraphError> {
     let batch: BatchBody = serde_json::from_slice(body)
         .map_err(|error| GraphError::bad_request(format!("The batch request is malformed: {error}.")))?;
     let items = batch.requests;
@@ -125,7 +131,7 @@ fn run(shared: &Shared, body: &[u8], base_url: &str) -> Result<(Vec<Value>, u64)
                 });
                 response
             }
-            None => match item_request(item) {
+            None => match item_request(item, grants) {
                 Ok(request) => {
                     units += u64::from(
                         request_cost(&request.method, &request.path, &request.query).resource_units,
@@ -184,7 +190,9 @@ fn split_url(url: &str) -> (&str, &str) {
     relative.split_once('?').unwrap_or((relative, ""))
 }
 
-fn item_request(item: &BatchItem) -> Result<GraphRequest, GraphError> {
+/// An item as a request of its own, with the batch's grants: items carry
+/// no token of their own (C-BATCH).
+fn item_request(item: &BatchItem, grants: Grants) -> Result<GraphRequest, GraphError> {
     let method = Method::from_bytes(item.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| GraphError::bad_request(format!("'{}' is not an HTTP method.", item.method)))?;
     let (path, query) = split_url(&item.url);
@@ -205,7 +213,7 @@ fn item_request(item: &BatchItem) -> Result<GraphRequest, GraphError> {
         None | Some(Value::Null) => Vec::new(),
         Some(body) => serde_json::to_vec(body).unwrap_or_default(),
     };
-    Ok(GraphRequest { method, path: path.to_owned(), query: query.to_owned(), headers, body })
+    Ok(GraphRequest { method, path: path.to_owned(), query: query.to_owned(), headers, body, grants })
 }
 
 /// One item of the batch response. A 204 is `{"id","status":204,"body":null}`

@@ -69,6 +69,16 @@ impl GraphError {
         }
     }
 
+    /// 403 `Authorization_RequestDenied` with the documented message, for a
+    /// token that lacks the permission or role (E-TS, graph-api.md §6).
+    pub fn forbidden() -> Self {
+        GraphError {
+            status: StatusCode::FORBIDDEN,
+            code: "Authorization_RequestDenied",
+            message: "Insufficient privileges to complete the operation.".into(),
+        }
+    }
+
     /// 429 `TooManyRequests` as the documented sample (C-THR).
     pub fn too_many_requests() -> Self {
         GraphError {

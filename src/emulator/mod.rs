@@ -31,13 +31,15 @@
 //! booleans are accepted for `isActive` only (as the examples send them);
 //! single integers need `#Int32` and non-empty collections their
 //! `#Collection(...)` annotation; a principal keeps an inactive value it
-//! already holds; `$top` above 999 is 400.
+//! already holds; `$top` above 999 is 400; a token that is not a JWT holds
+//! every permission, a JWT only those its claims give (`permissions`).
 
 mod batch;
 mod control;
 mod error;
 mod faults;
 mod odata;
+mod permissions;
 mod routes;
 mod server;
 mod store;

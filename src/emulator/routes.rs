@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::GraphError;
 use super::odata::{Filter, QueryOptions, select_properties};
+use super::permissions::{Grants, Need};
 use super::store::{PrincipalRef, Store, StoredPrincipal, allowed_value_json, attribute_set_json};
 use crate::model::{PrincipalKind, definition_id};
 
@@ -24,6 +25,8 @@ pub struct GraphRequest {
     pub query: String,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// What the caller's token allows (a batch item inherits its batch's).
+    pub grants: Grants,
 }
 
 impl GraphRequest {
@@ -188,6 +191,9 @@ fn route(
         return Err(search_needs_eventual_consistency());
     }
     let route = parse_route(&request.path)?;
+    if !request.grants.allow(need(&route, method)) {
+        return Err(GraphError::forbidden());
+    }
     match (route, method) {
         (Route::AttributeSets, &Method::GET) => list_attribute_sets(store, request, context),
         (Route::AttributeSets, &Method::POST) => {
@@ -322,7 +328,8 @@ fn route(
             let index = store
                 .principal_index(kind, key.lookup())
                 .ok_or_else(|| GraphError::not_found(key_text(&key)))?;
-            let entity = principal_view(&store.principals(kind)[index].to_json(), kind, &options);
+            let entity =
+                principal_view(&store.principals(kind)[index].to_json(), kind, &options, request.grants);
             let fragment = select_fragment(collection_name(kind), &options, true);
             let mut body = entity;
             body.insert("@odata.context".into(), json!(context_url(context, &fragment)));
@@ -339,6 +346,29 @@ fn route(
             Ok(GraphResponse::no_content())
         }
         _ => Err(GraphError::method_not_allowed()),
+    }
+}
+
+/// The grant a request needs (graph-api.md §1 and §8). Reading principals
+/// needs none of its own: without the assignment read grant their values
+/// read `null` (`principal_view`).
+fn need(route: &Route, method: &Method) -> Need {
+    let writes = *method != Method::GET;
+    match route {
+        Route::AttributeSets
+        | Route::AttributeSet(_)
+        | Route::Definitions
+        | Route::Definition(_)
+        | Route::AllowedValues(_)
+        | Route::AllowedValue(..) => {
+            if writes {
+                Need::WriteDefinitions
+            } else {
+                Need::ReadDefinitions
+            }
+        }
+        Route::Principal(..) if writes => Need::WriteAssignments,
+        Route::Principals(_) | Route::PrincipalCount(_) | Route::Principal(..) => Need::Nothing,
     }
 }
 
@@ -453,10 +483,16 @@ fn check_principal_filter(
     kind: PrincipalKind,
     filter: &Filter,
     advanced: bool,
+    grants: Grants,
 ) -> Result<(), GraphError> {
     for path in filter.paths() {
         match path {
             [csa, set, attribute] if csa == "customSecurityAttributes" => {
+                // Emulator's choice: filtering on values the caller cannot
+                // read is refused rather than answered from hidden values.
+                if !grants.allow(Need::ReadAssignments) {
+                    return Err(GraphError::forbidden());
+                }
                 let id = definition_id(set, attribute);
                 if !advanced {
                     return Err(GraphError::unsupported_attribute_filter(&id));
@@ -503,7 +539,13 @@ fn principal_options(
         return Err(GraphError::bad_request("The emulator does not support $search."));
     }
     if let Some(filter) = &options.filter {
-        check_principal_filter(store, kind, filter, request.eventual_consistency() && options.count)?;
+        check_principal_filter(
+            store,
+            kind,
+            filter,
+            request.eventual_consistency() && options.count,
+            request.grants,
+        )?;
     }
     Ok(options)
 }
@@ -541,7 +583,7 @@ fn list_principals(
     let count = options.count && request.eventual_consistency();
     Ok(list_response(
         &matching,
-        |principal| principal_view(&principal.to_json(), kind, &options),
+        |principal| principal_view(&principal.to_json(), kind, &options, request.grants),
         &options,
         context_url(context, &fragment),
         &request.path,
@@ -577,14 +619,24 @@ fn count_principals(
 
 /// A principal as a list or get shows it: the `$select`ed properties, or
 /// Graph's default ones (never `customSecurityAttributes`, which is
-/// "returned only on `$select`", R-USER).
+/// "returned only on `$select`", R-USER). Without the grant to read
+/// assignments the values read `null`, as when nothing is assigned (§3).
 fn principal_view(
     entity: &Map<String, Value>,
     kind: PrincipalKind,
     options: &QueryOptions,
+    grants: Grants,
 ) -> Map<String, Value> {
     match options.selected() {
-        Some(selected) => select_properties(entity, Some(selected)),
+        Some(selected) => {
+            let mut shown = select_properties(entity, Some(selected));
+            if !grants.allow(Need::ReadAssignments)
+                && let Some(values) = shown.get_mut("customSecurityAttributes")
+            {
+                *values = Value::Null;
+            }
+            shown
+        }
         None => {
             let defaults: &[&str] = match kind {
                 PrincipalKind::User => &["id", "displayName", "userPrincipalName"],

@@ -24,6 +24,7 @@ use super::batch;
 use super::control::{RecordedRequest, Stats};
 use super::error::GraphError;
 use super::faults::{Fault, FaultInjector, delay};
+use super::permissions::Grants;
 use super::routes::{GraphRequest, GraphResponse, ResponseBody, RouteContext, dispatch};
 use super::store::Store;
 use super::throttle::{Admission, Throttler, request_cost};
@@ -307,8 +308,9 @@ fn base_url(headers: &HeaderMap, address: SocketAddr) -> String {
 }
 
 /// Checks `Authorization: Bearer <token>`: any non-empty token, or exactly
-/// the configured one. The error codes are the emulator's choice.
-fn authenticate(headers: &HeaderMap, expected: Option<&str>) -> Result<(), GraphError> {
+/// the configured one; the token's grants are what it allows. The error
+/// codes are the emulator's choice.
+fn authenticate(headers: &HeaderMap, expected: Option<&str>) -> Result<Grants, GraphError> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -322,7 +324,7 @@ fn authenticate(headers: &HeaderMap, expected: Option<&str>) -> Result<(), Graph
         (Some(token), Some(expected)) if token != expected => {
             Err(GraphError::unauthorized("Access token validation failure."))
         }
-        _ => Ok(()),
+        (Some(token), _) => Ok(Grants::of_token(token)),
     }
 }
 
@@ -362,9 +364,10 @@ async fn handle(
         render_with(response)
     };
 
-    if let Err(error) = authenticate(&headers, shared.config.token.as_deref()) {
-        return answer_here(GraphResponse::error(error));
-    }
+    let grants = match authenticate(&headers, shared.config.token.as_deref()) {
+        Ok(grants) => grants,
+        Err(error) => return answer_here(GraphResponse::error(error)),
+    };
     let Some(graph_path) = path.strip_prefix("/v1.0/") else {
         // Emulator's choice: only the v1.0 service root is served.
         return answer_here(GraphResponse::error(GraphError::bad_request(format!(
@@ -385,7 +388,7 @@ async fn handle(
     let base = base_url(&headers, shared.address);
     let response = if graph_path == "$batch" {
         let response = if method == Method::POST {
-            batch::serve(&shared, &body, &base)
+            batch::serve(&shared, &body, &base, grants)
         } else {
             GraphResponse::error(GraphError::method_not_allowed())
         };
@@ -399,6 +402,7 @@ async fn handle(
             query: query.clone(),
             headers: headers.clone(),
             body: body.to_vec(),
+            grants,
         };
         shared.serve_graph(&request, None, &base)
     };

@@ -118,14 +118,25 @@ impl GraphError {
             GraphError::Status { status: 401, .. } => {
                 Some("the token was refused: sign in again, and check that it is for this cloud's Graph")
             }
-            GraphError::Status { status: 403, path, .. } => {
-                Some(if path.contains("/users") || path.contains("/servicePrincipals") {
-                    "assignments need CustomSecAttributeAssignment.Read.All (plan) or .ReadWrite.All \
-                     (apply); a signed-in user also needs Attribute Assignment Reader or Administrator"
-                } else {
-                    "sets and definitions need CustomSecAttributeDefinition.Read.All (plan) or \
-                     .ReadWrite.All (apply); a signed-in user also needs Attribute Definition Reader or \
-                     Administrator"
+            GraphError::Status { status: 403, method, path, .. } => {
+                let assignments = path.contains("/users") || path.contains("/servicePrincipals");
+                Some(match (assignments, method.as_str() == "GET") {
+                    (true, true) => {
+                        "reading assigned values needs CustomSecAttributeAssignment.Read.All; a signed-in \
+                         user also needs the Attribute Assignment Reader or Administrator role"
+                    }
+                    (true, false) => {
+                        "assigning values needs CustomSecAttributeAssignment.ReadWrite.All; a signed-in user \
+                         also needs the Attribute Assignment Administrator role, tenant-wide or on the set"
+                    }
+                    (false, true) => {
+                        "reading sets and definitions needs CustomSecAttributeDefinition.Read.All; a \
+                         signed-in user also needs the Attribute Definition Reader role (or another attribute role)"
+                    }
+                    (false, false) => {
+                        "changing sets and definitions needs CustomSecAttributeDefinition.ReadWrite.All; a \
+                         signed-in user also needs the Attribute Definition Administrator role"
+                    }
                 })
             }
             _ => None,
