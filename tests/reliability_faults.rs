@@ -147,3 +147,30 @@ async fn reliability_every_fault_kind_over_many_seeds_ends_in_the_clean_state_an
     // by reading back instead of creating again.
     assert!(repeated_creates > 0, "no create was ever sent twice: the lost answers were not exercised");
 }
+
+/// The same faults from the `entra-csa emulator` command a person runs:
+/// `--lost-answers` and `--slow-answer-ms` reach the injector, and the real
+/// binary's apply still converges under them.
+#[test]
+fn reliability_the_emulator_command_injects_lost_answers_and_an_apply_still_converges() {
+    use crate::reliability_support::{SpawnedEmulator, apply_contoso, planned_changes, run};
+    let emulator = SpawnedEmulator::contoso(&[
+        "--fault-rate",
+        "0.15",
+        "--seed",
+        "11",
+        "--lost-answers",
+        "--slow-answer-ms",
+        "50",
+    ]);
+    let (code, stdout, stderr) = run(&mut apply_contoso(&emulator));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let kinds = emulator.stats()["faultsByKind"].clone();
+    let lost: u64 = ["SlowAnswer", "ResetAfterWrite", "UnavailableAfterWrite"]
+        .iter()
+        .filter_map(|kind| kinds[kind].as_u64())
+        .sum();
+    assert!(lost > 0, "no lost answer was injected: {kinds}");
+    let changes = planned_changes(&emulator);
+    assert!(changes.is_empty(), "{changes:#?}");
+}

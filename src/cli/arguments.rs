@@ -232,6 +232,16 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 0.0, value_name = "0..1")]
     pub fault_rate: f64,
 
+    /// Add the faults after which the write has happened: an answer held
+    /// back for --slow-answer-ms, a reset after the write, a batch item
+    /// answered 503 after it was applied.
+    #[arg(long)]
+    pub lost_answers: bool,
+
+    /// How long a held-back answer of --lost-answers waits.
+    #[arg(long, default_value_t = 2_000, value_name = "MS", requires = "lost_answers")]
+    pub slow_answer_ms: u64,
+
     /// Seed of the fault injector.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -33,6 +33,8 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
         latency: Duration::from_millis(args.latency_ms),
         page_size: args.page_size.unwrap_or(EmulatorConfig::default().page_size),
         fault_rate: args.fault_rate,
+        lost_answers: args.lost_answers,
+        slow_answer: Duration::from_millis(args.slow_answer_ms),
         seed: args.seed,
         replication_lag: Duration::from_millis(args.replication_lag_ms),
         throttle: match args.throttle {
@@ -42,7 +44,6 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
         throttle_scale: args.throttle_scale,
         // A person poking the emulator with DELETE gets the 405 and a warning.
         expect_deletes: true,
-        ..EmulatorConfig::default()
     };
     if !(0.0..=1.0).contains(&config.fault_rate) {
         anyhow::bail!("--fault-rate must be between 0 and 1, not {}", config.fault_rate);
