@@ -2,12 +2,13 @@
 //! Graph's shapes (`graph::wire::TenantDocument`). Reading names the file,
 //! line and column of a syntax error and the JSON path of a shape error.
 //! Applying carries out the changes with `plan::effect::apply_change` — the
-//! same rules Graph enforces — and rewrites the file atomically (a temporary
+//! same rules Graph enforces — and rewrites the file atomically (a partial
 //! file in the same folder, then a rename), so an interrupted apply leaves
 //! either the old document or the new one, never half of one.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::error::Category;
@@ -59,19 +60,60 @@ impl StateFileTenant {
 
     /// Writes `live` as the document, atomically.
     pub fn store(&self, live: &LiveState) -> Result<(), StateFileError> {
-        let write_error = |source: std::io::Error| StateFileError::Write { path: self.shown(), source };
-        let document = TenantDocument::from_live_state(live);
-        let mut text = serde_json::to_string_pretty(&document).map_err(|e| write_error(e.into()))?;
-        text.push('\n');
-        let folder = match self.path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        let mut temporary = tempfile::NamedTempFile::new_in(folder).map_err(write_error)?;
-        temporary.write_all(text.as_bytes()).map_err(write_error)?;
-        temporary.as_file().sync_all().map_err(write_error)?;
-        temporary.persist(&self.path).map_err(|error| write_error(error.error))?;
-        Ok(())
+        write_document(&self.path, &TenantDocument::from_live_state(live))
+            .map_err(|source| StateFileError::Write { path: self.shown(), source })
+    }
+}
+
+/// How a partly written state file is named while it is written:
+/// `.{file name}.{random}{PARTIAL_SUFFIX}`, beside the file.
+pub const PARTIAL_SUFFIX: &str = ".entra-csa-partial";
+
+/// A partial file this old was left by a process that died while writing
+/// (a write takes milliseconds), so the next write removes it.
+const PARTIAL_STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// Writes a state document atomically: a partial file in the same folder,
+/// synced, then renamed over `path`, so a reader (or a kill) only ever sees
+/// the old document or the new one. Partial files a killed writer left
+/// behind are removed once stale.
+pub fn write_document(path: &Path, document: &TenantDocument) -> std::io::Result<()> {
+    let mut text = serde_json::to_string_pretty(document).map_err(std::io::Error::other)?;
+    text.push('\n');
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let prefix = partial_prefix(path);
+    let mut partial = tempfile::Builder::new().prefix(&prefix).suffix(PARTIAL_SUFFIX).tempfile_in(folder)?;
+    partial.write_all(text.as_bytes())?;
+    partial.as_file().sync_all()?;
+    partial.persist(path).map_err(|error| error.error)?;
+    remove_stale_partials(folder, &prefix);
+    Ok(())
+}
+
+fn partial_prefix(path: &Path) -> String {
+    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    format!(".{name}.")
+}
+
+/// Best effort: a partial file that cannot be removed is only logged.
+fn remove_stale_partials(folder: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(folder) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(prefix) && name.ends_with(PARTIAL_SUFFIX)) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .and_then(|metadata| metadata.modified())
+            .is_ok_and(|modified| modified.elapsed().is_ok_and(|age| age >= PARTIAL_STALE_AFTER));
+        if stale && let Err(error) = std::fs::remove_file(entry.path()) {
+            tracing::debug!("cannot remove the stale partial file {name}: {error}");
+        }
     }
 }
 
@@ -191,6 +233,40 @@ mod tests {
         assert!(error.starts_with("t.json:2:"), "{error}");
         let error = parse(r#"{ "groups": [] }"#, "t.json").unwrap_err().to_string();
         assert!(error.contains("unknown field `groups`"), "{error}");
+    }
+
+    #[test]
+    fn a_write_replaces_the_file_and_clears_only_stale_partials_of_its_own() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("live.json");
+        std::fs::write(&path, "old").unwrap();
+        let leave = |name: &str, age: Duration| {
+            let file = std::fs::File::create(folder.path().join(name)).unwrap();
+            file.set_modified(std::time::SystemTime::now() - age).unwrap();
+        };
+        let hour = Duration::from_secs(3600);
+        leave(".live.json.ab12cd.entra-csa-partial", 2 * hour);
+        leave(".live.json.ef34gh.entra-csa-partial", Duration::ZERO);
+        leave(".other.json.ij56kl.entra-csa-partial", 2 * hour);
+        leave("notes.entra-csa-partial", 2 * hour);
+
+        write_document(&path, &TenantDocument::default()).unwrap();
+
+        assert!(parse(&std::fs::read_to_string(&path).unwrap(), "live.json").is_ok());
+        let mut left: Vec<String> = std::fs::read_dir(folder.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".live.json.ef34gh.entra-csa-partial",
+                ".other.json.ij56kl.entra-csa-partial",
+                "live.json",
+                "notes.entra-csa-partial"
+            ]
+        );
     }
 
     #[test]

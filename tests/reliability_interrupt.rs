@@ -2,7 +2,8 @@
 //! the real binary killed with SIGKILL at ten points of a Graph apply, then
 //! run again, ends where a clean run ends; Ctrl-C (SIGINT) stops after the
 //! requests in flight and reports truthfully what was done; and a state-file
-//! apply killed at random moments always leaves a whole file, old or new.
+//! apply killed at random moments always leaves a whole file, old or new
+//! (and at most a partial file named for what it is).
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
@@ -202,6 +203,14 @@ fn reliability_a_state_file_apply_killed_at_random_moments_leaves_the_old_or_the
         });
     }
     assert!(outcomes.contains("killed, old file"), "no kill fell before the rename: {outcomes:?}");
+    // A kill while writing may leave a partial file, named for what it is
+    // (the next write removes it once stale); nothing else appears.
+    for entry in std::fs::read_dir(folder.path()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let partial =
+            name.starts_with(".live.json.") && name.ends_with(entra_csa::state_file::PARTIAL_SUFFIX);
+        assert!(partial || ["a.yaml", "b.yaml", "live.json"].contains(&name.as_str()), "left behind: {name}");
+    }
 }
 
 #[test]

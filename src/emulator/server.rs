@@ -3,9 +3,7 @@
 //! quotas, hands Graph requests to the routes (or `$batch`), persists the
 //! store after a change, and renders responses with Graph's headers.
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -30,6 +28,7 @@ use super::store::Store;
 use super::throttle::{Admission, Throttler, request_cost};
 use crate::graph::wire::TenantDocument;
 use crate::model::PrincipalKind;
+use crate::state_file::write_document;
 
 /// The content type Graph answers JSON with (C-BATCH sample headers).
 const GRAPH_JSON: &str =
@@ -235,7 +234,7 @@ impl Shared {
                 if request.is_write()
                     && response.status.is_success()
                     && let Some(path) = &self.config.persist
-                    && let Err(error) = persist(path, &store.to_document())
+                    && let Err(error) = write_document(path, &store.to_document())
                 {
                     tracing::error!("cannot persist the store to {}: {error}", path.display());
                 }
@@ -248,21 +247,6 @@ impl Shared {
 /// The application and tenant the throttle scope names.
 const EMULATOR_APPLICATION_ID: &str = "00000000-0000-0000-0000-00000000e4a1";
 const EMULATOR_TENANT_ID: &str = "00000000-0000-0000-0000-0000000074e1";
-
-/// Writes the document atomically: a temporary file in the same folder, then a rename.
-fn persist(path: &Path, document: &TenantDocument) -> std::io::Result<()> {
-    let mut text = serde_json::to_string_pretty(document).map_err(std::io::Error::other)?;
-    text.push('\n');
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
-    temporary.write_all(text.as_bytes())?;
-    temporary.as_file().sync_all()?;
-    temporary.persist(path).map_err(|error| error.error)?;
-    Ok(())
-}
 
 /// The 429 or 503 of an injected fault (a reset has no response).
 pub(super) fn fault_response(fault: &Fault) -> GraphResponse {
