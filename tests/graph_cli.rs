@@ -35,6 +35,7 @@ async fn plan_apply_plan_converges_through_the_binary_and_never_shows_the_token(
         run_cli(args(&["-vv", "apply", &saved, "--graph-url", &url, "--auto-approve"]), SENTINEL).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("Apply complete"), "{stdout}");
+    assert!(!stderr.contains("applying ["), "a progress bar on a piped stderr: {stderr}");
     everything.extend([stdout, stderr]);
 
     let (code, stdout, stderr) =
@@ -205,5 +206,64 @@ async fn writes_graph_refuses_for_a_missing_role_fail_truthfully_and_change_noth
     let (code, stdout, stderr) =
         run_cli(args(&["apply", "-f", &example, "--graph-url", &url, "--auto-approve"]), SENTINEL).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+    emulator.shutdown().await;
+}
+
+/// DESIGN §5: progress bars on long reads and applies when stderr is a
+/// terminal (a piped stderr gets none: see the first test of this file).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_bars_draw_on_a_terminal_and_never_on_stdout() {
+    use std::io::Read;
+    use std::process::Stdio;
+
+    let emulator = emulator(EmulatorConfig {
+        seed_state: empty_seed(),
+        latency: std::time::Duration::from_millis(40),
+        ..Default::default()
+    })
+    .await;
+    let url = emulator.base_url();
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let apply = move |stderr: Stdio| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_entra-csa"))
+            .env_clear()
+            .env("ENTRA_CSA_ACCESS_TOKEN", SENTINEL)
+            .env("NO_COLOR", "1")
+            // A terminal names its type; without TERM, bars stay hidden.
+            .env("TERM", "xterm-256color")
+            .args(["apply", "-f", &example, "--graph-url", &url, "--auto-approve"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap()
+    };
+
+    // stderr on a pseudo-terminal, as a person running the tool sees it.
+    let terminal = tokio::task::spawn_blocking(move || {
+        use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+        let controller = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+        grantpt(&controller).unwrap();
+        unlockpt(&controller).unwrap();
+        let size = rustix::termios::Winsize { ws_row: 24, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
+        rustix::termios::tcsetwinsize(&controller, size).unwrap();
+        let name = ptsname(&controller, Vec::new()).unwrap();
+        let side = std::fs::OpenOptions::new().read(true).write(true).open(name.to_str().unwrap()).unwrap();
+        let child = apply(Stdio::from(side));
+        let mut screen = Vec::new();
+        // Reading ends with an error (EIO) once the child, the last holder
+        // of the terminal's other side, has exited.
+        let _ = std::fs::File::from(controller).read_to_end(&mut screen);
+        let output = child.wait_with_output().unwrap();
+        (output, String::from_utf8_lossy(&screen).into_owned())
+    });
+    let (output, screen) = terminal.await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{screen}");
+    assert!(screen.contains("applying ["), "no apply bar on the terminal: {screen:?}");
+    assert!(screen.contains("reading"), "no read progress on the terminal: {screen:?}");
+    assert!(!stdout.contains("applying ["), "a bar reached stdout: {stdout}");
+    assert!(!screen.contains(SENTINEL));
     emulator.shutdown().await;
 }
