@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod auth_cli;
 mod check_access_cli;
 mod ci_examples;
 mod emulator;
