@@ -1,8 +1,9 @@
 //! The Graph v1.0 endpoints the tool uses (graph-api.md §1), mapped from a
 //! method and path onto the store: attribute sets, definitions, allowed
 //! values, users and service principals. Requests arrive here already
-//! authenticated, throttled and fault-free; the same function serves a
-//! direct HTTP request and a `$batch` item.
+//! authenticated, throttled and fault-free, with their token's grants, which
+//! each route checks (`need`); the same function serves a direct HTTP
+//! request and a `$batch` item.
 
 use std::time::{Duration, Instant};
 
