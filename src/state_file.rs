@@ -32,6 +32,8 @@ pub enum StateFileError {
     Wire { path: String, source: WireError },
     #[error("cannot write state file {path}: {source}")]
     Write { path: String, source: std::io::Error },
+    #[error("cannot lock state file {path} for the apply: {source}")]
+    Lock { path: String, source: std::io::Error },
 }
 
 /// A tenant kept in a local JSON file.
@@ -58,12 +60,41 @@ impl StateFileTenant {
         document.into_live_state().map_err(|source| StateFileError::Wire { path: self.shown(), source })
     }
 
+    /// The lock that makes applies to this file take turns: an exclusive
+    /// lock on `.{file name}.entra-csa-lock` beside it, waited for when
+    /// another apply holds it and released when dropped. The lock file
+    /// stays: removing it would let a waiting apply and a new one lock two
+    /// different files.
+    fn lock(&self) -> Result<std::fs::File, StateFileError> {
+        let lock_error = |source: std::io::Error| StateFileError::Lock { path: self.shown(), source };
+        let name = self.path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let lock_path = folder_of(&self.path).join(format!(".{name}{LOCK_SUFFIX}"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(lock_error)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tracing::warn!("waiting for another apply to {} to finish", self.shown());
+                file.lock().map_err(lock_error)?;
+            }
+            Err(std::fs::TryLockError::Error(error)) => return Err(lock_error(error)),
+        }
+        Ok(file)
+    }
+
     /// Writes `live` as the document, atomically.
     pub fn store(&self, live: &LiveState) -> Result<(), StateFileError> {
         write_document(&self.path, &TenantDocument::from_live_state(live))
             .map_err(|source| StateFileError::Write { path: self.shown(), source })
     }
 }
+
+/// How the lock beside a state file is named: `.{file name}{LOCK_SUFFIX}`.
+pub const LOCK_SUFFIX: &str = ".entra-csa-lock";
 
 /// How a partly written state file is named while it is written:
 /// `.{file name}.{random}{PARTIAL_SUFFIX}`, beside the file.
@@ -80,10 +111,7 @@ const PARTIAL_STALE_AFTER: Duration = Duration::from_secs(3600);
 pub fn write_document(path: &Path, document: &TenantDocument) -> std::io::Result<()> {
     let mut text = serde_json::to_string_pretty(document).map_err(std::io::Error::other)?;
     text.push('\n');
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+    let folder = folder_of(path);
     let prefix = partial_prefix(path);
     let mut partial = tempfile::Builder::new().prefix(&prefix).suffix(PARTIAL_SUFFIX).tempfile_in(folder)?;
     partial.write_all(text.as_bytes())?;
@@ -91,6 +119,14 @@ pub fn write_document(path: &Path, document: &TenantDocument) -> std::io::Result
     partial.persist(path).map_err(|error| error.error)?;
     remove_stale_partials(folder, &prefix);
     Ok(())
+}
+
+/// The folder a state file is in (`.` for a bare file name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
 }
 
 fn partial_prefix(path: &Path) -> String {
@@ -177,8 +213,10 @@ impl Tenant for StateFileTenant {
             address: change.address.to_string(),
             result,
         };
-        let mut live = match self.load() {
-            Ok(live) => live,
+        // Held until the file is written: a second apply to the same file
+        // waits here, then applies its changes on top of the first's.
+        let (_lock, mut live) = match self.lock().and_then(|lock| Ok((lock, self.load()?))) {
+            Ok(locked) => locked,
             Err(error) => {
                 for (index, change) in changes.iter().enumerate() {
                     let result =

@@ -68,7 +68,8 @@ fn apply_then_plan_reports_no_changes() {
         let (code, stdout, _) = run(folder.path(), &with(&PLAN, &["--detailed-exitcode"]));
         assert!(stdout.contains("No changes. The tenant matches the files."), "{case}: {stdout}");
         assert!(code == 0 || stdout.contains("Drift ("), "{case}: exit {code}");
-        // The rewrite is whole, valid JSON, and leaves no temporary file behind.
+        // The rewrite is whole, valid JSON, and leaves no partial file
+        // behind; only the lock file that serialises applies stays.
         let text = std::fs::read_to_string(folder.path().join("live.json")).unwrap();
         serde_json::from_str::<Value>(&text).unwrap();
         let mut names: Vec<String> = std::fs::read_dir(folder.path())
@@ -76,7 +77,7 @@ fn apply_then_plan_reports_no_changes() {
             .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["desired.yaml", "live.json"], "{case}");
+        assert_eq!(names, [".live.json.entra-csa-lock", "desired.yaml", "live.json"], "{case}");
     }
 }
 

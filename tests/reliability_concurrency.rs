@@ -1,7 +1,8 @@
 //! Exists to prove that two people (or two pipelines) applying at once do
 //! not hurt each other: two applies of the same files converge with no
-//! error to act on, and of two different saved plans, the one that starts
-//! after the other has written is refused as stale.
+//! error to act on, of two different saved plans the one that starts after
+//! the other has written is refused as stale, and two applies to one state
+//! file take turns on its lock.
 
 use std::process::Stdio;
 
@@ -75,4 +76,54 @@ fn reliability_of_two_saved_plans_applied_at_once_the_later_one_is_refused_as_st
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let changes = planned_changes(&emulator);
     assert!(changes.is_empty(), "only the first plan was applied, whole: {changes:#?}");
+}
+
+/// Two applies to one state file at once, each adding its own attribute
+/// set: both sets are there afterwards, whatever the overlap (the second
+/// waits for the first to write, then applies on top of it).
+#[test]
+fn reliability_two_state_file_applies_at_once_both_land() {
+    use entra_csa::graph::wire::TenantDocument;
+    use entra_csa::synthetic::{Shape, generate};
+
+    let folder = tempfile::tempdir().unwrap();
+    // A state file of about a megabyte, so that reading and writing it take a while.
+    let generated = generate(&Shape { users: 800, service_principals: 20, seed: 9, ..Shape::default() });
+    let seed_text = serde_json::to_string_pretty(&TenantDocument::from_live_state(&generated.live)).unwrap();
+    for (file, set) in [("a.yaml", "Alpha"), ("b.yaml", "Beta")] {
+        let text = format!("version: 1\nattributeSets:\n  {set}:\n    description: Added by {file}\n");
+        std::fs::write(folder.path().join(file), text).unwrap();
+    }
+    let apply = |file: &str| {
+        let mut command = cli();
+        command.current_dir(folder.path()).args([
+            "apply",
+            "-f",
+            file,
+            "--state",
+            "live.json",
+            "--auto-approve",
+        ]);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    };
+    let mut waited = 0;
+    for stagger in [0, 0, 0, 20, 40, 60, 80, 100] {
+        std::fs::write(folder.path().join("live.json"), &seed_text).unwrap();
+        let first = apply("a.yaml");
+        std::thread::sleep(std::time::Duration::from_millis(stagger));
+        let second = apply("b.yaml");
+        for child in [first, second] {
+            let output = child.wait_with_output().unwrap();
+            let (stdout, stderr) =
+                (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+            assert_eq!(output.status.code(), Some(0), "stagger {stagger} ms:\n{stdout}\n{stderr}");
+            waited += usize::from(stderr.contains("waiting for another apply to live.json to finish"));
+        }
+        let text = std::fs::read_to_string(folder.path().join("live.json")).unwrap();
+        let live = entra_csa::state_file::parse(&text, "live.json").unwrap();
+        for set in ["Alpha", "Beta"] {
+            assert!(live.attribute_sets.contains_key(set), "stagger {stagger} ms: {set} was lost");
+        }
+    }
+    assert!(waited > 0, "the applies never overlapped, so the test proved nothing");
 }

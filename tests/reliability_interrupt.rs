@@ -204,13 +204,16 @@ fn reliability_a_state_file_apply_killed_at_random_moments_leaves_the_old_or_the
     }
     assert!(outcomes.contains("killed, old file"), "no kill fell before the rename: {outcomes:?}");
     // A kill while writing may leave a partial file, named for what it is
-    // (the next write removes it once stale); nothing else appears.
+    // (the next write removes it once stale); besides it only the lock file
+    // appears, and a killed apply's lock does not outlive it.
     for entry in std::fs::read_dir(folder.path()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         let partial =
             name.starts_with(".live.json.") && name.ends_with(entra_csa::state_file::PARTIAL_SUFFIX);
-        assert!(partial || ["a.yaml", "b.yaml", "live.json"].contains(&name.as_str()), "left behind: {name}");
+        let expected = ["a.yaml", "b.yaml", "live.json", ".live.json.entra-csa-lock"];
+        assert!(partial || expected.contains(&name.as_str()), "left behind: {name}");
     }
+    assert_eq!(apply("a.yaml").status().unwrap().code(), Some(0), "a killed apply left the file locked");
 }
 
 #[test]
