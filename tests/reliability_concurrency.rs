@@ -95,15 +95,7 @@ fn reliability_two_state_file_applies_at_once_both_land() {
         std::fs::write(folder.path().join(file), text).unwrap();
     }
     let apply = |file: &str| {
-        let mut command = cli();
-        command.current_dir(folder.path()).args([
-            "apply",
-            "-f",
-            file,
-            "--state",
-            "live.json",
-            "--auto-approve",
-        ]);
+        let mut command = apply_to_state_file(folder.path(), file);
         command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
     };
     let mut waited = 0;

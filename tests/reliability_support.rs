@@ -167,6 +167,13 @@ pub fn plan_contoso(emulator: &SpawnedEmulator, more: &[&str]) -> Command {
     command
 }
 
+/// `apply -f FILE --state live.json --auto-approve`, run in `folder`.
+pub fn apply_to_state_file(folder: &std::path::Path, file: &str) -> Command {
+    let mut command = cli();
+    command.current_dir(folder).args(["apply", "-f", file, "--state", "live.json", "--auto-approve"]);
+    command
+}
+
 /// The changes a plan of the Contoso files finds now (drift is not a change).
 pub fn planned_changes(emulator: &SpawnedEmulator) -> Vec<serde_json::Value> {
     let (code, stdout, stderr) = run(&mut plan_contoso(emulator, &["--format", "json"]));
