@@ -4,10 +4,12 @@
 //! Applying carries out the changes with `plan::effect::apply_change` — the
 //! same rules Graph enforces — and rewrites the file atomically (a partial
 //! file in the same folder, then a rename), so an interrupted apply leaves
-//! either the old document or the new one, never half of one.
+//! either the old document or the new one, never half of one; a lock beside
+//! the file makes applies to it take turns.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -37,14 +39,16 @@ pub enum StateFileError {
 }
 
 /// A tenant kept in a local JSON file.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct StateFileTenant {
     path: PathBuf,
+    /// The lock `reserve_for_apply` took, held until this tenant is dropped.
+    reserved: OnceLock<std::fs::File>,
 }
 
 impl StateFileTenant {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        StateFileTenant { path: path.into() }
+        StateFileTenant { path: path.into(), reserved: OnceLock::new() }
     }
 
     fn shown(&self) -> String {
@@ -206,6 +210,13 @@ impl Tenant for StateFileTenant {
         Ok(self.load()?)
     }
 
+    async fn reserve_for_apply(&self) -> anyhow::Result<()> {
+        if self.reserved.get().is_none() {
+            let _ = self.reserved.set(self.lock()?);
+        }
+        Ok(())
+    }
+
     async fn apply(&self, changes: &[Change]) -> ApplyReport {
         let mut report = ApplyReport::default();
         let outcome = |change: &Change, result: Outcome| ChangeOutcome {
@@ -213,9 +224,14 @@ impl Tenant for StateFileTenant {
             address: change.address.to_string(),
             result,
         };
-        // Held until the file is written: a second apply to the same file
-        // waits here, then applies its changes on top of the first's.
-        let (_lock, mut live) = match self.lock().and_then(|lock| Ok((lock, self.load()?))) {
+        // Held until the file is written (or, when reserved, since the read
+        // the plan was made from): a second apply to the same file waits,
+        // then applies its changes on top of the first's.
+        let lock_unless_reserved = || match self.reserved.get() {
+            Some(_) => Ok(None),
+            None => self.lock().map(Some),
+        };
+        let (_lock, mut live) = match lock_unless_reserved().and_then(|lock| Ok((lock, self.load()?))) {
             Ok(locked) => locked,
             Err(error) => {
                 for (index, change) in changes.iter().enumerate() {

@@ -40,6 +40,14 @@ pub trait Tenant: Send + Sync {
     /// Carries out `changes` in their order, stopping at the first failure it
     /// cannot retry. The report tells, per change, what happened.
     async fn apply(&self, changes: &[Change]) -> ApplyReport;
+
+    /// Keeps other applies out until this one ends, where the tenant can
+    /// promise that: called before the read an apply plans from, so what is
+    /// shown and confirmed is what gets applied. A local state file takes
+    /// its lock; Graph offers no lock, so by default nothing happens.
+    async fn reserve_for_apply(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// What an apply did, change by change.

@@ -6,6 +6,7 @@
 
 use std::process::Stdio;
 
+use crate::graph_support::repo;
 use crate::reliability_support::*;
 
 #[test]
@@ -118,4 +119,48 @@ fn reliability_two_state_file_applies_at_once_both_land() {
         }
     }
     assert!(waited > 0, "the applies never overlapped, so the test proved nothing");
+}
+
+/// Two saved plans, made from one state file, applied to it at once: the
+/// second reads the file only after the first has written it, so it is
+/// refused as stale instead of being applied to a tenant nobody reviewed.
+#[test]
+fn reliability_of_two_saved_plans_applied_at_once_to_a_state_file_exactly_one_lands() {
+    let folder = tempfile::tempdir().unwrap();
+    let seed_text = std::fs::read_to_string(repo("examples/contoso-live.json")).unwrap();
+    for (file, set) in [("a.yaml", "Alpha"), ("b.yaml", "Beta")] {
+        let text = format!("version: 1\nattributeSets:\n  {set}:\n    description: Added by {file}\n");
+        std::fs::write(folder.path().join(file), text).unwrap();
+    }
+    for round in 0..4 {
+        std::fs::write(folder.path().join("live.json"), &seed_text).unwrap();
+        for file in ["a.yaml", "b.yaml"] {
+            let mut command = cli();
+            command.current_dir(folder.path()).args(["plan", "-f", file, "--state", "live.json", "--out"]);
+            let (code, stdout, stderr) = run(command.arg(format!("{file}.plan.json")));
+            assert_eq!(code, 0, "{stdout}\n{stderr}");
+        }
+        let apply = |file: &str| {
+            let mut command = cli();
+            command.current_dir(folder.path()).args([
+                "apply",
+                &format!("{file}.plan.json"),
+                "--state",
+                "live.json",
+            ]);
+            command.arg("--auto-approve").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        };
+        let (first, second) = (apply("a.yaml"), apply("b.yaml"));
+        let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
+        let landed = outputs.iter().filter(|output| output.status.code() == Some(0)).count();
+        assert_eq!(landed, 1, "round {round}: not exactly one apply landed");
+        let refused = outputs.iter().find(|output| output.status.code() != Some(0)).unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains("is stale: the tenant changed since it was made"), "round {round}: {stderr}");
+
+        let text = std::fs::read_to_string(folder.path().join("live.json")).unwrap();
+        let live = entra_csa::state_file::parse(&text, "live.json").unwrap();
+        let added = ["Alpha", "Beta"].iter().filter(|set| live.attribute_sets.contains_key(**set)).count();
+        assert_eq!(added, 1, "round {round}: the refused plan changed the file");
+    }
 }

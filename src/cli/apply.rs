@@ -36,6 +36,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
         },
         None => {
             let desired = load_desired(&args.files)?;
+            reserve(tenant.as_ref(), &runtime)?;
             let live = runtime
                 .block_on(tenant.read(&ReadScope::for_desired(&desired)))
                 .context("cannot read the tenant; nothing was applied")?;
@@ -93,6 +94,13 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// Keeps other applies out from the read the plan is made from to the end of
+/// this apply, where the tenant can (a state file's lock): what is shown,
+/// checked for staleness and confirmed is then what gets applied.
+fn reserve(tenant: &dyn Tenant, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    runtime.block_on(tenant.reserve_for_apply()).context("nothing was applied")
+}
+
 /// The plan of a saved plan file, checked against the tenant as it is now.
 /// `Ok(Err(message))`: the plan is stale or does not match its own inputs.
 fn saved_plan(
@@ -142,6 +150,7 @@ fn saved_plan(
         )));
     }
 
+    reserve(tenant, runtime)?;
     let live = runtime
         .block_on(tenant.read(&ReadScope::for_desired(&desired)))
         .context("cannot read the tenant; nothing was applied")?;
