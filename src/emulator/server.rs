@@ -63,6 +63,16 @@ pub struct Shared {
     sequence: AtomicU64,
 }
 
+/// The fault injector a start (or a reset) begins with.
+fn fault_injector(config: &EmulatorConfig) -> FaultInjector {
+    FaultInjector::new(config.fault_rate, config.seed).with_lost_answers(config.lost_answers)
+}
+
+/// The quotas a start (or a reset) begins with, none used.
+fn throttler(config: &EmulatorConfig) -> Throttler {
+    Throttler::new(config.throttle, config.throttle_scale)
+}
+
 /// Locks a mutex; a panic elsewhere (an injected reset) cannot leave the
 /// data half-changed, since every change is made in one assignment.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -79,10 +89,8 @@ impl Shared {
             seed_store,
             log: Mutex::new(Vec::new()),
             stats: Mutex::new(Stats::default()),
-            faults: Mutex::new(
-                FaultInjector::new(config.fault_rate, config.seed).with_lost_answers(config.lost_answers),
-            ),
-            throttler: Mutex::new(Throttler::new(config.throttle, config.throttle_scale)),
+            faults: Mutex::new(fault_injector(&config)),
+            throttler: Mutex::new(throttler(&config)),
             batch_order: Mutex::new(StdRng::seed_from_u64(config.seed)),
             sequence: AtomicU64::new(0),
             config,
@@ -109,10 +117,9 @@ impl Shared {
         *lock(&self.store) = self.seed_store.clone();
         lock(&self.log).clear();
         *lock(&self.stats) = Stats::default();
-        *lock(&self.throttler) = Throttler::new(self.config.throttle, self.config.throttle_scale);
+        *lock(&self.throttler) = throttler(&self.config);
         // The same faults and batch orders again, as after start.
-        *lock(&self.faults) = FaultInjector::new(self.config.fault_rate, self.config.seed)
-            .with_lost_answers(self.config.lost_answers);
+        *lock(&self.faults) = fault_injector(&self.config);
         *lock(&self.batch_order) = StdRng::seed_from_u64(self.config.seed);
         self.sequence.store(0, Ordering::SeqCst);
     }
