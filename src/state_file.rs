@@ -64,15 +64,18 @@ impl StateFileTenant {
         document.into_live_state().map_err(|source| StateFileError::Wire { path: self.shown(), source })
     }
 
-    /// The lock that makes applies to this file take turns: an exclusive
-    /// lock on `.{file name}.entra-csa-lock` beside it, waited for when
-    /// another apply holds it and released when dropped. The lock file
-    /// stays: removing it would let a waiting apply and a new one lock two
+    /// The lock that makes applies to this file take turns, unless
+    /// `reserve_for_apply` holds it already (`None` then): an exclusive lock
+    /// on `.{file name}.entra-csa-lock` beside it, waited for when another
+    /// apply holds it and released when dropped. The lock file stays:
+    /// removing it would let a waiting apply and a new one lock two
     /// different files.
-    fn lock(&self) -> Result<std::fs::File, StateFileError> {
+    fn lock_unless_reserved(&self) -> Result<Option<std::fs::File>, StateFileError> {
+        if self.reserved.get().is_some() {
+            return Ok(None);
+        }
         let lock_error = |source: std::io::Error| StateFileError::Lock { path: self.shown(), source };
-        let name = self.path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-        let lock_path = folder_of(&self.path).join(format!(".{name}{LOCK_SUFFIX}"));
+        let lock_path = folder_of(&self.path).join(format!("{}{LOCK_SUFFIX}", hidden_name(&self.path)));
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -87,7 +90,7 @@ impl StateFileTenant {
             }
             Err(std::fs::TryLockError::Error(error)) => return Err(lock_error(error)),
         }
-        Ok(file)
+        Ok(Some(file))
     }
 
     /// Writes `live` as the document, atomically.
@@ -116,7 +119,7 @@ pub fn write_document(path: &Path, document: &TenantDocument) -> std::io::Result
     let mut text = serde_json::to_string_pretty(document).map_err(std::io::Error::other)?;
     text.push('\n');
     let folder = folder_of(path);
-    let prefix = partial_prefix(path);
+    let prefix = format!("{}.", hidden_name(path));
     let mut partial = tempfile::Builder::new().prefix(&prefix).suffix(PARTIAL_SUFFIX).tempfile_in(folder)?;
     partial.write_all(text.as_bytes())?;
     partial.as_file().sync_all()?;
@@ -133,9 +136,10 @@ fn folder_of(path: &Path) -> &Path {
     }
 }
 
-fn partial_prefix(path: &Path) -> String {
-    let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    format!(".{name}.")
+/// `.{file name}`: how the lock and partial files beside a state file begin.
+fn hidden_name(path: &Path) -> String {
+    let name = path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+    format!(".{name}")
 }
 
 /// Best effort: a partial file that cannot be removed is only logged.
@@ -211,8 +215,8 @@ impl Tenant for StateFileTenant {
     }
 
     async fn reserve_for_apply(&self) -> anyhow::Result<()> {
-        if self.reserved.get().is_none() {
-            let _ = self.reserved.set(self.lock()?);
+        if let Some(lock) = self.lock_unless_reserved()? {
+            let _ = self.reserved.set(lock);
         }
         Ok(())
     }
@@ -227,11 +231,7 @@ impl Tenant for StateFileTenant {
         // Held until the file is written (or, when reserved, since the read
         // the plan was made from): a second apply to the same file waits,
         // then applies its changes on top of the first's.
-        let lock_unless_reserved = || match self.reserved.get() {
-            Some(_) => Ok(None),
-            None => self.lock().map(Some),
-        };
-        let (_lock, mut live) = match lock_unless_reserved().and_then(|lock| Ok((lock, self.load()?))) {
+        let (_lock, mut live) = match self.lock_unless_reserved().and_then(|lock| Ok((lock, self.load()?))) {
             Ok(locked) => locked,
             Err(error) => {
                 for (index, change) in changes.iter().enumerate() {
