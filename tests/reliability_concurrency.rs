@@ -79,6 +79,15 @@ fn reliability_of_two_saved_plans_applied_at_once_the_later_one_is_refused_as_st
     assert!(changes.is_empty(), "only the first plan was applied, whole: {changes:#?}");
 }
 
+/// `a.yaml` and `b.yaml`, each declaring one attribute set of its own
+/// (`Alpha`, `Beta`) and nothing else.
+fn write_set_files(folder: &std::path::Path) {
+    for (file, set) in [("a.yaml", "Alpha"), ("b.yaml", "Beta")] {
+        let text = format!("version: 1\nattributeSets:\n  {set}:\n    description: Added by {file}\n");
+        std::fs::write(folder.join(file), text).unwrap();
+    }
+}
+
 /// Two applies to one state file at once, each adding its own attribute
 /// set: both sets are there afterwards, whatever the overlap (the second
 /// waits for the first to write, then applies on top of it).
@@ -91,12 +100,9 @@ fn reliability_two_state_file_applies_at_once_both_land() {
     // A state file of about a megabyte, so that reading and writing it take a while.
     let generated = generate(&Shape { users: 800, service_principals: 20, seed: 9, ..Shape::default() });
     let seed_text = serde_json::to_string_pretty(&TenantDocument::from_live_state(&generated.live)).unwrap();
-    for (file, set) in [("a.yaml", "Alpha"), ("b.yaml", "Beta")] {
-        let text = format!("version: 1\nattributeSets:\n  {set}:\n    description: Added by {file}\n");
-        std::fs::write(folder.path().join(file), text).unwrap();
-    }
+    write_set_files(folder.path());
     let apply = |file: &str| {
-        let mut command = apply_to_state_file(folder.path(), file);
+        let mut command = apply_to_state_file(folder.path(), &["-f", file]);
         command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
     };
     let mut waited = 0;
@@ -128,10 +134,7 @@ fn reliability_two_state_file_applies_at_once_both_land() {
 fn reliability_of_two_saved_plans_applied_at_once_to_a_state_file_exactly_one_lands() {
     let folder = tempfile::tempdir().unwrap();
     let seed_text = std::fs::read_to_string(repo("examples/contoso-live.json")).unwrap();
-    for (file, set) in [("a.yaml", "Alpha"), ("b.yaml", "Beta")] {
-        let text = format!("version: 1\nattributeSets:\n  {set}:\n    description: Added by {file}\n");
-        std::fs::write(folder.path().join(file), text).unwrap();
-    }
+    write_set_files(folder.path());
     for round in 0..4 {
         std::fs::write(folder.path().join("live.json"), &seed_text).unwrap();
         for file in ["a.yaml", "b.yaml"] {
@@ -141,14 +144,8 @@ fn reliability_of_two_saved_plans_applied_at_once_to_a_state_file_exactly_one_la
             assert_eq!(code, 0, "{stdout}\n{stderr}");
         }
         let apply = |file: &str| {
-            let mut command = cli();
-            command.current_dir(folder.path()).args([
-                "apply",
-                &format!("{file}.plan.json"),
-                "--state",
-                "live.json",
-            ]);
-            command.arg("--auto-approve").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+            let mut command = apply_to_state_file(folder.path(), &[&format!("{file}.plan.json")]);
+            command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
         };
         let (first, second) = (apply("a.yaml"), apply("b.yaml"));
         let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];

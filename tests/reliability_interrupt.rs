@@ -145,7 +145,7 @@ fn reliability_a_state_file_apply_killed_at_random_moments_leaves_the_old_or_the
     };
     write_state(&generated.live);
     let apply = |file: &str| {
-        let mut command = apply_to_state_file(folder.path(), file);
+        let mut command = apply_to_state_file(folder.path(), &["-f", file]);
         command.stdout(Stdio::null()).stderr(Stdio::null());
         command
     };

@@ -167,10 +167,11 @@ pub fn plan_contoso(emulator: &SpawnedEmulator, more: &[&str]) -> Command {
     command
 }
 
-/// `apply -f FILE --state live.json --auto-approve`, run in `folder`.
-pub fn apply_to_state_file(folder: &std::path::Path, file: &str) -> Command {
+/// `apply SOURCE --state live.json --auto-approve`, run in `folder`; the
+/// source is `["-f", FILE]` or `[PLANFILE]`.
+pub fn apply_to_state_file(folder: &std::path::Path, source: &[&str]) -> Command {
     let mut command = cli();
-    command.current_dir(folder).args(["apply", "-f", file, "--state", "live.json", "--auto-approve"]);
+    command.current_dir(folder).arg("apply").args(source).args(["--state", "live.json", "--auto-approve"]);
     command
 }
 
