@@ -13,15 +13,15 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use entra_csa::cli::arguments::Cloud;
+use entra_csa::desired::export::{ExportOptions, export_single};
+use entra_csa::desired::load::load_texts;
 use entra_csa::emulator::{EmulatorConfig, RunningEmulator, Throttle, start};
-use entra_csa::export::{ExportOptions, export_single};
+use entra_csa::graph::endpoint::Cloud;
 use entra_csa::graph::route::Route;
 use entra_csa::graph::wire::TenantDocument;
 use entra_csa::graph::{BearerToken, ClientOptions, GraphTenant, TokenSource, endpoint};
-use entra_csa::load::load_texts;
+use entra_csa::model::synthetic::{Shape, generate};
 use entra_csa::plan::{self, Target};
-use entra_csa::synthetic::{Shape, generate};
 use entra_csa::tenant::{ReadScope, Tenant};
 
 /// Timing repetitions; the median is reported.
@@ -122,10 +122,10 @@ fn local_row(principals: usize) -> LocalRow {
         std::hint::black_box(load_texts(&files).expect("valid"));
     });
     let read_state = median(|| {
-        std::hint::black_box(entra_csa::state_file::parse(&state, "live.json").expect("valid"));
+        std::hint::black_box(entra_csa::tenant::state_file::parse(&state, "live.json").expect("valid"));
     });
     let desired = load_texts(&files).unwrap();
-    let live = entra_csa::state_file::parse(&state, "live.json").unwrap();
+    let live = entra_csa::tenant::state_file::parse(&state, "live.json").unwrap();
     let target = Target::StateFile { path: "live.json".into() };
     let diff_plan = median(|| {
         std::hint::black_box(plan::build(&desired, &live, target.clone()));
@@ -174,12 +174,12 @@ fn bare_parse_options() -> serde_saphyr::Options {
         strict_booleans: true,
         with_snippet: false,
         alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: entra_csa::yaml::MAX_ALIAS_NODES,
+            max_total_replayed_events: entra_csa::desired::yaml::MAX_ALIAS_NODES,
         },
         budget: serde_saphyr::budget! {
-            max_nodes: entra_csa::yaml::MAX_NODES,
+            max_nodes: entra_csa::desired::yaml::MAX_NODES,
             max_events: 100_000_000,
-            max_depth: entra_csa::yaml::MAX_DEPTH,
+            max_depth: entra_csa::desired::yaml::MAX_DEPTH,
         },
     }
 }
@@ -188,11 +188,11 @@ fn bare_parse_options() -> serde_saphyr::Options {
 /// then prints this process's peak resident memory (kB).
 fn measure_plan_in_this_process(folder: &Path) {
     let phases = std::env::var_os("SCALE_PHASES").is_some();
-    let desired = entra_csa::load::load_files(&[folder.join("desired.yaml")]).expect("valid");
+    let desired = entra_csa::desired::load::load_files(&[folder.join("desired.yaml")]).expect("valid");
     if phases {
         eprintln!("after load: peak {} kB", peak_rss_kb());
     }
-    let tenant = entra_csa::state_file::StateFileTenant::new(folder.join("live.json"));
+    let tenant = entra_csa::tenant::state_file::StateFileTenant::new(folder.join("live.json"));
     let live = tenant.load().expect("valid");
     if phases {
         eprintln!("after state file: peak {} kB", peak_rss_kb());
@@ -228,7 +228,7 @@ fn scaled(options: ClientOptions) -> ClientOptions {
 /// Emulator latency for every request, as the issue asks.
 const LATENCY: Duration = Duration::from_millis(20);
 
-async fn emulator_with(live: &entra_csa::live_state::LiveState, throttle: Throttle) -> RunningEmulator {
+async fn emulator_with(live: &entra_csa::model::live::LiveState, throttle: Throttle) -> RunningEmulator {
     start(EmulatorConfig {
         seed_state: TenantDocument::from_live_state(live),
         latency: LATENCY,
@@ -370,7 +370,7 @@ fn report(rows: &[LocalRow], reads: &[ReadRow], applies: &[ApplyRow], quick: boo
     text.push_str(
         "The data is generated, seeded: a tenant of 2% service principals and 98% users, 5 attribute sets of 8 \
          attributes (predefined String, String collection, Integer, Boolean), 3 values per principal, 10% of \
-         principals differing between the files and the tenant (`src/synthetic.rs`). The files are the \
+         principals differing between the files and the tenant (`src/model/synthetic.rs`). The files are the \
          desired tenant exported as one YAML file; the tenant is a state file (DESIGN §6).\n\n",
     );
     text.push_str("## Local plan: load + validate + diff + plan versus a bare YAML parse\n\n");

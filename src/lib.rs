@@ -1,30 +1,25 @@
 //! entra-csa manages Microsoft Entra ID custom security attributes as code.
 //!
-//! YAML files are loaded into a `Manifest`, validated into a `DesiredState`,
-//! and compared with the `LiveState` read from a `Tenant` (Microsoft Graph or
-//! a local state file). The diff yields a `Plan` that only adds, updates,
-//! deactivates or reactivates — never deletes, never renames — which is
-//! rendered (text, JSON, Markdown) and applied.
+//! The pipeline, in the order of the modules below: YAML files become a
+//! `DesiredState` (`desired`), a `Tenant` (`tenant`: a local state file, or
+//! Microsoft Graph in `graph`) is read into a `LiveState` (`model::live`),
+//! the two meet in the diff (`plan::diff`), which yields a `Plan` that only
+//! adds, updates, deactivates or reactivates — never deletes, never renames.
+//! `render` shows the plan (text, JSON, Markdown); the tenant applies it.
+//!
+//! Imports run down this list only: `cli` → `emulator` → `graph` | `tenant`
+//! → `render` → `plan` → `desired` → `model` (`tests/architecture.rs`
+//! holds it).
 
-// ── pure core: no async, no network, no filesystem, no environment, no clock ──
-pub mod access;
-pub mod diagnostic;
-pub mod diff;
-pub mod export;
-pub mod live_state;
-pub mod manifest;
+// ── pure core: no async, no network, no environment, no clock ──
+// (`desired::load` alone reads the files it is given)
+pub mod desired;
 pub mod model;
 pub mod plan;
-pub mod synthetic;
-pub mod validate;
-pub mod yaml;
+pub mod render;
 
 // ── edges: talk to the world ──
-pub mod cli;
-pub mod emulator;
-pub mod exit_status;
-pub mod graph;
-pub mod load;
-pub mod render;
-pub mod state_file;
 pub mod tenant;
+pub mod graph;
+pub mod emulator;
+pub mod cli;

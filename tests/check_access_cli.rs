@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
+use crate::launch::entra_csa;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -13,7 +13,7 @@ fn jwt(payload: &str) -> String {
 }
 
 fn check_access(token: &str, files: &[&str]) -> (i32, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_entra-csa"));
+    let mut command = entra_csa();
     command.current_dir(Path::new(env!("CARGO_MANIFEST_DIR"))).arg("-vv").arg("check-access");
     for file in files {
         command.args(["-f", file]);

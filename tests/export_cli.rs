@@ -4,15 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::launch::entra_csa;
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name)
 }
 
 fn run(folder: &Path, args: &[&str]) -> (i32, String, String) {
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_entra-csa")).current_dir(folder).args(args).output().unwrap();
+    let output = entra_csa().current_dir(folder).args(args).output().unwrap();
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -139,7 +138,7 @@ async fn an_export_through_graph_of_thousands_of_principals_plans_no_changes() {
     use crate::graph_support::*;
     use entra_csa::emulator::EmulatorConfig;
     use entra_csa::graph::wire::TenantDocument;
-    use entra_csa::synthetic::{Shape, generate};
+    use entra_csa::model::synthetic::{Shape, generate};
 
     let mut seed = contoso_seed();
     let bob = seed

@@ -34,7 +34,7 @@ fn assert_no_delete(emulator: &RunningEmulator) {
 }
 
 /// The store, with principals in a stable order, for comparing end states.
-fn normalised(state: TenantDocument) -> entra_csa::live_state::LiveState {
+fn normalised(state: TenantDocument) -> entra_csa::model::live::LiveState {
     state.to_live_state().unwrap()
 }
 
@@ -273,7 +273,7 @@ fn many_assignments(users: usize) -> (TenantDocument, entra_csa::model::DesiredS
              Cleared: true\n"
         ));
     }
-    let desired = entra_csa::load::load_texts(&[("many.yaml".to_owned(), yaml)])
+    let desired = entra_csa::desired::load::load_texts(&[("many.yaml".to_owned(), yaml)])
         .unwrap_or_else(|diagnostics| panic!("{diagnostics}"));
     (seed, desired)
 }

@@ -95,9 +95,8 @@ async fn an_interrupted_apply_stops_cleanly_and_the_next_run_finishes_it() {
     .await;
     let url = emulator.base_url();
     let example = repo("examples/contoso.yaml").display().to_string();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_entra-csa"));
+    let mut command = entra_csa();
     command
-        .env_clear()
         .env("ENTRA_CSA_ACCESS_TOKEN", SENTINEL)
         .args(["apply", "-f", &example, "--graph-url", &url, "--auto-approve"])
         .stdout(std::process::Stdio::piped())
@@ -136,9 +135,9 @@ async fn an_interrupted_apply_stops_cleanly_and_the_next_run_finishes_it() {
     emulator.shutdown().await;
 }
 
-async fn emulator_state_after_clean_apply(example: &str) -> entra_csa::live_state::LiveState {
+async fn emulator_state_after_clean_apply(example: &str) -> entra_csa::model::live::LiveState {
     let clean = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
-    let desired = entra_csa::load::load_files(&[std::path::PathBuf::from(example)]).unwrap();
+    let desired = entra_csa::desired::load::load_files(&[std::path::PathBuf::from(example)]).unwrap();
     apply_and_converge(&tenant(&clean), &desired).await;
     let state = clean.state().to_live_state().unwrap();
     clean.shutdown().await;
@@ -159,7 +158,7 @@ async fn export_reads_the_tenant_through_graph() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_graph_refuses_for_a_missing_role_fail_truthfully_and_change_nothing() {
-    use entra_csa::access::DirectoryRole;
+    use entra_csa::graph::access::DirectoryRole;
     // A signed-in user with the write scopes but only the reader roles: the
     // token cannot show roles scoped to a set, so the client only warns, and
     // Graph (the emulator) refuses each write with 403.
@@ -226,8 +225,7 @@ async fn progress_bars_draw_on_a_terminal_and_never_on_stdout() {
     let url = emulator.base_url();
     let example = repo("examples/contoso.yaml").display().to_string();
     let apply = move |stderr: Stdio| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_entra-csa"))
-            .env_clear()
+        entra_csa()
             .env("ENTRA_CSA_ACCESS_TOKEN", SENTINEL)
             .env("NO_COLOR", "1")
             // A terminal names its type; without TERM, bars stay hidden.

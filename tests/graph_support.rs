@@ -6,14 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use entra_csa::cli::arguments::Cloud;
 use entra_csa::emulator::{EmulatorConfig, RunningEmulator, start};
+use entra_csa::graph::endpoint::Cloud;
 use entra_csa::graph::retry::RetryPolicy;
 use entra_csa::graph::wire::TenantDocument;
 use entra_csa::graph::{BearerToken, ClientOptions, GraphTenant, TokenSource, endpoint};
 use entra_csa::model::DesiredState;
 use entra_csa::plan::{self, Plan};
 use entra_csa::tenant::{ReadScope, Tenant};
+
+pub use crate::launch::{entra_csa, run_off_runtime};
 
 pub fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -37,7 +39,7 @@ pub fn empty_seed() -> TenantDocument {
 }
 
 pub fn desired(path: &str) -> DesiredState {
-    entra_csa::load::load_files(&[repo(path)]).unwrap_or_else(|diagnostics| panic!("{diagnostics}"))
+    entra_csa::desired::load::load_files(&[repo(path)]).unwrap_or_else(|diagnostics| panic!("{diagnostics}"))
 }
 
 pub async fn emulator(config: EmulatorConfig) -> RunningEmulator {
@@ -90,42 +92,11 @@ pub async fn apply_and_converge(tenant: &GraphTenant, desired: &DesiredState) ->
     plan
 }
 
-/// The binary, with no sign-in configuration inherited from the machine.
-pub fn entra_csa() -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_entra-csa"));
-    for name in [
-        "NO_COLOR",
-        "ENTRA_CSA_GRAPH_URL",
-        "ENTRA_CSA_ACCESS_TOKEN",
-        "AZURE_TENANT_ID",
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_FEDERATED_TOKEN_FILE",
-        "AZURE_CLIENT_CERTIFICATE_PATH",
-        "IDENTITY_ENDPOINT",
-        "MSI_ENDPOINT",
-        "SYSTEM_OIDCREQUESTURI",
-        "ACTIONS_ID_TOKEN_REQUEST_URL",
-        "RUST_LOG",
-    ] {
-        command.env_remove(name);
-    }
-    command
-}
-
-/// Runs the binary off the async runtime (the emulator keeps serving).
+/// Runs the binary with this token, off the async runtime (the emulator keeps serving).
 pub async fn run_cli(args: Vec<String>, token: &str) -> (i32, String, String) {
-    let token = token.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let output = entra_csa().env("ENTRA_CSA_ACCESS_TOKEN", token).args(&args).output().unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    })
-    .await
-    .unwrap()
+    let mut command = entra_csa();
+    command.env("ENTRA_CSA_ACCESS_TOKEN", token).args(&args);
+    run_off_runtime(command).await
 }
 
 /// An unsigned JWT with these claims.

@@ -5,7 +5,7 @@
 
 use entra_csa::emulator::EmulatorConfig;
 use entra_csa::graph::wire::{TenantDocument, WireAttributeSet, WireDefinition, WirePrincipal};
-use entra_csa::live_state::PrincipalId;
+use entra_csa::model::live::PrincipalId;
 use entra_csa::model::{AttributeValue, DataType, PrincipalKey, PrincipalKind, Status};
 use entra_csa::plan::{Action, Address, Change, Snapshot};
 use entra_csa::tenant::Tenant;

@@ -2,7 +2,7 @@
 //! mutations of a realistic file each load or are refused with located
 //! problems; deeply nested and huge documents are refused cleanly.
 
-use entra_csa::load::load_texts;
+use entra_csa::desired::load::load_texts;
 use proptest::prelude::*;
 
 fn contoso() -> String {

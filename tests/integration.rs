@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod architecture;
 mod auth_cli;
 mod check_access_cli;
 mod ci_examples;
@@ -12,6 +13,7 @@ mod graph_support;
 mod graph_wire;
 mod hostile_input;
 mod json_contract;
+mod launch;
 mod plan_cli;
 mod plan_goldens;
 mod plan_properties;

@@ -227,7 +227,7 @@ fn a_saved_plan_is_the_json_plan_plus_its_desired_state() {
     let case = cases().into_iter().find(|case| case.ends_with("create-everything")).unwrap();
     let folder = tempfile::tempdir().unwrap();
     let out = folder.path().join("plan.json");
-    let status = assert_cmd::Command::new(env!("CARGO_BIN_EXE_entra-csa"))
+    let status = crate::launch::entra_csa()
         .current_dir(&case)
         .args(["plan", "-f", "desired.yaml", "--state", "live.json", "--out"])
         .arg(&out)

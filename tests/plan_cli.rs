@@ -4,17 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::launch::entra_csa;
 use serde_json::Value;
 
 fn fixture(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plan").join(case)
-}
-
-fn entra_csa() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_entra-csa"));
-    command.env_remove("NO_COLOR");
-    command
 }
 
 /// A temporary folder holding a copy of a case's `desired.yaml` and `live.json`.

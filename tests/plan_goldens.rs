@@ -27,10 +27,9 @@ pub fn cases() -> Vec<PathBuf> {
 
 /// Runs `plan` on a case in `format`: (exit code, stdout, stderr).
 pub fn run_plan(case: &Path, format: &str) -> (i32, String, String) {
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_entra-csa"))
+    let output = crate::launch::entra_csa()
         .current_dir(case)
         .args(["plan", "-f", "desired.yaml", "--state", "live.json", "--format", format])
-        .env_remove("NO_COLOR")
         .output()
         .expect("the binary runs");
     (

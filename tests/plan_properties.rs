@@ -15,7 +15,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
 use entra_csa::cli::apply::check_saved_plan;
-use entra_csa::live_state::{LiveAttributeSet, LivePrincipal, LiveState};
+use entra_csa::model::live::{LiveAttributeSet, LivePrincipal, LiveState};
 use entra_csa::model::{
     AllowedValue, AttributeSet, AttributeValue, DataType, Definition, DesiredState, Policy,
     PrincipalAssignments, PrincipalKey, PrincipalKind, Status, UndeclaredAssignments, UndeclaredObjects,

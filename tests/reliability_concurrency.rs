@@ -94,7 +94,7 @@ fn write_set_files(folder: &std::path::Path) {
 #[test]
 fn reliability_two_state_file_applies_at_once_both_land() {
     use entra_csa::graph::wire::TenantDocument;
-    use entra_csa::synthetic::{Shape, generate};
+    use entra_csa::model::synthetic::{Shape, generate};
 
     let folder = tempfile::tempdir().unwrap();
     // A state file of about a megabyte, so that reading and writing it take a while.
@@ -119,7 +119,7 @@ fn reliability_two_state_file_applies_at_once_both_land() {
             waited += usize::from(stderr.contains("waiting for another apply to live.json to finish"));
         }
         let text = std::fs::read_to_string(folder.path().join("live.json")).unwrap();
-        let live = entra_csa::state_file::parse(&text, "live.json").unwrap();
+        let live = entra_csa::tenant::state_file::parse(&text, "live.json").unwrap();
         for set in ["Alpha", "Beta"] {
             assert!(live.attribute_sets.contains_key(set), "stagger {stagger} ms: {set} was lost");
         }
@@ -156,7 +156,7 @@ fn reliability_of_two_saved_plans_applied_at_once_to_a_state_file_exactly_one_la
         assert!(stderr.contains("is stale: the tenant changed since it was made"), "round {round}: {stderr}");
 
         let text = std::fs::read_to_string(folder.path().join("live.json")).unwrap();
-        let live = entra_csa::state_file::parse(&text, "live.json").unwrap();
+        let live = entra_csa::tenant::state_file::parse(&text, "live.json").unwrap();
         let added = ["Alpha", "Beta"].iter().filter(|set| live.attribute_sets.contains_key(**set)).count();
         assert_eq!(added, 1, "round {round}: the refused plan changed the file");
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use entra_csa::emulator::{EmulatorConfig, RecordedRequest, RunningEmulator};
 use entra_csa::graph::wire::TenantDocument;
-use entra_csa::live_state::LiveState;
+use entra_csa::model::live::LiveState;
 use entra_csa::tenant::Tenant;
 use serde_json::Value;
 

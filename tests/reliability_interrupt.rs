@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use entra_csa::export::{ExportOptions, export_single};
+use entra_csa::desired::export::{ExportOptions, export_single};
 use entra_csa::graph::wire::TenantDocument;
-use entra_csa::synthetic::{Shape, generate};
+use entra_csa::model::synthetic::{Shape, generate};
 use rand::{Rng, SeedableRng};
 
 use crate::reliability_support::*;
@@ -151,7 +151,7 @@ fn reliability_a_state_file_apply_killed_at_random_moments_leaves_the_old_or_the
     };
     let parse = || {
         let text = std::fs::read_to_string(&state).expect("the state file is there");
-        entra_csa::state_file::parse(&text, "live.json")
+        entra_csa::tenant::state_file::parse(&text, "live.json")
             .unwrap_or_else(|error| panic!("a killed apply left a broken state file: {error}"))
     };
 
@@ -201,7 +201,7 @@ fn reliability_a_state_file_apply_killed_at_random_moments_leaves_the_old_or_the
     for entry in std::fs::read_dir(folder.path()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         let partial =
-            name.starts_with(".live.json.") && name.ends_with(entra_csa::state_file::PARTIAL_SUFFIX);
+            name.starts_with(".live.json.") && name.ends_with(entra_csa::tenant::state_file::PARTIAL_SUFFIX);
         let expected = ["a.yaml", "b.yaml", "live.json", ".live.json.entra-csa-lock"];
         assert!(partial || expected.contains(&name.as_str()), "left behind: {name}");
     }

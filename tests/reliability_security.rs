@@ -18,13 +18,8 @@ use crate::reliability_support::{SENTINEL, run};
 
 /// The binary with only the sentinel token configured.
 fn cli(folder: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_entra-csa"));
-    command
-        .env_clear()
-        .env("ENTRA_CSA_ACCESS_TOKEN", SENTINEL)
-        .env("RUST_BACKTRACE", "1")
-        .current_dir(folder)
-        .stdin(Stdio::null());
+    let mut command = entra_csa();
+    command.env("ENTRA_CSA_ACCESS_TOKEN", SENTINEL).env("RUST_BACKTRACE", "1").current_dir(folder);
     command
 }
 
@@ -137,8 +132,7 @@ fn reliability_the_emulator_command_never_prints_its_token_even_at_debug() {
 
 fn emulator_command_logs_requests_but_not_its_token(verbosity: &[&str], rust_log: Option<&str>) {
     use std::io::{BufRead, BufReader, Read};
-    let mut command = Command::new(env!("CARGO_BIN_EXE_entra-csa"));
-    command.env_clear();
+    let mut command = entra_csa();
     if let Some(filter) = rust_log {
         command.env("RUST_LOG", filter);
     }

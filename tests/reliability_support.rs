@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use entra_csa::emulator::RecordedRequest;
 use entra_csa::graph::wire::TenantDocument;
-use entra_csa::live_state::LiveState;
+use entra_csa::model::live::LiveState;
 
 use crate::graph_support::repo;
+use crate::launch::entra_csa;
+pub use crate::launch::run;
 
 pub const SENTINEL: &str = "sentinel-token-5d1e08b2-never-print-me";
 
@@ -27,12 +29,10 @@ pub struct SpawnedEmulator {
 impl SpawnedEmulator {
     /// Serves `state` (a state file) with these extra arguments.
     pub fn start(state: &Path, args: &[&str]) -> SpawnedEmulator {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_entra-csa"))
+        let mut child = entra_csa()
             .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
             .arg(state)
             .args(args)
-            .env_remove("ENTRA_CSA_EMULATOR_TOKEN")
-            .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -133,20 +133,9 @@ impl Drop for SpawnedEmulator {
 
 /// The binary with a clean environment and the sentinel token.
 pub fn cli() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_entra-csa"));
-    command.env_clear().env("ENTRA_CSA_ACCESS_TOKEN", SENTINEL).env("NO_COLOR", "1");
-    command.stdin(Stdio::null());
+    let mut command = entra_csa();
+    command.env("ENTRA_CSA_ACCESS_TOKEN", SENTINEL).env("NO_COLOR", "1");
     command
-}
-
-/// Runs the binary to the end: exit code, stdout, stderr.
-pub fn run(command: &mut Command) -> (i32, String, String) {
-    let output = command.output().expect("the binary runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 pub fn contoso_yaml() -> String {

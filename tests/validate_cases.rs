@@ -1,8 +1,8 @@
 //! Invalid desired-state files, one per rule: each must be refused with its
 //! message at its line and column — and every problem of a file in one run.
 
-use entra_csa::diagnostic::Diagnostics;
-use entra_csa::load::load_texts;
+use entra_csa::desired::diagnostic::Diagnostics;
+use entra_csa::desired::load::load_texts;
 
 /// A file with one attribute set `Eng` whose attributes are `ATTRS`, and `REST` after it.
 fn with_attributes(attributes: &str, rest: &str) -> String {

@@ -4,15 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use entra_csa::load::{load_files, load_texts};
+use entra_csa::desired::load::{load_files, load_texts};
+use std::process::Command;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn entra_csa() -> Command {
-    let mut command = Command::cargo_bin("entra-csa").expect("the binary is built");
+    let mut command = crate::launch::entra_csa();
     command.current_dir(root()).env("NO_COLOR", "1");
     command
 }
@@ -118,7 +118,7 @@ fn the_schema_rejects_what_validate_rejects_structurally() {
 #[test]
 fn the_committed_schema_is_current() {
     let committed = std::fs::read_to_string(root().join("schema/entra-csa.schema.json")).unwrap();
-    let generated = entra_csa::manifest::json_schema();
+    let generated = entra_csa::desired::manifest::json_schema();
     assert!(
         committed == generated,
         "schema/entra-csa.schema.json is stale: run `cargo run -- schema > schema/entra-csa.schema.json`"
@@ -130,7 +130,8 @@ fn the_committed_schema_is_current() {
 
 #[test]
 fn the_schema_describes_keys_for_editors() {
-    let schema: serde_json::Value = serde_json::from_str(&entra_csa::manifest::json_schema()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&entra_csa::desired::manifest::json_schema()).unwrap();
     let attribute = &schema["$defs"]["AttributeSpec"]["properties"];
     for key in ["description", "type", "isCollection", "isSearchable", "usePreDefinedValuesOnly", "status"] {
         assert!(attribute[key]["description"].is_string(), "{key} has no description");

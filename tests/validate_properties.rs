@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use entra_csa::load::load_texts;
+use entra_csa::desired::load::load_texts;
 use entra_csa::model::{
     AllowedValue, AttributeSet, AttributeValue, DataType, Definition, DesiredState, Policy,
     PrincipalAssignments, PrincipalKey, SetValues, Status, UndeclaredAssignments, UndeclaredObjects,

@@ -13,9 +13,9 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::cli::arguments::ApplyArgs;
+use crate::cli::exit_status::ExitStatus;
 use crate::cli::plan::{colour, load_desired, runtime};
 use crate::cli::target::open_tenant;
-use crate::exit_status::ExitStatus;
 use crate::plan::{self, FORMAT_VERSION, Plan};
 use crate::render::json::document;
 use crate::render::json_types::{JsonChange, JsonPlan};

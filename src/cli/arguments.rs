@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::graph::auth::AuthMethod;
+use crate::graph::endpoint::Cloud;
+
 /// Manage Microsoft Entra ID custom security attributes as code.
 ///
 /// Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error (bad
@@ -146,8 +149,8 @@ pub struct TargetArgs {
     pub graph_url: Option<String>,
 
     /// National cloud: sets the service root and the token scope.
-    #[arg(long, value_enum, default_value_t = Cloud::Global)]
-    pub cloud: Cloud,
+    #[arg(long, value_enum, default_value_t = CloudFlag::Global)]
+    pub cloud: CloudFlag,
 
     /// Allow --graph-url to point at a host that is neither a Microsoft Graph
     /// root nor loopback.
@@ -164,20 +167,33 @@ pub struct TargetArgs {
     pub client_id: Option<String>,
 
     /// How to sign in; `auto` picks the first method that is configured.
-    #[arg(long, value_enum, default_value_t = AuthMethod::Auto)]
-    pub auth: AuthMethod,
+    #[arg(long, value_enum, default_value_t = AuthFlag::Auto)]
+    pub auth: AuthFlag,
 }
 
+/// The values of `--cloud`; `graph::Cloud` is what they mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Cloud {
+pub enum CloudFlag {
     Global,
     Usgov,
     UsgovDod,
     China,
 }
 
+impl From<CloudFlag> for Cloud {
+    fn from(flag: CloudFlag) -> Cloud {
+        match flag {
+            CloudFlag::Global => Cloud::Global,
+            CloudFlag::Usgov => Cloud::Usgov,
+            CloudFlag::UsgovDod => Cloud::UsgovDod,
+            CloudFlag::China => Cloud::China,
+        }
+    }
+}
+
+/// The values of `--auth`, with their help; `graph::auth::AuthMethod` is what they mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuthMethod {
+pub enum AuthFlag {
     /// ENTRA_CSA_ACCESS_TOKEN, then workload identity (token file, GitHub
     /// Actions OIDC), Azure Pipelines, client secret, certificate, managed
     /// identity, then developer tools.
@@ -196,6 +212,21 @@ pub enum AuthMethod {
     Pipelines,
     /// Managed identity of the machine.
     ManagedIdentity,
+}
+
+impl From<AuthFlag> for AuthMethod {
+    fn from(flag: AuthFlag) -> AuthMethod {
+        match flag {
+            AuthFlag::Auto => AuthMethod::Auto,
+            AuthFlag::Token => AuthMethod::Token,
+            AuthFlag::Cli => AuthMethod::Cli,
+            AuthFlag::Secret => AuthMethod::Secret,
+            AuthFlag::Certificate => AuthMethod::Certificate,
+            AuthFlag::Workload => AuthMethod::Workload,
+            AuthFlag::Pipelines => AuthMethod::Pipelines,
+            AuthFlag::ManagedIdentity => AuthMethod::ManagedIdentity,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -4,12 +4,12 @@
 //! `plan` and `apply` of the given files need. Exit 0 when nothing needed is
 //! visibly missing, 1 otherwise.
 
-use crate::access::{self, Capability, Check, Claims, DirectoryRole};
 use crate::cli::arguments::CheckAccessArgs;
+use crate::cli::exit_status::ExitStatus;
 use crate::cli::plan::runtime;
-use crate::exit_status::ExitStatus;
+use crate::desired::load::load_files;
+use crate::graph::access::{self, Capability, Check, Claims, DirectoryRole};
 use crate::graph::{auth, endpoint};
-use crate::load::load_files;
 
 /// Runs `check-access`.
 pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
@@ -30,9 +30,10 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
 
     let target = &args.target;
     let endpoint =
-        endpoint::resolve(target.cloud, target.graph_url.as_deref(), target.allow_custom_graph_host)?;
+        endpoint::resolve(target.cloud.into(), target.graph_url.as_deref(), target.allow_custom_graph_host)?;
     let env = |name: &str| std::env::var(name).ok();
-    let sign_in = auth::choose(target.auth, target.tenant_id.as_deref(), target.client_id.as_deref(), &env)?;
+    let sign_in =
+        auth::choose(target.auth.into(), target.tenant_id.as_deref(), target.client_id.as_deref(), &env)?;
     let tokens = auth::token_source(&sign_in, endpoint.cloud, &endpoint.scope, &env)?;
     let token = runtime()?.block_on(tokens.token())?;
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::arguments::{EmulatorArgs, Throttle as ThrottleArgument};
+use crate::cli::exit_status::ExitStatus;
 use crate::emulator::{self, EmulatorConfig, Throttle};
-use crate::exit_status::ExitStatus;
 use crate::graph::wire::TenantDocument;
 
 /// Runs the emulator until Ctrl-C.
@@ -80,6 +80,6 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
 fn load_state(path: &std::path::Path) -> anyhow::Result<TenantDocument> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read state file {}", path.display()))?;
-    crate::state_file::parse(&text, &path.display().to_string())?;
+    crate::tenant::state_file::parse(&text, &path.display().to_string())?;
     serde_json::from_str(&text).with_context(|| format!("cannot read state file {}", path.display()))
 }

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cli::arguments::ExportArgs;
+use crate::cli::exit_status::ExitStatus;
 use crate::cli::plan::runtime;
 use crate::cli::target::open_tenant;
-use crate::diagnostic::nearest;
-use crate::exit_status::ExitStatus;
-use crate::export::{ExportOptions, export_folder, export_single};
+use crate::desired::diagnostic::nearest;
+use crate::desired::export::{ExportOptions, export_folder, export_single};
 use crate::tenant::ReadScope;
 
 /// The schema's file name beside a folder export.
@@ -45,7 +45,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
                 .with_context(|| format!("cannot create the folder {}", path.display()))?;
             options.schema_path = Some(SCHEMA_FILE.to_owned());
             let files = export_folder(&live, &options)?;
-            write_atomically(&path.join(SCHEMA_FILE), &crate::manifest::json_schema())?;
+            write_atomically(&path.join(SCHEMA_FILE), &crate::desired::manifest::json_schema())?;
             for file in &files {
                 write_atomically(&path.join(&file.name), &file.text)?;
             }

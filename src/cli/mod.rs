@@ -5,6 +5,7 @@ pub mod apply;
 pub mod arguments;
 pub mod check_access;
 pub mod emulator;
+pub mod exit_status;
 pub mod export;
 pub mod plan;
 pub mod schema;
@@ -13,7 +14,7 @@ pub mod validate;
 
 use clap::Parser;
 
-use crate::exit_status::ExitStatus;
+use crate::cli::exit_status::ExitStatus;
 use arguments::{Arguments, Command};
 
 /// Runs the tool with the process arguments.

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cli::arguments::{PlanArgs, PlanFormat};
+use crate::cli::exit_status::ExitStatus;
 use crate::cli::target::open_tenant;
-use crate::exit_status::ExitStatus;
 use crate::model::DesiredState;
 use crate::plan::{self, Plan};
 use crate::render::{self, Format};
@@ -52,7 +52,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
 
 /// The desired state the files declare; every problem in them is reported.
 pub fn load_desired(files: &[PathBuf]) -> anyhow::Result<DesiredState> {
-    crate::load::load_files(files).map_err(|diagnostics| {
+    crate::desired::load::load_files(files).map_err(|diagnostics| {
         for diagnostic in diagnostics.iter() {
             eprint!("{diagnostic}");
         }

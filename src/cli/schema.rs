@@ -3,10 +3,10 @@
 
 use std::io::Write;
 
-use crate::exit_status::ExitStatus;
+use crate::cli::exit_status::ExitStatus;
 
 /// Runs `schema`.
 pub fn run() -> anyhow::Result<ExitStatus> {
-    std::io::stdout().lock().write_all(crate::manifest::json_schema().as_bytes())?;
+    std::io::stdout().lock().write_all(crate::desired::manifest::json_schema().as_bytes())?;
     Ok(ExitStatus::Success)
 }

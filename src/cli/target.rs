@@ -5,8 +5,8 @@ use anyhow::Context;
 
 use crate::cli::arguments::TargetArgs;
 use crate::graph::{ClientOptions, GraphTenant, auth, endpoint};
-use crate::state_file::StateFileTenant;
 use crate::tenant::Tenant;
+use crate::tenant::state_file::StateFileTenant;
 
 /// The tenant the target flags name.
 pub fn open_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
@@ -25,9 +25,10 @@ pub fn open_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
 /// Microsoft Graph as the tenant: the endpoint from `--cloud` /
 /// `--graph-url`, the sign-in from `--auth` and the environment.
 fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
-    let endpoint = endpoint::resolve(args.cloud, args.graph_url.as_deref(), args.allow_custom_graph_host)?;
+    let endpoint =
+        endpoint::resolve(args.cloud.into(), args.graph_url.as_deref(), args.allow_custom_graph_host)?;
     let env = |name: &str| std::env::var(name).ok();
-    let sign_in = auth::choose(args.auth, args.tenant_id.as_deref(), args.client_id.as_deref(), &env)?;
+    let sign_in = auth::choose(args.auth.into(), args.tenant_id.as_deref(), args.client_id.as_deref(), &env)?;
     tracing::info!(graph = %endpoint.display_root(), sign_in = sign_in.describe(), "target");
     let tokens = auth::token_source(&sign_in, endpoint.cloud, &endpoint.scope, &env)?;
     let tenant = GraphTenant::new(endpoint, tokens, ClientOptions::default(), args.tenant_id.clone())?

@@ -5,9 +5,9 @@
 use std::io::Write;
 
 use crate::cli::arguments::{DiagnosticFormat, ValidateArgs};
-use crate::diagnostic::Diagnostic;
-use crate::exit_status::ExitStatus;
-use crate::load::load_files;
+use crate::cli::exit_status::ExitStatus;
+use crate::desired::diagnostic::Diagnostic;
+use crate::desired::load::load_files;
 
 /// Runs `validate`.
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
@@ -63,7 +63,7 @@ fn escape_property(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Place;
+    use crate::desired::diagnostic::Place;
 
     #[test]
     fn annotations_escape_their_parts() {

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::error::GraphError;
 use super::permissions::Grants;
 use super::routes::{GraphRequest, GraphResponse};
-use super::server::{LogEntry, Shared, body_json};
+use super::service::{LogEntry, Shared, body_json};
 use super::throttle::request_cost;
 
 /// "JSON batch requests are currently limited to 20 individual requests."

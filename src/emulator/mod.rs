@@ -42,6 +42,7 @@ mod odata;
 mod permissions;
 mod routes;
 mod server;
+mod service;
 mod store;
 mod throttle;
 
@@ -146,7 +147,7 @@ impl Default for EmulatorConfig {
 /// DELETE it panics, unless its config set `expect_deletes`.
 pub struct RunningEmulator {
     address: SocketAddr,
-    shared: Arc<server::Shared>,
+    shared: Arc<service::Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -163,7 +164,7 @@ pub async fn start(config: EmulatorConfig) -> anyhow::Result<RunningEmulator> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
-    let shared = Arc::new(server::Shared::new(config, address)?);
+    let shared = Arc::new(service::Shared::new(config, address)?);
     let (stop, stopped) = oneshot::channel::<()>();
     let router = server::router(Arc::clone(&shared));
     let task = tokio::spawn(async move {

@@ -18,7 +18,7 @@
 //! meet an independent reading of the documentation; only the decoding of
 //! claims and the role template ids are shared.
 
-use crate::access::{Claims, DirectoryRole};
+use crate::graph::access::{Claims, DirectoryRole};
 
 /// What a request needs besides a valid token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
 
-use crate::access::{self, Claims};
+use crate::graph::access::{self, Claims};
 use crate::model::{PrincipalKind, definition_id};
 use crate::plan::order::step;
 use crate::plan::{Action, Address, Change, Kind, Snapshot};
@@ -496,7 +496,7 @@ async fn settle_create(client: &GraphClient, write: &Write, error: GraphError) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live_state::PrincipalId;
+    use crate::model::live::PrincipalId;
     use crate::model::{AttributeValue, DataType, PrincipalKey, Status};
     use crate::plan::DefinitionSnapshot;
 

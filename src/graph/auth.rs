@@ -16,7 +16,7 @@ use azure_core::cloud::CloudConfiguration;
 use azure_core::credentials::{Secret, TokenCredential};
 use azure_core::http::{ClientMethodOptions, ClientOptions};
 
-use crate::cli::arguments::{AuthMethod, Cloud};
+use crate::graph::endpoint::Cloud;
 
 /// The variable that hands the tool a ready bearer token.
 pub const ACCESS_TOKEN_ENV: &str = "ENTRA_CSA_ACCESS_TOKEN";
@@ -93,6 +93,27 @@ pub enum AuthError {
     Credential { method: &'static str, message: String },
     #[error("sign-in failed ({method}): {message}")]
     Token { method: &'static str, message: String },
+}
+
+/// How to sign in (the command line's `--auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// The first configured of the methods below, in the order `choose` names.
+    Auto,
+    /// A bearer token from `ENTRA_CSA_ACCESS_TOKEN`.
+    Token,
+    /// Azure CLI, then Azure Developer CLI.
+    Cli,
+    /// Client secret.
+    Secret,
+    /// Client certificate.
+    Certificate,
+    /// Workload identity federation.
+    Workload,
+    /// Azure Pipelines service connection.
+    Pipelines,
+    /// Managed identity of the machine.
+    ManagedIdentity,
 }
 
 /// Whether this build can sign in with a client certificate.

@@ -628,7 +628,7 @@ mod tests {
         );
         let server = tokio::spawn(async move { axum::serve(listener, router).await });
         let endpoint = super::super::endpoint::resolve(
-            crate::cli::arguments::Cloud::Global,
+            crate::graph::endpoint::Cloud::Global,
             Some(&format!("http://{address}")),
             false,
         )

@@ -7,7 +7,14 @@ use std::net::IpAddr;
 
 use url::Url;
 
-use crate::cli::arguments::Cloud;
+/// A national cloud: where its Graph lives and where its tokens come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cloud {
+    Global,
+    Usgov,
+    UsgovDod,
+    China,
+}
 
 /// A resolved Graph service: the root (no `/v1.0`) and the token scope.
 #[derive(Debug, Clone, PartialEq, Eq)]

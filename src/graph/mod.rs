@@ -1,7 +1,9 @@
-//! Microsoft Graph as a `Tenant`: the wire shapes, sign-in, the HTTP client
+//! Microsoft Graph as a `Tenant` (the other one is `tenant::state_file`): the
+//! wire shapes, sign-in, the HTTP client
 //! (retries, pacing, batching, paging), reading the live tenant and applying
 //! plans. Everything is tested end to end against the emulator over loopback.
 
+pub mod access;
 pub mod apply;
 pub mod auth;
 pub mod batch;
@@ -19,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 
-use crate::live_state::LiveState;
+use crate::model::live::LiveState;
 use crate::plan::{Change, Target};
 use crate::tenant::{ApplyReport, ReadScope, Tenant};
 
@@ -108,7 +110,7 @@ impl Tenant for GraphTenant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::arguments::Cloud;
+    use crate::graph::endpoint::Cloud;
 
     #[test]
     fn a_tenant_prints_without_its_token() {

@@ -10,8 +10,8 @@ use tokio::task::JoinSet;
 
 use serde_json::Value;
 
-use crate::access::{self, Capability, Claims};
-use crate::live_state::{LivePrincipal, LiveState};
+use crate::graph::access::{self, Capability, Claims};
+use crate::model::live::{LivePrincipal, LiveState};
 use crate::model::{PrincipalKey, PrincipalKind, PrincipalLookup};
 use crate::tenant::ReadScope;
 

@@ -17,7 +17,7 @@ use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::live_state::{LiveAttributeSet, LivePrincipal, LiveState, PrincipalId};
+use crate::model::live::{LiveAttributeSet, LivePrincipal, LiveState, PrincipalId};
 use crate::model::{
     AllowedValue, AttributeValue, DataType, Definition, PrincipalAssignments, PrincipalKind, SetValues,
     Status,

@@ -7,7 +7,7 @@
 //! or deprecated attribute, a predefined-only value that is not active), so a
 //! wrong plan fails here the way it would fail against Microsoft Graph.
 
-use crate::live_state::{LiveAttributeSet, LiveState};
+use crate::model::live::{LiveAttributeSet, LiveState};
 use crate::model::{AllowedValue, AttributeValue, Definition, MAX_ALLOWED_VALUES, Status, definition_id};
 
 use super::{Action, Address, Change, DefinitionSnapshot, Snapshot};
@@ -235,7 +235,7 @@ fn check_assignable(definition: &Definition, value: &AttributeValue) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live_state::{LivePrincipal, PrincipalId};
+    use crate::model::live::{LivePrincipal, PrincipalId};
     use crate::model::{DataType, PrincipalKey, PrincipalKind};
 
     fn live() -> LiveState {

@@ -9,7 +9,7 @@ use std::io::{BufWriter, Write};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::live_state::{LivePrincipal, LiveState};
+use crate::model::live::{LivePrincipal, LiveState};
 use crate::model::{DesiredState, PrincipalAssignments, PrincipalKey};
 
 #[derive(Serialize)]
@@ -23,7 +23,7 @@ struct CanonicalDesired<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CanonicalLive<'a> {
-    attribute_sets: &'a std::collections::BTreeMap<String, crate::live_state::LiveAttributeSet>,
+    attribute_sets: &'a std::collections::BTreeMap<String, crate::model::live::LiveAttributeSet>,
     definitions: &'a std::collections::BTreeMap<String, crate::model::Definition>,
     principals: Vec<&'a LivePrincipal>,
     principals_complete: bool,
@@ -82,7 +82,7 @@ fn hash(value: &impl Serialize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live_state::LiveAttributeSet;
+    use crate::model::live::LiveAttributeSet;
 
     #[test]
     fn equal_states_have_equal_fingerprints_and_any_difference_shows() {

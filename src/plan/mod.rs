@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod address;
+pub mod diff;
 pub mod effect;
 pub mod fingerprint;
 pub mod order;
@@ -15,9 +16,9 @@ pub mod saved;
 
 use serde::{Deserialize, Serialize};
 
-use crate::diff::{diff, limit_conflicts};
-use crate::live_state::{LiveState, PrincipalId};
+use crate::model::live::{LiveState, PrincipalId};
 use crate::model::{AttributeValue, DataType, Definition, DesiredState, Status};
+use crate::plan::diff::{diff, limit_conflicts};
 
 pub use action::{Action, Kind};
 pub use address::Address;

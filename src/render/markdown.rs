@@ -253,7 +253,7 @@ fn code(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live_state::PrincipalId;
+    use crate::model::live::PrincipalId;
     use crate::model::{AttributeValue, PrincipalKey, PrincipalKind};
     use crate::plan::{Address, Fingerprint, Target};
 

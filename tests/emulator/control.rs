@@ -84,7 +84,7 @@ async fn persist_writes_the_store_back_atomically_on_change() {
     assert!(!path.exists(), "a read writes nothing");
     assert_eq!(h.post("directory/attributeSets", r#"{ "id": "Finance" }"#).await.status, StatusCode::CREATED);
     let text = std::fs::read_to_string(&path).unwrap();
-    entra_csa::state_file::parse(&text, "tenant.json").expect("the state-file reader reads it back");
+    entra_csa::tenant::state_file::parse(&text, "tenant.json").expect("the state-file reader reads it back");
     let written: entra_csa::graph::wire::TenantDocument = serde_json::from_str(&text).unwrap();
     assert_eq!(written, h.emulator.state());
     assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 1, "no temporary file is left");
@@ -132,16 +132,14 @@ fn the_emulator_command_persists_and_checks_its_token() {
         assert_eq!(created.status(), StatusCode::CREATED);
     });
     let text = std::fs::read_to_string(&state).unwrap();
-    let written = entra_csa::state_file::parse(&text, "tenant.json").expect("still a valid state file");
+    let written =
+        entra_csa::tenant::state_file::parse(&text, "tenant.json").expect("still a valid state file");
     assert!(written.attribute_sets.contains_key("Finance"));
 }
 
 #[test]
 fn the_emulator_command_refuses_a_non_loopback_address() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_entra-csa"))
-        .args(["emulator", "--listen", "0.0.0.0:0"])
-        .output()
-        .unwrap();
+    let output = crate::launch::entra_csa().args(["emulator", "--listen", "0.0.0.0:0"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--allow-non-loopback"));
 }

@@ -3,7 +3,7 @@
 //! and `customSecurityAttributes: null` for principals whose values it may
 //! not read (C-EX: "or if the calling principal does not have access").
 
-use entra_csa::access::DirectoryRole;
+use entra_csa::graph::access::DirectoryRole;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

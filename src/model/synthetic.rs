@@ -6,7 +6,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::live_state::{LiveAttributeSet, LivePrincipal, LiveState};
+use crate::model::live::{LiveAttributeSet, LivePrincipal, LiveState};
 use crate::model::{
     AllowedValue, AttributeValue, DataType, Definition, PrincipalAssignments, PrincipalKind, Status,
 };

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use similar::TextDiff;
 
-use crate::live_state::{LivePrincipal, LiveState, PrincipalId};
+use crate::model::live::{LivePrincipal, LiveState, PrincipalId};
 use crate::model::{
     AttributeSet, AttributeValue, Definition, DesiredState, MAX_ACTIVE_DEFINITIONS, MAX_ALLOWED_VALUES,
     MAX_ASSIGNED_VALUES, MAX_ATTRIBUTE_SETS, PrincipalKey, PrincipalKind, Status, UndeclaredAssignments,
@@ -703,7 +703,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::live_state::LiveAttributeSet;
+    use crate::model::live::LiveAttributeSet;
     use crate::model::{AllowedValue, DataType, Policy};
 
     fn definition(set: &str, name: &str, data_type: DataType) -> Definition {

@@ -1,10 +1,13 @@
-//! The `Tenant` abstraction: something that can be read into a `LiveState`
-//! and can carry out a plan's changes. Two implementations: Microsoft Graph
-//! (`graph`) and a local state file (`state_file`).
+//! The tenants the tool plans against: the `Tenant` trait (something that can
+//! be read into a `LiveState` and can carry out a plan's changes) and the
+//! local state file (`state_file`). Microsoft Graph, the other tenant, lives
+//! beside this folder in `crate::graph`.
+
+pub mod state_file;
 
 use async_trait::async_trait;
 
-use crate::live_state::LiveState;
+use crate::model::live::LiveState;
 use crate::model::{DesiredState, PrincipalKey};
 use crate::plan::{Change, Target};
 

@@ -5,11 +5,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, Diagnostics, Place};
-use crate::manifest::{self, ManifestFile};
+use crate::desired::diagnostic::{Diagnostic, Diagnostics, Place};
+use crate::desired::manifest::{self, ManifestFile};
+use crate::desired::validate::validate;
+use crate::desired::yaml;
 use crate::model::DesiredState;
-use crate::validate::validate;
-use crate::yaml;
 
 /// Loads and validates the files and folders `paths` name.
 pub fn load_files(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_saphyr::FlowSeq;
 
-use crate::live_state::{LivePrincipal, LiveState};
+use crate::model::live::{LivePrincipal, LiveState};
 use crate::model::{AttributeValue, Definition, PrincipalKind, Status};
 
 /// What to export.
@@ -267,7 +267,7 @@ fn render(document: &Document<'_>, options: &ExportOptions) -> Result<String, Ex
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live_state::LiveAttributeSet;
+    use crate::model::live::LiveAttributeSet;
     use crate::model::{AllowedValue, DataType, PrincipalAssignments, SetValues};
 
     fn tenant() -> LiveState {

@@ -7,14 +7,14 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::diagnostic::{Diagnostic, Diagnostics, Place};
-use crate::manifest::{AssignedValue, AttributeSpec, Entries, Located, ManifestFile, SetSpec, join};
+use crate::desired::diagnostic::{Diagnostic, Diagnostics, Place};
+use crate::desired::manifest::{AssignedValue, AttributeSpec, Entries, Located, ManifestFile, SetSpec, join};
+use crate::desired::yaml::Position;
 use crate::model::{
     AllowedValue, AttributeSet, AttributeValue, DataType, Definition, DesiredState, MAX_ALLOWED_VALUES,
     MAX_ASSIGNED_VALUES, MAX_ATTRIBUTE_SETS, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, MAX_VALUE_LEN, Policy,
     PrincipalAssignments, PrincipalKey, SetValues, Status, is_guid,
 };
-use crate::yaml::Position;
 
 /// The characters Graph forbids in set and attribute names (besides whitespace).
 pub const FORBIDDEN_NAME_CHARACTERS: &str = "`~!@#$%^&*()_-+={[}]|\\:;\"'<,>.?/";
@@ -452,7 +452,7 @@ impl Validator {
             let set_path = ValuePath { set: Some(&set_name.value), ..path };
             let Some(set) = declared_sets.get(&set_name.value) else {
                 let known: Vec<&str> = declared_sets.keys().map(String::as_str).collect();
-                let suggestion = crate::diagnostic::nearest(&set_name.value, known.iter().copied())
+                let suggestion = crate::desired::diagnostic::nearest(&set_name.value, known.iter().copied())
                     .map(|name| format!("did you mean `{name}`?"));
                 let diagnostic = self.report(
                     file,
@@ -467,7 +467,7 @@ impl Validator {
             for (attribute_name, value) in &attributes.0 {
                 let value_path = ValuePath { attribute: Some(&attribute_name.value), ..set_path };
                 let Some(definition) = set.attributes.get(&attribute_name.value) else {
-                    let suggestion = crate::diagnostic::nearest(
+                    let suggestion = crate::desired::diagnostic::nearest(
                         &attribute_name.value,
                         set.attributes.keys().map(String::as_str),
                     )
@@ -703,7 +703,7 @@ impl Validator {
                         .filter(|v| v.is_active)
                         .map(|v| v.id.as_str())
                         .collect();
-                    let suggestion = crate::diagnostic::nearest(&text, active.iter().copied())
+                    let suggestion = crate::desired::diagnostic::nearest(&text, active.iter().copied())
                         .map(|near| format!("did you mean `{near}`?"));
                     let diagnostic = self.report(
                         file,

@@ -2,8 +2,13 @@
 //! normalised (defaults applied, collections sorted, maps ordered) so that the
 //! diff can compare it with the live state by plain equality.
 //!
-//! Nothing here knows about YAML: `validate` builds these values from a
-//! `manifest::Manifest`, and nothing after `validate` sees a raw YAML type.
+//! Nothing here knows about YAML: `desired::validate` builds these values
+//! from the files as written, and nothing after it sees a raw YAML type.
+//! `live` is the other state the plan compares (the tenant as read), and
+//! `synthetic` makes seeded pairs of both for benchmarks and scale tests.
+
+pub mod live;
+pub mod synthetic;
 
 use std::collections::BTreeMap;
 use std::fmt;

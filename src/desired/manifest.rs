@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
-use crate::diagnostic::{Diagnostic, Place, nearest};
+use crate::desired::diagnostic::{Diagnostic, Place, nearest};
+use crate::desired::yaml::{Node, Position, Value};
 use crate::model::{DataType, Status, UndeclaredAssignments, UndeclaredObjects};
-use crate::yaml::{Node, Position, Value};
 
 /// A value and the position it was written at.
 #[derive(Debug, Clone, PartialEq)]
@@ -739,7 +739,7 @@ fn last_segment(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::parse;
+    use crate::desired::yaml::parse;
 
     fn read_text(text: &str) -> (ManifestFile, Vec<Diagnostic>) {
         let mut problems = Vec::new();

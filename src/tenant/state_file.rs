@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde_json::error::Category;
 
 use crate::graph::wire::{LiveDocument, TenantDocument, WireError};
-use crate::live_state::LiveState;
+use crate::model::live::LiveState;
 use crate::plan::effect::apply_change;
 use crate::plan::{Change, Target};
 use crate::tenant::{ApplyReport, ChangeOutcome, Outcome, ReadScope, Tenant};

@@ -1,0 +1,273 @@
+//! The emulated Graph service behind the HTTP edge: the store, the request
+//! log and counters, the fault injector and the quotas that every request
+//! shares, and the serving of one Graph request (direct or a `$batch` item).
+//! Both `server` (the HTTP handler) and `batch` (the `$batch` envelope) serve
+//! through it; neither imports the other.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use axum::http::Method;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::Value;
+
+use super::EmulatorConfig;
+use super::control::{RecordedRequest, Stats};
+use super::error::GraphError;
+use super::faults::{Fault, FaultInjector};
+use super::routes::{GraphRequest, GraphResponse, ResponseBody, RouteContext, dispatch};
+use super::store::Store;
+use super::throttle::{Admission, RequestCost, Throttler, request_cost};
+use crate::graph::wire::TenantDocument;
+use crate::model::PrincipalKind;
+use crate::tenant::state_file::write_document;
+
+/// One served request, for the log and the counters.
+pub(super) struct LogEntry<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: &'a str,
+    /// 0 for a dropped connection.
+    pub status: u16,
+    pub body: &'a [u8],
+    pub batch_item: Option<&'a str>,
+    pub resource_units: u32,
+}
+
+/// Everything the handler shares across requests.
+pub struct Shared {
+    pub(super) config: EmulatorConfig,
+    pub(super) address: SocketAddr,
+    seed_store: Store,
+    store: Mutex<Store>,
+    log: Mutex<Vec<RecordedRequest>>,
+    stats: Mutex<Stats>,
+    faults: Mutex<FaultInjector>,
+    throttler: Mutex<Throttler>,
+    pub(super) batch_order: Mutex<StdRng>,
+    sequence: AtomicU64,
+}
+
+/// The fault injector a start (or a reset) begins with.
+fn fault_injector(config: &EmulatorConfig) -> FaultInjector {
+    FaultInjector::new(config.fault_rate, config.seed).with_lost_answers(config.lost_answers)
+}
+
+/// The quotas a start (or a reset) begins with, none used.
+fn throttler(config: &EmulatorConfig) -> Throttler {
+    Throttler::new(config.throttle, config.throttle_scale)
+}
+
+/// Locks a mutex; a panic elsewhere (an injected reset) cannot leave the
+/// data half-changed, since every change is made in one assignment.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shared {
+    pub fn new(config: EmulatorConfig, address: SocketAddr) -> anyhow::Result<Shared> {
+        let seed_store = Store::from_document(&config.seed_state)
+            .map_err(|error| anyhow::anyhow!("the seed state is not valid: {error}"))?;
+        Ok(Shared {
+            address,
+            store: Mutex::new(seed_store.clone()),
+            seed_store,
+            log: Mutex::new(Vec::new()),
+            stats: Mutex::new(Stats::default()),
+            faults: Mutex::new(fault_injector(&config)),
+            throttler: Mutex::new(throttler(&config)),
+            batch_order: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            sequence: AtomicU64::new(0),
+            config,
+        })
+    }
+
+    pub fn state(&self) -> TenantDocument {
+        lock(&self.store).to_document()
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.log).clone()
+    }
+
+    pub fn stats(&self) -> Stats {
+        lock(&self.stats).clone()
+    }
+
+    pub fn expects_deletes(&self) -> bool {
+        self.config.expect_deletes
+    }
+
+    pub(super) fn reset(&self) {
+        *lock(&self.store) = self.seed_store.clone();
+        lock(&self.log).clear();
+        *lock(&self.stats) = Stats::default();
+        *lock(&self.throttler) = throttler(&self.config);
+        // The same faults and batch orders again, as after start.
+        *lock(&self.faults) = fault_injector(&self.config);
+        *lock(&self.batch_order) = StdRng::seed_from_u64(self.config.seed);
+        self.sequence.store(0, Ordering::SeqCst);
+    }
+
+    /// Adds a request to the log and the counters. Every POST, PATCH, PUT
+    /// or DELETE of a Graph object counts as a write, whatever its answer;
+    /// the `$batch` envelope does not (its items do).
+    pub(super) fn record(&self, entry: LogEntry<'_>) {
+        let LogEntry { method, path, query, status, body, batch_item, resource_units } = entry;
+        let write = matches!(*method, Method::POST | Method::PATCH | Method::PUT | Method::DELETE)
+            && !path.ends_with("/$batch");
+        let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
+        let body = if body.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            Some(
+                serde_json::from_slice(body)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
+            )
+        };
+        tracing::debug!(
+            "{method} {path}{}{query} -> {status}{}",
+            if query.is_empty() { "" } else { "?" },
+            batch_item.map(|id| format!(" (batch item {id})")).unwrap_or_default()
+        );
+        if *method == Method::DELETE {
+            tracing::warn!("refused DELETE {path}: Graph cannot delete custom security attribute objects");
+        }
+        lock(&self.stats).count(method.as_str(), path, status, resource_units, write);
+        lock(&self.log).push(RecordedRequest {
+            sequence,
+            method: method.as_str().to_owned(),
+            path: path.to_owned(),
+            query: (!query.is_empty()).then(|| query.to_owned()),
+            status,
+            body,
+            batch_item: batch_item.map(str::to_owned),
+        });
+    }
+
+    /// Rolls for a fault; counts it when one comes.
+    pub(super) fn next_fault(&self, allow_reset: bool) -> Option<Fault> {
+        let fault = lock(&self.faults).next_fault(allow_reset);
+        if let Some(fault) = &fault {
+            let mut stats = lock(&self.stats);
+            stats.faults += 1;
+            *stats.faults_by_kind.entry(fault.kind().to_owned()).or_default() += 1;
+        }
+        fault
+    }
+
+    /// Serves one Graph request (direct or a batch item): faults for batch
+    /// items, the quota check, the route, persistence, the log.
+    pub(super) fn serve_graph(
+        &self,
+        request: &GraphRequest,
+        batch_item: Option<&str>,
+        base_url: &str,
+    ) -> GraphResponse {
+        let cost = request_cost(&request.method, &request.path, &request.query);
+        let fault = if batch_item.is_some() { self.next_fault(false) } else { None };
+        let mut response = match fault {
+            Some(Fault::UnavailableAfterWrite) => {
+                // The item is served; its answer says it failed.
+                let _ = self.serve_admitted(request, cost, base_url);
+                GraphResponse::error(GraphError::service_unavailable())
+            }
+            Some(fault) => fault_response(&fault),
+            None => self.serve_admitted(request, cost, base_url),
+        };
+        response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
+        self.record(LogEntry {
+            method: &request.method,
+            path: &format!("/v1.0/{}", request.path.trim_start_matches('/')),
+            query: &request.query,
+            status: response.status.as_u16(),
+            body: &request.body,
+            batch_item,
+            resource_units: cost.resource_units,
+        });
+        response
+    }
+
+    fn serve_admitted(&self, request: &GraphRequest, cost: RequestCost, base_url: &str) -> GraphResponse {
+        let now = Instant::now();
+        let mut store = lock(&self.store);
+        let admission = lock(&self.throttler).admit(cost, store.principals(PrincipalKind::User).len(), now);
+        match admission {
+            Admission::Throttled { retry_after, information } => {
+                lock(&self.stats).throttled += 1;
+                let mut response = GraphResponse::error(GraphError::too_many_requests());
+                let seconds = retry_after.as_secs_f64().ceil().max(1.0);
+                response.headers.push(("Retry-After".into(), format!("{seconds}")));
+                response.headers.push((
+                    "x-ms-throttle-scope".into(),
+                    format!("Tenant_Application/ReadWrite/{EMULATOR_APPLICATION_ID}/{EMULATOR_TENANT_ID}"),
+                ));
+                response.headers.push(("x-ms-throttle-information".into(), information.into()));
+                response
+            }
+            Admission::Admitted { limit_percentage } => {
+                let context = RouteContext {
+                    base_url: base_url.to_owned(),
+                    page_size: self.config.page_size,
+                    replication_lag: self.config.replication_lag,
+                    now,
+                };
+                let mut response = dispatch(&mut store, request, &context);
+                if let Some(percentage) = limit_percentage {
+                    response
+                        .headers
+                        .push(("x-ms-throttle-limit-percentage".into(), format!("{percentage:.2}")));
+                }
+                if request.is_write()
+                    && response.status.is_success()
+                    && let Some(path) = &self.config.persist
+                    && let Err(error) = write_document(path, &store.to_document())
+                {
+                    tracing::error!("cannot persist the store to {}: {error}", path.display());
+                }
+                response
+            }
+        }
+    }
+}
+
+/// The application and tenant the throttle scope names.
+const EMULATOR_APPLICATION_ID: &str = "00000000-0000-0000-0000-00000000e4a1";
+const EMULATOR_TENANT_ID: &str = "00000000-0000-0000-0000-0000000074e1";
+
+/// The 429 or 503 of an injected fault (a reset has no response).
+pub(super) fn fault_response(fault: &Fault) -> GraphResponse {
+    match fault {
+        Fault::TooManyRequests { retry_after } => {
+            let mut response = GraphResponse::error(GraphError::too_many_requests());
+            if let Some(retry_after) = retry_after {
+                response.headers.push(("Retry-After".into(), retry_after.clone()));
+            }
+            response
+        }
+        Fault::ServiceUnavailable
+        | Fault::ConnectionReset
+        | Fault::SlowAnswer
+        | Fault::ResetAfterWrite
+        | Fault::UnavailableAfterWrite => GraphResponse::error(GraphError::service_unavailable()),
+    }
+}
+
+/// Graph's timestamp format in `innerError.date`.
+pub(super) fn graph_date() -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    time::OffsetDateTime::now_utc().format(format).unwrap_or_default()
+}
+
+/// The body of a Graph response as JSON (`null` when empty), for batch items.
+pub(super) fn body_json(body: &ResponseBody, request_id: &str) -> Value {
+    match body {
+        ResponseBody::Empty => Value::Null,
+        ResponseBody::Json(value) => value.clone(),
+        ResponseBody::Text(text) => Value::String(text.clone()),
+        ResponseBody::Error(error) => error.envelope(request_id, None, &graph_date()),
+    }
+}
