@@ -14,13 +14,33 @@ fn ci_file(name: &str) -> Value {
     serde_saphyr::from_str(&text).unwrap_or_else(|error| panic!("{name} is not valid YAML: {error}"))
 }
 
-/// Every string under a `run` (GitHub) or `script` (Azure Pipelines) key.
+/// Every string under a `run` (GitHub) or `script` (Azure Pipelines) key,
+/// and each step of the entra-csa action as the command line its
+/// `action/run.sh` runs (`--auth workload` added as the script adds it).
 fn shell_steps(value: &Value, found: &mut Vec<String>) {
     match value {
+        Value::Object(map)
+            if map
+                .get("uses")
+                .and_then(Value::as_str)
+                .is_some_and(|uses| uses.starts_with("entra-csa/entra-csa@")) =>
+        {
+            let with = &map["with"];
+            if let Some(command) = with["command"].as_str() {
+                let args = with["args"].as_str().unwrap_or_default();
+                let auth = if matches!(command, "plan" | "apply" | "export" | "check-access") {
+                    " --auth workload"
+                } else {
+                    ""
+                };
+                let format = if command == "plan" { " --format markdown" } else { "" };
+                found.push(format!("entra-csa {command} {args}{auth}{format}"));
+            }
+        }
         Value::Object(map) => {
             for (key, child) in map {
                 match (key.as_str(), child) {
-                    ("run" | "script", Value::String(script)) => found.push(script.clone()),
+                    ("run" | "script" | "bash", Value::String(script)) => found.push(script.clone()),
                     _ => shell_steps(child, found),
                 }
             }

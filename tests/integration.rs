@@ -3,7 +3,9 @@
 mod architecture;
 mod auth_cli;
 mod check_access_cli;
+mod completions_cli;
 mod ci_examples;
+mod distribution;
 mod emulator;
 mod export_cli;
 mod graph_apply;

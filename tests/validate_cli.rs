@@ -27,6 +27,11 @@ fn run(args: &[&str], folder: &Path) -> (i32, String, String) {
     )
 }
 
+/// Not a pipeline (`examples/ci`) or a Kubernetes manifest (`examples/kubernetes`).
+fn is_desired_state_example(path: &Path) -> bool {
+    !path.starts_with(root().join("examples/ci")) && !path.starts_with(root().join("examples/kubernetes"))
+}
+
 /// Every YAML file under `examples/` (recursively), relative to the package root.
 fn example_files() -> Vec<PathBuf> {
     fn walk(folder: &Path, found: &mut Vec<PathBuf>) {
@@ -64,7 +69,7 @@ fn the_split_example_is_the_same_tenant() {
 #[test]
 fn every_desired_state_example_starts_with_the_schema_modeline() {
     let examples: Vec<PathBuf> =
-        example_files().into_iter().filter(|path| !path.starts_with(root().join("examples/ci"))).collect();
+        example_files().into_iter().filter(|path| is_desired_state_example(path)).collect();
     assert!(examples.len() >= 7, "{examples:?}");
     for path in examples {
         let text = std::fs::read_to_string(&path).unwrap();
@@ -88,7 +93,7 @@ fn the_examples_validate_against_the_committed_schema() {
         serde_json::from_str(&std::fs::read_to_string(root().join("schema/entra-csa.schema.json")).unwrap())
             .unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    for path in example_files().into_iter().filter(|path| !path.starts_with(root().join("examples/ci"))) {
+    for path in example_files().into_iter().filter(|path| is_desired_state_example(path)) {
         let document: serde_json::Value =
             serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let errors: Vec<String> = validator.iter_errors(&document).map(|error| error.to_string()).collect();

@@ -6,8 +6,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use clap_complete::Shell;
+
 use crate::graph::auth::AuthMethod;
 use crate::graph::endpoint::Cloud;
+
+/// `--version`: the version and the commit the binary was built from (build.rs).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ENTRA_CSA_COMMIT"), ")");
 
 /// Manage Microsoft Entra ID custom security attributes as code.
 ///
@@ -15,7 +20,7 @@ use crate::graph::endpoint::Cloud;
 /// input, conflicts, stale plan, failed apply); 2 changes or drift present
 /// (only with --detailed-exitcode).
 #[derive(Debug, Parser)]
-#[command(name = "entra-csa", version, about, long_about = None)]
+#[command(name = "entra-csa", version = VERSION, about, long_about = None)]
 pub struct Arguments {
     /// More logging on stderr: -v for requests and retries, -vv for everything.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -41,6 +46,24 @@ pub enum Command {
     CheckAccess(CheckAccessArgs),
     /// Serve a local Microsoft Graph emulator for custom security attributes.
     Emulator(EmulatorArgs),
+    /// Print a shell completion script (e.g. `entra-csa completions bash > /etc/bash_completion.d/entra-csa`).
+    Completions(CompletionsArgs),
+    /// Write man pages (roff) for entra-csa and each of its commands into a folder.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The folder to write `entra-csa.1`, `entra-csa-plan.1`, … into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod arguments;
 pub mod check_access;
+pub mod completions;
 pub mod emulator;
 pub mod exit_status;
 pub mod export;
@@ -42,6 +43,8 @@ fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
         Command::Schema => schema::run(),
         Command::CheckAccess(args) => check_access::run(args),
         Command::Emulator(args) => emulator::run(args),
+        Command::Completions(args) => completions::print_completions(args),
+        Command::Man(args) => completions::write_man_pages(args),
     }
 }
 
