@@ -265,3 +265,51 @@ async fn progress_bars_draw_on_a_terminal_and_never_on_stdout() {
     assert!(!screen.contains(SENTINEL));
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_applies_to_the_graph_it_records_and_accepts_its_url_however_spelt() {
+    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    let url = emulator.base_url();
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let folder = tempfile::tempdir().unwrap();
+    let saved = folder.path().join("plan.json").display().to_string();
+
+    let (code, _, stderr) =
+        run_cli(args(&["plan", "-f", &example, "--graph-url", &url, "--out", &saved]), "any").await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("apply it with `entra-csa apply {saved}`.")), "{stderr}");
+
+    // The same root spelt with /v1.0/ and a trailing slash names the same target.
+    let spelt = format!("{}/v1.0/", url.trim_end_matches('/'));
+    let (code, stdout, stderr) =
+        run_cli(args(&["apply", &saved, "--graph-url", &spelt, "--auto-approve"]), "any").await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("Apply complete"), "{stdout}");
+    // Another Graph is refused before anything is sent to it.
+    let (code, _, stderr) =
+        run_cli(args(&["apply", &saved, "--graph-url", "http://127.0.0.1:9", "--auto-approve"]), "any").await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(&format!("was made for Microsoft Graph at {url}")), "{stderr}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_applies_without_target_flags_where_it_was_made() {
+    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    let url = emulator.base_url();
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let folder = tempfile::tempdir().unwrap();
+    let saved = folder.path().join("plan.json").display().to_string();
+    let (code, _, stderr) =
+        run_cli(args(&["plan", "-f", &example, "--graph-url", &url, "--out", &saved]), "any").await;
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, stdout, stderr) = run_cli(args(&["apply", &saved, "--auto-approve"]), "any").await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("Apply complete"), "{stdout}");
+    let (code, stdout, _) =
+        run_cli(args(&["plan", "-f", &example, "--graph-url", &url, "--detailed-exitcode"]), "any").await;
+    assert!(stdout.contains("No changes."), "applied to the emulator the plan recorded: {stdout}");
+    assert!(code == 0 || code == 2, "{stdout}");
+    emulator.shutdown().await;
+}

@@ -27,3 +27,4 @@ mod reliability_support;
 mod validate_cases;
 mod validate_cli;
 mod validate_properties;
+mod usage_cli;

@@ -7,6 +7,7 @@
 use crate::cli::arguments::CheckAccessArgs;
 use crate::cli::exit_status::ExitStatus;
 use crate::cli::plan::runtime;
+use crate::cli::target::with_sign_in_advice;
 use crate::desired::load::load_files;
 use crate::graph::access::{self, Capability, Check, Claims, DirectoryRole};
 use crate::graph::{auth, endpoint};
@@ -30,11 +31,12 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
 
     let target = &args.target;
     let endpoint =
-        endpoint::resolve(target.cloud.into(), target.graph_url.as_deref(), target.allow_custom_graph_host)?;
+        endpoint::resolve(target.cloud(), target.graph_url.as_deref(), target.allow_custom_graph_host)?;
     let env = |name: &str| std::env::var(name).ok();
     let sign_in =
         auth::choose(target.auth.into(), target.tenant_id.as_deref(), target.client_id.as_deref(), &env)?;
     let tokens = auth::token_source(&sign_in, endpoint.cloud, &endpoint.scope, &env)?;
+    let tokens = with_sign_in_advice(tokens, target, &sign_in, &endpoint);
     let token = runtime()?.block_on(tokens.token())?;
 
     println!("Graph:      {}", endpoint.display_root());

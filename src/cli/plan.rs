@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::cli::arguments::{PlanArgs, PlanFormat};
+use clap::ValueEnum;
+
+use crate::cli::arguments::{AuthFlag, PlanArgs, PlanFormat};
 use crate::cli::exit_status::ExitStatus;
 use crate::cli::target::open_tenant;
 use crate::model::DesiredState;
@@ -41,13 +43,34 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
     }
     if let Some(out) = &args.out {
         save_plan(&plan, &desired, out)?;
-        eprintln!("Saved the plan to {}; apply it with `entra-csa apply {}`.", out.display(), out.display());
+        eprintln!("Saved the plan to {}; apply it with `{}`.", out.display(), apply_command(out, &args));
     }
     Ok(if args.detailed_exitcode && (!plan.changes.is_empty() || !plan.drift.is_empty()) {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
     })
+}
+
+/// The command that applies the plan saved to `out`: the plan records its
+/// target, so only a sign-in method other than `auto` needs repeating.
+fn apply_command(out: &Path, args: &PlanArgs) -> String {
+    let mut command = format!("entra-csa apply {}", shell_word(&out.display().to_string()));
+    if args.target.state.is_none() && args.target.auth != AuthFlag::Auto {
+        let auth = args.target.auth.to_possible_value().map(|value| value.get_name().to_owned());
+        command.push_str(&format!(" --auth {}", auth.unwrap_or_default()));
+    }
+    command
+}
+
+/// `word` as one shell word: quoted when it holds anything a shell reads.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// The desired state the files declare; every problem in them is reported.
