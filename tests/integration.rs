@@ -4,6 +4,7 @@ mod architecture;
 mod auth_cli;
 mod check_access_cli;
 mod ci_examples;
+mod drift_cli;
 mod emulator;
 mod export_cli;
 mod graph_apply;

@@ -281,5 +281,8 @@ fn the_readme_main_job_shows_every_kind_of_change_and_converges() {
     assert_eq!(code, 0, "{stderr}");
     let after: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(after["changes"], serde_json::json!([]), "{stdout}");
-    assert_eq!(after["summary"]["drift"], 1, "the undeclared attribute stays as drift under `report`");
+    // The undeclared attribute stays under `report`; contoso.yaml acknowledges it.
+    assert_eq!(after["summary"]["drift"], 0, "{stdout}");
+    assert_eq!(after["notes"][0]["address"], "Engineering.Legacy", "{stdout}");
+    assert!(after["notes"][0]["message"].as_str().unwrap().starts_with("acknowledged drift: "), "{stdout}");
 }

@@ -179,6 +179,8 @@ fn empty_plan(target: plan::Target) -> Plan {
         changes: Vec::new(),
         conflicts: Vec::new(),
         drift: Vec::new(),
+        acknowledged: Vec::new(),
+        mode: plan::Mode::Plan,
         notes: Vec::new(),
     }
 }

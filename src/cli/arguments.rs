@@ -80,6 +80,12 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
 
+    /// A drift check: take the files as applied (a scheduled run against the
+    /// main branch), so every difference is drift — "the tenant differs from
+    /// the files" — listed with the tenant's and the files' values.
+    #[arg(long)]
+    pub drift: bool,
+
     #[command(flatten)]
     pub target: TargetArgs,
 }

@@ -14,7 +14,7 @@ use crate::cli::arguments::{AuthFlag, PlanArgs, PlanFormat};
 use crate::cli::exit_status::ExitStatus;
 use crate::cli::target::open_tenant;
 use crate::model::DesiredState;
-use crate::plan::{self, Plan};
+use crate::plan::{self, Action, Drift, Plan};
 use crate::render::{self, Format};
 use crate::tenant::ReadScope;
 
@@ -23,7 +23,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let desired = load_desired(&args.files)?;
     let tenant = open_tenant(&args.target)?;
     let live = runtime()?.block_on(tenant.read(&ReadScope::for_desired(&desired)))?;
-    let plan = plan::build(&desired, &live, tenant.target());
+    let mut plan = plan::build(&desired, &live, tenant.target());
+    if args.drift {
+        report_differences_as_drift(&mut plan);
+    }
 
     let format = match args.format {
         PlanFormat::Text => Format::Text,
@@ -50,6 +53,30 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// `plan --drift`: every change is also a drift finding, worded as what the
+/// tenant has and what the files say, listed before the policy's findings.
+fn report_differences_as_drift(plan: &mut Plan) {
+    let differences = plan.changes.iter().map(|change| {
+        let (tenant, files) = render::change_words(change.before.as_ref(), change.after.as_ref());
+        let nothing = || match change.action {
+            Action::Unassign => "(not assigned)".to_owned(),
+            _ => "(none)".to_owned(),
+        };
+        Drift {
+            address: change.address.clone(),
+            message: format!(
+                "tenant: {}; files: {}",
+                tenant.unwrap_or_else(nothing),
+                files.unwrap_or_else(nothing)
+            ),
+        }
+    });
+    let mut drift: Vec<Drift> = differences.collect();
+    drift.append(&mut plan.drift);
+    plan.drift = drift;
+    plan.mode = plan::Mode::Drift;
 }
 
 /// The command that applies the plan saved to `out`: the plan records its

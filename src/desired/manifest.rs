@@ -89,6 +89,14 @@ pub struct ManifestFile {
     pub attribute_sets: Entries<SetSpec>,
     /// Values assigned to users and service principals.
     pub assignments: Option<AssignmentsSpec>,
+    /// Drift that is known and accepted, like Terraform's `ignore_changes`:
+    /// each key is an address as the plan prints it under Drift
+    /// (`Engineering.Legacy`, `Engineering.Project=Alpine`,
+    /// `user:bob@contoso.com/Engineering.Project`), each value the reason. The
+    /// plan shows these as acknowledged, not as drift; one that matches no
+    /// drift any more is reported, so the list cannot rot.
+    #[serde(default)]
+    pub acknowledged_drift: Entries<Located<String>>,
 }
 
 /// The JSON Schema pattern of a set or attribute name (DESIGN §2).
@@ -276,7 +284,7 @@ pub fn json_schema() -> String {
 
 // ───────────────────────────── reading a YAML tree ─────────────────────────────
 
-const FILE_KEYS: &[&str] = &["version", "policy", "attributeSets", "assignments"];
+const FILE_KEYS: &[&str] = &["version", "policy", "attributeSets", "assignments", "acknowledgedDrift"];
 const POLICY_KEYS: &[&str] = &["undeclaredDefinitions", "undeclaredValues", "undeclaredAssignments"];
 const SET_KEYS: &[&str] = &["description", "maxAttributesPerSet", "attributes"];
 const ATTRIBUTE_KEYS: &[&str] = &[
@@ -505,6 +513,14 @@ impl Reader<'_> {
         }
         if let Some(node) = fields.remove("assignments") {
             manifest.assignments = Some(self.assignments(node));
+        }
+        if let Some(node) = fields.remove("acknowledgedDrift") {
+            manifest.acknowledged_drift = self.entries(
+                node,
+                "acknowledgedDrift",
+                "a mapping of drift addresses to the reason each is accepted",
+                |reader, node, path, _| reader.string(node, path),
+            );
         }
         manifest
     }

@@ -26,6 +26,7 @@ pub fn validate(files: &[(String, ManifestFile)]) -> Result<DesiredState, Diagno
         validator.file(file, manifest);
     }
     validator.assignments(files);
+    crate::desired::acknowledged::gather(files, &mut validator.desired, &mut validator.problems);
     if validator.problems.is_empty() {
         Ok(validator.desired)
     } else {
