@@ -134,6 +134,11 @@ pub struct SetSpec {
     #[serde(default)]
     #[schemars(extend("propertyNames" = { "maxLength": 32, "pattern": NAME_PATTERN }))]
     pub attributes: Entries<AttributeSpec>,
+    /// The attributes written here that could not be read (their problems
+    /// are reported): declared all the same, so that their assignments are
+    /// not also reported as undeclared.
+    #[schemars(skip)]
+    pub unreadable_attributes: Vec<String>,
 }
 
 /// A custom security attribute definition.
@@ -565,12 +570,22 @@ impl Reader<'_> {
             set.max_attributes_per_set = self.integer(node, &join(path, "maxAttributesPerSet"));
         }
         if let Some(node) = fields.remove("attributes") {
+            let attributes_path = join(path, "attributes");
+            let mut unreadable = Vec::new();
             set.attributes = self.entries(
                 node,
-                &join(path, "attributes"),
+                &attributes_path,
                 "a mapping of attribute names",
-                |reader, node, path, key_at| reader.attribute(node, path, key_at),
+                |reader, node, path, key_at| {
+                    let attribute = reader.attribute(node, path, key_at);
+                    if attribute.is_none() {
+                        let name = path.get(attributes_path.len() + 1..).unwrap_or_default();
+                        unreadable.push(name.to_owned());
+                    }
+                    attribute
+                },
             );
+            set.unreadable_attributes = unreadable;
         }
         set
     }
