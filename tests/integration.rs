@@ -18,6 +18,7 @@ mod launch;
 mod plan_cli;
 mod plan_goldens;
 mod plan_properties;
+mod readme_setup;
 mod reliability_concurrency;
 mod reliability_faults;
 mod reliability_hostile_graph;

@@ -117,6 +117,34 @@ pub fn report(claims: &Claims, reads_assignments: bool, writes_assignments: bool
         matches!(capability, Capability::WriteDefinitions | Capability::WriteAssignments)
     });
     text.push_str(&section("apply also needs:", access::check(claims, &apply)));
+    if reads_assignments {
+        text.push_str(&companion_section(claims));
+    }
+    text
+}
+
+/// `User.Read.All` / `Application.Read.All`, which Microsoft's examples pair
+/// with the assignment permissions: reported, not counted as missing.
+fn companion_section(claims: &access::Claims) -> String {
+    let mut text = String::from(
+        "\nMicrosoft's examples pair the assignment permissions with (documented for delegated sign-in; \
+         not counted above):\n",
+    );
+    for (permission, reaches, held) in access::companions(claims) {
+        if held {
+            text.push_str(&format!("  ok      {permission} (reads {reaches})\n"));
+        } else if claims.is_delegated() {
+            text.push_str(&format!(
+                "  absent  {permission} (reads {reaches}) — Microsoft documents it as needed with a \
+                 signed-in user: consent to it\n"
+            ));
+        } else {
+            text.push_str(&format!(
+                "  absent  {permission} (reads {reaches}) — grant it if Graph refuses to read or write the \
+                 values of {reaches}\n"
+            ));
+        }
+    }
     text
 }
 
@@ -139,6 +167,26 @@ mod tests {
         assert!(text.contains("ok      read attribute sets, definitions and values"), "{text}");
         assert!(text.contains("MISSING read assigned values"), "{text}");
         assert!(text.contains("MISSING assign and unassign values"), "{text}");
+        assert!(text.contains("Microsoft's examples pair the assignment permissions with"), "{text}");
+        assert!(text.contains("absent  User.Read.All (reads users)"), "{text}");
+        assert!(text.contains("absent  Application.Read.All (reads service principals)"), "{text}");
+    }
+
+    #[test]
+    fn the_paired_read_permissions_are_reported_when_held() {
+        let claims = Claims {
+            roles: vec![
+                "CustomSecAttributeDefinition.ReadWrite.All".into(),
+                "CustomSecAttributeAssignment.ReadWrite.All".into(),
+                "User.Read.All".into(),
+                "Application.Read.All".into(),
+            ],
+            ..Claims::default()
+        };
+        let text = report(&claims, true, true);
+        assert!(text.contains("ok      User.Read.All (reads users)"), "{text}");
+        assert!(text.contains("ok      Application.Read.All (reads service principals)"), "{text}");
+        assert!(!text.contains("MISSING") && !text.contains("absent"), "{text}");
     }
 
     #[test]
