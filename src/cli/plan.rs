@@ -131,3 +131,32 @@ fn save_plan(plan: &Plan, desired: &DesiredState, out: &Path) -> anyhow::Result<
     text.push('\n');
     std::fs::write(out, text).with_context(|| format!("cannot write the plan to {}", out.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::arguments::{Arguments, Command};
+
+    fn plan_args(args: &[&str]) -> PlanArgs {
+        let argv = ["entra-csa", "plan", "-f", "x.yaml"].iter().chain(args);
+        match Arguments::try_parse_from(argv).unwrap().command {
+            Command::Plan(args) => args,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_printed_apply_command_works_as_printed() {
+        let args = plan_args(&["--state", "t2.json"]);
+        assert_eq!(apply_command(Path::new("saved.plan"), &args), "entra-csa apply saved.plan");
+        let args = plan_args(&["--auth", "managed-identity"]);
+        assert_eq!(
+            apply_command(Path::new("my plan's.json"), &args),
+            "entra-csa apply 'my plan'\\''s.json' --auth managed-identity"
+        );
+        let args = plan_args(&[]);
+        assert_eq!(apply_command(Path::new("out/plan.json"), &args), "entra-csa apply out/plan.json");
+    }
+}
