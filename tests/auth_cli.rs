@@ -115,3 +115,47 @@ async fn a_refused_managed_identity_stops_before_any_graph_request() {
     assert!(!stderr.contains(IDENTITY_HEADER), "the header secret was printed: {stderr}");
     emulator.shutdown().await;
 }
+
+/// A first run with nothing configured (and no `az` on PATH): the error
+/// lists every method `--auth auto` tries and what configures each, and on
+/// a loopback Graph says that any token works. No request is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sign_in_failure_lists_every_method_and_for_an_emulator_says_any_token_works() {
+    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    let example = repo("examples/minimal/minimal.yaml").display().to_string();
+    let mut command = crate::launch::entra_csa();
+    command.args(["plan", "-f", &example, "--graph-url", &emulator.base_url()]);
+    let (code, stdout, stderr) = crate::launch::run_off_runtime(command).await;
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    for (method, configured_by) in [
+        ("token", "ENTRA_CSA_ACCESS_TOKEN"),
+        ("workload", "AZURE_FEDERATED_TOKEN_FILE"),
+        ("pipelines", "SYSTEM_OIDCREQUESTURI"),
+        ("secret", "AZURE_CLIENT_SECRET"),
+        ("certificate", "AZURE_CLIENT_CERTIFICATE_PATH"),
+        ("managed-identity", "IDENTITY_ENDPOINT"),
+        ("cli", "az login"),
+    ] {
+        let line = stderr.lines().find(|line| line.trim_start().starts_with(&format!("{method} ")));
+        let line = line.unwrap_or_else(|| panic!("no line for {method}: {stderr}"));
+        assert!(line.contains(configured_by), "{method}: {line}");
+    }
+    assert!(stderr.contains("any ENTRA_CSA_ACCESS_TOKEN works there"), "{stderr}");
+    assert_eq!(emulator.stats().requests, 0, "nothing was sent without a token");
+
+    // Against Microsoft Graph itself, the same list and no emulator hint.
+    let mut command = crate::launch::entra_csa();
+    command.args(["plan", "-f", &example]);
+    let (code, _, stderr) = crate::launch::run_off_runtime(command).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--auth auto found no sign-in configured"), "{stderr}");
+    assert!(!stderr.contains("any ENTRA_CSA_ACCESS_TOKEN works"), "{stderr}");
+
+    // A method picked by name says only what it lacks.
+    let mut command = crate::launch::entra_csa();
+    command.args(["plan", "-f", &example, "--graph-url", &emulator.base_url(), "--auth", "secret"]);
+    let (code, _, stderr) = crate::launch::run_off_runtime(command).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("--auth auto found"), "{stderr}");
+    emulator.shutdown().await;
+}

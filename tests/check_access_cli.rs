@@ -72,3 +72,23 @@ fn an_opaque_token_cannot_be_judged() {
         !stdout.contains("opaque-sentinel-token-value") && !stderr.contains("opaque-sentinel-token-value")
     );
 }
+
+#[test]
+fn the_read_permissions_paired_with_assignments_are_reported_not_counted() {
+    let without = jwt(
+        r#"{"tid":"t","appid":"a","roles":["CustomSecAttributeDefinition.ReadWrite.All","CustomSecAttributeAssignment.ReadWrite.All"]}"#,
+    );
+    let (code, stdout, stderr) = check_access(&without, &["examples/contoso.yaml"]);
+    assert_eq!(code, 0, "documented for delegated sign-in only, so not counted: {stdout}{stderr}");
+    assert!(stdout.contains("Microsoft's examples pair the assignment permissions with"), "{stdout}");
+    assert!(stdout.contains("absent  User.Read.All (reads users)"), "{stdout}");
+    assert!(stdout.contains("absent  Application.Read.All (reads service principals)"), "{stdout}");
+
+    let with = jwt(
+        r#"{"tid":"t","appid":"a","roles":["CustomSecAttributeDefinition.ReadWrite.All","CustomSecAttributeAssignment.ReadWrite.All","User.Read.All","Application.Read.All"]}"#,
+    );
+    let (code, stdout, _) = check_access(&with, &["examples/contoso.yaml"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("ok      User.Read.All (reads users)"), "{stdout}");
+    assert!(stdout.contains("ok      Application.Read.All (reads service principals)"), "{stdout}");
+}

@@ -105,6 +105,31 @@ fn azure_pipelines_file_uses_real_commands_and_flags() {
     check_pipeline("azure-pipelines.yml", 5);
 }
 
+/// The nightly job reads every difference as drift, gates on the detailed
+/// exit code, and opens or updates an issue with `gh` when there is drift.
+#[test]
+fn the_nightly_drift_job_checks_drift_and_files_an_issue() {
+    let workflow = ci_file("github-actions.yml");
+    let job = &workflow["jobs"]["drift"];
+    assert_eq!(job["permissions"]["issues"], "write", "{job}");
+    let mut scripts = Vec::new();
+    shell_steps(job, &mut scripts);
+    let commands: Vec<Vec<String>> = scripts.iter().flat_map(|script| invocations(script)).collect();
+    let check = commands.iter().find(|argv| argv.get(1).is_some_and(|word| word == "plan"));
+    let check = check.unwrap_or_else(|| panic!("no plan in the drift job: {commands:?}"));
+    for flag in ["--drift", "--detailed-exitcode"] {
+        assert!(check.iter().any(|word| word == flag), "{flag} missing: {check:?}");
+    }
+    let all = scripts.join("\n");
+    for needed in ["gh issue list --label entra-csa-drift", "gh issue comment", "gh issue create"] {
+        assert!(all.contains(needed), "{needed} missing from the drift job");
+    }
+    let azure = ci_file("azure-pipelines.yml");
+    let mut scripts = Vec::new();
+    shell_steps(&azure["stages"], &mut scripts);
+    assert!(scripts.iter().any(|script| script.contains("--drift --detailed-exitcode")), "{scripts:?}");
+}
+
 #[test]
 fn a_made_up_flag_is_caught() {
     assert!(invocations("cargo install --locked entra-csa").is_empty());

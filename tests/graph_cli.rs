@@ -8,6 +8,19 @@ use crate::graph_support::*;
 
 const SENTINEL: &str = "sentinel-token-7f3a9c1e-do-not-print";
 
+/// `contoso.yaml` applied to a tenant that started empty: no changes, and
+/// the only drift is its acknowledgement of `Engineering.Legacy`, an
+/// attribute only Contoso's own tenant holds (so it is reported as stale).
+fn assert_in_sync_but_for_the_acknowledgement(code: i32, stdout: &str, stderr: &str) {
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(stdout.contains("No changes."), "{stdout}");
+    assert!(stdout.contains("0 conflicts, 1 drift finding."), "{stdout}");
+    assert!(
+        stdout.contains("? attribute Engineering.Legacy: acknowledged in the files"),
+        "the one finding is the stale acknowledgement: {stdout}"
+    );
+}
+
 fn args(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|part| (*part).to_owned()).collect()
 }
@@ -41,7 +54,7 @@ async fn plan_apply_plan_converges_through_the_binary_and_never_shows_the_token(
     let (code, stdout, stderr) =
         run_cli(args(&["-v", "plan", "-f", &example, "--graph-url", &url, "--detailed-exitcode"]), SENTINEL)
             .await;
-    assert_eq!(code, 0, "in sync after apply: {stdout}\n{stderr}");
+    assert_in_sync_but_for_the_acknowledgement(code, &stdout, &stderr);
     everything.extend([stdout, stderr]);
 
     assert!(emulator.stats().faults > 0);
@@ -129,7 +142,7 @@ async fn an_interrupted_apply_stops_cleanly_and_the_next_run_finishes_it() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let (code, stdout, stderr) =
         run_cli(args(&["plan", "-f", &example, "--graph-url", &url, "--detailed-exitcode"]), SENTINEL).await;
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_in_sync_but_for_the_acknowledgement(code, &stdout, &stderr);
     let clean = emulator_state_after_clean_apply(&example).await;
     assert_eq!(emulator.state().to_live_state().unwrap(), clean);
     emulator.shutdown().await;
@@ -263,5 +276,53 @@ async fn progress_bars_draw_on_a_terminal_and_never_on_stdout() {
     assert!(screen.contains("reading"), "no read progress on the terminal: {screen:?}");
     assert!(!stdout.contains("applying ["), "a bar reached stdout: {stdout}");
     assert!(!screen.contains(SENTINEL));
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_applies_to_the_graph_it_records_and_accepts_its_url_however_spelt() {
+    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    let url = emulator.base_url();
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let folder = tempfile::tempdir().unwrap();
+    let saved = folder.path().join("plan.json").display().to_string();
+
+    let (code, _, stderr) =
+        run_cli(args(&["plan", "-f", &example, "--graph-url", &url, "--out", &saved]), "any").await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("apply it with `entra-csa apply {saved}`.")), "{stderr}");
+
+    // The same root spelt with /v1.0/ and a trailing slash names the same target.
+    let spelt = format!("{}/v1.0/", url.trim_end_matches('/'));
+    let (code, stdout, stderr) =
+        run_cli(args(&["apply", &saved, "--graph-url", &spelt, "--auto-approve"]), "any").await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("Apply complete"), "{stdout}");
+    // Another Graph is refused before anything is sent to it.
+    let (code, _, stderr) =
+        run_cli(args(&["apply", &saved, "--graph-url", "http://127.0.0.1:9", "--auto-approve"]), "any").await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(&format!("was made for Microsoft Graph at {url}")), "{stderr}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_applies_without_target_flags_where_it_was_made() {
+    let emulator = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
+    let url = emulator.base_url();
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let folder = tempfile::tempdir().unwrap();
+    let saved = folder.path().join("plan.json").display().to_string();
+    let (code, _, stderr) =
+        run_cli(args(&["plan", "-f", &example, "--graph-url", &url, "--out", &saved]), "any").await;
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, stdout, stderr) = run_cli(args(&["apply", &saved, "--auto-approve"]), "any").await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("Apply complete"), "{stdout}");
+    let (code, stdout, stderr) =
+        run_cli(args(&["plan", "-f", &example, "--graph-url", &url, "--detailed-exitcode"]), "any").await;
+    // Applied to the emulator the plan recorded.
+    assert_in_sync_but_for_the_acknowledgement(code, &stdout, &stderr);
     emulator.shutdown().await;
 }

@@ -143,6 +143,72 @@ fn a_saved_plan_is_refused_against_another_target() {
 }
 
 #[test]
+fn a_saved_plan_applies_to_the_state_file_it_records_with_the_command_it_prints() {
+    let folder = scratch("create-everything");
+    std::fs::rename(folder.path().join("live.json"), folder.path().join("t2.json")).unwrap();
+    let (code, _, stderr) =
+        run(folder.path(), &["plan", "-f", "desired.yaml", "--state", "t2.json", "--out", "saved.plan"]);
+    assert_eq!(code, 0, "{stderr}");
+    let hint = "apply it with `entra-csa apply saved.plan`.";
+    assert!(stderr.contains(hint), "{stderr}");
+    let printed: Vec<&str> = "apply saved.plan".split(' ').collect();
+
+    // Exactly the printed command (no terminal here, so --auto-approve).
+    let (code, stdout, stderr) = run(folder.path(), &with(&printed, &["--auto-approve"]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("Apply complete: 8 changes done."), "{stdout}");
+    let (code, _, _) =
+        run(folder.path(), &["plan", "-f", "desired.yaml", "--state", "t2.json", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "the state file the plan recorded was the one changed");
+}
+
+#[test]
+fn a_saved_plan_accepts_its_state_file_however_the_path_is_spelt() {
+    for spelling in ["absolute", "dot-slash", "through-a-folder"] {
+        let folder = scratch("create-everything");
+        std::fs::create_dir(folder.path().join("sub")).unwrap();
+        assert_eq!(run(folder.path(), &with(&PLAN, &["--out", "saved.json"])).0, 0);
+        let path = match spelling {
+            "absolute" => folder.path().join("live.json").display().to_string(),
+            "dot-slash" => "./live.json".to_owned(),
+            _ => "sub/../live.json".to_owned(),
+        };
+        let (code, stdout, stderr) =
+            run(folder.path(), &["apply", "saved.json", "--state", &path, "--auto-approve"]);
+        assert_eq!(code, 0, "{spelling}: {stdout}{stderr}");
+        assert!(stdout.contains("Apply complete: 8 changes done."), "{spelling}: {stdout}");
+    }
+}
+
+#[test]
+fn a_saved_plan_for_another_state_file_names_both_and_changes_neither() {
+    let folder = scratch("create-everything");
+    assert_eq!(run(folder.path(), &with(&PLAN, &["--out", "saved.json"])).0, 0);
+    std::fs::copy(folder.path().join("live.json"), folder.path().join("other.json")).unwrap();
+    let before = std::fs::read_to_string(folder.path().join("other.json")).unwrap();
+    let (code, _, stderr) =
+        run(folder.path(), &["apply", "saved.json", "--state", "other.json", "--auto-approve"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("was made for the state file live.json, not for the state file other.json"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(folder.path().join("other.json")).unwrap(), before);
+    // Nor against Graph: a target flag names another target, nothing is sent.
+    let (code, _, stderr) = crate::launch::run(
+        entra_csa().current_dir(folder.path()).env("ENTRA_CSA_ACCESS_TOKEN", "any").args([
+            "apply",
+            "saved.json",
+            "--graph-url",
+            "http://127.0.0.1:9",
+            "--auto-approve",
+        ]),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("not for Microsoft Graph at http://127.0.0.1:9;"), "{stderr}");
+}
+
+#[test]
 fn a_malformed_state_file_is_named_with_line_and_column() {
     let folder = scratch("create-everything");
     std::fs::write(folder.path().join("live.json"), "{\n  \"attributeSets\": [\n    { \"id\": 5 }\n  ]\n}\n")
@@ -215,5 +281,8 @@ fn the_readme_main_job_shows_every_kind_of_change_and_converges() {
     assert_eq!(code, 0, "{stderr}");
     let after: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(after["changes"], serde_json::json!([]), "{stdout}");
-    assert_eq!(after["summary"]["drift"], 1, "the undeclared attribute stays as drift under `report`");
+    // The undeclared attribute stays under `report`; contoso.yaml acknowledges it.
+    assert_eq!(after["summary"]["drift"], 0, "{stdout}");
+    assert_eq!(after["notes"][0]["address"], "Engineering.Legacy", "{stdout}");
+    assert!(after["notes"][0]["message"].as_str().unwrap().starts_with("acknowledged drift: "), "{stdout}");
 }

@@ -254,3 +254,39 @@ fn plan_refuses_invalid_files_before_reading_the_tenant() {
     assert!(stderr.contains("1 error in the desired-state files"), "{stderr}");
     assert!(!stderr.contains("absent.json"), "{stderr}");
 }
+
+/// The golden output of `validate` on the files of `tests/fixtures/validate/<case>/`
+/// (`UPDATE_GOLDENS=1` rewrites `validate.txt`).
+#[test]
+fn validate_messages_match_their_goldens() {
+    let update = std::env::var_os("UPDATE_GOLDENS").is_some_and(|value| value == "1");
+    let root = root().join("tests/fixtures/validate");
+    let mut cases: Vec<PathBuf> =
+        std::fs::read_dir(&root).unwrap().map(|entry| entry.unwrap().path()).collect();
+    cases.sort();
+    assert!(!cases.is_empty());
+    for case in cases {
+        let (code, stdout, stderr) = run(&["validate", "-f", "desired.yaml"], &case);
+        assert_eq!(code, 1, "{}: {stdout}{stderr}", case.display());
+        let output = format!("{stdout}{stderr}");
+        let golden = case.join("validate.txt");
+        if update {
+            std::fs::write(&golden, &output).unwrap();
+        }
+        let expected = std::fs::read_to_string(&golden).unwrap_or_default();
+        assert_eq!(output, expected, "{} (UPDATE_GOLDENS=1 rewrites it)", golden.display());
+    }
+}
+
+#[test]
+fn a_misspelt_type_is_one_error_not_one_per_assignment() {
+    let folder = root().join("tests/fixtures/validate/first-hour");
+    let (_, _, stderr) = run(&["validate", "-f", "desired.yaml"], &folder);
+    assert!(stderr.contains("`string` is not a valid `type`"), "{stderr}");
+    assert!(stderr.contains("help: did you mean `String`?"), "{stderr}");
+    assert!(!stderr.contains("not declared"), "{stderr}");
+    assert!(stderr.contains("help: did you mean `maxAttributesPerSet`?"), "{stderr}");
+    assert!(stderr.contains("help: write true: YAML 1.2 reads `yes` as a string"), "{stderr}");
+    assert!(stderr.contains("help: write false: YAML 1.2 reads `off` as a string"), "{stderr}");
+    assert!(stderr.contains("help: write it unquoted: 1001"), "{stderr}");
+}

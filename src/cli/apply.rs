@@ -15,7 +15,8 @@ use anyhow::Context;
 use crate::cli::arguments::ApplyArgs;
 use crate::cli::exit_status::ExitStatus;
 use crate::cli::plan::{colour, load_desired, runtime};
-use crate::cli::target::open_tenant;
+use crate::cli::target::{args_for_saved_target, describe, is_same_target, open_tenant};
+use crate::model::DesiredState;
 use crate::plan::{self, FORMAT_VERSION, Plan};
 use crate::render::json::document;
 use crate::render::json_types::{JsonChange, JsonPlan};
@@ -25,22 +26,32 @@ use crate::tenant::{Outcome, ReadScope, Tenant};
 /// Runs `apply`.
 pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
     let runtime = runtime()?;
-    let tenant = open_tenant(&args.target)?;
-    let plan = match &args.plan_file {
-        Some(path) => match saved_plan(path, tenant.as_ref(), &runtime)? {
-            Ok(plan) => plan,
-            Err(stale) => {
-                eprintln!("error: {stale}");
-                return Ok(ExitStatus::Failed);
+    let (tenant, plan) = match &args.plan_file {
+        Some(path) => {
+            let (saved, desired) = read_saved_plan(path)?;
+            // The target the plan records, unless the flags name one.
+            let tenant = if args.target.names_a_target() {
+                open_tenant(&args.target)?
+            } else {
+                open_tenant(&args_for_saved_target(&args.target, &saved.target))?
+            };
+            match check_saved_plan_now(path, &saved, desired, tenant.as_ref(), &runtime)? {
+                Ok(plan) => (tenant, plan),
+                Err(refused) => {
+                    eprintln!("error: {refused}");
+                    return Ok(ExitStatus::Failed);
+                }
             }
-        },
+        }
         None => {
+            let tenant = open_tenant(&args.target)?;
             let desired = load_desired(&args.files)?;
             reserve(tenant.as_ref(), &runtime)?;
             let live = runtime
                 .block_on(tenant.read(&ReadScope::for_desired(&desired)))
                 .context("cannot read the tenant; nothing was applied")?;
-            plan::build(&desired, &live, tenant.target())
+            let plan = plan::build(&desired, &live, tenant.target());
+            (tenant, plan)
         }
     };
 
@@ -101,13 +112,8 @@ fn reserve(tenant: &dyn Tenant, runtime: &tokio::runtime::Runtime) -> anyhow::Re
     runtime.block_on(tenant.reserve_for_apply()).context("nothing was applied")
 }
 
-/// The plan of a saved plan file, checked against the tenant as it is now.
-/// `Ok(Err(message))`: the plan is stale or does not match its own inputs.
-fn saved_plan(
-    path: &Path,
-    tenant: &dyn Tenant,
-    runtime: &tokio::runtime::Runtime,
-) -> anyhow::Result<Result<Plan, String>> {
+/// A saved plan file and the desired state it carries.
+fn read_saved_plan(path: &Path) -> anyhow::Result<(JsonPlan, DesiredState)> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read plan file {shown}"))?;
     let version: Option<u64> = serde_json::from_str::<serde_json::Value>(&text)
@@ -132,21 +138,26 @@ fn saved_plan(
     };
     let desired = plan::saved::desired_from_json(desired_json)
         .with_context(|| format!("{shown}: the saved desired state is malformed"))?;
+    Ok((saved, desired))
+}
 
-    let target = document(&Plan {
-        target: tenant.target(),
-        fingerprint: plan::Fingerprint { desired: String::new(), live: String::new() },
-        changes: Vec::new(),
-        conflicts: Vec::new(),
-        drift: Vec::new(),
-        notes: Vec::new(),
-    })
-    .target;
-    if target != saved.target {
+/// The plan of a saved plan file, checked against the tenant as it is now.
+/// `Ok(Err(message))`: the tenant is another one than the plan was made
+/// for, or the plan is stale or does not match its own inputs.
+fn check_saved_plan_now(
+    path: &Path,
+    saved: &JsonPlan,
+    desired: DesiredState,
+    tenant: &dyn Tenant,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Result<Plan, String>> {
+    let shown = path.display();
+    if !is_same_target(&saved.target, &tenant.target()) {
         return Ok(Err(format!(
-            "the plan in {shown} was made for {}, not for {}; plan again against this target",
-            serde_json::to_string(&saved.target)?,
-            serde_json::to_string(&target)?
+            "the plan in {shown} was made for {}, not for {}; apply it without a target flag to \
+             apply it there, or plan again against this target",
+            describe(&saved.target),
+            describe(&document(&empty_plan(tenant.target())).target),
         )));
     }
 
@@ -155,9 +166,23 @@ fn saved_plan(
         .block_on(tenant.read(&ReadScope::for_desired(&desired)))
         .context("cannot read the tenant; nothing was applied")?;
     let fresh = plan::build(&desired, &live, tenant.target());
-    Ok(check_saved_plan(&saved, &fresh)
+    Ok(check_saved_plan(saved, &fresh)
         .map(|()| fresh)
         .map_err(|problem| format!("the plan in {shown} {problem}")))
+}
+
+/// A plan with nothing in it but its target, to render the target as JSON does.
+fn empty_plan(target: plan::Target) -> Plan {
+    Plan {
+        target,
+        fingerprint: plan::Fingerprint { desired: String::new(), live: String::new() },
+        changes: Vec::new(),
+        conflicts: Vec::new(),
+        drift: Vec::new(),
+        acknowledged: Vec::new(),
+        mode: plan::Mode::Plan,
+        notes: Vec::new(),
+    }
 }
 
 /// Whether `saved` may be applied, given `fresh`: the plan of its own desired

@@ -17,8 +17,8 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("
 /// Manage Microsoft Entra ID custom security attributes as code.
 ///
 /// Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error (bad
-/// input, conflicts, stale plan, failed apply); 2 changes or drift present
-/// (only with --detailed-exitcode).
+/// input or usage, conflicts, stale plan, failed apply); 2 changes or drift
+/// present (only with --detailed-exitcode).
 #[derive(Debug, Parser)]
 #[command(name = "entra-csa", version = VERSION, about, long_about = None)]
 pub struct Arguments {
@@ -103,6 +103,12 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
 
+    /// A drift check: take the files as applied (a scheduled run against the
+    /// main branch), so every difference is drift — "the tenant differs from
+    /// the files" — listed with the tenant's and the files' values.
+    #[arg(long)]
+    pub drift: bool,
+
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -171,9 +177,9 @@ pub struct TargetArgs {
     #[arg(long, env = "ENTRA_CSA_GRAPH_URL", value_name = "URL")]
     pub graph_url: Option<String>,
 
-    /// National cloud: sets the service root and the token scope.
-    #[arg(long, value_enum, default_value_t = CloudFlag::Global)]
-    pub cloud: CloudFlag,
+    /// National cloud: sets the service root and the token scope [default: global].
+    #[arg(long, value_enum)]
+    pub cloud: Option<CloudFlag>,
 
     /// Allow --graph-url to point at a host that is neither a Microsoft Graph
     /// root nor loopback.
@@ -192,6 +198,20 @@ pub struct TargetArgs {
     /// How to sign in; `auto` picks the first method that is configured.
     #[arg(long, value_enum, default_value_t = AuthFlag::Auto)]
     pub auth: AuthFlag,
+}
+
+impl TargetArgs {
+    /// The cloud `--cloud` names, the global one when not given.
+    pub fn cloud(&self) -> Cloud {
+        self.cloud.map_or(Cloud::Global, Cloud::from)
+    }
+
+    /// Whether the flags (or `ENTRA_CSA_GRAPH_URL`) name a tenant: a saved
+    /// plan then applies there or is refused; without, it applies to the
+    /// target it records.
+    pub fn names_a_target(&self) -> bool {
+        self.state.is_some() || self.graph_url.is_some() || self.cloud.is_some()
+    }
 }
 
 /// The values of `--cloud`; `graph::Cloud` is what they mean.

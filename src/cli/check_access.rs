@@ -7,6 +7,7 @@
 use crate::cli::arguments::CheckAccessArgs;
 use crate::cli::exit_status::ExitStatus;
 use crate::cli::plan::runtime;
+use crate::cli::target::with_sign_in_advice;
 use crate::desired::load::load_files;
 use crate::graph::access::{self, Capability, Check, Claims, DirectoryRole};
 use crate::graph::{auth, endpoint};
@@ -30,11 +31,12 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
 
     let target = &args.target;
     let endpoint =
-        endpoint::resolve(target.cloud.into(), target.graph_url.as_deref(), target.allow_custom_graph_host)?;
+        endpoint::resolve(target.cloud(), target.graph_url.as_deref(), target.allow_custom_graph_host)?;
     let env = |name: &str| std::env::var(name).ok();
     let sign_in =
         auth::choose(target.auth.into(), target.tenant_id.as_deref(), target.client_id.as_deref(), &env)?;
     let tokens = auth::token_source(&sign_in, endpoint.cloud, &endpoint.scope, &env)?;
+    let tokens = with_sign_in_advice(tokens, target, &sign_in, &endpoint);
     let token = runtime()?.block_on(tokens.token())?;
 
     println!("Graph:      {}", endpoint.display_root());
@@ -115,6 +117,34 @@ pub fn report(claims: &Claims, reads_assignments: bool, writes_assignments: bool
         matches!(capability, Capability::WriteDefinitions | Capability::WriteAssignments)
     });
     text.push_str(&section("apply also needs:", access::check(claims, &apply)));
+    if reads_assignments {
+        text.push_str(&companion_section(claims));
+    }
+    text
+}
+
+/// `User.Read.All` / `Application.Read.All`, which Microsoft's examples pair
+/// with the assignment permissions: reported, not counted as missing.
+fn companion_section(claims: &access::Claims) -> String {
+    let mut text = String::from(
+        "\nMicrosoft's examples pair the assignment permissions with (documented for delegated sign-in; \
+         not counted above):\n",
+    );
+    for (permission, reaches, held) in access::companions(claims) {
+        if held {
+            text.push_str(&format!("  ok      {permission} (reads {reaches})\n"));
+        } else if claims.is_delegated() {
+            text.push_str(&format!(
+                "  absent  {permission} (reads {reaches}) — Microsoft documents it as needed with a \
+                 signed-in user: consent to it\n"
+            ));
+        } else {
+            text.push_str(&format!(
+                "  absent  {permission} (reads {reaches}) — grant it if Graph refuses to read or write the \
+                 values of {reaches}\n"
+            ));
+        }
+    }
     text
 }
 
@@ -137,6 +167,26 @@ mod tests {
         assert!(text.contains("ok      read attribute sets, definitions and values"), "{text}");
         assert!(text.contains("MISSING read assigned values"), "{text}");
         assert!(text.contains("MISSING assign and unassign values"), "{text}");
+        assert!(text.contains("Microsoft's examples pair the assignment permissions with"), "{text}");
+        assert!(text.contains("absent  User.Read.All (reads users)"), "{text}");
+        assert!(text.contains("absent  Application.Read.All (reads service principals)"), "{text}");
+    }
+
+    #[test]
+    fn the_paired_read_permissions_are_reported_when_held() {
+        let claims = Claims {
+            roles: vec![
+                "CustomSecAttributeDefinition.ReadWrite.All".into(),
+                "CustomSecAttributeAssignment.ReadWrite.All".into(),
+                "User.Read.All".into(),
+                "Application.Read.All".into(),
+            ],
+            ..Claims::default()
+        };
+        let text = report(&claims, true, true);
+        assert!(text.contains("ok      User.Read.All (reads users)"), "{text}");
+        assert!(text.contains("ok      Application.Read.All (reads service principals)"), "{text}");
+        assert!(!text.contains("MISSING") && !text.contains("absent"), "{text}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 pub enum ExitStatus {
     /// Success; with `--detailed-exitcode`, also "no changes".
     Success = 0,
-    /// Bad input, conflicts, a stale plan, a failed apply, any error.
+    /// Bad input or usage, conflicts, a stale plan, a failed apply, any error.
     Failed = 1,
     /// Changes or drift present (only with `--detailed-exitcode`).
     Changes = 2,

@@ -20,7 +20,10 @@ use arguments::{Arguments, Command};
 
 /// Runs the tool with the process arguments.
 pub fn run() -> ExitStatus {
-    let arguments = Arguments::parse();
+    let arguments = match Arguments::try_parse() {
+        Ok(arguments) => arguments,
+        Err(error) => return usage_error(&error),
+    };
     // The emulator sets up its own logging from RUST_LOG unless -v is given.
     if !matches!(arguments.command, Command::Emulator(_)) || arguments.verbose > 0 {
         init_logging(arguments.verbose);
@@ -32,6 +35,16 @@ pub fn run() -> ExitStatus {
             ExitStatus::Failed
         }
     }
+}
+
+/// Prints clap's message and ends the run. `--help` and `--version` succeed;
+/// every misspelt flag, missing value or unknown command exits 1, as
+/// Terraform's usage errors do, so that a pipeline gate on exit 2 ("changes
+/// present") can never mistake a typo for a plan.
+fn usage_error(error: &clap::Error) -> ExitStatus {
+    // Writing to a closed pipe is no reason to panic; the status stands.
+    let _ = error.print();
+    if error.use_stderr() { ExitStatus::Failed } else { ExitStatus::Success }
 }
 
 fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::cli::arguments::{PlanArgs, PlanFormat};
+use clap::ValueEnum;
+
+use crate::cli::arguments::{AuthFlag, PlanArgs, PlanFormat};
 use crate::cli::exit_status::ExitStatus;
 use crate::cli::target::open_tenant;
 use crate::model::DesiredState;
-use crate::plan::{self, Plan};
+use crate::plan::{self, Action, Drift, Plan};
 use crate::render::{self, Format};
 use crate::tenant::ReadScope;
 
@@ -21,7 +23,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let desired = load_desired(&args.files)?;
     let tenant = open_tenant(&args.target)?;
     let live = runtime()?.block_on(tenant.read(&ReadScope::for_desired(&desired)))?;
-    let plan = plan::build(&desired, &live, tenant.target());
+    let mut plan = plan::build(&desired, &live, tenant.target());
+    if args.drift {
+        report_differences_as_drift(&mut plan);
+    }
 
     let format = match args.format {
         PlanFormat::Text => Format::Text,
@@ -41,13 +46,58 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
     }
     if let Some(out) = &args.out {
         save_plan(&plan, &desired, out)?;
-        eprintln!("Saved the plan to {}; apply it with `entra-csa apply {}`.", out.display(), out.display());
+        eprintln!("Saved the plan to {}; apply it with `{}`.", out.display(), apply_command(out, &args));
     }
     Ok(if args.detailed_exitcode && (!plan.changes.is_empty() || !plan.drift.is_empty()) {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
     })
+}
+
+/// `plan --drift`: every change is also a drift finding, worded as what the
+/// tenant has and what the files say, listed before the policy's findings.
+fn report_differences_as_drift(plan: &mut Plan) {
+    let differences = plan.changes.iter().map(|change| {
+        let (tenant, files) = render::change_words(change.before.as_ref(), change.after.as_ref());
+        let nothing = || match change.action {
+            Action::Unassign => "(not assigned)".to_owned(),
+            _ => "(none)".to_owned(),
+        };
+        Drift {
+            address: change.address.clone(),
+            message: format!(
+                "tenant: {}; files: {}",
+                tenant.unwrap_or_else(nothing),
+                files.unwrap_or_else(nothing)
+            ),
+        }
+    });
+    let mut drift: Vec<Drift> = differences.collect();
+    drift.append(&mut plan.drift);
+    plan.drift = drift;
+    plan.mode = plan::Mode::Drift;
+}
+
+/// The command that applies the plan saved to `out`: the plan records its
+/// target, so only a sign-in method other than `auto` needs repeating.
+fn apply_command(out: &Path, args: &PlanArgs) -> String {
+    let mut command = format!("entra-csa apply {}", shell_word(&out.display().to_string()));
+    if args.target.state.is_none() && args.target.auth != AuthFlag::Auto {
+        let auth = args.target.auth.to_possible_value().map(|value| value.get_name().to_owned());
+        command.push_str(&format!(" --auth {}", auth.unwrap_or_default()));
+    }
+    command
+}
+
+/// `word` as one shell word: quoted when it holds anything a shell reads.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// The desired state the files declare; every problem in them is reported.
@@ -80,4 +130,33 @@ fn save_plan(plan: &Plan, desired: &DesiredState, out: &Path) -> anyhow::Result<
     let mut text = serde_json::to_string_pretty(&document)?;
     text.push('\n');
     std::fs::write(out, text).with_context(|| format!("cannot write the plan to {}", out.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::arguments::{Arguments, Command};
+
+    fn plan_args(args: &[&str]) -> PlanArgs {
+        let argv = ["entra-csa", "plan", "-f", "x.yaml"].iter().chain(args);
+        match Arguments::try_parse_from(argv).unwrap().command {
+            Command::Plan(args) => args,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_printed_apply_command_works_as_printed() {
+        let args = plan_args(&["--state", "t2.json"]);
+        assert_eq!(apply_command(Path::new("saved.plan"), &args), "entra-csa apply saved.plan");
+        let args = plan_args(&["--auth", "managed-identity"]);
+        assert_eq!(
+            apply_command(Path::new("my plan's.json"), &args),
+            "entra-csa apply 'my plan'\\''s.json' --auth managed-identity"
+        );
+        let args = plan_args(&[]);
+        assert_eq!(apply_command(Path::new("out/plan.json"), &args), "entra-csa apply out/plan.json");
+    }
 }

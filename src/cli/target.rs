@@ -1,10 +1,17 @@
 //! Which tenant a command talks to: a local state file (`--state FILE`) or
-//! Microsoft Graph (the default).
+//! Microsoft Graph (the default); and for a saved plan, the target it
+//! records and whether another one is the same.
+
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use clap::ValueEnum;
 
-use crate::cli::arguments::TargetArgs;
+use crate::cli::arguments::{AuthFlag, CloudFlag, TargetArgs};
+use crate::graph::endpoint::Cloud;
 use crate::graph::{ClientOptions, GraphTenant, auth, endpoint};
+use crate::plan::Target;
+use crate::render::json_types::JsonTarget;
 use crate::tenant::Tenant;
 use crate::tenant::state_file::StateFileTenant;
 
@@ -25,13 +32,94 @@ pub fn open_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
 /// Microsoft Graph as the tenant: the endpoint from `--cloud` /
 /// `--graph-url`, the sign-in from `--auth` and the environment.
 fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
-    let endpoint =
-        endpoint::resolve(args.cloud.into(), args.graph_url.as_deref(), args.allow_custom_graph_host)?;
+    let endpoint = endpoint::resolve(args.cloud(), args.graph_url.as_deref(), args.allow_custom_graph_host)?;
     let env = |name: &str| std::env::var(name).ok();
     let sign_in = auth::choose(args.auth.into(), args.tenant_id.as_deref(), args.client_id.as_deref(), &env)?;
     tracing::info!(graph = %endpoint.display_root(), sign_in = sign_in.describe(), "target");
     let tokens = auth::token_source(&sign_in, endpoint.cloud, &endpoint.scope, &env)?;
+    let tokens = with_sign_in_advice(tokens, args, &sign_in, &endpoint);
     let tenant = GraphTenant::new(endpoint, tokens, ClientOptions::default(), args.tenant_id.clone())?
         .stop_on_ctrl_c();
     Ok(Box::new(tenant))
+}
+
+/// `tokens`, which on failure list every sign-in method when `--auth auto`
+/// found none configured (a newcomer's first run), not only the last one.
+pub fn with_sign_in_advice(
+    tokens: auth::TokenSource,
+    args: &TargetArgs,
+    sign_in: &auth::SignIn,
+    endpoint: &endpoint::GraphEndpoint,
+) -> auth::TokenSource {
+    if args.auth == AuthFlag::Auto && *sign_in == auth::SignIn::DeveloperTools {
+        tokens.with_advice(auth::auto_sign_in_advice(endpoint::is_loopback(&endpoint.root)))
+    } else {
+        tokens
+    }
+}
+
+/// The target flags that reach the target a saved plan records: its state
+/// file, or its Graph root (and the cloud whose root it is) and tenant id.
+/// How to sign in (`--auth`, `--client-id`) and a tenant id given now stay.
+pub fn args_for_saved_target(args: &TargetArgs, saved: &JsonTarget) -> TargetArgs {
+    let mut reached = args.clone();
+    match saved {
+        JsonTarget::StateFile { path } => reached.state = Some(PathBuf::from(path)),
+        JsonTarget::Graph { graph_url, tenant_id } => {
+            let root = graph_url.trim_end_matches('/');
+            reached.cloud = CloudFlag::value_variants()
+                .iter()
+                .copied()
+                .find(|flag| Cloud::from(*flag).graph_root().eq_ignore_ascii_case(root));
+            reached.graph_url = Some(graph_url.clone());
+            if reached.tenant_id.is_none() {
+                reached.tenant_id.clone_from(tenant_id);
+            }
+        }
+    }
+    reached
+}
+
+/// Whether a plan made for `saved` is for the tenant `now`: the same state
+/// file however its path is spelt (compared once made absolute, through
+/// symbolic links), or the same Graph root and, where both know it, the same
+/// tenant id.
+pub fn is_same_target(saved: &JsonTarget, now: &Target) -> bool {
+    match (saved, now) {
+        (JsonTarget::StateFile { path: saved }, Target::StateFile { path: now }) => {
+            normalised_path(Path::new(saved)) == normalised_path(Path::new(now))
+        }
+        (
+            JsonTarget::Graph { graph_url: saved_url, tenant_id: saved_tenant },
+            Target::Graph { graph_url: now_url, tenant_id: now_tenant },
+        ) => {
+            let root = |url: &str| match url::Url::parse(url) {
+                Ok(parsed) => parsed.as_str().trim_end_matches('/').to_owned(),
+                Err(_) => url.trim_end_matches('/').to_owned(),
+            };
+            let same_tenant = match (saved_tenant, now_tenant) {
+                (Some(saved), Some(now)) => saved.eq_ignore_ascii_case(now),
+                _ => true,
+            };
+            root(saved_url) == root(now_url) && same_tenant
+        }
+        _ => false,
+    }
+}
+
+/// `path` made absolute against the working folder, with links resolved
+/// when it exists.
+fn normalised_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).or_else(|_| std::path::absolute(path)).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The target as a person would type it: `--state FILE` or `--graph-url URL`.
+pub fn describe(target: &JsonTarget) -> String {
+    match target {
+        JsonTarget::StateFile { path } => format!("the state file {path}"),
+        JsonTarget::Graph { graph_url, tenant_id: Some(tenant) } => {
+            format!("Microsoft Graph at {graph_url} (tenant {tenant})")
+        }
+        JsonTarget::Graph { graph_url, tenant_id: None } => format!("Microsoft Graph at {graph_url}"),
+    }
 }

@@ -146,6 +146,17 @@ impl std::error::Error for Diagnostics {}
 
 /// The known word nearest to `word`, when it is close enough to be a likely typo.
 pub fn nearest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let known: Vec<&'a str> = known.into_iter().collect();
+    // A key cut short (`maxAttributes`) means the key it starts, however far
+    // the edit distance says another key is.
+    let lowercase = word.to_lowercase();
+    let started = known
+        .iter()
+        .filter(|candidate| lowercase.len() >= 3 && candidate.to_lowercase().starts_with(&lowercase))
+        .min_by_key(|candidate| candidate.len());
+    if let Some(candidate) = started {
+        return Some(candidate);
+    }
     known
         .into_iter()
         .map(|candidate| {
@@ -167,6 +178,9 @@ mod tests {
         assert_eq!(nearest("iscollection", known), Some("isCollection"));
         assert_eq!(nearest("tpye", known), Some("type"));
         assert_eq!(nearest("owner", known), None);
+        assert_eq!(nearest("allowed", known), Some("allowedValues"), "a prefix means the key it starts");
+        let set_keys = ["description", "maxAttributesPerSet", "attributes"];
+        assert_eq!(nearest("maxAttributes", set_keys), Some("maxAttributesPerSet"));
     }
 
     #[test]

@@ -89,6 +89,14 @@ pub struct ManifestFile {
     pub attribute_sets: Entries<SetSpec>,
     /// Values assigned to users and service principals.
     pub assignments: Option<AssignmentsSpec>,
+    /// Drift that is known and accepted, like Terraform's `ignore_changes`:
+    /// each key is an address as the plan prints it under Drift
+    /// (`Engineering.Legacy`, `Engineering.Project=Alpine`,
+    /// `user:bob@contoso.com/Engineering.Project`), each value the reason. The
+    /// plan shows these as acknowledged, not as drift; one that matches no
+    /// drift any more is reported, so the list cannot rot.
+    #[serde(default)]
+    pub acknowledged_drift: Entries<Located<String>>,
 }
 
 /// The JSON Schema pattern of a set or attribute name (DESIGN §2).
@@ -126,6 +134,11 @@ pub struct SetSpec {
     #[serde(default)]
     #[schemars(extend("propertyNames" = { "maxLength": 32, "pattern": NAME_PATTERN }))]
     pub attributes: Entries<AttributeSpec>,
+    /// The attributes written here that could not be read (their problems
+    /// are reported): declared all the same, so that their assignments are
+    /// not also reported as undeclared.
+    #[schemars(skip)]
+    pub unreadable_attributes: Vec<String>,
 }
 
 /// A custom security attribute definition.
@@ -276,7 +289,7 @@ pub fn json_schema() -> String {
 
 // ───────────────────────────── reading a YAML tree ─────────────────────────────
 
-const FILE_KEYS: &[&str] = &["version", "policy", "attributeSets", "assignments"];
+const FILE_KEYS: &[&str] = &["version", "policy", "attributeSets", "assignments", "acknowledgedDrift"];
 const POLICY_KEYS: &[&str] = &["undeclaredDefinitions", "undeclaredValues", "undeclaredAssignments"];
 const SET_KEYS: &[&str] = &["description", "maxAttributesPerSet", "attributes"];
 const ATTRIBUTE_KEYS: &[&str] = &[
@@ -506,6 +519,14 @@ impl Reader<'_> {
         if let Some(node) = fields.remove("assignments") {
             manifest.assignments = Some(self.assignments(node));
         }
+        if let Some(node) = fields.remove("acknowledgedDrift") {
+            manifest.acknowledged_drift = self.entries(
+                node,
+                "acknowledgedDrift",
+                "a mapping of drift addresses to the reason each is accepted",
+                |reader, node, path, _| reader.string(node, path),
+            );
+        }
         manifest
     }
 
@@ -549,12 +570,22 @@ impl Reader<'_> {
             set.max_attributes_per_set = self.integer(node, &join(path, "maxAttributesPerSet"));
         }
         if let Some(node) = fields.remove("attributes") {
+            let attributes_path = join(path, "attributes");
+            let mut unreadable = Vec::new();
             set.attributes = self.entries(
                 node,
-                &join(path, "attributes"),
+                &attributes_path,
                 "a mapping of attribute names",
-                |reader, node, path, key_at| reader.attribute(node, path, key_at),
+                |reader, node, path, key_at| {
+                    let attribute = reader.attribute(node, path, key_at);
+                    if attribute.is_none() {
+                        let name = path.get(attributes_path.len() + 1..).unwrap_or_default();
+                        unreadable.push(name.to_owned());
+                    }
+                    attribute
+                },
             );
+            set.unreadable_attributes = unreadable;
         }
         set
     }

@@ -13,6 +13,7 @@
 //!
 //! Everything but `load` (which reads files) is pure.
 
+pub mod acknowledged;
 pub mod diagnostic;
 pub mod export;
 pub mod load;

@@ -5,7 +5,7 @@
 //! `maxAttributesPerSet` against live definitions) are the plan's business.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::desired::diagnostic::{Diagnostic, Diagnostics, Place};
 use crate::desired::manifest::{AssignedValue, AttributeSpec, Entries, Located, ManifestFile, SetSpec, join};
@@ -26,6 +26,7 @@ pub fn validate(files: &[(String, ManifestFile)]) -> Result<DesiredState, Diagno
         validator.file(file, manifest);
     }
     validator.assignments(files);
+    crate::desired::acknowledged::gather(files, &mut validator.desired, &mut validator.problems);
     if validator.problems.is_empty() {
         Ok(validator.desired)
     } else {
@@ -42,6 +43,10 @@ struct Validator {
     /// Where each set was declared, by lowercase id (Graph may compare ids case-insensitively).
     set_places: BTreeMap<String, (String, Place)>,
     policy_place: Option<Place>,
+    /// Sets (with an empty attribute) and attributes the files declare but
+    /// that were refused for a problem already reported: assigning them is
+    /// not reported again as "not declared".
+    refused: BTreeSet<(String, String)>,
 }
 
 /// Where the files first declare the principal `key` of `kind` (`users` or
@@ -227,6 +232,9 @@ impl Validator {
         // where the tenant's own definitions count too (DESIGN §2).
 
         let mut attributes = BTreeMap::new();
+        for unreadable in &set.unreadable_attributes {
+            self.refused.insert((name.value.clone(), unreadable.clone()));
+        }
         let mut lowercase: BTreeMap<String, (String, Place)> = BTreeMap::new();
         for (attribute_name, spec) in &set.attributes.0 {
             let attribute_path = join(&join(&path, "attributes"), &attribute_name.value);
@@ -252,7 +260,12 @@ impl Validator {
                 && attribute_ok
             {
                 attributes.insert(attribute_name.value.clone(), definition);
+            } else {
+                self.refused.insert((name.value.clone(), attribute_name.value.clone()));
             }
+        }
+        if !name_ok {
+            self.refused.insert((name.value.clone(), String::new()));
         }
         if name_ok {
             self.desired.attribute_sets.insert(
@@ -451,6 +464,9 @@ impl Validator {
         for (set_name, attributes) in &sets.0 {
             let set_path = ValuePath { set: Some(&set_name.value), ..path };
             let Some(set) = declared_sets.get(&set_name.value) else {
+                if self.refused.contains(&(set_name.value.clone(), String::new())) {
+                    continue; // its own problem is reported where it is declared
+                }
                 let known: Vec<&str> = declared_sets.keys().map(String::as_str).collect();
                 let suggestion = crate::desired::diagnostic::nearest(&set_name.value, known.iter().copied())
                     .map(|name| format!("did you mean `{name}`?"));
@@ -467,6 +483,9 @@ impl Validator {
             for (attribute_name, value) in &attributes.0 {
                 let value_path = ValuePath { attribute: Some(&attribute_name.value), ..set_path };
                 let Some(definition) = set.attributes.get(&attribute_name.value) else {
+                    if self.refused.contains(&(set_name.value.clone(), attribute_name.value.clone())) {
+                        continue; // its own problem is reported where it is declared
+                    }
                     let suggestion = crate::desired::diagnostic::nearest(
                         &attribute_name.value,
                         set.attributes.keys().map(String::as_str),
@@ -668,6 +687,13 @@ impl Validator {
                     {
                         diagnostic.suggestion = Some(format!("write it unquoted: {}", text.to_lowercase()));
                     }
+                    (AssignedValue::String(text), DataType::Boolean) if yaml_1_1_boolean(text).is_some() => {
+                        let meant = yaml_1_1_boolean(text).unwrap_or_default();
+                        diagnostic.suggestion = Some(format!(
+                            "write {meant}: YAML 1.2 reads `{text}` as a string, only true and false are \
+                             booleans"
+                        ));
+                    }
                     (AssignedValue::String(text), DataType::Integer) if text.parse::<i32>().is_ok() => {
                         diagnostic.suggestion = Some(format!("write it unquoted: {text}"));
                     }
@@ -721,6 +747,15 @@ impl Validator {
             }
         }
         Some(typed)
+    }
+}
+
+/// What a YAML 1.1 boolean word (`yes`, `no`, `on`, `off`, `y`, `n`) meant.
+fn yaml_1_1_boolean(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "on" => Some(true),
+        "no" | "n" | "off" => Some(false),
+        _ => None,
     }
 }
 

@@ -175,6 +175,41 @@ impl Capability {
     }
 }
 
+/// The read permissions Microsoft's examples pair with the assignment
+/// permissions (graph-api.md §8, C-EX): `User.Read.All` to reach users and
+/// `Application.Read.All` to reach service principals. The docs state the
+/// pairing for delegated sign-in and say nothing of app-only tokens, so
+/// check-access reports them beside the checks without counting them.
+pub const ASSIGNMENT_COMPANIONS: [(&str, &str); 2] =
+    [("User.Read.All", "users"), ("Application.Read.All", "service principals")];
+
+/// Every Graph permission the tool knows of: those that grant a capability
+/// and the companions of the assignment permissions. A set-up guide that
+/// names another one is wrong (a test holds the README to this list).
+pub fn known_permissions() -> Vec<&'static str> {
+    let mut known: Vec<&'static str> = [
+        Capability::ReadDefinitions,
+        Capability::WriteDefinitions,
+        Capability::ReadAssignments,
+        Capability::WriteAssignments,
+    ]
+    .iter()
+    .flat_map(|capability| capability.permissions().iter().copied())
+    .chain(ASSIGNMENT_COMPANIONS.iter().map(|(permission, _)| *permission))
+    .collect();
+    known.sort_unstable();
+    known.dedup();
+    known
+}
+
+/// Whether the token holds each companion of the assignment permissions.
+pub fn companions(claims: &Claims) -> Vec<(&'static str, &'static str, bool)> {
+    ASSIGNMENT_COMPANIONS
+        .iter()
+        .map(|&(permission, reaches)| (permission, reaches, claims.has_permission(&[permission])))
+        .collect()
+}
+
 /// The verdict on one capability.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
@@ -283,6 +318,18 @@ mod tests {
             checks[1]
                 .to_string()
                 .contains("Attribute Assignment Reader or Attribute Assignment Administrator")
+        );
+    }
+
+    #[test]
+    fn the_companions_are_known_and_judged_on_their_own() {
+        let known = known_permissions();
+        assert!(known.contains(&"User.Read.All") && known.contains(&"Application.Read.All"), "{known:?}");
+        assert!(known.contains(&"CustomSecAttributeAssignment.ReadWrite.All"), "{known:?}");
+        let claims = Claims { roles: vec!["user.read.all".into()], ..Claims::default() };
+        assert_eq!(
+            companions(&claims),
+            [("User.Read.All", "users", true), ("Application.Read.All", "service principals", false)]
         );
     }
 

@@ -91,8 +91,8 @@ pub enum AuthError {
     ReadFile { what: &'static str, path: String, source: std::io::Error },
     #[error("cannot set up sign-in ({method}): {message}")]
     Credential { method: &'static str, message: String },
-    #[error("sign-in failed ({method}): {message}")]
-    Token { method: &'static str, message: String },
+    #[error("sign-in failed ({method}): {message}{advice}")]
+    Token { method: &'static str, message: String, advice: String },
 }
 
 /// How to sign in (the command line's `--auth`).
@@ -229,13 +229,44 @@ pub fn choose(
     }
 }
 
+/// What to say when `--auth auto` found nothing configured and the developer
+/// tools it fell back to failed: every method it tried, in its order, and
+/// what configures each; for a loopback Graph (an emulator), that any token
+/// works. Starts with a new line, to follow the failure's own message.
+pub fn auto_sign_in_advice(loopback: bool) -> String {
+    let certificate = if CERTIFICATE_BUILT { "" } else { " (in a build with --features cert-auth)" };
+    let mut advice = format!(
+        "\n--auth auto found no sign-in configured, so it tried the Azure CLI and Azure Developer CLI \
+         last. It tries, in this order:\n\
+         \x20 token             ENTRA_CSA_ACCESS_TOKEN: a bearer token for Microsoft Graph\n\
+         \x20 workload          AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID, AZURE_CLIENT_ID; or on GitHub \
+         Actions with `permissions: id-token: write`, AZURE_TENANT_ID and AZURE_CLIENT_ID\n\
+         \x20 pipelines         SYSTEM_OIDCREQUESTURI, AZURESUBSCRIPTION_SERVICE_CONNECTION_ID, \
+         SYSTEM_ACCESSTOKEN, AZURE_TENANT_ID, AZURE_CLIENT_ID (an Azure Pipelines workload-identity \
+         service connection)\n\
+         \x20 secret            AZURE_CLIENT_SECRET, AZURE_TENANT_ID, AZURE_CLIENT_ID\n\
+         \x20 certificate       AZURE_CLIENT_CERTIFICATE_PATH, AZURE_TENANT_ID, AZURE_CLIENT_ID{certificate}\n\
+         \x20 managed-identity  IDENTITY_ENDPOINT or MSI_ENDPOINT (set by Azure on its hosts)\n\
+         \x20 cli               `az login --allow-no-subscriptions`, or `azd auth login`, with `az`/`azd` on PATH\n\
+         Set one of them, or pick one with --auth METHOD to be told what it lacks."
+    );
+    if loopback {
+        advice.push_str(
+            "\nThis --graph-url is on loopback (an emulator such as `entra-csa emulator`): any \
+             ENTRA_CSA_ACCESS_TOKEN works there, e.g. `export ENTRA_CSA_ACCESS_TOKEN=local`.",
+        );
+    }
+    advice
+}
+
 /// Where bearer tokens come from.
 #[derive(Clone)]
 pub enum TokenSource {
     /// A fixed token (`ENTRA_CSA_ACCESS_TOKEN`).
     Fixed(BearerToken),
     /// An azure_identity credential; it caches and refreshes its tokens.
-    Credential { credential: Arc<dyn TokenCredential>, scope: String, method: &'static str },
+    /// `advice` follows the message when it fails (see `auto_sign_in_advice`).
+    Credential { credential: Arc<dyn TokenCredential>, scope: String, method: &'static str, advice: String },
 }
 
 impl fmt::Debug for TokenSource {
@@ -252,15 +283,29 @@ impl fmt::Debug for TokenSource {
 }
 
 impl TokenSource {
+    /// The same source, whose sign-in failure ends with `advice`.
+    pub fn with_advice(self, advice: String) -> TokenSource {
+        match self {
+            TokenSource::Credential { credential, scope, method, .. } => {
+                TokenSource::Credential { credential, scope, method, advice }
+            }
+            fixed @ TokenSource::Fixed(_) => fixed,
+        }
+    }
+
     /// A token for the Graph scope.
     pub async fn token(&self) -> Result<BearerToken, AuthError> {
         match self {
             TokenSource::Fixed(token) => Ok(token.clone()),
-            TokenSource::Credential { credential, scope, method } => credential
+            TokenSource::Credential { credential, scope, method, advice } => credential
                 .get_token(&[scope.as_str()], None)
                 .await
                 .map(|token| BearerToken::new(token.token.secret()))
-                .map_err(|error| AuthError::Token { method, message: error.to_string() }),
+                .map_err(|error| AuthError::Token {
+                    method,
+                    message: error.to_string(),
+                    advice: advice.clone(),
+                }),
         }
     }
 }
@@ -360,7 +405,7 @@ pub fn token_source(
         .map_err(failed)?,
         SignIn::DeveloperTools => azure_identity::DeveloperToolsCredential::new(None).map_err(failed)?,
     };
-    Ok(TokenSource::Credential { credential, scope: scope.to_owned(), method })
+    Ok(TokenSource::Credential { credential, scope: scope.to_owned(), method, advice: String::new() })
 }
 
 #[cfg(feature = "cert-auth")]

@@ -41,6 +41,11 @@ pub struct DesiredState {
     pub attribute_sets: BTreeMap<String, AttributeSet>,
     /// Keyed by the principal as the files name it.
     pub assignments: BTreeMap<PrincipalKey, PrincipalAssignments>,
+    /// Drift the files accept (`acknowledgedDrift`): a plan address
+    /// (`Engineering.Legacy`, `user:bob@contoso.com/Engineering.Project`)
+    /// and the reason written beside it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub acknowledged_drift: BTreeMap<String, String>,
 }
 
 impl DesiredState {

@@ -729,6 +729,7 @@ mod tests {
             policy: Policy::default(),
             attribute_sets: BTreeMap::from([("Eng".to_owned(), set)]),
             assignments: BTreeMap::new(),
+            acknowledged_drift: BTreeMap::new(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! `diff` computes the changes, `order` sorts them, `build` puts a plan
 //! together with its fingerprints, and `effect` says what one change does.
 
+pub mod acknowledge;
 pub mod action;
 pub mod address;
 pub mod diff;
@@ -36,6 +37,10 @@ pub struct Plan {
     pub changes: Vec<Change>,
     pub conflicts: Vec<Conflict>,
     pub drift: Vec<Drift>,
+    /// Drift the files acknowledge (`acknowledgedDrift`): shown, not counted.
+    pub acknowledged: Vec<Drift>,
+    /// What the plan is read as; see `Mode`.
+    pub mode: Mode,
     /// Things worth saying that are neither changes nor conflicts
     /// (rename hints, a likely missing read permission, ...).
     pub notes: Vec<Note>,
@@ -62,6 +67,19 @@ impl Plan {
         }
         summary
     }
+}
+
+/// How a plan is read. The tool keeps no state, so only the caller knows
+/// whether the files were applied: on a scheduled run against the files
+/// everyone agreed on (`plan --drift`), every difference is drift — someone
+/// changed the tenant — rather than a change waiting for its apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// The changes an apply would make.
+    #[default]
+    Plan,
+    /// How the tenant differs from the files; each change is also drift.
+    Drift,
 }
 
 /// Counts by action, for the summary line of every format.
@@ -176,10 +194,11 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         conflicts.sort_by(|a, b| (&a.address, &a.property).cmp(&(&b.address, &b.property)));
         let mut drift = found.drift;
         drift.sort_by(|a, b| a.address.cmp(&b.address));
+        let (drift, acknowledged) = acknowledge::acknowledge(drift, &desired.acknowledged_drift);
         let mut notes = found.notes;
         notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
         let fingerprint = fingerprint.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Plan { target, fingerprint, changes, conflicts, drift, notes }
+        Plan { target, fingerprint, changes, conflicts, drift, acknowledged, mode: Mode::Plan, notes }
     })
 }
 

@@ -15,6 +15,8 @@ struct SavedDesired {
     policy: Policy,
     attribute_sets: BTreeMap<String, AttributeSet>,
     assignments: Vec<SavedPrincipal>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    acknowledged_drift: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -34,6 +36,7 @@ pub fn desired_to_json(desired: &DesiredState) -> Value {
             .iter()
             .map(|(principal, sets)| SavedPrincipal { principal: principal.clone(), sets: sets.clone() })
             .collect(),
+        acknowledged_drift: desired.acknowledged_drift.clone(),
     };
     // Plain data with string keys always serialises.
     serde_json::to_value(saved).unwrap_or(Value::Null)
@@ -46,5 +49,6 @@ pub fn desired_from_json(value: Value) -> Result<DesiredState, serde_json::Error
         policy: saved.policy,
         attribute_sets: saved.attribute_sets,
         assignments: saved.assignments.into_iter().map(|entry| (entry.principal, entry.sets)).collect(),
+        acknowledged_drift: saved.acknowledged_drift,
     })
 }

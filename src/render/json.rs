@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use crate::model::AttributeValue;
-use crate::plan::{Action, FORMAT_VERSION, Plan, Snapshot, Target};
+use crate::plan::{Action, FORMAT_VERSION, Mode, Plan, Snapshot, Target};
 
 use super::json_types::{
     JsonChange, JsonConflict, JsonDrift, JsonFingerprint, JsonNote, JsonPlan, JsonSummary, JsonTarget,
@@ -77,17 +77,40 @@ pub fn document(plan: &Plan) -> JsonPlan {
                 message: drift.message.clone(),
             })
             .collect(),
-        notes: plan
-            .notes
-            .iter()
-            .map(|note| JsonNote {
-                address: note.address.as_ref().map(ToString::to_string),
-                message: note.message.clone(),
-            })
-            .collect(),
+        notes: notes(plan),
         desired_state: None,
     }
 }
+
+/// The notes, then — so that format version 1 keeps its shape — the
+/// acknowledged drift (`acknowledged drift: ...`) and, for `plan --drift`,
+/// what its drift list holds.
+fn notes(plan: &Plan) -> Vec<JsonNote> {
+    let mut notes: Vec<JsonNote> = plan
+        .notes
+        .iter()
+        .map(|note| JsonNote {
+            address: note.address.as_ref().map(ToString::to_string),
+            message: note.message.clone(),
+        })
+        .collect();
+    notes.extend(plan.acknowledged.iter().map(|drift| JsonNote {
+        address: Some(drift.address.to_string()),
+        message: format!("{ACKNOWLEDGED_PREFIX}{}", drift.message),
+    }));
+    if plan.mode == Mode::Drift {
+        notes.push(JsonNote { address: None, message: DRIFT_MODE_NOTE.to_owned() });
+    }
+    notes
+}
+
+/// How an acknowledged finding starts among the JSON notes.
+pub const ACKNOWLEDGED_PREFIX: &str = "acknowledged drift: ";
+
+/// The note of a `plan --drift` document.
+pub const DRIFT_MODE_NOTE: &str = "plan --drift: the files are taken as applied, so every difference between \
+                                   the tenant and the files is listed under drift, with the tenant's and the \
+                                   files' values";
 
 /// `before`/`after` of a change; definitions list their allowed values only
 /// on a create (`with_values`), where they are sent inline.

@@ -10,10 +10,12 @@ use std::io::{self, Write};
 
 use similar::ChangeTag;
 
-use crate::plan::{Action, Change, Kind, Plan, Snapshot};
+use crate::plan::{Action, Change, Drift, Kind, Mode, Plan, Snapshot};
 
 use super::text::kind_words;
-use super::{NO_CHANGES, change_words, summary_line, target_words, word_runs};
+use super::{
+    NO_CHANGES, acknowledged_heading, change_words, drift_heading, summary_line, target_words, word_runs,
+};
 
 /// GitHub refuses comments over 65,536 characters; keep a margin for a
 /// pipeline's own header and footer.
@@ -31,7 +33,22 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
 pub fn render_to_string(plan: &Plan, budget: usize) -> String {
     let summary = plan.summary();
     let mut head = String::new();
-    let _ = writeln!(head, "## entra-csa plan\n");
+    match plan.mode {
+        Mode::Plan => {
+            let _ = writeln!(head, "## entra-csa plan\n");
+        }
+        Mode::Drift => {
+            let _ = writeln!(head, "## entra-csa drift check\n");
+            if !plan.drift.is_empty() {
+                let _ = writeln!(
+                    head,
+                    "> [!CAUTION]\n> **The tenant differs from the files** in {} place(s): someone changed \
+                     the tenant outside the files, or a merge was never applied.\n",
+                    plan.drift.len()
+                );
+            }
+        }
+    }
     let _ = writeln!(head, "**{}**\n", summary_line(&summary));
     let _ = writeln!(head, "Target: {}\n", code(&target_words(&plan.target)));
     let _ = writeln!(
@@ -89,13 +106,10 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
     }
 
     let mut tail = String::new();
-    if !plan.drift.is_empty() {
-        let _ = writeln!(
-            tail,
-            "<details><summary>Drift ({}): left alone by policy</summary>\n",
-            plan.drift.len()
-        );
-        for drift in &plan.drift {
+    let findings = |tail: &mut String, heading: String, list: &[Drift], open: bool| {
+        let open = if open { " open" } else { "" };
+        let _ = writeln!(tail, "<details{open}><summary>{}</summary>\n", cell(&heading));
+        for drift in list {
             let _ = writeln!(
                 tail,
                 "- {} {}: {}",
@@ -105,6 +119,13 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
             );
         }
         let _ = writeln!(tail, "\n</details>\n");
+    };
+    if !plan.drift.is_empty() {
+        // A drift check exists to show its findings: they are open there.
+        findings(&mut tail, drift_heading(plan), &plan.drift, plan.mode == Mode::Drift);
+    }
+    if !plan.acknowledged.is_empty() {
+        findings(&mut tail, acknowledged_heading(plan), &plan.acknowledged, false);
     }
     if !plan.notes.is_empty() {
         let _ = writeln!(tail, "<details><summary>Notes ({})</summary>\n", plan.notes.len());
@@ -264,6 +285,8 @@ mod tests {
             changes,
             conflicts: Vec::new(),
             drift: Vec::new(),
+            acknowledged: Vec::new(),
+            mode: crate::plan::Mode::Plan,
             notes: Vec::new(),
         }
     }

@@ -10,7 +10,7 @@ pub mod text;
 use std::io::{self, Write};
 
 use crate::model::AttributeValue;
-use crate::plan::{DefinitionSnapshot, Plan, Snapshot, Summary, Target};
+use crate::plan::{DefinitionSnapshot, Mode, Plan, Snapshot, Summary, Target};
 
 /// An output format of `plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,32 @@ pub fn render(plan: &Plan, format: Format, colour: bool, out: &mut dyn Write) ->
 
 /// The line every empty plan ends with.
 pub const NO_CHANGES: &str = "No changes. The tenant matches the files.";
+
+/// The heading of the drift list. A definition or value reported as drift
+/// is left as it is, but the values the files give a listed principal are
+/// managed all the same: the heading says both, so that an unassign beside
+/// a drift line of the same attribute does not read as a contradiction.
+pub fn drift_heading(plan: &Plan) -> String {
+    match plan.mode {
+        Mode::Plan => format!(
+            "Drift ({}): in the tenant, not in the files; reported and left as it is. The values \
+             of the principals the files list are managed all the same.",
+            plan.drift.len()
+        ),
+        Mode::Drift => format!(
+            "Drift ({}): the tenant differs from the files (tenant value, then the files' value).",
+            plan.drift.len()
+        ),
+    }
+}
+
+/// The heading of the acknowledged drift list.
+pub fn acknowledged_heading(plan: &Plan) -> String {
+    format!(
+        "Acknowledged drift ({}): accepted in the files (acknowledgedDrift); not counted as drift.",
+        plan.acknowledged.len()
+    )
+}
 
 /// `Target: ...` in words.
 pub fn target_words(target: &Target) -> String {

@@ -10,9 +10,12 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Effects, Style};
 use similar::ChangeTag;
 
-use crate::plan::{Action, Change, Kind, Plan, Snapshot};
+use crate::plan::{Action, Change, Kind, Mode, Plan, Snapshot};
 
-use super::{NO_CHANGES, allowed_values_words, shape_words, summary_line, target_words, value_words};
+use super::{
+    NO_CHANGES, acknowledged_heading, allowed_values_words, drift_heading, shape_words, summary_line,
+    target_words, value_words,
+};
 
 struct Paint {
     colour: bool,
@@ -55,7 +58,14 @@ pub fn render(plan: &Plan, colour: bool, out: &mut dyn Write) -> io::Result<()> 
     writeln!(out, "Target: {}", target_words(&plan.target))?;
     writeln!(out)?;
     if !plan.changes.is_empty() {
-        writeln!(out, "entra-csa will make these changes, in this order:")?;
+        match plan.mode {
+            Mode::Plan => writeln!(out, "entra-csa will make these changes, in this order:")?,
+            Mode::Drift => writeln!(
+                out,
+                "The tenant differs from the files. An apply of the files would make these changes, in \
+                 this order:"
+            )?,
+        }
         writeln!(out)?;
         for change in &plan.changes {
             write_change(change, &paint, out)?;
@@ -85,16 +95,20 @@ pub fn render(plan: &Plan, colour: bool, out: &mut dyn Write) -> io::Result<()> 
         writeln!(out)?;
     }
     if !plan.drift.is_empty() {
-        writeln!(
-            out,
-            "Drift ({}): in the tenant, not in the files; left alone by policy.",
-            plan.drift.len()
-        )?;
+        writeln!(out, "{}", drift_heading(plan))?;
         writeln!(out)?;
         for drift in &plan.drift {
             let line =
                 format!("  ? {} {}: {}", kind_words(drift.address.kind()), drift.address, drift.message);
             writeln!(out, "{}", paint.paint(MAGENTA, &line))?;
+        }
+        writeln!(out)?;
+    }
+    if !plan.acknowledged.is_empty() {
+        writeln!(out, "{}", acknowledged_heading(plan))?;
+        writeln!(out)?;
+        for drift in &plan.acknowledged {
+            writeln!(out, "  = {} {}: {}", kind_words(drift.address.kind()), drift.address, drift.message)?;
         }
         writeln!(out)?;
     }
@@ -261,6 +275,8 @@ mod tests {
             }],
             conflicts: Vec::new(),
             drift: Vec::new(),
+            acknowledged: Vec::new(),
+            mode: crate::plan::Mode::Plan,
             notes: Vec::new(),
         }
     }
