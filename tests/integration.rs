@@ -8,6 +8,7 @@ mod emulator;
 mod export_cli;
 mod graph_apply;
 mod graph_cli;
+mod graph_expansion;
 mod graph_read;
 mod graph_support;
 mod graph_wire;

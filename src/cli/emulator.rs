@@ -32,6 +32,7 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
         token: args.token.clone(),
         latency: Duration::from_millis(args.latency_ms),
         page_size: args.page_size.unwrap_or(EmulatorConfig::default().page_size),
+        expansion: args.expansion,
         fault_rate: args.fault_rate,
         lost_answers: args.lost_answers,
         slow_answer: Duration::from_millis(args.slow_answer_ms),

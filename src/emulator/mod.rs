@@ -37,6 +37,7 @@
 mod batch;
 mod control;
 mod error;
+mod expansion;
 mod faults;
 mod odata;
 mod permissions;
@@ -58,6 +59,7 @@ use tokio::task::JoinHandle;
 use crate::graph::wire::TenantDocument;
 
 pub use control::{RecordedRequest, Stats};
+pub use expansion::Expansion;
 pub use throttle::Throttle;
 
 /// How an emulator is set up; `Default` is a plain Graph on a free loopback port.
@@ -77,6 +79,9 @@ pub struct EmulatorConfig {
     /// Items per page when `$top` is absent (Graph's default is 100); a value
     /// below 100 also caps `$top`, to force paging.
     pub page_size: usize,
+    /// How `$expand=allowedValues` is answered: whole, or cut short as a
+    /// real tenant may cut it (`Expansion`).
+    pub expansion: Expansion,
     /// Share of requests answered with an injected fault, 0 to 1.
     pub fault_rate: f64,
     /// Seed of the fault injector and of the order of batch responses.
@@ -109,6 +114,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("latency", &self.latency)
             .field("page_size", &self.page_size)
+            .field("expansion", &self.expansion)
             .field("fault_rate", &self.fault_rate)
             .field("seed", &self.seed)
             .field("replication_lag", &self.replication_lag)
@@ -131,6 +137,7 @@ impl Default for EmulatorConfig {
             token: None,
             latency: Duration::ZERO,
             page_size: odata::GRAPH_DEFAULT_PAGE_SIZE,
+            expansion: Expansion::Whole,
             fault_rate: 0.0,
             seed: 0,
             replication_lag: Duration::ZERO,

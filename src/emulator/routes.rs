@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::error::GraphError;
+use super::expansion::Expansion;
 use super::odata::{Filter, QueryOptions, select_properties};
 use super::permissions::{Grants, Need};
 use super::store::{PrincipalRef, Store, StoredPrincipal, allowed_value_json, attribute_set_json};
@@ -52,6 +53,7 @@ pub struct RouteContext {
     /// `http://host:port`, for `@odata.context` and `@odata.nextLink`.
     pub base_url: String,
     pub page_size: usize,
+    pub expansion: Expansion,
     pub replication_lag: Duration,
     pub now: Instant,
 }
@@ -242,7 +244,8 @@ fn route(
             let options = QueryOptions::parse(&request.query, &["$select", "$expand"])?;
             let expand = expand_allowed_values(&options)?;
             check_select(&options, DEFINITION_PROPERTIES, "customSecurityAttributeDefinition")?;
-            let entity = store.definition(&id)?.to_json(expand);
+            let definition = store.definition(&id)?;
+            let entity = definition.to_json(expand);
             let mut body = select_properties(&entity, options.selected());
             if expand && options.selected().is_some() {
                 body.insert(
@@ -250,6 +253,7 @@ fn route(
                     entity.get("allowedValues").cloned().unwrap_or(json!([])),
                 );
             }
+            context.expansion.apply(&mut body, &definition.id(), &context.base_url);
             body.insert(
                 "@odata.context".into(),
                 json!(context_url(
@@ -446,6 +450,7 @@ fn list_definitions(
                     entity.get("allowedValues").cloned().unwrap_or(json!([])),
                 );
             }
+            context.expansion.apply(&mut shown, &definition.id(), &context.base_url);
             items.push(shown);
         }
     }

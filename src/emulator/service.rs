@@ -212,6 +212,7 @@ impl Shared {
                 let context = RouteContext {
                     base_url: base_url.to_owned(),
                     page_size: self.config.page_size,
+                    expansion: self.config.expansion,
                     replication_lag: self.config.replication_lag,
                     now,
                 };
