@@ -19,10 +19,10 @@ fn definition(name: &str, data_type: DataType, is_collection: bool) -> WireDefin
         attribute_set: "Engineering".into(),
         name: name.into(),
         description: None,
-        data_type,
+        data_type: data_type.into(),
         is_collection,
         is_searchable: Some(true),
-        status: Status::Available,
+        status: Status::Available.into(),
         use_pre_defined_values_only: Some(false),
         allowed_values: Some(Vec::new()),
     }

@@ -9,6 +9,7 @@ mod export_cli;
 mod graph_apply;
 mod graph_cli;
 mod graph_expansion;
+mod graph_forward_compat;
 mod graph_read;
 mod graph_support;
 mod graph_wire;

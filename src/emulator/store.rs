@@ -49,6 +49,19 @@ impl StoredDefinition {
         self.wire.status == Status::Available
     }
 
+    /// The type, when it is one the emulator knows. Emulator's choice: a
+    /// definition seeded with another type (to show the client a type Graph
+    /// may add later) takes no new values and no assignments.
+    fn data_type(&self) -> Result<DataType, GraphError> {
+        self.wire.data_type.known().ok_or_else(|| {
+            GraphError::bad_request(format!(
+                "Attribute '{}' has type '{}', which this emulator cannot check values against.",
+                self.id(),
+                self.wire.data_type
+            ))
+        })
+    }
+
     /// The definition as Graph answers it, with or without `allowedValues`.
     pub fn to_json(&self, expand_allowed_values: bool) -> Map<String, Value> {
         let mut wire = self.wire.clone();
@@ -68,6 +81,10 @@ pub struct StoredPrincipal {
     pub app_id: Option<String>,
     pub display_name: Option<String>,
     pub assignments: PrincipalAssignments,
+    /// Seeded values the emulator holds only as written (set → its members):
+    /// an annotation or set type it does not know, to show the client what
+    /// a later Graph may answer. A write to one of them replaces it.
+    pub opaque: Map<String, Value>,
 }
 
 impl StoredPrincipal {
@@ -88,10 +105,34 @@ impl StoredPrincipal {
 
     /// `customSecurityAttributes` as Graph answers it: `null` when none.
     pub fn custom_security_attributes(&self) -> Value {
-        if self.assignments.is_empty() {
-            Value::Null
-        } else {
-            Value::Object(encode_custom_security_attributes(&self.assignments))
+        if self.assignments.is_empty() && self.opaque.is_empty() {
+            return Value::Null;
+        }
+        let mut sets = encode_custom_security_attributes(&self.assignments);
+        for (set, members) in &self.opaque {
+            let Value::Object(members) = members else { continue };
+            match sets.get_mut(set) {
+                Some(Value::Object(object)) => object.extend(
+                    members
+                        .iter()
+                        .filter(|(key, _)| *key != "@odata.type")
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                ),
+                _ => {
+                    sets.insert(set.clone(), Value::Object(members.clone()));
+                }
+            }
+        }
+        Value::Object(sets)
+    }
+
+    /// Forgets a seeded value held only as written, once it is written over.
+    fn overwrite_opaque(&mut self, set: &str, attribute: &str) {
+        let Some(Value::Object(members)) = self.opaque.get_mut(set) else { return };
+        members.remove(attribute);
+        members.remove(&format!("{attribute}@odata.type"));
+        if members.keys().all(|key| key.starts_with('@')) {
+            self.opaque.remove(set);
         }
     }
 }
@@ -145,11 +186,14 @@ impl Store {
             list.iter()
                 .enumerate()
                 .map(|(index, principal)| {
-                    let assignments = match &principal.custom_security_attributes {
-                        None => PrincipalAssignments::new(),
-                        Some(sets) => decode_custom_security_attributes(sets.clone(), || {
-                            format!("{name}[{index}].customSecurityAttributes")
-                        })?,
+                    let (assignments, opaque) = match &principal.custom_security_attributes {
+                        None => (PrincipalAssignments::new(), Map::new()),
+                        Some(sets) => {
+                            let decoded = decode_custom_security_attributes(sets.clone(), || {
+                                format!("{name}[{index}].customSecurityAttributes")
+                            })?;
+                            (decoded.assignments, held_as_written(sets, &decoded.not_understood))
+                        }
                     };
                     Ok(StoredPrincipal {
                         id: principal.id.clone(),
@@ -157,6 +201,7 @@ impl Store {
                         app_id: principal.app_id.clone(),
                         display_name: principal.display_name.clone(),
                         assignments,
+                        opaque,
                     })
                 })
                 .collect()
@@ -429,10 +474,10 @@ impl Store {
                 attribute_set: set.id.clone(),
                 name,
                 description,
-                data_type,
+                data_type: data_type.into(),
                 is_collection,
                 is_searchable: Some(is_searchable),
-                status,
+                status: status.into(),
                 use_pre_defined_values_only: Some(use_pre_defined_values_only),
                 allowed_values: Some(allowed_values),
             },
@@ -505,7 +550,7 @@ impl Store {
                     "usePreDefinedValuesOnly can be changed from true to false, but not from false to true.",
                 ));
             }
-            check_boolean_constraints(updated.wire.data_type, updated.wire.is_collection, requested)?;
+            check_boolean_constraints(updated.data_type()?, updated.wire.is_collection, requested)?;
             updated.wire.use_pre_defined_values_only = Some(requested);
         }
         if body.contains_key("status") {
@@ -517,7 +562,7 @@ impl Store {
                     .ok_or_else(|| GraphError::not_found(&existing.wire.attribute_set))?;
                 self.check_room_for_active_definition(&self.attribute_sets[set_index])?;
             }
-            updated.wire.status = status;
+            updated.wire.status = status.into();
         }
         if let Some(delta) = body.get("allowedValues@delta") {
             if !odata_version_401 {
@@ -529,7 +574,7 @@ impl Store {
             let Value::Array(items) = delta else {
                 return Err(GraphError::bad_request("allowedValues@delta must be an array."));
             };
-            let data_type = updated.wire.data_type;
+            let data_type = updated.data_type()?;
             for item in items {
                 let Value::Object(item) = item else {
                     return Err(GraphError::bad_request("Each of allowedValues@delta must be an object."));
@@ -564,7 +609,7 @@ impl Store {
     ) -> Result<(String, WireAllowedValue), GraphError> {
         let index = self.definition_index(definition).ok_or_else(|| GraphError::not_found(definition))?;
         let stored = &mut self.definitions[index];
-        let value = parse_new_allowed_value(body, stored.wire.data_type)?;
+        let value = parse_new_allowed_value(body, stored.data_type()?)?;
         if stored.allowed_values().iter().any(|existing| existing.id == value.id) {
             // Emulator's choice: Graph documents no error for a duplicate value.
             return Err(GraphError::bad_request(format!(
@@ -688,9 +733,46 @@ impl Store {
                 "A principal can hold at most {MAX_ASSIGNED_VALUES} custom security attribute values; this change makes {total}."
             )));
         }
-        self.principals_mut(kind)[index].assignments = merged;
+        let principal = &mut self.principals_mut(kind)[index];
+        for (set_key, attributes) in sets {
+            if let Value::Object(attributes) = attributes {
+                for attribute in attributes.keys().filter(|key| !key.contains('@')) {
+                    principal.overwrite_opaque(set_key, attribute);
+                }
+            }
+        }
+        principal.assignments = merged;
         Ok(())
     }
+}
+
+/// The members of `sets` the reader did not understand, as written.
+fn held_as_written(
+    sets: &Map<String, Value>,
+    not_understood: &[(String, Option<String>, String)],
+) -> Map<String, Value> {
+    let mut held = Map::new();
+    for (set, attribute, _) in not_understood {
+        let Some(Value::Object(members)) = sets.get(set) else { continue };
+        match attribute {
+            None => {
+                held.insert(set.clone(), Value::Object(members.clone()));
+            }
+            Some(attribute) => {
+                let entry = held.entry(set.clone()).or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(entry) = entry {
+                    for key in
+                        ["@odata.type".to_owned(), attribute.clone(), format!("{attribute}@odata.type")]
+                    {
+                        if let Some(value) = members.get(&key) {
+                            entry.insert(key, value.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    held
 }
 
 /// Checks the set object's `@odata.type`. Emulator's choice: it must be
@@ -722,7 +804,8 @@ fn decode_assignment(
 ) -> Result<Option<AttributeValue>, GraphError> {
     let wire = &definition.wire;
     let name = &wire.name;
-    let element_type = match wire.data_type {
+    let data_type = definition.data_type()?;
+    let element_type = match data_type {
         DataType::String => "String",
         DataType::Integer => "Int32",
         DataType::Boolean => "Boolean",
@@ -731,7 +814,7 @@ fn decode_assignment(
         GraphError::bad_request(format!(
             "Attribute '{name}' is of type {}{}; the value does not match.",
             if wire.is_collection { "Collection of " } else { "" },
-            wire.data_type
+            data_type
         ))
     };
     match value {
@@ -753,7 +836,7 @@ fn decode_assignment(
                     "Attribute '{name}' needs \"{name}@odata.type\": \"{expected}\"."
                 )));
             }
-            match wire.data_type {
+            match data_type {
                 DataType::String => {
                     let strings = items
                         .iter()
@@ -776,7 +859,7 @@ fn decode_assignment(
         ))),
         scalar => {
             let expected = format!("#{element_type}");
-            match (wire.data_type, annotation) {
+            match (data_type, annotation) {
                 (DataType::Integer, Some(given)) if given == expected => {}
                 (DataType::Integer, _) => {
                     return Err(GraphError::bad_request(format!(
@@ -786,12 +869,12 @@ fn decode_assignment(
                 (_, Some(given)) if given != expected => {
                     return Err(GraphError::bad_request(format!(
                         "Attribute '{name}': annotation '{given}' does not match type {}.",
-                        wire.data_type
+                        data_type
                     )));
                 }
                 _ => {}
             }
-            match (wire.data_type, scalar) {
+            match (data_type, scalar) {
                 (DataType::String, Value::String(text)) => Ok(Some(AttributeValue::String(text.clone()))),
                 (DataType::Boolean, Value::Bool(flag)) => Ok(Some(AttributeValue::Boolean(*flag))),
                 (DataType::Integer, number) => {

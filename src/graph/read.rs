@@ -80,10 +80,20 @@ fn decode<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T,
     })
 }
 
-fn decode_principal(value: Value, kind: PrincipalKind, path: &str) -> Result<LivePrincipal, ReadError> {
+/// One principal into `live`, with what of it was not understood.
+fn decode_principal(
+    value: Value,
+    kind: PrincipalKind,
+    path: &str,
+    live: &mut LiveState,
+) -> Result<(), ReadError> {
     let shape = |message: String| ReadError::Shape { what: path.to_owned(), message };
     let wire: WirePrincipal = decode(value, path)?;
-    wire.into_live(kind, || path.to_owned()).map_err(|error| shape(error.to_string()))
+    let (principal, not_understood) =
+        wire.into_live(kind, || path.to_owned()).map_err(|error| shape(error.to_string()))?;
+    live.not_understood.extend(not_understood);
+    live.principals.insert(principal.id(), principal);
+    Ok(())
 }
 
 /// Reads what `scope` asks for.
@@ -104,8 +114,12 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
     for (index, definition) in definitions.into_iter().enumerate() {
         let definition: WireDefinition =
             decode(definition, &format!("customSecurityAttributeDefinitions[{index}]"))?;
-        let model = definition.to_definition();
-        live.definitions.insert(model.id(), model);
+        match definition.to_definition() {
+            Ok(model) => {
+                live.definitions.insert(model.id(), model);
+            }
+            Err(not_understood) => live.not_understood.push(not_understood),
+        }
     }
     progress.finish();
 
@@ -270,8 +284,7 @@ async fn read_principals(
     };
     let page_len = page.items.len();
     for (index, item) in page.items.into_iter().enumerate() {
-        let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
-        live.principals.insert(principal.id(), principal);
+        decode_principal(item, kind, &format!("{}[{index}]", collection(kind)), live)?;
     }
     let index = live.principal_index();
     let unresolved: Vec<&PrincipalKey> =
@@ -326,9 +339,8 @@ async fn sweep_from(
         }
         let page = client.page(&url, headers).await?;
         for item in page.items {
-            let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
+            decode_principal(item, kind, &format!("{}[{index}]", collection(kind)), live)?;
             index += 1;
-            live.principals.insert(principal.id(), principal);
             progress.inc();
         }
         next = page.next;
@@ -376,8 +388,7 @@ async fn read_batched(
             match item.status {
                 200 => {
                     let body = item.body.unwrap_or(Value::Null);
-                    let principal = decode_principal(body, kind, &key.to_string())?;
-                    live.principals.insert(principal.id(), principal);
+                    decode_principal(body, kind, &key.to_string(), live)?;
                 }
                 404 => tracing::warn!("{key} was not found in the tenant"),
                 _ => return Err(item_error(&request, &item).into()),
