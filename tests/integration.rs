@@ -8,6 +8,7 @@ mod emulator;
 mod export_cli;
 mod graph_apply;
 mod graph_cli;
+mod graph_dollar_upn;
 mod graph_expansion;
 mod graph_forward_compat;
 mod graph_read;

@@ -149,9 +149,22 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
         }
         ["users"] => Route::Principals(PrincipalKind::User),
         ["users", "$count"] => Route::PrincipalCount(PrincipalKind::User),
+        ["users", key] if key.starts_with('$') => {
+            // user-get: "/users/$x@contoso.com" fails with 400; the key must
+            // be written as a literal, /users('$x@contoso.com'). The message
+            // is the emulator's choice.
+            return Err(GraphError::bad_request(format!(
+                "Resource not found for the segment '{}'. A key that begins with '$' must be written as users('{}').",
+                segments[1], segments[1]
+            )));
+        }
         ["users", _] => {
             Route::Principal(PrincipalKind::User, PrincipalKey::IdOrUserPrincipalName(segments[1].clone()))
         }
+        [single] if single.starts_with("users(") => Route::Principal(
+            PrincipalKind::User,
+            PrincipalKey::IdOrUserPrincipalName(user_key_literal(&segments[0])?),
+        ),
         ["serviceprincipals"] => Route::Principals(PrincipalKind::ServicePrincipal),
         ["serviceprincipals", "$count"] => Route::PrincipalCount(PrincipalKind::ServicePrincipal),
         ["serviceprincipals", _] => Route::Principal(
@@ -174,6 +187,21 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
         }
     };
     Ok(route)
+}
+
+/// The key of `users('…')` or of the alternate key the metadata declares,
+/// `users(userPrincipalName='…')`: an OData string literal, `''` for a quote.
+fn user_key_literal(segment: &str) -> Result<String, GraphError> {
+    let inner = segment["users(".len()..].strip_suffix(')');
+    let literal = inner.map(|inner| match inner.split_once('=') {
+        Some((name, literal)) if name.trim().eq_ignore_ascii_case("userPrincipalName") => literal.trim(),
+        Some(_) => "",
+        None => inner.trim(),
+    });
+    match literal.and_then(|literal| literal.strip_prefix('\'')?.strip_suffix('\'')) {
+        Some(key) if !key.is_empty() => Ok(key.replace("''", "'")),
+        _ => Err(GraphError::bad_request(format!("Bad Request - Error in query syntax: '{segment}'."))),
+    }
 }
 
 fn route(

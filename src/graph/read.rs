@@ -17,6 +17,7 @@ use crate::tenant::ReadScope;
 
 use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
 use super::client::{GraphClient, GraphError, item_error, segment};
+use super::principal_path::{self, collection};
 use super::progress::Progress;
 use super::route::{self, Route, SWEEP_PAGE_SIZE};
 use super::wire::{WireAttributeSet, WireDefinition, WirePrincipal};
@@ -51,21 +52,16 @@ fn select(kind: PrincipalKind) -> &'static str {
     }
 }
 
-fn collection(kind: PrincipalKind) -> &'static str {
-    match kind {
-        PrincipalKind::User => "users",
-        PrincipalKind::ServicePrincipal => "servicePrincipals",
-    }
-}
-
 /// The relative URL that reads one declared principal.
 pub fn principal_url(key: &PrincipalKey) -> String {
     let kind = key.kind();
-    let item = match key.lookup() {
-        PrincipalLookup::ObjectId(id) | PrincipalLookup::UserPrincipalName(id) => format!("/{}", segment(id)),
-        PrincipalLookup::AppId(app_id) => format!("(appId='{}')", segment(&app_id.replace('\'', "''"))),
+    let path = match key.lookup() {
+        PrincipalLookup::ObjectId(id) | PrincipalLookup::UserPrincipalName(id) => {
+            principal_path::by_key(kind, id)
+        }
+        PrincipalLookup::AppId(app_id) => principal_path::by_app_id(app_id),
     };
-    format!("/{}{item}?$select={}", collection(kind), select(kind))
+    format!("{path}?$select={}", select(kind))
 }
 
 /// One object of Graph's answer in its wire shape; a mistake names the field,
@@ -459,6 +455,10 @@ mod tests {
         assert!(
             principal_url(&PrincipalKey::User("g_x.com#EXT#@t.com".into()))
                 .starts_with("/users/g_x.com%23EXT%23@t.com?")
+        );
+        assert!(
+            principal_url(&PrincipalKey::User("$x@contoso.com".into()))
+                .starts_with("/users('$x@contoso.com')?")
         );
     }
 }
