@@ -254,6 +254,7 @@ fn many_assignments(users: usize) -> (TenantDocument, entra_csa::model::DesiredS
     let seed = TenantDocument {
         users: (0..users)
             .map(|index| WirePrincipal {
+                odata_type: None,
                 id: format!("00000000-0000-0000-0000-{index:012}"),
                 user_principal_name: Some(format!("user{index}@contoso.com")),
                 app_id: None,

@@ -16,6 +16,7 @@ const DOLLAR_ID: &str = "8e1f0b2a-4c3d-4e5f-9a6b-7c8d9e0f1a2b";
 fn seed() -> TenantDocument {
     let mut seed = contoso_seed();
     seed.users.push(WirePrincipal {
+        odata_type: None,
         id: DOLLAR_ID.into(),
         user_principal_name: Some(DOLLAR_UPN.into()),
         app_id: None,

@@ -54,6 +54,7 @@ async fn declared_principals_are_read_in_batches_and_match_the_seed() {
 fn many_users(count: usize) -> TenantDocument {
     let users = (0..count)
         .map(|index| WirePrincipal {
+            odata_type: None,
             id: format!("00000000-0000-0000-0000-{index:012}"),
             user_principal_name: Some(format!("user{index}@contoso.com")),
             app_id: None,

@@ -51,6 +51,7 @@ fn seed() -> TenantDocument {
             definition("Certification", DataType::Boolean, false),
         ],
         users: vec![WirePrincipal {
+            odata_type: None,
             id: "u1".into(),
             user_principal_name: Some("alice@contoso.com".into()),
             app_id: None,
@@ -58,6 +59,7 @@ fn seed() -> TenantDocument {
             custom_security_attributes: holding(),
         }],
         service_principals: vec![WirePrincipal {
+            odata_type: None,
             id: "s1".into(),
             user_principal_name: None,
             app_id: Some("11111111-1111-1111-1111-111111111111".into()),

@@ -6,6 +6,7 @@ mod check_access_cli;
 mod ci_examples;
 mod emulator;
 mod export_cli;
+mod graph_agents;
 mod graph_apply;
 mod graph_cli;
 mod graph_dollar_upn;

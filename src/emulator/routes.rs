@@ -661,7 +661,7 @@ fn principal_view(
     options: &QueryOptions,
     grants: Grants,
 ) -> Map<String, Value> {
-    match options.selected() {
+    let mut shown = match options.selected() {
         Some(selected) => {
             let mut shown = select_properties(entity, Some(selected));
             if !grants.allow(Need::ReadAssignments)
@@ -683,7 +683,16 @@ fn principal_view(
                 })
                 .collect()
         }
+    };
+    // An object of a derived type (an agent identity among service
+    // principals) names its type whatever is selected, as OData requires.
+    if let Some(odata_type) = entity.get("@odata.type") {
+        let mut typed = Map::new();
+        typed.insert("@odata.type".into(), odata_type.clone());
+        typed.extend(shown);
+        shown = typed;
     }
+    shown
 }
 
 fn collection_name(kind: PrincipalKind) -> &'static str {

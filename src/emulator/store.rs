@@ -76,6 +76,10 @@ impl StoredDefinition {
 /// A user or service principal as stored; no assignments reads as `null`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredPrincipal {
+    /// `@odata.type` of a derived type the collection also holds: an agent
+    /// identity or blueprint principal among service principals, an agent
+    /// user among users. Graph answers it on each such object.
+    pub odata_type: Option<String>,
     pub id: String,
     pub user_principal_name: Option<String>,
     pub app_id: Option<String>,
@@ -91,6 +95,9 @@ impl StoredPrincipal {
     /// Every property the emulator knows, `customSecurityAttributes` included.
     pub fn to_json(&self) -> Map<String, Value> {
         let mut object = Map::new();
+        if let Some(odata_type) = &self.odata_type {
+            object.insert("@odata.type".into(), Value::String(odata_type.clone()));
+        }
         object.insert("id".into(), Value::String(self.id.clone()));
         if let Some(upn) = &self.user_principal_name {
             object.insert("userPrincipalName".into(), Value::String(upn.clone()));
@@ -196,6 +203,7 @@ impl Store {
                         }
                     };
                     Ok(StoredPrincipal {
+                        odata_type: principal.odata_type.clone(),
                         id: principal.id.clone(),
                         user_principal_name: principal.user_principal_name.clone(),
                         app_id: principal.app_id.clone(),
@@ -240,6 +248,7 @@ impl Store {
         let principals = |list: &[StoredPrincipal]| -> Vec<WirePrincipal> {
             list.iter()
                 .map(|principal| WirePrincipal {
+                    odata_type: principal.odata_type.clone(),
                     id: principal.id.clone(),
                     user_principal_name: principal.user_principal_name.clone(),
                     app_id: principal.app_id.clone(),

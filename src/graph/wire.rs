@@ -133,6 +133,9 @@ pub struct WireAllowedValue {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WirePrincipal {
+    /// Present for a derived type (an agent identity or agent user).
+    #[serde(rename = "@odata.type", default, skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_principal_name: Option<String>,
@@ -295,6 +298,7 @@ impl WirePrincipal {
             user_principal_name: self.user_principal_name,
             app_id: self.app_id,
             display_name: self.display_name,
+            odata_type: self.odata_type,
             custom_security_attributes,
         };
         Ok((principal, not_understood))
@@ -303,6 +307,7 @@ impl WirePrincipal {
     /// Graph's response shape of a principal.
     pub fn from_live(principal: &LivePrincipal) -> Self {
         WirePrincipal {
+            odata_type: principal.odata_type.clone(),
             id: principal.object_id.clone(),
             user_principal_name: principal.user_principal_name.clone(),
             app_id: principal.app_id.clone(),

@@ -84,6 +84,13 @@ pub struct LivePrincipal {
     /// Service principals only.
     pub app_id: Option<String>,
     pub display_name: Option<String>,
+    /// The derived type Graph names in `@odata.type` when the object is not
+    /// a plain user or service principal: `#microsoft.graph.agentUser` (a
+    /// user), `#microsoft.graph.agentIdentity` and
+    /// `#microsoft.graph.agentIdentityBlueprintPrincipal` (service
+    /// principals). They are read, planned and written as their base kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
     /// `None` when Graph answered `null`: no values, or no permission to read them.
     pub custom_security_attributes: Option<PrincipalAssignments>,
 }
