@@ -234,7 +234,10 @@ fn route(
                 "@odata.context".into(),
                 json!(context_url(context, "directory/attributeSets/$entity")),
             );
-            Ok(created(body, format!("{}/v1.0/directory/attributeSets('{}')", context.base_url, set.id)))
+            Ok(created(
+                body,
+                format!("{}/v1.0/directory/attributeSets({})", context.base_url, key_literal(&set.id)),
+            ))
         }
         (Route::AttributeSet(id), &Method::GET) => {
             let options = QueryOptions::parse(&request.query, &["$select"])?;
@@ -262,9 +265,9 @@ fn route(
             Ok(created(
                 body,
                 format!(
-                    "{}/v1.0/directory/customSecurityAttributeDefinitions('{}')",
+                    "{}/v1.0/directory/customSecurityAttributeDefinitions({})",
                     context.base_url,
-                    definition.id()
+                    key_literal(&definition.id())
                 ),
             ))
         }
@@ -328,8 +331,10 @@ fn route(
             Ok(created(
                 body,
                 format!(
-                    "{}/v1.0/directory/customSecurityAttributeDefinitions('{definition}')/allowedValues('{}')",
-                    context.base_url, value.id
+                    "{}/v1.0/directory/customSecurityAttributeDefinitions({})/allowedValues({})",
+                    context.base_url,
+                    key_literal(&definition),
+                    key_literal(&value.id)
                 ),
             ))
         }
@@ -760,6 +765,23 @@ fn entity_response(entity: Map<String, Value>, options: &QueryOptions, context_u
     let mut body = select_properties(&entity, options.selected());
     body.insert("@odata.context".into(), json!(context_url));
     GraphResponse::json(StatusCode::OK, Value::Object(body))
+}
+
+/// A key in a `Location` header: an OData string literal (`'…'`, a quote
+/// doubled), percent-encoded, since a header carries a URL and an allowed
+/// value may hold spaces or any character.
+fn key_literal(key: &str) -> String {
+    let mut encoded = String::from("'");
+    for byte in key.replace('\'', "''").bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'\'' | b'@' | b'$' => {
+                encoded.push(byte as char)
+            }
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded.push('\'');
+    encoded
 }
 
 fn created(body: Map<String, Value>, location: String) -> GraphResponse {

@@ -28,6 +28,9 @@ enum Expectation {
 fn expectation(file: &str) -> Expectation {
     match file {
         "update-definition.http" => Expectation::EmulatorsOwn(400, "verbatim trailing comma is not JSON"),
+        "create-allowedvalue.http" | "deactivate-allowedvalue.http" => {
+            Expectation::EmulatorsOwn(400, "a Boolean sent as a string is a wrong type")
+        }
         "entra-assign-serviceprincipal-collection-scalar.http" => {
             Expectation::EmulatorsOwn(400, "a scalar under #Collection(String)")
         }
