@@ -4,9 +4,9 @@
 //! their own `@odata.type`. The files key them as their base kinds, and they
 //! are read (batched and swept), planned, applied and exported as such.
 
+use entra_csa::emulator::document::{PrincipalShape, StateDocument};
 use entra_csa::emulator::{EmulatorConfig, RunningEmulator};
 use entra_csa::graph::route::Route;
-use entra_csa::graph::wire::{TenantDocument, WirePrincipal};
 use entra_csa::model::PrincipalKind;
 use entra_csa::tenant::{ReadScope, Tenant};
 
@@ -18,8 +18,8 @@ const BLUEPRINT: (&str, &str) =
     ("b7d2e4f6-8a0c-4e2b-9c4d-6e8f0a2c4e22", "c1e3a5b7-9d0f-4b2d-8e4a-6c8e0a2b4d33");
 const AGENT_USER: (&str, &str) = ("d4f6a8c0-1e3b-4d5f-a7c9-2e4a6c8e0b44", "travel-agent@contoso.com");
 
-fn principal(odata_type: &str, id: &str, app_id: Option<&str>, upn: Option<&str>) -> WirePrincipal {
-    WirePrincipal {
+fn principal(odata_type: &str, id: &str, app_id: Option<&str>, upn: Option<&str>) -> PrincipalShape {
+    PrincipalShape {
         odata_type: Some(format!("#microsoft.graph.{odata_type}")),
         id: id.into(),
         user_principal_name: upn.map(str::to_owned),
@@ -29,7 +29,7 @@ fn principal(odata_type: &str, id: &str, app_id: Option<&str>, upn: Option<&str>
     }
 }
 
-fn seed() -> TenantDocument {
+fn seed() -> StateDocument {
     let mut seed = contoso_seed();
     seed.service_principals.push(principal("agentIdentity", AGENT.0, Some(AGENT.1), None));
     seed.service_principals.push(principal(
@@ -64,7 +64,7 @@ async fn agents_are_planned_applied_and_exported_as_their_base_kinds() {
     assert_eq!(code, 0, "converged: {stdout}");
 
     let state = emulator.state();
-    let held = |list: &[WirePrincipal], id: &str| {
+    let held = |list: &[PrincipalShape], id: &str| {
         let principal = list.iter().find(|principal| principal.id == id).unwrap().clone();
         (
             principal.odata_type.clone().unwrap(),

@@ -4,8 +4,8 @@
 //! `/users(userPrincipalName='…')`. The client uses the working form, the
 //! emulator answers all three as Graph does.
 
+use entra_csa::emulator::document::{PrincipalShape, StateDocument};
 use entra_csa::emulator::{EmulatorConfig, RunningEmulator};
-use entra_csa::graph::wire::{TenantDocument, WirePrincipal};
 use entra_csa::model::PrincipalKey;
 
 use crate::graph_support::*;
@@ -13,9 +13,9 @@ use crate::graph_support::*;
 const DOLLAR_UPN: &str = "$x@contoso.com";
 const DOLLAR_ID: &str = "8e1f0b2a-4c3d-4e5f-9a6b-7c8d9e0f1a2b";
 
-fn seed() -> TenantDocument {
+fn seed() -> StateDocument {
     let mut seed = contoso_seed();
-    seed.users.push(WirePrincipal {
+    seed.users.push(PrincipalShape {
         odata_type: None,
         id: DOLLAR_ID.into(),
         user_principal_name: Some(DOLLAR_UPN.into()),

@@ -5,8 +5,8 @@
 //! `allowedValues@odata.nextLink`, and under every setting plan, apply and
 //! export must give what they give against the whole answer.
 
+use entra_csa::emulator::document::{AllowedValueShape, StateDocument};
 use entra_csa::emulator::{EmulatorConfig, Expansion, RunningEmulator};
-use entra_csa::graph::wire::{TenantDocument, WireAllowedValue};
 use entra_csa::plan::Plan;
 use entra_csa::tenant::{ReadScope, Tenant};
 
@@ -16,7 +16,7 @@ use crate::graph_support::*;
 /// declare, listed first so a cut drops the declared ones) and exactly 20 on
 /// `Marketing.Region` (18 undeclared): the policy deactivates what the files
 /// do not declare, so the plan depends on every value being seen.
-fn seed() -> TenantDocument {
+fn seed() -> StateDocument {
     let mut seed = contoso_seed();
     let mut prepend = |id: &str, prefix: &str, count: usize| {
         let definition = seed
@@ -25,8 +25,8 @@ fn seed() -> TenantDocument {
             .find(|d| d.id.as_deref() == Some(id))
             .unwrap();
         let held = definition.allowed_values.take().unwrap_or_default();
-        let mut values: Vec<WireAllowedValue> = (1..=count)
-            .map(|index| WireAllowedValue { id: format!("{prefix}{index:02}"), is_active: true })
+        let mut values: Vec<AllowedValueShape> = (1..=count)
+            .map(|index| AllowedValueShape { id: format!("{prefix}{index:02}"), is_active: true })
             .collect();
         values.extend(held);
         definition.allowed_values = Some(values);

@@ -4,24 +4,27 @@
 //! outside the declared sets they are notes and plan, apply and export work;
 //! inside them they are conflicts, and nothing is written over them.
 
+use entra_csa::emulator::document::{DefinitionShape, OpenString, StateDocument};
 use entra_csa::emulator::{EmulatorConfig, RunningEmulator};
-use entra_csa::graph::wire::{Open, TenantDocument, WireDefinition};
 use entra_csa::model::Status;
 use serde_json::{Value, json};
 
 use crate::graph_support::*;
 
-fn definition(value: Value) -> WireDefinition {
+fn definition(value: Value) -> DefinitionShape {
     serde_json::from_value(value).unwrap()
 }
 
-fn user_mut<'a>(seed: &'a mut TenantDocument, upn: &str) -> &'a mut entra_csa::graph::wire::WirePrincipal {
+fn user_mut<'a>(
+    seed: &'a mut StateDocument,
+    upn: &str,
+) -> &'a mut entra_csa::emulator::document::PrincipalShape {
     seed.users.iter_mut().find(|user| user.user_principal_name.as_deref() == Some(upn)).unwrap()
 }
 
 /// Contoso plus a `Legal` set the files never mention, holding a Retired
 /// attribute, a DateTime attribute, and a value annotated `#Int64` on carol.
-fn undeclared_seed() -> TenantDocument {
+fn undeclared_seed() -> StateDocument {
     let mut seed = contoso_seed();
     seed.attribute_sets
         .push(serde_json::from_value(json!({"id": "Legal", "description": "Legal holds"})).unwrap());
@@ -43,7 +46,7 @@ fn undeclared_seed() -> TenantDocument {
     seed
 }
 
-fn legal_in(state: &TenantDocument) -> (Vec<WireDefinition>, Value) {
+fn legal_in(state: &StateDocument) -> (Vec<DefinitionShape>, Value) {
     let definitions = state
         .custom_security_attribute_definitions
         .iter()
@@ -83,7 +86,7 @@ async fn unknown_things_outside_the_declared_sets_are_noted_and_left_alone() {
     assert_eq!(after, before, "an apply leaves what it does not understand as it was");
     assert_eq!(
         after.0.iter().find(|d| d.name == "Hold").unwrap().status,
-        Open::<Status>::Other("Retired".into())
+        OpenString::<Status>::Other("Retired".into())
     );
     assert_eq!(after.1["Case"], json!(5_000_000_000_i64));
 
@@ -223,9 +226,9 @@ fn a_state_file_keeps_what_it_does_not_understand_across_an_apply() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let after: TenantDocument = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
-    let unknown = |(definitions, carol): (Vec<WireDefinition>, Value)| {
-        let mut definitions: Vec<WireDefinition> =
+    let after: StateDocument = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let unknown = |(definitions, carol): (Vec<DefinitionShape>, Value)| {
+        let mut definitions: Vec<DefinitionShape> =
             definitions.into_iter().filter(|definition| definition.name != "Case").collect();
         definitions.sort_by(|a, b| a.name.cmp(&b.name));
         (definitions, carol)

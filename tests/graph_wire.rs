@@ -132,7 +132,7 @@ async fn assignment_patches_equal_the_documented_examples() {
         "remove-user-multivalue.http",
     ];
     for file in files {
-        let emulator = emulator(EmulatorConfig { seed_state: seed(), ..Default::default() }).await;
+        let emulator = emulator(EmulatorConfig { seed_state: seed_of(&seed()), ..Default::default() }).await;
         let (url, body) = documented(file);
         let change = change_for(&url, &body);
         let report = tenant(&emulator).apply(std::slice::from_ref(&change)).await;
@@ -255,7 +255,8 @@ async fn set_and_definition_writes_equal_the_documented_examples() {
         ),
     ];
     for (file, seed_state, change) in cases {
-        let emulator = emulator(EmulatorConfig { seed_state, ..Default::default() }).await;
+        let emulator =
+            emulator(EmulatorConfig { seed_state: seed_of(&seed_state), ..Default::default() }).await;
         let report = tenant(&emulator).apply(std::slice::from_ref(&change)).await;
         assert!(report.succeeded(), "{file}: {report:#?}");
         let sent: Vec<Value> = emulator

@@ -36,6 +36,7 @@
 
 mod batch;
 mod control;
+pub mod document;
 mod error;
 mod expansion;
 mod faults;
@@ -56,7 +57,7 @@ use anyhow::Context;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::graph::wire::TenantDocument;
+use document::StateDocument;
 
 pub use control::{RecordedRequest, Stats};
 pub use expansion::Expansion;
@@ -69,7 +70,7 @@ pub struct EmulatorConfig {
     /// Allow an address that is not loopback.
     pub allow_non_loopback: bool,
     /// The tenant the store starts with (and returns to on reset).
-    pub seed_state: TenantDocument,
+    pub seed_state: StateDocument,
     /// Write the store here, atomically, after every change.
     pub persist: Option<PathBuf>,
     /// The only bearer token accepted; `None` accepts any non-empty one.
@@ -132,7 +133,7 @@ impl Default for EmulatorConfig {
         EmulatorConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             allow_non_loopback: false,
-            seed_state: TenantDocument::default(),
+            seed_state: StateDocument::default(),
             persist: None,
             token: None,
             latency: Duration::ZERO,
@@ -197,7 +198,7 @@ impl RunningEmulator {
     }
 
     /// The store now, in the state-file format of DESIGN §6.
-    pub fn state(&self) -> TenantDocument {
+    pub fn state(&self) -> StateDocument {
         self.shared.state()
     }
 

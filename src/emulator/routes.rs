@@ -538,7 +538,7 @@ fn check_principal_filter(
                 }
                 // Emulator's choice: an unknown attribute gets the documented filter error too.
                 let known = store.definition(&id).is_ok_and(|definition| {
-                    definition.wire.attribute_set == *set && definition.wire.name == *attribute
+                    definition.shape.attribute_set == *set && definition.shape.name == *attribute
                 });
                 if !known {
                     return Err(GraphError::unsupported_attribute_filter(&id));

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use super::error::GraphError;
-use crate::graph::wire::{
-    REQUEST_SET_TYPE, RESPONSE_SET_TYPE, TenantDocument, WireAllowedValue, WireAttributeSet, WireDefinition,
-    WireError, WirePrincipal, decode_custom_security_attributes, encode_custom_security_attributes,
+use super::document::{
+    AllowedValueShape, AttributeSetShape, DefinitionShape, DocumentError, PrincipalShape, REQUEST_SET_TYPE,
+    RESPONSE_SET_TYPE, StateDocument, answer_values, read_seeded_values,
 };
+use super::error::GraphError;
 use crate::model::{
     AttributeValue, DataType, MAX_ACTIVE_DEFINITIONS, MAX_ALLOWED_VALUES, MAX_ASSIGNED_VALUES,
     MAX_ATTRIBUTE_SETS, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, MAX_VALUE_LEN, PrincipalAssignments,
@@ -28,48 +28,48 @@ const FORBIDDEN_NAME_CHARACTERS: &str = " `~!@#$%^&*()_-+={[}]|\\:;\"'<,>.?/";
 /// and, for one created through the API, when, for the replication lag.
 #[derive(Debug, Clone)]
 pub struct StoredDefinition {
-    pub wire: WireDefinition,
+    pub shape: DefinitionShape,
     pub created_at: Option<Instant>,
 }
 
 impl StoredDefinition {
     pub fn id(&self) -> String {
-        definition_id(&self.wire.attribute_set, &self.wire.name)
+        definition_id(&self.shape.attribute_set, &self.shape.name)
     }
 
-    pub fn allowed_values(&self) -> &[WireAllowedValue] {
-        self.wire.allowed_values.as_deref().unwrap_or(&[])
+    pub fn allowed_values(&self) -> &[AllowedValueShape] {
+        self.shape.allowed_values.as_deref().unwrap_or(&[])
     }
 
-    fn allowed_values_mut(&mut self) -> &mut Vec<WireAllowedValue> {
-        self.wire.allowed_values.get_or_insert_with(Vec::new)
+    fn allowed_values_mut(&mut self) -> &mut Vec<AllowedValueShape> {
+        self.shape.allowed_values.get_or_insert_with(Vec::new)
     }
 
     fn is_active(&self) -> bool {
-        self.wire.status == Status::Available
+        self.shape.status == Status::Available
     }
 
     /// The type, when it is one the emulator knows. Emulator's choice: a
     /// definition seeded with another type (to show the client a type Graph
     /// may add later) takes no new values and no assignments.
     fn data_type(&self) -> Result<DataType, GraphError> {
-        self.wire.data_type.known().ok_or_else(|| {
+        self.shape.data_type.known().ok_or_else(|| {
             GraphError::bad_request(format!(
                 "Attribute '{}' has type '{}', which this emulator cannot check values against.",
                 self.id(),
-                self.wire.data_type
+                self.shape.data_type
             ))
         })
     }
 
     /// The definition as Graph answers it, with or without `allowedValues`.
     pub fn to_json(&self, expand_allowed_values: bool) -> Map<String, Value> {
-        let mut wire = self.wire.clone();
-        wire.id = Some(self.id());
+        let mut shape = self.shape.clone();
+        shape.id = Some(self.id());
         if !expand_allowed_values {
-            wire.allowed_values = None;
+            shape.allowed_values = None;
         }
-        to_object(&wire)
+        to_object(&shape)
     }
 }
 
@@ -115,7 +115,7 @@ impl StoredPrincipal {
         if self.assignments.is_empty() && self.opaque.is_empty() {
             return Value::Null;
         }
-        let mut sets = encode_custom_security_attributes(&self.assignments);
+        let mut sets = answer_values(&self.assignments);
         for (set, members) in &self.opaque {
             let Value::Object(members) = members else { continue };
             match sets.get_mut(set) {
@@ -156,7 +156,7 @@ pub enum PrincipalRef<'a> {
 /// The tenant the emulator serves.
 #[derive(Debug, Clone, Default)]
 pub struct Store {
-    pub attribute_sets: Vec<WireAttributeSet>,
+    pub attribute_sets: Vec<AttributeSetShape>,
     pub definitions: Vec<StoredDefinition>,
     users: Vec<StoredPrincipal>,
     service_principals: Vec<StoredPrincipal>,
@@ -178,28 +178,27 @@ fn index_by<'a>(keys: impl Iterator<Item = (&'a str, usize)>) -> HashMap<String,
 
 impl Store {
     /// A store seeded from a state document (DESIGN §6).
-    pub fn from_document(document: &TenantDocument) -> Result<Store, WireError> {
+    pub fn from_document(document: &StateDocument) -> Result<Store, DocumentError> {
         let definitions = document
             .custom_security_attribute_definitions
             .iter()
             .map(|definition| {
-                let mut wire = definition.clone();
-                wire.id = Some(definition_id(&wire.attribute_set, &wire.name));
-                wire.allowed_values.get_or_insert_with(Vec::new);
-                StoredDefinition { wire, created_at: None }
+                let mut shape = definition.clone();
+                shape.id = Some(definition_id(&shape.attribute_set, &shape.name));
+                shape.allowed_values.get_or_insert_with(Vec::new);
+                StoredDefinition { shape, created_at: None }
             })
             .collect();
-        let principals = |list: &[WirePrincipal], name: &str| -> Result<Vec<StoredPrincipal>, WireError> {
+        let principals = |list: &[PrincipalShape],
+                          name: &str|
+         -> Result<Vec<StoredPrincipal>, DocumentError> {
             list.iter()
                 .enumerate()
                 .map(|(index, principal)| {
                     let (assignments, opaque) = match &principal.custom_security_attributes {
                         None => (PrincipalAssignments::new(), Map::new()),
                         Some(sets) => {
-                            let decoded = decode_custom_security_attributes(sets.clone(), || {
-                                format!("{name}[{index}].customSecurityAttributes")
-                            })?;
-                            (decoded.assignments, held_as_written(sets, &decoded.not_understood))
+                            read_seeded_values(sets, &format!("{name}[{index}].customSecurityAttributes"))?
                         }
                     };
                     Ok(StoredPrincipal {
@@ -244,10 +243,10 @@ impl Store {
     }
 
     /// The store as a state document (DESIGN §6).
-    pub fn to_document(&self) -> TenantDocument {
-        let principals = |list: &[StoredPrincipal]| -> Vec<WirePrincipal> {
+    pub fn to_document(&self) -> StateDocument {
+        let principals = |list: &[StoredPrincipal]| -> Vec<PrincipalShape> {
             list.iter()
-                .map(|principal| WirePrincipal {
+                .map(|principal| PrincipalShape {
                     odata_type: principal.odata_type.clone(),
                     id: principal.id.clone(),
                     user_principal_name: principal.user_principal_name.clone(),
@@ -260,12 +259,12 @@ impl Store {
                 })
                 .collect()
         };
-        TenantDocument {
+        StateDocument {
             attribute_sets: self.attribute_sets.clone(),
             custom_security_attribute_definitions: self
                 .definitions
                 .iter()
-                .map(|definition| definition.wire.clone())
+                .map(|definition| definition.shape.clone())
                 .collect(),
             users: principals(&self.users),
             service_principals: principals(&self.service_principals),
@@ -284,8 +283,8 @@ impl Store {
         // Names cannot contain `_`, so the first one splits the id (R-DEF, E-OV).
         let (set, name) = id.split_once('_')?;
         self.definitions.iter().position(|definition| {
-            same_ignoring_case(&definition.wire.attribute_set, set)
-                && same_ignoring_case(&definition.wire.name, name)
+            same_ignoring_case(&definition.shape.attribute_set, set)
+                && same_ignoring_case(&definition.shape.name, name)
         })
     }
 
@@ -335,7 +334,7 @@ impl Store {
         self.definitions
             .iter()
             .filter(|definition| {
-                definition.is_active() && same_ignoring_case(&definition.wire.attribute_set, set)
+                definition.is_active() && same_ignoring_case(&definition.shape.attribute_set, set)
             })
             .count()
     }
@@ -346,7 +345,7 @@ impl Store {
     pub fn create_attribute_set(
         &mut self,
         body: &Map<String, Value>,
-    ) -> Result<WireAttributeSet, GraphError> {
+    ) -> Result<AttributeSetShape, GraphError> {
         only_properties(body, &["id", "description", "maxAttributesPerSet"], "attributeSet")?;
         let id = required_string(body, "id")?;
         check_name("attribute set id", &id)?;
@@ -363,7 +362,7 @@ impl Store {
                 "A tenant can hold at most {MAX_ATTRIBUTE_SETS} attribute sets."
             )));
         }
-        let set = WireAttributeSet { id, description, max_attributes_per_set };
+        let set = AttributeSetShape { id, description, max_attributes_per_set };
         self.attribute_sets.push(set.clone());
         Ok(set)
     }
@@ -456,7 +455,7 @@ impl Store {
         if status == Status::Available {
             self.check_room_for_active_definition(&set)?;
         }
-        let mut allowed_values: Vec<WireAllowedValue> = Vec::new();
+        let mut allowed_values: Vec<AllowedValueShape> = Vec::new();
         match body.get("allowedValues") {
             None | Some(Value::Null) => {}
             Some(Value::Array(items)) => {
@@ -478,7 +477,7 @@ impl Store {
         }
         check_allowed_values_room(allowed_values.len(), 0)?;
         let definition = StoredDefinition {
-            wire: WireDefinition {
+            shape: DefinitionShape {
                 id: Some(id),
                 attribute_set: set.id.clone(),
                 name,
@@ -497,7 +496,7 @@ impl Store {
     }
 
     /// 500 active definitions per tenant (R-DEF) and the set's own cap.
-    fn check_room_for_active_definition(&self, set: &WireAttributeSet) -> Result<(), GraphError> {
+    fn check_room_for_active_definition(&self, set: &AttributeSetShape) -> Result<(), GraphError> {
         if self.active_definitions() >= MAX_ACTIVE_DEFINITIONS {
             return Err(GraphError::bad_request(format!(
                 "A tenant can hold at most {MAX_ACTIVE_DEFINITIONS} active attribute definitions."
@@ -548,30 +547,30 @@ impl Store {
         let mut updated = existing.clone();
         if let Some(description) = optional_nullable_string(body, "description")? {
             check_description(description.as_deref())?;
-            updated.wire.description = description;
+            updated.shape.description = description;
         }
         if let Some(value) = body.get("usePreDefinedValuesOnly") {
             let requested = bool_value(value, "usePreDefinedValuesOnly")?;
-            let was = existing.wire.use_pre_defined_values_only.unwrap_or(false);
+            let was = existing.shape.use_pre_defined_values_only.unwrap_or(false);
             if requested && !was {
                 // Documented rule (R-DEF); the error is the emulator's choice.
                 return Err(GraphError::bad_request(
                     "usePreDefinedValuesOnly can be changed from true to false, but not from false to true.",
                 ));
             }
-            check_boolean_constraints(updated.data_type()?, updated.wire.is_collection, requested)?;
-            updated.wire.use_pre_defined_values_only = Some(requested);
+            check_boolean_constraints(updated.data_type()?, updated.shape.is_collection, requested)?;
+            updated.shape.use_pre_defined_values_only = Some(requested);
         }
         if body.contains_key("status") {
             let status = parse_status(&required_string(body, "status")?)?;
-            if status == Status::Available && existing.wire.status == Status::Deprecated {
+            if status == Status::Available && existing.shape.status == Status::Deprecated {
                 // Emulator's choice: reactivation counts against the limits.
                 let set_index = self
-                    .attribute_set_index(&existing.wire.attribute_set)
-                    .ok_or_else(|| GraphError::not_found(&existing.wire.attribute_set))?;
+                    .attribute_set_index(&existing.shape.attribute_set)
+                    .ok_or_else(|| GraphError::not_found(&existing.shape.attribute_set))?;
                 self.check_room_for_active_definition(&self.attribute_sets[set_index])?;
             }
-            updated.wire.status = status.into();
+            updated.shape.status = status.into();
         }
         if let Some(delta) = body.get("allowedValues@delta") {
             if !odata_version_401 {
@@ -615,7 +614,7 @@ impl Store {
         &mut self,
         definition: &str,
         body: &Map<String, Value>,
-    ) -> Result<(String, WireAllowedValue), GraphError> {
+    ) -> Result<(String, AllowedValueShape), GraphError> {
         let index = self.definition_index(definition).ok_or_else(|| GraphError::not_found(definition))?;
         let stored = &mut self.definitions[index];
         let value = parse_new_allowed_value(body, stored.data_type()?)?;
@@ -711,7 +710,7 @@ impl Store {
                         "Attribute '{attribute}' does not exist in attribute set '{set_id}'."
                     ))
                 })?;
-                let name = definition.wire.name.clone();
+                let name = definition.shape.name.clone();
                 let edit = decode_assignment(definition, annotation, value)?;
                 match edit {
                     None => {
@@ -755,35 +754,6 @@ impl Store {
     }
 }
 
-/// The members of `sets` the reader did not understand, as written.
-fn held_as_written(
-    sets: &Map<String, Value>,
-    not_understood: &[(String, Option<String>, String)],
-) -> Map<String, Value> {
-    let mut held = Map::new();
-    for (set, attribute, _) in not_understood {
-        let Some(Value::Object(members)) = sets.get(set) else { continue };
-        match attribute {
-            None => {
-                held.insert(set.clone(), Value::Object(members.clone()));
-            }
-            Some(attribute) => {
-                let entry = held.entry(set.clone()).or_insert_with(|| Value::Object(Map::new()));
-                if let Value::Object(entry) = entry {
-                    for key in
-                        ["@odata.type".to_owned(), attribute.clone(), format!("{attribute}@odata.type")]
-                    {
-                        if let Some(value) = members.get(&key) {
-                            entry.insert(key, value.clone());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    held
-}
-
 /// Checks the set object's `@odata.type`. Emulator's choice: it must be
 /// present and be the documented request form or the response form.
 fn check_set_annotation(set_key: &str, attributes: &Map<String, Value>) -> Result<(), GraphError> {
@@ -811,8 +781,8 @@ fn decode_assignment(
     annotation: Option<&str>,
     value: &Value,
 ) -> Result<Option<AttributeValue>, GraphError> {
-    let wire = &definition.wire;
-    let name = &wire.name;
+    let shape = &definition.shape;
+    let name = &shape.name;
     let data_type = definition.data_type()?;
     let element_type = match data_type {
         DataType::String => "String",
@@ -822,16 +792,16 @@ fn decode_assignment(
     let wrong_type = || {
         GraphError::bad_request(format!(
             "Attribute '{name}' is of type {}{}; the value does not match.",
-            if wire.is_collection { "Collection of " } else { "" },
+            if shape.is_collection { "Collection of " } else { "" },
             data_type
         ))
     };
     match value {
-        Value::Null if wire.is_collection => Err(GraphError::bad_request(format!(
+        Value::Null if shape.is_collection => Err(GraphError::bad_request(format!(
             "Attribute '{name}' is a collection: remove its values with [] (documented), not null."
         ))),
         Value::Null => Ok(None),
-        Value::Array(items) if !wire.is_collection => {
+        Value::Array(items) if !shape.is_collection => {
             let _ = items;
             Err(GraphError::bad_request(format!(
                 "Attribute '{name}' is single-valued; a collection was sent."
@@ -863,7 +833,7 @@ fn decode_assignment(
                 DataType::Boolean => Err(wrong_type()),
             }
         }
-        _ if wire.is_collection => Err(GraphError::bad_request(format!(
+        _ if shape.is_collection => Err(GraphError::bad_request(format!(
             "Attribute '{name}' is a collection; a single value was sent."
         ))),
         scalar => {
@@ -906,9 +876,9 @@ fn check_assignable(
     now: Instant,
     replication_lag: Duration,
 ) -> Result<(), GraphError> {
-    let wire = &definition.wire;
+    let shape = &definition.shape;
     let id = definition.id();
-    if wire.status == Status::Deprecated {
+    if shape.status == Status::Deprecated {
         return Err(GraphError::bad_request(format!(
             "Attribute '{id}' is deprecated and cannot be assigned."
         )));
@@ -931,7 +901,7 @@ fn check_assignable(
         }
         let predefined = definition.allowed_values().iter().find(|allowed| allowed.id == member);
         match predefined {
-            None if wire.use_pre_defined_values_only.unwrap_or(false) => {
+            None if shape.use_pre_defined_values_only.unwrap_or(false) => {
                 return Err(GraphError::bad_request(format!(
                     "'{member}' is not a predefined value of '{id}', which accepts only predefined values."
                 )));
@@ -956,7 +926,7 @@ fn json_int32(value: &Value) -> Option<i32> {
 fn parse_new_allowed_value(
     body: &Map<String, Value>,
     data_type: DataType,
-) -> Result<WireAllowedValue, GraphError> {
+) -> Result<AllowedValueShape, GraphError> {
     only_properties(body, &["id", "isActive"], "allowedValue")?;
     let id = required_string(body, "id")?;
     if id.is_empty() || id.chars().count() > MAX_VALUE_LEN {
@@ -981,7 +951,7 @@ fn parse_new_allowed_value(
     let Some(is_active) = body.get("isActive") else {
         return Err(GraphError::bad_request("isActive is required."));
     };
-    Ok(WireAllowedValue { id, is_active: bool_value(is_active, "isActive")? })
+    Ok(AllowedValueShape { id, is_active: bool_value(is_active, "isActive")? })
 }
 
 fn check_allowed_values_room(adding: usize, existing: usize) -> Result<(), GraphError> {
@@ -1151,12 +1121,12 @@ fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
 }
 
 /// The attribute set as Graph answers it.
-pub fn attribute_set_json(set: &WireAttributeSet) -> Map<String, Value> {
+pub fn attribute_set_json(set: &AttributeSetShape) -> Map<String, Value> {
     to_object(set)
 }
 
 /// The allowed value as Graph answers it.
-pub fn allowed_value_json(value: &WireAllowedValue) -> Map<String, Value> {
+pub fn allowed_value_json(value: &AllowedValueShape) -> Map<String, Value> {
     to_object(value)
 }
 

@@ -189,7 +189,7 @@ const PARTIAL_STALE_AFTER: Duration = Duration::from_secs(3600);
 /// synced, then renamed over `path`, so a reader (or a kill) only ever sees
 /// the old document or the new one. Partial files a killed writer left
 /// behind are removed once stale.
-pub fn write_document(path: &Path, document: &TenantDocument) -> std::io::Result<()> {
+pub fn write_document(path: &Path, document: &impl serde::Serialize) -> std::io::Result<()> {
     let mut text = serde_json::to_string_pretty(document).map_err(std::io::Error::other)?;
     text.push('\n');
     let folder = folder_of(path);

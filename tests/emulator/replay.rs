@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use entra_csa::graph::wire::TenantDocument;
+use entra_csa::emulator::document::StateDocument;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -104,7 +104,7 @@ fn parse_example(text: &str) -> Option<Example> {
 
 /// The seed for one example: the documented assignments, minus whatever
 /// the example creates.
-fn seed_for(example: &Example) -> TenantDocument {
+fn seed_for(example: &Example) -> StateDocument {
     let mut tenant = contoso_with_assignments();
     let body: Value =
         example.body.as_deref().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
