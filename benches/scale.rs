@@ -230,7 +230,10 @@ const LATENCY: Duration = Duration::from_millis(20);
 
 async fn emulator_with(live: &entra_csa::model::live::LiveState, throttle: Throttle) -> RunningEmulator {
     start(EmulatorConfig {
-        seed_state: TenantDocument::from_live_state(live),
+        seed_state: entra_csa::emulator::document::StateDocument::from_shape(
+            &TenantDocument::from_live_state(live),
+        )
+        .expect("one JSON shape"),
         latency: LATENCY,
         throttle,
         throttle_scale: 10.0,

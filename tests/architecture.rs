@@ -109,6 +109,22 @@ fn the_pure_core_does_no_input_or_output() {
     assert!(impure.is_empty(), "the pure core talks to the world:\n{}", impure.join("\n"));
 }
 
+/// The emulator parses requests and writes answers with its own code
+/// (`emulator/document.rs`), never the client's `graph::wire`: with one codec
+/// on both sides a wrong shape would pass every test and fail on a real
+/// tenant. The documented examples are the only bridge between the two.
+#[test]
+fn the_emulator_does_not_share_the_clients_codec() {
+    let shared: Vec<String> = module_files()
+        .into_iter()
+        .filter(|(top, _, code)| {
+            top == "emulator" && (code.contains("graph::wire") || code.contains("wire::"))
+        })
+        .map(|(_, relative, _)| format!("src/{}", relative.display()))
+        .collect();
+    assert!(shared.is_empty(), "the emulator uses the client's codec: {shared:?}");
+}
+
 #[test]
 fn the_checks_above_can_fail() {
     assert_eq!(crate_modules("use crate::cli::x; let y = crate::model::Z;"), ["cli", "model"]);

@@ -148,7 +148,7 @@ async fn an_export_through_graph_of_thousands_of_principals_plans_no_changes() {
         .unwrap();
     bob.custom_security_attributes.as_mut().unwrap()["Engineering"]["ProjectCode"] = "PC-17".into();
     let synthetic = generate(&Shape { users: 3_000, service_principals: 60, ..Shape::default() });
-    let more = TenantDocument::from_live_state(&synthetic.live);
+    let more = seed_of(&TenantDocument::from_live_state(&synthetic.live));
     seed.attribute_sets.extend(more.attribute_sets);
     seed.custom_security_attribute_definitions.extend(more.custom_security_attribute_definitions);
     seed.users.extend(more.users);

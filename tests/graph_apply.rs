@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use entra_csa::emulator::document::StateDocument;
 use entra_csa::emulator::{EmulatorConfig, RunningEmulator, Throttle};
-use entra_csa::graph::wire::TenantDocument;
 use entra_csa::plan::{Action, Address};
 use entra_csa::tenant::{Outcome, Tenant};
 use serde_json::Value;
@@ -34,8 +34,8 @@ fn assert_no_delete(emulator: &RunningEmulator) {
 }
 
 /// The store, with principals in a stable order, for comparing end states.
-fn normalised(state: TenantDocument) -> entra_csa::model::live::LiveState {
-    state.to_live_state().unwrap()
+fn normalised(state: StateDocument) -> entra_csa::model::live::LiveState {
+    live_of(&state)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,11 +249,12 @@ async fn a_partial_failure_stops_reports_and_resumes() {
 }
 
 /// A tenant of `users` users and a file assigning each of them two sets.
-fn many_assignments(users: usize) -> (TenantDocument, entra_csa::model::DesiredState) {
-    use entra_csa::graph::wire::WirePrincipal;
-    let seed = TenantDocument {
+fn many_assignments(users: usize) -> (StateDocument, entra_csa::model::DesiredState) {
+    use entra_csa::emulator::document::PrincipalShape;
+    let seed = StateDocument {
         users: (0..users)
-            .map(|index| WirePrincipal {
+            .map(|index| PrincipalShape {
+                odata_type: None,
                 id: format!("00000000-0000-0000-0000-{index:012}"),
                 user_principal_name: Some(format!("user{index}@contoso.com")),
                 app_id: None,
@@ -261,7 +262,7 @@ fn many_assignments(users: usize) -> (TenantDocument, entra_csa::model::DesiredS
                 custom_security_attributes: None,
             })
             .collect(),
-        ..TenantDocument::default()
+        ..StateDocument::default()
     };
     let mut yaml = String::from(
         "version: 1\nattributeSets:\n  Engineering:\n    attributes:\n      CostCenter:\n        type: Integer\n  \

@@ -144,7 +144,7 @@ async fn an_interrupted_apply_stops_cleanly_and_the_next_run_finishes_it() {
         run_cli(args(&["plan", "-f", &example, "--graph-url", &url, "--detailed-exitcode"]), SENTINEL).await;
     assert_in_sync_but_for_the_acknowledgement(code, &stdout, &stderr);
     let clean = emulator_state_after_clean_apply(&example).await;
-    assert_eq!(emulator.state().to_live_state().unwrap(), clean);
+    assert_eq!(live_of(&emulator.state()), clean);
     emulator.shutdown().await;
 }
 
@@ -152,7 +152,7 @@ async fn emulator_state_after_clean_apply(example: &str) -> entra_csa::model::li
     let clean = emulator(EmulatorConfig { seed_state: empty_seed(), ..Default::default() }).await;
     let desired = entra_csa::desired::load::load_files(&[std::path::PathBuf::from(example)]).unwrap();
     apply_and_converge(&tenant(&clean), &desired).await;
-    let state = clean.state().to_live_state().unwrap();
+    let state = live_of(&clean.state());
     clean.shutdown().await;
     state
 }

@@ -3,7 +3,7 @@
 //! whichever costs fewer requests; unknown principals; the all-null warning.
 
 use entra_csa::emulator::EmulatorConfig;
-use entra_csa::graph::wire::{TenantDocument, WirePrincipal};
+use entra_csa::emulator::document::{PrincipalShape, StateDocument};
 use entra_csa::model::PrincipalKey;
 use entra_csa::tenant::{ReadScope, Tenant};
 
@@ -21,7 +21,7 @@ async fn tiny_pages_are_all_followed() {
     let emulator =
         emulator(EmulatorConfig { seed_state: seed.clone(), page_size: 1, ..Default::default() }).await;
     let live = tenant(&emulator).read(&ReadScope::default()).await.unwrap();
-    let expected = seed.to_live_state().unwrap();
+    let expected = live_of(&seed);
     assert_eq!(live.attribute_sets, expected.attribute_sets);
     assert_eq!(live.definitions, expected.definitions);
     let pages = graph_requests(&emulator)
@@ -39,7 +39,7 @@ async fn declared_principals_are_read_in_batches_and_match_the_seed() {
     let desired = desired("examples/contoso.yaml");
     let scope = ReadScope::for_desired(&desired);
     let live = tenant(&emulator).read(&scope).await.unwrap();
-    let expected = seed.to_live_state().unwrap();
+    let expected = live_of(&seed);
     for key in &scope.principals {
         assert_eq!(live.principal(key), expected.principal(key), "{key}");
     }
@@ -51,9 +51,10 @@ async fn declared_principals_are_read_in_batches_and_match_the_seed() {
     emulator.shutdown().await;
 }
 
-fn many_users(count: usize) -> TenantDocument {
+fn many_users(count: usize) -> StateDocument {
     let users = (0..count)
-        .map(|index| WirePrincipal {
+        .map(|index| PrincipalShape {
+            odata_type: None,
             id: format!("00000000-0000-0000-0000-{index:012}"),
             user_principal_name: Some(format!("user{index}@contoso.com")),
             app_id: None,
@@ -61,7 +62,7 @@ fn many_users(count: usize) -> TenantDocument {
             custom_security_attributes: None,
         })
         .collect();
-    TenantDocument { users, ..TenantDocument::default() }
+    StateDocument { users, ..StateDocument::default() }
 }
 
 fn declared_users(count: usize) -> ReadScope {
@@ -119,7 +120,7 @@ async fn the_policy_sweep_reads_every_principal() {
         emulator(EmulatorConfig { seed_state: seed.clone(), page_size: 2, ..Default::default() }).await;
     let live = tenant(&emulator).read(&ReadScope { principals: Vec::new(), sweep: true }).await.unwrap();
     assert!(live.principals_complete);
-    assert_eq!(live.principals, seed.to_live_state().unwrap().principals);
+    assert_eq!(live.principals, live_of(&seed).principals);
     emulator.shutdown().await;
 }
 
@@ -156,7 +157,7 @@ async fn values_hidden_from_a_token_lacking_the_read_permission_are_an_error_not
         "roles": ["CustomSecAttributeDefinition.Read.All", "CustomSecAttributeAssignment.Read.All"]
     }));
     let live = tenant_with(&hiding, &token, fast_options()).read(&scope).await.unwrap();
-    let seeded = seed.to_live_state().unwrap();
+    let seeded = live_of(&seed);
     assert!(live.principals.values().any(|principal| principal.custom_security_attributes.is_some()));
     for (id, principal) in &live.principals {
         assert_eq!(principal.custom_security_attributes, seeded.principals[id].custom_security_attributes);
@@ -198,7 +199,7 @@ async fn reads_throttled_by_the_resource_unit_quota_wait_their_retry_after_and_c
     })
     .await;
     let live = tenant(&emulator).read(&ReadScope::default()).await.unwrap();
-    assert_eq!(live.definitions, seed.to_live_state().unwrap().definitions);
+    assert_eq!(live.definitions, live_of(&seed).definitions);
     assert!(emulator.stats().throttled > 0, "the quota was never reached");
     emulator.shutdown().await;
 }

@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use entra_csa::emulator::document::StateDocument;
 use entra_csa::emulator::{EmulatorConfig, RunningEmulator, start};
 use entra_csa::graph::endpoint::Cloud;
 use entra_csa::graph::retry::RetryPolicy;
-use entra_csa::graph::wire::TenantDocument;
 use entra_csa::graph::{BearerToken, ClientOptions, GraphTenant, TokenSource, endpoint};
 use entra_csa::model::DesiredState;
 use entra_csa::plan::{self, Plan};
@@ -22,13 +22,13 @@ pub fn repo(path: &str) -> PathBuf {
 }
 
 /// Contoso's tenant before the change (examples/contoso-live.json).
-pub fn contoso_seed() -> TenantDocument {
+pub fn contoso_seed() -> StateDocument {
     let text = std::fs::read_to_string(repo("examples/contoso-live.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 /// The same principals with no attribute sets, definitions or values.
-pub fn empty_seed() -> TenantDocument {
+pub fn empty_seed() -> StateDocument {
     let mut seed = contoso_seed();
     seed.attribute_sets.clear();
     seed.custom_security_attribute_definitions.clear();
@@ -106,4 +106,15 @@ pub fn jwt(claims: serde_json::Value) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&value).unwrap())
     };
     format!("{}.{}.signature", encode(serde_json::json!({ "alg": "none" })), encode(claims))
+}
+
+/// The live state an emulator's document describes, read by the client's
+/// own state-file code (the two meet only through the JSON).
+pub fn live_of(document: &StateDocument) -> entra_csa::model::live::LiveState {
+    document.to_shape::<entra_csa::graph::wire::TenantDocument>().unwrap().into_live_state().unwrap()
+}
+
+/// A document of the client's shapes as an emulator seed, through its JSON.
+pub fn seed_of(document: &entra_csa::graph::wire::TenantDocument) -> StateDocument {
+    StateDocument::from_shape(document).unwrap()
 }

@@ -138,6 +138,7 @@ fn random_live(rng: &mut StdRng) -> LiveState {
     for (index, user) in USERS.iter().enumerate().take(3) {
         let sets = random_assignments(rng, &definitions);
         let principal = LivePrincipal {
+            odata_type: None,
             kind: PrincipalKind::User,
             object_id: format!("00000000-0000-0000-0000-00000000000{index}"),
             user_principal_name: Some((*user).to_owned()),
@@ -449,6 +450,7 @@ proptest! {
             },
             _ => {
                 let principal = LivePrincipal {
+                    odata_type: None,
                     kind: PrincipalKind::ServicePrincipal,
                     object_id: "11111111-0000-0000-0000-000000000000".into(),
                     user_principal_name: None,

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use entra_csa::emulator::document::StateDocument;
 use entra_csa::emulator::{EmulatorConfig, RecordedRequest, RunningEmulator};
-use entra_csa::graph::wire::TenantDocument;
 use entra_csa::model::live::LiveState;
 use entra_csa::tenant::Tenant;
 use serde_json::Value;
@@ -49,10 +49,10 @@ pub fn creates_per_object(requests: &[RecordedRequest]) -> BTreeMap<String, usiz
     creates
 }
 
-pub async fn clean_state(seed: TenantDocument, example: &str) -> LiveState {
+pub async fn clean_state(seed: StateDocument, example: &str) -> LiveState {
     let clean = emulator(EmulatorConfig { seed_state: seed, ..Default::default() }).await;
     apply_and_converge(&tenant(&clean), &desired(example)).await;
-    let state = clean.state().to_live_state().unwrap();
+    let state = live_of(&clean.state());
     clean.shutdown().await;
     state
 }
@@ -63,7 +63,7 @@ struct Run {
     repeated_creates: usize,
 }
 
-async fn faulty_apply(seed_state: TenantDocument, seed: u64, expected: &LiveState) -> Run {
+async fn faulty_apply(seed_state: StateDocument, seed: u64, expected: &LiveState) -> Run {
     let faulty: RunningEmulator = emulator(EmulatorConfig {
         seed_state,
         fault_rate: 0.1,
@@ -79,7 +79,7 @@ async fn faulty_apply(seed_state: TenantDocument, seed: u64, expected: &LiveStat
     let client = tenant_with(&faulty, "test-token", options);
     let desired = desired("examples/contoso.yaml");
     apply_and_converge(&client, &desired).await;
-    assert_eq!(&faulty.state().to_live_state().unwrap(), expected, "seed {seed}: not the clean end state");
+    assert_eq!(&live_of(&faulty.state()), expected, "seed {seed}: not the clean end state");
 
     let requests = faulty.requests();
     let creates = creates_per_object(&requests);

@@ -114,6 +114,10 @@ fn the_schema_rejects_what_validate_rejects_structurally() {
         "version: 1\nattributeSets:\n  Eng_1: {}\n",
         "version: 1\nattributeSets:\n  Eng:\n    attributes:\n      A:\n        type: Text\n",
         "version: 1\npolicy:\n  undeclaredValues: delete\n",
+        // The files never clear a description or a maximum: `null` is refused by both.
+        "version: 1\nattributeSets:\n  Eng:\n    description: null\n",
+        "version: 1\nattributeSets:\n  Eng:\n    maxAttributesPerSet: null\n",
+        "version: 1\nattributeSets:\n  Eng:\n    attributes:\n      A:\n        type: String\n        description: null\n",
     ] {
         let document: serde_json::Value = serde_saphyr::from_str(bad).unwrap();
         assert!(!validator.is_valid(&document), "the schema accepts {bad:?}");
@@ -289,4 +293,19 @@ fn a_misspelt_type_is_one_error_not_one_per_assignment() {
     assert!(stderr.contains("help: write true: YAML 1.2 reads `yes` as a string"), "{stderr}");
     assert!(stderr.contains("help: write false: YAML 1.2 reads `off` as a string"), "{stderr}");
     assert!(stderr.contains("help: write it unquoted: 1001"), "{stderr}");
+}
+
+/// The loader refuses `null` where the schema does, saying how to go on.
+#[test]
+fn a_null_description_or_maximum_is_refused_with_how_to_keep_the_value() {
+    let text = "version: 1\nattributeSets:\n  Eng:\n    description: null\n    maxAttributesPerSet: null\n    attributes:\n      A:\n        type: String\n        description: null\n";
+    let problems = load_texts(&[("nulls.yaml".into(), text.to_owned())]).unwrap_err().to_string();
+    for expected in [
+        "nulls.yaml:4:18: error: `description` is null",
+        "nulls.yaml:5:26: error: `maxAttributesPerSet` is null",
+        "nulls.yaml:9:22: error: `description` is null",
+        "leave `maxAttributesPerSet` out to keep the tenant's value; entra-csa does not clear it",
+    ] {
+        assert!(problems.contains(expected), "{expected} missing from {problems}");
+    }
 }

@@ -302,6 +302,12 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "N")]
     pub page_size: Option<usize>,
 
+    /// How `$expand=allowedValues` is answered: `whole`; `cut` (at most 20
+    /// values and no nextLink, Graph's documented known issue of `$expand`);
+    /// or a number N (N values, then `allowedValues@odata.nextLink`).
+    #[arg(long, default_value = "whole", value_name = "whole|cut|N", value_parser = parse_expansion)]
+    pub expansion: crate::emulator::Expansion,
+
     /// Share of requests answered with an injected fault (429, 503, reset).
     #[arg(long, default_value_t = 0.0, value_name = "0..1")]
     pub fault_rate: f64,
@@ -339,6 +345,18 @@ pub enum Throttle {
     None,
     /// Graph's documented identity quotas per app and tenant.
     Graph,
+}
+
+fn parse_expansion(text: &str) -> Result<crate::emulator::Expansion, String> {
+    use crate::emulator::Expansion;
+    match text {
+        "whole" => Ok(Expansion::Whole),
+        "cut" => Ok(Expansion::CutSilently),
+        number => match number.parse::<usize>() {
+            Ok(limit) if limit > 0 => Ok(Expansion::Paged(limit)),
+            _ => Err(format!("expected `whole`, `cut` or a number of values above 0, not `{number}`")),
+        },
+    }
 }
 
 #[cfg(test)]

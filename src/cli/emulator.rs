@@ -9,8 +9,8 @@ use anyhow::Context;
 
 use super::arguments::{EmulatorArgs, Throttle as ThrottleArgument};
 use crate::cli::exit_status::ExitStatus;
+use crate::emulator::document::StateDocument;
 use crate::emulator::{self, EmulatorConfig, Throttle};
-use crate::graph::wire::TenantDocument;
 
 /// Runs the emulator until Ctrl-C.
 pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
@@ -21,7 +21,7 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
         );
     }
     let seed_state = match &args.state {
-        None => TenantDocument::default(),
+        None => StateDocument::default(),
         Some(path) => load_state(path)?,
     };
     let config = EmulatorConfig {
@@ -32,6 +32,7 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
         token: args.token.clone(),
         latency: Duration::from_millis(args.latency_ms),
         page_size: args.page_size.unwrap_or(EmulatorConfig::default().page_size),
+        expansion: args.expansion,
         fault_rate: args.fault_rate,
         lost_answers: args.lost_answers,
         slow_answer: Duration::from_millis(args.slow_answer_ms),
@@ -76,8 +77,8 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Reads a state file: checked with the state-file reader (which names the
-/// line and JSON path of a mistake), then kept in Graph's shapes.
-fn load_state(path: &std::path::Path) -> anyhow::Result<TenantDocument> {
+/// line and JSON path of a mistake), then read by the emulator's own code.
+fn load_state(path: &std::path::Path) -> anyhow::Result<StateDocument> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read state file {}", path.display()))?;
     crate::tenant::state_file::parse(&text, &path.display().to_string())?;

@@ -13,6 +13,7 @@ use crate::cli::plan::runtime;
 use crate::cli::target::open_tenant;
 use crate::desired::diagnostic::nearest;
 use crate::desired::export::{ExportOptions, export_folder, export_single};
+use crate::plan::diff::principal_key;
 use crate::tenant::ReadScope;
 
 /// The schema's file name beside a folder export.
@@ -32,6 +33,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
             anyhow::bail!("the tenant has no attribute set `{wanted}`{suggestion}");
         }
     }
+    warn_not_understood(&live, &args.sets, args.assignments);
     let mut options =
         ExportOptions { sets: args.sets.clone(), assignments: args.assignments, schema_path: None };
 
@@ -62,6 +64,30 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// Names on stderr what the tenant holds that this version does not
+/// understand and so leaves out of the export, so the export is never short
+/// without a word.
+fn warn_not_understood(live: &crate::model::live::LiveState, sets: &[String], assignments: bool) {
+    for item in &live.not_understood {
+        if !sets.is_empty() && !sets.contains(&item.set) {
+            continue;
+        }
+        let attribute = item.attribute.as_deref().unwrap_or("*");
+        let address = match &item.principal {
+            None => format!("{}.{attribute}", item.set),
+            Some(_) if !assignments => continue,
+            Some(id) => match live.principals.get(id) {
+                Some(principal) => format!("{}/{}.{attribute}", principal_key(principal), item.set),
+                None => continue,
+            },
+        };
+        eprintln!(
+            "warning: {address} holds {}, which this version does not understand; left out of the export",
+            item.what
+        );
+    }
 }
 
 /// A folder when it exists as one, ends with a separator, or has no YAML extension.

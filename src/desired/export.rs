@@ -321,6 +321,7 @@ mod tests {
             ]),
         );
         let alice = LivePrincipal {
+            odata_type: None,
             kind: PrincipalKind::User,
             object_id: "00000000-0000-0000-0000-000000000001".into(),
             user_principal_name: Some("alice@contoso.com".into()),

@@ -124,10 +124,15 @@ pub struct PolicySpec {
 #[derive(Debug, Clone, PartialEq, Default, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetSpec {
-    /// Up to 128 characters. Omitted: the tenant's description stays as it is.
+    /// Up to 128 characters. Omitted: the tenant's description stays as it is
+    /// (entra-csa never clears it, so `null` is refused).
+    #[serde(default)]
+    #[schemars(with = "String")]
     pub description: Option<Located<String>>,
-    /// The most attributes this set may hold (1 to 500). Omitted: not managed.
-    #[schemars(range(min = 1, max = 500))]
+    /// The most attributes this set may hold (1 to 500). Omitted: not managed
+    /// (entra-csa never clears it, so `null` is refused).
+    #[serde(default)]
+    #[schemars(with = "i64", range(min = 1, max = 500))]
     pub max_attributes_per_set: Option<Located<i64>>,
     /// The set's attribute definitions, keyed by attribute name (same rules as set names).
     /// The definition's id in Graph is `{set}_{name}`.
@@ -145,7 +150,10 @@ pub struct SetSpec {
 #[derive(Debug, Clone, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AttributeSpec {
-    /// Up to 128 characters. Omitted: the tenant's description stays as it is.
+    /// Up to 128 characters. Omitted: the tenant's description stays as it is
+    /// (entra-csa never clears it, so `null` is refused).
+    #[serde(default)]
+    #[schemars(with = "String")]
     pub description: Option<Located<String>>,
     /// `String`, `Integer` (32-bit) or `Boolean`. Never changeable once created.
     #[serde(rename = "type")]
@@ -433,6 +441,27 @@ impl Reader<'_> {
         }
     }
 
+    /// `description` or `maxAttributesPerSet`: the files never clear them,
+    /// so `null` is refused with how to go on (README "Clearing").
+    fn unclearable<T>(
+        &mut self,
+        node: Node,
+        path: &str,
+        read: impl FnOnce(&mut Self, Node, &str) -> Option<T>,
+    ) -> Option<T> {
+        if matches!(node.value, Value::Null) {
+            let field = last_segment(path).to_owned();
+            let problem = self.report(node.position, path, format!("`{field}` is null"));
+            problem.expected =
+                Some(if field == "description" { "a string" } else { "an integer" }.to_owned());
+            problem.suggestion = Some(format!(
+                "leave `{field}` out to keep the tenant's value; entra-csa does not clear it (see \"Clearing\" in the README)"
+            ));
+            return None;
+        }
+        read(self, node, path)
+    }
+
     fn boolean(&mut self, node: Node, path: &str) -> Option<Located<bool>> {
         match node.value {
             Value::Bool(flag) => Some(Located::new(flag, node.position)),
@@ -564,10 +593,11 @@ impl Reader<'_> {
         let mut fields = self.fields(node, path, SET_KEYS, "an attribute set");
         let mut set = SetSpec::default();
         if let Some(node) = fields.remove("description") {
-            set.description = self.string(node, &join(path, "description"));
+            set.description = self.unclearable(node, &join(path, "description"), Self::string);
         }
         if let Some(node) = fields.remove("maxAttributesPerSet") {
-            set.max_attributes_per_set = self.integer(node, &join(path, "maxAttributesPerSet"));
+            set.max_attributes_per_set =
+                self.unclearable(node, &join(path, "maxAttributesPerSet"), Self::integer);
         }
         if let Some(node) = fields.remove("attributes") {
             let attributes_path = join(path, "attributes");
@@ -605,8 +635,9 @@ impl Reader<'_> {
                 None
             }
         };
-        let description =
-            fields.remove("description").and_then(|node| self.string(node, &join(path, "description")));
+        let description = fields
+            .remove("description")
+            .and_then(|node| self.unclearable(node, &join(path, "description"), Self::string));
         let mut flag = |reader: &mut Self, key: &str| {
             fields.remove(key).and_then(|node| reader.boolean(node, &join(path, key)))
         };

@@ -195,6 +195,15 @@ fn split_url(url: &str) -> (&str, &str) {
 fn item_request(item: &BatchItem, grants: Grants) -> Result<GraphRequest, GraphError> {
     let method = Method::from_bytes(item.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| GraphError::bad_request(format!("'{}' is not an HTTP method.", item.method)))?;
+    if item.url.contains("://") {
+        // C-BATCH: `url` is "the relative resource URL the individual request
+        // would typically send"; Graph refuses an absolute one. The message is
+        // the emulator's choice.
+        return Err(GraphError::bad_request(format!(
+            "Request '{}': the url must be relative to the service root (such as /users), not '{}'.",
+            item.id, item.url
+        )));
+    }
     let (path, query) = split_url(&item.url);
     if path.eq_ignore_ascii_case("$batch") {
         return Err(GraphError::bad_request("A batch cannot contain a batch."));
@@ -233,6 +242,14 @@ fn item_response(id: &str, response: &GraphResponse) -> Value {
     }
     for (name, value) in &response.headers {
         headers.insert(name.clone(), json!(value));
+    }
+    // C-THR: a throttled item is retried "using the value provided in the
+    // `retry-after` response header from the JSON content", so a 429 item
+    // always carries one (one second when the throttle gave no wait).
+    if response.status == StatusCode::TOO_MANY_REQUESTS
+        && !headers.keys().any(|name| name.eq_ignore_ascii_case("retry-after"))
+    {
+        headers.insert("Retry-After".into(), json!("1"));
     }
     json!({
         "id": id,

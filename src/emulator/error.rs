@@ -79,6 +79,12 @@ impl GraphError {
         }
     }
 
+    /// 400 `BadRequest`, as Graph's OData reader answers a property of the
+    /// wrong JSON type (the emulator's choice of code and wording).
+    pub fn wrong_type(message: impl Into<String>) -> Self {
+        GraphError { status: StatusCode::BAD_REQUEST, code: "BadRequest", message: message.into() }
+    }
+
     /// 429 `TooManyRequests` as the documented sample (C-THR).
     pub fn too_many_requests() -> Self {
         GraphError {

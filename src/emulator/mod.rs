@@ -36,7 +36,9 @@
 
 mod batch;
 mod control;
+pub mod document;
 mod error;
+mod expansion;
 mod faults;
 mod odata;
 mod permissions;
@@ -55,9 +57,10 @@ use anyhow::Context;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::graph::wire::TenantDocument;
+use document::StateDocument;
 
 pub use control::{RecordedRequest, Stats};
+pub use expansion::Expansion;
 pub use throttle::Throttle;
 
 /// How an emulator is set up; `Default` is a plain Graph on a free loopback port.
@@ -67,7 +70,7 @@ pub struct EmulatorConfig {
     /// Allow an address that is not loopback.
     pub allow_non_loopback: bool,
     /// The tenant the store starts with (and returns to on reset).
-    pub seed_state: TenantDocument,
+    pub seed_state: StateDocument,
     /// Write the store here, atomically, after every change.
     pub persist: Option<PathBuf>,
     /// The only bearer token accepted; `None` accepts any non-empty one.
@@ -77,6 +80,9 @@ pub struct EmulatorConfig {
     /// Items per page when `$top` is absent (Graph's default is 100); a value
     /// below 100 also caps `$top`, to force paging.
     pub page_size: usize,
+    /// How `$expand=allowedValues` is answered: whole, or cut short as a
+    /// real tenant may cut it (`Expansion`).
+    pub expansion: Expansion,
     /// Share of requests answered with an injected fault, 0 to 1.
     pub fault_rate: f64,
     /// Seed of the fault injector and of the order of batch responses.
@@ -109,6 +115,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("latency", &self.latency)
             .field("page_size", &self.page_size)
+            .field("expansion", &self.expansion)
             .field("fault_rate", &self.fault_rate)
             .field("seed", &self.seed)
             .field("replication_lag", &self.replication_lag)
@@ -126,11 +133,12 @@ impl Default for EmulatorConfig {
         EmulatorConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             allow_non_loopback: false,
-            seed_state: TenantDocument::default(),
+            seed_state: StateDocument::default(),
             persist: None,
             token: None,
             latency: Duration::ZERO,
             page_size: odata::GRAPH_DEFAULT_PAGE_SIZE,
+            expansion: Expansion::Whole,
             fault_rate: 0.0,
             seed: 0,
             replication_lag: Duration::ZERO,
@@ -190,7 +198,7 @@ impl RunningEmulator {
     }
 
     /// The store now, in the state-file format of DESIGN §6.
-    pub fn state(&self) -> TenantDocument {
+    pub fn state(&self) -> StateDocument {
         self.shared.state()
     }
 

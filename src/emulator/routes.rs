@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::error::GraphError;
+use super::expansion::Expansion;
 use super::odata::{Filter, QueryOptions, select_properties};
 use super::permissions::{Grants, Need};
 use super::store::{PrincipalRef, Store, StoredPrincipal, allowed_value_json, attribute_set_json};
@@ -52,6 +53,7 @@ pub struct RouteContext {
     /// `http://host:port`, for `@odata.context` and `@odata.nextLink`.
     pub base_url: String,
     pub page_size: usize,
+    pub expansion: Expansion,
     pub replication_lag: Duration,
     pub now: Instant,
 }
@@ -147,9 +149,22 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
         }
         ["users"] => Route::Principals(PrincipalKind::User),
         ["users", "$count"] => Route::PrincipalCount(PrincipalKind::User),
+        ["users", key] if key.starts_with('$') => {
+            // user-get: "/users/$x@contoso.com" fails with 400; the key must
+            // be written as a literal, /users('$x@contoso.com'). The message
+            // is the emulator's choice.
+            return Err(GraphError::bad_request(format!(
+                "Resource not found for the segment '{}'. A key that begins with '$' must be written as users('{}').",
+                segments[1], segments[1]
+            )));
+        }
         ["users", _] => {
             Route::Principal(PrincipalKind::User, PrincipalKey::IdOrUserPrincipalName(segments[1].clone()))
         }
+        [single] if single.starts_with("users(") => Route::Principal(
+            PrincipalKind::User,
+            PrincipalKey::IdOrUserPrincipalName(user_key_literal(&segments[0])?),
+        ),
         ["serviceprincipals"] => Route::Principals(PrincipalKind::ServicePrincipal),
         ["serviceprincipals", "$count"] => Route::PrincipalCount(PrincipalKind::ServicePrincipal),
         ["serviceprincipals", _] => Route::Principal(
@@ -172,6 +187,21 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
         }
     };
     Ok(route)
+}
+
+/// The key of `users('…')` or of the alternate key the metadata declares,
+/// `users(userPrincipalName='…')`: an OData string literal, `''` for a quote.
+fn user_key_literal(segment: &str) -> Result<String, GraphError> {
+    let inner = segment["users(".len()..].strip_suffix(')');
+    let literal = inner.map(|inner| match inner.split_once('=') {
+        Some((name, literal)) if name.trim().eq_ignore_ascii_case("userPrincipalName") => literal.trim(),
+        Some(_) => "",
+        None => inner.trim(),
+    });
+    match literal.and_then(|literal| literal.strip_prefix('\'')?.strip_suffix('\'')) {
+        Some(key) if !key.is_empty() => Ok(key.replace("''", "'")),
+        _ => Err(GraphError::bad_request(format!("Bad Request - Error in query syntax: '{segment}'."))),
+    }
 }
 
 fn route(
@@ -204,7 +234,10 @@ fn route(
                 "@odata.context".into(),
                 json!(context_url(context, "directory/attributeSets/$entity")),
             );
-            Ok(created(body, format!("{}/v1.0/directory/attributeSets('{}')", context.base_url, set.id)))
+            Ok(created(
+                body,
+                format!("{}/v1.0/directory/attributeSets({})", context.base_url, key_literal(&set.id)),
+            ))
         }
         (Route::AttributeSet(id), &Method::GET) => {
             let options = QueryOptions::parse(&request.query, &["$select"])?;
@@ -232,9 +265,9 @@ fn route(
             Ok(created(
                 body,
                 format!(
-                    "{}/v1.0/directory/customSecurityAttributeDefinitions('{}')",
+                    "{}/v1.0/directory/customSecurityAttributeDefinitions({})",
                     context.base_url,
-                    definition.id()
+                    key_literal(&definition.id())
                 ),
             ))
         }
@@ -242,7 +275,8 @@ fn route(
             let options = QueryOptions::parse(&request.query, &["$select", "$expand"])?;
             let expand = expand_allowed_values(&options)?;
             check_select(&options, DEFINITION_PROPERTIES, "customSecurityAttributeDefinition")?;
-            let entity = store.definition(&id)?.to_json(expand);
+            let definition = store.definition(&id)?;
+            let entity = definition.to_json(expand);
             let mut body = select_properties(&entity, options.selected());
             if expand && options.selected().is_some() {
                 body.insert(
@@ -250,6 +284,7 @@ fn route(
                     entity.get("allowedValues").cloned().unwrap_or(json!([])),
                 );
             }
+            context.expansion.apply(&mut body, &definition.id(), &context.base_url);
             body.insert(
                 "@odata.context".into(),
                 json!(context_url(
@@ -296,8 +331,10 @@ fn route(
             Ok(created(
                 body,
                 format!(
-                    "{}/v1.0/directory/customSecurityAttributeDefinitions('{definition}')/allowedValues('{}')",
-                    context.base_url, value.id
+                    "{}/v1.0/directory/customSecurityAttributeDefinitions({})/allowedValues({})",
+                    context.base_url,
+                    key_literal(&definition),
+                    key_literal(&value.id)
                 ),
             ))
         }
@@ -446,6 +483,7 @@ fn list_definitions(
                     entity.get("allowedValues").cloned().unwrap_or(json!([])),
                 );
             }
+            context.expansion.apply(&mut shown, &definition.id(), &context.base_url);
             items.push(shown);
         }
     }
@@ -500,7 +538,7 @@ fn check_principal_filter(
                 }
                 // Emulator's choice: an unknown attribute gets the documented filter error too.
                 let known = store.definition(&id).is_ok_and(|definition| {
-                    definition.wire.attribute_set == *set && definition.wire.name == *attribute
+                    definition.shape.attribute_set == *set && definition.shape.name == *attribute
                 });
                 if !known {
                     return Err(GraphError::unsupported_attribute_filter(&id));
@@ -628,7 +666,7 @@ fn principal_view(
     options: &QueryOptions,
     grants: Grants,
 ) -> Map<String, Value> {
-    match options.selected() {
+    let mut shown = match options.selected() {
         Some(selected) => {
             let mut shown = select_properties(entity, Some(selected));
             if !grants.allow(Need::ReadAssignments)
@@ -650,7 +688,16 @@ fn principal_view(
                 })
                 .collect()
         }
+    };
+    // An object of a derived type (an agent identity among service
+    // principals) names its type whatever is selected, as OData requires.
+    if let Some(odata_type) = entity.get("@odata.type") {
+        let mut typed = Map::new();
+        typed.insert("@odata.type".into(), odata_type.clone());
+        typed.extend(shown);
+        shown = typed;
     }
+    shown
 }
 
 fn collection_name(kind: PrincipalKind) -> &'static str {
@@ -718,6 +765,23 @@ fn entity_response(entity: Map<String, Value>, options: &QueryOptions, context_u
     let mut body = select_properties(&entity, options.selected());
     body.insert("@odata.context".into(), json!(context_url));
     GraphResponse::json(StatusCode::OK, Value::Object(body))
+}
+
+/// A key in a `Location` header: an OData string literal (`'…'`, a quote
+/// doubled), percent-encoded, since a header carries a URL and an allowed
+/// value may hold spaces or any character.
+fn key_literal(key: &str) -> String {
+    let mut encoded = String::from("'");
+    for byte in key.replace('\'', "''").bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'\'' | b'@' | b'$' => {
+                encoded.push(byte as char)
+            }
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded.push('\'');
+    encoded
 }
 
 fn created(body: Map<String, Value>, location: String) -> GraphResponse {

@@ -16,12 +16,12 @@ use serde_json::Value;
 
 use super::EmulatorConfig;
 use super::control::{RecordedRequest, Stats};
+use super::document::StateDocument;
 use super::error::GraphError;
 use super::faults::{Fault, FaultInjector};
 use super::routes::{GraphRequest, GraphResponse, ResponseBody, RouteContext, dispatch};
 use super::store::Store;
 use super::throttle::{Admission, RequestCost, Throttler, request_cost};
-use crate::graph::wire::TenantDocument;
 use crate::model::PrincipalKind;
 use crate::tenant::state_file::write_document;
 
@@ -85,7 +85,7 @@ impl Shared {
         })
     }
 
-    pub fn state(&self) -> TenantDocument {
+    pub fn state(&self) -> StateDocument {
         lock(&self.store).to_document()
     }
 
@@ -212,6 +212,7 @@ impl Shared {
                 let context = RouteContext {
                     base_url: base_url.to_owned(),
                     page_size: self.config.page_size,
+                    expansion: self.config.expansion,
                     replication_lag: self.config.replication_lag,
                     now,
                 };

@@ -65,10 +65,7 @@ fn value_url(set: &str, attribute: &str, value: &str) -> String {
 }
 
 fn principal_url(kind: PrincipalKind, object_id: &str) -> String {
-    match kind {
-        PrincipalKind::User => format!("/users/{}", segment(object_id)),
-        PrincipalKind::ServicePrincipal => format!("/servicePrincipals/{}", segment(object_id)),
-    }
+    super::principal_path::by_key(kind, object_id)
 }
 
 /// The writes of each step of the plan, in order. Pure.

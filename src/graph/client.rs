@@ -236,6 +236,24 @@ impl GraphClient {
         self.v1.join(relative.trim_start_matches('/')).expect("relative Graph paths join")
     }
 
+    /// A nextLink Graph gave (on its own origin, under the version root) as
+    /// the relative URL a `$batch` item takes: batch items must not be
+    /// absolute.
+    pub fn relative_link(&self, link: &str, path: &str) -> Result<String, GraphError> {
+        let url = self.next_link(link, path)?;
+        let root = self.v1.path().trim_end_matches('/');
+        match url.path().strip_prefix(root) {
+            Some(rest) if rest.starts_with('/') => Ok(match url.query() {
+                Some(query) => format!("{rest}?{query}"),
+                None => rest.to_owned(),
+            }),
+            _ => Err(GraphError::Paging {
+                path: path.to_owned(),
+                message: format!("`{link}` is not under the service root {root}/"),
+            }),
+        }
+    }
+
     async fn pace(&self, writes: u32) {
         if writes == 0 {
             return;
@@ -375,7 +393,8 @@ impl GraphClient {
         Ok(Page { items, next, count })
     }
 
-    fn next_link(&self, link: &str, path: &str) -> Result<Url, GraphError> {
+    /// `link`, a nextLink found at `path`, if it may be followed.
+    pub fn next_link(&self, link: &str, path: &str) -> Result<Url, GraphError> {
         next_link(&self.v1, link).map_err(|message| GraphError::Paging { path: path.to_owned(), message })
     }
 

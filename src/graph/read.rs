@@ -17,6 +17,7 @@ use crate::tenant::ReadScope;
 
 use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
 use super::client::{GraphClient, GraphError, item_error, segment};
+use super::principal_path::{self, collection};
 use super::progress::Progress;
 use super::route::{self, Route, SWEEP_PAGE_SIZE};
 use super::wire::{WireAttributeSet, WireDefinition, WirePrincipal};
@@ -51,21 +52,16 @@ fn select(kind: PrincipalKind) -> &'static str {
     }
 }
 
-fn collection(kind: PrincipalKind) -> &'static str {
-    match kind {
-        PrincipalKind::User => "users",
-        PrincipalKind::ServicePrincipal => "servicePrincipals",
-    }
-}
-
 /// The relative URL that reads one declared principal.
 pub fn principal_url(key: &PrincipalKey) -> String {
     let kind = key.kind();
-    let item = match key.lookup() {
-        PrincipalLookup::ObjectId(id) | PrincipalLookup::UserPrincipalName(id) => format!("/{}", segment(id)),
-        PrincipalLookup::AppId(app_id) => format!("(appId='{}')", segment(&app_id.replace('\'', "''"))),
+    let path = match key.lookup() {
+        PrincipalLookup::ObjectId(id) | PrincipalLookup::UserPrincipalName(id) => {
+            principal_path::by_key(kind, id)
+        }
+        PrincipalLookup::AppId(app_id) => principal_path::by_app_id(app_id),
     };
-    format!("/{}{item}?$select={}", collection(kind), select(kind))
+    format!("{path}?$select={}", select(kind))
 }
 
 /// One object of Graph's answer in its wire shape; a mistake names the field,
@@ -80,10 +76,20 @@ fn decode<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T,
     })
 }
 
-fn decode_principal(value: Value, kind: PrincipalKind, path: &str) -> Result<LivePrincipal, ReadError> {
+/// One principal into `live`, with what of it was not understood.
+fn decode_principal(
+    value: Value,
+    kind: PrincipalKind,
+    path: &str,
+    live: &mut LiveState,
+) -> Result<(), ReadError> {
     let shape = |message: String| ReadError::Shape { what: path.to_owned(), message };
     let wire: WirePrincipal = decode(value, path)?;
-    wire.into_live(kind, || path.to_owned()).map_err(|error| shape(error.to_string()))
+    let (principal, not_understood) =
+        wire.into_live(kind, || path.to_owned()).map_err(|error| shape(error.to_string()))?;
+    live.not_understood.extend(not_understood);
+    live.principals.insert(principal.id(), principal);
+    Ok(())
 }
 
 /// Reads what `scope` asks for.
@@ -95,16 +101,21 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
         let set: WireAttributeSet = decode(set, &format!("attributeSets[{index}]"))?;
         live.attribute_sets.insert(set.id.clone(), (&set).into());
     }
-    let definitions = client
+    let mut definitions = client
         .all_pages(client.url("directory/customSecurityAttributeDefinitions?$expand=allowedValues"), |_| {
             progress.inc()
         })
         .await?;
+    complete_expansions(client, &mut definitions).await?;
     for (index, definition) in definitions.into_iter().enumerate() {
         let definition: WireDefinition =
             decode(definition, &format!("customSecurityAttributeDefinitions[{index}]"))?;
-        let model = definition.to_definition();
-        live.definitions.insert(model.id(), model);
+        match definition.to_definition() {
+            Ok(model) => {
+                live.definitions.insert(model.id(), model);
+            }
+            Err(not_understood) => live.not_understood.push(not_understood),
+        }
     }
     progress.finish();
 
@@ -118,6 +129,111 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
 
     check_read_permission(client, scope, &live).await?;
     Ok(live)
+}
+
+/// An expansion this long may have been cut short: Graph documents that
+/// `$expand` on directory objects returns at most 20 of them, with no
+/// `@odata.nextLink` to say so.
+const EXPANSION_MAY_BE_CUT_AT: usize = 20;
+
+/// Makes every definition's `allowedValues` whole. A definition whose
+/// expansion carries `allowedValues@odata.nextLink` gets the rest from that
+/// link; one whose expansion holds 20 values or more (and may be cut without
+/// saying so) has its `/allowedValues` collection read from the start. Both
+/// go in `$batch` envelopes of 20, and every further page is followed.
+async fn complete_expansions(client: &Arc<GraphClient>, definitions: &mut [Value]) -> Result<(), ReadError> {
+    struct Completion {
+        index: usize,
+        url: String,
+        /// Whether the expansion's values are the start of the list (a
+        /// nextLink continues them) or are read again.
+        continues: bool,
+    }
+    let mut completions = Vec::new();
+    for (index, definition) in definitions.iter().enumerate() {
+        // A definition that is not an object is reported when it is decoded.
+        let Value::Object(object) = definition else { continue };
+        let what = format!("customSecurityAttributeDefinitions[{index}]");
+        match object.get("allowedValues@odata.nextLink") {
+            Some(Value::String(link)) => completions.push(Completion {
+                index,
+                url: client.relative_link(link, &what)?,
+                continues: true,
+            }),
+            None | Some(Value::Null) => {
+                let expanded = object.get("allowedValues").and_then(Value::as_array).map_or(0, Vec::len);
+                let id = object.get("id").and_then(Value::as_str);
+                if let (true, Some(id)) = (expanded >= EXPANSION_MAY_BE_CUT_AT, id) {
+                    let url = format!(
+                        "/directory/customSecurityAttributeDefinitions/{}/allowedValues",
+                        segment(id)
+                    );
+                    completions.push(Completion { index, url, continues: false });
+                }
+            }
+            Some(_) => {
+                return Err(ReadError::Shape {
+                    what: format!("{what}.allowedValues@odata.nextLink"),
+                    message: "is not a string".into(),
+                });
+            }
+        }
+    }
+    if completions.is_empty() {
+        return Ok(());
+    }
+    tracing::debug!(
+        definitions = completions.len(),
+        "reading allowed values an expansion may have cut short"
+    );
+    for chunk in completions.chunks(MAX_BATCH_REQUESTS) {
+        let requests = chunk
+            .iter()
+            .enumerate()
+            .map(|(position, completion)| {
+                BatchRequest::get((position + 1).to_string(), completion.url.clone())
+            })
+            .collect();
+        let answers = client.batch(requests, client.options.retry, &|_, _| false).await;
+        for ((request, answer), completion) in answers.into_iter().zip(chunk) {
+            let item = answer?;
+            if item.status != 200 {
+                return Err(item_error(&request, &item).into());
+            }
+            let what = format!("customSecurityAttributeDefinitions[{}].allowedValues", completion.index);
+            let shape = |message: &str| ReadError::Shape { what: what.clone(), message: message.to_owned() };
+            let Some(Value::Object(mut page)) = item.body else {
+                return Err(shape("expected a JSON object"));
+            };
+            let Some(Value::Array(mut values)) = page.remove("value") else {
+                return Err(shape("expected a `value` array"));
+            };
+            match page.remove("@odata.nextLink") {
+                None | Some(Value::Null) => {}
+                Some(Value::String(link)) => {
+                    let next = client.next_link(&link, &request.url)?;
+                    values.extend(client.all_pages(next, |_| {}).await?);
+                }
+                Some(_) => return Err(shape("`@odata.nextLink` is not a string")),
+            }
+            let Value::Object(definition) = &mut definitions[completion.index] else {
+                unreachable!("only objects are completed")
+            };
+            definition.remove("allowedValues@odata.nextLink");
+            let mut whole = match (completion.continues, definition.remove("allowedValues")) {
+                (true, Some(Value::Array(expanded))) => expanded,
+                _ => Vec::new(),
+            };
+            for value in values {
+                let id = value.get("id");
+                if id.is_none() || !whole.iter().any(|held| held.get("id") == id) {
+                    whole.push(value);
+                }
+            }
+            definition.insert("allowedValues".into(), Value::Array(whole));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the principals of one kind into `live`; true when all were swept.
@@ -164,8 +280,7 @@ async fn read_principals(
     };
     let page_len = page.items.len();
     for (index, item) in page.items.into_iter().enumerate() {
-        let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
-        live.principals.insert(principal.id(), principal);
+        decode_principal(item, kind, &format!("{}[{index}]", collection(kind)), live)?;
     }
     let index = live.principal_index();
     let unresolved: Vec<&PrincipalKey> =
@@ -220,9 +335,8 @@ async fn sweep_from(
         }
         let page = client.page(&url, headers).await?;
         for item in page.items {
-            let principal = decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
+            decode_principal(item, kind, &format!("{}[{index}]", collection(kind)), live)?;
             index += 1;
-            live.principals.insert(principal.id(), principal);
             progress.inc();
         }
         next = page.next;
@@ -270,8 +384,7 @@ async fn read_batched(
             match item.status {
                 200 => {
                     let body = item.body.unwrap_or(Value::Null);
-                    let principal = decode_principal(body, kind, &key.to_string())?;
-                    live.principals.insert(principal.id(), principal);
+                    decode_principal(body, kind, &key.to_string(), live)?;
                 }
                 404 => tracing::warn!("{key} was not found in the tenant"),
                 _ => return Err(item_error(&request, &item).into()),
@@ -342,6 +455,10 @@ mod tests {
         assert!(
             principal_url(&PrincipalKey::User("g_x.com#EXT#@t.com".into()))
                 .starts_with("/users/g_x.com%23EXT%23@t.com?")
+        );
+        assert!(
+            principal_url(&PrincipalKey::User("$x@contoso.com".into()))
+                .starts_with("/users('$x@contoso.com')?")
         );
     }
 }

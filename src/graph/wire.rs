@@ -17,7 +17,7 @@ use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::model::live::{LiveAttributeSet, LivePrincipal, LiveState, PrincipalId};
+use crate::model::live::{LiveAttributeSet, LivePrincipal, LiveState, NotUnderstood, PrincipalId};
 use crate::model::{
     AllowedValue, AttributeValue, DataType, Definition, PrincipalAssignments, PrincipalKind, SetValues,
     Status,
@@ -27,6 +27,65 @@ use crate::model::{
 pub const RESPONSE_SET_TYPE: &str = "#microsoft.graph.customSecurityAttributeValue";
 /// `@odata.type` of each set object in the documented PATCH requests.
 pub const REQUEST_SET_TYPE: &str = "#Microsoft.DirectoryServices.CustomSecurityAttributeValue";
+
+/// A property Graph's metadata declares as an open string (a definition's
+/// `status` and `type`): a value this version knows, or any other, kept as
+/// written so it can be reported and left alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Open<T> {
+    Known(T),
+    Other(String),
+}
+
+impl<T: Copy> Open<T> {
+    /// The known value, if it is one.
+    pub fn known(&self) -> Option<T> {
+        match self {
+            Open::Known(value) => Some(*value),
+            Open::Other(_) => None,
+        }
+    }
+}
+
+impl<T: PartialEq> PartialEq<T> for Open<T> {
+    fn eq(&self, other: &T) -> bool {
+        matches!(self, Open::Known(value) if value == other)
+    }
+}
+
+impl<T> From<T> for Open<T> {
+    fn from(value: T) -> Self {
+        Open::Known(value)
+    }
+}
+
+impl<T: Serialize> Serialize for Open<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Open::Known(value) => value.serialize(serializer),
+            Open::Other(text) => serializer.serialize_str(text),
+        }
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Open<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(&text)) {
+            Ok(value) => Ok(Open::Known(value)),
+            Err(_) => Ok(Open::Other(text)),
+        }
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for Open<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Open::Known(value) => value.fmt(f),
+            Open::Other(text) => f.write_str(text),
+        }
+    }
+}
 
 /// An attribute set as Graph sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,11 +109,11 @@ pub struct WireDefinition {
     #[serde(default)]
     pub description: Option<String>,
     #[serde(rename = "type")]
-    pub data_type: DataType,
+    pub data_type: Open<DataType>,
     pub is_collection: bool,
     #[serde(default)]
     pub is_searchable: Option<bool>,
-    pub status: Status,
+    pub status: Open<Status>,
     #[serde(default)]
     pub use_pre_defined_values_only: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,6 +133,9 @@ pub struct WireAllowedValue {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WirePrincipal {
+    /// Present for a derived type (an agent identity or agent user).
+    #[serde(rename = "@odata.type", default, skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_principal_name: Option<String>,
@@ -137,8 +199,27 @@ impl From<&LiveAttributeSet> for WireAttributeSet {
 
 impl WireDefinition {
     /// The model's definition. Graph documents `isSearchable` and
-    /// `usePreDefinedValuesOnly` as nullable; a null reads as `false`.
-    pub fn to_definition(&self) -> Definition {
+    /// `usePreDefinedValuesOnly` as nullable; a null reads as `false`. A
+    /// `status` or `type` this version does not know is not understood.
+    pub fn to_definition(&self) -> Result<Definition, NotUnderstood> {
+        let (data_type, status) = match (&self.data_type, &self.status) {
+            (Open::Known(data_type), Open::Known(status)) => (*data_type, *status),
+            (data_type, status) => {
+                let mut what = Vec::new();
+                if let Open::Other(other) = data_type {
+                    what.push(format!("type `{other}`"));
+                }
+                if let Open::Other(other) = status {
+                    what.push(format!("status `{other}`"));
+                }
+                return Err(NotUnderstood {
+                    set: self.attribute_set.clone(),
+                    attribute: Some(self.name.clone()),
+                    principal: None,
+                    what: what.join(" and "),
+                });
+            }
+        };
         let mut allowed_values: Vec<AllowedValue> = self
             .allowed_values
             .iter()
@@ -146,17 +227,17 @@ impl WireDefinition {
             .map(|value| AllowedValue { id: value.id.clone(), is_active: value.is_active })
             .collect();
         allowed_values.sort_by(|a, b| a.id.cmp(&b.id));
-        Definition {
+        Ok(Definition {
             attribute_set: self.attribute_set.clone(),
             name: self.name.clone(),
             description: self.description.clone(),
-            data_type: self.data_type,
+            data_type,
             is_collection: self.is_collection,
             is_searchable: self.is_searchable.unwrap_or(false),
             use_pre_defined_values_only: self.use_pre_defined_values_only.unwrap_or(false),
-            status: self.status,
+            status,
             allowed_values,
-        }
+        })
     }
 
     /// Graph's shape of a definition, with its id and allowed values.
@@ -166,10 +247,10 @@ impl WireDefinition {
             attribute_set: definition.attribute_set.clone(),
             name: definition.name.clone(),
             description: definition.description.clone(),
-            data_type: definition.data_type,
+            data_type: definition.data_type.into(),
             is_collection: definition.is_collection,
             is_searchable: Some(definition.is_searchable),
-            status: definition.status,
+            status: definition.status.into(),
             use_pre_defined_values_only: Some(definition.use_pre_defined_values_only),
             allowed_values: Some(
                 definition
@@ -183,32 +264,50 @@ impl WireDefinition {
 }
 
 impl WirePrincipal {
-    /// The model's principal; `path` names it in errors (and is only called
-    /// for one).
+    /// The model's principal, and what of its values was not understood;
+    /// `path` names it in errors (and is only called for one).
     pub fn into_live(
         self,
         kind: PrincipalKind,
         path: impl Fn() -> String,
-    ) -> Result<LivePrincipal, WireError> {
+    ) -> Result<(LivePrincipal, Vec<NotUnderstood>), WireError> {
+        let mut not_understood = Vec::new();
         let custom_security_attributes = match self.custom_security_attributes {
             None => None,
-            Some(sets) => Some(decode_custom_security_attributes(sets, || {
-                format!("{}.customSecurityAttributes", path())
-            })?),
+            Some(sets) => {
+                let decoded = decode_custom_security_attributes(sets, || {
+                    format!("{}.customSecurityAttributes", path())
+                })?;
+                let principal = PrincipalId { kind, object_id: self.id.clone() };
+                not_understood = decoded
+                    .not_understood
+                    .into_iter()
+                    .map(|(set, attribute, what)| NotUnderstood {
+                        set,
+                        attribute,
+                        principal: Some(principal.clone()),
+                        what,
+                    })
+                    .collect();
+                Some(decoded.assignments)
+            }
         };
-        Ok(LivePrincipal {
+        let principal = LivePrincipal {
             kind,
             object_id: self.id,
             user_principal_name: self.user_principal_name,
             app_id: self.app_id,
             display_name: self.display_name,
+            odata_type: self.odata_type,
             custom_security_attributes,
-        })
+        };
+        Ok((principal, not_understood))
     }
 
     /// Graph's response shape of a principal.
     pub fn from_live(principal: &LivePrincipal) -> Self {
         WirePrincipal {
+            odata_type: principal.odata_type.clone(),
             id: principal.object_id.clone(),
             user_principal_name: principal.user_principal_name.clone(),
             app_id: principal.app_id.clone(),
@@ -238,7 +337,9 @@ impl TenantDocument {
             (PrincipalKind::ServicePrincipal, self.service_principals, "servicePrincipals"),
         ] {
             for (index, principal) in list.into_iter().enumerate() {
-                principals.push(principal.into_live(kind, || format!("{name}[{index}]"))?);
+                let (principal, not_understood) = principal.into_live(kind, || format!("{name}[{index}]"))?;
+                principals.push(principal);
+                live.not_understood.extend(not_understood);
             }
         }
         live.principals = principals_by_id(principals);
@@ -277,8 +378,7 @@ fn schema_live_state(
         live.attribute_sets.insert(set.id.clone(), set.into());
     }
     for (index, definition) in definitions.iter().enumerate() {
-        let model = definition.to_definition();
-        let id = model.id();
+        let id = crate::model::definition_id(&definition.attribute_set, &definition.name);
         if let Some(written) = &definition.id
             && *written != id
         {
@@ -287,7 +387,12 @@ fn schema_live_state(
                 format!("is `{written}`, but attributeSet and name make `{id}`"),
             ));
         }
-        live.definitions.insert(id, model);
+        match definition.to_definition() {
+            Ok(model) => {
+                live.definitions.insert(id, model);
+            }
+            Err(not_understood) => live.not_understood.push(not_understood),
+        }
     }
     Ok(live)
 }
@@ -323,8 +428,10 @@ impl LiveDocument {
     pub fn into_live_state(self) -> Result<LiveState, WireError> {
         let mut live = schema_live_state(&self.attribute_sets, &self.custom_security_attribute_definitions)?;
         let (users, service_principals) = (self.users.result?, self.service_principals.result?);
-        let mut principals = users;
-        principals.extend(service_principals);
+        let mut principals = users.0;
+        principals.extend(service_principals.0);
+        live.not_understood.extend(users.1);
+        live.not_understood.extend(service_principals.1);
         live.principals = principals_by_id(principals);
         Ok(live)
     }
@@ -333,12 +440,12 @@ impl LiveDocument {
 /// One list of principals of a `LiveDocument`, converted; after the first
 /// principal that does not convert, the rest are only parsed.
 struct ReadPrincipals {
-    result: Result<Vec<LivePrincipal>, WireError>,
+    result: Result<(Vec<LivePrincipal>, Vec<NotUnderstood>), WireError>,
 }
 
 impl Default for ReadPrincipals {
     fn default() -> Self {
-        ReadPrincipals { result: Ok(Vec::new()) }
+        ReadPrincipals { result: Ok((Vec::new(), Vec::new())) }
     }
 }
 
@@ -368,31 +475,57 @@ impl<'de> Visitor<'de> for PrincipalsVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<ReadPrincipals, A::Error> {
         let mut converted = Vec::with_capacity(items.size_hint().unwrap_or(0));
+        let mut not_understood = Vec::new();
         let mut failed = None;
         let mut index = 0usize;
         while let Some(principal) = items.next_element::<WirePrincipal>()? {
             if failed.is_none() {
                 match principal.into_live(self.kind, || format!("{}[{index}]", self.list)) {
-                    Ok(principal) => converted.push(principal),
+                    Ok((principal, mut unknown)) => {
+                        converted.push(principal);
+                        not_understood.append(&mut unknown);
+                    }
                     Err(error) => failed = Some(error),
                 }
             }
             index += 1;
         }
-        Ok(ReadPrincipals { result: failed.map_or(Ok(converted), Err) })
+        Ok(ReadPrincipals { result: failed.map_or(Ok((converted, not_understood)), Err) })
     }
 }
 
+/// A principal's `customSecurityAttributes`, read: the values the model
+/// holds, and what was not understood as (set, attribute or `None` for the
+/// whole set, what).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DecodedAssignments {
+    pub assignments: PrincipalAssignments,
+    pub not_understood: Vec<(String, Option<String>, String)>,
+}
+
+/// The annotations a set object may carry on itself.
+const SET_TYPES: &[&str] = &[
+    "#microsoft.graph.customSecurityAttributeValue",
+    "#Microsoft.DirectoryServices.CustomSecurityAttributeValue",
+];
+/// The annotations Graph writes on values: the types of integers and collections.
+const VALUE_TYPES: &[&str] = &["#Int32", "#String", "#Boolean", "#Collection(String)", "#Collection(Int32)"];
+
 /// Reads `customSecurityAttributes` (set → attribute → value) as Graph
-/// answers it. Annotations are skipped: the JSON type says enough, and
-/// Graph leaves single integers unannotated. `null` and `[]` mean no value.
+/// answers it. Known annotations are skipped: the JSON type says enough, and
+/// Graph leaves single integers unannotated. `null` and `[]` mean no value,
+/// and so do `{}` and a set object holding only its `@odata.type`. A value
+/// with an annotation this version does not know (`#Int64`, a GUID
+/// collection), or a set object of an unknown type, could be misread, so it
+/// is not understood: left out of the model and reported, never a guess.
 /// The strings move from the JSON into the model; `path` names the object in
 /// errors, and is only called for one (this runs for every principal).
 pub fn decode_custom_security_attributes(
     sets: Map<String, Value>,
     path: impl Fn() -> String,
-) -> Result<PrincipalAssignments, WireError> {
+) -> Result<DecodedAssignments, WireError> {
     let mut decoded = PrincipalAssignments::with_capacity(sets.len());
+    let mut not_understood = Vec::new();
     for (set, attributes) in sets {
         let attributes = match attributes {
             Value::Object(attributes) => attributes,
@@ -404,16 +537,35 @@ pub fn decode_custom_security_attributes(
                 ));
             }
         };
-        let mut values = SetValues::with_capacity(attributes.len());
-        for (attribute, value) in attributes {
-            let value_path = || format!("{}.{set}.{attribute}", path());
-            if attribute.contains('@') {
-                check_annotation(&attribute, &value, value_path)?;
+        if let Some(annotation) = attributes.get("@odata.type") {
+            let set_path = || format!("{}.{set}.@odata.type", path());
+            if let Some(unknown) = unknown_annotation(annotation, SET_TYPES, set_path)? {
+                not_understood.push((set, None, format!("a set object of type `{unknown}`")));
                 continue;
             }
+        }
+        let mut unknown_values = Vec::new();
+        for (key, annotation) in &attributes {
+            if let Some(attribute) = key.strip_suffix("@odata.type").filter(|attribute| !attribute.is_empty())
+            {
+                let value_path = || format!("{}.{set}.{key}", path());
+                if let Some(unknown) = unknown_annotation(annotation, VALUE_TYPES, value_path)? {
+                    unknown_values.push((attribute.to_owned(), format!("a value of type `{unknown}`")));
+                }
+            }
+        }
+        let mut values = SetValues::with_capacity(attributes.len());
+        for (attribute, value) in attributes {
+            if attribute.contains('@') || unknown_values.iter().any(|(unknown, _)| *unknown == attribute) {
+                continue;
+            }
+            let value_path = || format!("{}.{set}.{attribute}", path());
             if let Some(value) = decode_value(value, value_path)? {
                 values.insert(attribute, value);
             }
+        }
+        for (attribute, what) in unknown_values {
+            not_understood.push((set.clone(), Some(attribute), what));
         }
         if !values.is_empty() {
             // Annotations took room they did not fill.
@@ -422,32 +574,22 @@ pub fn decode_custom_security_attributes(
         }
     }
     decoded.shrink_to_fit();
-    Ok(decoded)
+    Ok(DecodedAssignments { assignments: decoded, not_understood })
 }
 
-/// The `@odata.type` annotations Graph writes on custom security attribute
-/// values: the set's own type, and the types of integers and collections.
-/// An unknown one means a value the model cannot hold faithfully (a GUID
-/// collection, say), so reading stops rather than plan from a misread value.
-fn check_annotation(key: &str, value: &Value, path: impl Fn() -> String) -> Result<(), WireError> {
-    if !key.ends_with("@odata.type") {
-        return Ok(());
-    }
-    let known: &[&str] = if key == "@odata.type" {
-        &[
-            "#microsoft.graph.customSecurityAttributeValue",
-            "#Microsoft.DirectoryServices.CustomSecurityAttributeValue",
-        ]
-    } else {
-        &["#Int32", "#String", "#Boolean", "#Collection(String)", "#Collection(Int32)"]
-    };
-    match value.as_str() {
-        Some(annotation) if known.iter().any(|known| known.eq_ignore_ascii_case(annotation)) => Ok(()),
-        Some(annotation) => Err(WireError::new(
-            path(),
-            format!("unknown `@odata.type` `{annotation}`; expected one of {}", known.join(", ")),
-        )),
-        None => Err(WireError::new(path(), format!("`@odata.type` is {}, not a string", json_kind(value)))),
+/// The annotation if it is a string this version does not know; an error if
+/// it is not a string at all.
+fn unknown_annotation(
+    annotation: &Value,
+    known: &[&str],
+    path: impl Fn() -> String,
+) -> Result<Option<String>, WireError> {
+    match annotation.as_str() {
+        Some(text) if known.iter().any(|known| known.eq_ignore_ascii_case(text)) => Ok(None),
+        Some(text) => Ok(Some(text.to_owned())),
+        None => {
+            Err(WireError::new(path(), format!("`@odata.type` is {}, not a string", json_kind(annotation))))
+        }
     }
 }
 
@@ -581,21 +723,62 @@ fn value_json(value: &AttributeValue) -> Value {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn an_unknown_odata_type_stops_the_read() {
+    fn an_unknown_annotation_is_not_understood_and_left_out() {
         let sets: Map<String, Value> = serde_json::from_str(
             r##"{"Eng": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue",
-                         "Ids@odata.type": "#Collection(Guid)", "Ids": ["0f8fad5b-d9cb-469f-a165-70867728950e"]}}"##,
+                         "Ids@odata.type": "#Collection(Guid)", "Ids": ["0f8fad5b-d9cb-469f-a165-70867728950e"],
+                         "Big@odata.type": "#Int64", "Big": 5000000000, "Name": "x"},
+                 "New": {"@odata.type": "#microsoft.graph.somethingLater", "A": 1}}"##,
         )
         .unwrap();
-        let error = decode_custom_security_attributes(sets, || "users[0].customSecurityAttributes".into())
-            .unwrap_err();
-        assert!(error.to_string().contains("unknown `@odata.type` `#Collection(Guid)`"), "{error}");
+        let decoded =
+            decode_custom_security_attributes(sets, || "users[0].customSecurityAttributes".into()).unwrap();
+        assert_eq!(decoded.assignments["Eng"].len(), 1, "only Name is understood");
+        assert!(!decoded.assignments.contains_key("New"));
+        assert_eq!(
+            decoded.not_understood,
+            vec![
+                ("Eng".to_owned(), Some("Big".to_owned()), "a value of type `#Int64`".to_owned()),
+                ("Eng".to_owned(), Some("Ids".to_owned()), "a value of type `#Collection(Guid)`".to_owned()),
+                ("New".to_owned(), None, "a set object of type `#microsoft.graph.somethingLater`".to_owned()),
+            ]
+        );
         let known: Map<String, Value> = serde_json::from_str(
             r##"{"Eng": {"@odata.type": "#Microsoft.DirectoryServices.CustomSecurityAttributeValue",
                          "Cost@odata.type": "#Int32", "Cost": 7, "Tags@odata.type": "#Collection(String)", "Tags": ["a"]}}"##,
         )
         .unwrap();
-        assert_eq!(decode_custom_security_attributes(known, || "p".into()).unwrap()["Eng"].len(), 2);
+        let decoded = decode_custom_security_attributes(known, || "p".into()).unwrap();
+        assert_eq!(decoded.assignments["Eng"].len(), 2);
+        assert!(decoded.not_understood.is_empty());
+    }
+
+    #[test]
+    fn empty_objects_mean_nothing_assigned() {
+        for text in
+            [r#"{}"#, r##"{"Eng": {"@odata.type": "#microsoft.graph.customSecurityAttributeValue"}}"##]
+        {
+            let sets: Map<String, Value> = serde_json::from_str(text).unwrap();
+            let decoded = decode_custom_security_attributes(sets, || "p".into()).unwrap();
+            assert!(decoded.assignments.is_empty() && decoded.not_understood.is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn open_strings_keep_values_this_version_does_not_know() {
+        let read = |text: &str| serde_json::from_str::<WireDefinition>(text).unwrap();
+        let retired = read(
+            r#"{"attributeSet": "Eng", "name": "P", "type": "DateTime", "isCollection": false, "status": "Retired"}"#,
+        );
+        assert_eq!(retired.status, Open::Other("Retired".into()));
+        assert_eq!(retired.data_type, Open::Other("DateTime".into()));
+        let not_understood = retired.to_definition().unwrap_err();
+        assert_eq!(not_understood.what, "type `DateTime` and status `Retired`");
+        assert_eq!(serde_json::to_value(&retired).unwrap()["status"], "Retired", "written back as read");
+        let known = read(
+            r#"{"attributeSet": "Eng", "name": "P", "type": "String", "isCollection": false, "status": "Deprecated"}"#,
+        );
+        assert_eq!(known.to_definition().unwrap().status, Status::Deprecated);
     }
 
     use super::*;
@@ -661,7 +844,7 @@ mod tests {
             }"##,
         )
         .unwrap();
-        let decoded = decode_custom_security_attributes(body, || "csa".into()).unwrap();
+        let decoded = decode_custom_security_attributes(body, || "csa".into()).unwrap().assignments;
         let engineering = &decoded["Engineering"];
         assert_eq!(engineering["Project"], AttributeValue::strings(vec!["Baker".into(), "Cascade".into()]));
         assert_eq!(engineering["CostCenter"], AttributeValue::Integers(vec![1001]));

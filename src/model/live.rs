@@ -25,6 +25,36 @@ pub struct LiveState {
     /// Whether `principals` holds every user and service principal of the
     /// tenant (a sweep), or only those the files declare.
     pub principals_complete: bool,
+    /// What the tenant holds that this version cannot read faithfully: left
+    /// out of the maps above, reported, and never overwritten.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_understood: Vec<NotUnderstood>,
+}
+
+/// Something read from the tenant that this version does not understand: a
+/// definition whose `status` or `type` is a value Graph added later, an
+/// assigned value with an annotation it does not know (`#Int64`). Graph's
+/// metadata declares these as open strings, so new values can appear any day.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotUnderstood {
+    /// The attribute set it is in.
+    pub set: String,
+    /// The attribute, unless the whole set object was not understood.
+    pub attribute: Option<String>,
+    /// The principal it is assigned on; `None` for a definition.
+    pub principal: Option<PrincipalId>,
+    /// What was not understood, e.g. "status `Retired`".
+    pub what: String,
+}
+
+impl NotUnderstood {
+    /// Whether this covers `set.attribute` (on `principal`, for an assigned value).
+    pub fn covers(&self, principal: Option<&PrincipalId>, set: &str, attribute: &str) -> bool {
+        self.principal.as_ref() == principal
+            && self.set == set
+            && self.attribute.as_deref().is_none_or(|held| held == attribute)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +84,13 @@ pub struct LivePrincipal {
     /// Service principals only.
     pub app_id: Option<String>,
     pub display_name: Option<String>,
+    /// The derived type Graph names in `@odata.type` when the object is not
+    /// a plain user or service principal: `#microsoft.graph.agentUser` (a
+    /// user), `#microsoft.graph.agentIdentity` and
+    /// `#microsoft.graph.agentIdentityBlueprintPrincipal` (service
+    /// principals). They are read, planned and written as their base kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
     /// `None` when Graph answered `null`: no values, or no permission to read them.
     pub custom_security_attributes: Option<PrincipalAssignments>,
 }
@@ -155,6 +192,12 @@ impl LiveState {
         self.definitions
             .get(id)
             .or_else(|| self.definitions.values().find(|def| def.id().eq_ignore_ascii_case(id)))
+    }
+
+    /// Whether `set.attribute` (on `principal`, for an assigned value) is
+    /// something the tenant holds that was not understood.
+    pub fn is_not_understood(&self, principal: Option<&PrincipalId>, set: &str, attribute: &str) -> bool {
+        self.not_understood.iter().any(|item| item.covers(principal, set, attribute))
     }
 
     /// Definitions of the set `set_id`.

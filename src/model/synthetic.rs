@@ -172,6 +172,7 @@ fn change_one_value(rng: &mut StdRng, sets: &mut PrincipalAssignments, definitio
 fn synthetic_principal(kind: PrincipalKind, index: usize, values: PrincipalAssignments) -> LivePrincipal {
     match kind {
         PrincipalKind::User => LivePrincipal {
+            odata_type: None,
             kind,
             object_id: format!("{index:08x}-0000-4000-8000-{index:012x}"),
             user_principal_name: Some(format!("user{index}@contoso.example")),
@@ -180,6 +181,7 @@ fn synthetic_principal(kind: PrincipalKind, index: usize, values: PrincipalAssig
             custom_security_attributes: Some(values),
         },
         PrincipalKind::ServicePrincipal => LivePrincipal {
+            odata_type: None,
             kind,
             object_id: format!("{index:08x}-1111-4000-8000-{index:012x}"),
             user_principal_name: None,

@@ -50,7 +50,66 @@ pub fn diff(desired: &DesiredState, live: &LiveState) -> Diff {
         diff_definitions(set_id, set, desired, live, &mut out);
     }
     diff_assignments(desired, live, &mut out);
+    diff_not_understood(desired, live, &mut out);
     out
+}
+
+/// What the tenant holds that this version does not understand is never
+/// changed: where the files declare its set, or assign it, a conflict says
+/// so (the plan cannot be applied until a newer entra-csa or a person
+/// settles it); elsewhere a note names it. The diff above plans nothing for
+/// it, as if it were not there, so the conflict is the only trace.
+fn diff_not_understood(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
+    let index = live.principal_index();
+    for item in &live.not_understood {
+        let attribute = item.attribute.clone().unwrap_or_else(|| "*".to_owned());
+        let (address, declared) = match &item.principal {
+            None => {
+                let declared = desired.attribute_sets.contains_key(&item.set);
+                (Address::Definition { set: item.set.clone(), attribute }, declared)
+            }
+            Some(id) => {
+                // The files' own key for the principal, when they list it.
+                let listed = desired
+                    .assignments
+                    .iter()
+                    .find(|(key, _)| index.find(key).is_some_and(|principal| principal.id() == *id));
+                let assigned = listed.is_some_and(|(_, sets)| {
+                    sets.get(&item.set).is_some_and(|attributes| {
+                        item.attribute.as_ref().is_none_or(|attribute| attributes.contains_key(attribute))
+                    })
+                });
+                let key = match (listed, live.principals.get(id)) {
+                    (Some((key, _)), _) => key.clone(),
+                    (None, Some(principal)) => principal_key(principal),
+                    (None, None) => continue,
+                };
+                let declared = assigned || desired.attribute_sets.contains_key(&item.set);
+                (Address::Assignment { principal: key, set: item.set.clone(), attribute }, declared)
+            }
+        };
+        if declared {
+            out.conflicts.push(Conflict {
+                address: address.clone(),
+                property: if item.principal.is_some() { "value".into() } else { "definition".into() },
+                live: Some(item.what.clone()),
+                desired: None,
+                message: format!(
+                    "`{address}` holds {}, which this version of entra-csa does not understand; it is \
+                     left as it is, never overwritten",
+                    item.what
+                ),
+                hint: "upgrade entra-csa, or settle it in the Entra admin center; until then the files \
+                       cannot manage it"
+                    .into(),
+            });
+        } else {
+            out.notes.push(Note {
+                address: Some(address),
+                message: format!("not understood ({}): read and left alone", item.what),
+            });
+        }
+    }
 }
 
 fn change(action: Action, address: Address, before: Option<Snapshot>, after: Option<Snapshot>) -> Change {
@@ -119,6 +178,7 @@ fn diff_definitions(
             Some(live_definition) => {
                 diff_definition(&address, definition, live_definition, desired, out);
             }
+            None if live.is_not_understood(None, set_id, name) => {}
             None => {
                 if let Some(other) = live.definition_ignoring_case(&id) {
                     out.conflicts.push(Conflict {
@@ -421,6 +481,12 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                 attribute: attribute.to_owned(),
             };
             for (attribute, value) in attributes {
+                if !live.not_understood.is_empty()
+                    && (live.is_not_understood(Some(&principal.id()), set, attribute)
+                        || live.is_not_understood(None, set, attribute))
+                {
+                    continue;
+                }
                 let current = present(live_values.and_then(|values| values.get(attribute)));
                 assignment_change(principal, || address(attribute), current, present(Some(value)), out);
             }
@@ -546,6 +612,7 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
             .filter_map(|id| live.principals.get(id).map(|principal| (id.clone(), principal.clone())))
             .collect(),
         principals_complete: live.principals_complete,
+        not_understood: Vec::new(),
     };
     for change in changes {
         let _ = apply_change(&mut after, change);

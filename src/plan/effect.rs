@@ -259,6 +259,7 @@ mod tests {
             },
         );
         let principal = LivePrincipal {
+            odata_type: None,
             kind: PrincipalKind::User,
             object_id: "u1".into(),
             user_principal_name: Some("a@x".into()),

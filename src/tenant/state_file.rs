@@ -16,7 +16,9 @@ use async_trait::async_trait;
 use serde_json::error::Category;
 
 use crate::graph::wire::{LiveDocument, TenantDocument, WireError};
+use crate::model::PrincipalKind;
 use crate::model::live::LiveState;
+use crate::model::live::{NotUnderstood, PrincipalId};
 use crate::plan::effect::apply_change;
 use crate::plan::{Change, Target};
 use crate::tenant::{ApplyReport, ChangeOutcome, Outcome, ReadScope, Tenant};
@@ -93,10 +95,82 @@ impl StateFileTenant {
         Ok(Some(file))
     }
 
-    /// Writes `live` as the document, atomically.
+    /// Writes `live` as the document, atomically. What the file holds that
+    /// was not understood is not in `live`; it is copied over from the file
+    /// as written, so a write never loses it.
     pub fn store(&self, live: &LiveState) -> Result<(), StateFileError> {
-        write_document(&self.path, &TenantDocument::from_live_state(live))
+        let mut document = TenantDocument::from_live_state(live);
+        if !live.not_understood.is_empty() {
+            let text = std::fs::read_to_string(&self.path)
+                .map_err(|source| StateFileError::Read { path: self.shown(), source })?;
+            let held: TenantDocument = serde_json::from_str(&text).map_err(|error| {
+                StateFileError::Write { path: self.shown(), source: std::io::Error::other(error) }
+            })?;
+            carry_over_not_understood(&mut document, held, &live.not_understood);
+        }
+        write_document(&self.path, &document)
             .map_err(|source| StateFileError::Write { path: self.shown(), source })
+    }
+}
+
+/// Copies into `document` what `held` (the file as written) holds that was
+/// not understood: the definitions whole, and the principals' values as
+/// written.
+fn carry_over_not_understood(
+    document: &mut TenantDocument,
+    held: TenantDocument,
+    not_understood: &[NotUnderstood],
+) {
+    for definition in held.custom_security_attribute_definitions {
+        let unknown = not_understood.iter().any(|item| {
+            item.principal.is_none()
+                && item.set == definition.attribute_set
+                && item.attribute.as_ref() == Some(&definition.name)
+        });
+        if unknown {
+            document.custom_security_attribute_definitions.push(definition);
+        }
+    }
+    for (kind, held_list) in
+        [(PrincipalKind::User, held.users), (PrincipalKind::ServicePrincipal, held.service_principals)]
+    {
+        let list = match kind {
+            PrincipalKind::User => &mut document.users,
+            PrincipalKind::ServicePrincipal => &mut document.service_principals,
+        };
+        for held_principal in held_list {
+            let id = PrincipalId { kind, object_id: held_principal.id.clone() };
+            let items: Vec<&NotUnderstood> =
+                not_understood.iter().filter(|item| item.principal.as_ref() == Some(&id)).collect();
+            let (Some(held_sets), false) = (held_principal.custom_security_attributes, items.is_empty())
+            else {
+                continue;
+            };
+            let Some(principal) = list.iter_mut().find(|principal| principal.id == id.object_id) else {
+                continue;
+            };
+            let sets = principal.custom_security_attributes.get_or_insert_with(Default::default);
+            for item in items {
+                let Some(serde_json::Value::Object(members)) = held_sets.get(&item.set) else { continue };
+                let target = sets
+                    .entry(item.set.clone())
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                let serde_json::Value::Object(target) = target else { continue };
+                for (key, value) in members {
+                    let belongs = match &item.attribute {
+                        None => true,
+                        Some(attribute) => {
+                            key == "@odata.type"
+                                || key == attribute
+                                || *key == format!("{attribute}@odata.type")
+                        }
+                    };
+                    if belongs && !target.contains_key(key) {
+                        target.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -115,7 +189,7 @@ const PARTIAL_STALE_AFTER: Duration = Duration::from_secs(3600);
 /// synced, then renamed over `path`, so a reader (or a kill) only ever sees
 /// the old document or the new one. Partial files a killed writer left
 /// behind are removed once stale.
-pub fn write_document(path: &Path, document: &TenantDocument) -> std::io::Result<()> {
+pub fn write_document(path: &Path, document: &impl serde::Serialize) -> std::io::Result<()> {
     let mut text = serde_json::to_string_pretty(document).map_err(std::io::Error::other)?;
     text.push('\n');
     let folder = folder_of(path);
@@ -281,7 +355,7 @@ mod tests {
     #[test]
     fn shape_errors_name_the_json_path() {
         let text = r#"{ "customSecurityAttributeDefinitions": [
-            { "attributeSet": "Eng", "name": "P", "type": "Text", "isCollection": false, "status": "Available" } ] }"#;
+            { "attributeSet": "Eng", "name": "P", "type": 7, "isCollection": false, "status": "Available" } ] }"#;
         let error = parse(text, "t.json").unwrap_err().to_string();
         assert!(error.contains("at `customSecurityAttributeDefinitions[0].type`"), "{error}");
         assert!(error.starts_with("t.json:2:"), "{error}");

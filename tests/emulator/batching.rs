@@ -132,3 +132,70 @@ async fn stats_count_attempted_writes_and_the_batch_envelope_sums_its_items() {
     assert_eq!(stats.by_path["/v1.0/$batch"], 1);
     assert_eq!(stats.resource_units, 4);
 }
+
+/// C-BATCH: an item's `url` is relative to the service root; an absolute
+/// one is refused with 400 (that item only), as Graph refuses it.
+#[tokio::test]
+async fn an_item_with_an_absolute_url_is_refused_with_400() {
+    let h = seeded(contoso()).await;
+    let absolute = format!("{}/v1.0/directory/attributeSets", h.emulator.base_url());
+    let reply = batch(
+        &h,
+        json!([
+            { "id": "absolute", "method": "GET", "url": absolute },
+            { "id": "graph", "method": "GET", "url": "https://graph.microsoft.com/v1.0/directory/attributeSets" },
+            { "id": "relative", "method": "GET", "url": "/directory/attributeSets" }
+        ]),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(item(&reply, "absolute")["status"], 400);
+    assert_eq!(item(&reply, "absolute")["body"]["error"]["code"], "Request_BadRequest");
+    assert_eq!(item(&reply, "graph")["status"], 400);
+    assert_eq!(item(&reply, "relative")["status"], 200);
+}
+
+/// C-THR: a throttled item is retried after the `retry-after` of its own
+/// headers, so every 429 item carries one, also an injected fault that
+/// answers a direct request without it.
+#[tokio::test]
+async fn every_throttled_item_carries_retry_after() {
+    let h = harness(entra_csa::emulator::EmulatorConfig {
+        seed_state: contoso(),
+        fault_rate: 0.3,
+        seed: 7,
+        ..Default::default()
+    })
+    .await;
+    let mut throttled = 0;
+    for _ in 0..40 {
+        let requests: Vec<Value> = (0..20)
+            .map(|index| json!({ "id": index.to_string(), "method": "GET", "url": "/directory/attributeSets" }))
+            .collect();
+        // The envelope itself may draw a fault, a reset among them.
+        let Ok(response) = reqwest::Client::new()
+            .post(format!("{}/v1.0/$batch", h.emulator.base_url()))
+            .bearer_auth("batch-token")
+            .json(&json!({ "requests": requests }))
+            .send()
+            .await
+        else {
+            continue;
+        };
+        let body: Value = response.json().await.unwrap_or_default();
+        let Some(answers) = body["responses"].as_array() else { continue };
+        for answer in answers {
+            if answer["status"] == 429 {
+                throttled += 1;
+                let retry_after =
+                    answer["headers"]["Retry-After"].as_str().unwrap_or_else(|| panic!("{answer}"));
+                assert!(retry_after.parse::<f64>().is_ok(), "{answer}");
+            }
+        }
+    }
+    assert!(throttled > 0, "no item was throttled");
+    assert!(
+        h.emulator.stats().faults_by_kind.contains_key("TooManyRequestsWithoutRetryAfter"),
+        "the fault without Retry-After was among them"
+    );
+}

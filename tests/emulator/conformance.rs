@@ -238,15 +238,21 @@ async fn doc_deactivate_definition() {
 
 // ── conformance: allowed values ──
 
+/// The documented request sends `"isActive":"true"`, a doc mistake: a
+/// Boolean sent as a string is a wrong type (the emulator's documented
+/// choice of Graph's OData error); the same request with a boolean works.
 #[tokio::test]
-async fn doc_create_allowedvalue_with_the_documented_string_boolean() {
+async fn doc_create_allowedvalue_refuses_the_documented_string_boolean() {
     let h = seeded(contoso()).await;
-    let reply = h
-        .post(
-            "directory/customSecurityAttributeDefinitions/Engineering_Project/allowedValues",
-            r#"{ "id":"Denali", "isActive":"true" }"#,
-        )
-        .await;
+    let path = "directory/customSecurityAttributeDefinitions/Engineering_Project/allowedValues";
+    let reply = h.post(path, r#"{ "id":"Denali", "isActive":"true" }"#).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.error_code(), "BadRequest");
+    assert_eq!(
+        reply.error_message(),
+        "Cannot convert the literal 'true' to the expected type 'Edm.Boolean'."
+    );
+    let reply = h.post(path, r#"{ "id":"Denali", "isActive":true }"#).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     assert_eq!(
         context_fragment(&reply.body),
@@ -276,8 +282,11 @@ async fn doc_get_list_and_deactivate_allowedvalue() {
         "directory/customSecurityAttributeDefinitions('Engineering_Project')/allowedValues"
     );
     assert_eq!(list.body["value"].as_array().map(Vec::len), Some(3));
-    // deactivate-allowedvalue.http sends the string "false".
+    // deactivate-allowedvalue.http sends the string "false": a wrong type.
     let reply = h.patch(&format!("{base}/Alpine"), r#"{ "isActive": "false" }"#).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(h.get(&format!("{base}/Alpine")).await.body["isActive"], true, "unchanged");
+    let reply = h.patch(&format!("{base}/Alpine"), r#"{ "isActive": false }"#).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     assert_eq!(h.get(&format!("{base}/Alpine")).await.body["isActive"], false);
 }
@@ -589,4 +598,23 @@ async fn principals_are_found_by_upn_app_id_filter_and_id_in() {
     let reply = h.get("users/nobody@contoso.com").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.error_code(), "Request_ResourceNotFound");
+}
+
+/// A 201's `Location` is a URL: an allowed value's id (spaces, `#`, `%`, a
+/// quote) is percent-encoded inside its OData literal.
+#[tokio::test]
+async fn a_created_location_is_percent_encoded() {
+    let h = seeded(contoso()).await;
+    let path = "directory/customSecurityAttributeDefinitions/Engineering_Project/allowedValues";
+    let reply = h.post(path, r#"{ "id": "Q3 #1 100% O'Neil", "isActive": true }"#).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let location = reply.header("Location").unwrap();
+    assert_eq!(
+        location,
+        format!(
+            "{}/v1.0/directory/customSecurityAttributeDefinitions('Engineering_Project')/allowedValues('Q3%20%231%20100%25%20O''Neil')",
+            h.emulator.base_url()
+        )
+    );
+    assert!(reqwest::Url::parse(location).is_ok());
 }

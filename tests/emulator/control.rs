@@ -42,7 +42,7 @@ async fn control_endpoints_show_log_stats_state_and_reset() {
     let state: Value =
         h.client.get(format!("{base}/_emulator/state")).send().await.unwrap().json().await.unwrap();
     assert_eq!(state["attributeSets"][2]["id"], "Finance");
-    let document: entra_csa::graph::wire::TenantDocument = serde_json::from_value(state).unwrap();
+    let document: entra_csa::emulator::document::StateDocument = serde_json::from_value(state).unwrap();
     assert_eq!(document, h.emulator.state());
 
     let reset = h.client.post(format!("{base}/_emulator/reset")).send().await.unwrap();
@@ -85,7 +85,7 @@ async fn persist_writes_the_store_back_atomically_on_change() {
     assert_eq!(h.post("directory/attributeSets", r#"{ "id": "Finance" }"#).await.status, StatusCode::CREATED);
     let text = std::fs::read_to_string(&path).unwrap();
     entra_csa::tenant::state_file::parse(&text, "tenant.json").expect("the state-file reader reads it back");
-    let written: entra_csa::graph::wire::TenantDocument = serde_json::from_str(&text).unwrap();
+    let written: entra_csa::emulator::document::StateDocument = serde_json::from_str(&text).unwrap();
     assert_eq!(written, h.emulator.state());
     assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 1, "no temporary file is left");
 }

@@ -1,8 +1,8 @@
 //! Shared pieces of the emulator tests: a tenant seeded to match the
 //! documented examples, and a small HTTP harness over reqwest.
 
+use entra_csa::emulator::document::StateDocument;
 use entra_csa::emulator::{EmulatorConfig, RunningEmulator, start};
-use entra_csa::graph::wire::TenantDocument;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ pub const APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
 /// Sets Engineering and Marketing, the definitions the docs use, two users
 /// and a service principal.
-pub fn contoso() -> TenantDocument {
+pub fn contoso() -> StateDocument {
     serde_json::from_value(json!({
         "attributeSets": [
             { "id": "Engineering", "description": "Attributes for engineering team", "maxAttributesPerSet": 25 },
@@ -61,7 +61,7 @@ pub fn contoso() -> TenantDocument {
 }
 
 /// `contoso()` with the assignments of the documented GET examples.
-pub fn contoso_with_assignments() -> TenantDocument {
+pub fn contoso_with_assignments() -> StateDocument {
     let mut tenant = contoso();
     tenant.users[0].custom_security_attributes = Some(
         serde_json::from_value(json!({
@@ -120,13 +120,13 @@ pub async fn harness(config: EmulatorConfig) -> Harness {
     Harness { emulator, client: reqwest::Client::new(), token: "test-token".into() }
 }
 
-pub async fn seeded(seed: TenantDocument) -> Harness {
+pub async fn seeded(seed: StateDocument) -> Harness {
     harness(EmulatorConfig { seed_state: seed, ..EmulatorConfig::default() }).await
 }
 
 /// For the tests of the DELETE refusal itself: any other emulator that
 /// receives a DELETE fails its test when dropped.
-pub async fn seeded_expecting_deletes(seed: TenantDocument) -> Harness {
+pub async fn seeded_expecting_deletes(seed: StateDocument) -> Harness {
     harness(EmulatorConfig { seed_state: seed, expect_deletes: true, ..EmulatorConfig::default() }).await
 }
 
@@ -210,7 +210,7 @@ pub fn ids(reply: &Reply) -> Vec<String> {
     ids
 }
 
-pub fn many_users(count: usize) -> entra_csa::graph::wire::TenantDocument {
+pub fn many_users(count: usize) -> entra_csa::emulator::document::StateDocument {
     let mut tenant = contoso();
     tenant.users = (0..count)
         .map(|index| {
@@ -235,7 +235,7 @@ pub fn definition_body(name: &str, data_type: &str, collection: bool, predefined
 }
 
 /// `contoso()` as the emulator reports it (definition ids filled in).
-pub fn contoso_normalised() -> entra_csa::graph::wire::TenantDocument {
+pub fn contoso_normalised() -> entra_csa::emulator::document::StateDocument {
     let mut tenant = contoso();
     for definition in &mut tenant.custom_security_attribute_definitions {
         definition.id = Some(format!("{}_{}", definition.attribute_set, definition.name));
