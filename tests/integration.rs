@@ -3,6 +3,7 @@
 mod architecture;
 mod auth_cli;
 mod check_access_cli;
+mod convergence_random;
 mod convergence_regressions;
 mod ci_examples;
 mod emulator;
