@@ -406,3 +406,91 @@ async fn allowed_values_with_odd_characters_are_written_to_their_own_url() {
     }
     emulator.shutdown().await;
 }
+
+/// The smaller findings of the same random run, one test each.
+mod smaller {
+    use super::*;
+
+    fn validate(yaml: &str) -> (i32, String) {
+        let folder = scratch(yaml, &tenant(&[], vec![], vec![]));
+        let (code, stdout, stderr) = run(folder.path(), &["validate", "-f", "desired.yaml"]);
+        (code, format!("{stdout}{stderr}"))
+    }
+
+    const HEAD: &str = "version: 1\nattributeSets:\n  Eng:\n    attributes:\n";
+
+    #[test]
+    fn the_environment_graph_url_does_not_conflict_with_state_on_the_command_line() {
+        let folder = scratch(&format!("{HEAD}      Cur: {{type: String}}\n"), &tenant(&[], vec![], vec![]));
+        let output = entra_csa()
+            .current_dir(folder.path())
+            .env("ENTRA_CSA_GRAPH_URL", "http://127.0.0.1:9")
+            .args(["plan", "-f", "desired.yaml", "--state", "live.json"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{text}");
+        let (code, _, stderr) = run(
+            folder.path(),
+            &["plan", "-f", "desired.yaml", "--state", "live.json", "--graph-url", "http://127.0.0.1:9"],
+        );
+        assert_ne!(code, 0, "both flags on the command line still conflict: {stderr}");
+    }
+
+    #[test]
+    fn a_predefined_only_attribute_with_no_active_value_says_so() {
+        let (code, text) = validate(&format!(
+            "{HEAD}      Cur:\n        type: String\n        usePreDefinedValuesOnly: true\n        allowedValues: \
+             [{{value: Gone, active: false}}]\nassignments:\n  users:\n    a@x.com:\n      Eng: {{Cur: Other}}\n"
+        ));
+        assert_eq!(code, 1, "{text}");
+        assert!(text.contains("no active allowed value"), "{text}");
+        assert!(!text.contains("one of \n"), "{text}");
+    }
+
+    #[test]
+    fn an_integer_beyond_64_bits_is_called_so() {
+        let (code, text) = validate(&format!(
+            "{HEAD}      Cost: {{type: Integer}}\nassignments:\n  users:\n    a@x.com:\n      Eng: {{Cost: \
+             99999999999999999999999}}\n"
+        ));
+        assert_eq!(code, 1, "{text}");
+        assert!(text.contains("too large for 64 bits") && !text.contains("fraction"), "{text}");
+    }
+
+    #[test]
+    fn every_bad_member_of_an_integer_list_is_reported() {
+        let (code, text) = validate(&format!(
+            "{HEAD}      Nums: {{type: Integer, isCollection: true}}\nassignments:\n  users:\n    a@x.com:\n      \
+             Eng: {{Nums: [1, 3000000000, 2.5, 4000000000]}}\n"
+        ));
+        assert_eq!(code, 1, "{text}");
+        assert!(text.contains("Nums[1]") && text.contains("Nums[2]") && text.contains("Nums[3]"), "{text}");
+    }
+
+    #[test]
+    fn integer_allowed_values_must_be_written_as_graph_writes_them() {
+        let (code, text) = validate(&format!(
+            "{HEAD}      Level:\n        type: Integer\n        allowedValues: [\"01\", \"+2\", 3]\n"
+        ));
+        assert_eq!(code, 1, "{text}");
+        assert!(text.contains("write it as `1`") && text.contains("write it as `2`"), "{text}");
+    }
+
+    #[test]
+    fn apply_of_a_yaml_file_without_f_suggests_it() {
+        let folder = scratch(&format!("{HEAD}      Cur: {{type: String}}\n"), &tenant(&[], vec![], vec![]));
+        let (code, stdout, stderr) =
+            run(folder.path(), &["apply", "desired.yaml", "--state", "live.json", "--auto-approve"]);
+        assert_eq!(code, 1, "{stdout}{stderr}");
+        assert!(stderr.contains("did you mean `apply -f desired.yaml`?"), "{stderr}");
+    }
+
+    #[test]
+    fn a_mis_indented_attribute_gets_a_hint_to_indent_it() {
+        let (code, text) =
+            validate(&format!("{HEAD}      Cur: {{type: String}}\n    Project:\n      type: String\n"));
+        assert_eq!(code, 1, "{text}");
+        assert!(text.contains("indent it under `attributes`"), "{text}");
+    }
+}

@@ -145,7 +145,9 @@ pub struct TargetArgs {
     pub state: Option<PathBuf>,
 
     /// Graph service root, without /v1.0 (e.g. an emulator on loopback).
-    #[arg(long, env = "ENTRA_CSA_GRAPH_URL", value_name = "URL")]
+    /// [env: ENTRA_CSA_GRAPH_URL; a flag on the command line, --state
+    /// included, wins over it]
+    #[arg(long, value_name = "URL")]
     pub graph_url: Option<String>,
 
     /// National cloud: sets the service root and the token scope.
@@ -169,6 +171,17 @@ pub struct TargetArgs {
     /// How to sign in; `auto` picks the first method that is configured.
     #[arg(long, value_enum, default_value_t = AuthFlag::Auto)]
     pub auth: AuthFlag,
+}
+
+impl TargetArgs {
+    /// `--graph-url`, or else `ENTRA_CSA_GRAPH_URL`. Read here rather than
+    /// by clap, so that the variable never conflicts with `--state` given
+    /// on the command line: a flag wins over the environment.
+    pub fn graph_url(&self) -> Option<String> {
+        self.graph_url
+            .clone()
+            .or_else(|| std::env::var("ENTRA_CSA_GRAPH_URL").ok().filter(|url| !url.is_empty()))
+    }
 }
 
 /// The values of `--cloud`; `graph::Cloud` is what they mean.

@@ -333,6 +333,18 @@ impl Validator {
             }
             seen.insert(text.clone(), place(file, value.at));
             match data_type {
+                DataType::Integer if text.parse::<i32>().is_ok_and(|number| number.to_string() != *text) => {
+                    // Graph compares values as text: `01` or `+2` never matches 1 or 2.
+                    let canonical = text.parse::<i32>().map(|number| number.to_string()).unwrap_or_default();
+                    let diagnostic = self.report(
+                        file,
+                        value.at,
+                        &value_path,
+                        format!("allowed value `{text}` is not written as the integer it means"),
+                    );
+                    diagnostic.expected = Some("an integer without leading zeros or `+`".to_owned());
+                    diagnostic.suggestion = Some(format!("write it as `{canonical}`"));
+                }
                 DataType::Integer if text.parse::<i32>().is_err() => {
                     self.report(
                         file,
@@ -626,6 +638,7 @@ impl Validator {
         path: ValuePath<'_>,
     ) -> Option<AttributeValue> {
         let typed = match (&value.value, definition.data_type) {
+            (AssignedValue::Reported, _) => return None,
             (AssignedValue::Boolean(flag), DataType::Boolean) => AttributeValue::Boolean(*flag),
             (AssignedValue::Integer(number), DataType::Integer) => match i32::try_from(*number) {
                 Ok(number) => AttributeValue::Integer(number),
