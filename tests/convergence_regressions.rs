@@ -494,3 +494,46 @@ mod smaller {
         assert!(text.contains("indent it under `attributes`"), "{text}");
     }
 }
+
+/// Every string, as a path segment, decodes back to itself and holds no
+/// character that would end the segment, the path or the URL.
+mod path_segments {
+    use entra_csa::graph::client::segment;
+    use proptest::prelude::*;
+
+    fn decode(text: &str) -> Vec<u8> {
+        let bytes = text.as_bytes();
+        let mut decoded = Vec::new();
+        let mut index = 0;
+        while index < bytes.len() {
+            if bytes[index] == b'%' {
+                decoded.push(u8::from_str_radix(&text[index + 1..index + 3], 16).unwrap());
+                index += 3;
+            } else {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+        decoded
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn segments_round_trip_exactly(text in r"(\PC|[./%?# ]){0,12}") {
+            let encoded = segment(&text);
+            prop_assert_eq!(decode(&encoded), text.as_bytes().to_vec());
+            prop_assert!(!encoded.contains(['/', '?', '#', ' ', '\\']), "{}", encoded);
+            prop_assert!(encoded != "." && encoded != "..", "{}", encoded);
+            prop_assert!(encoded.is_ascii());
+        }
+    }
+
+    #[test]
+    fn the_odd_values_of_the_issue_round_trip() {
+        for text in [".", "..", "%", "/", "?", "#", "a b", "Zürich", "%2E", "..."] {
+            assert_eq!(decode(&segment(text)), text.as_bytes(), "{text}");
+        }
+    }
+}
