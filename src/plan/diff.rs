@@ -1008,4 +1008,38 @@ mod tests {
         let plan = crate::plan::build(&desired, &live, crate::plan::Target::StateFile { path: "t".into() });
         assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
     }
+
+    #[test]
+    fn a_service_principal_by_app_id_and_by_object_id_is_one_principal_declared_twice() {
+        use crate::model::PrincipalAssignments;
+        let mut live = live_with(vec![definition("Eng", "Cost", DataType::Integer)]);
+        let principal = LivePrincipal {
+            kind: PrincipalKind::ServicePrincipal,
+            object_id: "eeeeeeee-0000-4000-8000-000000000005".into(),
+            user_principal_name: None,
+            app_id: Some("dddddddd-0000-4000-8000-000000000004".into()),
+            display_name: None,
+            custom_security_attributes: None,
+        };
+        live.principals.insert(principal.id(), principal);
+        let mut desired = desired_with(vec![definition("Eng", "Cost", DataType::Integer)]);
+        let values = |cost: i32| -> PrincipalAssignments {
+            PrincipalAssignments::from_iter([(
+                "Eng".to_owned(),
+                [("Cost".to_owned(), AttributeValue::Integer(cost))].into_iter().collect(),
+            )])
+        };
+        desired
+            .assignments
+            .insert(PrincipalKey::ServicePrincipal("DDDDDDDD-0000-4000-8000-000000000004".into()), values(1));
+        desired.assignments.insert(
+            PrincipalKey::ServicePrincipal("id:eeeeeeee-0000-4000-8000-000000000005".into()),
+            values(2),
+        );
+        let found = diff(&desired, &live);
+        assert_eq!(found.conflicts.len(), 1, "{:?}", found.conflicts);
+        let message = &found.conflicts[0].message;
+        assert!(message.contains("DDDDDDDD") && message.contains("id:eeeeeeee"), "{message}");
+        assert_eq!(summary(&found).len(), 1, "only the first key's change is planned: {:?}", found.changes);
+    }
 }
