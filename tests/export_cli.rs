@@ -92,7 +92,7 @@ fn an_exported_folder_plans_no_changes_and_carries_its_schema() {
             "Finance.yaml",
             "Marketing.yaml",
             "Security.yaml",
-            "assignments.yaml",
+            "_assignments.yaml",
             "entra-csa.schema.json"
         ]
     );
@@ -174,7 +174,7 @@ async fn an_export_through_graph_of_thousands_of_principals_plans_no_changes() {
     )
     .await;
     assert_eq!(code, 0, "{stdout}{stderr}");
-    let assignments = std::fs::read_to_string(out.join("assignments.yaml")).unwrap();
+    let assignments = std::fs::read_to_string(out.join("_assignments.yaml")).unwrap();
     assert!(assignments.contains("user2999@contoso.example"), "the synthetic principals are exported");
     assert!(!assignments.contains("PC-17"), "a Deprecated attribute's value is not exported");
 

@@ -4,6 +4,8 @@ mod architecture;
 mod auth_cli;
 mod check_access_cli;
 mod completions_cli;
+mod convergence_random;
+mod convergence_regressions;
 mod ci_examples;
 mod distribution;
 mod drift_cli;

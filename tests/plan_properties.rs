@@ -432,23 +432,33 @@ proptest! {
         let unchanged = plan::build(&desired, &live, target());
         prop_assert!(check_saved_plan(&saved, &unchanged).is_ok());
 
+        // Each mutation touches what the plan depends on (DESIGN §10); where
+        // the case has nothing of that kind, the sweep flag changes instead.
         let mut changed = live.clone();
-        match mutation {
-            0 => {
-                changed.attribute_sets.insert("Zed".into(), LiveAttributeSet {
-                    id: "Zed".into(), description: None, max_attributes_per_set: None,
-                });
+        let declared_set = live.attribute_sets.keys().find(|set| desired.attribute_sets.contains_key(*set)).cloned();
+        let declared_principal =
+            desired.assignments.keys().find_map(|key| live.principal(key)).map(LivePrincipal::id);
+        let declared_definition = live
+            .definitions
+            .iter()
+            .find(|(_, definition)| desired.attribute_sets.contains_key(&definition.attribute_set))
+            .map(|(id, _)| id.clone());
+        let flip = |changed: &mut LiveState| changed.principals_complete = !changed.principals_complete;
+        match (mutation, declared_set, declared_principal, declared_definition) {
+            (0, Some(set), _, _) => {
+                changed.attribute_sets.get_mut(&set).unwrap().description = Some("edited in the portal".into());
             }
-            1 => {
-                let principal = changed.principals.values_mut().next().unwrap();
+            (1, _, Some(principal), _) => {
+                let principal = changed.principals.get_mut(&principal).unwrap();
                 let sets = principal.custom_security_attributes.get_or_insert_with(Default::default);
                 sets.entry("Other".into()).or_default().insert("X".into(), AttributeValue::Integer(7));
             }
-            2 => match changed.definitions.values_mut().next() {
-                Some(definition) => definition.description = Some("edited in the portal".into()),
-                None => changed.principals_complete = !changed.principals_complete,
-            },
-            _ => {
+            (2, _, _, Some(id)) => {
+                changed.definitions.get_mut(&id).unwrap().description = Some("edited in the portal".into());
+            }
+            (3, Some(set), _, _) if desired.policy.undeclared_assignments.needs_sweep() => {
+                let mut values = PrincipalAssignments::new();
+                values.entry(set).or_default().insert("X".into(), AttributeValue::Integer(7));
                 let principal = LivePrincipal {
                     odata_type: None,
                     kind: PrincipalKind::ServicePrincipal,
@@ -456,13 +466,47 @@ proptest! {
                     user_principal_name: None,
                     app_id: Some("22222222-0000-0000-0000-000000000000".into()),
                     display_name: None,
-                    custom_security_attributes: None,
+                    custom_security_attributes: Some(values),
                 };
                 changed.principals.insert(principal.id(), principal);
             }
+            _ => flip(&mut changed),
         }
         let fresh = plan::build(&desired, &changed, target());
         let refusal = check_saved_plan(&saved, &fresh);
         prop_assert!(refusal.as_ref().is_err_and(|message| message.starts_with("is stale")), "{:?}", refusal);
+    }
+
+    #[test]
+    fn a_saved_plan_survives_changes_it_does_not_depend_on(seed in any::<u64>()) {
+        let (desired, live) = inputs(seed);
+        let plan = plan::build(&desired, &live, target());
+        let mut saved = document(&plan);
+        saved.desired_state = Some(plan::saved::desired_to_json(&desired));
+        let mut changed = live.clone();
+        // Another team's set and definition, and display names.
+        changed.attribute_sets.insert("Theirs".into(), LiveAttributeSet {
+            id: "Theirs".into(), description: Some("theirs".into()), max_attributes_per_set: None,
+        });
+        for principal in changed.principals.values_mut() {
+            principal.display_name = Some("renamed".into());
+        }
+        if !desired.policy.undeclared_assignments.needs_sweep() {
+            // A principal the plan never reads.
+            let principal = LivePrincipal {
+                kind: PrincipalKind::User,
+                object_id: "99999999-0000-0000-0000-000000000000".into(),
+                user_principal_name: Some("new@x".into()),
+                app_id: None,
+                display_name: None,
+                odata_type: None,
+                custom_security_attributes: None,
+            };
+            changed.principals.insert(principal.id(), principal);
+        }
+        // New sets count against the tenant's limit only for a plan that creates sets.
+        prop_assume!(desired.attribute_sets.keys().all(|set| live.attribute_set_ignoring_case(set).is_some()));
+        let fresh = plan::build(&desired, &changed, target());
+        prop_assert!(check_saved_plan(&saved, &fresh).is_ok(), "{:?}", check_saved_plan(&saved, &fresh));
     }
 }

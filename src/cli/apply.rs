@@ -116,6 +116,12 @@ fn reserve(tenant: &dyn Tenant, runtime: &tokio::runtime::Runtime) -> anyhow::Re
 fn read_saved_plan(path: &Path) -> anyhow::Result<(JsonPlan, DesiredState)> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read plan file {shown}"))?;
+    let yaml = path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml");
+    if yaml || (serde_json::from_str::<serde_json::Value>(&text).is_err() && text.contains("version:")) {
+        anyhow::bail!(
+            "{shown} is not a saved plan but looks like desired-state YAML; did you mean `apply -f {shown}`?"
+        );
+    }
     let version: Option<u64> = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|value| value.get("formatVersion").and_then(serde_json::Value::as_u64));

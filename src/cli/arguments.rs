@@ -174,7 +174,9 @@ pub struct TargetArgs {
     pub state: Option<PathBuf>,
 
     /// Graph service root, without /v1.0 (e.g. an emulator on loopback).
-    #[arg(long, env = "ENTRA_CSA_GRAPH_URL", value_name = "URL")]
+    /// [env: ENTRA_CSA_GRAPH_URL; a flag on the command line, --state
+    /// included, wins over it]
+    #[arg(long, value_name = "URL")]
     pub graph_url: Option<String>,
 
     /// National cloud: sets the service root and the token scope [default: global].
@@ -210,7 +212,16 @@ impl TargetArgs {
     /// plan then applies there or is refused; without, it applies to the
     /// target it records.
     pub fn names_a_target(&self) -> bool {
-        self.state.is_some() || self.graph_url.is_some() || self.cloud.is_some()
+        self.state.is_some() || self.graph_url().is_some() || self.cloud.is_some()
+    }
+
+    /// `--graph-url`, or else `ENTRA_CSA_GRAPH_URL`. Read here rather than
+    /// by clap, so that the variable never conflicts with `--state` given
+    /// on the command line: a flag wins over the environment.
+    pub fn graph_url(&self) -> Option<String> {
+        self.graph_url
+            .clone()
+            .or_else(|| std::env::var("ENTRA_CSA_GRAPH_URL").ok().filter(|url| !url.is_empty()))
     }
 }
 

@@ -31,7 +31,7 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
 
     let target = &args.target;
     let endpoint =
-        endpoint::resolve(target.cloud(), target.graph_url.as_deref(), target.allow_custom_graph_host)?;
+        endpoint::resolve(target.cloud(), target.graph_url().as_deref(), target.allow_custom_graph_host)?;
     let env = |name: &str| std::env::var(name).ok();
     let sign_in =
         auth::choose(target.auth.into(), target.tenant_id.as_deref(), target.client_id.as_deref(), &env)?;

@@ -12,7 +12,7 @@ use crate::cli::exit_status::ExitStatus;
 use crate::cli::plan::runtime;
 use crate::cli::target::open_tenant;
 use crate::desired::diagnostic::nearest;
-use crate::desired::export::{ExportOptions, export_folder, export_single};
+use crate::desired::export::{ASSIGNMENTS_FILE, ExportOptions, export_folder, export_single};
 use crate::plan::diff::principal_key;
 use crate::tenant::ReadScope;
 
@@ -53,7 +53,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
             }
             eprintln!(
                 "Exported {} attribute set(s) to {} file(s) in {}.",
-                files.iter().filter(|file| file.name != "assignments.yaml").count(),
+                files.iter().filter(|file| file.name != ASSIGNMENTS_FILE).count(),
                 files.len(),
                 path.display()
             );

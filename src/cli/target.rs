@@ -32,7 +32,8 @@ pub fn open_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
 /// Microsoft Graph as the tenant: the endpoint from `--cloud` /
 /// `--graph-url`, the sign-in from `--auth` and the environment.
 fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
-    let endpoint = endpoint::resolve(args.cloud(), args.graph_url.as_deref(), args.allow_custom_graph_host)?;
+    let endpoint =
+        endpoint::resolve(args.cloud(), args.graph_url().as_deref(), args.allow_custom_graph_host)?;
     let env = |name: &str| std::env::var(name).ok();
     let sign_in = auth::choose(args.auth.into(), args.tenant_id.as_deref(), args.client_id.as_deref(), &env)?;
     tracing::info!(graph = %endpoint.display_root(), sign_in = sign_in.describe(), "target");

@@ -132,8 +132,12 @@ pub fn export_single(live: &LiveState, options: &ExportOptions) -> Result<String
     render(&document, options)
 }
 
+/// The file of a folder export that holds the assignments. Set names
+/// cannot contain `_`, so no set's file (`<Set>.yaml`) can take this name.
+pub const ASSIGNMENTS_FILE: &str = "_assignments.yaml";
+
 /// The tenant as a folder: one file per set (`<Set>.yaml`) and, with
-/// assignments, `assignments.yaml` (a principal may appear in one file only).
+/// assignments, `_assignments.yaml` (a principal may appear in one file only).
 pub fn export_folder(live: &LiveState, options: &ExportOptions) -> Result<Vec<ExportedFile>, ExportError> {
     let sets = selected_sets(live, options);
     let mut files = Vec::new();
@@ -149,7 +153,7 @@ pub fn export_folder(live: &LiveState, options: &ExportOptions) -> Result<Vec<Ex
         let assignments = assignments_out(live, &sets);
         if !assignments.is_empty() {
             let document = Document { version: 1, attribute_sets: BTreeMap::new(), assignments };
-            files.push(ExportedFile { name: "assignments.yaml".into(), text: render(&document, options)? });
+            files.push(ExportedFile { name: ASSIGNMENTS_FILE.into(), text: render(&document, options)? });
         }
     }
     Ok(files)
@@ -384,6 +388,6 @@ assignments:
         let all =
             export_folder(&tenant(), &ExportOptions { assignments: true, ..Default::default() }).unwrap();
         let names: Vec<&str> = all.iter().map(|file| file.name.as_str()).collect();
-        assert_eq!(names, ["Engineering.yaml", "Marketing.yaml", "assignments.yaml"]);
+        assert_eq!(names, ["Engineering.yaml", "Marketing.yaml", ASSIGNMENTS_FILE]);
     }
 }

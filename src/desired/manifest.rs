@@ -253,6 +253,10 @@ pub enum AssignedValue {
     Integer(i64),
     String(String),
     List(Vec<Located<AssignedValue>>),
+    /// A list member that is not a value at all, reported already: kept in
+    /// its place so that the other members are validated with their own
+    /// index, and skipped by validation.
+    Reported,
 }
 
 impl AssignedValue {
@@ -262,6 +266,7 @@ impl AssignedValue {
             AssignedValue::Integer(_) => "an integer",
             AssignedValue::String(_) => "a string",
             AssignedValue::List(_) => "a list",
+            AssignedValue::Reported => "an invalid value",
         }
     }
 }
@@ -377,8 +382,14 @@ impl Reader<'_> {
                 }
                 None => {
                     let key_path = join(path, &name);
-                    let suggestion =
-                        nearest(&name, known.iter().copied()).map(|known| format!("did you mean `{known}`?"));
+                    let looks_like_attribute = known.contains(&"attributes")
+                        && matches!(&value.value, Value::Mapping(entries)
+                            if entries.iter().any(|(key, _)| key.value == Value::String("type".into())));
+                    let suggestion = if looks_like_attribute {
+                        Some(format!("`{name}` looks like an attribute: indent it under `attributes`"))
+                    } else {
+                        nearest(&name, known.iter().copied()).map(|known| format!("did you mean `{known}`?"))
+                    };
                     let diagnostic =
                         self.report(position, &key_path, format!("unknown key `{name}` in {what}"));
                     diagnostic.expected = Some(format!("one of {}", known.join(", ")));
@@ -765,12 +776,19 @@ impl Reader<'_> {
             Value::String(text) => AssignedValue::String(text),
             Value::Sequence(items) if list_allowed => {
                 let count = items.len();
+                // Members that are no value are reported here and kept as
+                // `Reported`: the others go on to validation, so that every
+                // bad member is reported in one run.
                 let members: Vec<Located<AssignedValue>> = items
                     .into_iter()
                     .enumerate()
-                    .filter_map(|(index, item)| self.assigned_value(item, &format!("{path}[{index}]"), false))
+                    .map(|(index, item)| {
+                        let at = item.position;
+                        self.assigned_value(item, &format!("{path}[{index}]"), false)
+                            .unwrap_or_else(|| Located::new(AssignedValue::Reported, at))
+                    })
                     .collect();
-                if members.len() != count {
+                if count > 0 && members.iter().all(|member| member.value == AssignedValue::Reported) {
                     return None;
                 }
                 AssignedValue::List(members)

@@ -5,7 +5,7 @@
 //! `maxAttributesPerSet` against live definitions) are the plan's business.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::desired::diagnostic::{Diagnostic, Diagnostics, Place};
 use crate::desired::manifest::{AssignedValue, AttributeSpec, Entries, Located, ManifestFile, SetSpec, join};
@@ -47,16 +47,22 @@ struct Validator {
     /// that were refused for a problem already reported: assigning them is
     /// not reported again as "not declared".
     refused: BTreeSet<(String, String)>,
+    /// The principal keys declared so far, by kind and lowercased key.
+    principal_keys: HashSet<(&'static str, String)>,
 }
 
 /// Where the files first declare the principal `key` of `kind` (`users` or
-/// `servicePrincipals`). Looked up only when a principal is declared twice,
+/// `servicePrincipals`), ignoring case, and how they spell it there. Looked up only when a principal is declared twice,
 /// so that validation keeps no place per principal.
-fn first_declaration(files: &[(String, ManifestFile)], kind: &str, key: &str) -> Option<Place> {
+fn first_declaration(files: &[(String, ManifestFile)], kind: &str, key: &str) -> Option<(String, Place)> {
     files.iter().find_map(|(file, manifest)| {
         let assignments = manifest.assignments.as_ref()?;
         let principals = if kind == "users" { &assignments.users } else { &assignments.service_principals };
-        principals.0.iter().find(|(name, _)| name.value == key).map(|(name, _)| place(file, name.at))
+        principals
+            .0
+            .iter()
+            .find(|(name, _)| name.value.eq_ignore_ascii_case(key))
+            .map(|(name, _)| (name.value.clone(), place(file, name.at)))
     })
 }
 
@@ -340,6 +346,18 @@ impl Validator {
             }
             seen.insert(text.clone(), place(file, value.at));
             match data_type {
+                DataType::Integer if text.parse::<i32>().is_ok_and(|number| number.to_string() != *text) => {
+                    // Graph compares values as text: `01` or `+2` never matches 1 or 2.
+                    let canonical = text.parse::<i32>().map(|number| number.to_string()).unwrap_or_default();
+                    let diagnostic = self.report(
+                        file,
+                        value.at,
+                        &value_path,
+                        format!("allowed value `{text}` is not written as the integer it means"),
+                    );
+                    diagnostic.expected = Some("an integer without leading zeros or `+`".to_owned());
+                    diagnostic.suggestion = Some(format!("write it as `{canonical}`"));
+                }
                 DataType::Integer if text.parse::<i32>().is_err() => {
                     self.report(
                         file,
@@ -398,17 +416,21 @@ impl Validator {
                     if !self.principal_key(file, key, &principal, path) {
                         continue;
                     }
-                    if self.desired.assignments.contains_key(&principal) {
+                    // UPNs, object ids and appIds are case-insensitive in Entra:
+                    // keys differing only in case name one principal.
+                    if !self.principal_keys.insert((kind, key.value.to_ascii_lowercase())) {
                         let first = first_declaration(files, kind, &key.value);
-                        let diagnostic = self.report(
-                            file,
-                            key.at,
-                            &path.render(),
-                            format!("{principal} is declared twice"),
-                        );
-                        diagnostic.related = first;
+                        let message = match &first {
+                            Some((first_key, _)) if *first_key != key.value => format!(
+                                "{principal} differs only in case from `{first_key}`, which names the same \
+                                 principal"
+                            ),
+                            _ => format!("{principal} is declared twice"),
+                        };
+                        let diagnostic = self.report(file, key.at, &path.render(), message);
+                        diagnostic.related = first.map(|(_, place)| place);
                         diagnostic.suggestion =
-                            Some("declare each principal's values in one place".to_owned());
+                            Some("declare each principal's values in one place, under one key".to_owned());
                         continue;
                     }
                     let values = self.principal_values(&declared_sets, file, key, sets, path);
@@ -635,6 +657,7 @@ impl Validator {
         path: ValuePath<'_>,
     ) -> Option<AttributeValue> {
         let typed = match (&value.value, definition.data_type) {
+            (AssignedValue::Reported, _) => return None,
             (AssignedValue::Boolean(flag), DataType::Boolean) => AttributeValue::Boolean(*flag),
             (AssignedValue::Integer(number), DataType::Integer) => match i32::try_from(*number) {
                 Ok(number) => AttributeValue::Integer(number),
@@ -708,20 +731,10 @@ impl Validator {
                 other => Cow::Owned(other.members().remove(0)),
             };
             match definition.allowed_value(&text) {
-                Some(allowed) if allowed.is_active => {}
-                Some(_) => {
-                    self.report(
-                        file,
-                        value.at,
-                        &path.render(),
-                        format!(
-                            "`{text}` is a deactivated value of `{}.{}`",
-                            definition.attribute_set, definition.name
-                        ),
-                    )
-                    .suggestion = Some("reactivate it (active: true) or assign an active value".to_owned());
-                    return None;
-                }
+                // A deactivated value may be declared: a principal keeps one it
+                // holds, and only the plan, which sees the tenant, can tell a
+                // held value from a new assignment (which it refuses).
+                Some(_) => {}
                 None => {
                     let active: Vec<&str> = definition
                         .allowed_values
@@ -740,7 +753,11 @@ impl Validator {
                             definition.attribute_set, definition.name
                         ),
                     );
-                    diagnostic.expected = Some(format!("one of {}", active.join(", ")));
+                    diagnostic.expected = Some(if active.is_empty() {
+                        "no value: the attribute has no active allowed value yet".to_owned()
+                    } else {
+                        format!("one of {}", active.join(", "))
+                    });
                     diagnostic.suggestion = suggestion;
                     return None;
                 }

@@ -57,6 +57,10 @@ impl Value {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
             Value::Integer(_) => "an integer",
+            // Decimal integers beyond 64 bits are kept as floats (see `integer`).
+            Value::Float(number) if number.is_finite() && number.abs() >= 9.2e18 => {
+                "an integer too large for 64 bits"
+            }
             Value::Float(_) => "a number with a fraction",
             Value::String(_) => "a string",
             Value::Sequence(_) => "a list",

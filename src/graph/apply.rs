@@ -477,8 +477,18 @@ async fn settle_create(client: &GraphClient, write: &Write, error: GraphError) -
     let Some(read_back) = write.read_back.as_deref().filter(|_| outcome_unknown(&error)) else {
         return Err(error.explained());
     };
-    match client.get(&client.url(read_back)).await {
-        Ok(_) => {
+    // Read back through `$batch`, where the relative URL is sent exactly as
+    // built: a `Url` would resolve an encoded dot segment (a value `.`).
+    let request = crate::graph::batch::BatchRequest::get("1", read_back);
+    let answer = client.batch(vec![request], client.options.retry, &|_, _| false).await;
+    let found = match answer.into_iter().next().map(|(_, answer)| answer) {
+        Some(Ok(item)) if (200..300).contains(&item.status) => Ok(()),
+        Some(Ok(item)) => Err(format!("status {}", item.status)),
+        Some(Err(error)) => Err(error.to_string()),
+        None => Err("no answer".to_owned()),
+    };
+    match found {
+        Ok(()) => {
             tracing::info!(
                 "{} {}: outcome was unclear ({error}); read back {read_back}: it exists",
                 write.method,

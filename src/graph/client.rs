@@ -195,11 +195,28 @@ pub fn shown(url: &Url) -> String {
     }
 }
 
-/// `text` as one percent-encoded URL path segment.
+/// `text` (an id from the tenant or the files) as one URL path segment that
+/// decodes back to exactly `text`: every byte but letters, digits and
+/// `-._~@` is percent-encoded, and a segment of dots alone (`.`, `..`), which
+/// URL resolution would drop or climb with, has its dots encoded too. The
+/// url crate's `push` drops `.` and `..`, which sent writes to the wrong URL.
+///
+/// Such a segment survives only in a string sent as is (a `$batch` item's
+/// `url`, where every write goes); `Url` parsing resolves `%2E` as a dot too.
 pub fn segment(text: &str) -> String {
-    let mut url = Url::parse("http://segment/").expect("static URL");
-    url.path_segments_mut().expect("http URLs have paths").push(text);
-    url.path()[1..].to_owned()
+    let dots_only = !text.is_empty() && text.bytes().all(|byte| byte == b'.');
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        let plain = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'_' | b'~' | b'@')
+            || (byte == b'.' && !dots_only);
+        if plain {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 impl GraphClient {
@@ -668,5 +685,17 @@ mod tests {
         assert_eq!(segment("alice@contoso.com"), "alice@contoso.com");
         assert_eq!(segment("bob_x.com#EXT#@t.onmicrosoft.com"), "bob_x.com%23EXT%23@t.onmicrosoft.com");
         assert_eq!(segment("a/b c?"), "a%2Fb%20c%3F");
+        for (text, encoded) in [
+            (".", "%2E"),
+            ("..", "%2E%2E"),
+            ("...", "%2E%2E%2E"),
+            ("a.b", "a.b"),
+            ("%", "%25"),
+            ("#", "%23"),
+            ("Zürich", "Z%C3%BCrich"),
+            ("'", "%27"),
+        ] {
+            assert_eq!(segment(text), encoded, "{text}");
+        }
     }
 }

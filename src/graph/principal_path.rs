@@ -33,9 +33,11 @@ pub fn by_app_id(app_id: &str) -> String {
 }
 
 /// An OData string literal (`'…'`, a quote doubled), percent-encoded as a
-/// path segment.
+/// path segment but for `$` and `'`, which a path segment may hold as they
+/// are (RFC 3986 sub-delims) and which Graph's documented form writes plain.
 fn quoted(text: &str) -> String {
-    format!("'{}'", segment(&text.replace('\'', "''")))
+    let encoded = segment(&text.replace('\'', "''")).replace("%24", "$").replace("%27", "'");
+    format!("'{encoded}'")
 }
 
 #[cfg(test)]

@@ -9,12 +9,17 @@
 //!   drift nor a change: deactivated is the only end state an object that
 //!   cannot be deleted can reach, so reporting it forever would be noise.
 //! - A principal the files declare but the tenant does not hold is a conflict
-//!   (one per declared attribute, property `principal`): the plan cannot be
-//!   applied, and the message names the principal.
+//!   (one per declared attribute, `Set.*` for a set declared empty, `*.*` for
+//!   a principal declared with no set; property `principal`): the plan cannot
+//!   be applied, and the message names the principal. So is a second key
+//!   that names a principal another key already declared.
+//! - Whether a value is left alone or unassigned, and whether an inactive
+//!   value may be assigned, is decided by the state after the plan
+//!   (DESIGN §10), not by the live one.
 //! - A set or definition whose name differs only in case from a live one is a
 //!   conflict, and nothing below it (definitions, values) is compared.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use similar::TextDiff;
 
@@ -24,7 +29,7 @@ use crate::model::{
     MAX_ASSIGNED_VALUES, MAX_ATTRIBUTE_SETS, PrincipalKey, PrincipalKind, Status, UndeclaredAssignments,
     UndeclaredObjects, definition_id,
 };
-use crate::plan::effect::apply_change;
+use crate::plan::effect::{active_definitions, apply_change};
 use crate::plan::{Action, Address, Change, Conflict, Drift, Note, Snapshot, definition_snapshot};
 
 /// Everything the diff found, changes not yet ordered (`seq` is 0).
@@ -426,43 +431,53 @@ fn present(value: Option<&AttributeValue>) -> Option<&AttributeValue> {
 
 fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
     let policy = desired.policy.undeclared_assignments;
-    // The live principals the files declare, by kind and object id: the
-    // sweep skips them. Borrowed from `live`, and only kept for a sweep.
-    let mut declared: HashSet<(PrincipalKind, &str)> = HashSet::new();
+    // The live principals the files declare, by kind and object id, with
+    // the key that declared them first: a second key for one principal is a
+    // conflict, and the sweep skips them.
+    let mut declared: HashMap<(PrincipalKind, &str), &PrincipalKey> = HashMap::new();
     let mut with_values = 0usize;
     let mut unreadable = 0usize;
     let index = live.principal_index();
     for (key, sets) in &desired.assignments {
         let Some(principal) = index.find(key) else {
-            for (set, attributes) in sets {
-                for attribute in attributes.keys() {
-                    out.conflicts.push(Conflict {
-                        address: Address::Assignment {
-                            principal: key.clone(),
-                            set: set.clone(),
-                            attribute: attribute.clone(),
-                        },
-                        property: "principal".into(),
-                        live: None,
-                        desired: Some(key.key().to_owned()),
-                        message: format!("{} `{}` was not found in the tenant", noun(key.kind()), key.key()),
-                        hint: match key.kind() {
-                            PrincipalKind::User => "key users by userPrincipalName or object id; \
-                                                    entra-csa never creates principals"
-                                .into(),
-                            PrincipalKind::ServicePrincipal => "key service principals by appId or \
-                                                                `id:<object id>`; entra-csa never creates \
-                                                                principals"
-                                .into(),
-                        },
-                    });
+            out.conflicts.extend(declared_addresses(key, sets).into_iter().map(|address| {
+                Conflict {
+                    address,
+                    property: "principal".into(),
+                    live: None,
+                    desired: Some(key.key().to_owned()),
+                    message: format!("{} `{}` was not found in the tenant", noun(key.kind()), key.key()),
+                    hint: match key.kind() {
+                        PrincipalKind::User => "key users by userPrincipalName or object id; \
+                                            entra-csa never creates principals"
+                            .into(),
+                        PrincipalKind::ServicePrincipal => "key service principals by appId or \
+                                                        `id:<object id>`; entra-csa never creates \
+                                                        principals"
+                            .into(),
+                    },
                 }
-            }
+            }));
             continue;
         };
-        if policy.needs_sweep() {
-            declared.insert((principal.kind, &principal.object_id));
+        if let Some(first) = declared.get(&(principal.kind, principal.object_id.as_str())) {
+            out.conflicts.extend(declared_addresses(key, sets).into_iter().map(|address| Conflict {
+                address,
+                property: "principal".into(),
+                live: Some(principal.object_id.clone()),
+                desired: Some(key.key().to_owned()),
+                message: format!(
+                    "`{}` and `{}` name the same {} (object id {}): the files declare it twice",
+                    first.key(),
+                    key.key(),
+                    noun(key.kind()),
+                    principal.object_id
+                ),
+                hint: format!("declare its values under one key only, `{}` or `{}`", first.key(), key.key()),
+            }));
+            continue;
         }
+        declared.insert((principal.kind, &principal.object_id), key);
         if sets
             .values()
             .flat_map(|attributes| attributes.values())
@@ -488,21 +503,23 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                     continue;
                 }
                 let current = present(live_values.and_then(|values| values.get(attribute)));
-                assignment_change(principal, || address(attribute), current, present(Some(value)), out);
+                let wanted = present(Some(value));
+                if let Some(conflict) =
+                    inactive_value_conflict(desired, live, current, wanted, || address(attribute))
+                {
+                    out.conflicts.push(conflict);
+                    continue;
+                }
+                assignment_change(principal, || address(attribute), current, wanted, out);
             }
             for (attribute, value) in live_values.into_iter().flatten() {
                 if attributes.contains_key(attribute) {
                     continue;
                 }
                 // An undeclared value is unassigned, unless its attribute is
-                // Deprecated: the files cannot assign it, so it is left alone.
-                let deprecated =
-                    desired.definition(set, attribute).is_some_and(|d| d.status == Status::Deprecated)
-                        || live
-                            .definitions
-                            .get(&crate::model::definition_id(set, attribute))
-                            .is_some_and(|d| d.status == Status::Deprecated);
-                if !deprecated {
+                // Deprecated once the plan is applied: the files cannot
+                // assign it, so it is left alone.
+                if status_after(desired, live, set, attribute) != Some(Status::Deprecated) {
                     assignment_change(principal, || address(attribute), present(Some(value)), None, out);
                 }
             }
@@ -531,7 +548,7 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
         return;
     }
     for principal in live.principals.values() {
-        if declared.contains(&(principal.kind, principal.object_id.as_str())) {
+        if declared.contains_key(&(principal.kind, principal.object_id.as_str())) {
             continue;
         }
         let key = principal_key(principal);
@@ -554,12 +571,109 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                         ),
                     }),
                     UndeclaredAssignments::Remove => {
-                        assignment_change(principal, || address, present(Some(value)), None, out)
+                        if status_after(desired, live, set, attribute) != Some(Status::Deprecated) {
+                            assignment_change(principal, || address, present(Some(value)), None, out)
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// The addresses a declared principal's problems are reported at: each
+/// declared attribute, `Set.*` for a set declared empty (all of its values
+/// unassigned), or `*.*` for a principal declared with no set at all.
+fn declared_addresses(key: &PrincipalKey, sets: &crate::model::PrincipalAssignments) -> Vec<Address> {
+    let address = |set: &str, attribute: &str| Address::Assignment {
+        principal: key.clone(),
+        set: set.to_owned(),
+        attribute: attribute.to_owned(),
+    };
+    let mut addresses = Vec::new();
+    for (set, attributes) in sets {
+        if attributes.is_empty() {
+            addresses.push(address(set, "*"));
+        }
+        addresses.extend(attributes.keys().map(|attribute| address(set, attribute)));
+    }
+    if addresses.is_empty() {
+        addresses.push(address("*", "*"));
+    }
+    addresses
+}
+
+/// The status `set.attribute` has once the plan is applied: as the files
+/// declare it; for an undeclared live one in a declared set, Deprecated when
+/// the policy deactivates it; otherwise as it is. `None`: no such attribute.
+pub fn status_after(desired: &DesiredState, live: &LiveState, set: &str, attribute: &str) -> Option<Status> {
+    if let Some(definition) = desired.definition(set, attribute) {
+        return Some(definition.status);
+    }
+    let definition = live.definitions.get(&definition_id(set, attribute))?;
+    let deactivated = definition.status == Status::Available
+        && desired.attribute_sets.contains_key(set)
+        && desired.policy.undeclared_definitions == UndeclaredObjects::Deactivate
+        && desired.attribute_sets[set].attributes.keys().all(|name| !name.eq_ignore_ascii_case(attribute));
+    Some(if deactivated { Status::Deprecated } else { definition.status })
+}
+
+/// Whether `value` is an allowed value of `set.attribute` that is inactive
+/// once the plan is applied. Values that are no allowed value are `false`.
+fn inactive_after(desired: &DesiredState, live: &LiveState, set: &str, attribute: &str, value: &str) -> bool {
+    let live_value = live
+        .definitions
+        .get(&definition_id(set, attribute))
+        .and_then(|definition| definition.allowed_value(value));
+    if let Some(definition) = desired.definition(set, attribute) {
+        return match definition.allowed_value(value) {
+            Some(declared) => !declared.is_active,
+            None => live_value.is_some_and(|live_value| {
+                !live_value.is_active || desired.policy.undeclared_values == UndeclaredObjects::Deactivate
+            }),
+        };
+    }
+    live_value.is_some_and(|live_value| !live_value.is_active)
+}
+
+/// Graph refuses a new assignment of an inactive allowed value, on any
+/// attribute that has allowed values, but lets a principal keep one it
+/// holds (and a write may send it again). A member of `wanted` that is not in
+/// `current` and is inactive once the plan is applied is a conflict.
+fn inactive_value_conflict(
+    desired: &DesiredState,
+    live: &LiveState,
+    current: Option<&AttributeValue>,
+    wanted: Option<&AttributeValue>,
+    address: impl FnOnce() -> Address,
+) -> Option<Conflict> {
+    let wanted = wanted?;
+    if current == Some(wanted) {
+        return None;
+    }
+    let address = address();
+    let Address::Assignment { set, attribute, .. } = &address else { return None };
+    let held = current.map(AttributeValue::members).unwrap_or_default();
+    let new_inactive: Vec<String> = wanted
+        .members()
+        .into_iter()
+        .filter(|member| !held.contains(member) && inactive_after(desired, live, set, attribute, member))
+        .collect();
+    if new_inactive.is_empty() {
+        return None;
+    }
+    let listed = new_inactive.iter().map(|member| format!("`{member}`")).collect::<Vec<_>>().join(", ");
+    Some(Conflict {
+        address: address.clone(),
+        property: "value".into(),
+        live: current.map(ToString::to_string),
+        desired: Some(wanted.to_string()),
+        message: format!(
+            "{listed} is an inactive allowed value of `{set}.{attribute}`: a principal may keep an inactive \
+             value it holds, but Graph refuses to assign one anew"
+        ),
+        hint: "reactivate the value (active: true), or assign an active one".into(),
+    })
 }
 
 fn noun(kind: PrincipalKind) -> &'static str {
@@ -640,11 +754,26 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
         });
     }
 
-    let active = |state: &LiveState| {
-        state.definitions.values().filter(|definition| definition.status == Status::Available).count()
-    };
-    if active(&after) > MAX_ACTIVE_DEFINITIONS
-        && active(&after) > active(live)
+    // Graph's active limit holds at every step of the apply, not only at
+    // its end: count along the ordered changes and keep the peak.
+    let live_active = active_definitions(live);
+    let mut active = live_active;
+    let mut peak = active;
+    for change in changes {
+        match (&change.address, change.action, &change.after) {
+            (Address::Definition { .. }, Action::Reactivate, _) => active += 1,
+            (Address::Definition { .. }, Action::Create, Some(Snapshot::Definition(created)))
+                if created.status == Status::Available =>
+            {
+                active += 1
+            }
+            (Address::Definition { .. }, Action::Deactivate, _) => active = active.saturating_sub(1),
+            _ => {}
+        }
+        peak = peak.max(active);
+    }
+    if peak > MAX_ACTIVE_DEFINITIONS
+        && peak > live_active
         && let Some(address) = first(|change| {
             matches!(change.address, Address::Definition { .. })
                 && matches!(change.action, Action::Create | Action::Reactivate)
@@ -653,13 +782,15 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
         conflicts.push(Conflict {
             address: address.clone(),
             property: "status".into(),
-            live: Some(active(live).to_string()),
-            desired: Some(active(&after).to_string()),
+            live: Some(live_active.to_string()),
+            desired: Some(peak.to_string()),
             message: format!(
-                "the tenant would hold {} active attributes; Graph allows at most {MAX_ACTIVE_DEFINITIONS}",
-                active(&after)
+                "the tenant would hold {peak} active attributes during the apply; Graph allows at most \
+                 {MAX_ACTIVE_DEFINITIONS}"
             ),
-            hint: "deactivate attributes no longer used (status: Deprecated) to make room".into(),
+            hint: "deactivate attributes no longer used (status: Deprecated) to make room; the plan runs \
+                   those deactivations first"
+                .into(),
         });
     }
 
@@ -944,5 +1075,40 @@ mod tests {
         desired.attribute_sets.remove("Zed");
         let plan = crate::plan::build(&desired, &live, crate::plan::Target::StateFile { path: "t".into() });
         assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
+    }
+
+    #[test]
+    fn a_service_principal_by_app_id_and_by_object_id_is_one_principal_declared_twice() {
+        use crate::model::PrincipalAssignments;
+        let mut live = live_with(vec![definition("Eng", "Cost", DataType::Integer)]);
+        let principal = LivePrincipal {
+            kind: PrincipalKind::ServicePrincipal,
+            object_id: "eeeeeeee-0000-4000-8000-000000000005".into(),
+            user_principal_name: None,
+            app_id: Some("dddddddd-0000-4000-8000-000000000004".into()),
+            display_name: None,
+            odata_type: None,
+            custom_security_attributes: None,
+        };
+        live.principals.insert(principal.id(), principal);
+        let mut desired = desired_with(vec![definition("Eng", "Cost", DataType::Integer)]);
+        let values = |cost: i32| -> PrincipalAssignments {
+            PrincipalAssignments::from_iter([(
+                "Eng".to_owned(),
+                [("Cost".to_owned(), AttributeValue::Integer(cost))].into_iter().collect(),
+            )])
+        };
+        desired
+            .assignments
+            .insert(PrincipalKey::ServicePrincipal("DDDDDDDD-0000-4000-8000-000000000004".into()), values(1));
+        desired.assignments.insert(
+            PrincipalKey::ServicePrincipal("id:eeeeeeee-0000-4000-8000-000000000005".into()),
+            values(2),
+        );
+        let found = diff(&desired, &live);
+        assert_eq!(found.conflicts.len(), 1, "{:?}", found.conflicts);
+        let message = &found.conflicts[0].message;
+        assert!(message.contains("DDDDDDDD") && message.contains("id:eeeeeeee"), "{message}");
+        assert_eq!(summary(&found).len(), 1, "only the first key's change is planned: {:?}", found.changes);
     }
 }

@@ -8,7 +8,10 @@
 //! wrong plan fails here the way it would fail against Microsoft Graph.
 
 use crate::model::live::{LiveAttributeSet, LiveState};
-use crate::model::{AllowedValue, AttributeValue, Definition, MAX_ALLOWED_VALUES, Status, definition_id};
+use crate::model::{
+    AllowedValue, AttributeValue, Definition, MAX_ACTIVE_DEFINITIONS, MAX_ALLOWED_VALUES, Status,
+    definition_id,
+};
 
 use super::{Action, Address, Change, DefinitionSnapshot, Snapshot};
 
@@ -69,6 +72,12 @@ pub fn apply_change(live: &mut LiveState, change: &Change) -> Result<(), EffectE
             if snapshot.allowed_values.len() > MAX_ALLOWED_VALUES {
                 return Err(refuse(change, format!("more than {MAX_ALLOWED_VALUES} allowed values")));
             }
+            if snapshot.status == Status::Available && active_definitions(live) >= MAX_ACTIVE_DEFINITIONS {
+                return Err(refuse(
+                    change,
+                    format!("the tenant has {MAX_ACTIVE_DEFINITIONS} active attributes"),
+                ));
+            }
             live.definitions.insert(id, definition_from_snapshot(set, attribute, snapshot));
             Ok(())
         }
@@ -93,7 +102,15 @@ pub fn apply_change(live: &mut LiveState, change: &Change) -> Result<(), EffectE
         (Address::Definition { set, attribute }, Action::Deactivate | Action::Reactivate) => {
             let status =
                 if change.action == Action::Deactivate { Status::Deprecated } else { Status::Available };
-            definition_mut(live, change, set, attribute)?.status = status;
+            let full = active_definitions(live) >= MAX_ACTIVE_DEFINITIONS;
+            let definition = definition_mut(live, change, set, attribute)?;
+            if status == Status::Available && definition.status == Status::Deprecated && full {
+                return Err(refuse(
+                    change,
+                    format!("the tenant has {MAX_ACTIVE_DEFINITIONS} active attributes"),
+                ));
+            }
+            definition.status = status;
             Ok(())
         }
         (Address::AllowedValue { set, attribute, value }, Action::Create) => {
@@ -132,13 +149,14 @@ pub fn apply_change(live: &mut LiveState, change: &Change) -> Result<(), EffectE
             let Some(definition) = live.definitions.get(&id) else {
                 return Err(refuse(change, format!("attribute `{set}.{attribute}` does not exist")));
             };
-            check_assignable(definition, value).map_err(|message| refuse(change, message))?;
             let Some(target) = live.principals.get_mut(principal) else {
                 return Err(refuse(
                     change,
                     format!("principal with object id `{}` does not exist", principal.object_id),
                 ));
             };
+            check_assignable(definition, value, target.value(set, attribute))
+                .map_err(|message| refuse(change, message))?;
             target
                 .custom_security_attributes
                 .get_or_insert_with(Default::default)
@@ -173,6 +191,11 @@ pub fn apply_change(live: &mut LiveState, change: &Change) -> Result<(), EffectE
     }
 }
 
+/// How many definitions are Available (Graph's limit counts these only).
+pub fn active_definitions(live: &LiveState) -> usize {
+    live.definitions.values().filter(|definition| definition.status == Status::Available).count()
+}
+
 fn definition_mut<'a>(
     live: &'a mut LiveState,
     change: &Change,
@@ -205,8 +228,14 @@ pub fn definition_from_snapshot(set: &str, attribute: &str, snapshot: &Definitio
     }
 }
 
-/// Whether Graph would accept `value` for `definition`.
-fn check_assignable(definition: &Definition, value: &AttributeValue) -> Result<(), String> {
+/// Whether Graph would accept `value` for `definition` on a principal that
+/// holds `held`: an inactive allowed value may be kept, never newly assigned
+/// (on any attribute with allowed values, predefined-only or not).
+fn check_assignable(
+    definition: &Definition,
+    value: &AttributeValue,
+    held: Option<&AttributeValue>,
+) -> Result<(), String> {
     if definition.status == Status::Deprecated {
         return Err("the attribute is deprecated and cannot be assigned".into());
     }
@@ -222,11 +251,18 @@ fn check_assignable(definition: &Definition, value: &AttributeValue) -> Result<(
     {
         return Err(format!("the attribute holds {} values, not {data_type}", definition.data_type));
     }
-    if definition.use_pre_defined_values_only {
-        for member in value.members() {
-            if !definition.allowed_value(&member).is_some_and(|allowed| allowed.is_active) {
-                return Err(format!("`{member}` is not an active predefined value"));
+    let held = held.map(AttributeValue::members).unwrap_or_default();
+    for member in value.members() {
+        match definition.allowed_value(&member) {
+            None if definition.use_pre_defined_values_only => {
+                return Err(format!("`{member}` is not a predefined value"));
             }
+            Some(allowed) if !allowed.is_active && !held.contains(&member) => {
+                return Err(format!(
+                    "`{member}` is an inactive predefined value and cannot be assigned anew"
+                ));
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -295,7 +331,7 @@ mod tests {
         assert!(state.principals.values().next().unwrap().value("Eng", "Project").is_some());
         let error =
             apply_change(&mut state, &assign(AttributeValue::strings(vec!["Baker".into()]))).unwrap_err();
-        assert!(error.message.contains("`Baker` is not an active predefined value"), "{error}");
+        assert!(error.message.contains("`Baker` is not a predefined value"), "{error}");
         let error = apply_change(&mut state, &assign(AttributeValue::String("Alpine".into()))).unwrap_err();
         assert!(error.message.contains("collection"), "{error}");
     }

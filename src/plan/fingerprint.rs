@@ -9,8 +9,13 @@ use std::io::{BufWriter, Write};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::model::live::{LivePrincipal, LiveState};
-use crate::model::{DesiredState, PrincipalAssignments, PrincipalKey};
+use std::collections::{BTreeSet, HashSet};
+
+use crate::model::live::{LiveAttributeSet, LivePrincipal, LiveState, PrincipalId};
+use crate::model::{
+    Definition, DesiredState, PrincipalAssignments, PrincipalKey, PrincipalKind, SetValues, Status,
+};
+use crate::plan::effect::active_definitions;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,13 +25,37 @@ struct CanonicalDesired<'a> {
     assignments: Vec<(&'a PrincipalKey, &'a PrincipalAssignments)>,
 }
 
+/// What of the tenant a plan depends on (DESIGN §10): the declared sets
+/// (and any set differing from one only in case) with their definitions,
+/// the tenant-wide counts its limits check, the declared principals, and,
+/// under an `undeclaredAssignments` sweep, the holders of values in declared
+/// sets. The counts of sets and of active definitions are covered only
+/// when the files add to them. Other teams' sets, display names and principals read only by
+/// chance (a probe page, a sweep) are left out, so a saved plan is not
+/// refused as stale over changes it does not depend on.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct CanonicalLive<'a> {
-    attribute_sets: &'a std::collections::BTreeMap<String, crate::model::live::LiveAttributeSet>,
-    definitions: &'a std::collections::BTreeMap<String, crate::model::Definition>,
-    principals: Vec<&'a LivePrincipal>,
+    attribute_set_count: Option<usize>,
+    active_definition_count: Option<usize>,
+    attribute_sets: Vec<&'a LiveAttributeSet>,
+    definitions: Vec<&'a Definition>,
+    principals: Vec<PrincipalPart<'a>>,
     principals_complete: bool,
+}
+
+/// A principal as the plan sees it: its keys and its values (all of them
+/// for a declared principal, whose limit of values counts every set; those
+/// in declared sets for an undeclared holder).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PrincipalPart<'a> {
+    kind: PrincipalKind,
+    object_id: &'a str,
+    user_principal_name: Option<&'a str>,
+    app_id: Option<&'a str>,
+    /// `None` when the tenant answered `null`.
+    values: Option<Vec<(&'a String, &'a SetValues)>>,
 }
 
 /// The fingerprint of a desired state.
@@ -38,12 +67,56 @@ pub fn desired(state: &DesiredState) -> String {
     })
 }
 
-/// The fingerprint of a live state.
-pub fn live(state: &LiveState) -> String {
+/// The fingerprint of what of the live state a plan of `desired` depends on.
+pub fn live<'a>(state: &'a LiveState, desired: &DesiredState) -> String {
+    let declared_sets: HashSet<String> =
+        desired.attribute_sets.keys().map(|set| set.to_ascii_lowercase()).collect();
+    let declared_set = |set: &str| declared_sets.contains(&set.to_ascii_lowercase());
+    let index = state.principal_index();
+    let declared: BTreeSet<PrincipalId> =
+        desired.assignments.keys().filter_map(|key| index.find(key)).map(LivePrincipal::id).collect();
+    let part = |principal: &'a LivePrincipal, all_sets: bool| PrincipalPart {
+        kind: principal.kind,
+        object_id: &principal.object_id,
+        user_principal_name: principal.user_principal_name.as_deref(),
+        app_id: principal.app_id.as_deref(),
+        values: principal
+            .custom_security_attributes
+            .as_ref()
+            .map(|sets| sets.iter().filter(|(set, _)| all_sets || declared_set(set)).collect()),
+    };
+    let mut principals: Vec<PrincipalPart<'a>> = Vec::new();
+    for principal in state.principals.values() {
+        if declared.contains(&principal.id()) {
+            principals.push(part(principal, true));
+        } else if desired.policy.undeclared_assignments.needs_sweep()
+            && principal
+                .custom_security_attributes
+                .iter()
+                .flatten()
+                .any(|(set, values)| declared_set(set) && !values.is_empty())
+        {
+            principals.push(part(principal, false));
+        }
+    }
+    // The tenant-wide counts matter only to a plan that adds to them.
+    let creates_sets =
+        desired.attribute_sets.keys().any(|set| state.attribute_set_ignoring_case(set).is_none());
+    let adds_active =
+        desired.attribute_sets.values().flat_map(|set| set.attributes.values()).any(|definition| {
+            definition.status == Status::Available
+                && state.definitions.get(&definition.id()).is_none_or(|live| live.status != Status::Available)
+        });
     hash(&CanonicalLive {
-        attribute_sets: &state.attribute_sets,
-        definitions: &state.definitions,
-        principals: state.principals.values().collect(),
+        attribute_set_count: creates_sets.then_some(state.attribute_sets.len()),
+        active_definition_count: adds_active.then(|| active_definitions(state)),
+        attribute_sets: state.attribute_sets.values().filter(|set| declared_set(&set.id)).collect(),
+        definitions: state
+            .definitions
+            .values()
+            .filter(|definition| declared_set(&definition.attribute_set))
+            .collect(),
+        principals,
         principals_complete: state.principals_complete,
     })
 }
@@ -82,21 +155,40 @@ fn hash(value: &impl Serialize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::live::LiveAttributeSet;
 
     #[test]
-    fn equal_states_have_equal_fingerprints_and_any_difference_shows() {
-        let mut state = LiveState::default();
-        let empty = live(&state);
-        assert!(empty.starts_with("sha256:") && empty.len() == 7 + 64, "{empty}");
-        state.attribute_sets.insert(
-            "Eng".into(),
-            LiveAttributeSet { id: "Eng".into(), description: None, max_attributes_per_set: None },
-        );
-        assert_ne!(live(&state), empty);
-        assert_eq!(live(&state.clone()), live(&state));
+    fn equal_states_have_equal_fingerprints_and_any_difference_that_matters_shows() {
+        let set =
+            |id: &str| LiveAttributeSet { id: id.into(), description: None, max_attributes_per_set: None };
         let mut desired_state = DesiredState::default();
-        desired_state.assignments.insert(PrincipalKey::User("a@x".into()), Default::default());
-        assert_ne!(desired(&desired_state), desired(&DesiredState::default()));
+        desired_state.attribute_sets.insert(
+            "Eng".into(),
+            crate::model::AttributeSet {
+                id: "Eng".into(),
+                description: None,
+                max_attributes_per_set: None,
+                attributes: Default::default(),
+            },
+        );
+        let mut state = LiveState::default();
+        let empty = live(&state, &desired_state);
+        assert!(empty.starts_with("sha256:") && empty.len() == 7 + 64, "{empty}");
+        state.attribute_sets.insert("Eng".into(), set("Eng"));
+        let with_eng = live(&state, &desired_state);
+        assert_ne!(with_eng, empty);
+        assert_eq!(live(&state.clone(), &desired_state), with_eng);
+        let mut other = state.clone();
+        other.attribute_sets.insert("Other".into(), set("Other"));
+        other.attribute_sets.get_mut("Other").unwrap().description = Some("theirs".into());
+        let mut described = other.clone();
+        described.attribute_sets.get_mut("Other").unwrap().description = Some("changed".into());
+        assert_eq!(
+            live(&other, &desired_state),
+            live(&described, &desired_state),
+            "an undeclared set's properties do not count"
+        );
+        let mut declared = DesiredState::default();
+        declared.assignments.insert(PrincipalKey::User("a@x".into()), Default::default());
+        assert_ne!(desired(&declared), desired(&DesiredState::default()));
     }
 }

@@ -185,10 +185,12 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         // The fingerprints serialise both states (tens of megabytes for a
         // large tenant) and need nothing from the diff: they are computed
         // beside it.
-        let fingerprint = scope
-            .spawn(|| Fingerprint { desired: fingerprint::desired(desired), live: fingerprint::live(live) });
+        let fingerprint = scope.spawn(|| Fingerprint {
+            desired: fingerprint::desired(desired),
+            live: fingerprint::live(live, desired),
+        });
         let found = diff(desired, live);
-        let changes = order::order(found.changes);
+        let changes = order::order(found.changes, effect::active_definitions(live));
         let mut conflicts = found.conflicts;
         conflicts.extend(limit_conflicts(desired, live, &changes));
         conflicts.sort_by(|a, b| (&a.address, &a.property).cmp(&(&b.address, &b.property)));

@@ -4,11 +4,16 @@
 //! values → deactivate definitions. Within a step changes are sorted by
 //! address, so the same inputs always give the same plan.
 //!
+//! One exception: when the plan's creates and reactivations of definitions
+//! would pass Graph's limit of active definitions before the deactivations
+//! ran, the deactivations that free that room run right after the sets.
+//!
 //! Deactivations come last so that assignments can still move away from a
 //! value or attribute before it goes; creations come first so that
 //! assignments can use what the plan creates.
 
 use super::{Action, Address, Change};
+use crate::model::{MAX_ACTIVE_DEFINITIONS, Status};
 
 /// The step of the apply order a change belongs to (1 = first).
 pub fn step(change: &Change) -> u8 {
@@ -33,13 +38,65 @@ fn rank(action: Action) -> u8 {
     }
 }
 
-/// Sorts `changes` into apply order and numbers them from 1.
-pub fn order(mut changes: Vec<Change>) -> Vec<Change> {
-    changes.sort_by(|a, b| (step(a), &a.address, rank(a.action)).cmp(&(step(b), &b.address, rank(b.action))));
+/// Sorts `changes` into apply order and numbers them from 1. `live_active`
+/// is how many definitions the tenant holds Available: when the plan's
+/// creates and reactivations need more room than Graph's limit leaves, as
+/// many deactivations of definitions as free that room run first, right
+/// after the sets (DESIGN §10, revised order). The others stay last.
+pub fn order(mut changes: Vec<Change>, live_active: usize) -> Vec<Change> {
+    let room_freeing = room_freeing_deactivations(&changes, live_active);
+    let position = |change: &Change| {
+        let first = room_freeing.contains(&change.address);
+        let step = if first { 1 } else { step(change) };
+        (step, first, change.address.clone(), rank(change.action))
+    };
+    changes.sort_by_cached_key(position);
     for (index, change) in changes.iter_mut().enumerate() {
         change.seq = index + 1;
     }
     changes
+}
+
+/// The deactivations of definitions that must run before the creates and
+/// reactivations so that the tenant never holds more than its limit of
+/// active definitions, the first by address. Definitions whose allowed
+/// values the plan also changes are not moved (their values are edited
+/// while they are still Available); if too few remain, the plan's limit
+/// check reports a conflict.
+fn room_freeing_deactivations(changes: &[Change], live_active: usize) -> Vec<Address> {
+    let is_definition = |change: &Change| matches!(change.address, Address::Definition { .. });
+    let added = changes
+        .iter()
+        .filter(|change| is_definition(change))
+        .filter(|change| match change.action {
+            Action::Reactivate => true,
+            Action::Create => {
+                matches!(&change.after, Some(super::Snapshot::Definition(created)) if created.status == Status::Available)
+            }
+            _ => false,
+        })
+        .count();
+    let needed = (live_active + added).saturating_sub(MAX_ACTIVE_DEFINITIONS);
+    if needed == 0 || added == 0 {
+        return Vec::new();
+    }
+    let values_changed = |set: &str, attribute: &str| {
+        changes.iter().any(|change| {
+            matches!(&change.address, Address::AllowedValue { set: s, attribute: a, .. } if s == set && a == attribute)
+        })
+    };
+    let mut candidates: Vec<&Address> = changes
+        .iter()
+        .filter(|change| change.action == Action::Deactivate)
+        .filter_map(|change| match &change.address {
+            address @ Address::Definition { set, attribute } if !values_changed(set, attribute) => {
+                Some(address)
+            }
+            _ => None,
+        })
+        .collect();
+    candidates.sort();
+    candidates.into_iter().take(needed).cloned().collect()
 }
 
 #[cfg(test)]
@@ -62,14 +119,17 @@ mod tests {
         let value =
             |v: &str| Address::AllowedValue { set: "S".into(), attribute: "A".into(), value: v.into() };
         let definition = |a: &str| Address::Definition { set: "S".into(), attribute: a.into() };
-        let ordered = order(vec![
-            change(Action::Deactivate, definition("B")),
-            change(Action::Deactivate, value("x")),
-            change(Action::Create, value("y")),
-            change(Action::Update, definition("A")),
-            change(Action::Reactivate, definition("A")),
-            change(Action::Create, Address::AttributeSet { set: "S".into() }),
-        ]);
+        let ordered = order(
+            vec![
+                change(Action::Deactivate, definition("B")),
+                change(Action::Deactivate, value("x")),
+                change(Action::Create, value("y")),
+                change(Action::Update, definition("A")),
+                change(Action::Reactivate, definition("A")),
+                change(Action::Create, Address::AttributeSet { set: "S".into() }),
+            ],
+            0,
+        );
         let seen: Vec<(usize, Action, String)> =
             ordered.iter().map(|c| (c.seq, c.action, c.address.to_string())).collect();
         assert_eq!(
@@ -82,6 +142,45 @@ mod tests {
                 (5, Action::Deactivate, "S.A=x".into()),
                 (6, Action::Deactivate, "S.B".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn deactivations_that_free_room_for_creates_run_right_after_the_sets() {
+        let definition = |a: &str| Address::Definition { set: "S".into(), attribute: a.into() };
+        let created = |a: &str| Change {
+            seq: 0,
+            action: Action::Create,
+            address: definition(a),
+            before: None,
+            after: Some(crate::plan::Snapshot::Definition(crate::plan::DefinitionSnapshot {
+                description: None,
+                data_type: crate::model::DataType::String,
+                is_collection: false,
+                is_searchable: true,
+                use_pre_defined_values_only: false,
+                status: Status::Available,
+                allowed_values: Vec::new(),
+            })),
+        };
+        let changes = vec![
+            created("New"),
+            change(Action::Deactivate, definition("Old1")),
+            change(Action::Deactivate, definition("Old2")),
+            change(Action::Create, Address::AttributeSet { set: "S".into() }),
+        ];
+        let seen = |ordered: Vec<Change>| -> Vec<String> {
+            ordered.iter().map(|c| format!("{} {}", c.action, c.address)).collect()
+        };
+        assert_eq!(
+            seen(order(changes.clone(), MAX_ACTIVE_DEFINITIONS)),
+            vec!["create S", "deactivate S.Old1", "create S.New", "deactivate S.Old2"],
+            "one create at the limit needs one deactivation first"
+        );
+        assert_eq!(
+            seen(order(changes, MAX_ACTIVE_DEFINITIONS - 1)),
+            vec!["create S", "create S.New", "deactivate S.Old1", "deactivate S.Old2"],
+            "with room left, deactivations stay last"
         );
     }
 }
