@@ -1,6 +1,8 @@
 //! Which tenant a command talks to: a local state file (`--state FILE`) or
 //! Microsoft Graph (the default).
 
+use std::time::Duration;
+
 use anyhow::Context;
 
 use crate::cli::arguments::TargetArgs;
@@ -31,7 +33,16 @@ fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
     let sign_in = auth::choose(args.auth.into(), args.tenant_id.as_deref(), args.client_id.as_deref(), &env)?;
     tracing::info!(graph = %endpoint.display_root(), sign_in = sign_in.describe(), "target");
     let tokens = auth::token_source(&sign_in, endpoint.cloud, &endpoint.scope, &env)?;
-    let tenant = GraphTenant::new(endpoint, tokens, ClientOptions::default(), args.tenant_id.clone())?
-        .stop_on_ctrl_c();
+    if args.retry_scale.is_nan() || args.retry_scale <= 0.0 {
+        anyhow::bail!("--retry-scale must be above 0, not {}", args.retry_scale);
+    }
+    let defaults = ClientOptions::default();
+    let options = ClientOptions {
+        retry: defaults.retry.scaled(args.retry_scale),
+        replication: defaults.replication.scaled(args.retry_scale),
+        request_timeout: defaults.request_timeout.mul_f64(args.retry_scale).max(Duration::from_secs(5)),
+        ..defaults
+    };
+    let tenant = GraphTenant::new(endpoint, tokens, options, args.tenant_id.clone())?.stop_on_ctrl_c();
     Ok(Box::new(tenant))
 }
