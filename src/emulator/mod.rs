@@ -237,6 +237,11 @@ impl RunningEmulator {
         self.shared.stats()
     }
 
+    /// When the configured outage began, once it has.
+    pub fn outage_began(&self) -> Option<std::time::Instant> {
+        self.shared.outage_began()
+    }
+
     /// Stops serving and waits (briefly) for open connections to close.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -135,6 +135,10 @@ impl Shared {
         *lock(&self.outage_began) = None;
     }
 
+    pub fn outage_began(&self) -> Option<Instant> {
+        *lock(&self.outage_began)
+    }
+
     /// Whether an outage is on now: every Graph request is then answered 503.
     pub(super) fn outage_on(&self) -> bool {
         let writes_seen = self.writes_seen.load(Ordering::SeqCst);
@@ -150,7 +154,8 @@ impl Shared {
         if !request.is_write() {
             return false;
         }
-        let writes_seen = self.writes_seen.fetch_add(1, Ordering::SeqCst) + 1;
+        // The writes received before this one.
+        let writes_seen = self.writes_seen.fetch_add(1, Ordering::SeqCst);
         let on = window_on(self.config.storm, writes_seen, &self.storm_began, Instant::now());
         if on {
             let mut stats = lock(&self.stats);

@@ -700,6 +700,64 @@ mod tests {
         server.abort();
     }
 
+    /// A gateway answering 502 to the first two requests of each kind: a
+    /// read is retried through it, a write is not (its outcome is unclear,
+    /// so the caller's read-back rule decides).
+    #[tokio::test]
+    async fn reads_are_retried_on_500_and_502_writes_are_not() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        use axum::http::StatusCode;
+        use axum::routing::get;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let reads = Arc::new(AtomicUsize::new(0));
+        let writes = Arc::new(AtomicUsize::new(0));
+        let (read_count, write_count) = (Arc::clone(&reads), Arc::clone(&writes));
+        let router = axum::Router::new().route(
+            "/v1.0/directory/attributeSets",
+            get(move || {
+                let reads = Arc::clone(&read_count);
+                async move {
+                    match reads.fetch_add(1, Ordering::SeqCst) {
+                        0 => (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>".to_owned()),
+                        1 => (StatusCode::INTERNAL_SERVER_ERROR, "{}".to_owned()),
+                        _ => (StatusCode::OK, r#"{"value":[]}"#.to_owned()),
+                    }
+                }
+            })
+            .post(move || {
+                let writes = Arc::clone(&write_count);
+                async move {
+                    writes.fetch_add(1, Ordering::SeqCst);
+                    (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>".to_owned())
+                }
+            }),
+        );
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let endpoint = super::super::endpoint::resolve(
+            crate::graph::endpoint::Cloud::Global,
+            Some(&format!("http://{address}")),
+            false,
+        )
+        .unwrap();
+        let options =
+            ClientOptions { retry: RetryPolicy::default().scaled(0.01), ..ClientOptions::default() };
+        let client = GraphClient::new(endpoint, TokenSource::Fixed(BearerToken::new("t")), options).unwrap();
+        let url = client.url("directory/attributeSets");
+        let items = client.all_pages(url.clone(), |_| {}).await.unwrap();
+        assert!(items.is_empty());
+        assert_eq!(reads.load(Ordering::SeqCst), 3, "502, then 500, then the page");
+        let error = client
+            .send(Method::POST, &url, Some(&serde_json::json!({ "id": "Eng" })), &[], 1)
+            .await
+            .unwrap_err();
+        assert_eq!(error.status(), Some(502));
+        assert_eq!(writes.load(Ordering::SeqCst), 1, "a write is sent once");
+        server.abort();
+    }
+
     #[test]
     fn segments_are_percent_encoded() {
         assert_eq!(segment("alice@contoso.com"), "alice@contoso.com");
