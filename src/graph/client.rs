@@ -316,7 +316,8 @@ impl GraphClient {
         };
         let status = response.status();
         let response_headers = response.headers().clone();
-        if status.as_u16() == 429 || !url.path().ends_with("/$batch") {
+        // A `$batch` answered 200 reports its items' signals (`batch_once`).
+        if !status.is_success() || !url.path().ends_with("/$batch") {
             let throttled = if status.as_u16() == 429 { writes } else { 0 };
             let retry_after =
                 response_headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
@@ -457,13 +458,13 @@ impl GraphClient {
                 return Err(error);
             }
             let refusal = match (error.throttled(), error.retry_after()) {
+                // A write's Retry-After is the pause the pacer now holds every
+                // writer in: the next `pace` waits it (and counts it).
+                (true, Some(_)) if writes > 0 => Refusal::Throttled(Duration::ZERO),
                 (true, Some(wait)) => Refusal::Throttled(wait),
                 (_, asked) => Refusal::Failed(asked),
             };
             let Some(delay) = budget.next(refusal) else { return Err(error) };
-            // A write's Retry-After is the pause the pacer now holds every writer in.
-            let delay =
-                if writes > 0 && matches!(refusal, Refusal::Throttled(_)) { Duration::ZERO } else { delay };
             tracing::info!(retry_in_ms = delay.as_millis() as u64, "{what}: {error}");
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;

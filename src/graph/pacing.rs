@@ -6,6 +6,10 @@
 //! - a token bucket at 90 % of the quota sets the rate;
 //! - a 429 with `Retry-After` pauses every writer until then (one request
 //!   waiting is not enough: the others would meet the same empty quota);
+//!   after it, one batch goes alone (a probe) until Graph answers, as at
+//!   the start; the burst left before the refusal is given back if Graph
+//!   then accepts writes without reporting pressure (a storm that passed),
+//!   dropped if it reports pressure (the quota itself is nearly used up);
 //! - throttling (most of the writes refused, or a refusal while Graph
 //!   reports pressure) lowers the rate once per episode — the answers to
 //!   requests sent before the episode began do not lower it again — and the
@@ -76,7 +80,20 @@ pub struct WritePacer {
     pressure_at: Option<Instant>,
     /// Counts throttling episodes; a write carries the episode it was sent in.
     episode: u64,
+    /// Until Graph answers a first write, one batch goes alone (a probe), so
+    /// a quota another app has used up refuses one batch, not every writer's.
+    /// When the probe was let go; the gate lifts at the first answer, or
+    /// after `PROBE_PATIENCE` (the probe may have met a reset, not an answer).
+    probe_sent: Option<Instant>,
+    answered: bool,
+    /// The tokens a throttling episode set aside: given back when the next
+    /// accepted answer reports no pressure (the refusal was a storm, not our
+    /// own use of the quota), dropped when it does.
+    saved: f64,
 }
+
+/// How long the other writers wait for the first probe's answer at most.
+const PROBE_PATIENCE: Duration = Duration::from_secs(1);
 
 impl WritePacer {
     /// A pacer for `budget` writes per `window`; it starts with a burst of a
@@ -96,6 +113,9 @@ impl WritePacer {
             pressure_cap: 1.0,
             pressure_at: None,
             episode: 0,
+            probe_sent: None,
+            answered: false,
+            saved: 0.0,
         }
     }
 
@@ -133,9 +153,16 @@ impl WritePacer {
         if now < self.paused_until {
             return self.paused_until - now;
         }
+        if !self.answered
+            && let Some(sent) = self.probe_sent
+            && now < sent + PROBE_PATIENCE
+        {
+            return Duration::from_millis(5);
+        }
         let writes = f64::from(writes).min(self.capacity);
         if self.tokens >= writes {
             self.tokens -= writes;
+            self.probe_sent.get_or_insert(now);
             return Duration::ZERO;
         }
         let missing = writes - self.tokens;
@@ -154,6 +181,13 @@ impl WritePacer {
 
     /// Takes in what Graph answered to writes sent in episode `sent_in`.
     pub fn observe(&mut self, signal: WriteSignal, sent_in: u64, now: Instant) {
+        self.answered = true;
+        if signal.throttled == 0 && signal.writes > 0 && self.saved > 0.0 {
+            if signal.pressure.is_none_or(|share| share < 0.8) {
+                self.tokens = (self.tokens + self.saved).min(self.capacity);
+            }
+            self.saved = 0.0;
+        }
         if let Some(share) = signal.pressure.filter(|share| *share >= 0.8) {
             // 0.8 of the quota used → 0.8 of full speed; 1.0 → 0.6; above → lower.
             let cap = (1.6 - share).clamp(MIN_SLOWDOWN, 1.0);
@@ -173,7 +207,11 @@ impl WritePacer {
         if sent_in == self.episode && (most_refused || pressured) {
             self.episode += 1;
             self.floor = (self.slowdown(now) * THROTTLED_FACTOR).max(MIN_SLOWDOWN);
+            self.saved = self.saved.max(self.tokens);
             self.tokens = self.tokens.min(0.0);
+            // After the pause, one batch goes alone again.
+            self.answered = false;
+            self.probe_sent = None;
         }
         if self.episode > sent_in {
             self.quiet_until = self.quiet_until.max(self.paused_until);
@@ -193,7 +231,22 @@ mod tests {
         WriteSignal { writes, throttled, retry_after: retry_after.map(Duration::from_secs), pressure: None }
     }
 
-    /// Sends batches of 20 as fast as the pacer allows, from `from` to `to`.
+    #[test]
+    fn the_first_batch_goes_alone_until_graph_answers_it() {
+        let now = Instant::now();
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
+        assert!(pacer.wait_for(20, now) > Duration::ZERO, "the others wait for the probe's answer");
+        // Without an answer (a reset), they go after a while anyway.
+        assert_eq!(pacer.wait_for(20, now + PROBE_PATIENCE), Duration::ZERO);
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
+        pacer.observe(signal(20, 0, None), 0, now);
+        assert_eq!(pacer.wait_for(20, now), Duration::ZERO, "answered: the burst is open");
+    }
+
+    /// Sends batches of 20 as fast as the pacer allows, from `from` to `to`;
+    /// Graph answers each at once, accepting it.
     fn sent_between(pacer: &mut WritePacer, from: Instant, to: Instant) -> u32 {
         let mut clock = from;
         let mut sent = 0u32;
@@ -201,6 +254,7 @@ mod tests {
             let wait = pacer.wait_for(20, clock);
             if wait.is_zero() {
                 sent += 20;
+                pacer.observe(signal(20, 0, None), pacer.episode(), clock);
             } else {
                 clock += wait;
             }
@@ -223,6 +277,7 @@ mod tests {
         let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
         assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
         pacer.observe(signal(20, 20, Some(10)), pacer.episode(), now);
+        assert_eq!(pacer.wait_for(1, now), Duration::from_secs(10));
         // Any writer, even with tokens left, waits for the pause to end.
         assert_eq!(pacer.wait_for(1, now + Duration::from_secs(3)), Duration::from_secs(7));
         assert!(pacer.wait_for(1, now + Duration::from_secs(10)) > Duration::ZERO, "no burst after it");
@@ -256,6 +311,27 @@ mod tests {
         }
         let after = now + Duration::from_secs(1);
         assert!((pacer.slowdown(after) - THROTTLED_FACTOR).abs() < 1e-9, "{}", pacer.slowdown(after));
+    }
+
+    #[test]
+    fn after_a_storm_the_burst_left_is_given_back_but_not_under_pressure() {
+        let now = Instant::now();
+        for (pressure, burst_back) in [(None, true), (Some(1.0), false)] {
+            let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+            assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
+            pacer.observe(signal(20, 0, None), 0, now);
+            pacer.observe(signal(20, 20, Some(2)), pacer.episode(), now);
+            let after = now + Duration::from_secs(2) + RAMP;
+            assert_eq!(pacer.wait_for(20, after), Duration::ZERO, "the probe");
+            assert!(pacer.wait_for(20, after) > Duration::ZERO, "alone");
+            pacer.observe(
+                WriteSignal { writes: 20, throttled: 0, retry_after: None, pressure },
+                pacer.episode(),
+                after,
+            );
+            let next = pacer.wait_for(200, after);
+            assert_eq!(next.is_zero(), burst_back, "{pressure:?}: {next:?}");
+        }
     }
 
     #[test]
