@@ -325,7 +325,8 @@ impl GraphClient {
                 .get("x-ms-throttle-limit-percentage")
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.trim().parse::<f64>().ok());
-            self.observe(WriteSignal { writes, throttled, retry_after, pressure }, sent_in);
+            let whole = url.path().ends_with("/$batch");
+            self.observe(WriteSignal { writes, throttled, retry_after, pressure, whole }, sent_in);
         }
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
@@ -464,6 +465,15 @@ impl GraphClient {
                 (true, Some(wait)) => Refusal::Throttled(wait),
                 (_, asked) => Refusal::Failed(asked),
             };
+            if let Refusal::Failed(_) = refusal
+                && writes > 0
+            {
+                let unserved = match &error {
+                    GraphError::ItemsPending { count, .. } => (*count as u32).min(writes),
+                    _ => writes,
+                };
+                self.pacer.lock().expect("pacer lock").refund(unserved);
+            }
             let Some(delay) = budget.next(refusal) else { return Err(error) };
             tracing::info!(retry_in_ms = delay.as_millis() as u64, "{what}: {error}");
             if !delay.is_zero() {
@@ -485,7 +495,8 @@ impl GraphClient {
             self.attempt(&Method::POST, &url, Some(&envelope(requests)), &[], writes, sent_in).await?;
         let items = parse_answer(answer.body, requests)?;
         if writes > 0 {
-            let mut signal = WriteSignal { writes, throttled: 0, retry_after: None, pressure: None };
+            let mut signal =
+                WriteSignal { writes, throttled: 0, retry_after: None, pressure: None, whole: false };
             for request in requests.iter().filter(|request| request.is_write()) {
                 let item = &items[&request.id];
                 if item.status == 429 {

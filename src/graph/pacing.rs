@@ -55,6 +55,10 @@ pub struct WriteSignal {
     pub retry_after: Option<Duration>,
     /// The highest `x-ms-throttle-limit-percentage` reported.
     pub pressure: Option<f64>,
+    /// The request was refused whole (a `$batch` envelope answered 429):
+    /// one refusal, which pauses but is throttling only under pressure;
+    /// Graph judged none of its items.
+    pub whole: bool,
 }
 
 /// A token bucket for writes, shared by every writer of a client.
@@ -169,6 +173,14 @@ impl WritePacer {
         Duration::from_secs_f64(missing / (self.rate * self.slowdown(now))).max(Duration::from_millis(1))
     }
 
+    /// Writes that failed without being served (503, a reset, a timeout)
+    /// give their tokens back: Graph did not count them, and an outage must
+    /// not be paced as if it were writing. They also count as the probe's answer.
+    pub fn refund(&mut self, writes: u32) {
+        self.tokens = (self.tokens + f64::from(writes)).min(self.capacity);
+        self.answered = true;
+    }
+
     /// The episode a write sent now belongs to.
     pub fn episode(&self) -> u64 {
         self.episode
@@ -203,7 +215,7 @@ impl WritePacer {
         }
         let pressured =
             self.pressure_at.is_some_and(|at| now.saturating_duration_since(at) < PRESSURE_MEMORY);
-        let most_refused = signal.throttled * 2 >= signal.writes.max(1);
+        let most_refused = !signal.whole && signal.throttled * 2 >= signal.writes.max(1);
         if sent_in == self.episode && (most_refused || pressured) {
             self.episode += 1;
             self.floor = (self.slowdown(now) * THROTTLED_FACTOR).max(MIN_SLOWDOWN);
@@ -228,7 +240,13 @@ mod tests {
     use super::*;
 
     fn signal(writes: u32, throttled: u32, retry_after: Option<u64>) -> WriteSignal {
-        WriteSignal { writes, throttled, retry_after: retry_after.map(Duration::from_secs), pressure: None }
+        WriteSignal {
+            writes,
+            throttled,
+            retry_after: retry_after.map(Duration::from_secs),
+            pressure: None,
+            whole: false,
+        }
     }
 
     #[test]
@@ -325,7 +343,7 @@ mod tests {
             assert_eq!(pacer.wait_for(20, after), Duration::ZERO, "the probe");
             assert!(pacer.wait_for(20, after) > Duration::ZERO, "alone");
             pacer.observe(
-                WriteSignal { writes: 20, throttled: 0, retry_after: None, pressure },
+                WriteSignal { writes: 20, throttled: 0, retry_after: None, pressure, whole: false },
                 pacer.episode(),
                 after,
             );
@@ -341,7 +359,16 @@ mod tests {
         pacer.observe(signal(20, 1, Some(1)), pacer.episode(), now);
         assert_eq!(pacer.wait_for(1, now), Duration::from_secs(1));
         assert_eq!(pacer.slowdown(now + Duration::from_secs(1)), 1.0);
-        // 503s and resets are not reported to the pacer at all; answers without a 429 change nothing.
+        // An envelope refused whole is one refusal: it pauses, it does not slow.
+        let whole = WriteSignal { whole: true, ..signal(20, 20, Some(1)) };
+        pacer.observe(whole, pacer.episode(), now);
+        assert_eq!(pacer.slowdown(now + Duration::from_secs(1)), 1.0);
+        // 503s and resets give their tokens back; answers without a 429 change nothing.
+        let later = now + Duration::from_secs(1);
+        assert_eq!(pacer.wait_for(260, later), Duration::ZERO);
+        assert!(pacer.wait_for(20, later) > Duration::ZERO);
+        pacer.refund(20);
+        assert_eq!(pacer.wait_for(20, later), Duration::ZERO, "the refunded tokens");
         pacer.observe(signal(20, 0, None), pacer.episode(), now);
         assert_eq!(pacer.slowdown(now), 1.0);
     }
@@ -350,8 +377,13 @@ mod tests {
     fn pressure_caps_the_rate_while_reported_and_lifts_in_time() {
         let now = Instant::now();
         let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
-        let pressure =
-            |share| WriteSignal { writes: 20, throttled: 0, retry_after: None, pressure: Some(share) };
+        let pressure = |share| WriteSignal {
+            writes: 20,
+            throttled: 0,
+            retry_after: None,
+            pressure: Some(share),
+            whole: false,
+        };
         pacer.observe(pressure(1.2), 0, now);
         assert!((pacer.slowdown(now) - 0.4).abs() < 1e-9);
         // A 429 while Graph reports pressure is throttling, even for one write.
