@@ -5,7 +5,9 @@
 //! growth. Run: `cargo bench --bench scale` (writes BENCHMARKS.md).
 //!
 //! `--quick` runs only the smaller sizes (for a try-out); `--local-only`
-//! skips the emulator; `--out FILE` writes elsewhere. `SCALE_KEEP_DATA=DIR`
+//! skips the emulator; `--out FILE` writes elsewhere; `--reliability` runs
+//! only the throttling and fault rows (`reliability/mod.rs`, a few minutes)
+//! and replaces their section of the existing file. `SCALE_KEEP_DATA=DIR`
 //! keeps the generated files, `SCALE_PHASES=1` prints the peak memory after
 //! each phase of the measured plan. Internally, the binary re-runs itself with `--measure-plan DIR`
 //! to measure one plan's peak memory in a process of its own.
@@ -24,6 +26,31 @@ use entra_csa::model::synthetic::{Shape, generate};
 use entra_csa::plan::{self, Target};
 use entra_csa::tenant::{ReadScope, Tenant};
 
+#[path = "reliability/mod.rs"]
+mod reliability;
+
+/// The heading the throttling and fault section starts with.
+const RELIABILITY_HEADING: &str = "## Throttling and faults";
+
+/// `report` with its throttling and fault section replaced by `section`
+/// (inserted before the history when it has none).
+fn splice_reliability(report: &str, section: &str) -> String {
+    let start = report.find(RELIABILITY_HEADING);
+    let (before, after) = match start {
+        Some(start) => {
+            let rest = &report[start + RELIABILITY_HEADING.len()..];
+            let end =
+                rest.find("\n## ").map_or(report.len(), |end| start + RELIABILITY_HEADING.len() + end + 1);
+            (&report[..start], &report[end..])
+        }
+        None => {
+            let at = report.find("## Changes made for these figures").unwrap_or(report.len());
+            (&report[..at], &report[at..])
+        }
+    };
+    format!("{before}{section}\n{after}")
+}
+
 /// Timing repetitions; the median is reported.
 const RUNS: usize = 3;
 
@@ -39,6 +66,15 @@ fn main() {
         .position(|arg| arg == "--out")
         .map(|position| PathBuf::from(&args[position + 1]))
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md"));
+    if args.iter().any(|arg| arg == "--reliability") {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let section = runtime.block_on(reliability::section());
+        let existing = std::fs::read_to_string(&out).unwrap_or_default();
+        std::fs::write(&out, splice_reliability(&existing, &section)).expect("BENCHMARKS.md is writable");
+        eprintln!("wrote {}", out.display());
+        print!("{section}");
+        return;
+    }
 
     let sizes: &[usize] = if quick { &[1_000, 10_000] } else { &[1_000, 10_000, 102_000] };
     let mut rows = Vec::new();
@@ -73,6 +109,10 @@ fn main() {
         ]
     };
     let mut report = report(&rows, &reads, &applies, quick);
+    if !local_only {
+        report.push('\n');
+        report.push_str(&runtime.block_on(reliability::section()));
+    }
     report.push('\n');
     report.push_str(include_str!("history.md"));
     std::fs::write(&out, &report).expect("BENCHMARKS.md is writable");

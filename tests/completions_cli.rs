@@ -10,7 +10,11 @@ use crate::launch::{entra_csa, run};
 /// Every (subcommand path, long flag) the parser accepts, global flags included.
 fn commands_and_flags() -> Vec<(String, Vec<String>)> {
     fn walk(command: &clap::Command, name: String, found: &mut Vec<(String, Vec<String>)>) {
-        let flags = command.get_arguments().filter_map(|arg| arg.get_long().map(str::to_owned)).collect();
+        let flags = command
+            .get_arguments()
+            .filter(|arg| !arg.is_hide_set())
+            .filter_map(|arg| arg.get_long().map(str::to_owned))
+            .collect();
         found.push((name.clone(), flags));
         for sub in command.get_subcommands().filter(|sub| sub.get_name() != "help") {
             walk(sub, format!("{name}-{}", sub.get_name()), found);

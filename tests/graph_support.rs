@@ -54,12 +54,14 @@ pub fn fast_options() -> ClientOptions {
             max_delay: Duration::from_millis(200),
             max_attempts: 12,
             max_total_delay: Duration::from_secs(20),
+            max_throttle_wait: Duration::from_secs(60),
         },
         replication: RetryPolicy {
             min_delay: Duration::from_millis(20),
             max_delay: Duration::from_millis(200),
             max_attempts: 60,
             max_total_delay: Duration::from_secs(20),
+            max_throttle_wait: Duration::from_secs(60),
         },
         ..ClientOptions::default()
     }

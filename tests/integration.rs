@@ -32,6 +32,7 @@ mod reliability_faults;
 mod reliability_hostile_graph;
 mod reliability_interrupt;
 mod reliability_no_delete;
+mod reliability_scale;
 mod reliability_security;
 mod reliability_support;
 mod validate_cases;

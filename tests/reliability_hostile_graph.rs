@@ -149,7 +149,9 @@ async fn apply_through_then(hostility: Hostility, rerun: bool) -> (i32, String, 
         axum::serve(listener, Router::new().fallback(handle).with_state(proxy)).await.unwrap();
     });
     let example = repo("examples/contoso.yaml").display().to_string();
-    let args = ["-v", "apply", "-f", &example, "--graph-url", &own, "--auto-approve"];
+    // Retries shortened a hundredfold: a persistent 502 on a read is retried, then fails.
+    let args =
+        ["-v", "apply", "-f", &example, "--graph-url", &own, "--auto-approve", "--retry-scale", "0.01"];
     let (code, stdout, stderr) = run_cli(args.iter().map(|arg| (*arg).to_owned()).collect(), SENTINEL).await;
     server.abort();
     let writes = emulator.stats().writes;

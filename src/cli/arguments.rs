@@ -200,6 +200,11 @@ pub struct TargetArgs {
     /// How to sign in; `auto` picks the first method that is configured.
     #[arg(long, value_enum, default_value_t = AuthFlag::Auto)]
     pub auth: AuthFlag,
+
+    /// Multiplies every retry wait and budget (tests and benchmarks shorten
+    /// an outage with it; the rule stays the same). Hidden: not for users.
+    #[arg(long, hide = true, env = "ENTRA_CSA_RETRY_SCALE", default_value_t = 1.0, value_name = "FACTOR")]
+    pub retry_scale: f64,
 }
 
 impl TargetArgs {
@@ -348,6 +353,37 @@ pub struct EmulatorArgs {
     /// Multiply Graph's quotas by this factor (e.g. 10 for faster benchmarks).
     #[arg(long, default_value_t = 1.0)]
     pub throttle_scale: f64,
+
+    /// A second app of the tenant uses this share of the write quota (with
+    /// --throttle graph): the quota starts used up, and only the rest of it
+    /// comes back.
+    #[arg(long, default_value_t = 0.0, value_name = "0..1", requires = "throttle")]
+    pub other_app_share: f64,
+
+    /// A throttling storm: every write answered 429 for this long, as when
+    /// another app uses up the tenant's quota.
+    #[arg(long, value_name = "MS")]
+    pub storm_ms: Option<u64>,
+
+    /// The storm begins with the write after this many writes.
+    #[arg(long, default_value_t = 0, value_name = "N", requires = "storm_ms")]
+    pub storm_after_writes: u64,
+
+    /// The Retry-After of the storm's 429s.
+    #[arg(long, default_value_t = 2_000, value_name = "MS", requires = "storm_ms")]
+    pub storm_retry_after_ms: u64,
+
+    /// An outage: every Graph request answered 503 for this long.
+    #[arg(long, value_name = "MS")]
+    pub outage_ms: Option<u64>,
+
+    /// The outage begins after this many writes.
+    #[arg(long, default_value_t = 0, value_name = "N", requires = "outage_ms")]
+    pub outage_after_writes: u64,
+
+    /// Multiply the Retry-After of injected 429s (e.g. 0.05 for fast tests).
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    pub retry_after_scale: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,7 +10,7 @@ use anyhow::Context;
 use super::arguments::{EmulatorArgs, Throttle as ThrottleArgument};
 use crate::cli::exit_status::ExitStatus;
 use crate::emulator::document::StateDocument;
-use crate::emulator::{self, EmulatorConfig, Throttle};
+use crate::emulator::{self, EmulatorConfig, Throttle, Window};
 
 /// Runs the emulator until Ctrl-C.
 pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
@@ -43,11 +43,26 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
             ThrottleArgument::Graph => Throttle::Graph,
         },
         throttle_scale: args.throttle_scale,
+        other_app_share: args.other_app_share,
+        retry_after_scale: args.retry_after_scale,
+        storm: args
+            .storm_ms
+            .map(|ms| Window { after_writes: args.storm_after_writes, duration: Duration::from_millis(ms) }),
+        storm_retry_after: Duration::from_millis(args.storm_retry_after_ms),
+        outage: args
+            .outage_ms
+            .map(|ms| Window { after_writes: args.outage_after_writes, duration: Duration::from_millis(ms) }),
         // A person poking the emulator with DELETE gets the 405 and a warning.
         expect_deletes: true,
     };
     if !(0.0..=1.0).contains(&config.fault_rate) {
         anyhow::bail!("--fault-rate must be between 0 and 1, not {}", config.fault_rate);
+    }
+    if !(0.0..1.0).contains(&config.other_app_share) {
+        anyhow::bail!("--other-app-share must be at least 0 and below 1, not {}", config.other_app_share);
+    }
+    if config.retry_after_scale.is_nan() || config.retry_after_scale <= 0.0 {
+        anyhow::bail!("--retry-after-scale must be above 0, not {}", config.retry_after_scale);
     }
     if config.page_size == 0 {
         anyhow::bail!("--page-size must be at least 1");

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use anyhow::Context;
 use clap::ValueEnum;
 
@@ -39,8 +41,17 @@ fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
     tracing::info!(graph = %endpoint.display_root(), sign_in = sign_in.describe(), "target");
     let tokens = auth::token_source(&sign_in, endpoint.cloud, &endpoint.scope, &env)?;
     let tokens = with_sign_in_advice(tokens, args, &sign_in, &endpoint);
-    let tenant = GraphTenant::new(endpoint, tokens, ClientOptions::default(), args.tenant_id.clone())?
-        .stop_on_ctrl_c();
+    if args.retry_scale.is_nan() || args.retry_scale <= 0.0 {
+        anyhow::bail!("--retry-scale must be above 0, not {}", args.retry_scale);
+    }
+    let defaults = ClientOptions::default();
+    let options = ClientOptions {
+        retry: defaults.retry.scaled(args.retry_scale),
+        replication: defaults.replication.scaled(args.retry_scale),
+        request_timeout: defaults.request_timeout.mul_f64(args.retry_scale).max(Duration::from_secs(5)),
+        ..defaults
+    };
+    let tenant = GraphTenant::new(endpoint, tokens, options, args.tenant_id.clone())?.stop_on_ctrl_c();
     Ok(Box::new(tenant))
 }
 

@@ -49,6 +49,12 @@ pub struct Stats {
     /// Injected faults by kind (`TooManyRequests`, `ResetAfterWrite`, …).
     #[serde(default)]
     pub faults_by_kind: BTreeMap<String, u64>,
+    /// Writes answered 429 by a storm (also counted in `throttled`).
+    #[serde(default)]
+    pub storm_refusals: u64,
+    /// Requests answered 503 by an outage.
+    #[serde(default)]
+    pub outage_refusals: u64,
 }
 
 impl Stats {

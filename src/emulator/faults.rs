@@ -53,17 +53,31 @@ pub struct FaultInjector {
     random: StdRng,
     /// Also inject the faults after which the write has happened.
     lost_answers: bool,
+    /// Multiplies the `Retry-After` values of the 429s.
+    retry_after_scale: f64,
 }
 
 impl FaultInjector {
     pub fn new(rate: f64, seed: u64) -> Self {
-        FaultInjector { rate: rate.clamp(0.0, 1.0), random: StdRng::seed_from_u64(seed), lost_answers: false }
+        FaultInjector {
+            rate: rate.clamp(0.0, 1.0),
+            random: StdRng::seed_from_u64(seed),
+            lost_answers: false,
+            retry_after_scale: 1.0,
+        }
     }
 
     /// Adds the faults whose write happened to the kinds drawn. Without it,
     /// a seed draws the same sequence as before these kinds existed.
     pub fn with_lost_answers(mut self, lost_answers: bool) -> Self {
         self.lost_answers = lost_answers;
+        self
+    }
+
+    /// Shortens (or stretches) the `Retry-After` of the 429s by `scale`;
+    /// the sequence of faults a seed draws stays the same.
+    pub fn with_retry_after_scale(mut self, scale: f64) -> Self {
+        self.retry_after_scale = if scale > 0.0 { scale } else { 1.0 };
         self
     }
 
@@ -84,10 +98,12 @@ impl FaultInjector {
         }
         Some(match kind {
             0 => Fault::TooManyRequests {
-                retry_after: match retry_kind {
-                    0 => Some("1".to_owned()),
+                retry_after: match (retry_kind, self.retry_after_scale) {
+                    (0, 1.0) => Some("1".to_owned()),
                     // A fractional value like the older C-THR sample's `2.128`, kept short.
-                    1 => Some(format!("0.{fraction:03}")),
+                    (1, 1.0) => Some(format!("0.{fraction:03}")),
+                    (0, scale) => Some(format!("{:.3}", scale)),
+                    (1, scale) => Some(format!("{:.3}", f64::from(fraction) / 1000.0 * scale)),
                     _ => None,
                 },
             },

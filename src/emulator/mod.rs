@@ -16,7 +16,10 @@
 //! Faults (`fault_rate`, by `seed`): 429 with and without `Retry-After`, 503,
 //! a dropped connection; with `lost_answers` also the faults after which the
 //! write has happened (an answer held back past the client's timeout, a reset
-//! after the write, a batch item answered 503 after it was applied). A
+//! after the write, a batch item answered 503 after it was applied). Beyond
+//! single faults: a `storm` (every write 429 for a while, as when another app
+//! uses up the tenant's quota), an `outage` (every request 503 for a while),
+//! and `other_app_share` (a second app using part of the write quota). A
 //! `RunningEmulator` that received a DELETE panics when dropped unless
 //! `expect_deletes` is set, so every test that uses one proves none was sent.
 //!
@@ -99,6 +102,18 @@ pub struct EmulatorConfig {
     pub lost_answers: bool,
     /// How long a `SlowAnswer` fault holds the answer back.
     pub slow_answer: Duration,
+    /// Multiplies the `Retry-After` of injected 429s (tests shorten them).
+    pub retry_after_scale: f64,
+    /// A throttling storm: every write answered 429 with `storm_retry_after`
+    /// for a while, as when another app uses up the tenant's quota.
+    pub storm: Option<Window>,
+    pub storm_retry_after: Duration,
+    /// An outage: every Graph request answered 503 for a while.
+    pub outage: Option<Window>,
+    /// Share of the write quota a second app of the tenant uses (with
+    /// `throttle: Graph`): the write bucket starts empty, and only the rest
+    /// of each refill is left.
+    pub other_app_share: f64,
     /// The test means to send DELETEs (to check they are refused). Without
     /// it, a `RunningEmulator` that received any DELETE panics when dropped,
     /// so every test that uses the emulator proves the client never sent one.
@@ -123,6 +138,11 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("throttle_scale", &self.throttle_scale)
             .field("lost_answers", &self.lost_answers)
             .field("slow_answer", &self.slow_answer)
+            .field("retry_after_scale", &self.retry_after_scale)
+            .field("storm", &self.storm)
+            .field("storm_retry_after", &self.storm_retry_after)
+            .field("outage", &self.outage)
+            .field("other_app_share", &self.other_app_share)
             .field("expect_deletes", &self.expect_deletes)
             .finish_non_exhaustive()
     }
@@ -146,9 +166,23 @@ impl Default for EmulatorConfig {
             throttle_scale: 1.0,
             lost_answers: false,
             slow_answer: Duration::from_secs(2),
+            retry_after_scale: 1.0,
+            storm: None,
+            storm_retry_after: Duration::from_secs(2),
+            outage: None,
+            other_app_share: 0.0,
             expect_deletes: false,
         }
     }
+}
+
+/// When a storm or an outage happens: it begins with the write that comes
+/// after `after_writes` writes (so "mid-apply" is repeatable) and lasts
+/// `duration`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub after_writes: u64,
+    pub duration: Duration,
 }
 
 /// A serving emulator; `shutdown` stops it. Dropped after receiving a
@@ -209,6 +243,11 @@ impl RunningEmulator {
 
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+
+    /// When the configured outage began, once it has.
+    pub fn outage_began(&self) -> Option<std::time::Instant> {
+        self.shared.outage_began()
     }
 
     /// Stops serving and waits (briefly) for open connections to close.

@@ -115,6 +115,9 @@ async fn handle(
             "Invalid version: the emulator serves only /v1.0/, not '{path}'."
         ))));
     };
+    if shared.outage_on() {
+        return answer_here(GraphResponse::error(GraphError::service_unavailable()));
+    }
     // A fault after serving: the answer held back, or lost with the connection.
     let mut after_serving = None;
     match shared.next_fault(true) {

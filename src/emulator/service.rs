@@ -7,14 +7,13 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::http::Method;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::Value;
 
-use super::EmulatorConfig;
 use super::control::{RecordedRequest, Stats};
 use super::document::StateDocument;
 use super::error::GraphError;
@@ -22,6 +21,7 @@ use super::faults::{Fault, FaultInjector};
 use super::routes::{GraphRequest, GraphResponse, ResponseBody, RouteContext, dispatch};
 use super::store::Store;
 use super::throttle::{Admission, RequestCost, Throttler, request_cost};
+use super::{EmulatorConfig, Window};
 use crate::model::PrincipalKind;
 use crate::tenant::state_file::write_document;
 
@@ -49,16 +49,33 @@ pub struct Shared {
     throttler: Mutex<Throttler>,
     pub(super) batch_order: Mutex<StdRng>,
     sequence: AtomicU64,
+    /// Writes received (direct or batch items), for when a window begins.
+    writes_seen: AtomicU64,
+    storm_began: Mutex<Option<Instant>>,
+    outage_began: Mutex<Option<Instant>>,
 }
 
 /// The fault injector a start (or a reset) begins with.
 fn fault_injector(config: &EmulatorConfig) -> FaultInjector {
-    FaultInjector::new(config.fault_rate, config.seed).with_lost_answers(config.lost_answers)
+    FaultInjector::new(config.fault_rate, config.seed)
+        .with_lost_answers(config.lost_answers)
+        .with_retry_after_scale(config.retry_after_scale)
 }
 
 /// The quotas a start (or a reset) begins with, none used.
 fn throttler(config: &EmulatorConfig) -> Throttler {
-    Throttler::new(config.throttle, config.throttle_scale)
+    Throttler::new(config.throttle, config.throttle_scale, config.other_app_share)
+}
+
+/// Whether `window` is on at `now`, given the writes received so far; it
+/// begins (once) when they reach its `after_writes`.
+fn window_on(window: Option<Window>, writes_seen: u64, began: &Mutex<Option<Instant>>, now: Instant) -> bool {
+    let Some(window) = window else { return false };
+    if writes_seen < window.after_writes {
+        return false;
+    }
+    let began = *lock(began).get_or_insert(now);
+    now < began + window.duration
 }
 
 /// Locks a mutex; a panic elsewhere (an injected reset) cannot leave the
@@ -81,6 +98,9 @@ impl Shared {
             throttler: Mutex::new(throttler(&config)),
             batch_order: Mutex::new(StdRng::seed_from_u64(config.seed)),
             sequence: AtomicU64::new(0),
+            writes_seen: AtomicU64::new(0),
+            storm_began: Mutex::new(None),
+            outage_began: Mutex::new(None),
             config,
         })
     }
@@ -110,6 +130,39 @@ impl Shared {
         *lock(&self.faults) = fault_injector(&self.config);
         *lock(&self.batch_order) = StdRng::seed_from_u64(self.config.seed);
         self.sequence.store(0, Ordering::SeqCst);
+        self.writes_seen.store(0, Ordering::SeqCst);
+        *lock(&self.storm_began) = None;
+        *lock(&self.outage_began) = None;
+    }
+
+    pub fn outage_began(&self) -> Option<Instant> {
+        *lock(&self.outage_began)
+    }
+
+    /// Whether an outage is on now: every Graph request is then answered 503.
+    pub(super) fn outage_on(&self) -> bool {
+        let writes_seen = self.writes_seen.load(Ordering::SeqCst);
+        let on = window_on(self.config.outage, writes_seen, &self.outage_began, Instant::now());
+        if on {
+            lock(&self.stats).outage_refusals += 1;
+        }
+        on
+    }
+
+    /// Counts a write received, and says whether a storm refuses it.
+    fn storm_refuses(&self, request: &GraphRequest) -> bool {
+        if !request.is_write() {
+            return false;
+        }
+        // The writes received before this one.
+        let writes_seen = self.writes_seen.fetch_add(1, Ordering::SeqCst);
+        let on = window_on(self.config.storm, writes_seen, &self.storm_began, Instant::now());
+        if on {
+            let mut stats = lock(&self.stats);
+            stats.storm_refusals += 1;
+            stats.throttled += 1;
+        }
+        on
     }
 
     /// Adds a request to the log and the counters. Every POST, PATCH, PUT
@@ -169,7 +222,9 @@ impl Shared {
     ) -> GraphResponse {
         let cost = request_cost(&request.method, &request.path, &request.query);
         let fault = if batch_item.is_some() { self.next_fault(false) } else { None };
+        let stormy = self.storm_refuses(request);
         let mut response = match fault {
+            _ if stormy => throttled_response(self.config.storm_retry_after, "WriteLimitExceeded"),
             Some(Fault::UnavailableAfterWrite) => {
                 // The item is served; its answer says it failed.
                 let _ = self.serve_admitted(request, cost, base_url);
@@ -198,15 +253,8 @@ impl Shared {
         match admission {
             Admission::Throttled { retry_after, information } => {
                 lock(&self.stats).throttled += 1;
-                let mut response = GraphResponse::error(GraphError::too_many_requests());
                 let seconds = retry_after.as_secs_f64().ceil().max(1.0);
-                response.headers.push(("Retry-After".into(), format!("{seconds}")));
-                response.headers.push((
-                    "x-ms-throttle-scope".into(),
-                    format!("Tenant_Application/ReadWrite/{EMULATOR_APPLICATION_ID}/{EMULATOR_TENANT_ID}"),
-                ));
-                response.headers.push(("x-ms-throttle-information".into(), information.into()));
-                response
+                throttled_response(Duration::from_secs_f64(seconds), information)
             }
             Admission::Admitted { limit_percentage } => {
                 let context = RouteContext {
@@ -238,6 +286,18 @@ impl Shared {
 /// The application and tenant the throttle scope names.
 const EMULATOR_APPLICATION_ID: &str = "00000000-0000-0000-0000-00000000e4a1";
 const EMULATOR_TENANT_ID: &str = "00000000-0000-0000-0000-0000000074e1";
+
+/// A 429 of the quota model or a storm, with the headers Graph sends (C-THL).
+fn throttled_response(retry_after: Duration, information: &str) -> GraphResponse {
+    let mut response = GraphResponse::error(GraphError::too_many_requests());
+    response.headers.push(("Retry-After".into(), format!("{}", retry_after.as_secs_f64())));
+    response.headers.push((
+        "x-ms-throttle-scope".into(),
+        format!("Tenant_Application/ReadWrite/{EMULATOR_APPLICATION_ID}/{EMULATOR_TENANT_ID}"),
+    ));
+    response.headers.push(("x-ms-throttle-information".into(), information.into()));
+    response
+}
 
 /// The 429 or 503 of an injected fault (a reset has no response).
 pub(super) fn fault_response(fault: &Fault) -> GraphResponse {

@@ -1,6 +1,7 @@
 //! The HTTP side of Graph: one `reqwest` client, a bearer token on every
-//! request, retries (backon; `Retry-After` honoured) for 429/503/504, resets
-//! and timeouts, client-side pacing of writes, `$batch` with per-item
+//! request, retries (`Retry-After` honoured) for 429/503/504, resets and
+//! timeouts (reads also for 500/502), client-side pacing of writes shared by
+//! every writer, `$batch` with per-item
 //! retries, and paging that follows `@odata.nextLink` verbatim — but only on
 //! the service's own origin, and never in a loop. Logs (tracing) name the
 //! method, path, status, attempt and time; never a token.
@@ -9,7 +10,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use backon::Retryable;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -18,8 +18,8 @@ use url::Url;
 use super::auth::{AuthError, BearerToken, TokenSource};
 use super::batch::{BatchError, BatchItemResponse, BatchRequest, envelope, parse_answer};
 use super::endpoint::GraphEndpoint;
-use super::pacing::{GRAPH_WRITE_WINDOW, GRAPH_WRITES_PER_WINDOW, WritePacer};
-use super::retry::{RetryPolicy, is_retryable_status, next_delay, parse_retry_after, within_total};
+use super::pacing::{GRAPH_WRITE_WINDOW, GRAPH_WRITES_PER_WINDOW, WritePacer, WriteSignal};
+use super::retry::{Refusal, RetryBudget, RetryPolicy, is_retryable, parse_retry_after};
 
 /// How the client behaves; the defaults suit Microsoft Graph.
 #[derive(Debug, Clone)]
@@ -51,6 +51,7 @@ impl Default for ClientOptions {
                 max_delay: Duration::from_secs(15),
                 max_attempts: 20,
                 max_total_delay: Duration::from_secs(120),
+                max_throttle_wait: Duration::from_secs(600),
             },
             write_budget: GRAPH_WRITES_PER_WINDOW,
             write_window: GRAPH_WRITE_WINDOW,
@@ -97,8 +98,17 @@ impl GraphError {
     /// Whether another attempt may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            GraphError::Status { status, .. } => is_retryable_status(*status),
+            GraphError::Status { status, method, .. } => is_retryable(method, *status),
             GraphError::Transport { .. } | GraphError::ItemsPending { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether Graph refused it for throttling (429; a batch's items all 429).
+    fn throttled(&self) -> bool {
+        match self {
+            GraphError::Status { status, .. } => *status == 429,
+            GraphError::ItemsPending { retry_after, .. } => retry_after.is_some(),
             _ => false,
         }
     }
@@ -271,34 +281,35 @@ impl GraphClient {
         }
     }
 
-    async fn pace(&self, writes: u32) {
-        if writes == 0 {
-            return;
-        }
-        let wait = self.pacer.lock().expect("pacer lock").reserve(writes, Instant::now());
-        if !wait.is_zero() {
+    /// Waits until the pacer lets `writes` go (none for a read), and says
+    /// how long that took and which throttling episode they are sent in.
+    async fn pace(&self, writes: u32) -> (Duration, u64) {
+        let started = Instant::now();
+        loop {
+            let (wait, episode) = {
+                let mut pacer = self.pacer.lock().expect("pacer lock");
+                if writes == 0 {
+                    return (Duration::ZERO, pacer.episode());
+                }
+                (pacer.wait_for(writes, Instant::now()), pacer.episode())
+            };
+            if wait.is_zero() {
+                return (started.elapsed(), episode);
+            }
             tracing::debug!(writes, wait_ms = wait.as_millis() as u64, "pacing writes");
             tokio::time::sleep(wait).await;
         }
     }
 
-    fn observe(&self, headers: &HeaderMap, status: u16, wrote: bool) {
-        if !wrote {
-            return;
-        }
-        let mut pacer = self.pacer.lock().expect("pacer lock");
-        if status == 429 {
-            pacer.observe_throttled();
-        } else {
-            let pressure = headers
-                .get("x-ms-throttle-limit-percentage")
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.trim().parse::<f64>().ok());
-            pacer.observe_pressure(pressure);
+    fn observe(&self, signal: WriteSignal, sent_in: u64) {
+        if signal.writes > 0 {
+            self.pacer.lock().expect("pacer lock").observe(signal, sent_in, Instant::now());
         }
     }
 
     /// One attempt; no retries.
+    /// `writes` were paced in episode `sent_in`; a `$batch` envelope
+    /// answered 200 reports its items' signals itself.
     async fn attempt(
         &self,
         method: &Method,
@@ -306,8 +317,8 @@ impl GraphClient {
         body: Option<&Value>,
         headers: &[(&str, &str)],
         writes: u32,
+        sent_in: u64,
     ) -> Result<Answer, GraphError> {
-        self.pace(writes).await;
         let token = self.tokens.token().await?;
         let mut request = self.http.request(method.clone(), url.clone()).bearer_auth(token.expose());
         for (name, value) in headers {
@@ -340,7 +351,18 @@ impl GraphClient {
         };
         let status = response.status();
         let response_headers = response.headers().clone();
-        self.observe(&response_headers, status.as_u16(), writes > 0);
+        // A `$batch` answered 200 reports its items' signals (`batch_once`).
+        if !status.is_success() || !url.path().ends_with("/$batch") {
+            let throttled = if status.as_u16() == 429 { writes } else { 0 };
+            let retry_after =
+                response_headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+            let pressure = response_headers
+                .get("x-ms-throttle-limit-percentage")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<f64>().ok());
+            let whole = url.path().ends_with("/$batch");
+            self.observe(WriteSignal { writes, throttled, retry_after, pressure, whole }, sent_in);
+        }
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
             Err(error) => {
@@ -375,8 +397,8 @@ impl GraphClient {
         writes: u32,
     ) -> Result<Answer, GraphError> {
         let method = &method;
-        with_retries(self.options.retry, "retrying", move || async move {
-            self.attempt(method, url, body, headers, writes).await
+        self.with_retries(self.options.retry, "retrying", &|| writes, move |sent_in| async move {
+            self.attempt(method, url, body, headers, writes, sent_in).await
         })
         .await
     }
@@ -440,31 +462,90 @@ impl GraphClient {
         Ok(items)
     }
 
-    /// One `POST /$batch` with its envelope-level retries.
+    /// Runs `operation` until it succeeds, fails for good, or `policy`'s
+    /// bounds run out. Before each attempt the pacer lets `writes()` go; its
+    /// wait, and the waits Graph asks for, do not use up the failure budget
+    /// (`RetryBudget`). A throttled write waits in the pause every writer
+    /// shares; a throttled read waits its own `Retry-After`. Each retry is
+    /// logged as `{what}: {error}`.
+    async fn with_retries<T, Fut>(
+        &self,
+        policy: RetryPolicy,
+        what: &str,
+        writes: &(dyn Fn() -> u32 + Sync),
+        mut operation: impl FnMut(u64) -> Fut,
+    ) -> Result<T, GraphError>
+    where
+        Fut: std::future::Future<Output = Result<T, GraphError>>,
+    {
+        let mut budget = RetryBudget::new(policy);
+        loop {
+            let writes = writes();
+            let (waited, sent_in) = self.pace(writes).await;
+            budget.waited(waited);
+            let started = Instant::now();
+            let outcome = operation(sent_in).await;
+            budget.spent(started.elapsed());
+            let error = match outcome {
+                Ok(value) => return Ok(value),
+                Err(error) if !error.is_retryable() => return Err(error),
+                Err(error) => error,
+            };
+            if budget.throttle_spent() {
+                return Err(error);
+            }
+            let refusal = match (error.throttled(), error.retry_after()) {
+                // A write's Retry-After is the pause the pacer now holds every
+                // writer in: the next `pace` waits it (and counts it).
+                (true, Some(_)) if writes > 0 => Refusal::Throttled(Duration::ZERO),
+                (true, Some(wait)) => Refusal::Throttled(wait),
+                (_, asked) => Refusal::Failed(asked),
+            };
+            if let Refusal::Failed(_) = refusal
+                && writes > 0
+            {
+                let unserved = match &error {
+                    GraphError::ItemsPending { count, .. } => (*count as u32).min(writes),
+                    _ => writes,
+                };
+                self.pacer.lock().expect("pacer lock").refund(unserved);
+            }
+            let Some(delay) = budget.next(refusal) else { return Err(error) };
+            tracing::info!(retry_in_ms = delay.as_millis() as u64, "{what}: {error}");
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+
+    /// One `POST /$batch`, one attempt; the pacer hears what its write
+    /// items were answered.
     async fn batch_once(
         &self,
         requests: &[BatchRequest],
+        sent_in: u64,
     ) -> Result<BTreeMap<String, BatchItemResponse>, GraphError> {
         let writes = requests.iter().filter(|request| request.is_write()).count() as u32;
         let url = self.url("$batch");
-        let answer = self.send(Method::POST, &url, Some(&envelope(requests)), &[], writes).await?;
+        let answer =
+            self.attempt(&Method::POST, &url, Some(&envelope(requests)), &[], writes, sent_in).await?;
         let items = parse_answer(answer.body, requests)?;
         if writes > 0 {
-            let mut pacer = self.pacer.lock().expect("pacer lock");
-            let mut worst: Option<f64> = None;
-            for item in items.values() {
+            let mut signal =
+                WriteSignal { writes, throttled: 0, retry_after: None, pressure: None, whole: false };
+            for request in requests.iter().filter(|request| request.is_write()) {
+                let item = &items[&request.id];
                 if item.status == 429 {
-                    pacer.observe_throttled();
+                    signal.throttled += 1;
+                    signal.retry_after = signal.retry_after.max(item.retry_after());
                 }
                 if let Some(share) =
-                    item.header("x-ms-throttle-limit-percentage").and_then(|v| v.trim().parse().ok())
+                    item.header("x-ms-throttle-limit-percentage").and_then(|v| v.trim().parse::<f64>().ok())
                 {
-                    worst = Some(worst.map_or(share, |w: f64| w.max(share)));
+                    signal.pressure = Some(signal.pressure.map_or(share, |worst| worst.max(share)));
                 }
             }
-            if worst.is_some() {
-                pacer.observe_pressure(worst);
-            }
+            self.observe(signal, sent_in);
         }
         Ok(items)
     }
@@ -486,16 +567,26 @@ impl GraphClient {
         }
         let progress = Mutex::new(Progress { pending: requests.clone(), answered: BTreeMap::new() });
         let progress = &progress;
-        let round = move || async move {
+        let pending_writes = || {
+            let state = progress.lock().expect("batch lock");
+            state.pending.iter().filter(|request| request.is_write()).count() as u32
+        };
+        let round = move |sent_in| async move {
             let pending = progress.lock().expect("batch lock").pending.clone();
-            let mut answers = self.batch_once(&pending).await?;
+            let mut answers = self.batch_once(&pending, sent_in).await?;
             let mut state = progress.lock().expect("batch lock");
             let mut still = Vec::new();
             let mut longest: Option<Duration> = None;
+            let mut failed = false;
             for request in pending {
                 let item = answers.remove(&request.id).expect("parse_answer answers every id");
-                if is_retryable_status(item.status) || (!item.is_success() && retry_item(&request, &item)) {
-                    longest = longest.max(item.retry_after());
+                if is_retryable(&request.method, item.status)
+                    || (!item.is_success() && retry_item(&request, &item))
+                {
+                    match item.retry_after().filter(|_| item.status == 429) {
+                        Some(wait) => longest = longest.max(Some(wait)),
+                        None => failed = true,
+                    }
                     tracing::debug!(id = %request.id, url = %request.url, status = item.status, "batch item to retry");
                     still.push(request.clone());
                 }
@@ -504,10 +595,12 @@ impl GraphClient {
             state.pending = still;
             match state.pending.len() {
                 0 => Ok(()),
-                count => Err(GraphError::ItemsPending { count, retry_after: longest }),
+                count => {
+                    Err(GraphError::ItemsPending { count, retry_after: if failed { None } else { longest } })
+                }
             }
         };
-        let outcome = with_retries(policy, "batch", round).await;
+        let outcome = self.with_retries(policy, "batch", &pending_writes, round).await;
         let mut state = progress.lock().expect("batch lock");
         let failure_message = outcome.err().map(|error| error.to_string());
         requests
@@ -590,31 +683,6 @@ pub fn item_error(request: &BatchRequest, item: &BatchItemResponse) -> GraphErro
     }
 }
 
-/// Runs `operation` until it succeeds, fails for good, or `policy`'s bounds
-/// run out; a `Retry-After` the error carries sets the next wait. Each retry
-/// is logged as `{what}: {error}`.
-async fn with_retries<T, Fut>(
-    policy: RetryPolicy,
-    what: &str,
-    operation: impl FnMut() -> Fut,
-) -> Result<T, GraphError>
-where
-    Fut: std::future::Future<Output = Result<T, GraphError>>,
-{
-    let started = Instant::now();
-    operation
-        .retry(policy.backoff())
-        .sleep(tokio::time::sleep)
-        .when(GraphError::is_retryable)
-        .adjust(|error: &GraphError, delay| {
-            within_total(started.elapsed(), policy.max_total_delay, next_delay(delay, error.retry_after()))
-        })
-        .notify(|error: &GraphError, delay: Duration| {
-            tracing::info!(retry_in_ms = delay.as_millis() as u64, "{what}: {error}");
-        })
-        .await
-}
-
 /// Whether the connection was actively refused (nothing listens at the address).
 fn connection_refused(error: &reqwest::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
@@ -677,6 +745,64 @@ mod tests {
             client.all_pages(client.url("directory/attributeSets"), |_| pages += 1).await.unwrap_err();
         assert!(error.to_string().contains("paging loop"), "{error}");
         assert_eq!(pages, 2);
+        server.abort();
+    }
+
+    /// A gateway answering 502 to the first two requests of each kind: a
+    /// read is retried through it, a write is not (its outcome is unclear,
+    /// so the caller's read-back rule decides).
+    #[tokio::test]
+    async fn reads_are_retried_on_500_and_502_writes_are_not() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        use axum::http::StatusCode;
+        use axum::routing::get;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let reads = Arc::new(AtomicUsize::new(0));
+        let writes = Arc::new(AtomicUsize::new(0));
+        let (read_count, write_count) = (Arc::clone(&reads), Arc::clone(&writes));
+        let router = axum::Router::new().route(
+            "/v1.0/directory/attributeSets",
+            get(move || {
+                let reads = Arc::clone(&read_count);
+                async move {
+                    match reads.fetch_add(1, Ordering::SeqCst) {
+                        0 => (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>".to_owned()),
+                        1 => (StatusCode::INTERNAL_SERVER_ERROR, "{}".to_owned()),
+                        _ => (StatusCode::OK, r#"{"value":[]}"#.to_owned()),
+                    }
+                }
+            })
+            .post(move || {
+                let writes = Arc::clone(&write_count);
+                async move {
+                    writes.fetch_add(1, Ordering::SeqCst);
+                    (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>".to_owned())
+                }
+            }),
+        );
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let endpoint = super::super::endpoint::resolve(
+            crate::graph::endpoint::Cloud::Global,
+            Some(&format!("http://{address}")),
+            false,
+        )
+        .unwrap();
+        let options =
+            ClientOptions { retry: RetryPolicy::default().scaled(0.01), ..ClientOptions::default() };
+        let client = GraphClient::new(endpoint, TokenSource::Fixed(BearerToken::new("t")), options).unwrap();
+        let url = client.url("directory/attributeSets");
+        let items = client.all_pages(url.clone(), |_| {}).await.unwrap();
+        assert!(items.is_empty());
+        assert_eq!(reads.load(Ordering::SeqCst), 3, "502, then 500, then the page");
+        let error = client
+            .send(Method::POST, &url, Some(&serde_json::json!({ "id": "Eng" })), &[], 1)
+            .await
+            .unwrap_err();
+        assert_eq!(error.status(), Some(502));
+        assert_eq!(writes.load(Ordering::SeqCst), 1, "a write is sent once");
         server.abort();
     }
 

@@ -1,8 +1,28 @@
 //! Client-side pacing of writes, so a large apply runs near Graph's identity
 //! write quota (3,000 writes per 150 s per app and tenant) without a storm of
-//! 429s: a token bucket whose rate drops when Graph reports pressure
-//! (`x-ms-throttle-limit-percentage`, sent above 0.8) or throttles, and
-//! recovers slowly while it does not. Time is passed in, so it is testable.
+//! 429s, and returns to that speed as soon as Graph allows. The quota is per
+//! app and tenant, so the pacer is shared by every writer of the client:
+//!
+//! - a token bucket at 90 % of the quota sets the rate;
+//! - a 429 with `Retry-After` pauses every writer until then (one request
+//!   waiting is not enough: the others would meet the same empty quota);
+//!   after it, one batch goes alone (a probe) until Graph answers, as at
+//!   the start; the burst left before the refusal is given back if Graph
+//!   then accepts writes without reporting pressure (a storm that passed),
+//!   dropped if it reports pressure (the quota itself is nearly used up);
+//! - throttling (most of the writes refused, or a refusal while Graph
+//!   reports pressure) lowers the rate once per episode — the answers to
+//!   requests sent before the episode began do not lower it again — and the
+//!   rate climbs back to full in time, over `RAMP` after the pause ends, not
+//!   per answer received;
+//! - `x-ms-throttle-limit-percentage` (sent above 0.8 of the quota) caps the
+//!   rate while Graph keeps sending it, and the cap lifts over `RAMP` once it
+//!   stops;
+//! - a single refused write among accepted ones, a 503 or a reset is a
+//!   fault, not throttling: it pauses (when it says how long) but does not
+//!   slow the pacer.
+//!
+//! Time is passed in, so it is testable.
 
 use std::time::{Duration, Instant};
 
@@ -15,8 +35,33 @@ pub const GRAPH_WRITE_WINDOW: Duration = Duration::from_secs(150);
 const TARGET_SHARE: f64 = 0.9;
 /// Lowest rate multiplier the pacer falls to.
 const MIN_SLOWDOWN: f64 = 0.05;
+/// What one throttling episode multiplies the rate by.
+const THROTTLED_FACTOR: f64 = 0.5;
+/// How long the rate takes to climb back to full once Graph accepts writes
+/// again (after a pause) or stops reporting pressure.
+pub const RAMP: Duration = Duration::from_secs(2);
+/// How long a pressure report counts as recent, for judging a 429.
+const PRESSURE_MEMORY: Duration = Duration::from_secs(5);
 
-/// A token bucket for writes.
+/// What Graph said about one answered write request (or one round of a
+/// batch's write items).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriteSignal {
+    /// Write items sent.
+    pub writes: u32,
+    /// Of those, refused with 429.
+    pub throttled: u32,
+    /// The longest `Retry-After` of the 429s, when they gave one.
+    pub retry_after: Option<Duration>,
+    /// The highest `x-ms-throttle-limit-percentage` reported.
+    pub pressure: Option<f64>,
+    /// The request was refused whole (a `$batch` envelope answered 429):
+    /// one refusal, which pauses but is throttling only under pressure;
+    /// Graph judged none of its items.
+    pub whole: bool,
+}
+
+/// A token bucket for writes, shared by every writer of a client.
 #[derive(Debug, Clone)]
 pub struct WritePacer {
     /// Writes per second at full speed.
@@ -24,9 +69,35 @@ pub struct WritePacer {
     capacity: f64,
     tokens: f64,
     last: Instant,
-    /// 1.0 at full speed; lower after pressure or throttling.
-    slowdown: f64,
+    /// No write is sent before this.
+    paused_until: Instant,
+    /// Nothing accrues before this: the end of a throttling episode's pause
+    /// (the quota was empty). A single fault's pause keeps accruing, so it
+    /// costs an apply held back by the pacer nothing.
+    quiet_until: Instant,
+    /// The multiplier the rate fell to at the last throttling episode…
+    floor: f64,
+    /// …and when it starts climbing back (the end of that episode's pause).
+    ramp_from: Instant,
+    /// The cap of the last pressure report, and when it came.
+    pressure_cap: f64,
+    pressure_at: Option<Instant>,
+    /// Counts throttling episodes; a write carries the episode it was sent in.
+    episode: u64,
+    /// Until Graph answers a first write, one batch goes alone (a probe), so
+    /// a quota another app has used up refuses one batch, not every writer's.
+    /// When the probe was let go; the gate lifts at the first answer, or
+    /// after `PROBE_PATIENCE` (the probe may have met a reset, not an answer).
+    probe_sent: Option<Instant>,
+    answered: bool,
+    /// The tokens a throttling episode set aside: given back when the next
+    /// accepted answer reports no pressure (the refusal was a storm, not our
+    /// own use of the quota), dropped when it does.
+    saved: f64,
 }
+
+/// How long the other writers wait for the first probe's answer at most.
+const PROBE_PATIENCE: Duration = Duration::from_secs(1);
 
 impl WritePacer {
     /// A pacer for `budget` writes per `window`; it starts with a burst of a
@@ -39,48 +110,128 @@ impl WritePacer {
             capacity,
             tokens: capacity,
             last: now,
-            slowdown: 1.0,
+            paused_until: now,
+            quiet_until: now,
+            floor: 1.0,
+            ramp_from: now,
+            pressure_cap: 1.0,
+            pressure_at: None,
+            episode: 0,
+            probe_sent: None,
+            answered: false,
+            saved: 0.0,
         }
+    }
+
+    /// The rate multiplier at `now` (1.0 = full speed): the lower of the
+    /// climb back from the last throttling and the pressure cap.
+    pub fn slowdown(&self, now: Instant) -> f64 {
+        let climbed = |from: f64, since: Instant| {
+            let progress = now.saturating_duration_since(since).as_secs_f64() / RAMP.as_secs_f64();
+            (from + (1.0 - from) * progress.min(1.0)).min(1.0)
+        };
+        let throttled = climbed(self.floor, self.ramp_from);
+        let pressured = match self.pressure_at {
+            // The cap holds while reports keep coming, then lifts over RAMP.
+            Some(at) => climbed(self.pressure_cap, at + RAMP / 2),
+            None => 1.0,
+        };
+        throttled.min(pressured).max(MIN_SLOWDOWN)
     }
 
     fn refill(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = self.last.max(now);
-        self.tokens = (self.tokens + elapsed * self.rate * self.slowdown).min(self.capacity);
+        if now <= self.last {
+            return;
+        }
+        let from = self.last.max(self.quiet_until.min(now));
+        let elapsed = now.saturating_duration_since(from).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate * self.slowdown(now)).min(self.capacity);
+        self.last = now;
     }
 
-    /// Takes `writes` tokens and says how long to wait before sending them.
-    pub fn reserve(&mut self, writes: u32, now: Instant) -> Duration {
+    /// How long to wait before `writes` may be sent; zero means "send now",
+    /// and the tokens are then taken. Call again after waiting: a pause may
+    /// have begun meanwhile.
+    pub fn wait_for(&mut self, writes: u32, now: Instant) -> Duration {
         self.refill(now);
-        self.tokens -= f64::from(writes);
-        if self.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-self.tokens / (self.rate * self.slowdown))
+        if now < self.paused_until {
+            return self.paused_until - now;
         }
+        if !self.answered
+            && let Some(sent) = self.probe_sent
+            && now < sent + PROBE_PATIENCE
+        {
+            return Duration::from_millis(5);
+        }
+        let writes = f64::from(writes).min(self.capacity);
+        if self.tokens >= writes {
+            self.tokens -= writes;
+            self.probe_sent.get_or_insert(now);
+            return Duration::ZERO;
+        }
+        let missing = writes - self.tokens;
+        Duration::from_secs_f64(missing / (self.rate * self.slowdown(now))).max(Duration::from_millis(1))
     }
 
-    /// Graph's `x-ms-throttle-limit-percentage` (0.8–1.8), or `None` when
-    /// the response had none (usage below 80 %).
-    pub fn observe_pressure(&mut self, limit_percentage: Option<f64>) {
-        match limit_percentage {
-            Some(share) if share >= 0.8 => {
-                let target = (1.6 - share).clamp(MIN_SLOWDOWN, 1.0);
-                self.slowdown = self.slowdown.min(target);
+    /// Writes that failed without being served (503, a reset, a timeout)
+    /// give their tokens back: Graph did not count them, and an outage must
+    /// not be paced as if it were writing. They also count as the probe's answer.
+    pub fn refund(&mut self, writes: u32) {
+        self.tokens = (self.tokens + f64::from(writes)).min(self.capacity);
+        self.answered = true;
+    }
+
+    /// The episode a write sent now belongs to.
+    pub fn episode(&self) -> u64 {
+        self.episode
+    }
+
+    /// Until when writers are paused (in the past when they are not).
+    pub fn paused_until(&self) -> Instant {
+        self.paused_until
+    }
+
+    /// Takes in what Graph answered to writes sent in episode `sent_in`.
+    pub fn observe(&mut self, signal: WriteSignal, sent_in: u64, now: Instant) {
+        self.answered = true;
+        if signal.throttled == 0 && signal.writes > 0 && self.saved > 0.0 {
+            if signal.pressure.is_none_or(|share| share < 0.8) {
+                self.tokens = (self.tokens + self.saved).min(self.capacity);
             }
-            _ => self.slowdown = (self.slowdown * 1.05).min(1.0),
+            self.saved = 0.0;
         }
-    }
-
-    /// A write was throttled (429): halve the rate and drop the burst.
-    pub fn observe_throttled(&mut self) {
-        self.slowdown = (self.slowdown * 0.5).max(MIN_SLOWDOWN);
-        self.tokens = self.tokens.min(0.0);
-    }
-
-    /// The current rate multiplier (1.0 = full speed).
-    pub fn slowdown(&self) -> f64 {
-        self.slowdown
+        if let Some(share) = signal.pressure.filter(|share| *share >= 0.8) {
+            // 0.8 of the quota used → 0.8 of full speed; 1.0 → 0.6; above → lower.
+            let cap = (1.6 - share).clamp(MIN_SLOWDOWN, 1.0);
+            let recent = self.pressure_at.is_some_and(|at| now.saturating_duration_since(at) < RAMP);
+            self.pressure_cap = if recent { self.pressure_cap.min(cap) } else { cap };
+            self.pressure_at = Some(now);
+        }
+        if signal.throttled == 0 {
+            return;
+        }
+        if let Some(wait) = signal.retry_after {
+            self.paused_until = self.paused_until.max(now + wait);
+        }
+        let pressured =
+            self.pressure_at.is_some_and(|at| now.saturating_duration_since(at) < PRESSURE_MEMORY);
+        let most_refused = !signal.whole && signal.throttled * 2 >= signal.writes.max(1);
+        if sent_in == self.episode && (most_refused || pressured) {
+            self.episode += 1;
+            self.floor = (self.slowdown(now) * THROTTLED_FACTOR).max(MIN_SLOWDOWN);
+            self.saved = self.saved.max(self.tokens);
+            self.tokens = self.tokens.min(0.0);
+            // After the pause, one batch goes alone again.
+            self.answered = false;
+            self.probe_sent = None;
+        }
+        if self.episode > sent_in {
+            self.quiet_until = self.quiet_until.max(self.paused_until);
+        }
+        if sent_in + 1 >= self.episode {
+            // The climb starts when the (latest) pause ends.
+            self.ramp_from = self.ramp_from.max(self.paused_until.max(now));
+        }
     }
 }
 
@@ -88,35 +239,156 @@ impl WritePacer {
 mod tests {
     use super::*;
 
+    fn signal(writes: u32, throttled: u32, retry_after: Option<u64>) -> WriteSignal {
+        WriteSignal {
+            writes,
+            throttled,
+            retry_after: retry_after.map(Duration::from_secs),
+            pressure: None,
+            whole: false,
+        }
+    }
+
+    #[test]
+    fn the_first_batch_goes_alone_until_graph_answers_it() {
+        let now = Instant::now();
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
+        assert!(pacer.wait_for(20, now) > Duration::ZERO, "the others wait for the probe's answer");
+        // Without an answer (a reset), they go after a while anyway.
+        assert_eq!(pacer.wait_for(20, now + PROBE_PATIENCE), Duration::ZERO);
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
+        pacer.observe(signal(20, 0, None), 0, now);
+        assert_eq!(pacer.wait_for(20, now), Duration::ZERO, "answered: the burst is open");
+    }
+
+    /// Sends batches of 20 as fast as the pacer allows, from `from` to `to`;
+    /// Graph answers each at once, accepting it.
+    fn sent_between(pacer: &mut WritePacer, from: Instant, to: Instant) -> u32 {
+        let mut clock = from;
+        let mut sent = 0u32;
+        while clock < to {
+            let wait = pacer.wait_for(20, clock);
+            if wait.is_zero() {
+                sent += 20;
+                pacer.observe(signal(20, 0, None), pacer.episode(), clock);
+            } else {
+                clock += wait;
+            }
+        }
+        sent
+    }
+
     #[test]
     fn stays_under_the_quota_over_a_window() {
         let start = Instant::now();
         let mut pacer = WritePacer::new(GRAPH_WRITES_PER_WINDOW, GRAPH_WRITE_WINDOW, start);
-        let mut clock = start;
-        let mut sent = 0u32;
-        // Send batches of 20 as fast as the pacer allows, for one window.
-        while clock < start + GRAPH_WRITE_WINDOW {
-            clock += pacer.reserve(20, clock);
-            if clock < start + GRAPH_WRITE_WINDOW {
-                sent += 20;
-            }
-        }
+        let sent = sent_between(&mut pacer, start, start + GRAPH_WRITE_WINDOW);
         assert!(sent <= GRAPH_WRITES_PER_WINDOW, "{sent}");
         assert!(sent >= GRAPH_WRITES_PER_WINDOW * 8 / 10, "too slow: {sent}");
     }
 
     #[test]
-    fn pressure_and_throttling_slow_it_down_and_it_recovers() {
+    fn a_throttled_write_pauses_every_writer_until_retry_after() {
         let now = Instant::now();
         let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
-        pacer.observe_pressure(Some(1.2));
-        assert!((pacer.slowdown() - 0.4).abs() < 1e-9);
-        pacer.observe_throttled();
-        assert!((pacer.slowdown() - 0.2).abs() < 1e-9);
-        assert!(pacer.reserve(1, now) > Duration::ZERO);
-        for _ in 0..100 {
-            pacer.observe_pressure(None);
+        assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
+        pacer.observe(signal(20, 20, Some(10)), pacer.episode(), now);
+        assert_eq!(pacer.wait_for(1, now), Duration::from_secs(10));
+        // Any writer, even with tokens left, waits for the pause to end.
+        assert_eq!(pacer.wait_for(1, now + Duration::from_secs(3)), Duration::from_secs(7));
+        assert!(pacer.wait_for(1, now + Duration::from_secs(10)) > Duration::ZERO, "no burst after it");
+    }
+
+    #[test]
+    fn the_rate_comes_back_in_time_not_per_answer() {
+        let start = Instant::now();
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, start);
+        // Five throttling episodes in a row (a storm): the rate falls low…
+        let mut clock = start;
+        for _ in 0..5 {
+            pacer.observe(signal(20, 20, Some(2)), pacer.episode(), clock);
+            clock += Duration::from_secs(2);
         }
-        assert_eq!(pacer.slowdown(), 1.0);
+        assert!(pacer.slowdown(clock) < 0.1, "{}", pacer.slowdown(clock));
+        // …and with no answer at all, time alone brings it back to full.
+        assert_eq!(pacer.slowdown(clock + RAMP), 1.0);
+        let full = sent_between(&mut pacer, clock + RAMP, clock + RAMP + Duration::from_secs(60));
+        // 60 s at 18 writes/s, plus the climb's few.
+        assert!(full >= 1_000, "{full}");
+    }
+
+    #[test]
+    fn answers_to_writes_sent_before_the_episode_do_not_slow_it_again() {
+        let now = Instant::now();
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        let sent_in = pacer.episode();
+        for _ in 0..4 {
+            pacer.observe(signal(20, 20, Some(1)), sent_in, now);
+        }
+        let after = now + Duration::from_secs(1);
+        assert!((pacer.slowdown(after) - THROTTLED_FACTOR).abs() < 1e-9, "{}", pacer.slowdown(after));
+    }
+
+    #[test]
+    fn after_a_storm_the_burst_left_is_given_back_but_not_under_pressure() {
+        let now = Instant::now();
+        for (pressure, burst_back) in [(None, true), (Some(1.0), false)] {
+            let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+            assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
+            pacer.observe(signal(20, 0, None), 0, now);
+            pacer.observe(signal(20, 20, Some(2)), pacer.episode(), now);
+            let after = now + Duration::from_secs(2) + RAMP;
+            assert_eq!(pacer.wait_for(20, after), Duration::ZERO, "the probe");
+            assert!(pacer.wait_for(20, after) > Duration::ZERO, "alone");
+            pacer.observe(
+                WriteSignal { writes: 20, throttled: 0, retry_after: None, pressure, whole: false },
+                pacer.episode(),
+                after,
+            );
+            let next = pacer.wait_for(200, after);
+            assert_eq!(next.is_zero(), burst_back, "{pressure:?}: {next:?}");
+        }
+    }
+
+    #[test]
+    fn single_faults_pause_but_do_not_slow() {
+        let now = Instant::now();
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        pacer.observe(signal(20, 1, Some(1)), pacer.episode(), now);
+        assert_eq!(pacer.wait_for(1, now), Duration::from_secs(1));
+        assert_eq!(pacer.slowdown(now + Duration::from_secs(1)), 1.0);
+        // An envelope refused whole is one refusal: it pauses, it does not slow.
+        let whole = WriteSignal { whole: true, ..signal(20, 20, Some(1)) };
+        pacer.observe(whole, pacer.episode(), now);
+        assert_eq!(pacer.slowdown(now + Duration::from_secs(1)), 1.0);
+        // 503s and resets give their tokens back; answers without a 429 change nothing.
+        let later = now + Duration::from_secs(1);
+        assert_eq!(pacer.wait_for(260, later), Duration::ZERO);
+        assert!(pacer.wait_for(20, later) > Duration::ZERO);
+        pacer.refund(20);
+        assert_eq!(pacer.wait_for(20, later), Duration::ZERO, "the refunded tokens");
+        pacer.observe(signal(20, 0, None), pacer.episode(), now);
+        assert_eq!(pacer.slowdown(now), 1.0);
+    }
+
+    #[test]
+    fn pressure_caps_the_rate_while_reported_and_lifts_in_time() {
+        let now = Instant::now();
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        let pressure = |share| WriteSignal {
+            writes: 20,
+            throttled: 0,
+            retry_after: None,
+            pressure: Some(share),
+            whole: false,
+        };
+        pacer.observe(pressure(1.2), 0, now);
+        assert!((pacer.slowdown(now) - 0.4).abs() < 1e-9);
+        // A 429 while Graph reports pressure is throttling, even for one write.
+        pacer.observe(signal(20, 1, Some(1)), pacer.episode(), now);
+        assert!((pacer.slowdown(now) - 0.2).abs() < 1e-9, "{}", pacer.slowdown(now));
+        assert_eq!(pacer.slowdown(now + Duration::from_secs(1) + RAMP * 2), 1.0);
     }
 }

@@ -1,8 +1,15 @@
 //! When to try a Graph request again and how long to wait: 429, 503 and 504
-//! answers, connection resets and timeouts are retried with jittered
-//! exponential backoff (backon) under a bounded total, and a `Retry-After`
-//! header — which Graph may send as a fractional number of seconds —
-//! replaces the computed delay.
+//! answers, connection resets and timeouts are retried (reads also on 500
+//! and 502, as the Azure SDK retries them: a gateway's error on an
+//! idempotent GET is transient), with jittered exponential backoff (backon)
+//! under a bounded total. A `Retry-After` header — which Graph may send as a
+//! fractional number of seconds — is Graph asking for a wait.
+//!
+//! A request's budget measures Graph's refusals, not the tool's own waits:
+//! the failures (503, resets, timeouts…) count against `max_attempts`, and
+//! the time spent in flight and in backoff against `max_total_delay`; the
+//! time spent waiting for the pacer, in a pause every writer shares, or for a
+//! `Retry-After` counts only against the much larger `max_throttle_wait`.
 
 use std::time::Duration;
 
@@ -17,9 +24,14 @@ pub struct RetryPolicy {
     pub min_delay: Duration,
     pub max_delay: Duration,
     pub max_attempts: usize,
-    /// The longest time from the first attempt of one request to the start
-    /// of its last retry, `Retry-After` waits included.
+    /// The longest time one request may spend in flight and in backoff,
+    /// from its first attempt to the start of its last retry. Waits for the
+    /// pacer, pauses and `Retry-After` are not counted here.
     pub max_total_delay: Duration,
+    /// The longest time one request may wait because Graph throttles it
+    /// (pacer waits, pauses, `Retry-After`), so a throttling that never ends
+    /// still ends the apply.
+    pub max_throttle_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -29,6 +41,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(30),
             max_attempts: 8,
             max_total_delay: Duration::from_secs(180),
+            max_throttle_wait: Duration::from_secs(600),
         }
     }
 }
@@ -42,6 +55,96 @@ impl RetryPolicy {
             .with_max_times(self.max_attempts)
             .with_total_delay(Some(self.max_total_delay))
             .with_jitter()
+    }
+
+    /// This policy with every duration multiplied by `factor` (the tests
+    /// and benchmarks run a shortened outage; the rule stays the same).
+    pub fn scaled(&self, factor: f64) -> RetryPolicy {
+        let scale = |duration: Duration| duration.mul_f64(factor);
+        RetryPolicy {
+            min_delay: scale(self.min_delay),
+            max_delay: scale(self.max_delay),
+            max_attempts: self.max_attempts,
+            max_total_delay: scale(self.max_total_delay),
+            max_throttle_wait: scale(self.max_throttle_wait),
+        }
+    }
+}
+
+/// Why an attempt failed, as the budget sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 429 with a `Retry-After`: Graph asks for this wait.
+    Throttled(Duration),
+    /// Anything else worth another attempt (503, reset, timeout, a 429
+    /// without `Retry-After`): a failure, waited out with backoff, or with
+    /// the `Retry-After` it came with.
+    Failed(Option<Duration>),
+}
+
+/// What one request (or one batch, with its rounds) has used of its policy.
+#[derive(Debug)]
+pub struct RetryBudget {
+    policy: RetryPolicy,
+    backoff: backon::ExponentialBackoff,
+    /// Time in flight and in backoff.
+    own: Duration,
+    /// Time waiting for the pacer, pauses and `Retry-After`.
+    throttled: Duration,
+    failures: usize,
+}
+
+impl RetryBudget {
+    pub fn new(policy: RetryPolicy) -> Self {
+        use backon::BackoffBuilder;
+        // The count and the total are judged here, over own time only.
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(policy.min_delay)
+            .with_max_delay(policy.max_delay)
+            .with_max_times(usize::MAX)
+            .with_jitter()
+            .build();
+        RetryBudget { policy, backoff, own: Duration::ZERO, throttled: Duration::ZERO, failures: 0 }
+    }
+
+    /// Time spent in flight.
+    pub fn spent(&mut self, in_flight: Duration) {
+        self.own += in_flight;
+    }
+
+    /// Time spent waiting because of throttling (the pacer, a pause).
+    pub fn waited(&mut self, wait: Duration) {
+        self.throttled += wait;
+    }
+
+    /// The wait before the next attempt after `refusal`, or `None` when the
+    /// budget is spent. A `Throttled` wait is the caller's to take (writes
+    /// take it in the shared pause); it counts as throttled time.
+    pub fn next(&mut self, refusal: Refusal) -> Option<Duration> {
+        let delay = match refusal {
+            Refusal::Throttled(wait) => {
+                self.throttled += wait;
+                return (self.throttled <= self.policy.max_throttle_wait).then_some(wait);
+            }
+            Refusal::Failed(asked) => {
+                self.failures += 1;
+                if self.failures > self.policy.max_attempts {
+                    return None;
+                }
+                let computed = self.backoff.next()?;
+                asked.unwrap_or(computed)
+            }
+        };
+        if self.own + delay > self.policy.max_total_delay || self.throttled > self.policy.max_throttle_wait {
+            return None;
+        }
+        self.own += delay;
+        Some(delay)
+    }
+
+    /// Whether the throttled time is spent (checked after a pacer wait).
+    pub fn throttle_spent(&self) -> bool {
+        self.throttled > self.policy.max_throttle_wait
     }
 }
 
@@ -60,18 +163,20 @@ pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 429 | 503 | 504)
 }
 
-/// The delay before the next attempt: the server's `Retry-After` when it
-/// sent one, else the backoff's. `None` from the backoff (exhausted) stops,
-/// whatever the server asks for.
-pub fn next_delay(backoff: Option<Duration>, retry_after: Option<Duration>) -> Option<Duration> {
-    backoff.map(|computed| retry_after.unwrap_or(computed))
+/// Whether an HTTP status is worth another attempt of the same read: also
+/// 500 and 502, which on an idempotent GET are transient (the Azure SDK
+/// retries them too). A write answered so keeps its read-back rule.
+pub fn is_retryable_read_status(status: u16) -> bool {
+    is_retryable_status(status) || matches!(status, 500 | 502)
 }
 
-/// `delay`, unless waiting it would take the retries of one request past
-/// `limit` since the first attempt (a server asking for long waits again and
-/// again cannot stretch the total).
-pub fn within_total(elapsed: Duration, limit: Duration, delay: Option<Duration>) -> Option<Duration> {
-    delay.filter(|delay| elapsed + *delay <= limit)
+/// Whether `status` is worth another attempt of a request with `method`.
+pub fn is_retryable(method: &str, status: u16) -> bool {
+    if method.eq_ignore_ascii_case("GET") {
+        is_retryable_read_status(status)
+    } else {
+        is_retryable_status(status)
+    }
 }
 
 #[cfg(test)]
@@ -100,24 +205,47 @@ mod tests {
     }
 
     #[test]
-    fn an_exhausted_backoff_stops_even_when_the_server_asks_to_wait() {
-        assert_eq!(next_delay(None, Some(Duration::from_secs(1))), None);
-        assert_eq!(
-            next_delay(Some(Duration::from_secs(3)), Some(Duration::from_millis(10))),
-            Some(Duration::from_millis(10))
-        );
-        assert_eq!(next_delay(Some(Duration::from_secs(3)), None), Some(Duration::from_secs(3)));
+    fn reads_are_also_retried_on_500_and_502_writes_are_not() {
+        for status in [429, 500, 502, 503, 504] {
+            assert!(is_retryable("GET", status), "{status}");
+        }
+        for status in [500, 502] {
+            assert!(!is_retryable("PATCH", status) && !is_retryable("POST", status), "{status}");
+        }
+        assert!(!is_retryable("GET", 400) && !is_retryable("GET", 501));
     }
 
     #[test]
-    fn long_server_waits_cannot_stretch_the_total() {
-        let limit = Duration::from_secs(180);
-        assert_eq!(
-            within_total(Duration::from_secs(10), limit, Some(Duration::from_secs(60))),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(within_total(Duration::from_secs(150), limit, Some(Duration::from_secs(60))), None);
-        assert_eq!(within_total(Duration::ZERO, limit, None), None);
+    fn throttled_waits_do_not_use_up_the_failure_budget() {
+        let policy = RetryPolicy {
+            min_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            max_attempts: 3,
+            max_total_delay: Duration::from_secs(2),
+            max_throttle_wait: Duration::from_secs(60),
+        };
+        let mut budget = RetryBudget::new(policy);
+        // Long pacer waits and many 429s with Retry-After: still within budget.
+        let half_second = Duration::from_millis(500);
+        for _ in 0..59 {
+            budget.waited(half_second);
+            assert_eq!(budget.next(Refusal::Throttled(half_second)), Some(half_second));
+        }
+        assert!(!budget.throttle_spent());
+        // …until a throttling that does not end has used up its own bound.
+        assert_eq!(budget.next(Refusal::Throttled(Duration::from_secs(2))), None);
+        assert!(budget.throttle_spent());
+        let mut budget = RetryBudget::new(policy);
+        budget.waited(Duration::from_secs(30));
+        // Three failures are allowed, the fourth ends it.
+        for _ in 0..3 {
+            assert!(budget.next(Refusal::Failed(None)).is_some());
+        }
+        assert_eq!(budget.next(Refusal::Failed(None)), None);
+        // Own time ends it too: in flight for longer than the total.
+        let mut budget = RetryBudget::new(policy);
+        budget.spent(Duration::from_secs(2));
+        assert_eq!(budget.next(Refusal::Failed(None)), None);
     }
 
     #[test]

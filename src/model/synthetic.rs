@@ -95,6 +95,19 @@ pub fn generate(shape: &Shape) -> Generated {
     Generated { desired, live, differing_principals }
 }
 
+/// The same principals in a tenant where nothing is set up yet: no attribute
+/// sets, no definitions, no values — what an apply of the files starts from
+/// on a new tenant (every set, definition and assignment to create).
+pub fn fresh(tenant: &LiveState) -> LiveState {
+    let mut fresh = LiveState { principals_complete: true, ..LiveState::default() };
+    for (id, principal) in &tenant.principals {
+        let mut principal = principal.clone();
+        principal.custom_security_attributes = None;
+        fresh.principals.insert(id.clone(), principal);
+    }
+    fresh
+}
+
 /// Attribute `index` of `set`: predefined String, String collection, Integer, Boolean in turn.
 fn synthetic_definition(set: &str, index: usize) -> Definition {
     let (data_type, is_collection, predefined) = match index % 4 {

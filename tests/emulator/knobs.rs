@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use entra_csa::emulator::{EmulatorConfig, Throttle};
+use entra_csa::emulator::{EmulatorConfig, Throttle, Window};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -212,4 +212,86 @@ async fn reset_replays_the_same_faults() {
     let first = statuses(&faulty).await;
     faulty.client.post(format!("{}/_emulator/reset", faulty.emulator.base_url())).send().await.unwrap();
     assert_eq!(statuses(&faulty).await, first);
+}
+
+// ── storms, outages, a second app ──
+
+#[tokio::test]
+async fn a_storm_answers_every_write_429_for_its_length_and_leaves_reads_alone() {
+    let storm = Duration::from_millis(600);
+    let h = harness(EmulatorConfig {
+        seed_state: contoso(),
+        storm: Some(Window { after_writes: 1, duration: storm }),
+        storm_retry_after: Duration::from_millis(250),
+        ..Default::default()
+    })
+    .await;
+    let user = format!("users/{USER_ID}");
+    let body = assignment("Engineering", json!({ "ProjectDate": "d" }));
+    assert_eq!(h.patch(&user, &body).await.status, StatusCode::NO_CONTENT, "before the storm");
+    let began = Instant::now();
+    let reply = h.patch(&user, &body).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "the second write meets the storm");
+    assert_eq!(reply.header("Retry-After"), Some("0.25"));
+    assert_eq!(reply.header("x-ms-throttle-information"), Some("WriteLimitExceeded"));
+    assert!(reply.header("x-ms-throttle-scope").is_some_and(|s| s.starts_with("Tenant_Application/")));
+    assert_eq!(h.get("directory/attributeSets").await.status, StatusCode::OK, "reads are served");
+    // Batch items that write are refused too; those that read are not.
+    let reply = batch(
+        &h,
+        json!([{ "id": "1", "method": "PATCH", "url": format!("/{user}"), "headers": { "Content-Type": "application/json" },
+                 "body": serde_json::from_str::<Value>(&body).unwrap() },
+               { "id": "2", "method": "GET", "url": "/directory/attributeSets" }]),
+    )
+    .await;
+    if began.elapsed() < storm {
+        assert_eq!(item(&reply, "1")["status"], 429);
+    }
+    assert_eq!(item(&reply, "2")["status"], 200);
+    tokio::time::sleep(storm.saturating_sub(began.elapsed()) + Duration::from_millis(50)).await;
+    assert_eq!(h.patch(&user, &body).await.status, StatusCode::NO_CONTENT, "after the storm");
+    let stats = h.emulator.stats();
+    assert!(stats.storm_refusals >= 1 && stats.throttled == stats.storm_refusals, "{stats:?}");
+}
+
+#[tokio::test]
+async fn an_outage_answers_every_request_503_once_its_writes_are_reached() {
+    let h = harness(EmulatorConfig {
+        seed_state: contoso(),
+        outage: Some(Window { after_writes: 1, duration: Duration::from_secs(3_600) }),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(h.get("directory/attributeSets").await.status, StatusCode::OK, "before any write");
+    let user = format!("users/{USER_ID}");
+    let body = assignment("Engineering", json!({ "ProjectDate": "d" }));
+    assert_eq!(h.patch(&user, &body).await.status, StatusCode::NO_CONTENT, "the first write");
+    for path in ["directory/attributeSets", &user] {
+        let reply = h.get(path).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert_eq!(reply.error_code(), "serviceNotAvailable");
+    }
+    assert_eq!(h.patch(&user, &body).await.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(h.emulator.stats().outage_refusals, 3);
+}
+
+#[tokio::test]
+async fn a_second_app_has_used_the_write_quota_and_leaves_only_its_rest() {
+    // 3,000 writes per 150 s scaled by 0.01: 0.2 write/s; the other app takes half.
+    let h = harness(EmulatorConfig {
+        seed_state: contoso(),
+        throttle: Throttle::Graph,
+        throttle_scale: 0.01,
+        other_app_share: 0.5,
+        ..Default::default()
+    })
+    .await;
+    let user = format!("users/{USER_ID}");
+    let body = assignment("Engineering", json!({ "ProjectDate": "d" }));
+    let reply = h.patch(&user, &body).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "the quota starts used up");
+    let retry_after: f64 = reply.header("Retry-After").unwrap().parse().unwrap();
+    // One write at the 0.1 write/s left: 10 s (a whole quota would say 5).
+    assert_eq!(retry_after, 10.0);
+    assert_eq!(h.get("directory/attributeSets").await.status, StatusCode::OK, "reads have their own quota");
 }
