@@ -12,6 +12,7 @@ pub mod endpoint;
 pub mod pacing;
 pub mod progress;
 pub mod read;
+pub mod recording;
 pub mod retry;
 pub mod route;
 pub mod wire;
