@@ -37,3 +37,46 @@ fn the_acceptance_workflow_runs_this_suite_against_the_tenant_with_oidc() {
         job["steps"].as_array().unwrap().iter().filter_map(|step| step["run"].as_str()).collect();
     assert!(runs.contains(&"cargo test --locked --test acceptance"), "{runs:?}");
 }
+
+/// The README's `## Acceptance suite`, up to the next section.
+fn readme_section() -> String {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme.find("## Acceptance suite").expect("the README has the section");
+    let rest = &readme[start + 3..];
+    rest[..rest.find("\n## ").unwrap_or(rest.len())].to_owned()
+}
+
+#[test]
+fn the_readme_names_every_setting_and_every_proof() {
+    let section = readme_section();
+    let settings = include_str!("settings.rs");
+    let read: Vec<&str> = settings
+        .split('"')
+        .filter(|word| {
+            word.starts_with("ENTRA_CSA_") && word.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+        })
+        .collect();
+    assert!(read.len() >= 6, "{read:?}");
+    for name in read {
+        assert!(section.contains(name), "the README's acceptance section does not mention {name}");
+    }
+    for source in [include_str!("proofs.rs"), include_str!("refusals.rs"), include_str!("reuse.rs")] {
+        let mut lines = source.lines();
+        while let Some(line) = lines.next() {
+            if line.trim() != "#[test]" {
+                continue;
+            }
+            let name = lines.next().unwrap().trim().trim_start_matches("fn ").split('(').next().unwrap();
+            assert!(section.contains(&format!("`{name}`")), "the README does not name the proof {name}");
+        }
+    }
+    let words: Vec<&str> = section
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .filter(|word| word.starts_with("CustomSecAttribute") || word.ends_with(".Read.All"))
+        .collect();
+    let known = entra_csa::graph::access::known_permissions();
+    for word in words {
+        assert!(known.contains(&word), "the README names {word}, which the tool does not know");
+    }
+}
