@@ -346,10 +346,10 @@ fn expanded_allowed_values_match_each_child_collection() {
         let id = format!("{set}_{}", pooled.name);
         let definition = expanded.iter().find(|definition| definition["id"] == id.as_str()).unwrap();
         let from_expansion = normalised(&definition["allowedValues"]);
-        let (children, _) = pages_of(
-            &session,
-            &format!("directory/customSecurityAttributeDefinitions/{id}/allowedValues?$top=1"),
-        );
+        // The child collection as documented: `$select` is its only option
+        // (graph-api.md §9), so no `$top`; the client follows any nextLink.
+        let (children, _) =
+            pages_of(&session, &format!("directory/customSecurityAttributeDefinitions/{id}/allowedValues"));
         assert_eq!(from_expansion, normalised(&Value::Array(children)), "{id}");
         assert_eq!(from_expansion.len(), pooled.values.len(), "{id}");
         inactive += from_expansion.iter().filter(|(_, active)| !active).count();
