@@ -532,6 +532,32 @@ impl Session {
     }
 }
 
+/// A test that fails says which request and which answer: the last
+/// exchanges of the suite's own client (never a token: none is recorded).
+impl Drop for Session {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let exchanges = self.recorder.take();
+        let shown = |value: &Value| {
+            let text = value.to_string();
+            match text.char_indices().nth(2_000) {
+                Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+                None => text,
+            }
+        };
+        eprintln!("acceptance: {}: the last Graph exchanges of the suite's client, oldest first:", self.name);
+        for exchange in &exchanges[exchanges.len().saturating_sub(5)..] {
+            eprintln!("  {} {} -> {}", exchange.method, exchange.url, exchange.status);
+            if let Some(request) = &exchange.request {
+                eprintln!("    sent:   {}", shown(request));
+            }
+            eprintln!("    answer: {}", shown(&exchange.response));
+        }
+    }
+}
+
 /// The configured test principals in `live`; a missing one is an error
 /// that names it (the maintainer creates them once).
 fn test_principals(suite: &Suite, live: &LiveState) -> (Vec<LivePrincipal>, LivePrincipal) {
