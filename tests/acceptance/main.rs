@@ -13,6 +13,7 @@
 mod launch;
 
 mod proofs;
+mod random;
 mod refusals;
 mod replay;
 mod reuse;

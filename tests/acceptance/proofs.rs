@@ -72,7 +72,7 @@ fn normalised(values: &Values) -> Values {
 
 /// What the binary applied, read back with the library: statuses, active
 /// values and every principal's values are the scene's.
-fn assert_tenant_holds(session: &Session, scene: &Scene) {
+pub fn assert_tenant_holds(session: &Session, scene: &Scene) {
     let live = session.read();
     let set = session.set();
     for pooled in &sandbox::POOL {

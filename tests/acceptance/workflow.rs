@@ -50,7 +50,7 @@ fn readme_section() -> String {
 #[test]
 fn the_readme_names_every_setting_and_every_proof() {
     let section = readme_section();
-    let settings = include_str!("settings.rs");
+    let settings = concat!(include_str!("settings.rs"), include_str!("random.rs"));
     let read: Vec<&str> = settings
         .split('"')
         .filter(|word| {
@@ -61,7 +61,12 @@ fn the_readme_names_every_setting_and_every_proof() {
     for name in read {
         assert!(section.contains(name), "the README's acceptance section does not mention {name}");
     }
-    for source in [include_str!("proofs.rs"), include_str!("refusals.rs"), include_str!("reuse.rs")] {
+    for source in [
+        include_str!("proofs.rs"),
+        include_str!("random.rs"),
+        include_str!("refusals.rs"),
+        include_str!("reuse.rs"),
+    ] {
         let mut lines = source.lines();
         while let Some(line) = lines.next() {
             if line.trim() != "#[test]" {
