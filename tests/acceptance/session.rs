@@ -462,10 +462,32 @@ impl Session {
                 self.run(&["apply", "-f", &folder.display().to_string(), "--auto-approve"]);
             assert_eq!(code, 0, "apply failed:\n{stdout}\n{stderr}");
         }
-        let (code, stdout, stderr) =
-            self.run(&["plan", "-f", &folder.display().to_string(), "--detailed-exitcode"]);
-        assert_eq!(code, 0, "not converged after the apply:\n{stdout}\n{stderr}");
+        let mut last = String::new();
+        let converged = self.eventually("the applied changes", || {
+            let (code, stdout, stderr) =
+                self.run(&["plan", "-f", &folder.display().to_string(), "--detailed-exitcode"]);
+            last = format!("{stdout}\n{stderr}");
+            code == 0
+        });
+        assert!(converged, "not converged after the apply:\n{last}");
         changes
+    }
+
+    /// Whether `holds` holds: at once on the emulator; on a real tenant,
+    /// whose directory reads are eventually consistent, within a minute
+    /// (twelve looks, five seconds apart). Only waits; never measures.
+    pub fn eventually(&self, what: &str, mut holds: impl FnMut() -> bool) -> bool {
+        let looks = if self.suite.settings.is_emulator() { 1 } else { 12 };
+        for look in 1..=looks {
+            if holds() {
+                return true;
+            }
+            if look < looks {
+                eprintln!("acceptance: {}: waiting for the tenant to show {what}", self.name);
+                std::thread::sleep(std::time::Duration::from_secs(5));
+            }
+        }
+        false
     }
 
     /// A raw Graph call, behind the tool's back (relative to the v1.0 root).
@@ -493,6 +515,20 @@ impl Session {
             .raw(Method::PATCH, &Session::path_of(principal), Some(body))
             .unwrap_or_else(|error| panic!("the raw PATCH failed: {error}"));
         assert_eq!(answer.status, 204);
+        let path = format!("{}?$select=customSecurityAttributes", Session::path_of(principal));
+        let shows = || {
+            let read =
+                self.raw(Method::GET, &path, None).unwrap_or_else(|error| panic!("reading back: {error}"));
+            let held = &read.body["customSecurityAttributes"][self.set()];
+            members.as_object().unwrap().iter().filter(|(name, _)| !name.contains('@')).all(|(name, sent)| {
+                let removed = sent.is_null() || sent == &json!([]);
+                match held.get(name) {
+                    None | Some(Value::Null) => removed,
+                    Some(found) => !removed && sorted(found) == sorted(sent),
+                }
+            })
+        };
+        assert!(self.eventually("the raw PATCH", shows), "the raw PATCH never read back: {members}");
     }
 
     fn write_recording(&self, folder: &Path, exchanges: Vec<Exchange>) {
@@ -555,6 +591,18 @@ impl Drop for Session {
             }
             eprintln!("    answer: {}", shown(&exchange.response));
         }
+    }
+}
+
+/// A value with its collection members in one order, to compare whatever order Graph keeps.
+pub fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Array(items) => {
+            let mut items = items.clone();
+            items.sort_by_key(Value::to_string);
+            Value::Array(items)
+        }
+        other => other.clone(),
     }
 }
 
