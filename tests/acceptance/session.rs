@@ -159,10 +159,13 @@ impl Suite {
     fn start(settings: Settings) -> Suite {
         match settings.target.clone() {
             Target::Emulator { state } => {
-                let scratch = state.is_none().then(|| tempfile::tempdir().unwrap());
-                let state = state.unwrap_or_else(|| {
-                    scratch.as_ref().map(|scratch| scratch.path().join("acceptance-tenant.json")).unwrap()
-                });
+                let (state, scratch) = match state {
+                    Some(state) => (state, None),
+                    None => {
+                        let scratch = tempfile::tempdir().unwrap();
+                        (scratch.path().join("acceptance-tenant.json"), Some(scratch))
+                    }
+                };
                 let mut suite = Suite::emulator_at(state, &settings.set);
                 suite.settings.record = settings.record;
                 suite._scratch = scratch;
