@@ -40,6 +40,8 @@ pub struct ClientOptions {
     /// The route of a read of declared principals; `None` chooses the
     /// cheaper one. The benchmarks force the other to show the choice.
     pub read_route: Option<super::route::Route>,
+    /// Keeps every exchange (the acceptance suite's recordings); `None` keeps nothing.
+    pub recorder: Option<super::recording::Recorder>,
 }
 
 impl Default for ClientOptions {
@@ -59,6 +61,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(60),
             batch_size: super::batch::MAX_BATCH_REQUESTS,
             read_route: None,
+            recorder: None,
         }
     }
 }
@@ -381,6 +384,15 @@ impl GraphClient {
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
         };
+        if let Some(recorder) = &self.options.recorder {
+            recorder.record(super::recording::Exchange {
+                method: method.to_string(),
+                url: url.as_str().strip_prefix(self.v1.as_str()).unwrap_or(url.as_str()).to_owned(),
+                request: body.cloned(),
+                status: status.as_u16(),
+                response: parsed.clone(),
+            });
+        }
         if status.is_success() {
             return Ok(Answer { status: status.as_u16(), body: parsed });
         }

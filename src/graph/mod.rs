@@ -13,6 +13,7 @@ pub mod pacing;
 pub mod principal_path;
 pub mod progress;
 pub mod read;
+pub mod recording;
 pub mod retry;
 pub mod route;
 pub mod wire;
