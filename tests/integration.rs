@@ -23,6 +23,7 @@ mod graph_wire;
 mod hostile_input;
 mod json_contract;
 mod launch;
+mod owned_elsewhere;
 mod plan_cli;
 mod plan_goldens;
 mod plan_properties;
