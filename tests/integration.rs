@@ -27,6 +27,7 @@ mod owned_elsewhere;
 mod plan_cli;
 mod plan_goldens;
 mod plan_properties;
+mod policies_state_file;
 mod readme_setup;
 mod reliability_concurrency;
 mod reliability_faults;

@@ -23,7 +23,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use similar::TextDiff;
 
-use crate::model::live::{LivePrincipal, LiveState, PrincipalId};
+use crate::model::live::{LivePolicies, LivePrincipal, LiveState, PrincipalId};
 use crate::model::{
     AttributeSet, AttributeValue, Definition, DesiredState, MAX_ACTIVE_DEFINITIONS, MAX_ALLOWED_VALUES,
     MAX_ASSIGNED_VALUES, MAX_ATTRIBUTE_SETS, PrincipalKey, PrincipalKind, Status, UndeclaredAssignments,
@@ -757,6 +757,7 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
             .collect(),
         principals_complete: live.principals_complete,
         not_understood: Vec::new(),
+        policies: LivePolicies::default(),
     };
     for change in changes {
         let _ = apply_change(&mut after, change);
