@@ -7,6 +7,7 @@ mod conformance;
 mod control;
 mod knobs;
 mod permissions;
+mod policies;
 mod replay;
 mod rules;
 mod support;

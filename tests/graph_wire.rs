@@ -71,6 +71,7 @@ fn seed() -> TenantDocument {
             display_name: None,
             custom_security_attributes: holding(),
         }],
+        ..TenantDocument::default()
     }
 }
 

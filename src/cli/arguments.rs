@@ -158,6 +158,12 @@ pub struct ExportArgs {
     #[arg(long)]
     pub assignments: bool,
 
+    /// SET or SET.ATTRIBUTE whose values another writer owns (HR inbound
+    /// provisioning, a script), with that writer after `=`: exported with
+    /// `valuesOwnedBy`, its values left out of the assignments. Repeatable.
+    #[arg(long = "values-owned-by", value_name = "SET[.ATTRIBUTE]=WRITER")]
+    pub values_owned_by: Vec<String>,
+
     /// A file, or a folder to write one file per set; default stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE|DIR")]
     pub output: Option<PathBuf>,

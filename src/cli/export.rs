@@ -2,6 +2,7 @@
 //! definitions, values (and with `--assignments`, every principal's values) as
 //! desired-state YAML — the first step of adopting the tool on a tenant.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -34,8 +35,21 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     warn_not_understood(&live, &args.sets, args.assignments);
-    let mut options =
-        ExportOptions { sets: args.sets.clone(), assignments: args.assignments, schema_path: None };
+    let values_owned_elsewhere = values_owned_elsewhere(&live, &args.values_owned_by)?;
+    if args.assignments {
+        for (owned, writer) in &values_owned_elsewhere {
+            eprintln!(
+                "note: the values of {owned} are owned by {writer}: left out of the assignments \
+                 (the files cannot assign them)"
+            );
+        }
+    }
+    let mut options = ExportOptions {
+        sets: args.sets.clone(),
+        assignments: args.assignments,
+        schema_path: None,
+        values_owned_elsewhere,
+    };
 
     match &args.output {
         None => {
@@ -64,6 +78,37 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// The `--values-owned-by SET[.ATTRIBUTE]=WRITER` flags, each naming a set
+/// or attribute the tenant holds, as `Set` or `Set.Attribute` → writer.
+fn values_owned_elsewhere(
+    live: &crate::model::live::LiveState,
+    flags: &[String],
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut owned = BTreeMap::new();
+    for flag in flags {
+        let Some((target, writer)) = flag.split_once('=').filter(|(_, writer)| !writer.trim().is_empty())
+        else {
+            anyhow::bail!(
+                "--values-owned-by {flag}: expected SET[.ATTRIBUTE]=WRITER, e.g. \
+                 --values-owned-by HR=\"Workday inbound provisioning\""
+            );
+        };
+        let known = match target.split_once('.') {
+            Some((set, attribute)) => {
+                live.definitions.contains_key(&crate::model::definition_id(set, attribute))
+            }
+            None => live.attribute_sets.contains_key(target),
+        };
+        if !known {
+            anyhow::bail!(
+                "--values-owned-by {flag}: the tenant has no attribute set or attribute `{target}`"
+            );
+        }
+        owned.insert(target.to_owned(), writer.trim().to_owned());
+    }
+    Ok(owned)
 }
 
 /// Names on stderr what the tenant holds that this version does not

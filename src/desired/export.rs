@@ -23,6 +23,19 @@ pub struct ExportOptions {
     pub assignments: bool,
     /// The `$schema` path for the yaml-language-server modeline, if any.
     pub schema_path: Option<String>,
+    /// Sets (`Set`) and attributes (`Set.Attribute`) whose values another
+    /// writer owns, with that writer: exported with `valuesOwnedBy`, their
+    /// values left out of the assignments.
+    pub values_owned_elsewhere: BTreeMap<String, String>,
+}
+
+impl ExportOptions {
+    fn values_owner(&self, set: &str, attribute: &str) -> Option<&str> {
+        self.values_owned_elsewhere
+            .get(&format!("{set}.{attribute}"))
+            .or_else(|| self.values_owned_elsewhere.get(set))
+            .map(String::as_str)
+    }
 }
 
 /// One exported file: a name (for a folder export) and its YAML text.
@@ -56,6 +69,8 @@ struct SetOut<'a> {
     max_attributes_per_set: Option<i32>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     attributes: BTreeMap<&'a str, AttributeOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values_owned_by: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -75,6 +90,8 @@ struct AttributeOut<'a> {
     status: Status,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     allowed_values: Vec<AllowedValueOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values_owned_by: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -126,8 +143,12 @@ pub fn export_single(live: &LiveState, options: &ExportOptions) -> Result<String
     let sets = selected_sets(live, options);
     let document = Document {
         version: 1,
-        attribute_sets: sets.iter().map(|set| (*set, set_out(live, set))).collect(),
-        assignments: if options.assignments { assignments_out(live, &sets) } else { Default::default() },
+        attribute_sets: sets.iter().map(|set| (*set, set_out(live, set, options))).collect(),
+        assignments: if options.assignments {
+            assignments_out(live, &sets, options)
+        } else {
+            Default::default()
+        },
     };
     render(&document, options)
 }
@@ -144,13 +165,13 @@ pub fn export_folder(live: &LiveState, options: &ExportOptions) -> Result<Vec<Ex
     for set in &sets {
         let document = Document {
             version: 1,
-            attribute_sets: BTreeMap::from([(*set, set_out(live, set))]),
+            attribute_sets: BTreeMap::from([(*set, set_out(live, set, options))]),
             assignments: AssignmentsOut::default(),
         };
         files.push(ExportedFile { name: format!("{set}.yaml"), text: render(&document, options)? });
     }
     if options.assignments {
-        let assignments = assignments_out(live, &sets);
+        let assignments = assignments_out(live, &sets, options);
         if !assignments.is_empty() {
             let document = Document { version: 1, attribute_sets: BTreeMap::new(), assignments };
             files.push(ExportedFile { name: ASSIGNMENTS_FILE.into(), text: render(&document, options)? });
@@ -167,20 +188,32 @@ fn selected_sets<'a>(live: &'a LiveState, options: &ExportOptions) -> Vec<&'a st
         .collect()
 }
 
-fn set_out<'a>(live: &'a LiveState, set: &'a str) -> SetOut<'a> {
+fn set_out<'a>(live: &'a LiveState, set: &'a str, options: &'a ExportOptions) -> SetOut<'a> {
     let live_set = &live.attribute_sets[set];
+    let set_owner = options.values_owned_elsewhere.get(set).map(String::as_str);
     SetOut {
         description: live_set.description.as_deref(),
         max_attributes_per_set: live_set.max_attributes_per_set,
         attributes: live
             .definitions_in(set)
-            .map(|definition| (definition.name.as_str(), attribute_out(definition)))
+            .map(|definition| {
+                let mut out = attribute_out(definition);
+                // Named on the attribute only when its set does not already say it.
+                out.values_owned_by = options
+                    .values_owned_elsewhere
+                    .get(&format!("{set}.{}", definition.name))
+                    .map(String::as_str)
+                    .filter(|_| set_owner.is_none());
+                (definition.name.as_str(), out)
+            })
             .collect(),
+        values_owned_by: set_owner,
     }
 }
 
 fn attribute_out(definition: &Definition) -> AttributeOut<'_> {
     AttributeOut {
+        values_owned_by: None,
         description: definition.description.as_deref(),
         data_type: definition.data_type.as_str(),
         is_collection: definition.is_collection,
@@ -200,7 +233,8 @@ fn attribute_out(definition: &Definition) -> AttributeOut<'_> {
 
 /// Values in the exported sets, on Available attributes only: the files may
 /// not assign a Deprecated attribute, and the plan leaves such values alone.
-fn assignments_out(live: &LiveState, sets: &[&str]) -> AssignmentsOut {
+/// Values another writer owns are left out too: the files may not assign them.
+fn assignments_out(live: &LiveState, sets: &[&str], options: &ExportOptions) -> AssignmentsOut {
     let mut out = AssignmentsOut::default();
     for principal in live.principals.values() {
         let Some(assigned) = &principal.custom_security_attributes else { continue };
@@ -216,6 +250,7 @@ fn assignments_out(live: &LiveState, sets: &[&str]) -> AssignmentsOut {
                         .any(|definition| definition.name == **name && definition.status == Status::Available)
                 })
                 .filter(|(_, value)| !value.is_empty_collection())
+                .filter(|(name, _)| options.values_owner(set, name).is_none())
                 .map(|(name, value)| (name.clone(), value_out(value)))
                 .collect();
             if !values.is_empty() {
@@ -378,6 +413,7 @@ assignments:
             sets: vec!["Marketing".into()],
             assignments: true,
             schema_path: Some("../schema/entra-csa.schema.json".into()),
+            ..Default::default()
         };
         let files = export_folder(&tenant(), &options).unwrap();
         let names: Vec<&str> = files.iter().map(|file| file.name.as_str()).collect();

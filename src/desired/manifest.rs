@@ -139,6 +139,15 @@ pub struct SetSpec {
     #[serde(default)]
     #[schemars(extend("propertyNames" = { "maxLength": 32, "pattern": NAME_PATTERN }))]
     pub attributes: Entries<AttributeSpec>,
+    /// Another writer assigns the values of every attribute of this set (HR
+    /// inbound provisioning, a PowerShell feed): name it here. entra-csa
+    /// still creates, updates and deactivates the definitions and their
+    /// allowed values, but never assigns or unassigns their values, on any
+    /// principal, whatever `undeclaredAssignments` says; the files may not
+    /// assign them.
+    #[serde(default)]
+    #[schemars(with = "String", length(min = 1))]
+    pub values_owned_by: Option<Located<String>>,
     /// The attributes written here that could not be read (their problems
     /// are reported): declared all the same, so that their assignments are
     /// not also reported as undeclared.
@@ -175,6 +184,13 @@ pub struct AttributeSpec {
     /// a plain value, or `{value, active}` to declare a deactivated one.
     #[serde(default)]
     pub allowed_values: Vec<AllowedValueSpec>,
+    /// Another writer assigns this attribute's values (HR inbound
+    /// provisioning, a PowerShell feed): name it here. entra-csa manages the
+    /// definition and its allowed values, but never assigns or unassigns its
+    /// values, on any principal; the files may not assign it.
+    #[serde(default)]
+    #[schemars(with = "String", length(min = 1))]
+    pub values_owned_by: Option<Located<String>>,
 }
 
 /// A predefined value, as a plain value or with its `active` flag.
@@ -304,7 +320,7 @@ pub fn json_schema() -> String {
 
 const FILE_KEYS: &[&str] = &["version", "policy", "attributeSets", "assignments", "acknowledgedDrift"];
 const POLICY_KEYS: &[&str] = &["undeclaredDefinitions", "undeclaredValues", "undeclaredAssignments"];
-const SET_KEYS: &[&str] = &["description", "maxAttributesPerSet", "attributes"];
+const SET_KEYS: &[&str] = &["description", "maxAttributesPerSet", "attributes", "valuesOwnedBy"];
 const ATTRIBUTE_KEYS: &[&str] = &[
     "description",
     "type",
@@ -313,6 +329,7 @@ const ATTRIBUTE_KEYS: &[&str] = &[
     "usePreDefinedValuesOnly",
     "status",
     "allowedValues",
+    "valuesOwnedBy",
 ];
 const ALLOWED_VALUE_KEYS: &[&str] = &["value", "active"];
 const ASSIGNMENT_KEYS: &[&str] = &["users", "servicePrincipals"];
@@ -628,7 +645,24 @@ impl Reader<'_> {
             );
             set.unreadable_attributes = unreadable;
         }
+        if let Some(node) = fields.remove("valuesOwnedBy") {
+            set.values_owned_by = self.writer(node, &join(path, "valuesOwnedBy"));
+        }
         set
+    }
+
+    /// `valuesOwnedBy`: the other writer, named in a non-empty string.
+    fn writer(&mut self, node: Node, path: &str) -> Option<Located<String>> {
+        let position = node.position;
+        let writer = self.string(node, path)?;
+        if writer.value.trim().is_empty() {
+            let problem = self.report(position, path, "`valuesOwnedBy` is empty");
+            problem.expected = Some("the writer that owns the values, as text".to_owned());
+            problem.suggestion =
+                Some("name the other writer, e.g. `valuesOwnedBy: Workday inbound provisioning`".to_owned());
+            return None;
+        }
+        Some(writer)
     }
 
     fn attribute(&mut self, node: Node, path: &str, key_at: Position) -> Option<AttributeSpec> {
@@ -666,6 +700,8 @@ impl Reader<'_> {
             Some(node) => self.allowed_values(node, &join(path, "allowedValues")),
             None => Vec::new(),
         };
+        let values_owned_by =
+            fields.remove("valuesOwnedBy").and_then(|node| self.writer(node, &join(path, "valuesOwnedBy")));
         Some(AttributeSpec {
             description,
             data_type: data_type?,
@@ -674,6 +710,7 @@ impl Reader<'_> {
             use_pre_defined_values_only,
             status,
             allowed_values,
+            values_owned_by,
         })
     }
 

@@ -49,6 +49,8 @@ struct Validator {
     refused: BTreeSet<(String, String)>,
     /// The principal keys declared so far, by kind and lowercased key.
     principal_keys: HashSet<(&'static str, String)>,
+    /// Where each `valuesOwnedBy` is written, by `Set` or `Set.Attribute`.
+    owner_places: BTreeMap<String, Place>,
 }
 
 /// Where the files first declare the principal `key` of `kind` (`users` or
@@ -270,6 +272,14 @@ impl Validator {
                 self.refused.insert((name.value.clone(), attribute_name.value.clone()));
             }
         }
+        if let Some(writer) = &set.values_owned_by {
+            self.owned_elsewhere(file, name.value.clone(), writer);
+        }
+        for (attribute_name, spec) in &set.attributes.0 {
+            if let Some(writer) = &spec.values_owned_by {
+                self.owned_elsewhere(file, format!("{}.{}", name.value, attribute_name.value), writer);
+            }
+        }
         if !name_ok {
             self.refused.insert((name.value.clone(), String::new()));
         }
@@ -279,6 +289,32 @@ impl Validator {
                 AttributeSet { id: name.value.clone(), description, max_attributes_per_set, attributes },
             );
         }
+    }
+
+    /// Records that `owned` (`Set` or `Set.Attribute`) has its values
+    /// written by `writer`, not by the files.
+    fn owned_elsewhere(&mut self, file: &str, owned: String, writer: &Located<String>) {
+        self.owner_places.insert(owned.clone(), place(file, writer.at));
+        self.desired.values_owned_elsewhere.insert(owned, writer.value.trim().to_owned());
+    }
+
+    /// Reports a value the files assign though another writer owns it.
+    fn assigned_elsewhere_owned(&mut self, file: &str, at: Position, path: &str, owned: &str, what: &str) {
+        let writer = self.desired.values_owned_elsewhere[owned].clone();
+        let related = self.owner_places.get(owned).cloned();
+        let diagnostic = self.report(
+            file,
+            at,
+            path,
+            format!(
+                "{what} has its values owned by {writer} (`valuesOwnedBy`), so the files cannot assign it"
+            ),
+        );
+        diagnostic.related = related;
+        diagnostic.expected = Some("no values for an attribute another writer owns".to_owned());
+        diagnostic.suggestion = Some(format!(
+            "remove it here and let {writer} assign it, or remove `valuesOwnedBy` to manage its values in the files"
+        ));
     }
 
     fn attribute(
@@ -501,9 +537,28 @@ impl Validator {
                 diagnostic.suggestion = suggestion.or(Some("declare it under `attributeSets`".to_owned()));
                 continue;
             };
+            if self.desired.values_owned_elsewhere.contains_key(&set_name.value) {
+                let what = format!("attribute set `{}`", set_name.value);
+                self.assigned_elsewhere_owned(file, set_name.at, &set_path.render(), &set_name.value, &what);
+                continue;
+            }
             let mut values = SetValues::with_capacity(attributes.0.len());
             for (attribute_name, value) in &attributes.0 {
                 let value_path = ValuePath { attribute: Some(&attribute_name.value), ..set_path };
+                if !self.desired.values_owned_elsewhere.is_empty()
+                    && let owned = format!("{}.{}", set_name.value, attribute_name.value)
+                    && self.desired.values_owned_elsewhere.contains_key(&owned)
+                {
+                    let what = format!("attribute `{owned}`");
+                    self.assigned_elsewhere_owned(
+                        file,
+                        attribute_name.at,
+                        &value_path.render(),
+                        &owned,
+                        &what,
+                    );
+                    continue;
+                }
                 let Some(definition) = set.attributes.get(&attribute_name.value) else {
                     if self.refused.contains(&(set_name.value.clone(), attribute_name.value.clone())) {
                         continue; // its own problem is reported where it is declared

@@ -32,7 +32,26 @@ pub struct StateDocument {
     pub users: Vec<PrincipalShape>,
     #[serde(default)]
     pub service_principals: Vec<PrincipalShape>,
+    /// `GET /identity/conditionalAccess/policies`, served read-only. This
+    /// and the two below are optional parts (see `PolicyDocument`): older
+    /// state documents have none, and are written back without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditional_access_policies: Option<Vec<PolicyDocument>>,
+    /// `GET /policies/defaultAppManagementPolicy`, served read-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_app_management_policy: Option<PolicyDocument>,
+    /// `GET /policies/appManagementPolicies`, served read-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_management_policies: Option<Vec<PolicyDocument>>,
 }
+
+/// A policy that reads custom security attributes, kept as Graph's own JSON
+/// object (graph-api.md §11: `conditions.applications.applicationFilter` of
+/// a `conditionalAccessPolicy`; `excludeActors.customSecurityAttributes` in
+/// the restrictions of an `appManagementPolicy` or of the
+/// `tenantAppManagementPolicy`). The emulator interprets none of it and
+/// serves it as written, so no property it does not know is lost.
+pub type PolicyDocument = Map<String, Value>;
 
 impl StateDocument {
     /// The document any other type of the same JSON shape describes (a

@@ -6,6 +6,9 @@
 //! that grant a principal still reads, with `customSecurityAttributes: null`
 //! (§3), exactly as "nothing assigned" reads.
 //!
+//! Reading the Conditional Access and app management policies needs
+//! `Policy.Read.All`, refused with the same 403 otherwise.
+//!
 //! Emulator's choices: a token that is not a readable JWT holds every grant
 //! (so `ENTRA_CSA_ACCESS_TOKEN=anything` works); directory roles count only
 //! at tenant scope (`wids`), as role assignments scoped to an attribute set
@@ -28,6 +31,8 @@ pub enum Need {
     WriteDefinitions,
     ReadAssignments,
     WriteAssignments,
+    /// Conditional Access and app management policies: `Policy.Read.All`.
+    ReadPolicies,
 }
 
 /// What the caller's token allows.
@@ -37,6 +42,7 @@ pub struct Grants {
     write_definitions: bool,
     read_assignments: bool,
     write_assignments: bool,
+    read_policies: bool,
 }
 
 impl Grants {
@@ -45,6 +51,7 @@ impl Grants {
         write_definitions: true,
         read_assignments: true,
         write_assignments: true,
+        read_policies: true,
     };
 
     /// The grants of a bearer token: from its claims when it is a readable
@@ -93,6 +100,14 @@ impl Grants {
                 &["CustomSecAttributeAssignment.ReadWrite.All"],
                 &[AttributeAssignmentAdministrator],
             ),
+            // Policy.Read.All is the documented grant of the three policy
+            // reads (graph-api.md §11). Emulator's choice: the directory
+            // roles a signed-in user also needs for them (Security Reader,
+            // Global Reader, ...) are not modelled, so the scope suffices.
+            read_policies: claims
+                .permissions()
+                .iter()
+                .any(|held| held.eq_ignore_ascii_case("Policy.Read.All")),
         }
     }
 
@@ -103,6 +118,7 @@ impl Grants {
             Need::WriteDefinitions => self.write_definitions,
             Need::ReadAssignments => self.read_assignments,
             Need::WriteAssignments => self.write_assignments,
+            Need::ReadPolicies => self.read_policies,
         }
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::{Map, Value, json};
 
+use super::document::PolicyDocument;
 use super::error::GraphError;
 use super::expansion::Expansion;
 use super::odata::{Filter, QueryOptions, select_properties};
@@ -106,6 +107,12 @@ enum Route {
     Principals(PrincipalKind),
     PrincipalCount(PrincipalKind),
     Principal(PrincipalKind, PrincipalKey),
+    /// `/identity/conditionalAccess/policies`, read-only.
+    ConditionalAccessPolicies,
+    /// `/policies/defaultAppManagementPolicy`, read-only.
+    DefaultAppManagementPolicy,
+    /// `/policies/appManagementPolicies`, read-only.
+    AppManagementPolicies,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +154,9 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
         ["directory", "customsecurityattributedefinitions", _, "allowedvalues", _] => {
             Route::AllowedValue(segments[2].clone(), segments[4].clone())
         }
+        ["identity", "conditionalaccess", "policies"] => Route::ConditionalAccessPolicies,
+        ["policies", "defaultappmanagementpolicy"] => Route::DefaultAppManagementPolicy,
+        ["policies", "appmanagementpolicies"] => Route::AppManagementPolicies,
         ["users"] => Route::Principals(PrincipalKind::User),
         ["users", "$count"] => Route::PrincipalCount(PrincipalKind::User),
         ["users", key] if key.starts_with('$') => {
@@ -383,8 +393,57 @@ fn route(
             )?;
             Ok(GraphResponse::no_content())
         }
+        (Route::ConditionalAccessPolicies, &Method::GET) => Ok(list_policies(
+            store.conditional_access_policies.as_deref().unwrap_or_default(),
+            request,
+            context,
+            "identity/conditionalAccess/policies",
+        )?),
+        (Route::AppManagementPolicies, &Method::GET) => Ok(list_policies(
+            store.app_management_policies.as_deref().unwrap_or_default(),
+            request,
+            context,
+            "policies/appManagementPolicies",
+        )?),
+        (Route::DefaultAppManagementPolicy, &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &[])?;
+            // Every tenant has one (tenantAppManagementPolicy); one the
+            // document does not give reads as disabled, with no restrictions.
+            let entity = store.default_app_management_policy.clone().unwrap_or_else(|| {
+                let mut policy = Map::new();
+                policy.insert("id".into(), json!("00000000-0000-0000-0000-000000000000"));
+                policy.insert("displayName".into(), json!("Default app management tenant policy"));
+                policy.insert("isEnabled".into(), json!(false));
+                policy
+            });
+            Ok(entity_response(
+                entity,
+                &options,
+                context_url(context, "policies/defaultAppManagementPolicy/$entity"),
+            ))
+        }
+        // The policies are served read-only: the tool never writes them.
         _ => Err(GraphError::method_not_allowed()),
     }
+}
+
+/// A page of policies, each as the state document holds it.
+fn list_policies(
+    policies: &[PolicyDocument],
+    request: &GraphRequest,
+    context: &RouteContext,
+    fragment: &str,
+) -> Result<GraphResponse, GraphError> {
+    let options = QueryOptions::parse(&request.query, &["$top", "$skiptoken"])?;
+    Ok(list_response(
+        policies,
+        Clone::clone,
+        &options,
+        context_url(context, fragment),
+        &request.path,
+        context,
+        false,
+    ))
 }
 
 /// The grant a request needs (graph-api.md §1 and §8). Reading principals
@@ -407,6 +466,9 @@ fn need(route: &Route, method: &Method) -> Need {
         }
         Route::Principal(..) if writes => Need::WriteAssignments,
         Route::Principals(_) | Route::PrincipalCount(_) | Route::Principal(..) => Need::Nothing,
+        Route::ConditionalAccessPolicies
+        | Route::DefaultAppManagementPolicy
+        | Route::AppManagementPolicies => Need::ReadPolicies,
     }
 }
 

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::document::{
-    AllowedValueShape, AttributeSetShape, DefinitionShape, DocumentError, PrincipalShape, REQUEST_SET_TYPE,
-    RESPONSE_SET_TYPE, StateDocument, answer_values, read_seeded_values,
+    AllowedValueShape, AttributeSetShape, DefinitionShape, DocumentError, PolicyDocument, PrincipalShape,
+    REQUEST_SET_TYPE, RESPONSE_SET_TYPE, StateDocument, answer_values, read_seeded_values,
 };
 use super::error::GraphError;
 use crate::model::{
@@ -165,6 +165,10 @@ pub struct Store {
     users_by_id_or_upn: HashMap<String, usize>,
     service_principals_by_id: HashMap<String, usize>,
     service_principals_by_app_id: HashMap<String, usize>,
+    /// The policies that read attributes, as seeded: never written.
+    pub conditional_access_policies: Option<Vec<PolicyDocument>>,
+    pub default_app_management_policy: Option<PolicyDocument>,
+    pub app_management_policies: Option<Vec<PolicyDocument>>,
 }
 
 /// Position of each key, lower-cased; the first principal wins a duplicate.
@@ -239,6 +243,9 @@ impl Store {
             users_by_id_or_upn,
             service_principals_by_id,
             service_principals_by_app_id,
+            conditional_access_policies: document.conditional_access_policies.clone(),
+            default_app_management_policy: document.default_app_management_policy.clone(),
+            app_management_policies: document.app_management_policies.clone(),
         })
     }
 
@@ -268,6 +275,9 @@ impl Store {
                 .collect(),
             users: principals(&self.users),
             service_principals: principals(&self.service_principals),
+            conditional_access_policies: self.conditional_access_policies.clone(),
+            default_app_management_policy: self.default_app_management_policy.clone(),
+            app_management_policies: self.app_management_policies.clone(),
         }
     }
 

@@ -17,7 +17,9 @@ use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::model::live::{LiveAttributeSet, LivePrincipal, LiveState, NotUnderstood, PrincipalId};
+use crate::model::live::{
+    LiveAttributeSet, LivePolicies, LivePrincipal, LiveState, NotUnderstood, PrincipalId,
+};
 use crate::model::{
     AllowedValue, AttributeValue, DataType, Definition, PrincipalAssignments, PrincipalKind, SetValues,
     Status,
@@ -160,6 +162,26 @@ pub struct TenantDocument {
     pub users: Vec<WirePrincipal>,
     #[serde(default)]
     pub service_principals: Vec<WirePrincipal>,
+    /// The policies that read attributes, kept as written (see
+    /// `LivePolicies`): this and the two below are an optional part of the
+    /// document, which older state files do not have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditional_access_policies: Option<Vec<PolicyObject>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_app_management_policy: Option<PolicyObject>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_management_policies: Option<Vec<PolicyObject>>,
+}
+
+/// A policy object as Graph returns it.
+pub type PolicyObject = serde_json::Map<String, serde_json::Value>;
+
+fn policies_of(
+    conditional_access_policies: Option<Vec<PolicyObject>>,
+    default_app_management_policy: Option<PolicyObject>,
+    app_management_policies: Option<Vec<PolicyObject>>,
+) -> LivePolicies {
+    LivePolicies { conditional_access_policies, default_app_management_policy, app_management_policies }
 }
 
 /// A Graph body that does not have the shape the model needs.
@@ -343,6 +365,11 @@ impl TenantDocument {
             }
         }
         live.principals = principals_by_id(principals);
+        live.policies = policies_of(
+            self.conditional_access_policies,
+            self.default_app_management_policy,
+            self.app_management_policies,
+        );
         Ok(live)
     }
 
@@ -364,6 +391,9 @@ impl TenantDocument {
                 .collect(),
             users: principals(PrincipalKind::User),
             service_principals: principals(PrincipalKind::ServicePrincipal),
+            conditional_access_policies: live.policies.conditional_access_policies.clone(),
+            default_app_management_policy: live.policies.default_app_management_policy.clone(),
+            app_management_policies: live.policies.app_management_policies.clone(),
         }
     }
 }
@@ -420,6 +450,12 @@ pub struct LiveDocument {
     users: ReadPrincipals,
     #[serde(default, deserialize_with = "read_service_principals")]
     service_principals: ReadPrincipals,
+    #[serde(default)]
+    conditional_access_policies: Option<Vec<PolicyObject>>,
+    #[serde(default)]
+    default_app_management_policy: Option<PolicyObject>,
+    #[serde(default)]
+    app_management_policies: Option<Vec<PolicyObject>>,
 }
 
 impl LiveDocument {
@@ -433,6 +469,11 @@ impl LiveDocument {
         live.not_understood.extend(users.1);
         live.not_understood.extend(service_principals.1);
         live.principals = principals_by_id(principals);
+        live.policies = policies_of(
+            self.conditional_access_policies,
+            self.default_app_management_policy,
+            self.app_management_policies,
+        );
         Ok(live)
     }
 }

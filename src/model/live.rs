@@ -29,6 +29,33 @@ pub struct LiveState {
     /// out of the maps above, reported, and never overwritten.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_understood: Vec<NotUnderstood>,
+    /// The policies that read custom security attributes, as the tenant
+    /// returned them.
+    #[serde(default, skip_serializing_if = "LivePolicies::is_empty")]
+    pub policies: LivePolicies,
+}
+
+/// The policies that read custom security attributes, each kept as Graph's
+/// JSON object (Conditional Access application filters, app management
+/// exemptions): what the tool does not understand of them is kept as
+/// written, so a state file's write never loses it. `None`: not read.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LivePolicies {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditional_access_policies: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_app_management_policy: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_management_policies: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+}
+
+impl LivePolicies {
+    pub fn is_empty(&self) -> bool {
+        self.conditional_access_policies.is_none()
+            && self.default_app_management_policy.is_none()
+            && self.app_management_policies.is_none()
+    }
 }
 
 /// Something read from the tenant that this version does not understand: a

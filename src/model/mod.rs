@@ -46,12 +46,31 @@ pub struct DesiredState {
     /// and the reason written beside it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub acknowledged_drift: BTreeMap<String, String>,
+    /// Attributes whose definitions the files manage but whose values
+    /// another writer owns (`valuesOwnedBy`: HR inbound provisioning, a
+    /// script): keyed `Set` (every attribute of the set, declared or not) or
+    /// `Set.Attribute`, each with the writer the files name. The plan never
+    /// assigns or unassigns these values, on any principal.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values_owned_elsewhere: BTreeMap<String, String>,
 }
 
 impl DesiredState {
     /// The definition `set.name`, when the files declare it.
     pub fn definition(&self, set: &str, name: &str) -> Option<&Definition> {
         self.attribute_sets.get(set)?.attributes.get(name)
+    }
+
+    /// The writer that owns the values of `set.attribute`, when the files
+    /// say another one does (for the attribute, or for its whole set).
+    pub fn values_owner(&self, set: &str, attribute: &str) -> Option<&str> {
+        if self.values_owned_elsewhere.is_empty() {
+            return None;
+        }
+        self.values_owned_elsewhere
+            .get(&format!("{set}.{attribute}"))
+            .or_else(|| self.values_owned_elsewhere.get(set))
+            .map(String::as_str)
     }
 }
 

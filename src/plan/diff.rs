@@ -23,7 +23,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use similar::TextDiff;
 
-use crate::model::live::{LivePrincipal, LiveState, PrincipalId};
+use crate::model::live::{LivePolicies, LivePrincipal, LiveState, PrincipalId};
 use crate::model::{
     AttributeSet, AttributeValue, Definition, DesiredState, MAX_ACTIVE_DEFINITIONS, MAX_ALLOWED_VALUES,
     MAX_ASSIGNED_VALUES, MAX_ATTRIBUTE_SETS, PrincipalKey, PrincipalKind, Status, UndeclaredAssignments,
@@ -56,7 +56,28 @@ pub fn diff(desired: &DesiredState, live: &LiveState) -> Diff {
     }
     diff_assignments(desired, live, &mut out);
     diff_not_understood(desired, live, &mut out);
+    note_values_owned_elsewhere(desired, &mut out);
     out
+}
+
+/// One note per attribute (or set) whose values another writer owns, so
+/// the review says why the plan never touches them.
+fn note_values_owned_elsewhere(desired: &DesiredState, out: &mut Diff) {
+    for (owned, writer) in &desired.values_owned_elsewhere {
+        let address = match owned.split_once('.') {
+            Some((set, attribute)) => {
+                Address::Definition { set: set.to_owned(), attribute: attribute.to_owned() }
+            }
+            None => Address::AttributeSet { set: owned.clone() },
+        };
+        out.notes.push(Note {
+            address: Some(address),
+            message: format!(
+                "values owned by {writer}: entra-csa manages the definition, and never assigns or \
+                 unassigns these values on any principal"
+            ),
+        });
+    }
 }
 
 /// What the tenant holds that this version does not understand is never
@@ -496,6 +517,10 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                 attribute: attribute.to_owned(),
             };
             for (attribute, value) in attributes {
+                // `validate` refuses these; a saved plan's state is held to it too.
+                if desired.values_owner(set, attribute).is_some() {
+                    continue;
+                }
                 if !live.not_understood.is_empty()
                     && (live.is_not_understood(Some(&principal.id()), set, attribute)
                         || live.is_not_understood(None, set, attribute))
@@ -513,7 +538,8 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                 assignment_change(principal, || address(attribute), current, wanted, out);
             }
             for (attribute, value) in live_values.into_iter().flatten() {
-                if attributes.contains_key(attribute) {
+                // Values another writer owns are never unassigned.
+                if attributes.contains_key(attribute) || desired.values_owner(set, attribute).is_some() {
                     continue;
                 }
                 // An undeclared value is unassigned, unless its attribute is
@@ -557,6 +583,10 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                 continue;
             }
             for (attribute, value) in attributes {
+                // Another writer's values are neither drift nor to remove.
+                if desired.values_owner(set, attribute).is_some() {
+                    continue;
+                }
                 let address = Address::Assignment {
                     principal: key.clone(),
                     set: set.clone(),
@@ -727,6 +757,7 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
             .collect(),
         principals_complete: live.principals_complete,
         not_understood: Vec::new(),
+        policies: LivePolicies::default(),
     };
     for change in changes {
         let _ = apply_change(&mut after, change);
@@ -928,6 +959,7 @@ mod tests {
             attribute_sets: BTreeMap::from([("Eng".to_owned(), set)]),
             assignments: BTreeMap::new(),
             acknowledged_drift: BTreeMap::new(),
+            values_owned_elsewhere: BTreeMap::new(),
         }
     }
 

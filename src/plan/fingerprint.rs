@@ -23,6 +23,10 @@ struct CanonicalDesired<'a> {
     policy: &'a crate::model::Policy,
     attribute_sets: &'a std::collections::BTreeMap<String, crate::model::AttributeSet>,
     assignments: Vec<(&'a PrincipalKey, &'a PrincipalAssignments)>,
+    /// Left out when empty, so files that name no other writer keep the
+    /// fingerprints they always had.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    values_owned_elsewhere: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// What of the tenant a plan depends on (DESIGN §10): the declared sets
@@ -55,7 +59,27 @@ struct PrincipalPart<'a> {
     user_principal_name: Option<&'a str>,
     app_id: Option<&'a str>,
     /// `None` when the tenant answered `null`.
-    values: Option<Vec<(&'a String, &'a SetValues)>>,
+    values: Option<Vec<(&'a String, OwnValues<'a>)>>,
+}
+
+/// A principal's values in one set, without those another writer owns
+/// (`valuesOwnedBy`): the plan never touches them, so their changes between
+/// plan and apply do not make a plan stale. Written as the set's map itself,
+/// so fingerprints of files that name no other writer stay as they were.
+struct OwnValues<'a> {
+    set: &'a str,
+    values: &'a SetValues,
+    desired: &'a DesiredState,
+}
+
+impl Serialize for OwnValues<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            self.values
+                .iter()
+                .filter(|(attribute, _)| self.desired.values_owner(self.set, attribute).is_none()),
+        )
+    }
 }
 
 /// The fingerprint of a desired state.
@@ -64,11 +88,12 @@ pub fn desired(state: &DesiredState) -> String {
         policy: &state.policy,
         attribute_sets: &state.attribute_sets,
         assignments: state.assignments.iter().collect(),
+        values_owned_elsewhere: &state.values_owned_elsewhere,
     })
 }
 
 /// The fingerprint of what of the live state a plan of `desired` depends on.
-pub fn live<'a>(state: &'a LiveState, desired: &DesiredState) -> String {
+pub fn live<'a>(state: &'a LiveState, desired: &'a DesiredState) -> String {
     let declared_sets: HashSet<String> =
         desired.attribute_sets.keys().map(|set| set.to_ascii_lowercase()).collect();
     let declared_set = |set: &str| declared_sets.contains(&set.to_ascii_lowercase());
@@ -80,21 +105,27 @@ pub fn live<'a>(state: &'a LiveState, desired: &DesiredState) -> String {
         object_id: &principal.object_id,
         user_principal_name: principal.user_principal_name.as_deref(),
         app_id: principal.app_id.as_deref(),
-        values: principal
-            .custom_security_attributes
-            .as_ref()
-            .map(|sets| sets.iter().filter(|(set, _)| all_sets || declared_set(set)).collect()),
+        values: principal.custom_security_attributes.as_ref().map(|sets| {
+            sets.iter()
+                .filter(|(set, _)| all_sets || declared_set(set))
+                // A set holding only another writer's values is as good as absent.
+                .filter(|(set, values)| {
+                    values.is_empty()
+                        || values.keys().any(|attribute| desired.values_owner(set, attribute).is_none())
+                })
+                .map(|(set, values)| (set, OwnValues { set, values, desired }))
+                .collect()
+        }),
     };
     let mut principals: Vec<PrincipalPart<'a>> = Vec::new();
     for principal in state.principals.values() {
         if declared.contains(&principal.id()) {
             principals.push(part(principal, true));
         } else if desired.policy.undeclared_assignments.needs_sweep()
-            && principal
-                .custom_security_attributes
-                .iter()
-                .flatten()
-                .any(|(set, values)| declared_set(set) && !values.is_empty())
+            && principal.custom_security_attributes.iter().flatten().any(|(set, values)| {
+                declared_set(set)
+                    && values.keys().any(|attribute| desired.values_owner(set, attribute).is_none())
+            })
         {
             principals.push(part(principal, false));
         }

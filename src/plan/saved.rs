@@ -17,6 +17,8 @@ struct SavedDesired {
     assignments: Vec<SavedPrincipal>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     acknowledged_drift: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    values_owned_elsewhere: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -37,6 +39,7 @@ pub fn desired_to_json(desired: &DesiredState) -> Value {
             .map(|(principal, sets)| SavedPrincipal { principal: principal.clone(), sets: sets.clone() })
             .collect(),
         acknowledged_drift: desired.acknowledged_drift.clone(),
+        values_owned_elsewhere: desired.values_owned_elsewhere.clone(),
     };
     // Plain data with string keys always serialises.
     serde_json::to_value(saved).unwrap_or(Value::Null)
@@ -50,5 +53,6 @@ pub fn desired_from_json(value: Value) -> Result<DesiredState, serde_json::Error
         attribute_sets: saved.attribute_sets,
         assignments: saved.assignments.into_iter().map(|entry| (entry.principal, entry.sets)).collect(),
         acknowledged_drift: saved.acknowledged_drift,
+        values_owned_elsewhere: saved.values_owned_elsewhere,
     })
 }

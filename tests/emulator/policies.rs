@@ -1,0 +1,118 @@
+//! The policies that read custom security attributes, served read-only from
+//! the state document (graph-api.md §11): Conditional Access policies, the
+//! tenant's default app management policy and the custom ones, each as
+//! written, behind `Policy.Read.All` (403 `Authorization_RequestDenied`
+//! without it). An older document without them still loads, and is written
+//! back without them.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::support::*;
+use crate::graph_support::jwt;
+
+/// Contoso with the policies of `tests/fixtures/policies/policies.json`.
+pub fn contoso_with_policies() -> entra_csa::emulator::document::StateDocument {
+    let mut document = serde_json::to_value(contoso()).unwrap();
+    let policies: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policies/policies.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for (key, value) in policies.as_object().unwrap() {
+        document[key] = value.clone();
+    }
+    serde_json::from_value(document).unwrap()
+}
+
+fn policies_fixture() -> Value {
+    serde_json::to_value(contoso_with_policies()).unwrap()
+}
+
+#[tokio::test]
+async fn emulators_own_policies_are_served_as_the_document_holds_them() {
+    let mut h = seeded(contoso_with_policies()).await;
+    h.token = jwt(json!({ "roles": ["Policy.Read.All"] }));
+    let fixture = policies_fixture();
+
+    let listed = h.get("identity/conditionalAccess/policies").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert!(
+        listed.body["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("/v1.0/$metadata#identity/conditionalAccess/policies")
+    );
+    assert_eq!(listed.body["value"], fixture["conditionalAccessPolicies"]);
+    assert_eq!(
+        listed.body["value"][0]["conditions"]["applications"]["applicationFilter"]["rule"],
+        "CustomSecurityAttribute.Access_Tier -eq \"Tier0\""
+    );
+
+    let custom = h.get("policies/appManagementPolicies").await;
+    assert_eq!(custom.status, StatusCode::OK, "{}", custom.text);
+    assert_eq!(custom.body["value"], fixture["appManagementPolicies"]);
+
+    let default = h.get("policies/defaultAppManagementPolicy").await;
+    assert_eq!(default.status, StatusCode::OK, "{}", default.text);
+    let exemption = &default.body["applicationRestrictions"]["passwordCredentials"][0]["excludeActors"]["customSecurityAttributes"]
+        [0];
+    assert_eq!(exemption["id"], "Access_Exemption");
+    assert_eq!(exemption["operator"], "equals");
+    assert_eq!(exemption["value"], "PasswordAddition");
+
+    // Paged like any collection.
+    let first = h.get("identity/conditionalAccess/policies?$top=1").await;
+    assert_eq!(first.body["value"].as_array().unwrap().len(), 1);
+    let next = h.get(first.body["@odata.nextLink"].as_str().unwrap()).await;
+    assert_eq!(next.body["value"][0]["displayName"], "MFA for finance apps (report-only)");
+    h.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn emulators_own_policies_need_policy_read_all_and_are_read_only() {
+    let mut h = seeded(contoso_with_policies()).await;
+    h.token = jwt(json!({
+        "roles": ["CustomSecAttributeDefinition.ReadWrite.All", "CustomSecAttributeAssignment.ReadWrite.All"]
+    }));
+    for path in [
+        "identity/conditionalAccess/policies",
+        "policies/defaultAppManagementPolicy",
+        "policies/appManagementPolicies",
+    ] {
+        let reply = h.get(path).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}: {}", reply.text);
+        assert_eq!(reply.error_code(), "Authorization_RequestDenied");
+    }
+    h.token = jwt(json!({ "roles": ["Policy.Read.All"] }));
+    let before = h.emulator.state();
+    let reply = h.patch("policies/defaultAppManagementPolicy", r#"{ "isEnabled": false }"#).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{}", reply.text);
+    let reply = h.post("identity/conditionalAccess/policies", r#"{ "displayName": "x" }"#).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{}", reply.text);
+    assert_eq!(h.emulator.state(), before);
+    h.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn emulators_own_an_older_document_has_no_policies_and_gains_none() {
+    let h = seeded(contoso()).await;
+    let listed = h.get("identity/conditionalAccess/policies").await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(listed.body["value"], json!([]));
+    let default = h.get("policies/defaultAppManagementPolicy").await;
+    assert_eq!(default.body["isEnabled"], false);
+    let written = serde_json::to_value(h.emulator.state()).unwrap();
+    for key in ["conditionalAccessPolicies", "defaultAppManagementPolicy", "appManagementPolicies"] {
+        assert!(written.get(key).is_none(), "{key} appeared in an older document");
+    }
+    // A document with them keeps them through the store, as written.
+    let h = seeded(contoso_with_policies()).await;
+    let written = serde_json::to_value(h.emulator.state()).unwrap();
+    let fixture = policies_fixture();
+    for key in ["conditionalAccessPolicies", "defaultAppManagementPolicy", "appManagementPolicies"] {
+        assert_eq!(written[key], fixture[key], "{key}");
+    }
+}
