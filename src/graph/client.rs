@@ -40,6 +40,15 @@ pub struct ClientOptions {
     /// The route of a read of declared principals; `None` chooses the
     /// cheaper one. The benchmarks force the other to show the choice.
     pub read_route: Option<super::route::Route>,
+    /// Resource units per `read_window` the reads aim under (90 % of it):
+    /// Graph's 8,000 per 10 s of a large tenant.
+    pub read_budget: u32,
+    pub read_window: Duration,
+    /// Pages read at once by a partitioned sweep.
+    pub read_concurrency: usize,
+    /// Ranges a sweep of every principal is split into; `None` chooses
+    /// (`partition::partitions_for`). Tests force it on small tenants.
+    pub sweep_partitions: Option<usize>,
 }
 
 impl Default for ClientOptions {
@@ -58,6 +67,10 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(60),
             batch_size: super::batch::MAX_BATCH_REQUESTS,
             read_route: None,
+            read_budget: GRAPH_READ_UNITS_PER_WINDOW,
+            read_window: GRAPH_READ_WINDOW,
+            read_concurrency: super::partition::MAX_PARTITIONS,
+            sweep_partitions: None,
         }
     }
 }
@@ -160,6 +173,11 @@ impl GraphError {
     }
 }
 
+/// Graph's resource-unit quota of a large tenant (over 500 users) per app
+/// and tenant: 8,000 per 10 s.
+pub const GRAPH_READ_UNITS_PER_WINDOW: u32 = 8_000;
+pub const GRAPH_READ_WINDOW: Duration = Duration::from_secs(10);
+
 /// A successful answer.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -184,6 +202,9 @@ pub struct GraphClient {
     v1: Url,
     tokens: TokenSource,
     pacer: Mutex<WritePacer>,
+    /// The same token bucket over resource units, for reads: told each
+    /// answer's `x-ms-resource-unit` and `x-ms-throttle-limit-percentage`.
+    read_pacer: Mutex<WritePacer>,
     pub(crate) options: ClientOptions,
 }
 
@@ -236,7 +257,9 @@ impl GraphClient {
                 message: format!("cannot build the HTTP client: {error}"),
             })?;
         let pacer = Mutex::new(WritePacer::new(options.write_budget, options.write_window, Instant::now()));
-        Ok(GraphClient { http, v1: endpoint.v1(), endpoint, tokens, pacer, options })
+        let read_pacer =
+            Mutex::new(WritePacer::new(options.read_budget, options.read_window, Instant::now()));
+        Ok(GraphClient { http, v1: endpoint.v1(), endpoint, tokens, pacer, read_pacer, options })
     }
 
     pub fn endpoint(&self) -> &GraphEndpoint {
@@ -272,21 +295,28 @@ impl GraphClient {
     }
 
     async fn pace(&self, writes: u32) {
-        if writes == 0 {
-            return;
-        }
-        let wait = self.pacer.lock().expect("pacer lock").reserve(writes, Instant::now());
+        // A read reserves the one resource unit most reads cost; `observe`
+        // charges the rest when the answer says it cost more.
+        let (pacer, units) = if writes == 0 { (&self.read_pacer, 1) } else { (&self.pacer, writes) };
+        let wait = pacer.lock().expect("pacer lock").reserve(units, Instant::now());
         if !wait.is_zero() {
-            tracing::debug!(writes, wait_ms = wait.as_millis() as u64, "pacing writes");
+            tracing::debug!(writes, units, wait_ms = wait.as_millis() as u64, "pacing");
             tokio::time::sleep(wait).await;
         }
     }
 
     fn observe(&self, headers: &HeaderMap, status: u16, wrote: bool) {
+        let mut pacer = if wrote { &self.pacer } else { &self.read_pacer }.lock().expect("pacer lock");
         if !wrote {
-            return;
+            let units = headers
+                .get("x-ms-resource-unit")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.trim().parse::<u32>().ok());
+            if let Some(extra) = units.and_then(|units| units.checked_sub(1)).filter(|extra| *extra > 0) {
+                // Taken now, waited for by the next read.
+                pacer.reserve(extra, Instant::now());
+            }
         }
-        let mut pacer = self.pacer.lock().expect("pacer lock");
         if status == 429 {
             pacer.observe_throttled();
         } else {
