@@ -39,8 +39,12 @@ fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
     tracing::info!(graph = %endpoint.display_root(), sign_in = sign_in.describe(), "target");
     let tokens = auth::token_source(&sign_in, endpoint.cloud, &endpoint.scope, &env)?;
     let tokens = with_sign_in_advice(tokens, args, &sign_in, &endpoint);
-    let tenant = GraphTenant::new(endpoint, tokens, ClientOptions::default(), args.tenant_id.clone())?
-        .stop_on_ctrl_c();
+    // Benchmarks compare the single sweep with the partitioned one through
+    // this (undocumented in --help) knob; 1 forces the single sweep.
+    let sweep_partitions =
+        std::env::var("ENTRA_CSA_SWEEP_PARTITIONS").ok().and_then(|value| value.trim().parse::<usize>().ok());
+    let options = ClientOptions { sweep_partitions, ..ClientOptions::default() };
+    let tenant = GraphTenant::new(endpoint, tokens, options, args.tenant_id.clone())?.stop_on_ctrl_c();
     Ok(Box::new(tenant))
 }
 
