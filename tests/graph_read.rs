@@ -68,7 +68,7 @@ fn many_users(count: usize) -> StateDocument {
 fn declared_users(count: usize) -> ReadScope {
     ReadScope {
         principals: (0..count).map(|index| PrincipalKey::User(format!("user{index}@contoso.com"))).collect(),
-        sweep: false,
+        ..ReadScope::default()
     }
 }
 
@@ -118,7 +118,7 @@ async fn the_policy_sweep_reads_every_principal() {
     let seed = contoso_seed();
     let emulator =
         emulator(EmulatorConfig { seed_state: seed.clone(), page_size: 2, ..Default::default() }).await;
-    let live = tenant(&emulator).read(&ReadScope { principals: Vec::new(), sweep: true }).await.unwrap();
+    let live = tenant(&emulator).read(&ReadScope { sweep: true, ..ReadScope::default() }).await.unwrap();
     assert!(live.principals_complete);
     assert_eq!(live.principals, live_of(&seed).principals);
     emulator.shutdown().await;

@@ -19,6 +19,7 @@ mod graph_expansion;
 mod graph_forward_compat;
 mod graph_read;
 mod graph_support;
+mod graph_sweep;
 mod graph_wire;
 mod hostile_input;
 mod json_contract;

@@ -320,6 +320,11 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
 
+    /// Delay added per item of a collection page (microseconds), so a full
+    /// page takes longer than a part-filled one, as on Graph.
+    #[arg(long, default_value_t = 0, value_name = "US")]
+    pub latency_per_item_us: u64,
+
     /// Largest page a list answers with (Graph: 100 default, 999 max for principals).
     #[arg(long, value_name = "N")]
     pub page_size: Option<usize>,

@@ -31,6 +31,7 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
         persist: if args.persist { args.state.clone() } else { None },
         token: args.token.clone(),
         latency: Duration::from_millis(args.latency_ms),
+        latency_per_item: Duration::from_micros(args.latency_per_item_us),
         page_size: args.page_size.unwrap_or(EmulatorConfig::default().page_size),
         expansion: args.expansion,
         fault_rate: args.fault_rate,

@@ -15,7 +15,7 @@ use crate::cli::target::open_tenant;
 use crate::desired::diagnostic::nearest;
 use crate::desired::export::{ASSIGNMENTS_FILE, ExportOptions, export_folder, export_single};
 use crate::plan::diff::principal_key;
-use crate::tenant::ReadScope;
+use crate::tenant::{ReadScope, Retain};
 
 /// The schema's file name beside a folder export.
 const SCHEMA_FILE: &str = "entra-csa.schema.json";
@@ -23,7 +23,7 @@ const SCHEMA_FILE: &str = "entra-csa.schema.json";
 /// Runs `export`.
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
     let tenant = open_tenant(&args.target)?;
-    let scope = ReadScope { principals: Vec::new(), sweep: args.assignments };
+    let scope = ReadScope { principals: Vec::new(), sweep: args.assignments, retain: Retain::AnyValue };
     let live = runtime()?.block_on(tenant.read(&scope))?;
 
     for wanted in &args.sets {

@@ -44,11 +44,16 @@ fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
     if args.retry_scale.is_nan() || args.retry_scale <= 0.0 {
         anyhow::bail!("--retry-scale must be above 0, not {}", args.retry_scale);
     }
+    // Benchmarks compare the single sweep with the partitioned one through
+    // this (undocumented in --help) knob; 1 forces the single sweep.
+    let sweep_partitions =
+        std::env::var("ENTRA_CSA_SWEEP_PARTITIONS").ok().and_then(|value| value.trim().parse::<usize>().ok());
     let defaults = ClientOptions::default();
     let options = ClientOptions {
         retry: defaults.retry.scaled(args.retry_scale),
         replication: defaults.replication.scaled(args.retry_scale),
         request_timeout: defaults.request_timeout.mul_f64(args.retry_scale).max(Duration::from_secs(5)),
+        sweep_partitions,
         ..defaults
     };
     let tenant = GraphTenant::new(endpoint, tokens, options, args.tenant_id.clone())?.stop_on_ctrl_c();

@@ -80,6 +80,11 @@ pub struct EmulatorConfig {
     pub token: Option<String>,
     /// Delay added to every Graph request.
     pub latency: Duration,
+    /// Delay added per item of a collection page, on top of `latency`: a
+    /// real page of 999 users with `customSecurityAttributes` takes a
+    /// second or more, and a part-filled page less, so a benchmark waits
+    /// for what users wait for.
+    pub latency_per_item: Duration,
     /// Items per page when `$top` is absent (Graph's default is 100); a value
     /// below 100 also caps `$top`, to force paging.
     pub page_size: usize,
@@ -129,6 +134,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("persist", &self.persist)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("latency", &self.latency)
+            .field("latency_per_item", &self.latency_per_item)
             .field("page_size", &self.page_size)
             .field("expansion", &self.expansion)
             .field("fault_rate", &self.fault_rate)
@@ -157,6 +163,7 @@ impl Default for EmulatorConfig {
             persist: None,
             token: None,
             latency: Duration::ZERO,
+            latency_per_item: Duration::ZERO,
             page_size: odata::GRAPH_DEFAULT_PAGE_SIZE,
             expansion: Expansion::Whole,
             fault_rate: 0.0,

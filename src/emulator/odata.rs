@@ -174,6 +174,24 @@ pub fn select_properties(entity: &Map<String, Value>, select: Option<&[String]>)
     }
 }
 
+/// What a filter on one key keeps, the key lowercased: at least
+/// `at_least`, at most `at_most`, starting with `prefix`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyRange {
+    pub at_least: Option<String>,
+    pub at_most: Option<String>,
+    pub prefix: Option<String>,
+}
+
+impl KeyRange {
+    /// Whether `key` (lowercased) is in the range.
+    pub fn holds(&self, key: &str) -> bool {
+        self.at_least.as_deref().is_none_or(|bound| key >= bound)
+            && self.at_most.as_deref().is_none_or(|bound| key <= bound)
+            && self.prefix.as_deref().is_none_or(|prefix| key.starts_with(prefix))
+    }
+}
+
 /// A literal in a filter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
@@ -199,6 +217,14 @@ pub enum Filter {
     StartsWith {
         path: Vec<String>,
         prefix: String,
+    },
+    /// `path ge 'text'` (`at_least`) or `path le 'text'`: Graph documents
+    /// them on `userPrincipalName`; strings compare as the property's
+    /// equality does (ignoring case for names), then by code point.
+    Bound {
+        path: Vec<String>,
+        at_least: bool,
+        bound: String,
     },
     EndsWith {
         path: Vec<String>,
@@ -226,6 +252,7 @@ impl Filter {
             Filter::Compare { path, .. }
             | Filter::In { path, .. }
             | Filter::StartsWith { path, .. }
+            | Filter::Bound { path, .. }
             | Filter::EndsWith { path, .. } => {
                 vec![path.as_slice()]
             }
@@ -235,6 +262,57 @@ impl Filter {
                 paths.extend(right.paths());
                 paths
             }
+        }
+    }
+
+    /// Whether any part uses `ge` or `le`.
+    pub fn uses_bounds(&self) -> bool {
+        match self {
+            Filter::Bound { .. } => true,
+            Filter::Not(inner) => inner.uses_bounds(),
+            Filter::And(left, right) | Filter::Or(left, right) => left.uses_bounds() || right.uses_bounds(),
+            _ => false,
+        }
+    }
+
+    /// The keys of `property` the filter keeps, as bounds on the key
+    /// compared ignoring case, when the filter is only `ge`, `le` and
+    /// `startsWith` on `property` joined by `and`: what an index sorted by
+    /// that key answers with a binary search.
+    pub fn key_range(&self, property: &str) -> Option<KeyRange> {
+        match self {
+            Filter::Bound { path, at_least, bound } if path.len() == 1 && path[0] == property => {
+                let bound = bound.to_lowercase();
+                Some(if *at_least {
+                    KeyRange { at_least: Some(bound), ..KeyRange::default() }
+                } else {
+                    KeyRange { at_most: Some(bound), ..KeyRange::default() }
+                })
+            }
+            Filter::StartsWith { path, prefix } if path.len() == 1 && path[0] == property => {
+                Some(KeyRange { prefix: Some(prefix.to_lowercase()), ..KeyRange::default() })
+            }
+            Filter::And(left, right) => {
+                let (left, right) = (left.key_range(property)?, right.key_range(property)?);
+                let higher = |a: Option<String>, b: Option<String>| match (a, b) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                let lower = |a: Option<String>, b: Option<String>| match (a, b) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                match (&left.prefix, &right.prefix) {
+                    (Some(a), Some(b)) if a != b => return None,
+                    _ => {}
+                }
+                Some(KeyRange {
+                    at_least: higher(left.at_least, right.at_least),
+                    at_most: lower(left.at_most, right.at_most),
+                    prefix: left.prefix.or(right.prefix),
+                })
+            }
+            _ => None,
         }
     }
 
@@ -275,6 +353,20 @@ impl Filter {
                 members(lookup(entity, path)).iter().any(|value| match value.as_str() {
                     Some(text) if ignore_case => text.to_lowercase().starts_with(&prefix.to_lowercase()),
                     Some(text) => text.starts_with(prefix.as_str()),
+                    None => false,
+                })
+            }
+            Filter::Bound { path, at_least, bound } => {
+                let ignore_case = path.len() == 1 && case_insensitive.contains(&path[0].as_str());
+                members(lookup(entity, path)).iter().any(|value| match value.as_str() {
+                    Some(text) => {
+                        let ordering = if ignore_case {
+                            text.to_lowercase().cmp(&bound.to_lowercase())
+                        } else {
+                            text.cmp(bound.as_str())
+                        };
+                        if *at_least { ordering.is_ge() } else { ordering.is_le() }
+                    }
                     None => false,
                 })
             }
@@ -480,6 +572,18 @@ impl Parser {
                     }
                     self.expect(&Token::Close)?;
                     return Ok(Filter::In { path, literals });
+                }
+                if let Some(Token::Word(op)) = self.tokens.get(self.position)
+                    && (op.eq_ignore_ascii_case("ge") || op.eq_ignore_ascii_case("le"))
+                {
+                    let at_least = op.eq_ignore_ascii_case("ge");
+                    self.position += 1;
+                    let Literal::String(bound) = self.literal()? else {
+                        return Err(GraphError::bad_request(
+                            "The emulator supports 'ge' and 'le' on strings only.",
+                        ));
+                    };
+                    return Ok(Filter::Bound { path, at_least, bound });
                 }
                 let equal = match self.next() {
                     Some(Token::Word(op)) if op.eq_ignore_ascii_case("eq") => true,

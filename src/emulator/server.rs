@@ -148,7 +148,13 @@ async fn handle(
             body: body.to_vec(),
             grants,
         };
-        shared.serve_graph(&request, None, &base)
+        let response = shared.serve_graph(&request, None, &base);
+        if let ResponseBody::Json(Value::Object(page)) = &response.body
+            && let Some(Value::Array(items)) = page.get("value")
+        {
+            delay(shared.config.latency_per_item.saturating_mul(items.len() as u32)).await;
+        }
+        response
     };
     match after_serving {
         Some(Fault::ResetAfterWrite) => drop_connection(),

@@ -15,6 +15,7 @@ use super::document::{
     REQUEST_SET_TYPE, RESPONSE_SET_TYPE, StateDocument, answer_values, read_seeded_values,
 };
 use super::error::GraphError;
+use super::odata::KeyRange;
 use crate::model::{
     AttributeValue, DataType, MAX_ACTIVE_DEFINITIONS, MAX_ALLOWED_VALUES, MAX_ASSIGNED_VALUES,
     MAX_ATTRIBUTE_SETS, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, MAX_VALUE_LEN, PrincipalAssignments,
@@ -169,6 +170,34 @@ pub struct Store {
     pub conditional_access_policies: Option<Vec<PolicyDocument>>,
     pub default_app_management_policy: Option<PolicyDocument>,
     pub app_management_policies: Option<Vec<PolicyDocument>>,
+    /// Positions of the users with a userPrincipalName, ordered by it
+    /// lower-cased (and of the service principals with an appId, by that):
+    /// a range or prefix filter is a binary search, not a scan, so a
+    /// partitioned sweep of a million users costs a page of work per request.
+    users_by_upn_order: Vec<u32>,
+    service_principals_by_app_id_order: Vec<u32>,
+}
+
+/// Positions of the principals holding a key, ordered by the key lower-cased.
+fn key_order(principals: &[StoredPrincipal], key: KeyOf) -> Vec<u32> {
+    let mut keyed: Vec<(String, u32)> = principals
+        .iter()
+        .enumerate()
+        .filter_map(|(position, principal)| Some((key(principal)?.to_lowercase(), position as u32)))
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, position)| position).collect()
+}
+
+/// The key a kind's principals are ordered by.
+type KeyOf = fn(&StoredPrincipal) -> Option<&str>;
+
+fn user_principal_name(principal: &StoredPrincipal) -> Option<&str> {
+    principal.user_principal_name.as_deref()
+}
+
+fn app_id(principal: &StoredPrincipal) -> Option<&str> {
+    principal.app_id.as_deref()
 }
 
 /// Position of each key, lower-cased; the first principal wins a duplicate.
@@ -235,7 +264,11 @@ impl Store {
             index_by(service_principals.iter().enumerate().filter_map(|(position, principal)| {
                 principal.app_id.as_deref().map(|app_id| (app_id, position))
             }));
+        let users_by_upn_order = key_order(&users, user_principal_name);
+        let service_principals_by_app_id_order = key_order(&service_principals, app_id);
         Ok(Store {
+            users_by_upn_order,
+            service_principals_by_app_id_order,
             attribute_sets: document.attribute_sets.clone(),
             definitions,
             users,
@@ -309,6 +342,38 @@ impl Store {
             PrincipalKind::User => &self.users,
             PrincipalKind::ServicePrincipal => &self.service_principals,
         }
+    }
+
+    /// The principals whose key (users: userPrincipalName; service
+    /// principals: appId) is in `range`, in the key's order.
+    pub fn principals_in_key_range(&self, kind: PrincipalKind, range: &KeyRange) -> Vec<&StoredPrincipal> {
+        let (principals, order, key): (&[StoredPrincipal], &[u32], KeyOf) = match kind {
+            PrincipalKind::User => (&self.users, &self.users_by_upn_order, user_principal_name),
+            PrincipalKind::ServicePrincipal => {
+                (&self.service_principals, &self.service_principals_by_app_id_order, app_id)
+            }
+        };
+        let key_at = |position: &u32| key(&principals[*position as usize]).unwrap_or_default().to_lowercase();
+        let from = match (&range.at_least, &range.prefix) {
+            (Some(bound), Some(prefix)) => bound.max(prefix),
+            (Some(bound), None) | (None, Some(bound)) => bound,
+            (None, None) => "",
+        };
+        let start = order.partition_point(|position| key_at(position).as_str() < from);
+        let end = start
+            + order[start..].partition_point(|position| {
+                let key = key_at(position);
+                range.at_most.as_deref().is_none_or(|bound| key.as_str() <= bound)
+                    && range
+                        .prefix
+                        .as_deref()
+                        .is_none_or(|prefix| key.as_str() < prefix || key.starts_with(prefix))
+            });
+        order[start..end]
+            .iter()
+            .map(|position| &principals[*position as usize])
+            .filter(|principal| key(principal).is_some_and(|key| range.holds(&key.to_lowercase())))
+            .collect()
     }
 
     fn principals_mut(&mut self, kind: PrincipalKind) -> &mut Vec<StoredPrincipal> {

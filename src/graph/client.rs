@@ -42,6 +42,11 @@ pub struct ClientOptions {
     pub read_route: Option<super::route::Route>,
     /// Keeps every exchange (the acceptance suite's recordings); `None` keeps nothing.
     pub recorder: Option<super::recording::Recorder>,
+    /// Pages read at once by a partitioned sweep.
+    pub read_concurrency: usize,
+    /// Ranges a sweep of every principal is split into; `None` chooses
+    /// (`partition::partitions_for`). Tests force it on small tenants.
+    pub sweep_partitions: Option<usize>,
 }
 
 impl Default for ClientOptions {
@@ -62,6 +67,8 @@ impl Default for ClientOptions {
             batch_size: super::batch::MAX_BATCH_REQUESTS,
             read_route: None,
             recorder: None,
+            read_concurrency: super::partition::MAX_PARTITIONS,
+            sweep_partitions: None,
         }
     }
 }
@@ -197,6 +204,8 @@ pub struct GraphClient {
     v1: Url,
     tokens: TokenSource,
     pacer: Mutex<WritePacer>,
+    /// The same token bucket over resource units, for reads: told each
+    /// answer's `x-ms-resource-unit` and `x-ms-throttle-limit-percentage`.
     pub(crate) options: ClientOptions,
 }
 

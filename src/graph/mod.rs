@@ -10,6 +10,7 @@ pub mod batch;
 pub mod client;
 pub mod endpoint;
 pub mod pacing;
+pub mod partition;
 pub mod principal_path;
 pub mod progress;
 pub mod read;

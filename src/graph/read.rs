@@ -4,6 +4,7 @@
 //! when the policy needs every principal. A declared principal Graph does
 //! not know is left out, so the plan reports it as a conflict naming it.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
@@ -11,12 +12,13 @@ use tokio::task::JoinSet;
 use serde_json::Value;
 
 use crate::graph::access::{self, Capability, Claims};
-use crate::model::live::{LivePrincipal, LiveState};
+use crate::model::live::{LivePrincipal, LiveState, NotUnderstood};
 use crate::model::{PrincipalKey, PrincipalKind, PrincipalLookup};
-use crate::tenant::ReadScope;
+use crate::tenant::{ReadScope, Retain};
 
 use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
 use super::client::{GraphClient, GraphError, item_error, segment};
+use super::partition::{self, Range};
 use super::principal_path::{self, collection};
 use super::progress::Progress;
 use super::route::{self, Route, SWEEP_PAGE_SIZE};
@@ -76,20 +78,101 @@ fn decode<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T,
     })
 }
 
-/// One principal into `live`, with what of it was not understood.
+/// One principal as read, with what of it was not understood.
 fn decode_principal(
     value: Value,
     kind: PrincipalKind,
     path: &str,
-    live: &mut LiveState,
-) -> Result<(), ReadError> {
+) -> Result<(LivePrincipal, Vec<NotUnderstood>), ReadError> {
     let shape = |message: String| ReadError::Shape { what: path.to_owned(), message };
     let wire: WirePrincipal = decode(value, path)?;
-    let (principal, not_understood) =
-        wire.into_live(kind, || path.to_owned()).map_err(|error| shape(error.to_string()))?;
-    live.not_understood.extend(not_understood);
-    live.principals.insert(principal.id(), principal);
-    Ok(())
+    wire.into_live(kind, || path.to_owned()).map_err(|error| shape(error.to_string()))
+}
+
+/// Which principals a read keeps: the declared ones, those holding a value
+/// not understood (to be reported), and what `Retain` asks for. The rest are
+/// counted and dropped as they are read.
+#[derive(Debug)]
+struct Keep {
+    retain: Retain,
+    /// The declared keys of one kind, lowercased, by form.
+    object_ids: HashSet<String>,
+    user_principal_names: HashSet<String>,
+    app_ids: HashSet<String>,
+}
+
+impl Keep {
+    fn new(retain: &Retain, declared: &[&PrincipalKey]) -> Self {
+        let mut keep = Keep {
+            retain: retain.clone(),
+            object_ids: HashSet::new(),
+            user_principal_names: HashSet::new(),
+            app_ids: HashSet::new(),
+        };
+        for key in declared {
+            let (set, text) = match key.lookup() {
+                PrincipalLookup::ObjectId(id) => (&mut keep.object_ids, id),
+                PrincipalLookup::UserPrincipalName(upn) => (&mut keep.user_principal_names, upn),
+                PrincipalLookup::AppId(app_id) => (&mut keep.app_ids, app_id),
+            };
+            set.insert(text.to_ascii_lowercase());
+        }
+        keep
+    }
+
+    fn keeps(&self, principal: &LivePrincipal, not_understood: &[NotUnderstood]) -> bool {
+        let declared = |set: &HashSet<String>, text: Option<&str>| {
+            !set.is_empty() && text.is_some_and(|text| set.contains(&text.to_ascii_lowercase()))
+        };
+        if !not_understood.is_empty()
+            || declared(&self.object_ids, Some(&principal.object_id))
+            || declared(&self.user_principal_names, principal.user_principal_name.as_deref())
+            || declared(&self.app_ids, principal.app_id.as_deref())
+        {
+            return true;
+        }
+        let mut held = principal
+            .custom_security_attributes
+            .iter()
+            .flatten()
+            .filter(|(_, values)| values.iter().any(|(_, value)| !value.is_empty_collection()));
+        match &self.retain {
+            Retain::Everything => true,
+            Retain::AnyValue => held.next().is_some(),
+            Retain::HoldersOf(sets) => held.any(|(set, _)| sets.contains(&set.to_ascii_lowercase())),
+        }
+    }
+}
+
+/// The principals of one kind that a read kept, and how many it read.
+#[derive(Debug, Default)]
+pub struct Swept {
+    pub principals: Vec<LivePrincipal>,
+    pub not_understood: Vec<NotUnderstood>,
+    /// Principals read (kept or not).
+    pub read: u64,
+    /// Ranges the sweep was split into (1: the single sweep; 0: no sweep).
+    pub partitions: usize,
+    /// Principals read more than once: by different ranges (a UPN renamed
+    /// during the sweep) among those kept. Kept once.
+    pub read_twice: u64,
+}
+
+impl Swept {
+    fn take(&mut self, (principal, not_understood): (LivePrincipal, Vec<NotUnderstood>), keep: &Keep) {
+        self.read += 1;
+        if keep.keeps(&principal, &not_understood) {
+            self.principals.push(principal);
+            self.not_understood.extend(not_understood);
+        }
+    }
+
+    fn into_live(self, live: &mut LiveState) {
+        live.not_understood.extend(self.not_understood);
+        for principal in self.principals {
+            live.principals.insert(principal.id(), principal);
+        }
+    }
 }
 
 /// Reads what `scope` asks for.
@@ -119,11 +202,27 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
     }
     progress.finish();
 
+    // Users and service principals are read side by side.
+    let (users, service_principals) = tokio::join!(
+        read_kind(client, PrincipalKind::User, scope),
+        read_kind(client, PrincipalKind::ServicePrincipal, scope),
+    );
     let mut complete = true;
-    for kind in [PrincipalKind::User, PrincipalKind::ServicePrincipal] {
-        let declared: Vec<&PrincipalKey> = scope.principals.iter().filter(|key| key.kind() == kind).collect();
-        let swept = read_principals(client, kind, &declared, scope.sweep, &mut live).await?;
-        complete &= swept;
+    for (kind, read) in
+        [(PrincipalKind::User, users?), (PrincipalKind::ServicePrincipal, service_principals?)]
+    {
+        complete &= read.partitions > 0;
+        if read.partitions > 0 {
+            tracing::debug!(
+                kind = kind.as_str(),
+                read = read.read,
+                kept = read.principals.len(),
+                partitions = read.partitions,
+                read_twice = read.read_twice,
+                "swept"
+            );
+        }
+        read.into_live(&mut live);
     }
     live.principals_complete = complete;
 
@@ -236,55 +335,89 @@ async fn complete_expansions(client: &Arc<GraphClient>, definitions: &mut [Value
     Ok(())
 }
 
-/// Reads the principals of one kind into `live`; true when all were swept.
+/// Reads the principals of one kind that `scope` asks for.
+async fn read_kind(
+    client: &Arc<GraphClient>,
+    kind: PrincipalKind,
+    scope: &ReadScope,
+) -> Result<Swept, ReadError> {
+    let declared: Vec<&PrincipalKey> = scope.principals.iter().filter(|key| key.kind() == kind).collect();
+    let keep = Arc::new(Keep::new(&scope.retain, &declared));
+    read_principals(client, kind, &declared, scope.sweep, &keep).await
+}
+
+fn sweep_query(kind: PrincipalKind) -> String {
+    format!("$top={SWEEP_PAGE_SIZE}&$select={}", select(kind))
+}
+
+/// The header advanced queries need (with `$count=true`).
+const EVENTUAL: &[(&str, &str)] = &[("ConsistencyLevel", "eventual")];
+
+/// Reads the first sweep page with its count: it may be the whole tenant,
+/// and it tells how many pages a sweep would take. Returns the page, its
+/// URL and the headers the rest of the sweep must send.
+async fn probe(
+    client: &GraphClient,
+    kind: PrincipalKind,
+) -> Result<(super::client::Page, url::Url, &'static [(&'static str, &'static str)]), ReadError> {
+    let query = sweep_query(kind);
+    let probe_url = client.url(&format!("{}?{query}&$count=true", collection(kind)));
+    match client.page(&probe_url, EVENTUAL).await {
+        Ok(page) => Ok((page, probe_url, EVENTUAL)),
+        // A service that refuses the count: read the page without it.
+        Err(error) if error.status() == Some(400) => {
+            let first_url = client.url(&format!("{}?{query}", collection(kind)));
+            Ok((client.page(&first_url, &[]).await?, first_url, &[]))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Reads the principals of one kind; `partitions` of the answer is 0
+/// unless every principal of the kind was swept.
 async fn read_principals(
     client: &Arc<GraphClient>,
     kind: PrincipalKind,
     declared: &[&PrincipalKey],
     sweep: bool,
-    live: &mut LiveState,
-) -> Result<bool, ReadError> {
+    keep: &Arc<Keep>,
+) -> Result<Swept, ReadError> {
     if !sweep && declared.is_empty() {
-        return Ok(false);
+        return Ok(Swept::default());
     }
-    let query = format!("$top={SWEEP_PAGE_SIZE}&$select={}", select(kind));
-    let first_url = client.url(&format!("{}?{query}", collection(kind)));
     if sweep {
-        sweep_from(client, kind, first_url, None, &[], live).await?;
-        return Ok(true);
+        return sweep_all(client, kind, keep).await;
     }
     match client.options.read_route {
-        Some(Route::Sweep) => {
-            sweep_from(client, kind, first_url, None, &[], live).await?;
-            return Ok(true);
-        }
-        Some(Route::Batched) => {
-            read_batched(client, kind, declared, live).await?;
-            return Ok(false);
-        }
+        Some(Route::Sweep) => return sweep_all(client, kind, keep).await,
+        Some(Route::Batched) => return read_batched(client, kind, declared, keep).await,
         None => {}
     }
     if !route::worth_probing(declared.len()) {
-        read_batched(client, kind, declared, live).await?;
-        return Ok(false);
+        return read_batched(client, kind, declared, keep).await;
     }
-    // Read the first sweep page with its count: it may be the whole tenant,
-    // and it tells how many pages a sweep would take.
-    let probe_url = client.url(&format!("{}?{query}&$count=true", collection(kind)));
-    let eventual: &[(&str, &str)] = &[("ConsistencyLevel", "eventual")];
-    let (page, headers) = match client.page(&probe_url, eventual).await {
-        Ok(page) => (page, eventual),
-        // A service that refuses the count: read the page without it.
-        Err(error) if error.status() == Some(400) => (client.page(&first_url, &[]).await?, &[][..]),
-        Err(error) => return Err(error.into()),
-    };
+    let (page, probe_url, headers) = probe(client, kind).await?;
     let page_len = page.items.len();
+    let mut swept = Swept::default();
+    let mut found: Vec<LivePrincipal> = Vec::new();
     for (index, item) in page.items.into_iter().enumerate() {
-        decode_principal(item, kind, &format!("{}[{index}]", collection(kind)), live)?;
+        let (principal, not_understood) =
+            decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
+        swept.read += 1;
+        if keep.keeps(&principal, &not_understood) {
+            swept.not_understood.extend(not_understood);
+            found.push(principal);
+        }
     }
-    let index = live.principal_index();
+    let on_page = LiveState {
+        principals: found.into_iter().map(|principal| (principal.id(), principal)).collect(),
+        ..LiveState::default()
+    };
+    let index = on_page.principal_index();
     let unresolved: Vec<&PrincipalKey> =
         declared.iter().copied().filter(|key| index.find(key).is_none()).collect();
+    drop(index);
+    swept.principals.extend(on_page.principals.into_values());
     let population = page.count.and_then(|count| usize::try_from(count).ok());
     let chosen = route::after_probe(unresolved.len(), population, page_len, page.next.is_some());
     tracing::debug!(
@@ -297,34 +430,203 @@ async fn read_principals(
     );
     match (chosen, page.next) {
         (Route::Sweep, Some(next)) => {
-            sweep_from(client, kind, next, Some(&probe_url), headers, live).await?;
-            Ok(true)
+            sweep_from(client, kind, next, Some(&probe_url), headers, keep, &mut swept, None).await?;
+            swept.partitions = 1;
         }
-        (Route::Sweep, None) => Ok(true),
+        (Route::Sweep, None) => swept.partitions = 1,
         (Route::Batched, _) => {
-            read_batched(client, kind, &unresolved, live).await?;
-            Ok(false)
+            let batched = read_batched(client, kind, &unresolved, keep).await?;
+            swept.read += batched.read;
+            swept.principals.extend(batched.principals);
+            swept.not_understood.extend(batched.not_understood);
         }
     }
+    Ok(swept)
 }
 
-/// Pages through every principal of `kind`, starting at `url`. `headers`
-/// go with every page: Graph does not carry them over to a nextLink.
+/// Every principal of `kind`: the single sweep, or ranges read side by side
+/// when the population makes that cheaper in wall time at no more than 2 %
+/// more requests (`partition`). Public so tests can hold the ranges to
+/// reading every principal exactly once.
+pub async fn sweep(client: &Arc<GraphClient>, kind: PrincipalKind) -> Result<Swept, ReadError> {
+    sweep_all(client, kind, &Arc::new(Keep::new(&Retain::Everything, &[]))).await
+}
+
+async fn sweep_all(
+    client: &Arc<GraphClient>,
+    kind: PrincipalKind,
+    keep: &Arc<Keep>,
+) -> Result<Swept, ReadError> {
+    let (page, probe_url, headers) = probe(client, kind).await?;
+    let page_len = page.items.len().max(1);
+    let pages = page.count.map(|count| usize::try_from(count).unwrap_or(usize::MAX).div_ceil(page_len));
+    let parts = match (client.options.sweep_partitions, pages) {
+        (Some(forced), _) => forced,
+        (None, Some(pages)) => partition::partitions_for(pages, client.options.read_concurrency.max(1)),
+        // An unknown population: the single sweep, whose cost is known per page.
+        (None, None) => 1,
+    };
+    let ranges = match kind {
+        _ if parts <= 1 || page.next.is_none() => Vec::new(),
+        PrincipalKind::User => {
+            let sample: Vec<&str> =
+                page.items.iter().filter_map(|item| item.get("userPrincipalName")?.as_str()).collect();
+            partition::user_ranges(&sample, parts)
+        }
+        // Sixteen prefixes or none: the hex digits do not group into fewer.
+        PrincipalKind::ServicePrincipal if parts >= partition::HEX_DIGITS.len() => partition::app_id_ranges(),
+        PrincipalKind::ServicePrincipal => Vec::new(),
+    };
+    if ranges.len() > 1 {
+        // The first page only sampled the population; the ranges read it again.
+        drop(page);
+        match read_ranges(client, kind, ranges, keep).await? {
+            Some(swept) => return Ok(swept),
+            None => {
+                let first_url = client.url(&format!("{}?{}", collection(kind), sweep_query(kind)));
+                let mut swept = Swept { partitions: 1, ..Swept::default() };
+                sweep_from(client, kind, first_url, None, &[], keep, &mut swept, None).await?;
+                return Ok(swept);
+            }
+        }
+    }
+    let mut swept = Swept { partitions: 1, ..Swept::default() };
+    for (index, item) in page.items.into_iter().enumerate() {
+        swept.take(decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?, keep);
+    }
+    if let Some(next) = page.next {
+        sweep_from(client, kind, next, Some(&probe_url), headers, keep, &mut swept, None).await?;
+    }
+    Ok(swept)
+}
+
+/// How a sweep of pages ended.
+#[derive(Debug, Default)]
+struct SweepEnd {
+    /// The first page's `@odata.count`, when given.
+    count: Option<u64>,
+    /// A principal outside the range was read (and the sweep stopped):
+    /// Graph orders keys differently from the boundaries, so the ranges may
+    /// overlap or leave gaps.
+    misplaced: bool,
+}
+
+/// Reads `ranges` side by side (at most `read_concurrency` pages in
+/// flight). `None` when Graph put a principal in a range it does not
+/// belong to: the caller falls back to the single sweep.
+async fn read_ranges(
+    client: &Arc<GraphClient>,
+    kind: PrincipalKind,
+    ranges: Vec<Range>,
+    keep: &Arc<Keep>,
+) -> Result<Option<Swept>, ReadError> {
+    let partitions = ranges.len();
+    let progress = Progress::spinner(&format!("reading {} in {partitions} ranges", collection(kind)));
+    let mut pending = ranges.into_iter();
+    let mut running = JoinSet::new();
+    let mut swept = Swept { partitions, ..Swept::default() };
+    let mut seen: HashSet<String> = HashSet::new();
+    loop {
+        while running.len() < client.options.read_concurrency.max(1) {
+            let Some(range) = pending.next() else { break };
+            let (client, keep, progress) = (Arc::clone(client), Arc::clone(keep), progress.clone());
+            running.spawn(async move {
+                let mut filter = String::new();
+                for byte in range.filter().bytes() {
+                    if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+                        filter.push(char::from(byte));
+                    } else {
+                        filter.push_str(&format!("%{byte:02X}"));
+                    }
+                }
+                let mut query = format!("{}&$filter={filter}", sweep_query(kind));
+                let headers: &[(&str, &str)] = if range.advanced() {
+                    query.push_str("&$count=true");
+                    EVENTUAL
+                } else {
+                    &[]
+                };
+                let url = client.url(&format!("{}?{query}", collection(kind)));
+                let mut part = Swept::default();
+                let outcome = sweep_from(
+                    &client,
+                    kind,
+                    url,
+                    None,
+                    headers,
+                    &keep,
+                    &mut part,
+                    Some((&range, &progress)),
+                )
+                .await;
+                (range, outcome.map(|end| (part, end)))
+            });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let (range, outcome) = joined.map_err(|error| ReadError::Shape {
+            what: format!("a range of {}", collection(kind)),
+            message: format!("the task failed: {error}"),
+        })?;
+        let (part, end) = outcome?;
+        match end {
+            SweepEnd { misplaced: true, .. } => {
+                tracing::warn!(
+                    range = %range.filter(),
+                    "Graph orders {} differently from the ranges: reading them in one sweep instead",
+                    collection(kind)
+                );
+                progress.finish();
+                return Ok(None);
+            }
+            SweepEnd { count: Some(count), .. } if count != part.read => {
+                // `@odata.count` of an advanced query is eventually consistent.
+                tracing::warn!(range = %range.filter(), count, read = part.read, "a range read differs from its count");
+            }
+            SweepEnd { .. } => {}
+        }
+        swept.read += part.read;
+        swept.not_understood.extend(part.not_understood);
+        for principal in part.principals {
+            if seen.insert(principal.object_id.clone()) {
+                swept.principals.push(principal);
+            } else {
+                swept.read_twice += 1;
+            }
+        }
+    }
+    progress.finish();
+    Ok(Some(swept))
+}
+
+/// Pages through the principals of `kind` at `url` and on, into `swept`.
+/// `headers` go with every page: Graph does not carry them over to a
+/// nextLink. With a `range`, each principal is checked to belong to it, and
+/// the first page's `@odata.count` is returned.
+#[allow(clippy::too_many_arguments)]
 async fn sweep_from(
     client: &GraphClient,
     kind: PrincipalKind,
     url: url::Url,
     already_read: Option<&url::Url>,
     headers: &[(&str, &str)],
-    live: &mut LiveState,
-) -> Result<(), ReadError> {
-    let progress = Progress::spinner(&format!("reading {}", collection(kind)));
-    let mut seen = std::collections::HashSet::new();
+    keep: &Keep,
+    swept: &mut Swept,
+    range: Option<(&Range, &Progress)>,
+) -> Result<SweepEnd, ReadError> {
+    let own_progress;
+    let progress = match range {
+        Some((_, progress)) => progress,
+        None => {
+            own_progress = Progress::spinner(&format!("reading {}", collection(kind)));
+            &own_progress
+        }
+    };
+    let mut seen = HashSet::new();
     if let Some(first) = already_read {
         seen.insert(first.as_str().to_owned());
     }
     let mut next = Some(url);
-    let mut index = live.principals.len();
+    let mut end = SweepEnd::default();
     while let Some(url) = next.take() {
         if !seen.insert(url.as_str().to_owned()) {
             return Err(GraphError::Paging {
@@ -334,15 +636,32 @@ async fn sweep_from(
             .into());
         }
         let page = client.page(&url, headers).await?;
+        if seen.len() == 1 {
+            end.count = page.count;
+        }
         for item in page.items {
-            decode_principal(item, kind, &format!("{}[{index}]", collection(kind)), live)?;
-            index += 1;
+            let path = format!("{}[{}]", collection(kind), swept.read);
+            let (principal, not_understood) = decode_principal(item, kind, &path)?;
+            if let Some((range, _)) = range {
+                let key = match kind {
+                    PrincipalKind::User => principal.user_principal_name.as_deref(),
+                    PrincipalKind::ServicePrincipal => principal.app_id.as_deref(),
+                };
+                let ignoring_case = |left: &str, right: &str| left.to_lowercase().cmp(&right.to_lowercase());
+                if !key.is_some_and(|key| range.holds(key, ignoring_case)) {
+                    end.misplaced = true;
+                    return Ok(end);
+                }
+            }
+            swept.take((principal, not_understood), keep);
             progress.inc();
         }
         next = page.next;
     }
-    progress.finish();
-    Ok(())
+    if range.is_none() {
+        progress.finish();
+    }
+    Ok(end)
 }
 
 /// Reads `keys` with batched GETs, a few batches in flight; unknown ones
@@ -351,8 +670,9 @@ async fn read_batched(
     client: &Arc<GraphClient>,
     kind: PrincipalKind,
     keys: &[&PrincipalKey],
-    live: &mut LiveState,
-) -> Result<(), ReadError> {
+    keep: &Keep,
+) -> Result<Swept, ReadError> {
+    let mut swept = Swept::default();
     let progress = Progress::bar(keys.len() as u64, &format!("reading declared {}", collection(kind)));
     let mut chunks = keys
         .chunks(MAX_BATCH_REQUESTS)
@@ -384,7 +704,7 @@ async fn read_batched(
             match item.status {
                 200 => {
                     let body = item.body.unwrap_or(Value::Null);
-                    decode_principal(body, kind, &key.to_string(), live)?;
+                    swept.take(decode_principal(body, kind, &key.to_string())?, keep);
                 }
                 404 => tracing::warn!("{key} was not found in the tenant"),
                 _ => return Err(item_error(&request, &item).into()),
@@ -393,7 +713,7 @@ async fn read_batched(
         }
     }
     progress.finish();
-    Ok(())
+    Ok(swept)
 }
 
 /// An all-`null` read of the declared principals: an error when the token's

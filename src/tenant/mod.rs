@@ -18,6 +18,25 @@ pub struct ReadScope {
     pub principals: Vec<PrincipalKey>,
     /// Read every user and service principal (an undeclared-assignments policy needs it).
     pub sweep: bool,
+    /// Which principals read besides the declared ones are kept: a sweep
+    /// of a million users keeps the few that hold values, so memory grows
+    /// with them and not with the tenant. The others are counted and dropped.
+    pub retain: Retain,
+}
+
+/// What of a sweep is kept besides the declared principals (always kept)
+/// and those holding a value the tool does not understand (always kept, to
+/// be reported).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Retain {
+    /// Every principal read.
+    #[default]
+    Everything,
+    /// Those holding a value in one of these attribute sets (lowercase:
+    /// set names compare ignoring case).
+    HoldersOf(std::collections::BTreeSet<String>),
+    /// Those holding any value.
+    AnyValue,
 }
 
 impl ReadScope {
@@ -26,6 +45,9 @@ impl ReadScope {
         ReadScope {
             principals: desired.assignments.keys().cloned().collect(),
             sweep: desired.policy.undeclared_assignments.needs_sweep(),
+            retain: Retain::HoldersOf(
+                desired.attribute_sets.keys().map(|set| set.to_ascii_lowercase()).collect(),
+            ),
         }
     }
 }

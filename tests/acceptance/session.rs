@@ -333,7 +333,11 @@ impl Session {
         let options = ClientOptions { recorder: Some(recorder.clone()), ..ClientOptions::default() };
         let tenant = GraphTenant::new(suite.endpoint.clone(), suite.tokens(), options, None).unwrap();
         let live = runtime
-            .block_on(tenant.read(&ReadScope { principals: suite.keys(), sweep: false }))
+            .block_on(tenant.read(&ReadScope {
+                principals: suite.keys(),
+                sweep: false,
+                ..ReadScope::default()
+            }))
             .unwrap_or_else(|error| panic!("reading the tenant: {error:#}"));
         let (users, service_principal) = test_principals(suite, &live);
         let mut principals: Vec<&LivePrincipal> = users.iter().collect();
@@ -407,8 +411,12 @@ impl Session {
 
     /// The sandbox's definitions and the test principals, read with the library.
     pub fn read(&self) -> LiveState {
-        self.block_on(self.tenant.read(&ReadScope { principals: self.suite.keys(), sweep: false }))
-            .unwrap_or_else(|error| panic!("reading the tenant: {error:#}"))
+        self.block_on(self.tenant.read(&ReadScope {
+            principals: self.suite.keys(),
+            sweep: false,
+            ..ReadScope::default()
+        }))
+        .unwrap_or_else(|error| panic!("reading the tenant: {error:#}"))
     }
 
     pub fn set(&self) -> &str {
