@@ -166,3 +166,53 @@ fn an_acknowledgement_outside_the_declared_sets_is_a_located_error() {
     assert!(diagnostics.contains("which the files do not declare"), "{diagnostics}");
     assert!(diagnostics.contains("did you mean `Access`?"), "{diagnostics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_plan_refuses_the_deactivation_and_names_the_policy() {
+    let emulator = emulator(EmulatorConfig { seed_state: seed_with_policies(), ..Default::default() }).await;
+    let token = jwt(json!({ "roles": [
+        "CustomSecAttributeDefinition.ReadWrite.All", "CustomSecAttributeAssignment.ReadWrite.All", "Policy.Read.All"
+    ] }));
+    apply_and_converge(&tenant_with(&emulator, &token, fast_options()), &desired(FILES)).await;
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("access.yaml");
+    let text = std::fs::read_to_string(repo(FILES)).unwrap().replace(
+        "allowedValues: [Tier0, Tier1, Tier2]",
+        "allowedValues: [{ value: Tier0, active: false }, Tier1, Tier2]",
+    );
+    std::fs::write(&file, &text).unwrap();
+    let plan = |format: &str| {
+        vec![
+            "plan".to_owned(),
+            "-f".to_owned(),
+            file.to_str().unwrap().to_owned(),
+            "--graph-url".to_owned(),
+            emulator.base_url(),
+            "--format".to_owned(),
+            format.to_owned(),
+        ]
+    };
+    let (code, stdout, stderr) = run_cli(plan("text"), &token).await;
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("Access.Tier=Tier0"), "{stdout}");
+    assert!(
+        stdout.contains("Conditional Access policy `Block legacy auth (Tier0)` (enabled)"),
+        "{stdout}{stderr}"
+    );
+    let (_, stdout, _) = run_cli(plan("json"), &token).await;
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    let conflict = &json["conflicts"][0];
+    assert_eq!(conflict["property"], "references", "{json:#}");
+    assert_eq!(conflict["address"], "Access.Tier=Tier0", "{json:#}");
+
+    // Acknowledged in the file: the plan passes and says why.
+    std::fs::write(
+        &file,
+        text + "\nacknowledgedReferences:\n  Access.Tier=Tier0: Tier0 apps move this week\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_cli(plan("text"), &token).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("acknowledged reference: Tier0 apps move this week"), "{stdout}");
+    emulator.shutdown().await;
+}
