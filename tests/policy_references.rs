@@ -128,6 +128,18 @@ async fn a_deactivation_an_enabled_policy_names_is_a_conflict_until_acknowledged
     );
     let report = tenant.apply(&plan.changes).await;
     assert!(report.succeeded(), "{report:#?}");
+    // Applied: the acknowledgement now matches nothing, and the plan says so.
+    let plan = plan_of(&tenant, &tier0).await;
+    assert!(plan.changes.is_empty() && plan.conflicts.is_empty(), "{plan:#?}");
+    assert!(
+        notes(&plan).contains(
+            &": acknowledged reference `Access.Tier=Tier0` matches no deactivation that an enabled or \
+              report-only policy names: remove it from acknowledgedReferences"
+                .to_owned()
+        ),
+        "{:?}",
+        notes(&plan)
+    );
     emulator.shutdown().await;
 }
 

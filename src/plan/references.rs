@@ -259,10 +259,9 @@ pub fn check(
     let mut notes = Vec::new();
     let deactivations: Vec<&Change> =
         changes.iter().filter(|change| change.action == Action::Deactivate).collect();
-    if deactivations.is_empty() {
-        return (conflicts, notes);
-    }
-    if let Some(reason) = &policies.not_checked {
+    if let Some(reason) = &policies.not_checked
+        && !deactivations.is_empty()
+    {
         notes.push(Note {
             address: None,
             message: format!(
@@ -272,6 +271,7 @@ pub fn check(
         return (conflicts, notes);
     }
     let found = references(policies);
+    let mut used = std::collections::BTreeSet::new();
     for change in deactivations {
         let named: Vec<&Reference> = match &change.address {
             Address::Definition { set, attribute } => {
@@ -304,16 +304,29 @@ pub fn check(
                          `acknowledgedReferences: {{ \"{address}\": <why> }}`"
                     ),
                 }),
-                (true, Some(reason)) => notes.push(Note {
-                    address: Some(change.address.clone()),
-                    message: format!("named by {what}; acknowledged reference: {reason}"),
-                }),
+                (true, Some(reason)) => {
+                    used.insert(address.clone());
+                    notes.push(Note {
+                        address: Some(change.address.clone()),
+                        message: format!("named by {what}; acknowledged reference: {reason}"),
+                    });
+                }
                 (false, _) => notes.push(Note {
                     address: Some(change.address.clone()),
                     message: format!("named by {what}"),
                 }),
             }
         }
+    }
+    // An acknowledgement nothing needs any more is said, so the list cannot rot.
+    for address in acknowledged.keys().filter(|address| !used.contains(*address)) {
+        notes.push(Note {
+            address: None,
+            message: format!(
+                "acknowledged reference `{address}` matches no deactivation that an enabled or report-only \
+                 policy names: remove it from acknowledgedReferences"
+            ),
+        });
     }
     (conflicts, notes)
 }
