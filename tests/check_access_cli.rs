@@ -39,6 +39,10 @@ fn a_token_with_every_grant_passes_and_is_never_printed() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("Tenant:     11111111-2222-3333-4444-555555555555"), "{stdout}");
     assert!(stdout.contains("Nothing that plan or apply needs is missing."), "{stdout}");
+    assert!(
+        stdout.contains("absent  Policy.Read.All — without it the plan cannot say which Conditional Access"),
+        "optional, so reported but not counted: {stdout}"
+    );
     for part in token.split('.') {
         assert!(!stdout.contains(part) && !stderr.contains(part), "a part of the token was printed");
     }
@@ -91,4 +95,15 @@ fn the_read_permissions_paired_with_assignments_are_reported_not_counted() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("ok      User.Read.All (reads users)"), "{stdout}");
     assert!(stdout.contains("ok      Application.Read.All (reads service principals)"), "{stdout}");
+}
+
+#[test]
+fn the_policy_read_is_reported_as_optional_when_held() {
+    let token = jwt(
+        r#"{"tid":"t","appid":"a","roles":["CustomSecAttributeDefinition.ReadWrite.All","CustomSecAttributeAssignment.ReadWrite.All","Policy.Read.All"]}"#,
+    );
+    let (code, stdout, _) = check_access(&token, &["examples/contoso.yaml"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("Optional (not counted above):"), "{stdout}");
+    assert!(stdout.contains("ok      Policy.Read.All"), "{stdout}");
 }

@@ -29,6 +29,7 @@ mod plan_cli;
 mod plan_goldens;
 mod plan_properties;
 mod policies_state_file;
+mod policy_references;
 mod readme_setup;
 mod reliability_concurrency;
 mod reliability_faults;

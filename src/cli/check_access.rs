@@ -120,6 +120,32 @@ pub fn report(claims: &Claims, reads_assignments: bool, writes_assignments: bool
     if reads_assignments {
         text.push_str(&companion_section(claims));
     }
+    text.push_str(&optional_section(claims));
+    text
+}
+
+/// `Policy.Read.All`: optional, never counted as missing; what a plan loses
+/// without it.
+fn optional_section(claims: &access::Claims) -> String {
+    let mut text = String::from("\nOptional (not counted above):\n");
+    let permission = access::POLICY_READ;
+    if access::reads_policies(claims) {
+        text.push_str(&format!(
+            "  ok      {permission} (reads the Conditional Access and app management policies that name \
+             attributes)\n"
+        ));
+        if claims.is_delegated() {
+            text.push_str(
+                "          a signed-in user also needs a directory role that may read these policies \
+                 (Security Reader or Global Reader, for example)\n",
+            );
+        }
+    } else {
+        text.push_str(&format!(
+            "  absent  {permission} — without it {}; each plan says that references were not checked\n",
+            access::POLICY_READ_LOSS
+        ));
+    }
     text
 }
 
@@ -186,7 +212,19 @@ mod tests {
         let text = report(&claims, true, true);
         assert!(text.contains("ok      User.Read.All (reads users)"), "{text}");
         assert!(text.contains("ok      Application.Read.All (reads service principals)"), "{text}");
-        assert!(!text.contains("MISSING") && !text.contains("absent"), "{text}");
+        assert!(!text.contains("MISSING"), "{text}");
+        assert!(text.contains("absent  Policy.Read.All — without it the plan cannot say"), "{text}");
+    }
+
+    #[test]
+    fn the_policy_read_is_optional_and_says_what_is_lost() {
+        let claims = Claims { roles: vec!["Policy.Read.All".into()], ..Claims::default() };
+        let text = report(&claims, false, false);
+        assert!(text.contains("Optional (not counted above):"), "{text}");
+        assert!(text.contains("ok      Policy.Read.All (reads the Conditional Access"), "{text}");
+        let without = report(&Claims::default(), false, false);
+        assert!(without.contains("absent  Policy.Read.All — without it"), "{without}");
+        assert!(without.contains("references were not checked"), "{without}");
     }
 
     #[test]

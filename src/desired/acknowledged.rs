@@ -69,6 +69,69 @@ pub fn gather(files: &[(String, ManifestFile)], desired: &mut DesiredState, prob
     }
 }
 
+/// Adds every file's `acknowledgedReferences` to `desired`: each an
+/// attribute or allowed value of a declared set (what a plan deactivates),
+/// with a reason, written once.
+pub fn gather_references(
+    files: &[(String, ManifestFile)],
+    desired: &mut DesiredState,
+    problems: &mut Vec<Diagnostic>,
+) {
+    let mut first_place: BTreeMap<String, Place> = BTreeMap::new();
+    for (file, manifest) in files {
+        for (address, reason) in &manifest.acknowledged_references.0 {
+            let here = Place { file: file.clone(), line: address.at.line, column: address.at.column };
+            let path = format!("acknowledgedReferences.{}", address.value);
+            let mut report = |message: String, expected: Option<&str>, suggestion: Option<String>| {
+                let mut diagnostic = Diagnostic::new(here.clone(), path.clone(), message);
+                diagnostic.expected = expected.map(str::to_owned);
+                diagnostic.suggestion = suggestion;
+                problems.push(diagnostic);
+            };
+            if let Some(first) = first_place.get(&address.value) {
+                report(format!("`{}` is acknowledged twice", address.value), None, None);
+                problems.last_mut().expect("just pushed").related = Some(first.clone());
+                continue;
+            }
+            first_place.insert(address.value.clone(), here.clone());
+            let set = match set_of(&address.value) {
+                Some(set) if !address.value.contains('/') => set,
+                _ => {
+                    report(
+                        format!("`{}` is not an address the plan deactivates", address.value),
+                        Some("`Set.Attribute` or `Set.Attribute=Value`, as the plan prints it"),
+                        None,
+                    );
+                    continue;
+                }
+            };
+            if !desired.attribute_sets.contains_key(set) {
+                let known = desired.attribute_sets.keys().map(String::as_str);
+                report(
+                    format!(
+                        "`{}` is in the attribute set `{set}`, which the files do not declare; the plan only \
+                         deactivates in declared sets",
+                        address.value
+                    ),
+                    Some("an address in a set the files declare"),
+                    nearest(set, known).map(|known| format!("did you mean `{known}`?")),
+                );
+                continue;
+            }
+            if reason.value.trim().is_empty() {
+                let at = Place { file: file.clone(), line: reason.at.line, column: reason.at.column };
+                let mut diagnostic =
+                    Diagnostic::new(at, path.clone(), format!("`{}` has no reason", address.value));
+                diagnostic.expected =
+                    Some("why the deactivation goes ahead although policies name it".to_owned());
+                problems.push(diagnostic);
+                continue;
+            }
+            desired.acknowledged_references.insert(address.value.clone(), reason.value.trim().to_owned());
+        }
+    }
+}
+
 /// The attribute set an address names, when it has the shape of one: a
 /// definition, an allowed value or a principal's assignment. A whole set is
 /// never drift (undeclared sets are left alone unseen).

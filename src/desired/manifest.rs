@@ -97,6 +97,13 @@ pub struct ManifestFile {
     /// drift any more is reported, so the list cannot rot.
     #[serde(default)]
     pub acknowledged_drift: Entries<Located<String>>,
+    /// Deactivations made knowing that enabled or report-only policies
+    /// (Conditional Access filters, app management exemptions) name them:
+    /// each key is the address the plan deactivates (`Access.Tier`,
+    /// `Access.Tier=Tier0`), each value the reason. Without it such a
+    /// deactivation is a conflict.
+    #[serde(default)]
+    pub acknowledged_references: Entries<Located<String>>,
 }
 
 /// The JSON Schema pattern of a set or attribute name (DESIGN §2).
@@ -318,7 +325,8 @@ pub fn json_schema() -> String {
 
 // ───────────────────────────── reading a YAML tree ─────────────────────────────
 
-const FILE_KEYS: &[&str] = &["version", "policy", "attributeSets", "assignments", "acknowledgedDrift"];
+const FILE_KEYS: &[&str] =
+    &["version", "policy", "attributeSets", "assignments", "acknowledgedDrift", "acknowledgedReferences"];
 const POLICY_KEYS: &[&str] = &["undeclaredDefinitions", "undeclaredValues", "undeclaredAssignments"];
 const SET_KEYS: &[&str] = &["description", "maxAttributesPerSet", "attributes", "valuesOwnedBy"];
 const ATTRIBUTE_KEYS: &[&str] = &[
@@ -581,6 +589,14 @@ impl Reader<'_> {
                 node,
                 "acknowledgedDrift",
                 "a mapping of drift addresses to the reason each is accepted",
+                |reader, node, path, _| reader.string(node, path),
+            );
+        }
+        if let Some(node) = fields.remove("acknowledgedReferences") {
+            manifest.acknowledged_references = self.entries(
+                node,
+                "acknowledgedReferences",
+                "a mapping of deactivated addresses to the reason each is made despite the policies naming it",
                 |reader, node, path, _| reader.string(node, path),
             );
         }

@@ -183,8 +183,24 @@ impl Capability {
 pub const ASSIGNMENT_COMPANIONS: [(&str, &str); 2] =
     [("User.Read.All", "users"), ("Application.Read.All", "service principals")];
 
-/// Every Graph permission the tool knows of: those that grant a capability
-/// and the companions of the assignment permissions. A set-up guide that
+/// The optional permission that reads the policies naming custom security
+/// attributes (Conditional Access application filters, app management
+/// exemptions; graph-api.md §11). Without it a plan still runs, but says
+/// that it did not check which policies name what it deactivates.
+pub const POLICY_READ: &str = "Policy.Read.All";
+
+/// What a plan loses without `POLICY_READ`.
+pub const POLICY_READ_LOSS: &str = "the plan cannot say which Conditional Access and app management \
+     policies name an attribute or value it deactivates, so it cannot stop a deactivation an enabled \
+     policy relies on";
+
+/// Whether the token carries `POLICY_READ`.
+pub fn reads_policies(claims: &Claims) -> bool {
+    claims.has_permission(&[POLICY_READ])
+}
+
+/// Every Graph permission the tool knows of: those that grant a capability,
+/// the companions of the assignment permissions and the optional policy read. A set-up guide that
 /// names another one is wrong (a test holds the README to this list).
 pub fn known_permissions() -> Vec<&'static str> {
     let mut known: Vec<&'static str> = [
@@ -196,6 +212,7 @@ pub fn known_permissions() -> Vec<&'static str> {
     .iter()
     .flat_map(|capability| capability.permissions().iter().copied())
     .chain(ASSIGNMENT_COMPANIONS.iter().map(|(permission, _)| *permission))
+    .chain([POLICY_READ])
     .collect();
     known.sort_unstable();
     known.dedup();

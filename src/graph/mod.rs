@@ -11,6 +11,7 @@ pub mod client;
 pub mod endpoint;
 pub mod pacing;
 pub mod partition;
+pub mod policies;
 pub mod principal_path;
 pub mod progress;
 pub mod read;
@@ -83,7 +84,9 @@ impl Tenant for GraphTenant {
     }
 
     async fn read(&self, scope: &ReadScope) -> anyhow::Result<LiveState> {
-        Ok(read::read(&self.client, scope).await?)
+        let mut live = read::read(&self.client, scope).await?;
+        live.policies = policies::read(&self.client).await?;
+        Ok(live)
     }
 
     async fn apply(&self, changes: &[Change]) -> ApplyReport {

@@ -181,7 +181,12 @@ fn policies_of(
     default_app_management_policy: Option<PolicyObject>,
     app_management_policies: Option<Vec<PolicyObject>>,
 ) -> LivePolicies {
-    LivePolicies { conditional_access_policies, default_app_management_policy, app_management_policies }
+    LivePolicies {
+        conditional_access_policies,
+        default_app_management_policy,
+        app_management_policies,
+        not_checked: None,
+    }
 }
 
 /// A Graph body that does not have the shape the model needs.

@@ -48,6 +48,10 @@ pub struct LivePolicies {
     pub default_app_management_policy: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_management_policies: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// Why the policies could not be read (no `Policy.Read.All`), when they
+    /// could not: the plan then says references were not checked.
+    #[serde(skip)]
+    pub not_checked: Option<String>,
 }
 
 impl LivePolicies {

@@ -53,6 +53,11 @@ pub struct DesiredState {
     /// assigns or unassigns these values, on any principal.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub values_owned_elsewhere: BTreeMap<String, String>,
+    /// Deactivations the files make knowing that enabled or report-only
+    /// policies name them (`acknowledgedReferences`): the plan address
+    /// (`Access.Tier`, `Access.Tier=Tier0`) and the reason written beside it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub acknowledged_references: BTreeMap<String, String>,
 }
 
 impl DesiredState {

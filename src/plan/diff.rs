@@ -960,6 +960,7 @@ mod tests {
             assignments: BTreeMap::new(),
             acknowledged_drift: BTreeMap::new(),
             values_owned_elsewhere: BTreeMap::new(),
+            acknowledged_references: BTreeMap::new(),
         }
     }
 

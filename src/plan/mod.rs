@@ -13,6 +13,7 @@ pub mod diff;
 pub mod effect;
 pub mod fingerprint;
 pub mod order;
+pub mod references;
 pub mod saved;
 
 use serde::{Deserialize, Serialize};
@@ -193,11 +194,15 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         let changes = order::order(found.changes, effect::active_definitions(live));
         let mut conflicts = found.conflicts;
         conflicts.extend(limit_conflicts(desired, live, &changes));
+        let (reference_conflicts, reference_notes) =
+            references::check(&changes, &live.policies, &desired.acknowledged_references);
+        conflicts.extend(reference_conflicts);
         conflicts.sort_by(|a, b| (&a.address, &a.property).cmp(&(&b.address, &b.property)));
         let mut drift = found.drift;
         drift.sort_by(|a, b| a.address.cmp(&b.address));
         let (drift, acknowledged) = acknowledge::acknowledge(drift, &desired.acknowledged_drift);
         let mut notes = found.notes;
+        notes.extend(reference_notes);
         notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
         let fingerprint = fingerprint.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Plan { target, fingerprint, changes, conflicts, drift, acknowledged, mode: Mode::Plan, notes }

@@ -19,6 +19,8 @@ struct SavedDesired {
     acknowledged_drift: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     values_owned_elsewhere: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    acknowledged_references: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -40,6 +42,7 @@ pub fn desired_to_json(desired: &DesiredState) -> Value {
             .collect(),
         acknowledged_drift: desired.acknowledged_drift.clone(),
         values_owned_elsewhere: desired.values_owned_elsewhere.clone(),
+        acknowledged_references: desired.acknowledged_references.clone(),
     };
     // Plain data with string keys always serialises.
     serde_json::to_value(saved).unwrap_or(Value::Null)
@@ -54,5 +57,6 @@ pub fn desired_from_json(value: Value) -> Result<DesiredState, serde_json::Error
         assignments: saved.assignments.into_iter().map(|entry| (entry.principal, entry.sets)).collect(),
         acknowledged_drift: saved.acknowledged_drift,
         values_owned_elsewhere: saved.values_owned_elsewhere,
+        acknowledged_references: saved.acknowledged_references,
     })
 }
