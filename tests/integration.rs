@@ -29,6 +29,7 @@ mod plan_goldens;
 mod plan_properties;
 mod policies_state_file;
 mod readme_setup;
+mod report_cli;
 mod reliability_concurrency;
 mod reliability_faults;
 mod reliability_hostile_graph;

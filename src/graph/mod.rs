@@ -16,6 +16,7 @@ pub mod read;
 pub mod recording;
 pub mod retry;
 pub mod route;
+pub mod stream;
 pub mod wire;
 
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use async_trait::async_trait;
 
 use crate::model::live::LiveState;
 use crate::plan::{Change, Target};
-use crate::tenant::{ApplyReport, ReadScope, Tenant};
+use crate::tenant::{ApplyReport, PrincipalVisitor, ReadScope, Tenant};
 
 pub use auth::{BearerToken, SignIn, TokenSource};
 pub use client::{ClientOptions, GraphClient, GraphError};
@@ -83,6 +84,10 @@ impl Tenant for GraphTenant {
 
     async fn read(&self, scope: &ReadScope) -> anyhow::Result<LiveState> {
         Ok(read::read(&self.client, scope).await?)
+    }
+
+    async fn each_principal(&self, visit: &mut PrincipalVisitor<'_>) -> anyhow::Result<()> {
+        stream::each_principal(&self.client, visit).await
     }
 
     async fn apply(&self, changes: &[Change]) -> ApplyReport {
