@@ -20,6 +20,7 @@ mod graph_forward_compat;
 mod graph_read;
 mod graph_support;
 mod graph_wire;
+mod groups_state_file;
 mod hostile_input;
 mod json_contract;
 mod launch;
