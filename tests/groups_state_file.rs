@@ -3,7 +3,8 @@
 //! an apply (properties this version does not use included), and the
 //! client's own transitive expansion agrees with what the emulator's
 //! `/groups/{id}/transitiveMembers` answers for the same document,
-//! nesting and a cycle included.
+//! nesting and a cycle included, and so does the client's Graph read of
+//! them (first pages batched across groups, further pages by nextLink).
 
 use std::collections::BTreeSet;
 
@@ -97,5 +98,41 @@ async fn the_clients_transitive_members_agree_with_the_emulators() {
     }
     assert_eq!(live.transitive_members(PAYMENTS).unwrap().len(), 4);
     assert!(live.transitive_members("no-such-group").is_none());
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_reads_transitive_members_from_graph_in_pages_batched_across_groups() {
+    let document = contoso_with_groups();
+    let tenant_document: entra_csa::graph::wire::TenantDocument =
+        serde_json::from_value(document.clone()).unwrap();
+    let live = tenant_document.into_live_state().unwrap();
+    let emulator = emulator(EmulatorConfig {
+        seed_state: seed_of(&serde_json::from_value(document).unwrap()),
+        page_size: 2,
+        ..Default::default()
+    })
+    .await;
+    let graph = tenant(&emulator);
+    let missing = "6a1f0c2e-0000-4000-8000-0000000000ff".to_owned();
+    let ids = vec![PAYMENTS.to_owned(), PLATFORM.to_owned(), TIER0.to_owned(), missing.clone()];
+    let read = entra_csa::graph::membership::transitive_members(graph.client(), &ids).await.unwrap();
+    assert!(!read.contains_key(&missing), "a group Graph does not know is left out");
+    for group in [PAYMENTS, PLATFORM, TIER0] {
+        let expected: Vec<(String, String)> = live
+            .transitive_members(group)
+            .unwrap()
+            .into_iter()
+            .filter(|member| member.id != "00000000-0000-4000-8000-00000000dead")
+            .map(|member| (member.odata_type.clone(), member.id.clone()))
+            .collect();
+        let got: Vec<(String, String)> =
+            read[group].iter().map(|member| (member.odata_type.clone(), member.id.clone())).collect();
+        assert_eq!(got, expected, "group {group}");
+    }
+    // One $batch for the four first pages; one GET for each further page
+    // (pages of 2 here: Eng-Payments and Eng-Platform reach 4 members each).
+    let wire = emulator.requests().iter().filter(|request| request.batch_item.is_none()).count();
+    assert_eq!(wire, 1 + 1 + 1, "{:#?}", emulator.requests());
     emulator.shutdown().await;
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod batch;
 pub mod client;
 pub mod endpoint;
+pub mod membership;
 pub mod pacing;
 pub mod principal_path;
 pub mod progress;
