@@ -331,3 +331,18 @@ async fn a_value_the_tool_does_not_understand_is_named_and_left_out() {
     assert!(json["rows"].as_array().unwrap().iter().all(|row| row["attribute"] != "Badge"));
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_that_cannot_read_values_gets_a_warning_not_a_silently_empty_report() {
+    let emulator = emulator(EmulatorConfig { seed_state: contoso_seed(), ..Default::default() }).await;
+    let definitions_only = jwt(serde_json::json!({ "roles": ["CustomSecAttributeDefinition.Read.All"] }));
+    let (code, stdout, stderr) =
+        run_cli(args(&["report", "--graph-url", &emulator.base_url()]), &definitions_only).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(csv_records(&stdout).len(), 1, "only the header: {stdout}");
+    assert!(stderr.contains("CustomSecAttributeAssignment.Read.All"), "{stderr}");
+
+    let (_, _, stderr) = run_cli(args(&["report", "--graph-url", &emulator.base_url()]), TOKEN).await;
+    assert!(!stderr.contains("warning"), "a sign-in that reads values gets no warning: {stderr}");
+    emulator.shutdown().await;
+}

@@ -39,6 +39,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     };
     let mut writer = HoldingsWriter::start(&mut out, format, args.summary)?;
     let mut principals = 0usize;
+    // Principals whose values Graph showed (`null` hides them from a
+    // sign-in without the read permission, as it does for "none").
+    let mut readable = 0usize;
     let mut visit = |principal: crate::model::live::LivePrincipal,
                      not_understood: Vec<crate::model::live::NotUnderstood>| {
         for item in not_understood {
@@ -54,11 +57,19 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
             }
         }
         principals += 1;
+        readable += usize::from(principal.custom_security_attributes.is_some());
         writer.principal(&principal, &filter).context("cannot write the report")
     };
     runtime.block_on(tenant.each_principal(&mut visit))?;
     let (rows, summary) = writer.finish().context("cannot write the report")?;
     drop(out);
+    if principals > 0 && readable == 0 {
+        eprintln!(
+            "warning: every one of the {principals} principal(s) read `customSecurityAttributes: null`: \
+             nothing may be assigned, or the sign-in may lack CustomSecAttributeAssignment.Read.All \
+             (Graph hides the values then), so this report may be empty for that reason"
+        );
+    }
     if let Some(path) = &args.output {
         eprintln!(
             "Wrote {rows} row(s) for {principals} principal(s), {} value(s) held, to {}.",
