@@ -7,7 +7,8 @@
 //! `--quick` runs only the smaller sizes (for a try-out); `--local-only`
 //! skips the emulator; `--out FILE` writes elsewhere; `--reliability` runs
 //! only the throttling and fault rows (`reliability/mod.rs`, a few minutes)
-//! and replaces their section of the existing file. `SCALE_KEEP_DATA=DIR`
+//! and replaces their section of the existing file; `--report` likewise runs
+//! only the rows of `entra-csa report`. `SCALE_KEEP_DATA=DIR`
 //! keeps the generated files, `SCALE_PHASES=1` prints the peak memory after
 //! each phase of the measured plan. Internally, the binary re-runs itself with `--measure-plan DIR`
 //! to measure one plan's peak memory in a process of its own.
@@ -35,12 +36,17 @@ const RELIABILITY_HEADING: &str = "## Throttling and faults";
 /// `report` with its throttling and fault section replaced by `section`
 /// (inserted before the history when it has none).
 fn splice_reliability(report: &str, section: &str) -> String {
-    let start = report.find(RELIABILITY_HEADING);
+    splice_section(report, RELIABILITY_HEADING, section)
+}
+
+/// `report` with the section starting with `heading` replaced by `section`
+/// (inserted before the history when it has none).
+fn splice_section(report: &str, heading: &str, section: &str) -> String {
+    let start = report.find(heading);
     let (before, after) = match start {
         Some(start) => {
-            let rest = &report[start + RELIABILITY_HEADING.len()..];
-            let end =
-                rest.find("\n## ").map_or(report.len(), |end| start + RELIABILITY_HEADING.len() + end + 1);
+            let rest = &report[start + heading.len()..];
+            let end = rest.find("\n## ").map_or(report.len(), |end| start + heading.len() + end + 1);
             (&report[..start], &report[end..])
         }
         None => {
@@ -60,12 +66,26 @@ fn main() {
         measure_plan_in_this_process(Path::new(&args[position + 1]));
         return;
     }
+    if let Some(position) = args.iter().position(|arg| arg == "--measure-report") {
+        measure_report_in_this_process(&args[position + 1..]);
+        return;
+    }
     let quick = args.iter().any(|arg| arg == "--quick");
     let out = args
         .iter()
         .position(|arg| arg == "--out")
         .map(|position| PathBuf::from(&args[position + 1]))
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md"));
+    if args.iter().any(|arg| arg == "--report") {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let section = runtime.block_on(report_section());
+        let existing = std::fs::read_to_string(&out).unwrap_or_default();
+        std::fs::write(&out, splice_section(&existing, REPORT_HEADING, &section))
+            .expect("BENCHMARKS.md is writable");
+        eprintln!("wrote {}", out.display());
+        print!("{section}");
+        return;
+    }
     if args.iter().any(|arg| arg == "--reliability") {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
         let section = runtime.block_on(reliability::section());
@@ -112,6 +132,8 @@ fn main() {
     if !local_only {
         report.push('\n');
         report.push_str(&runtime.block_on(reliability::section()));
+        report.push('\n');
+        report.push_str(&runtime.block_on(report_section()));
     }
     report.push('\n');
     report.push_str(include_str!("history.md"));
@@ -504,6 +526,110 @@ fn report(rows: &[LocalRow], reads: &[ReadRow], applies: &[ApplyRow], quick: boo
             row.elapsed.as_secs_f64(),
             row.floor.as_secs_f64(),
             row.elapsed.as_secs_f64() / row.floor.as_secs_f64(),
+        ));
+    }
+    text
+}
+
+/// The heading of the `report` section.
+const REPORT_HEADING: &str = "## Who holds what: `entra-csa report`";
+
+/// Runs `entra-csa report` with these arguments in this process (the token
+/// from `ENTRA_CSA_ACCESS_TOKEN`), then prints its peak resident memory (kB).
+fn measure_report_in_this_process(arguments: &[String]) {
+    use clap::Parser;
+    use entra_csa::cli::arguments::{Arguments, Command};
+    let parsed = Arguments::try_parse_from(
+        std::iter::once("entra-csa".to_owned())
+            .chain(std::iter::once("report".to_owned()))
+            .chain(arguments.iter().cloned()),
+    )
+    .expect("the report's arguments parse");
+    let Command::Report(args) = parsed.command else { unreachable!("a report was asked for") };
+    entra_csa::cli::report::run(args).expect("the report succeeds");
+    println!("{}", peak_rss_kb());
+}
+
+/// One report of a generated tenant, in a process of its own.
+struct ReportRow {
+    principals: usize,
+    source: &'static str,
+    requests: Option<(usize, usize)>,
+    output_bytes: u64,
+    peak_rss_kb: u64,
+}
+
+fn report_in_a_process(arguments: &[&str], output: &Path) -> (u64, u64) {
+    let measured = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("--measure-report")
+        .args(arguments)
+        .arg("-o")
+        .arg(output)
+        .env("ENTRA_CSA_ACCESS_TOKEN", "benchmark")
+        .output()
+        .expect("the benchmark re-runs itself");
+    assert!(measured.status.success(), "{}", String::from_utf8_lossy(&measured.stderr));
+    let peak = String::from_utf8_lossy(&measured.stdout).trim().parse().unwrap_or(0);
+    (peak, std::fs::metadata(output).map_or(0, |metadata| metadata.len()))
+}
+
+/// `report` of every principal as CSV: from the emulator (paged, streamed)
+/// and from a state file, at three sizes, with its requests and peak memory.
+async fn report_section() -> String {
+    let mut rows = Vec::new();
+    for principals in [1_000, 10_000, 102_000] {
+        eprintln!("report at {principals} principals…");
+        let shape = shape(principals);
+        let generated = generate(&shape);
+        let folder = tempfile::tempdir().unwrap();
+        let state = folder.path().join("tenant.json");
+        let text = serde_json::to_string(&TenantDocument::from_live_state(&generated.live)).unwrap();
+        std::fs::write(&state, text).unwrap();
+        let output = folder.path().join("holdings.csv");
+
+        let emulator = emulator_with(&generated.live, Throttle::None).await;
+        let url = emulator.base_url();
+        let arguments = ["--graph-url", url.as_str()];
+        let (peak, bytes) = tokio::task::block_in_place(|| report_in_a_process(&arguments, &output));
+        let requests = emulator.requests().iter().filter(|request| request.batch_item.is_none()).count();
+        let lower_bound = shape.users.div_ceil(999) + shape.service_principals.div_ceil(999) + 2;
+        emulator.shutdown().await;
+        rows.push(ReportRow {
+            principals,
+            source: "Graph (emulator, 20 ms latency)",
+            requests: Some((requests, lower_bound)),
+            output_bytes: bytes,
+            peak_rss_kb: peak,
+        });
+        let state_text = state.to_str().unwrap().to_owned();
+        let (peak, bytes) = report_in_a_process(&["--state", &state_text], &output);
+        rows.push(ReportRow {
+            principals,
+            source: "state file",
+            requests: None,
+            output_bytes: bytes,
+            peak_rss_kb: peak,
+        });
+    }
+    let mut text = format!("{REPORT_HEADING} (`cargo bench --bench scale -- --report`)\n\n");
+    text.push_str("Every principal's values as CSV (3 values per principal, the tenant of the tables above), in a process of its own. Goal: from Graph, requests = the pages of 999 users and service principals plus the set and definition lists (no principal read twice), and memory that does not grow with the tenant (one page at a time); from a state file, the memory of reading it whole, as a plan does.\n\n");
+    if cfg!(debug_assertions) {
+        text.push_str(
+            "These figures are from a debug build (`--profile dev`): requests and memory, not times.\n\n",
+        );
+    }
+    text.push_str("| principals | source | HTTP requests | lower bound | CSV written | peak RSS (MB) |\n|---:|---|---:|---:|---:|---:|\n");
+    for row in &rows {
+        let (requests, bound) = match row.requests {
+            Some((requests, bound)) => (requests.to_string(), bound.to_string()),
+            None => ("–".to_owned(), "–".to_owned()),
+        };
+        text.push_str(&format!(
+            "| {} | {} | {requests} | {bound} | {:.1} MB | {:.0} |\n",
+            row.principals,
+            row.source,
+            row.output_bytes as f64 / 1_048_576.0,
+            row.peak_rss_kb as f64 / 1024.0,
         ));
     }
     text

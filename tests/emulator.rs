@@ -5,6 +5,7 @@
 mod batching;
 mod conformance;
 mod control;
+mod groups;
 mod knobs;
 mod permissions;
 mod policies;

@@ -40,6 +40,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Write the tenant's attribute sets, definitions and values as desired-state YAML.
     Export(ExportArgs),
+    /// Who holds what: one row per principal, attribute and value, as CSV or JSON, with a summary.
+    Report(ReportArgs),
     /// Print the JSON Schema of the desired-state file.
     Schema,
     /// Sign in as plan and apply would and report what the token may do.
@@ -170,6 +172,38 @@ pub struct ExportArgs {
 
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// CSV (one row per principal, attribute and value) or JSON (the rows and the summary).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
+    pub format: ReportFormat,
+
+    /// Only the summary: how many users and service principals hold each value.
+    #[arg(long)]
+    pub summary: bool,
+
+    /// Only this attribute set. Repeatable; with --attribute, either may match.
+    #[arg(long = "set", value_name = "NAME")]
+    pub sets: Vec<String>,
+
+    /// Only this attribute. Repeatable; with --set, either may match.
+    #[arg(long = "attribute", value_name = "SET.ATTRIBUTE")]
+    pub attributes: Vec<String>,
+
+    /// The file to write; default stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Csv,
+    Json,
 }
 
 /// Which tenant to talk to, and how to sign in.

@@ -9,6 +9,7 @@ pub mod emulator;
 pub mod exit_status;
 pub mod export;
 pub mod plan;
+pub mod report;
 pub mod schema;
 pub mod target;
 pub mod validate;
@@ -53,6 +54,7 @@ fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
         Command::Plan(args) => plan::run(args),
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
+        Command::Report(args) => report::run(args),
         Command::Schema => schema::run(),
         Command::CheckAccess(args) => check_access::run(args),
         Command::Emulator(args) => emulator::run(args),

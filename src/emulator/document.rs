@@ -43,6 +43,38 @@ pub struct StateDocument {
     /// `GET /policies/appManagementPolicies`, served read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_management_policies: Option<Vec<PolicyDocument>>,
+    /// Groups and their direct members, served read-only by `GET /groups`,
+    /// `/groups/{id}/members` and `/groups/{id}/transitiveMembers`. An
+    /// optional part: older documents have none and are written back so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<GroupShape>>,
+}
+
+/// A group (Graph's `group` resource: `id`, `displayName`) with its direct
+/// members as `$expand=members` shows them: each a directory object's
+/// `@odata.type` and `id`. A member may be a user, a service principal (an
+/// agent identity too) or another group; one the document does not hold is
+/// left out of the answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GroupShape {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub members: Vec<MemberShape>,
+}
+
+/// A direct member of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberShape {
+    /// `#microsoft.graph.user`, `#microsoft.graph.servicePrincipal` or
+    /// `#microsoft.graph.group` (a derived type such as
+    /// `#microsoft.graph.agentIdentity` is found by its id all the same).
+    #[serde(rename = "@odata.type")]
+    pub odata_type: String,
+    pub id: String,
 }
 
 /// A policy that reads custom security attributes, kept as Graph's own JSON

@@ -113,6 +113,12 @@ enum Route {
     DefaultAppManagementPolicy,
     /// `/policies/appManagementPolicies`, read-only.
     AppManagementPolicies,
+    /// `/groups`, read-only.
+    Groups,
+    /// `/groups/{id}`, read-only.
+    Group(String),
+    /// `/groups/{id}/members` (false) or `/transitiveMembers` (true), read-only.
+    GroupMembers(String, bool),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,6 +163,10 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
         ["identity", "conditionalaccess", "policies"] => Route::ConditionalAccessPolicies,
         ["policies", "defaultappmanagementpolicy"] => Route::DefaultAppManagementPolicy,
         ["policies", "appmanagementpolicies"] => Route::AppManagementPolicies,
+        ["groups"] => Route::Groups,
+        ["groups", _] => Route::Group(segments[1].clone()),
+        ["groups", _, "members"] => Route::GroupMembers(segments[1].clone(), false),
+        ["groups", _, "transitivemembers"] => Route::GroupMembers(segments[1].clone(), true),
         ["users"] => Route::Principals(PrincipalKind::User),
         ["users", "$count"] => Route::PrincipalCount(PrincipalKind::User),
         ["users", key] if key.starts_with('$') => {
@@ -399,6 +409,45 @@ fn route(
             context,
             "identity/conditionalAccess/policies",
         )?),
+        (Route::Groups, &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &["$select", "$top", "$skiptoken"])?;
+            check_select(&options, GROUP_PROPERTIES, "group")?;
+            let groups = store.groups.as_deref().unwrap_or_default();
+            Ok(list_response(
+                groups,
+                |group| select_properties(&Store::group_json(group), options.selected()),
+                &options,
+                context_url(context, &select_fragment("groups", &options, false)),
+                &request.path,
+                context,
+                false,
+            ))
+        }
+        (Route::Group(id), &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &["$select"])?;
+            check_select(&options, GROUP_PROPERTIES, "group")?;
+            let group = store.group(&id).ok_or_else(|| GraphError::not_found(&id))?;
+            Ok(entity_response(
+                Store::group_json(group),
+                &options,
+                context_url(context, &select_fragment("groups", &options, true)),
+            ))
+        }
+        (Route::GroupMembers(id, transitive), &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &["$select", "$top", "$skiptoken"])?;
+            let group = store.group(&id).ok_or_else(|| GraphError::not_found(&id))?;
+            let members =
+                if transitive { store.transitive_members(group) } else { store.direct_members(group) };
+            Ok(list_response(
+                &members,
+                |member| member_view(member, &options, request.grants),
+                &options,
+                context_url(context, "directoryObjects"),
+                &request.path,
+                context,
+                false,
+            ))
+        }
         (Route::AppManagementPolicies, &Method::GET) => Ok(list_policies(
             store.app_management_policies.as_deref().unwrap_or_default(),
             request,
@@ -469,7 +518,35 @@ fn need(route: &Route, method: &Method) -> Need {
         Route::ConditionalAccessPolicies
         | Route::DefaultAppManagementPolicy
         | Route::AppManagementPolicies => Need::ReadPolicies,
+        // Emulator's choice: the group permissions Graph asks for
+        // (GroupMember.Read.All and up) are not modelled yet.
+        Route::Groups | Route::Group(_) | Route::GroupMembers(..) => Need::Nothing,
     }
+}
+
+const GROUP_PROPERTIES: &[&str] = &["id", "displayName"];
+
+/// A member of a group as Graph lists it: its `@odata.type` always, the
+/// selected properties (or the defaults, which leave the values out), and
+/// `customSecurityAttributes` `null` to a caller who may not read them.
+fn member_view(entity: &Map<String, Value>, options: &QueryOptions, grants: Grants) -> Map<String, Value> {
+    let mut shown = match options.selected() {
+        Some(selected) => select_properties(entity, Some(selected)),
+        None => {
+            let mut shown = entity.clone();
+            shown.remove("customSecurityAttributes");
+            shown
+        }
+    };
+    if !grants.allow(Need::ReadAssignments)
+        && let Some(values) = shown.get_mut("customSecurityAttributes")
+    {
+        *values = Value::Null;
+    }
+    if let Some(odata_type) = entity.get("@odata.type") {
+        shown.insert("@odata.type".into(), odata_type.clone());
+    }
+    shown
 }
 
 const DEFINITION_PROPERTIES: &[&str] = &[
@@ -986,6 +1063,7 @@ mod tests {
                 PrincipalKey::IdOrUserPrincipalName("alice@contoso.com".into())
             ))
         );
-        assert!(parse_route("groups").is_err());
+        assert_eq!(parse_route("Groups/G1/transitiveMembers"), Ok(Route::GroupMembers("G1".into(), true)));
+        assert!(parse_route("devices").is_err());
     }
 }

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::document::{
-    AllowedValueShape, AttributeSetShape, DefinitionShape, DocumentError, PolicyDocument, PrincipalShape,
-    REQUEST_SET_TYPE, RESPONSE_SET_TYPE, StateDocument, answer_values, read_seeded_values,
+    AllowedValueShape, AttributeSetShape, DefinitionShape, DocumentError, GroupShape, MemberShape,
+    PolicyDocument, PrincipalShape, REQUEST_SET_TYPE, RESPONSE_SET_TYPE, StateDocument, answer_values,
+    read_seeded_values,
 };
 use super::error::GraphError;
 use super::odata::KeyRange;
@@ -176,6 +177,8 @@ pub struct Store {
     /// partitioned sweep of a million users costs a page of work per request.
     users_by_upn_order: Vec<u32>,
     service_principals_by_app_id_order: Vec<u32>,
+    /// Groups as seeded: never written.
+    pub groups: Option<Vec<GroupShape>>,
 }
 
 /// Positions of the principals holding a key, ordered by the key lower-cased.
@@ -279,6 +282,7 @@ impl Store {
             conditional_access_policies: document.conditional_access_policies.clone(),
             default_app_management_policy: document.default_app_management_policy.clone(),
             app_management_policies: document.app_management_policies.clone(),
+            groups: document.groups.clone(),
         })
     }
 
@@ -311,10 +315,74 @@ impl Store {
             conditional_access_policies: self.conditional_access_policies.clone(),
             default_app_management_policy: self.default_app_management_policy.clone(),
             app_management_policies: self.app_management_policies.clone(),
+            groups: self.groups.clone(),
         }
     }
 
     // ── lookups ──
+
+    /// The group whose id equals `id` ignoring case.
+    pub fn group(&self, id: &str) -> Option<&GroupShape> {
+        self.groups.as_deref()?.iter().find(|group| same_ignoring_case(&group.id, id))
+    }
+
+    /// A group as Graph shows it in a collection of directory objects.
+    pub fn group_json(group: &GroupShape) -> Map<String, Value> {
+        let mut object = Map::new();
+        object.insert("@odata.type".into(), Value::String("#microsoft.graph.group".into()));
+        object.insert("id".into(), Value::String(group.id.clone()));
+        object.insert("displayName".into(), group.display_name.clone().map_or(Value::Null, Value::String));
+        object
+    }
+
+    /// A member as Graph shows it among a group's members, with its
+    /// `@odata.type` always; `None` when the store does not hold it.
+    fn member_json(&self, member: &MemberShape) -> Option<Map<String, Value>> {
+        if member.odata_type.eq_ignore_ascii_case("#microsoft.graph.group") {
+            return self.group(&member.id).map(Store::group_json);
+        }
+        let (principal, base_type) = match self.users_by_id_or_upn.get(&member.id.to_lowercase()) {
+            Some(&position) => (&self.users[position], "#microsoft.graph.user"),
+            None => {
+                let position = *self.service_principals_by_id.get(&member.id.to_lowercase())?;
+                (&self.service_principals[position], "#microsoft.graph.servicePrincipal")
+            }
+        };
+        let mut object = principal.to_json();
+        object.entry("@odata.type").or_insert_with(|| Value::String(base_type.into()));
+        Some(object)
+    }
+
+    /// The direct members of `group` the store holds, in the seed's order.
+    pub fn direct_members(&self, group: &GroupShape) -> Vec<Map<String, Value>> {
+        group.members.iter().filter_map(|member| self.member_json(member)).collect()
+    }
+
+    /// Every member of `group` reached through nested groups, each once,
+    /// nested groups included (as Graph's `transitiveMembers` lists them),
+    /// breadth first. Emulator's choice for a cycle in the seed (Entra does
+    /// not let one be made): each group is expanded once, and the group
+    /// asked about is not listed among its own members.
+    pub fn transitive_members(&self, group: &GroupShape) -> Vec<Map<String, Value>> {
+        let mut seen = std::collections::HashSet::from([group.id.to_lowercase()]);
+        let mut queue = std::collections::VecDeque::from([group]);
+        let mut members = Vec::new();
+        while let Some(current) = queue.pop_front() {
+            for member in &current.members {
+                if !seen.insert(member.id.to_lowercase()) {
+                    continue;
+                }
+                let Some(object) = self.member_json(member) else { continue };
+                if member.odata_type.eq_ignore_ascii_case("#microsoft.graph.group")
+                    && let Some(nested) = self.group(&member.id)
+                {
+                    queue.push_back(nested);
+                }
+                members.push(object);
+            }
+        }
+        members
+    }
 
     /// Set ids are matched ignoring case (graph-api.md §2.1, the safe reading).
     pub fn attribute_set_index(&self, id: &str) -> Option<usize> {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod batch;
 pub mod client;
 pub mod endpoint;
+pub mod membership;
 pub mod pacing;
 pub mod partition;
 pub mod policies;
@@ -18,6 +19,7 @@ pub mod read;
 pub mod recording;
 pub mod retry;
 pub mod route;
+pub mod stream;
 pub mod wire;
 
 use std::sync::Arc;
@@ -27,7 +29,7 @@ use async_trait::async_trait;
 
 use crate::model::live::LiveState;
 use crate::plan::{Change, Target};
-use crate::tenant::{ApplyReport, ReadScope, Tenant};
+use crate::tenant::{ApplyReport, PrincipalVisitor, ReadScope, Tenant};
 
 pub use auth::{BearerToken, SignIn, TokenSource};
 pub use client::{ClientOptions, GraphClient, GraphError};
@@ -87,6 +89,10 @@ impl Tenant for GraphTenant {
         let mut live = read::read(&self.client, scope).await?;
         live.policies = policies::read(&self.client).await?;
         Ok(live)
+    }
+
+    async fn each_principal(&self, visit: &mut PrincipalVisitor<'_>) -> anyhow::Result<()> {
+        stream::each_principal(&self.client, visit).await
     }
 
     async fn apply(&self, changes: &[Change]) -> ApplyReport {

@@ -47,7 +47,7 @@ impl From<GraphError> for ReadError {
     }
 }
 
-fn select(kind: PrincipalKind) -> &'static str {
+pub(super) fn select(kind: PrincipalKind) -> &'static str {
     match kind {
         PrincipalKind::User => "id,userPrincipalName,displayName,customSecurityAttributes",
         PrincipalKind::ServicePrincipal => "id,appId,displayName,customSecurityAttributes",

@@ -18,7 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::model::live::{
-    LiveAttributeSet, LivePolicies, LivePrincipal, LiveState, NotUnderstood, PrincipalId,
+    LiveAttributeSet, LiveGroup, LivePolicies, LivePrincipal, LiveState, NotUnderstood, PrincipalId,
 };
 use crate::model::{
     AllowedValue, AttributeValue, DataType, Definition, PrincipalAssignments, PrincipalKind, SetValues,
@@ -171,6 +171,9 @@ pub struct TenantDocument {
     pub default_app_management_policy: Option<PolicyObject>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_management_policies: Option<Vec<PolicyObject>>,
+    /// Groups and their direct members (`$expand=members`): an optional part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<LiveGroup>>,
 }
 
 /// A policy object as Graph returns it.
@@ -375,6 +378,7 @@ impl TenantDocument {
             self.default_app_management_policy,
             self.app_management_policies,
         );
+        live.groups = self.groups;
         Ok(live)
     }
 
@@ -399,6 +403,7 @@ impl TenantDocument {
             conditional_access_policies: live.policies.conditional_access_policies.clone(),
             default_app_management_policy: live.policies.default_app_management_policy.clone(),
             app_management_policies: live.policies.app_management_policies.clone(),
+            groups: live.groups.clone(),
         }
     }
 }
@@ -461,6 +466,8 @@ pub struct LiveDocument {
     default_app_management_policy: Option<PolicyObject>,
     #[serde(default)]
     app_management_policies: Option<Vec<PolicyObject>>,
+    #[serde(default)]
+    groups: Option<Vec<LiveGroup>>,
 }
 
 impl LiveDocument {
@@ -479,6 +486,7 @@ impl LiveDocument {
             self.default_app_management_policy,
             self.app_management_policies,
         );
+        live.groups = self.groups;
         Ok(live)
     }
 }

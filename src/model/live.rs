@@ -33,6 +33,41 @@ pub struct LiveState {
     /// returned them.
     #[serde(default, skip_serializing_if = "LivePolicies::is_empty")]
     pub policies: LivePolicies,
+    /// The groups and their direct members, where the tenant holds them
+    /// (a state file's optional `groups`). `None`: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<LiveGroup>>,
+}
+
+/// A group and its direct members, as Graph's `$expand=members` shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveGroup {
+    pub id: String,
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub members: Vec<GroupMember>,
+    /// Properties this version does not use, kept as written.
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A direct member of a group: its `@odata.type` as Graph names it (kept
+/// as written, so a type this version does not know is not lost) and id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMember {
+    #[serde(rename = "@odata.type")]
+    pub odata_type: String,
+    pub id: String,
+    /// Properties this version does not use, kept as written.
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+impl GroupMember {
+    pub fn is_group(&self) -> bool {
+        self.odata_type.eq_ignore_ascii_case("#microsoft.graph.group")
+    }
 }
 
 /// The policies that read custom security attributes, each kept as Graph's
@@ -209,6 +244,33 @@ impl LiveState {
     /// as Entra treats them.
     pub fn principal_index(&self) -> PrincipalIndex<'_> {
         PrincipalIndex { principals: &self.principals, maps: Default::default() }
+    }
+
+    /// The members of group `id` reached through nested groups, each once,
+    /// nested groups included, breadth first; `None` when the group is not
+    /// held. A cycle ends: each group is expanded once, and the group asked
+    /// about is not among its own members.
+    pub fn transitive_members(&self, id: &str) -> Option<Vec<&GroupMember>> {
+        let groups = self.groups.as_deref()?;
+        let find = |id: &str| groups.iter().find(|group| group.id.eq_ignore_ascii_case(id));
+        let start = find(id)?;
+        let mut seen = std::collections::HashSet::from([start.id.to_ascii_lowercase()]);
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut members = Vec::new();
+        while let Some(group) = queue.pop_front() {
+            for member in &group.members {
+                if !seen.insert(member.id.to_ascii_lowercase()) {
+                    continue;
+                }
+                if member.is_group()
+                    && let Some(nested) = find(&member.id)
+                {
+                    queue.push_back(nested);
+                }
+                members.push(member);
+            }
+        }
+        Some(members)
     }
 
     /// The live set whose id equals `id` ignoring case, if any.

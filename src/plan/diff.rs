@@ -758,6 +758,7 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
         principals_complete: live.principals_complete,
         not_understood: Vec::new(),
         policies: LivePolicies::default(),
+        groups: None,
     };
     for change in changes {
         let _ = apply_change(&mut after, change);

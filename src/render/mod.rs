@@ -2,6 +2,7 @@
 //! renderer works from the plan alone — it never reads the tenant, never
 //! sorts, never decides — so all formats list the changes in the same order.
 
+pub mod holdings;
 pub mod json;
 pub mod json_types;
 pub mod markdown;

@@ -7,7 +7,7 @@ pub mod state_file;
 
 use async_trait::async_trait;
 
-use crate::model::live::LiveState;
+use crate::model::live::{LivePrincipal, LiveState, NotUnderstood};
 use crate::model::{DesiredState, PrincipalKey};
 use crate::plan::{Change, Target};
 
@@ -73,7 +73,31 @@ pub trait Tenant: Send + Sync {
     async fn reserve_for_apply(&self) -> anyhow::Result<()> {
         Ok(())
     }
+
+    /// Hands every user and service principal to `visit`, one at a time,
+    /// with what of its values was not understood. By default the whole
+    /// tenant is read first (a state file is one document anyway); Graph
+    /// streams it page by page, so a report of a large tenant never holds it.
+    async fn each_principal(&self, visit: &mut PrincipalVisitor<'_>) -> anyhow::Result<()> {
+        let live =
+            self.read(&ReadScope { principals: Vec::new(), sweep: true, ..ReadScope::default() }).await?;
+        let mut not_understood: std::collections::BTreeMap<_, Vec<NotUnderstood>> = Default::default();
+        for item in live.not_understood {
+            if let Some(principal) = item.principal.clone() {
+                not_understood.entry(principal).or_default().push(item);
+            }
+        }
+        for (id, principal) in live.principals {
+            visit(principal, not_understood.remove(&id).unwrap_or_default())?;
+        }
+        Ok(())
+    }
 }
+
+/// What `Tenant::each_principal` calls with each principal and what of its
+/// values was not understood.
+pub type PrincipalVisitor<'a> =
+    dyn FnMut(LivePrincipal, Vec<NotUnderstood>) -> anyhow::Result<()> + Send + 'a;
 
 /// What an apply did, change by change.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -359,8 +359,8 @@ mod tests {
         let error = parse(text, "t.json").unwrap_err().to_string();
         assert!(error.contains("at `customSecurityAttributeDefinitions[0].type`"), "{error}");
         assert!(error.starts_with("t.json:2:"), "{error}");
-        let error = parse(r#"{ "groups": [] }"#, "t.json").unwrap_err().to_string();
-        assert!(error.contains("unknown field `groups`"), "{error}");
+        let error = parse(r#"{ "devices": [] }"#, "t.json").unwrap_err().to_string();
+        assert!(error.contains("unknown field `devices`"), "{error}");
     }
 
     #[test]
