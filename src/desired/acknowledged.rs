@@ -8,65 +8,55 @@
 use std::collections::BTreeMap;
 
 use crate::desired::diagnostic::{Diagnostic, Place, nearest};
-use crate::desired::manifest::ManifestFile;
+use crate::desired::manifest::{Entries, Located, ManifestFile};
 use crate::model::DesiredState;
+
+/// One kind of acknowledgement: where the files write it, which addresses it
+/// takes, and what its messages say.
+struct Kind {
+    /// The top-level key, e.g. `acknowledgedDrift`.
+    key: &'static str,
+    entries: fn(&ManifestFile) -> &Entries<Located<String>>,
+    /// The set an address names, when it is one this kind takes.
+    set_of: fn(&str) -> Option<&str>,
+    /// The message's end and the expected shape for an address it does not take.
+    not_an_address: (&'static str, &'static str),
+    /// Why an address in an undeclared set cannot match.
+    undeclared: &'static str,
+    /// What the reason should say.
+    reason: &'static str,
+}
+
+const DRIFT: Kind = Kind {
+    key: "acknowledgedDrift",
+    entries: |manifest| &manifest.acknowledged_drift,
+    set_of,
+    not_an_address: (
+        "is not an address of the plan",
+        "`Set.Attribute`, `Set.Attribute=Value`, `user:<upn or id>/Set.Attribute` or \
+         `servicePrincipal:<appId or id:object id>/Set.Attribute`, as the plan prints it under Drift",
+    ),
+    undeclared: "drift is only found in declared sets",
+    reason: "why this drift is accepted, for the next reviewer",
+};
+
+const REFERENCES: Kind = Kind {
+    key: "acknowledgedReferences",
+    entries: |manifest| &manifest.acknowledged_references,
+    set_of: |address| if address.contains('/') { None } else { set_of(address) },
+    not_an_address: (
+        "is not an address the plan deactivates",
+        "`Set.Attribute` or `Set.Attribute=Value`, as the plan prints it",
+    ),
+    undeclared: "the plan only deactivates in declared sets",
+    reason: "why the deactivation goes ahead although policies name it",
+};
 
 /// Adds every file's acknowledgements to `desired`, and a problem for each
 /// one that cannot be drift as written.
 pub fn gather(files: &[(String, ManifestFile)], desired: &mut DesiredState, problems: &mut Vec<Diagnostic>) {
-    let mut first_place: BTreeMap<String, Place> = BTreeMap::new();
-    for (file, manifest) in files {
-        for (address, reason) in &manifest.acknowledged_drift.0 {
-            let here = Place { file: file.clone(), line: address.at.line, column: address.at.column };
-            let path = format!("acknowledgedDrift.{}", address.value);
-            let mut report = |message: String, expected: Option<&str>, suggestion: Option<String>| {
-                let mut diagnostic = Diagnostic::new(here.clone(), path.clone(), message);
-                diagnostic.expected = expected.map(str::to_owned);
-                diagnostic.suggestion = suggestion;
-                problems.push(diagnostic);
-            };
-            if let Some(first) = first_place.get(&address.value) {
-                report(format!("`{}` is acknowledged twice", address.value), None, None);
-                problems.last_mut().expect("just pushed").related = Some(first.clone());
-                continue;
-            }
-            first_place.insert(address.value.clone(), here.clone());
-            let Some(set) = set_of(&address.value) else {
-                report(
-                    format!("`{}` is not an address of the plan", address.value),
-                    Some(
-                        "`Set.Attribute`, `Set.Attribute=Value`, `user:<upn or id>/Set.Attribute` or \
-                         `servicePrincipal:<appId or id:object id>/Set.Attribute`, as the plan prints it \
-                         under Drift",
-                    ),
-                    None,
-                );
-                continue;
-            };
-            if !desired.attribute_sets.contains_key(set) {
-                let known = desired.attribute_sets.keys().map(String::as_str);
-                report(
-                    format!(
-                        "`{}` is in the attribute set `{set}`, which the files do not declare; drift is only \
-                         found in declared sets",
-                        address.value
-                    ),
-                    Some("an address in a set the files declare"),
-                    nearest(set, known).map(|known| format!("did you mean `{known}`?")),
-                );
-                continue;
-            }
-            if reason.value.trim().is_empty() {
-                let at = Place { file: file.clone(), line: reason.at.line, column: reason.at.column };
-                let mut diagnostic =
-                    Diagnostic::new(at, path.clone(), format!("`{}` has no reason", address.value));
-                diagnostic.expected = Some("why this drift is accepted, for the next reviewer".to_owned());
-                problems.push(diagnostic);
-                continue;
-            }
-            desired.acknowledged_drift.insert(address.value.clone(), reason.value.trim().to_owned());
-        }
-    }
+    let gathered = gather_kind(&DRIFT, files, desired, problems);
+    desired.acknowledged_drift.extend(gathered);
 }
 
 /// Adds every file's `acknowledgedReferences` to `desired`: each an
@@ -77,11 +67,24 @@ pub fn gather_references(
     desired: &mut DesiredState,
     problems: &mut Vec<Diagnostic>,
 ) {
+    let gathered = gather_kind(&REFERENCES, files, desired, problems);
+    desired.acknowledged_references.extend(gathered);
+}
+
+/// The acknowledgements of one kind, each checked on its own: an address
+/// the kind takes, in a set the files declare, with a reason, written once.
+fn gather_kind(
+    kind: &Kind,
+    files: &[(String, ManifestFile)],
+    desired: &DesiredState,
+    problems: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, String> {
+    let mut gathered = BTreeMap::new();
     let mut first_place: BTreeMap<String, Place> = BTreeMap::new();
     for (file, manifest) in files {
-        for (address, reason) in &manifest.acknowledged_references.0 {
+        for (address, reason) in &(kind.entries)(manifest).0 {
             let here = Place { file: file.clone(), line: address.at.line, column: address.at.column };
-            let path = format!("acknowledgedReferences.{}", address.value);
+            let path = format!("{}.{}", kind.key, address.value);
             let mut report = |message: String, expected: Option<&str>, suggestion: Option<String>| {
                 let mut diagnostic = Diagnostic::new(here.clone(), path.clone(), message);
                 diagnostic.expected = expected.map(str::to_owned);
@@ -94,24 +97,17 @@ pub fn gather_references(
                 continue;
             }
             first_place.insert(address.value.clone(), here.clone());
-            let set = match set_of(&address.value) {
-                Some(set) if !address.value.contains('/') => set,
-                _ => {
-                    report(
-                        format!("`{}` is not an address the plan deactivates", address.value),
-                        Some("`Set.Attribute` or `Set.Attribute=Value`, as the plan prints it"),
-                        None,
-                    );
-                    continue;
-                }
+            let Some(set) = (kind.set_of)(&address.value) else {
+                let (message, expected) = kind.not_an_address;
+                report(format!("`{}` {message}", address.value), Some(expected), None);
+                continue;
             };
             if !desired.attribute_sets.contains_key(set) {
                 let known = desired.attribute_sets.keys().map(String::as_str);
                 report(
                     format!(
-                        "`{}` is in the attribute set `{set}`, which the files do not declare; the plan only \
-                         deactivates in declared sets",
-                        address.value
+                        "`{}` is in the attribute set `{set}`, which the files do not declare; {}",
+                        address.value, kind.undeclared
                     ),
                     Some("an address in a set the files declare"),
                     nearest(set, known).map(|known| format!("did you mean `{known}`?")),
@@ -122,14 +118,14 @@ pub fn gather_references(
                 let at = Place { file: file.clone(), line: reason.at.line, column: reason.at.column };
                 let mut diagnostic =
                     Diagnostic::new(at, path.clone(), format!("`{}` has no reason", address.value));
-                diagnostic.expected =
-                    Some("why the deactivation goes ahead although policies name it".to_owned());
+                diagnostic.expected = Some(kind.reason.to_owned());
                 problems.push(diagnostic);
                 continue;
             }
-            desired.acknowledged_references.insert(address.value.clone(), reason.value.trim().to_owned());
+            gathered.insert(address.value.clone(), reason.value.trim().to_owned());
         }
     }
+    gathered
 }
 
 /// The attribute set an address names, when it has the shape of one: a
