@@ -54,20 +54,7 @@ pub fn second_scene() -> Scene {
 
 /// Collections sorted, so values compare whatever order Graph keeps.
 fn normalised(values: &Values) -> Values {
-    values
-        .iter()
-        .map(|(name, value)| {
-            let value = match value {
-                Value::Array(items) => {
-                    let mut items = items.clone();
-                    items.sort_by_key(Value::to_string);
-                    Value::Array(items)
-                }
-                other => other.clone(),
-            };
-            (name.clone(), value)
-        })
-        .collect()
+    values.iter().map(|(name, value)| (name.clone(), session::sorted(value))).collect()
 }
 
 /// What the binary applied, read back with the library: statuses, active

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::sandbox::as_json;
-use crate::session::{REDACTED_ROOT, REDACTED_TENANT};
+use crate::session::{REDACTED_ROOT, REDACTED_TENANT, sorted};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,17 +56,7 @@ fn entities(body: &Value) -> Vec<Value> {
 fn values_of(set: &Map<String, Value>) -> Map<String, Value> {
     set.iter()
         .filter(|(key, _)| !key.contains('@'))
-        .map(|(key, value)| {
-            let value = match value {
-                Value::Array(items) => {
-                    let mut items = items.clone();
-                    items.sort_by_key(Value::to_string);
-                    Value::Array(items)
-                }
-                other => other.clone(),
-            };
-            (key.clone(), value)
-        })
+        .map(|(key, value)| (key.clone(), sorted(value)))
         .filter(|(_, value)| !value.is_null() && value != &Value::Array(vec![]))
         .collect()
 }
@@ -87,19 +77,8 @@ fn replay_principal(body: &Value, kind: PrincipalKind, what: &str) {
         .iter()
         .flat_map(|sets| sets.iter())
         .map(|(set, values)| {
-            let values: Map<String, Value> = values
-                .iter()
-                .map(|(name, value)| {
-                    let value = match as_json(value) {
-                        Value::Array(mut items) => {
-                            items.sort_by_key(Value::to_string);
-                            Value::Array(items)
-                        }
-                        other => other,
-                    };
-                    (name.clone(), value)
-                })
-                .collect();
+            let values: Map<String, Value> =
+                values.iter().map(|(name, value)| (name.clone(), sorted(&as_json(value)))).collect();
             (set.clone(), Value::Object(values))
         })
         .filter(|(_, values)| values.as_object().is_some_and(|values| !values.is_empty()))
