@@ -226,11 +226,18 @@ pub fn shown(url: &Url) -> String {
 /// Such a segment survives only in a string sent as is (a `$batch` item's
 /// `url`, where every write goes); `Url` parsing resolves `%2E` as a dot too.
 pub fn segment(text: &str) -> String {
+    segment_keeping(text, b"")
+}
+
+/// As `segment`, also leaving the bytes of `also_plain` as they are (path
+/// segments may hold RFC 3986 sub-delims such as `$` and `'` unencoded).
+pub fn segment_keeping(text: &str, also_plain: &[u8]) -> String {
     let dots_only = !text.is_empty() && text.bytes().all(|byte| byte == b'.');
     let mut encoded = String::with_capacity(text.len());
     for byte in text.bytes() {
         let plain = byte.is_ascii_alphanumeric()
             || matches!(byte, b'-' | b'_' | b'~' | b'@')
+            || also_plain.contains(&byte)
             || (byte == b'.' && !dots_only);
         if plain {
             encoded.push(char::from(byte));

@@ -7,7 +7,7 @@
 
 use crate::model::PrincipalKind;
 
-use super::client::segment;
+use super::client::{segment, segment_keeping};
 
 /// The collection a kind of principal lives in.
 pub fn collection(kind: PrincipalKind) -> &'static str {
@@ -36,8 +36,7 @@ pub fn by_app_id(app_id: &str) -> String {
 /// path segment but for `$` and `'`, which a path segment may hold as they
 /// are (RFC 3986 sub-delims) and which Graph's documented form writes plain.
 fn quoted(text: &str) -> String {
-    let encoded = segment(&text.replace('\'', "''")).replace("%24", "$").replace("%27", "'");
-    format!("'{encoded}'")
+    format!("'{}'", segment_keeping(&text.replace('\'', "''"), b"$'"))
 }
 
 #[cfg(test)]
