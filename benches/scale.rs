@@ -86,6 +86,13 @@ fn main() {
         print!("{section}");
         return;
     }
+    if let Some(position) = args.iter().position(|arg| arg == "--reliability-only") {
+        // A few of the rows (`storm,faults,shared,outage`), printed, not written.
+        let cases: Vec<String> = args[position + 1].split(',').map(str::to_owned).collect();
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        print!("{}", runtime.block_on(reliability::section_of(&cases)));
+        return;
+    }
     if args.iter().any(|arg| arg == "--reliability") {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
         let section = runtime.block_on(reliability::section());

@@ -84,6 +84,12 @@ fn counts(report: &ApplyReport) -> (usize, usize, usize) {
 
 /// The section of BENCHMARKS.md, measured now.
 pub async fn section() -> String {
+    section_of(&["storm", "faults", "shared", "outage"].map(str::to_owned)).await
+}
+
+/// The fault-free row and the rows of `cases` (`storm`, `faults`, `shared`, `outage`).
+pub async fn section_of(cases: &[String]) -> String {
+    let wants = |case: &str| cases.iter().any(|wanted| wanted == case);
     let (desired, seed_state) = scenario(412);
     let base = EmulatorConfig { seed_state: seed_state.clone(), ..EmulatorConfig::default() };
     let production = ClientOptions::default();
@@ -93,88 +99,6 @@ pub async fn section() -> String {
     emulator.shutdown().await;
     assert!(clean.report.succeeded(), "the fault-free apply succeeds");
     let changes = clean.report.outcomes.len();
-
-    eprintln!("reliability: a 10 s storm…");
-    let (storm, emulator) = apply(
-        EmulatorConfig {
-            storm: Some(Window { after_writes: 150, duration: STORM }),
-            storm_retry_after: Duration::from_secs(2),
-            ..base.clone()
-        },
-        &desired,
-        production.clone(),
-    )
-    .await;
-    let storm_refusals = emulator.stats().storm_refusals;
-    emulator.shutdown().await;
-
-    let mut faulty = Vec::new();
-    for seed in 1..=5 {
-        eprintln!("reliability: 10% faults, seed {seed}…");
-        let (run, emulator) =
-            apply(EmulatorConfig { fault_rate: 0.1, seed, ..base.clone() }, &desired, production.clone())
-                .await;
-        let faults = emulator.stats().faults;
-        emulator.shutdown().await;
-        faulty.push((seed, run, faults));
-    }
-
-    // The shared quota: 2,000 principals at --throttle-scale 10 (the client
-    // told the scaled quota), a second app using half of it.
-    eprintln!("reliability: quota shared with a second app…");
-    let (big, big_seed) = scenario(1_992);
-    let scaled = ClientOptions { write_budget: production.write_budget * 10, ..production.clone() };
-    let (shared, emulator) = apply(
-        EmulatorConfig {
-            seed_state: big_seed,
-            throttle: Throttle::Graph,
-            throttle_scale: 10.0,
-            other_app_share: 0.5,
-            ..EmulatorConfig::default()
-        },
-        &big,
-        scaled,
-    )
-    .await;
-    emulator.shutdown().await;
-    let half_left = 3_000.0 * 10.0 / 150.0 * 0.5;
-    let shared_rate = shared.writes as f64 / shared.wall.as_secs_f64();
-
-    eprintln!("reliability: an outage mid-apply…");
-    let outage_options = ClientOptions {
-        retry: production.retry.scaled(OUTAGE_SCALE),
-        replication: production.replication.scaled(OUTAGE_SCALE),
-        request_timeout: production.request_timeout.mul_f64(OUTAGE_SCALE),
-        ..production.clone()
-    };
-    let bound = (production.retry.max_total_delay + production.request_timeout).mul_f64(OUTAGE_SCALE);
-    let (outage, emulator) = apply(
-        EmulatorConfig {
-            outage: Some(Window { after_writes: 200, duration: OUTAGE.mul_f64(OUTAGE_SCALE) }),
-            ..base.clone()
-        },
-        &desired,
-        outage_options,
-    )
-    .await;
-    let began = emulator.outage_began().expect("the outage began");
-    let report_after = outage.finished.saturating_duration_since(began);
-    emulator.shutdown().await;
-    let not_done: BTreeSet<String> = outage
-        .report
-        .outcomes
-        .iter()
-        .filter(|outcome| outcome.result != Outcome::Done)
-        .map(|outcome| outcome.address.clone())
-        .collect();
-    let report_true = not_done == outage.left;
-    let (rerun, emulator) = apply(
-        EmulatorConfig { seed_state: seed_of(&outage.end), ..EmulatorConfig::default() },
-        &desired,
-        production.clone(),
-    )
-    .await;
-    emulator.shutdown().await;
 
     let mut text = String::new();
     text.push_str(&format!(
@@ -194,18 +118,41 @@ pub async fn section() -> String {
         clean.writes,
         clean.throttled
     ));
-    let storm_goal = STORM.as_secs_f64() + 1.3 * clean.wall.as_secs_f64();
-    let (d, f, n) = counts(&storm.report);
-    text.push_str(&format!(
-        "| every write 429 (`Retry-After: 2`) for 10 s, from the 151st write | wall ≤ storm + 1.3 × fault-free = {storm_goal:.1} s | {:.1} | {:.2}× | {} | {} ({storm_refusals} by the storm) | {d} / {f} / {n} | {} | {} |\n",
-        storm.wall.as_secs_f64(),
-        storm.wall.as_secs_f64() / clean.wall.as_secs_f64(),
-        storm.writes,
-        storm.throttled,
-        if storm.end == clean.end { "equal" } else { "DIFFERENT" },
-        pass(storm.wall.as_secs_f64() <= storm_goal && storm.report.succeeded() && storm.end == clean.end),
-    ));
-    for (seed, run, faults) in &faulty {
+
+    if wants("storm") {
+        eprintln!("reliability: a 10 s storm…");
+        let (storm, emulator) = apply(
+            EmulatorConfig {
+                storm: Some(Window { after_writes: 150, duration: STORM }),
+                storm_retry_after: Duration::from_secs(2),
+                ..base.clone()
+            },
+            &desired,
+            production.clone(),
+        )
+        .await;
+        let storm_refusals = emulator.stats().storm_refusals;
+        emulator.shutdown().await;
+        let storm_goal = STORM.as_secs_f64() + 1.3 * clean.wall.as_secs_f64();
+        let (d, f, n) = counts(&storm.report);
+        text.push_str(&format!(
+            "| every write 429 (`Retry-After: 2`) for 10 s, from the 151st write | wall ≤ storm + 1.3 × fault-free = {storm_goal:.1} s | {:.1} | {:.2}× | {} | {} ({storm_refusals} by the storm) | {d} / {f} / {n} | {} | {} |\n",
+            storm.wall.as_secs_f64(),
+            storm.wall.as_secs_f64() / clean.wall.as_secs_f64(),
+            storm.writes,
+            storm.throttled,
+            if storm.end == clean.end { "equal" } else { "DIFFERENT" },
+            pass(storm.wall.as_secs_f64() <= storm_goal && storm.report.succeeded() && storm.end == clean.end),
+        ));
+    }
+
+    for seed in (1..=5).filter(|_| wants("faults")) {
+        eprintln!("reliability: 10% faults, seed {seed}…");
+        let (run, emulator) =
+            apply(EmulatorConfig { fault_rate: 0.1, seed, ..base.clone() }, &desired, production.clone())
+                .await;
+        let faults = emulator.stats().faults;
+        emulator.shutdown().await;
         let (d, f, n) = counts(&run.report);
         let ratio = run.wall.as_secs_f64() / clean.wall.as_secs_f64();
         text.push_str(&format!(
@@ -217,29 +164,114 @@ pub async fn section() -> String {
             pass(ratio <= 1.5 && f == 0 && n == 0 && run.end == clean.end),
         ));
     }
-    let (d, f, n) = counts(&shared.report);
-    let rate_ratio = shared_rate / half_left;
-    let throttled_share = shared.throttled as f64 / shared.writes as f64;
-    text.push_str(&format!(
-        "| quota shared with a second app using half of it (2,000 principals, `--throttle graph --throttle-scale 10 --other-app-share 0.5`; the client told the ×10 quota) | writes/s within 10 % of the half left ({half_left:.0}/s); 429s ≤ 1 % of writes | {:.1} | {shared_rate:.1} writes/s = {rate_ratio:.2}× the half left | {} | {} ({:.2} %) | {d} / {f} / {n} | — | {} |\n",
-        shared.wall.as_secs_f64(),
-        shared.writes,
-        shared.throttled,
-        throttled_share * 100.0,
-        pass((0.9..=1.1).contains(&rate_ratio) && throttled_share <= 0.01 && shared.report.succeeded()),
-    ));
+
+    if wants("shared") {
+        // The shared quota: 2,000 principals at --throttle-scale 10 (the client
+        // told the scaled quota), a second app using half of it.
+        eprintln!("reliability: quota shared with a second app…");
+        let (big, big_seed) = scenario(1_992);
+        let scaled = ClientOptions { write_budget: production.write_budget * 10, ..production.clone() };
+        let (shared, emulator) = apply(
+            EmulatorConfig {
+                seed_state: big_seed,
+                throttle: Throttle::Graph,
+                throttle_scale: 10.0,
+                other_app_share: 0.5,
+                ..EmulatorConfig::default()
+            },
+            &big,
+            scaled,
+        )
+        .await;
+        emulator.shutdown().await;
+        let half_left = 3_000.0 * 10.0 / 150.0 * 0.5;
+        let shared_rate = shared.writes as f64 / shared.wall.as_secs_f64();
+        let (d, f, n) = counts(&shared.report);
+        let rate_ratio = shared_rate / half_left;
+        let throttled_share = shared.throttled as f64 / shared.writes as f64;
+        text.push_str(&format!(
+            "| quota shared with a second app using half of it (2,000 principals, `--throttle graph --throttle-scale 10 --other-app-share 0.5`; the client told the ×10 quota) | writes/s within 10 % of the half left ({half_left:.0}/s); 429s ≤ 1 % of writes | {:.1} | {shared_rate:.1} writes/s = {rate_ratio:.2}× the half left | {} | {} ({:.2} %) | {d} / {f} / {n} | — | {} |\n",
+            shared.wall.as_secs_f64(),
+            shared.writes,
+            shared.throttled,
+            throttled_share * 100.0,
+            pass((0.9..=1.1).contains(&rate_ratio) && throttled_share <= 0.01 && shared.report.succeeded()),
+        ));
+    }
+
+    if wants("outage") {
+        eprintln!("reliability: an outage mid-apply…");
+        text.push_str(&outage_row(&desired, &base, &production, &clean).await);
+    }
+    text
+}
+
+/// The outage row: Graph down for 5 minutes (×0.1) from the 201st write, then the next apply.
+async fn outage_row(
+    desired: &DesiredState,
+    base: &EmulatorConfig,
+    production: &ClientOptions,
+    clean: &Run,
+) -> String {
+    let outage_options = ClientOptions {
+        retry: production.retry.scaled(OUTAGE_SCALE),
+        replication: production.replication.scaled(OUTAGE_SCALE),
+        request_timeout: production.request_timeout.mul_f64(OUTAGE_SCALE),
+        ..production.clone()
+    };
+    let bound = (production.retry.max_total_delay + production.request_timeout).mul_f64(OUTAGE_SCALE);
+    let (outage, emulator) = apply(
+        EmulatorConfig {
+            outage: Some(Window { after_writes: 200, duration: OUTAGE.mul_f64(OUTAGE_SCALE) }),
+            ..base.clone()
+        },
+        desired,
+        outage_options,
+    )
+    .await;
+    let began = emulator.outage_began().expect("the outage began");
+    let report_after = outage.finished.saturating_duration_since(began);
+    emulator.shutdown().await;
+    let not_done: BTreeSet<String> = outage
+        .report
+        .outcomes
+        .iter()
+        .filter(|outcome| outcome.result != Outcome::Done)
+        .map(|outcome| outcome.address.clone())
+        .collect();
+    let report_true = not_done == outage.left;
+    let (rerun, emulator) = apply(
+        EmulatorConfig { seed_state: seed_of(&outage.end), ..EmulatorConfig::default() },
+        desired,
+        production.clone(),
+    )
+    .await;
+    emulator.shutdown().await;
     let (d, f, n) = counts(&outage.report);
-    text.push_str(&format!(
+    format!(
         "| Graph down (every request 503) for 5 min from the 201st write; time and retry policy ×{OUTAGE_SCALE} | exits with a failure within the README's bound (180 s + 60 s, ×{OUTAGE_SCALE} = {:.0} s after Graph went down); a true report; the next apply finishes | failed {:.1} s after Graph went down | — | {} | {} | {d} / {f} / {n}; {} | next apply: {} | {} |\n",
         bound.as_secs_f64(),
         report_after.as_secs_f64(),
         outage.writes,
         outage.throttled,
-        if report_true { "what it calls done is in the tenant, the rest is what a plan finds left" } else { "REPORT DISAGREES WITH THE TENANT" },
-        if rerun.report.succeeded() && rerun.end == clean.end { "succeeded, end state equal" } else { "DID NOT FINISH" },
-        pass(!outage.report.succeeded() && report_after <= bound && report_true && rerun.report.succeeded() && rerun.end == clean.end),
-    ));
-    text
+        if report_true {
+            "what it calls done is in the tenant, the rest is what a plan finds left"
+        } else {
+            "REPORT DISAGREES WITH THE TENANT"
+        },
+        if rerun.report.succeeded() && rerun.end == clean.end {
+            "succeeded, end state equal"
+        } else {
+            "DID NOT FINISH"
+        },
+        pass(
+            !outage.report.succeeded()
+                && report_after <= bound
+                && report_true
+                && rerun.report.succeeded()
+                && rerun.end == clean.end
+        ),
+    )
 }
 
 fn pass(met: bool) -> &'static str {

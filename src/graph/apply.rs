@@ -304,12 +304,13 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
     }
     let progress = Progress::bar(changes.len() as u64, "applying");
     let mut created_definitions: HashSet<String> = HashSet::new();
-    for writes in steps {
+    for (step, writes) in steps.into_iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
             break;
         }
         let writes = Arc::new(writes);
-        let outcomes = run_step(&client, &writes, &created_definitions, &progress, stop).await;
+        let first_alone = step == 0;
+        let outcomes = run_step(&client, &writes, first_alone, &created_definitions, &progress, stop).await;
         let mut failed = false;
         for (position, outcome) in outcomes {
             let write = &writes[position];
@@ -366,19 +367,20 @@ async fn missing_permissions(client: &GraphClient, changes: &[Change]) -> Option
 }
 
 /// Runs one step's writes in batches, a few in flight; after a failure no
-/// new batch starts. Writes not started get no outcome.
+/// new batch starts. Writes not started get no outcome. With `first_alone`
+/// (the apply's first step) the first write is a batch of its own: the
+/// pacer holds the others until Graph answers it, so a quota that another
+/// app has used up refuses one write, and its pressure report is heard
+/// before the burst.
 async fn run_step(
     client: &Arc<GraphClient>,
     writes: &Arc<Vec<Write>>,
+    first_alone: bool,
     created_definitions: &HashSet<String>,
     progress: &Progress,
     interrupted: &AtomicBool,
 ) -> Vec<WriteResult> {
-    let chunks: Vec<Vec<usize>> = (0..writes.len())
-        .collect::<Vec<_>>()
-        .chunks(client.options.batch_size.clamp(1, MAX_BATCH_REQUESTS))
-        .map(<[usize]>::to_vec)
-        .collect();
+    let chunks = chunked(writes.len(), client.options.batch_size.clamp(1, MAX_BATCH_REQUESTS), first_alone);
     let mut pending = chunks.into_iter();
     let mut running = JoinSet::new();
     let mut outcomes = Vec::new();
@@ -410,6 +412,17 @@ async fn run_step(
         }
     }
     outcomes
+}
+
+/// The positions of `count` writes in batches of `size`, the first alone when asked.
+fn chunked(count: usize, size: usize, first_alone: bool) -> Vec<Vec<usize>> {
+    let positions: Vec<usize> = (0..count).collect();
+    let alone = usize::from(first_alone && size > 1).min(count);
+    let (first, rest) = positions.split_at(alone);
+    std::iter::once(first.to_vec())
+        .filter(|chunk| !chunk.is_empty())
+        .chain(rest.chunks(size).map(<[usize]>::to_vec))
+        .collect()
 }
 
 /// One batch of writes, with per-item retries and read-back of unsettled creates.
@@ -682,6 +695,16 @@ mod tests {
         }));
         assert!(!outcome_unknown(&status(400, "The name is too long.")));
         assert!(!outcome_unknown(&status(403, "Insufficient privileges to complete the operation.")));
+    }
+
+    #[test]
+    fn the_first_write_of_an_apply_goes_alone() {
+        let range = |range: std::ops::Range<usize>| range.collect::<Vec<_>>();
+        assert_eq!(chunked(45, 20, true), vec![vec![0], range(1..21), range(21..41), range(41..45)]);
+        assert_eq!(chunked(45, 20, false), vec![range(0..20), range(20..40), range(40..45)]);
+        assert_eq!(chunked(1, 20, true), vec![vec![0]]);
+        assert_eq!(chunked(3, 1, true), vec![vec![0], vec![1], vec![2]]);
+        assert!(chunked(0, 20, true).is_empty());
     }
 
     #[test]

@@ -7,20 +7,25 @@
 //! - a 429 with `Retry-After` pauses every writer until then (one request
 //!   waiting is not enough: the others would meet the same empty quota);
 //!   after it, one batch goes alone (a probe) until Graph answers, as at
-//!   the start; the burst left before the refusal is given back if Graph
-//!   then accepts writes without reporting pressure (a storm that passed),
-//!   dropped if it reports pressure (the quota itself is nearly used up);
-//! - throttling (most of the writes refused, or a refusal while Graph
-//!   reports pressure) lowers the rate once per episode — the answers to
+//!   the start; the burst left before the refusal, and what this app's share
+//!   of the quota refilled during the pause (it sent nothing), are given
+//!   back if Graph then accepts writes without reporting pressure (a storm
+//!   that passed: another app had used up the tenant's quota), dropped if it
+//!   reports pressure (the quota itself is nearly used up);
+//! - throttling (most of the writes Graph judged lately refused, and more
+//!   than a few, or a refusal while Graph reports pressure) lowers the rate once per episode — the answers to
 //!   requests sent before the episode began do not lower it again — and the
 //!   rate climbs back to full in time, over `RAMP` after the pause ends, not
 //!   per answer received;
 //! - `x-ms-throttle-limit-percentage` (sent above 0.8 of the quota) caps the
 //!   rate while Graph keeps sending it, and the cap lifts over `RAMP` once it
-//!   stops;
-//! - a single refused write among accepted ones, a 503 or a reset is a
-//!   fault, not throttling: it pauses (when it says how long) but does not
-//!   slow the pacer.
+//!   stops; a refusal under that pressure means the tenant's other writers
+//!   use part of the quota, so the pacer then keeps just under the rate
+//!   Graph was admitting (measured over the last seconds) until the pressure
+//!   ends, instead of climbing back into more refusals;
+//! - a few refused writes among accepted ones (or the one of a retried
+//!   pair), a 503 or a reset is a fault, not throttling: it pauses (when it
+//!   says how long) but does not slow the pacer.
 //!
 //! Time is passed in, so it is testable.
 
@@ -71,9 +76,9 @@ pub struct WritePacer {
     last: Instant,
     /// No write is sent before this.
     paused_until: Instant,
-    /// Nothing accrues before this: the end of a throttling episode's pause
-    /// (the quota was empty). A single fault's pause keeps accruing, so it
-    /// costs an apply held back by the pacer nothing.
+    /// Until this (the end of a throttling episode's pause) what accrues is
+    /// set aside in `saved` rather than spendable. A single fault's pause
+    /// accrues as usual, so it costs an apply held back by the pacer nothing.
     quiet_until: Instant,
     /// The multiplier the rate fell to at the last throttling episode…
     floor: f64,
@@ -90,10 +95,93 @@ pub struct WritePacer {
     /// after `PROBE_PATIENCE` (the probe may have met a reset, not an answer).
     probe_sent: Option<Instant>,
     answered: bool,
-    /// The tokens a throttling episode set aside: given back when the next
-    /// accepted answer reports no pressure (the refusal was a storm, not our
-    /// own use of the quota), dropped when it does.
+    /// The tokens a throttling episode set aside, and those accrued during
+    /// its pause: given back when the next accepted answer reports no
+    /// pressure (the refusal was a storm, not our own use of the quota),
+    /// dropped when it does. The probe after the pause may use them.
     saved: f64,
+    recent: RecentAnswers,
+    admitted: AdmittedRate,
+    /// Throttled while Graph reported pressure: the tenant's other writers
+    /// use part of the quota. The pacer then keeps under the rate Graph was
+    /// admitting (a multiplier of full speed) while the pressure lasts.
+    admitted_cap: Option<f64>,
+    /// The last answer that accepted writes reported no pressure.
+    last_accepted_unpressured: bool,
+    /// The first such answer since the last pressure report.
+    pressure_cleared_at: Option<Instant>,
+}
+
+/// How long an answer counts as recent when judging whether Graph refuses
+/// most writes (the weight of an answer halves every this long).
+const RECENT_HALF_LIFE: Duration = Duration::from_secs(1);
+/// Fewer recent refusals than this are faults, not throttling: a retry of
+/// two writes with one refused says nothing about the quota.
+const THROTTLING_EVIDENCE: f64 = 4.0;
+
+/// The writes Graph judged lately, and how many it refused, each answer
+/// weighing less as it ages.
+#[derive(Debug, Clone, Copy)]
+struct RecentAnswers {
+    judged: f64,
+    refused: f64,
+    at: Instant,
+}
+
+impl RecentAnswers {
+    fn add(&mut self, judged: u32, refused: u32, now: Instant) {
+        let age = now.saturating_duration_since(self.at).as_secs_f64();
+        let weight = 0.5f64.powf(age / RECENT_HALF_LIFE.as_secs_f64());
+        self.judged = self.judged * weight + f64::from(judged);
+        self.refused = self.refused * weight + f64::from(refused);
+        self.at = self.at.max(now);
+    }
+
+    /// Graph refuses most of the writes it judges, and more than a fault's worth.
+    fn mostly_refused(&self) -> bool {
+        self.refused >= THROTTLING_EVIDENCE && self.refused * 2.0 >= self.judged
+    }
+}
+
+/// How far back the rate Graph admits writes at is measured.
+const ADMITTED_WINDOW: Duration = Duration::from_secs(6);
+/// Fewer answers than this in the window give no measure of that rate.
+const ADMITTED_ANSWERS: usize = 3;
+/// Share of the admitted rate the pacer keeps to, after throttling under
+/// pressure: the quota left by the tenant's other writers, less a margin.
+const ADMITTED_SHARE: f64 = 0.95;
+
+/// The rate at which Graph accepted writes lately, from the answers of the
+/// last `ADMITTED_WINDOW`.
+#[derive(Debug, Clone, Default)]
+struct AdmittedRate {
+    answers: std::collections::VecDeque<(Instant, u32)>,
+}
+
+impl AdmittedRate {
+    fn add(&mut self, accepted: u32, now: Instant) {
+        if accepted == 0 {
+            return;
+        }
+        self.answers.push_back((now, accepted));
+        while self.answers.front().is_some_and(|(at, _)| now.saturating_duration_since(*at) > ADMITTED_WINDOW)
+        {
+            self.answers.pop_front();
+        }
+    }
+
+    /// Writes per second between the first and the last answer of the
+    /// window (the first one's writes were admitted before it began).
+    fn per_second(&self) -> Option<f64> {
+        let (first, _) = *self.answers.front()?;
+        let (last, _) = *self.answers.back()?;
+        let span = last.saturating_duration_since(first).as_secs_f64();
+        if self.answers.len() < ADMITTED_ANSWERS || span <= 0.0 {
+            return None;
+        }
+        let after_first: u32 = self.answers.iter().skip(1).map(|(_, accepted)| accepted).sum();
+        Some(f64::from(after_first) / span)
+    }
 }
 
 /// How long the other writers wait for the first probe's answer at most.
@@ -120,11 +208,16 @@ impl WritePacer {
             probe_sent: None,
             answered: false,
             saved: 0.0,
+            recent: RecentAnswers { judged: 0.0, refused: 0.0, at: now },
+            admitted: AdmittedRate::default(),
+            admitted_cap: None,
+            last_accepted_unpressured: false,
+            pressure_cleared_at: None,
         }
     }
 
     /// The rate multiplier at `now` (1.0 = full speed): the lower of the
-    /// climb back from the last throttling and the pressure cap.
+    /// climb back from the last throttling and the pressure caps.
     pub fn slowdown(&self, now: Instant) -> f64 {
         let climbed = |from: f64, since: Instant| {
             let progress = now.saturating_duration_since(since).as_secs_f64() / RAMP.as_secs_f64();
@@ -132,8 +225,13 @@ impl WritePacer {
         };
         let throttled = climbed(self.floor, self.ramp_from);
         let pressured = match self.pressure_at {
-            // The cap holds while reports keep coming, then lifts over RAMP.
-            Some(at) => climbed(self.pressure_cap, at + RAMP / 2),
+            // The caps hold until Graph accepts writes without reporting
+            // pressure (or stops answering for a while), then lift over RAMP.
+            Some(at) => {
+                let lift_from =
+                    self.pressure_cleared_at.unwrap_or(at + PRESSURE_MEMORY).min(at + PRESSURE_MEMORY);
+                climbed(self.pressure_cap.min(self.admitted_cap.unwrap_or(1.0)), lift_from)
+            }
             None => 1.0,
         };
         throttled.min(pressured).max(MIN_SLOWDOWN)
@@ -143,7 +241,16 @@ impl WritePacer {
         if now <= self.last {
             return;
         }
-        let from = self.last.max(self.quiet_until.min(now));
+        let quiet_end = self.quiet_until.min(now);
+        if quiet_end > self.last {
+            // During a throttling episode's pause this app sends nothing, so
+            // its own share of the quota fills as usual; what accrues is set
+            // aside with the burst, to be given back only if Graph then
+            // accepts writes without reporting pressure.
+            let quiet = quiet_end.duration_since(self.last).as_secs_f64();
+            self.saved = (self.saved + quiet * self.rate).min(self.capacity);
+        }
+        let from = self.last.max(quiet_end);
         let elapsed = now.saturating_duration_since(from).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.rate * self.slowdown(now)).min(self.capacity);
         self.last = now;
@@ -164,6 +271,20 @@ impl WritePacer {
             return Duration::from_millis(5);
         }
         let writes = f64::from(writes).min(self.capacity);
+        if self.probe_sent.is_none()
+            && self.last_accepted_unpressured
+            && !self.pressured(now)
+            && self.tokens < writes
+            && self.saved >= writes - self.tokens
+        {
+            // The probe after a storm's pause goes on the tokens set aside: it
+            // is one batch, alone, and waiting for the slowed rate to pay for
+            // it would only lengthen the pause. Under pressure, or before
+            // Graph ever accepted a write without it, it waits: the quota
+            // itself may be what ran out.
+            self.saved -= writes - self.tokens;
+            self.tokens = writes;
+        }
         if self.tokens >= writes {
             self.tokens -= writes;
             self.probe_sent.get_or_insert(now);
@@ -191,9 +312,25 @@ impl WritePacer {
         self.paused_until
     }
 
+    /// Whether Graph reported pressure lately.
+    fn pressured(&self, now: Instant) -> bool {
+        self.pressure_at.is_some_and(|at| now.saturating_duration_since(at) < PRESSURE_MEMORY)
+    }
+
     /// Takes in what Graph answered to writes sent in episode `sent_in`.
     pub fn observe(&mut self, signal: WriteSignal, sent_in: u64, now: Instant) {
         self.answered = true;
+        if !signal.whole {
+            self.recent.add(signal.writes, signal.throttled, now);
+            let accepted = signal.writes - signal.throttled.min(signal.writes);
+            self.admitted.add(accepted, now);
+            if accepted > 0 {
+                self.last_accepted_unpressured = signal.pressure.is_none_or(|share| share < 0.8);
+                if self.last_accepted_unpressured && self.pressure_at.is_some() {
+                    self.pressure_cleared_at.get_or_insert(now);
+                }
+            }
+        }
         if signal.throttled == 0 && signal.writes > 0 && self.saved > 0.0 {
             if signal.pressure.is_none_or(|share| share < 0.8) {
                 self.tokens = (self.tokens + self.saved).min(self.capacity);
@@ -203,22 +340,46 @@ impl WritePacer {
         if let Some(share) = signal.pressure.filter(|share| *share >= 0.8) {
             // 0.8 of the quota used → 0.8 of full speed; 1.0 → 0.6; above → lower.
             let cap = (1.6 - share).clamp(MIN_SLOWDOWN, 1.0);
+            // And the quota has only the rest left: no burst beyond it.
+            self.tokens = self.tokens.min((1.0 - share).max(0.0) * self.capacity);
             let recent = self.pressure_at.is_some_and(|at| now.saturating_duration_since(at) < RAMP);
             self.pressure_cap = if recent { self.pressure_cap.min(cap) } else { cap };
+            if !self.pressured(now) {
+                // A new stretch of pressure: what was learned of the last is stale.
+                self.admitted_cap = None;
+            }
             self.pressure_at = Some(now);
+            self.pressure_cleared_at = None;
         }
         if signal.throttled == 0 {
             return;
         }
+        // Graph did not count the writes it refused: their tokens come back,
+        // set aside while a throttling episode's pause lasts.
+        let refused = f64::from(signal.throttled);
+        if now < self.quiet_until {
+            self.saved = (self.saved + refused).min(self.capacity);
+        } else {
+            self.tokens = (self.tokens + refused).min(self.capacity);
+        }
         if let Some(wait) = signal.retry_after {
             self.paused_until = self.paused_until.max(now + wait);
         }
-        let pressured =
-            self.pressure_at.is_some_and(|at| now.saturating_duration_since(at) < PRESSURE_MEMORY);
-        let most_refused = !signal.whole && signal.throttled * 2 >= signal.writes.max(1);
+        let pressured = self.pressured(now);
+        // An envelope refused whole is one refusal: Graph judged none of its items.
+        let most_refused = !signal.whole && self.recent.mostly_refused();
         if sent_in == self.episode && (most_refused || pressured) {
             self.episode += 1;
             self.floor = (self.slowdown(now) * THROTTLED_FACTOR).max(MIN_SLOWDOWN);
+            if pressured && let Some(admitted) = self.admitted.per_second() {
+                // Graph admitted this much while others used the rest: keep
+                // just under it, rather than climbing back into the refusals;
+                // never below where halving would have put it (the pacer may
+                // have been sending slower than Graph would admit).
+                let cap = (ADMITTED_SHARE * admitted / self.rate).clamp(self.floor, 1.0);
+                self.admitted_cap = Some(cap);
+                self.floor = self.floor.max(cap * THROTTLED_FACTOR.sqrt());
+            }
             self.saved = self.saved.max(self.tokens);
             self.tokens = self.tokens.min(0.0);
             // After the pause, one batch goes alone again.
@@ -294,11 +455,19 @@ mod tests {
         let now = Instant::now();
         let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
         assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
+        pacer.observe(signal(20, 0, None), pacer.episode(), now);
         pacer.observe(signal(20, 20, Some(10)), pacer.episode(), now);
         assert_eq!(pacer.wait_for(1, now), Duration::from_secs(10));
         // Any writer, even with tokens left, waits for the pause to end.
         assert_eq!(pacer.wait_for(1, now + Duration::from_secs(3)), Duration::from_secs(7));
-        assert!(pacer.wait_for(1, now + Duration::from_secs(10)) > Duration::ZERO, "no burst after it");
+        let after = now + Duration::from_secs(10);
+        assert_eq!(pacer.wait_for(20, after), Duration::ZERO, "one batch goes alone, a probe…");
+        assert!(pacer.wait_for(1, after) > Duration::ZERO, "…no burst until it is answered");
+        // Had Graph never accepted a write, the probe would wait for the slowed rate.
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
+        pacer.observe(signal(20, 20, Some(10)), pacer.episode(), now);
+        assert!(pacer.wait_for(20, after) > Duration::ZERO);
     }
 
     #[test]
@@ -317,6 +486,41 @@ mod tests {
         let full = sent_between(&mut pacer, clock + RAMP, clock + RAMP + Duration::from_secs(60));
         // 60 s at 18 writes/s, plus the climb's few.
         assert!(full >= 1_000, "{full}");
+    }
+
+    #[test]
+    fn after_a_storm_the_quota_refilled_during_it_is_spent_at_once() {
+        let start = Instant::now();
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, start);
+        // 100 writes of the 270 burst go through, then every write is refused
+        // with `Retry-After: 2` for 10 s (another app used up the quota).
+        let storm_ends = start + Duration::from_secs(10);
+        let mut clock = start;
+        let mut accepted = 0;
+        let mut probes = 0;
+        while accepted < 100 || clock < storm_ends {
+            let wait = pacer.wait_for(20, clock);
+            if !wait.is_zero() {
+                clock += wait;
+                continue;
+            }
+            if accepted < 100 {
+                accepted += 20;
+                pacer.observe(signal(20, 0, None), pacer.episode(), clock);
+            } else {
+                probes += 1;
+                pacer.observe(signal(20, 20, Some(2)), pacer.episode(), clock);
+            }
+        }
+        // One probe per Retry-After: the probe after a pause does not wait
+        // for the slowed rate to pay for it.
+        assert!(probes <= 6, "{probes} probes in a 10 s storm");
+        // The probe after the storm is accepted without pressure…
+        assert_eq!(pacer.wait_for(20, clock), Duration::ZERO);
+        pacer.observe(signal(20, 0, None), pacer.episode(), clock);
+        // …and the whole burst is there again: what was left of it, and what
+        // the quota refilled while this app sent nothing.
+        assert_eq!(pacer.wait_for(240, clock), Duration::ZERO);
     }
 
     #[test]
@@ -371,6 +575,106 @@ mod tests {
         assert_eq!(pacer.wait_for(20, later), Duration::ZERO, "the refunded tokens");
         pacer.observe(signal(20, 0, None), pacer.episode(), now);
         assert_eq!(pacer.slowdown(now), 1.0);
+    }
+
+    #[test]
+    fn a_retried_pair_with_one_refused_is_a_fault_not_throttling() {
+        let now = Instant::now();
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        pacer.observe(signal(20, 2, Some(1)), pacer.episode(), now);
+        // The two are retried alone, and one of them meets another 429.
+        let later = now + Duration::from_secs(1);
+        pacer.observe(signal(2, 1, Some(1)), pacer.episode(), later);
+        assert_eq!(pacer.episode(), 0, "no throttling episode");
+        assert_eq!(pacer.slowdown(later + Duration::from_secs(1)), 1.0);
+        // Graph refusing batch after batch is throttling, though (one episode
+        // for the batches sent together).
+        let sent_in = pacer.episode();
+        for round in 0..3 {
+            pacer.observe(signal(20, 20, Some(1)), sent_in, later + Duration::from_millis(round));
+        }
+        assert_eq!(pacer.episode(), 1);
+    }
+
+    /// Graph's write quota for this app and tenant, another app of the
+    /// tenant taking half of its refill; empty at the start.
+    struct SharedQuota {
+        capacity: f64,
+        tokens: f64,
+        at: Instant,
+        refill_per_second: f64,
+    }
+
+    impl SharedQuota {
+        /// Judges `writes` sent at `now`, item by item, as Graph does.
+        fn answer(&mut self, writes: u32, now: Instant) -> WriteSignal {
+            self.tokens += now.saturating_duration_since(self.at).as_secs_f64() * self.refill_per_second;
+            self.tokens = self.tokens.min(self.capacity);
+            self.at = now;
+            let admitted = (self.tokens.floor() as u32).min(writes);
+            self.tokens -= f64::from(admitted);
+            let throttled = writes - admitted;
+            let missing = (1.0 - self.tokens).max(0.0);
+            WriteSignal {
+                writes,
+                throttled,
+                retry_after: (throttled > 0)
+                    .then(|| Duration::from_secs_f64(missing / self.refill_per_second)),
+                pressure: (admitted > 0).then(|| 1.0 - self.tokens / self.capacity),
+                whole: false,
+            }
+        }
+    }
+
+    /// An apply of `seconds` against a quota of `budget` writes per 150 s
+    /// that another app uses half of: writes per second as a share of the
+    /// half left, and the share of writes refused.
+    fn with_half_the_quota_left(budget: u32, seconds: u64) -> (f64, f64) {
+        let start = Instant::now();
+        let full = f64::from(budget) / GRAPH_WRITE_WINDOW.as_secs_f64();
+        let mut graph = SharedQuota {
+            capacity: f64::from(budget),
+            tokens: 0.0,
+            at: start,
+            refill_per_second: full / 2.0,
+        };
+        let mut pacer = WritePacer::new(budget, GRAPH_WRITE_WINDOW, start);
+        let (mut clock, mut retry) = (start, 0u32);
+        let (mut accepted, mut refused) = (0u32, 0u32);
+        while clock < start + Duration::from_secs(seconds) {
+            // The first write goes alone (as an apply's does); writes refused
+            // are sent again on their own, then full batches.
+            let writes = if accepted + refused == 0 {
+                1
+            } else if retry > 0 {
+                retry
+            } else {
+                20
+            };
+            let wait = pacer.wait_for(writes, clock);
+            if !wait.is_zero() {
+                clock += wait;
+                continue;
+            }
+            let sent_in = pacer.episode();
+            let signal = graph.answer(writes, clock);
+            retry = signal.throttled;
+            accepted += writes - signal.throttled;
+            refused += signal.throttled;
+            pacer.observe(signal, sent_in, clock);
+        }
+        let rate = f64::from(accepted) / seconds as f64;
+        (rate / (full / 2.0), f64::from(refused) / f64::from(accepted + refused))
+    }
+
+    #[test]
+    fn with_half_the_quota_used_by_another_app_it_keeps_to_the_half_left() {
+        // Graph's quota over a long apply, and the benchmark's ×10 quota over 20 s.
+        for (budget, seconds) in [(GRAPH_WRITES_PER_WINDOW, 300), (GRAPH_WRITES_PER_WINDOW * 10, 20)] {
+            let (rate, refused) = with_half_the_quota_left(budget, seconds);
+            assert!((0.9..=1.0).contains(&rate), "{budget}: {rate:.3} of the half left");
+            assert!(refused <= 0.01, "{budget}: {:.2} % refused", refused * 100.0);
+        }
     }
 
     #[test]
