@@ -86,6 +86,13 @@ fn main() {
         print!("{section}");
         return;
     }
+    if std::env::var_os("RUST_LOG").is_some() {
+        // What the client and the emulator log, when asked (RUST_LOG=entra_csa=debug).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     if let Some(position) = args.iter().position(|arg| arg == "--reliability-only") {
         // A few of the rows (`storm,faults,shared,outage`), printed, not written.
         let cases: Vec<String> = args[position + 1].split(',').map(str::to_owned).collect();

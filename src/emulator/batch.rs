@@ -230,7 +230,19 @@ fn item_request(item: &BatchItem, grants: Grants) -> Result<GraphRequest, GraphE
 fn item_response(id: &str, response: &GraphResponse) -> Value {
     let request_id = format!("batch-{id}");
     if response.status == StatusCode::NO_CONTENT {
-        return json!({ "id": id, "status": 204, "body": null });
+        // As Microsoft's sample answers a 204 item: no headers, unless the
+        // quota is nearly used up, which Graph reports on every answer
+        // (C-THR); an apply of PATCHes hears it only here.
+        let pressure = response
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("x-ms-throttle-limit-percentage"));
+        return match pressure {
+            Some((name, value)) => {
+                json!({ "id": id, "status": 204, "headers": { name.as_str(): value }, "body": null })
+            }
+            None => json!({ "id": id, "status": 204, "body": null }),
+        };
     }
     let mut headers = Map::new();
     if matches!(response.body, super::routes::ResponseBody::Json(_)) {

@@ -54,7 +54,10 @@ impl Default for ClientOptions {
         ClientOptions {
             retry: RetryPolicy::default(),
             replication: RetryPolicy {
-                min_delay: Duration::from_secs(1),
+                // As short as a plain retry at first (a batch with writes on
+                // new definitions meets 503s and resets like any other), then
+                // longer and for longer, as replication may take a while.
+                min_delay: Duration::from_millis(500),
                 max_delay: Duration::from_secs(15),
                 max_attempts: 20,
                 max_total_delay: Duration::from_secs(120),
@@ -101,7 +104,9 @@ pub enum GraphError {
     Paging { path: String, message: String },
     /// Items of a batch still throttled or failing transiently (internal to retries).
     #[error("{count} batch item(s) still to retry")]
-    ItemsPending { count: usize, retry_after: Option<Duration> },
+    /// `progressed`: some items settled in that round and the rest met
+    /// faults, so the backoff starts again (it grows while Graph keeps failing).
+    ItemsPending { count: usize, retry_after: Option<Duration>, progressed: bool },
 }
 
 impl GraphError {
@@ -538,6 +543,11 @@ impl GraphClient {
                 };
                 self.pacer.lock().expect("pacer lock").refund(unserved);
             }
+            if let GraphError::ItemsPending { progressed: true, .. } = error {
+                // Graph answered some of the items: the others met faults of
+                // their own, not a Graph that keeps failing.
+                budget.progressed();
+            }
             let Some(delay) = budget.next(refusal) else { return Err(error) };
             tracing::info!(retry_in_ms = delay.as_millis() as u64, "{what}: {error}");
             if !delay.is_zero() {
@@ -606,26 +616,33 @@ impl GraphClient {
             let mut still = Vec::new();
             let mut longest: Option<Duration> = None;
             let mut failed = false;
+            // Some items settled, and those left met faults (not a new
+            // definition still replicating, which takes its own time).
+            let (mut settled, mut replicating) = (false, false);
             for request in pending {
                 let item = answers.remove(&request.id).expect("parse_answer answers every id");
-                if is_retryable(&request.method, item.status)
-                    || (!item.is_success() && retry_item(&request, &item))
-                {
+                let transient = is_retryable(&request.method, item.status);
+                if transient || (!item.is_success() && retry_item(&request, &item)) {
+                    replicating |= !transient;
                     match item.retry_after().filter(|_| item.status == 429) {
                         Some(wait) => longest = longest.max(Some(wait)),
                         None => failed = true,
                     }
                     tracing::debug!(id = %request.id, url = %request.url, status = item.status, "batch item to retry");
                     still.push(request.clone());
+                } else {
+                    settled = true;
                 }
                 state.answered.insert(request.id.clone(), item);
             }
             state.pending = still;
             match state.pending.len() {
                 0 => Ok(()),
-                count => {
-                    Err(GraphError::ItemsPending { count, retry_after: if failed { None } else { longest } })
-                }
+                count => Err(GraphError::ItemsPending {
+                    count,
+                    retry_after: if failed { None } else { longest },
+                    progressed: settled && !replicating,
+                }),
             }
         };
         let outcome = self.with_retries(policy, "batch", &pending_writes, round).await;

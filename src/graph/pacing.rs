@@ -66,6 +66,18 @@ pub struct WriteSignal {
     pub whole: bool,
 }
 
+/// A multiplier that was `from` climbing back to 1.0 linearly over `RAMP`
+/// from `since`.
+fn climbed(from: f64, since: Instant, now: Instant) -> f64 {
+    climbed_over(from, since, RAMP, now)
+}
+
+/// The same over `ramp`.
+fn climbed_over(from: f64, since: Instant, ramp: Duration, now: Instant) -> f64 {
+    let progress = now.saturating_duration_since(since).as_secs_f64() / ramp.as_secs_f64();
+    (from + (1.0 - from) * progress.min(1.0)).min(1.0)
+}
+
 /// A token bucket for writes, shared by every writer of a client.
 #[derive(Debug, Clone)]
 pub struct WritePacer {
@@ -102,10 +114,16 @@ pub struct WritePacer {
     saved: f64,
     recent: RecentAnswers,
     admitted: AdmittedRate,
-    /// Throttled while Graph reported pressure: the tenant's other writers
+    /// Throttled while Graph reported pressure, or again soon after Graph
+    /// accepted writes following a throttling: the tenant's other writers
     /// use part of the quota. The pacer then keeps under the rate Graph was
-    /// admitting (a multiplier of full speed) while the pressure lasts.
-    admitted_cap: Option<f64>,
+    /// admitting (a multiplier of full speed, and when it was learned) while
+    /// the pressure lasts, and at least `ADMITTED_HOLD`.
+    admitted_cap: Option<(f64, Instant)>,
+    /// When the last throttling episode began, and whether Graph accepted
+    /// writes since.
+    last_episode_at: Option<Instant>,
+    accepted_since_episode: bool,
     /// The last answer that accepted writes reported no pressure.
     last_accepted_unpressured: bool,
     /// The first such answer since the last pressure report.
@@ -139,7 +157,7 @@ impl RecentAnswers {
 
     /// Graph refuses most of the writes it judges, and more than a fault's worth.
     fn mostly_refused(&self) -> bool {
-        self.refused >= THROTTLING_EVIDENCE && self.refused * 2.0 >= self.judged
+        self.refused >= THROTTLING_EVIDENCE && self.refused * 4.0 >= self.judged
     }
 }
 
@@ -150,6 +168,13 @@ const ADMITTED_ANSWERS: usize = 3;
 /// Share of the admitted rate the pacer keeps to, after throttling under
 /// pressure: the quota left by the tenant's other writers, less a margin.
 const ADMITTED_SHARE: f64 = 0.95;
+/// How long that cap holds at least, once learned; a throttling again
+/// within this time after Graph accepted writes is the quota, not a storm.
+const ADMITTED_HOLD: Duration = Duration::from_secs(10);
+/// How long that cap then takes to lift to full speed: slowly, since Graph
+/// refused at a rate just above it (the quota's other writers may still be
+/// there, without Graph reporting pressure).
+const ADMITTED_CLIMB: Duration = Duration::from_secs(30);
 
 /// The rate at which Graph accepted writes lately, from the answers of the
 /// last `ADMITTED_WINDOW`.
@@ -211,6 +236,8 @@ impl WritePacer {
             recent: RecentAnswers { judged: 0.0, refused: 0.0, at: now },
             admitted: AdmittedRate::default(),
             admitted_cap: None,
+            last_episode_at: None,
+            accepted_since_episode: false,
             last_accepted_unpressured: false,
             pressure_cleared_at: None,
         }
@@ -219,22 +246,12 @@ impl WritePacer {
     /// The rate multiplier at `now` (1.0 = full speed): the lower of the
     /// climb back from the last throttling and the pressure caps.
     pub fn slowdown(&self, now: Instant) -> f64 {
-        let climbed = |from: f64, since: Instant| {
-            let progress = now.saturating_duration_since(since).as_secs_f64() / RAMP.as_secs_f64();
-            (from + (1.0 - from) * progress.min(1.0)).min(1.0)
-        };
-        let throttled = climbed(self.floor, self.ramp_from);
-        let pressured = match self.pressure_at {
-            // The caps hold until Graph accepts writes without reporting
-            // pressure (or stops answering for a while), then lift over RAMP.
-            Some(at) => {
-                let lift_from =
-                    self.pressure_cleared_at.unwrap_or(at + PRESSURE_MEMORY).min(at + PRESSURE_MEMORY);
-                climbed(self.pressure_cap.min(self.admitted_cap.unwrap_or(1.0)), lift_from)
-            }
-            None => 1.0,
-        };
-        throttled.min(pressured).max(MIN_SLOWDOWN)
+        let throttled = climbed(self.floor, self.ramp_from, now);
+        // The pressure cap holds until Graph accepts writes without reporting
+        // pressure (or stops answering for a while), then lifts over RAMP;
+        // the admitted rate holds as long, and at least ADMITTED_HOLD.
+        let pressured = self.pressure_lifts().map_or(1.0, |from| climbed(self.pressure_cap, from, now));
+        throttled.min(pressured).min(self.admitted_slowdown(now)).max(MIN_SLOWDOWN)
     }
 
     fn refill(&mut self, now: Instant) {
@@ -312,6 +329,21 @@ impl WritePacer {
         self.paused_until
     }
 
+    /// The admitted-rate cap's part of `slowdown`.
+    fn admitted_slowdown(&self, now: Instant) -> f64 {
+        self.admitted_cap.map_or(1.0, |(cap, learned)| {
+            let lifts = self.pressure_lifts().unwrap_or(learned).max(learned + ADMITTED_HOLD);
+            climbed_over(cap, lifts, ADMITTED_CLIMB, now)
+        })
+    }
+
+    /// When the pressure cap starts lifting: at the first answer without
+    /// pressure after the last report, or `PRESSURE_MEMORY` after it.
+    fn pressure_lifts(&self) -> Option<Instant> {
+        self.pressure_at
+            .map(|at| self.pressure_cleared_at.unwrap_or(at + PRESSURE_MEMORY).min(at + PRESSURE_MEMORY))
+    }
+
     /// Whether Graph reported pressure lately.
     fn pressured(&self, now: Instant) -> bool {
         self.pressure_at.is_some_and(|at| now.saturating_duration_since(at) < PRESSURE_MEMORY)
@@ -325,6 +357,7 @@ impl WritePacer {
             let accepted = signal.writes - signal.throttled.min(signal.writes);
             self.admitted.add(accepted, now);
             if accepted > 0 {
+                self.accepted_since_episode = true;
                 self.last_accepted_unpressured = signal.pressure.is_none_or(|share| share < 0.8);
                 if self.last_accepted_unpressured && self.pressure_at.is_some() {
                     self.pressure_cleared_at.get_or_insert(now);
@@ -332,7 +365,7 @@ impl WritePacer {
             }
         }
         if signal.throttled == 0 && signal.writes > 0 && self.saved > 0.0 {
-            if signal.pressure.is_none_or(|share| share < 0.8) {
+            if signal.pressure.is_none_or(|share| share < 0.8) && self.admitted_slowdown(now) >= 1.0 {
                 self.tokens = (self.tokens + self.saved).min(self.capacity);
             }
             self.saved = 0.0;
@@ -344,10 +377,6 @@ impl WritePacer {
             self.tokens = self.tokens.min((1.0 - share).max(0.0) * self.capacity);
             let recent = self.pressure_at.is_some_and(|at| now.saturating_duration_since(at) < RAMP);
             self.pressure_cap = if recent { self.pressure_cap.min(cap) } else { cap };
-            if !self.pressured(now) {
-                // A new stretch of pressure: what was learned of the last is stale.
-                self.admitted_cap = None;
-            }
             self.pressure_at = Some(now);
             self.pressure_cleared_at = None;
         }
@@ -369,18 +398,26 @@ impl WritePacer {
         // An envelope refused whole is one refusal: Graph judged none of its items.
         let most_refused = !signal.whole && self.recent.mostly_refused();
         if sent_in == self.episode && (most_refused || pressured) {
+            let recurrent = self.accepted_since_episode
+                && self.last_episode_at.is_some_and(|at| now.saturating_duration_since(at) < ADMITTED_HOLD);
             self.episode += 1;
+            self.last_episode_at = Some(now);
+            self.accepted_since_episode = false;
             self.floor = (self.slowdown(now) * THROTTLED_FACTOR).max(MIN_SLOWDOWN);
-            if pressured && let Some(admitted) = self.admitted.per_second() {
+            let admitted = self.admitted.per_second().filter(|_| pressured || recurrent);
+            if let Some(admitted) = admitted {
                 // Graph admitted this much while others used the rest: keep
                 // just under it, rather than climbing back into the refusals;
                 // never below where halving would have put it (the pacer may
-                // have been sending slower than Graph would admit).
+                // have been sending slower than Graph would admit). What was
+                // set aside is dropped: the quota, not a storm, refused.
                 let cap = (ADMITTED_SHARE * admitted / self.rate).clamp(self.floor, 1.0);
-                self.admitted_cap = Some(cap);
+                self.admitted_cap = Some((cap, now));
                 self.floor = self.floor.max(cap * THROTTLED_FACTOR.sqrt());
+                self.saved = 0.0;
+            } else {
+                self.saved = self.saved.max(self.tokens);
             }
-            self.saved = self.saved.max(self.tokens);
             self.tokens = self.tokens.min(0.0);
             // After the pause, one batch goes alone again.
             self.answered = false;
@@ -618,8 +655,9 @@ mod tests {
             WriteSignal {
                 writes,
                 throttled,
+                // Whole seconds, at least one, as the emulator and Graph's samples give them.
                 retry_after: (throttled > 0)
-                    .then(|| Duration::from_secs_f64(missing / self.refill_per_second)),
+                    .then(|| Duration::from_secs_f64((missing / self.refill_per_second).ceil().max(1.0))),
                 pressure: (admitted > 0).then(|| 1.0 - self.tokens / self.capacity),
                 whole: false,
             }

@@ -96,20 +96,37 @@ pub struct RetryBudget {
 
 impl RetryBudget {
     pub fn new(policy: RetryPolicy) -> Self {
+        RetryBudget {
+            policy,
+            backoff: Self::backoff_of(&policy),
+            own: Duration::ZERO,
+            throttled: Duration::ZERO,
+            failures: 0,
+        }
+    }
+
+    /// The jittered exponential schedule; the count and the total are
+    /// judged here, over own time only.
+    fn backoff_of(policy: &RetryPolicy) -> backon::ExponentialBackoff {
         use backon::BackoffBuilder;
-        // The count and the total are judged here, over own time only.
-        let backoff = ExponentialBuilder::default()
+        ExponentialBuilder::default()
             .with_min_delay(policy.min_delay)
             .with_max_delay(policy.max_delay)
             .with_max_times(usize::MAX)
             .with_jitter()
-            .build();
-        RetryBudget { policy, backoff, own: Duration::ZERO, throttled: Duration::ZERO, failures: 0 }
+            .build()
     }
 
     /// Time spent in flight.
     pub fn spent(&mut self, in_flight: Duration) {
         self.own += in_flight;
+    }
+
+    /// Graph answered part of the request (some items of a batch) and the
+    /// rest met faults of their own: the backoff starts again from its
+    /// shortest wait, since Graph is not failing. The failures still count.
+    pub fn progressed(&mut self) {
+        self.backoff = Self::backoff_of(&self.policy);
     }
 
     /// Time spent waiting because of throttling (the pacer, a pause).
@@ -246,6 +263,26 @@ mod tests {
         let mut budget = RetryBudget::new(policy);
         budget.spent(Duration::from_secs(2));
         assert_eq!(budget.next(Refusal::Failed(None)), None);
+    }
+
+    #[test]
+    fn progress_starts_the_backoff_again_but_failures_still_count() {
+        let policy = RetryPolicy {
+            min_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+            max_attempts: 4,
+            max_total_delay: Duration::from_secs(60),
+            max_throttle_wait: Duration::from_secs(60),
+        };
+        let mut budget = RetryBudget::new(policy);
+        let first = budget.next(Refusal::Failed(None)).unwrap();
+        let second = budget.next(Refusal::Failed(None)).unwrap();
+        let third = budget.next(Refusal::Failed(None)).unwrap();
+        assert!(third > first && third >= Duration::from_millis(400), "{first:?} {second:?} {third:?}");
+        budget.progressed();
+        // Jitter adds at most the delay itself: back to 100–200 ms.
+        assert!(budget.next(Refusal::Failed(None)).unwrap() <= Duration::from_millis(200));
+        assert_eq!(budget.next(Refusal::Failed(None)), None, "the fifth failure ends it");
     }
 
     #[test]
