@@ -90,6 +90,10 @@ pub async fn section() -> String {
 /// The fault-free row and the rows of `cases` (`storm`, `faults`, `shared`, `outage`).
 pub async fn section_of(cases: &[String]) -> String {
     let wants = |case: &str| cases.iter().any(|wanted| wanted == case);
+    let load_average = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into());
     let (desired, seed_state) = scenario(412);
     let base = EmulatorConfig { seed_state: seed_state.clone(), ..EmulatorConfig::default() };
     let production = ClientOptions::default();
@@ -106,8 +110,11 @@ pub async fn section_of(cases: &[String]) -> String {
          A new tenant gets 5 sets, 45 definitions and 1,260 assignments ({changes} changes, {} writes) from the \
          emulator on loopback, with the production client paced at Graph's real write quota (3,000 per 150 s; \
          the pacer's burst is 270 writes, then 18 per second). Every row ran side by side in one process; the \
-         ratios compare with the fault-free row of the same run.\n\n",
-        clean.writes
+         ratios compare with the fault-free row of the same run. Release build, on {}; load average {} when it \
+         started.\n\n",
+        clean.writes,
+        super::machine(),
+        load_average,
     ));
     text.push_str("| case | goal | wall (s) | ratio | writes | 429s | done / failed / not attempted | end state | result |\n");
     text.push_str("|---|---|---:|---:|---:|---:|---|---|---|\n");
