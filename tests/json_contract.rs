@@ -267,3 +267,35 @@ fn the_schema_rejects_an_unknown_field() {
     value["changes"][0]["extra"] = Value::Bool(true);
     assert!(!schema().is_valid(&value));
 }
+
+#[test]
+fn apply_still_reads_a_plan_saved_as_version_1() {
+    let case = cases().into_iter().find(|case| case.ends_with("create-everything")).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    for file in ["desired.yaml", "live.json"] {
+        std::fs::copy(case.join(file), folder.path().join(file)).unwrap();
+    }
+    let run =
+        |args: &[&str]| crate::launch::entra_csa().current_dir(folder.path()).args(args).output().unwrap();
+    let planned = run(&["plan", "-f", "desired.yaml", "--state", "live.json", "--out", "plan.json"]);
+    assert!(planned.status.success(), "{}", String::from_utf8_lossy(&planned.stderr));
+    // What the previous release wrote: version 1, without impact[].
+    let path = folder.path().join("plan.json");
+    let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    saved["formatVersion"] = Value::from(1);
+    saved.as_object_mut().unwrap().remove("impact");
+    std::fs::write(&path, serde_json::to_string_pretty(&saved).unwrap()).unwrap();
+    let applied = run(&["apply", "plan.json", "--auto-approve"]);
+    let stdout = String::from_utf8_lossy(&applied.stdout);
+    assert!(applied.status.success(), "{stdout}{}", String::from_utf8_lossy(&applied.stderr));
+    assert!(stdout.contains("Apply complete"), "{stdout}");
+    // A version this release does not know is refused, naming what it reads.
+    saved["formatVersion"] = Value::from(3);
+    std::fs::write(&path, serde_json::to_string_pretty(&saved).unwrap()).unwrap();
+    let refused = run(&["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("plan format version 3; this entra-csa reads versions 1 to 2")
+    );
+}

@@ -374,3 +374,158 @@ fn noun_of(principal: &LivePrincipal) -> &'static str {
         _ => "app",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Status;
+    use crate::model::live::LivePrincipal;
+    use crate::plan::Action;
+    use serde_json::json;
+
+    const APP: &str = "a1a1a1a1-0000-4000-8000-000000000001";
+
+    /// A tenant with one app holding `Sec.Tier = Tier0` and one policy whose
+    /// `applicationFilter` is `filter` (plus `applications` properties).
+    fn tenant(applications: Value, tier_type: DataType) -> LiveState {
+        let mut live = LiveState::default();
+        let id = PrincipalId { kind: PrincipalKind::ServicePrincipal, object_id: "sp-1".into() };
+        let mut values = crate::model::SetValues::new();
+        values.insert("Tier".into(), AttributeValue::String("Tier0".into()));
+        let mut sets = PrincipalAssignments::new();
+        sets.insert("Sec".into(), values);
+        live.principals.insert(
+            id,
+            LivePrincipal {
+                kind: PrincipalKind::ServicePrincipal,
+                object_id: "sp-1".into(),
+                user_principal_name: None,
+                app_id: Some(APP.into()),
+                display_name: Some("Payroll".into()),
+                odata_type: None,
+                custom_security_attributes: Some(sets),
+            },
+        );
+        live.definitions.insert(
+            "Sec_Tier".into(),
+            crate::model::Definition {
+                attribute_set: "Sec".into(),
+                name: "Tier".into(),
+                description: None,
+                data_type: tier_type,
+                is_collection: false,
+                is_searchable: true,
+                use_pre_defined_values_only: false,
+                status: Status::Available,
+                allowed_values: Vec::new(),
+            },
+        );
+        let policy = json!({ "id": "p1", "displayName": "P", "state": "enabled",
+                             "conditions": { "applications": applications } });
+        live.policies.conditional_access_policies = Some(vec![policy.as_object().unwrap().clone()]);
+        live
+    }
+
+    /// The plan's change: Sec.Tier from Tier0 to `to` (`None`: unassigned).
+    fn change(to: Option<&str>) -> Vec<Change> {
+        let principal = PrincipalId { kind: PrincipalKind::ServicePrincipal, object_id: "sp-1".into() };
+        let snapshot = |value: &str| Snapshot::Assignment {
+            principal: principal.clone(),
+            value: AttributeValue::String(value.into()),
+        };
+        vec![Change {
+            seq: 1,
+            action: if to.is_some() { Action::Update } else { Action::Unassign },
+            address: Address::Assignment {
+                principal: PrincipalKey::ServicePrincipal(APP.into()),
+                set: "Sec".into(),
+                attribute: "Tier".into(),
+            },
+            before: Some(snapshot("Tier0")),
+            after: to.map(snapshot),
+        }]
+    }
+
+    fn sentences(live: &LiveState, changes: &[Change]) -> Vec<String> {
+        impact(changes, live, &DesiredState::default()).0.iter().map(Impact::sentence).collect()
+    }
+
+    fn filter(mode: &str, rule: &str) -> Value {
+        json!({ "applicationFilter": { "mode": mode, "rule": rule } })
+    }
+
+    #[test]
+    fn unassigning_the_value_an_include_filter_matches_takes_the_app_out() {
+        let live =
+            tenant(filter("include", r#"CustomSecurityAttribute.Sec_Tier -eq "Tier0""#), DataType::String);
+        assert_eq!(sentences(&live, &change(None)), ["app Payroll leaves the scope of `P` (enabled)"]);
+        // A negative operator matches an app without the value: it enters.
+        let live =
+            tenant(filter("include", r#"CustomSecurityAttribute.Sec_Tier -ne "Tier0""#), DataType::String);
+        assert_eq!(sentences(&live, &change(None)), ["app Payroll enters the scope of `P` (enabled)"]);
+    }
+
+    #[test]
+    fn a_change_the_rule_does_not_see_says_nothing() {
+        let live = tenant(
+            filter("include", r#"CustomSecurityAttribute.Sec_Tier -startsWith "Tier""#),
+            DataType::String,
+        );
+        assert!(sentences(&live, &change(Some("Tier1"))).is_empty());
+        let live =
+            tenant(filter("include", r#"CustomSecurityAttribute.Sec_Owner -eq "x""#), DataType::String);
+        assert!(sentences(&live, &change(Some("Tier1"))).is_empty());
+    }
+
+    #[test]
+    fn an_app_excluded_by_app_id_is_out_whatever_the_filter_says() {
+        let mut applications = filter("include", r#"CustomSecurityAttribute.Sec_Tier -eq "Tier0""#);
+        applications["excludeApplications"] = json!([APP.to_uppercase()]);
+        let live = tenant(applications, DataType::String);
+        assert!(sentences(&live, &change(Some("Tier1"))).is_empty());
+    }
+
+    #[test]
+    fn a_rule_on_a_non_string_attribute_or_an_unknown_mode_is_impact_unknown() {
+        let live =
+            tenant(filter("include", r#"CustomSecurityAttribute.Sec_Tier -eq "1""#), DataType::Integer);
+        assert_eq!(
+            sentences(&live, &change(Some("Tier1"))),
+            [
+                "impact unknown: app Payroll against `P` (enabled): its rule names Sec_Tier, an Integer attribute, \
+              and Conditional Access filters read only String attributes"
+            ]
+        );
+        let live = tenant(
+            filter("includeLater", r#"CustomSecurityAttribute.Sec_Tier -eq "Tier0""#),
+            DataType::String,
+        );
+        assert_eq!(
+            sentences(&live, &change(Some("Tier1"))),
+            [
+                "impact unknown: app Payroll against `P` (enabled): its filter mode `includeLater` is not one the tool knows"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_verdict_letter_case_would_decide_is_impact_unknown() {
+        let live =
+            tenant(filter("include", r#"CustomSecurityAttribute.Sec_Tier -eq "TIER1""#), DataType::String);
+        let lines = sentences(&live, &change(Some("Tier1")));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("letter case"), "{lines:?}");
+    }
+
+    #[test]
+    fn policies_not_read_make_a_note_instead() {
+        let mut live =
+            tenant(filter("include", r#"CustomSecurityAttribute.Sec_Tier -eq "Tier0""#), DataType::String);
+        live.policies.not_checked = Some("Microsoft Graph refused (403)".into());
+        let (found, notes) = impact(&change(None), &live, &DesiredState::default());
+        assert!(found.is_empty());
+        assert!(
+            notes[0].message.starts_with("impact on Conditional Access not checked: Microsoft Graph refused")
+        );
+    }
+}

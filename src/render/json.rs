@@ -97,7 +97,7 @@ pub fn document(plan: &Plan) -> JsonPlan {
     }
 }
 
-/// The notes, then — so that format version 1 keeps its shape — the
+/// The notes, then — so that the format keeps the shape version 1 gave it — the
 /// acknowledged drift (`acknowledged drift: ...`) and, for `plan --drift`,
 /// what its drift list holds.
 fn notes(plan: &Plan) -> Vec<JsonNote> {
