@@ -88,6 +88,18 @@ async fn apps_entering_and_leaving_a_filters_scope_are_named_with_the_policy() {
     emulator.shutdown().await;
 }
 
+#[test]
+fn the_markdown_review_shows_the_impact_first() {
+    let markdown = std::fs::read_to_string(repo(&format!("{CASE}/plan.md"))).unwrap();
+    let impact = markdown.find("**Impact on Conditional Access (10)").expect("an impact callout");
+    for later in ["**Plan: ", "### Changes (3)"] {
+        assert!(impact < markdown.find(later).unwrap(), "the impact comes before {later}:\n{markdown}");
+    }
+    assert!(markdown.contains(
+        "> - :grey_question: impact unknown: app **Contoso Payroll** against `Legacy regex rule` (disabled)"
+    ));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_identities_are_scoped_by_the_agent_filter_and_other_apps_are_not() {
     let mut seed = serde_json::to_value(case_seed()).unwrap();

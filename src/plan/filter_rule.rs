@@ -500,25 +500,23 @@ impl Comparison {
     }
 
     fn evaluate_with_case(&self, held: &Held<'_>, case_sensitive: bool) -> Truth {
-        let fold = |text: &str| if case_sensitive { text.to_owned() } else { text.to_lowercase() };
+        let text = Text { case_sensitive };
         let negative = self.operator.is_negative();
         match (held, &self.operand) {
             (Held::Absent, _) => Truth::of(negative),
             (Held::NotText, _) => Truth::Unknown,
             (Held::Text(value), Operand::One(literal)) => {
-                let (value, literal) = (fold(value), fold(literal));
                 let positive = match self.operator {
-                    Operator::Eq | Operator::Ne => value == literal,
-                    Operator::StartsWith | Operator::NotStartsWith => value.starts_with(&literal),
-                    Operator::EndsWith | Operator::NotEndsWith => value.ends_with(&literal),
-                    Operator::Contains | Operator::NotContains => value.contains(&literal),
+                    Operator::Eq | Operator::Ne => text.equal(value, literal),
+                    Operator::StartsWith | Operator::NotStartsWith => text.starts_with(value, literal),
+                    Operator::EndsWith | Operator::NotEndsWith => text.ends_with(value, literal),
+                    Operator::Contains | Operator::NotContains => text.contains(value, literal),
                     Operator::In | Operator::NotIn => return Truth::Unknown,
                 };
                 Truth::of(positive != negative)
             }
             (Held::Text(value), Operand::List(list)) => {
-                let value = fold(value);
-                let positive = list.iter().any(|item| fold(item) == value);
+                let positive = list.iter().any(|item| text.equal(value, item));
                 Truth::of(positive != negative)
             }
             // On a collection, only `-contains`/`-notContains` are documented:
@@ -526,12 +524,60 @@ impl Comparison {
             (Held::Texts(values), Operand::One(literal))
                 if matches!(self.operator, Operator::Contains | Operator::NotContains) =>
             {
-                let literal = fold(literal);
-                let positive = values.iter().any(|value| fold(value) == literal);
+                let positive = values.iter().any(|value| text.equal(value, literal));
                 Truth::of(positive != negative)
             }
             (Held::Texts(_), _) => Truth::Unknown,
         }
+    }
+}
+
+/// Text comparisons with or without regard to case; ASCII text (the usual
+/// case) is compared without allocating.
+#[derive(Clone, Copy)]
+struct Text {
+    case_sensitive: bool,
+}
+
+impl Text {
+    fn folded(self, text: &str) -> std::borrow::Cow<'_, str> {
+        if self.case_sensitive { text.into() } else { text.to_lowercase().into() }
+    }
+
+    fn ascii(self, a: &str, b: &str) -> bool {
+        !self.case_sensitive && a.is_ascii() && b.is_ascii()
+    }
+
+    fn equal(self, value: &str, literal: &str) -> bool {
+        if self.case_sensitive {
+            value == literal
+        } else if self.ascii(value, literal) {
+            value.eq_ignore_ascii_case(literal)
+        } else {
+            self.folded(value) == self.folded(literal)
+        }
+    }
+
+    fn starts_with(self, value: &str, literal: &str) -> bool {
+        if self.ascii(value, literal) {
+            value.len() >= literal.len()
+                && value.as_bytes()[..literal.len()].eq_ignore_ascii_case(literal.as_bytes())
+        } else {
+            self.folded(value).starts_with(self.folded(literal).as_ref())
+        }
+    }
+
+    fn ends_with(self, value: &str, literal: &str) -> bool {
+        if self.ascii(value, literal) {
+            value.len() >= literal.len()
+                && value.as_bytes()[value.len() - literal.len()..].eq_ignore_ascii_case(literal.as_bytes())
+        } else {
+            self.folded(value).ends_with(self.folded(literal).as_ref())
+        }
+    }
+
+    fn contains(self, value: &str, literal: &str) -> bool {
+        self.folded(value).contains(self.folded(literal).as_ref())
     }
 }
 

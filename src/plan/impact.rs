@@ -92,6 +92,14 @@ impl Impact {
     }
 }
 
+/// A policy as the impact reads it.
+struct PolicyView<'a> {
+    name: String,
+    id: Option<String>,
+    state: PolicyState,
+    filters: Vec<Filter<'a>>,
+}
+
 /// A filter of one policy: which one, its mode and rule (parsed once for
 /// every principal), and who it is for.
 struct Filter<'a> {
@@ -164,8 +172,16 @@ pub fn impact(changes: &[Change], live: &LiveState, desired: &DesiredState) -> (
     }
     let Some(policies) = &live.policies.conditional_access_policies else { return (Vec::new(), Vec::new()) };
     let types = attribute_types(live, desired);
-    let filters: Vec<(&Map<String, Value>, Vec<Filter<'_>>)> =
-        policies.iter().map(|policy| (policy, filters_of(policy))).collect();
+    // Each policy's name, state and parsed filters, once for every principal.
+    let views: Vec<PolicyView<'_>> = policies
+        .iter()
+        .map(|policy| PolicyView {
+            name: display_name(policy),
+            id: policy.get("id").and_then(Value::as_str).map(str::to_owned),
+            state: PolicyState::of_conditional_access(policy.get("state").and_then(Value::as_str)),
+            filters: filters_of(policy),
+        })
+        .collect();
     let mut found = Vec::new();
     for (id, (key, attribute_changes)) in &changed {
         let Some(principal) = live.principals.get(id) else { continue };
@@ -175,8 +191,8 @@ pub fn impact(changes: &[Change], live: &LiveState, desired: &DesiredState) -> (
             .iter()
             .map(|(set, attribute, _)| crate::model::definition_id(set, attribute).to_ascii_lowercase())
             .collect();
-        for (policy, policy_filters) in &filters {
-            for filter in policy_filters {
+        for view in &views {
+            for filter in &view.filters {
                 if filter.agents_only && !is_agent_identity(principal) {
                     continue;
                 }
@@ -197,11 +213,9 @@ pub fn impact(changes: &[Change], live: &LiveState, desired: &DesiredState) -> (
                         principal: key.clone(),
                         display_name: principal.display_name.clone(),
                         noun: noun_of(principal),
-                        policy: display_name(policy),
-                        policy_id: policy.get("id").and_then(Value::as_str).map(str::to_owned),
-                        state: PolicyState::of_conditional_access(
-                            policy.get("state").and_then(Value::as_str),
-                        ),
+                        policy: view.name.clone(),
+                        policy_id: view.id.clone(),
+                        state: view.state.clone(),
                         filter: filter.name.to_owned(),
                         effect,
                     });
@@ -210,11 +224,11 @@ pub fn impact(changes: &[Change], live: &LiveState, desired: &DesiredState) -> (
         }
     }
     found.sort_by(|a, b| {
-        (&a.policy, &a.policy_id, &a.filter, a.principal.to_string()).cmp(&(
+        (&a.policy, &a.policy_id, &a.filter, &a.principal).cmp(&(
             &b.policy,
             &b.policy_id,
             &b.filter,
-            b.principal.to_string(),
+            &b.principal,
         ))
     });
     (found, Vec::new())
