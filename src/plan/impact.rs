@@ -187,6 +187,9 @@ pub fn impact(changes: &[Change], live: &LiveState, desired: &DesiredState) -> (
         let Some(principal) = live.principals.get(id) else { continue };
         let before = principal.custom_security_attributes.clone().unwrap_or_default();
         let after = after_values(&before, attribute_changes);
+        if after == before {
+            continue;
+        }
         let touched: Vec<String> = attribute_changes
             .iter()
             .map(|(set, attribute, _)| crate::model::definition_id(set, attribute).to_ascii_lowercase())
@@ -541,5 +544,107 @@ mod tests {
         assert!(
             notes[0].message.starts_with("impact on Conditional Access not checked: Microsoft Graph refused")
         );
+    }
+
+    /// The impact of moving `Sec.Tier` of one app from `before` to `after`
+    /// (`None`: not assigned) under one policy with `mode` and `rule`.
+    fn moving(mode: &str, rule: &str, before: Option<&str>, after: Option<&str>) -> Vec<Effect> {
+        let mut live = tenant(filter(mode, rule), DataType::String);
+        let id = PrincipalId { kind: PrincipalKind::ServicePrincipal, object_id: "sp-1".into() };
+        let principal = live.principals.get_mut(&id).unwrap();
+        let sets = principal.custom_security_attributes.as_mut().unwrap();
+        let values = sets.get_mut("Sec").unwrap();
+        match before {
+            Some(value) => values.insert("Tier".into(), AttributeValue::String(value.into())),
+            None => values.remove("Tier"),
+        };
+        let snapshot = |value: &str| Snapshot::Assignment {
+            principal: id.clone(),
+            value: AttributeValue::String(value.into()),
+        };
+        let change = Change {
+            seq: 1,
+            action: match (before, after) {
+                (None, _) => Action::Assign,
+                (_, None) => Action::Unassign,
+                _ => Action::Update,
+            },
+            address: Address::Assignment {
+                principal: PrincipalKey::ServicePrincipal(APP.into()),
+                set: "Sec".into(),
+                attribute: "Tier".into(),
+            },
+            before: before.map(snapshot),
+            after: after.map(snapshot),
+        };
+        impact(&[change], &live, &DesiredState::default()).0.into_iter().map(|impact| impact.effect).collect()
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = Option<String>> {
+            prop::option::of(
+                prop::sample::select(vec!["Tier0", "tier0", "Tier1", "Tier10", "Fin"]).prop_map(String::from),
+            )
+        }
+
+        fn comparison() -> impl Strategy<Value = String> {
+            (
+                prop::sample::select(vec!["Sec_Tier", "Sec_Other"]),
+                prop::sample::select(vec![
+                    "-eq",
+                    "-ne",
+                    "-startsWith",
+                    "-notStartsWith",
+                    "-endsWith",
+                    "-contains",
+                ]),
+                prop::sample::select(vec!["Tier0", "Tier1", "T", "0"]),
+            )
+                .prop_map(|(attribute, operator, literal)| {
+                    format!("CustomSecurityAttribute.{attribute} {operator} \"{literal}\"")
+                })
+        }
+
+        fn rule() -> impl Strategy<Value = String> {
+            (prop::collection::vec(comparison(), 1..4), prop::sample::select(vec![" -and ", " -or "]))
+                .prop_map(|(parts, connective)| parts.join(connective))
+        }
+
+        fn mirrored(effect: &Effect) -> Effect {
+            match effect {
+                Effect::Enters => Effect::Leaves,
+                Effect::Leaves => Effect::Enters,
+                Effect::Unknown(reason) => Effect::Unknown(reason.clone()),
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Undoing a change undoes its impact: what enters one way leaves
+            /// the other, what is unknown stays unknown, and no change says nothing.
+            #[test]
+            fn undoing_a_change_mirrors_its_impact(
+                rule in rule(),
+                exclude in any::<bool>(),
+                before in value(),
+                after in value(),
+            ) {
+                prop_assume!(before.is_some() || after.is_some());
+                let mode = if exclude { "exclude" } else { "include" };
+                let forth = moving(mode, &rule, before.as_deref(), after.as_deref());
+                let back = moving(mode, &rule, after.as_deref(), before.as_deref());
+                prop_assert_eq!(back, forth.iter().map(mirrored).collect::<Vec<_>>(), "{}", rule);
+                if before == after {
+                    prop_assert!(forth.is_empty(), "{:?}", forth);
+                }
+                // The other mode turns every enter into a leave.
+                let other = moving(if exclude { "include" } else { "exclude" }, &rule, before.as_deref(), after.as_deref());
+                prop_assert_eq!(other, forth.iter().map(mirrored).collect::<Vec<_>>(), "{}", rule);
+            }
+        }
     }
 }
