@@ -4,6 +4,7 @@ mod architecture;
 mod auth_cli;
 mod check_access_cli;
 mod completions_cli;
+mod conditional_access_impact;
 mod convergence_random;
 mod convergence_regressions;
 mod ci_examples;

@@ -1,6 +1,7 @@
 //! The JSON plan is a contract (DESIGN §4): these structs are a copy of
-//! format version 1 kept in the test, with `deny_unknown_fields`, and
-//! `schema/plan.v1.schema.json` is its published schema. Any change to the
+//! format version 2 kept in the test, with `deny_unknown_fields`, and
+//! `schema/plan.v2.schema.json` is its published schema (version 2 is
+//! version 1, `schema/plan.v1.schema.json`, plus `impact[]`). Any change to the
 //! shape of `plan --format json` or of a saved plan fails here; a deliberate
 //! change must bump `formatVersion`, add `plan.v2.schema.json` and update
 //! these structs.
@@ -16,7 +17,7 @@ use crate::plan_goldens::{cases, run_plan};
 #[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PlanV1 {
+struct PlanV2 {
     format_version: u32,
     target: TargetV1,
     fingerprint: FingerprintV1,
@@ -25,8 +26,23 @@ struct PlanV1 {
     conflicts: Vec<ConflictV1>,
     drift: Vec<DriftV1>,
     notes: Vec<NoteV1>,
+    impact: Vec<ImpactV2>,
     #[serde(default)]
     desired_state: Option<Value>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ImpactV2 {
+    principal: String,
+    display_name: Option<String>,
+    policy: String,
+    policy_id: Option<String>,
+    state: String,
+    filter: String,
+    effect: String,
+    message: String,
 }
 
 #[allow(dead_code)]
@@ -143,13 +159,13 @@ struct ValueSnapshotV1 {
 }
 
 fn schema() -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.v1.schema.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.v2.schema.json");
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     jsonschema::validator_for(&schema).expect("the plan schema compiles")
 }
 
 /// Checks one document against the test's structs and the schema.
-fn check(document_text: &str, origin: &str, validator: &jsonschema::Validator) -> PlanV1 {
+fn check(document_text: &str, origin: &str, validator: &jsonschema::Validator) -> PlanV2 {
     let value: Value =
         serde_json::from_str(document_text).unwrap_or_else(|e| panic!("{origin}: not JSON: {e}"));
     let first_key = document_text.trim_start().strip_prefix('{').map(str::trim_start);
@@ -159,10 +175,10 @@ fn check(document_text: &str, origin: &str, validator: &jsonschema::Validator) -
     );
     let errors: Vec<String> =
         validator.iter_errors(&value).map(|error| format!("{} at {}", error, error.instance_path)).collect();
-    assert!(errors.is_empty(), "{origin}: breaks schema/plan.v1.schema.json:\n{}", errors.join("\n"));
-    let plan: PlanV1 =
+    assert!(errors.is_empty(), "{origin}: breaks schema/plan.v2.schema.json:\n{}", errors.join("\n"));
+    let plan: PlanV2 =
         serde_json::from_value(value).unwrap_or_else(|e| panic!("{origin}: shape changed: {e}"));
-    assert_eq!(plan.format_version, 1, "{origin}: a new formatVersion needs a new contract test");
+    assert_eq!(plan.format_version, 2, "{origin}: a new formatVersion needs a new contract test");
     for change in &plan.changes {
         for (side, snapshot) in [("before", &change.before), ("after", &change.after)] {
             if snapshot.is_null() {
@@ -182,12 +198,13 @@ fn check(document_text: &str, origin: &str, validator: &jsonschema::Validator) -
 }
 
 #[test]
-fn plan_json_keeps_format_version_1() {
+fn plan_json_keeps_format_version_2() {
     let validator = schema();
     let mut pairs = BTreeSet::new();
     let mut conflicts = 0;
     let mut drift = 0;
     let mut notes = 0;
+    let mut effects = BTreeSet::new();
     for case in cases() {
         let (_, stdout, stderr) = run_plan(&case, "json");
         let origin = case.display().to_string();
@@ -199,6 +216,7 @@ fn plan_json_keeps_format_version_1() {
         conflicts += plan.conflicts.len();
         drift += plan.drift.len();
         notes += plan.notes.len();
+        effects.extend(plan.impact.iter().map(|impact| impact.effect.clone()));
     }
     // The cases exercise every legal pair, so the checks above cannot pass vacuously.
     let expected: BTreeSet<String> = [
@@ -220,6 +238,9 @@ fn plan_json_keeps_format_version_1() {
     .collect();
     assert_eq!(pairs, expected);
     assert!(conflicts > 0 && drift > 0 && notes > 0);
+    let every_effect: BTreeSet<String> =
+        ["enters", "leaves", "unknown"].into_iter().map(String::from).collect();
+    assert_eq!(effects, every_effect, "the cases show every effect of impact[]");
 }
 
 #[test]
@@ -245,4 +266,36 @@ fn the_schema_rejects_an_unknown_field() {
         serde_json::from_str(&std::fs::read_to_string(case.join("plan.json")).unwrap()).unwrap();
     value["changes"][0]["extra"] = Value::Bool(true);
     assert!(!schema().is_valid(&value));
+}
+
+#[test]
+fn apply_still_reads_a_plan_saved_as_version_1() {
+    let case = cases().into_iter().find(|case| case.ends_with("create-everything")).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    for file in ["desired.yaml", "live.json"] {
+        std::fs::copy(case.join(file), folder.path().join(file)).unwrap();
+    }
+    let run =
+        |args: &[&str]| crate::launch::entra_csa().current_dir(folder.path()).args(args).output().unwrap();
+    let planned = run(&["plan", "-f", "desired.yaml", "--state", "live.json", "--out", "plan.json"]);
+    assert!(planned.status.success(), "{}", String::from_utf8_lossy(&planned.stderr));
+    // What the previous release wrote: version 1, without impact[].
+    let path = folder.path().join("plan.json");
+    let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    saved["formatVersion"] = Value::from(1);
+    saved.as_object_mut().unwrap().remove("impact");
+    std::fs::write(&path, serde_json::to_string_pretty(&saved).unwrap()).unwrap();
+    let applied = run(&["apply", "plan.json", "--auto-approve"]);
+    let stdout = String::from_utf8_lossy(&applied.stdout);
+    assert!(applied.status.success(), "{stdout}{}", String::from_utf8_lossy(&applied.stderr));
+    assert!(stdout.contains("Apply complete"), "{stdout}");
+    // A version this release does not know is refused, naming what it reads.
+    saved["formatVersion"] = Value::from(3);
+    std::fs::write(&path, serde_json::to_string_pretty(&saved).unwrap()).unwrap();
+    let refused = run(&["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("plan format version 3; this entra-csa reads versions 1 to 2")
+    );
 }

@@ -17,7 +17,7 @@ use crate::cli::exit_status::ExitStatus;
 use crate::cli::plan::{colour, load_desired, runtime};
 use crate::cli::target::{args_for_saved_target, describe, is_same_target, open_tenant};
 use crate::model::DesiredState;
-use crate::plan::{self, FORMAT_VERSION, Plan};
+use crate::plan::{self, FORMAT_VERSION, Plan, READABLE_FORMAT_VERSIONS};
 use crate::render::json::document;
 use crate::render::json_types::{JsonChange, JsonPlan};
 use crate::render::{self, Format};
@@ -126,10 +126,10 @@ fn read_saved_plan(path: &Path) -> anyhow::Result<(JsonPlan, DesiredState)> {
         .ok()
         .and_then(|value| value.get("formatVersion").and_then(serde_json::Value::as_u64));
     if let Some(version) = version
-        && version != u64::from(FORMAT_VERSION)
+        && !READABLE_FORMAT_VERSIONS.iter().any(|readable| u64::from(*readable) == version)
     {
         anyhow::bail!(
-            "{shown}: plan format version {version}; this entra-csa reads version {FORMAT_VERSION}"
+            "{shown}: plan format version {version}; this entra-csa reads versions 1 to {FORMAT_VERSION}"
         );
     }
     let mut deserializer = serde_json::Deserializer::from_str(&text);
@@ -188,6 +188,7 @@ fn empty_plan(target: plan::Target) -> Plan {
         acknowledged: Vec::new(),
         mode: plan::Mode::Plan,
         notes: Vec::new(),
+        impact: Vec::new(),
     }
 }
 

@@ -132,7 +132,7 @@ fn optional_section(claims: &access::Claims) -> String {
     if access::reads_policies(claims) {
         text.push_str(&format!(
             "  ok      {permission} (reads the Conditional Access and app management policies that name \
-             attributes)\n"
+             attributes, for references and impact)\n"
         ));
         if claims.is_delegated() {
             text.push_str(
@@ -142,7 +142,7 @@ fn optional_section(claims: &access::Claims) -> String {
         }
     } else {
         text.push_str(&format!(
-            "  absent  {permission} — without it {}; each plan says that references were not checked\n",
+            "  absent  {permission} — without it {}; each plan says that references and impact were not checked\n",
             access::POLICY_READ_LOSS
         ));
     }
@@ -224,7 +224,7 @@ mod tests {
         assert!(text.contains("ok      Policy.Read.All (reads the Conditional Access"), "{text}");
         let without = report(&Claims::default(), false, false);
         assert!(without.contains("absent  Policy.Read.All — without it"), "{without}");
-        assert!(without.contains("references were not checked"), "{without}");
+        assert!(without.contains("references and impact were not checked"), "{without}");
     }
 
     #[test]

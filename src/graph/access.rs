@@ -192,7 +192,8 @@ pub const POLICY_READ: &str = "Policy.Read.All";
 /// What a plan loses without `POLICY_READ`.
 pub const POLICY_READ_LOSS: &str = "the plan cannot say which Conditional Access and app management \
      policies name an attribute or value it deactivates, so it cannot stop a deactivation an enabled \
-     policy relies on";
+     policy relies on, nor which apps an assignment change moves into or out of a Conditional Access \
+     policy's scope";
 
 /// Whether the token carries `POLICY_READ`.
 pub fn reads_policies(claims: &Claims) -> bool {

@@ -16,6 +16,7 @@ use crate::model::{
     Definition, DesiredState, PrincipalAssignments, PrincipalKey, PrincipalKind, SetValues, Status,
 };
 use crate::plan::effect::active_definitions;
+use crate::plan::references::attributes_named_by;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,7 +34,8 @@ struct CanonicalDesired<'a> {
 /// (and any set differing from one only in case) with their definitions,
 /// the tenant-wide counts its limits check, the declared principals, and,
 /// under an `undeclaredAssignments` sweep, the holders of values in declared
-/// sets. The counts of sets and of active definitions are covered only
+/// sets, and the policies that name an attribute of a declared set. The
+/// counts of sets and of active definitions are covered only
 /// when the files add to them. Other teams' sets, display names and principals read only by
 /// chance (a probe page, a sweep) are left out, so a saved plan is not
 /// refused as stale over changes it does not depend on.
@@ -46,6 +48,12 @@ struct CanonicalLive<'a> {
     definitions: Vec<&'a Definition>,
     principals: Vec<PrincipalPart<'a>>,
     principals_complete: bool,
+    /// The policies that name an attribute of a declared set, as the tenant
+    /// returned them: the plan's references and impact read them. Left out
+    /// when there are none, so plans that no policy concerns keep the
+    /// fingerprints they always had.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    policies: Vec<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A principal as the plan sees it: its keys and its values (all of them
@@ -149,7 +157,29 @@ pub fn live<'a>(state: &'a LiveState, desired: &'a DesiredState) -> String {
             .collect(),
         principals,
         principals_complete: state.principals_complete,
+        policies: policies_naming(state, &declared_set),
     })
+}
+
+/// The Conditional Access and app management policies that name an
+/// attribute of a set `declared` accepts, in the order the tenant gave them.
+fn policies_naming<'a>(
+    state: &'a LiveState,
+    declared: &dyn Fn(&str) -> bool,
+) -> Vec<&'a serde_json::Map<String, serde_json::Value>> {
+    let policies = &state.policies;
+    policies
+        .conditional_access_policies
+        .iter()
+        .flatten()
+        .chain(policies.default_app_management_policy.iter())
+        .chain(policies.app_management_policies.iter().flatten())
+        .filter(|policy| {
+            attributes_named_by(policy)
+                .iter()
+                .any(|id| id.split_once('_').is_some_and(|(set, _)| declared(set)))
+        })
+        .collect()
 }
 
 /// Feeds serialised bytes straight into the hash, so that a tenant of

@@ -11,7 +11,9 @@ pub mod action;
 pub mod address;
 pub mod diff;
 pub mod effect;
+pub mod filter_rule;
 pub mod fingerprint;
+pub mod impact;
 pub mod order;
 pub mod references;
 pub mod saved;
@@ -26,8 +28,14 @@ pub use action::{Action, Kind};
 pub use address::Address;
 
 /// Version of the JSON plan format (`plan --format json`, `plan --out`).
-/// Bump it on any change to the shape of the JSON document.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bump it on any change to the shape of the JSON document. Version 2 added
+/// `impact[]`; `apply` still reads a version-1 saved plan (see
+/// `READABLE_FORMAT_VERSIONS`).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The saved-plan versions `apply` reads: version 1 is version 2 without
+/// `impact[]`, which apply does not use.
+pub const READABLE_FORMAT_VERSIONS: [u32; 2] = [1, 2];
 
 /// A plan, computed from a desired state and a live state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +53,9 @@ pub struct Plan {
     /// Things worth saying that are neither changes nor conflicts
     /// (rename hints, a likely missing read permission, ...).
     pub notes: Vec<Note>,
+    /// Apps that enter or leave a Conditional Access policy's scope
+    /// through the plan's assignment changes (see `impact`).
+    pub impact: Vec<impact::Impact>,
 }
 
 impl Plan {
@@ -201,11 +212,13 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         let mut drift = found.drift;
         drift.sort_by(|a, b| a.address.cmp(&b.address));
         let (drift, acknowledged) = acknowledge::acknowledge(drift, &desired.acknowledged_drift);
+        let (impact, impact_notes) = impact::impact(&changes, live, desired);
         let mut notes = found.notes;
         notes.extend(reference_notes);
+        notes.extend(impact_notes);
         notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
         let fingerprint = fingerprint.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Plan { target, fingerprint, changes, conflicts, drift, acknowledged, mode: Mode::Plan, notes }
+        Plan { target, fingerprint, changes, conflicts, drift, acknowledged, mode: Mode::Plan, notes, impact }
     })
 }
 

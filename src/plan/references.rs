@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::model::live::LivePolicies;
+use crate::plan::filter_rule::{self, Operand};
 use crate::plan::{Action, Address, Change, Conflict, Note};
 
 /// Where a policy comes from.
@@ -58,7 +59,17 @@ impl PolicyState {
         }
     }
 
-    fn of_conditional_access(state: Option<&str>) -> Self {
+    /// The state as Graph writes it (`enabledForReportingButNotEnforced`).
+    pub fn graph_value(&self) -> &str {
+        match self {
+            PolicyState::Enabled => "enabled",
+            PolicyState::ReportOnly => "enabledForReportingButNotEnforced",
+            PolicyState::Disabled => "disabled",
+            PolicyState::Other(state) => state,
+        }
+    }
+
+    pub fn of_conditional_access(state: Option<&str>) -> Self {
         match state {
             Some("enabled") => PolicyState::Enabled,
             Some("enabledForReportingButNotEnforced") => PolicyState::ReportOnly,
@@ -92,16 +103,18 @@ impl Reference {
         self.attribute.eq_ignore_ascii_case(&crate::model::definition_id(set, attribute))
     }
 
-    /// Whether it names `value` of its attribute: equality (any case), a
-    /// prefix for `startsWith`, and any value when the comparison is one the
-    /// tool does not read (never guessed to be unrelated).
+    /// Whether it names `value` of its attribute: equality (any case, also
+    /// for each item of an `-in` list), a prefix for `startsWith`, a suffix
+    /// for `endsWith`, a part for `contains`, and any value when the
+    /// comparison is one the tool does not read (never guessed to be unrelated).
     fn names_value(&self, value: &str) -> bool {
         let (Some(operator), Some(literal)) = (&self.operator, &self.value) else { return true };
         match operator.trim_start_matches('-').to_ascii_lowercase().as_str() {
-            "eq" | "ne" | "equals" | "notequals" => literal.eq_ignore_ascii_case(value),
+            "eq" | "ne" | "equals" | "notequals" | "in" | "notin" => literal.eq_ignore_ascii_case(value),
             "startswith" | "notstartswith" => {
                 value.to_ascii_lowercase().starts_with(&literal.to_ascii_lowercase())
             }
+            "endswith" | "notendswith" => value.to_ascii_lowercase().ends_with(&literal.to_ascii_lowercase()),
             "contains" | "notcontains" => value.to_ascii_lowercase().contains(&literal.to_ascii_lowercase()),
             _ => true,
         }
@@ -158,7 +171,27 @@ pub fn references(policies: &LivePolicies) -> Vec<Reference> {
     found
 }
 
-fn display_name(policy: &Map<String, Value>) -> String {
+/// The definition ids (`Set_Attribute`, as written) that one policy names,
+/// in its filter rules or its exemptions, whichever kind it is.
+pub fn attributes_named_by(policy: &Map<String, Value>) -> Vec<String> {
+    let whole = Value::Object(policy.clone());
+    let mut rules = Vec::new();
+    filter_rules(&whole, &mut rules);
+    let mut named: Vec<String> =
+        rules.iter().flat_map(|rule| named_in_rule(rule)).map(|(attribute, _, _)| attribute).collect();
+    let mut exemptions = Vec::new();
+    exemptions_in(&whole, None, &mut exemptions);
+    named.extend(
+        exemptions
+            .iter()
+            .filter_map(|(_, exemption)| exemption.get("id").and_then(Value::as_str))
+            .map(str::to_owned),
+    );
+    named
+}
+
+/// What to call a policy: its `displayName`, else its id.
+pub fn display_name(policy: &Map<String, Value>) -> String {
     policy
         .get("displayName")
         .and_then(Value::as_str)
@@ -216,9 +249,31 @@ fn exemptions_in(
     }
 }
 
-/// The attributes a filter rule names: `CustomSecurityAttribute.<id>`,
-/// followed where readable by an operator (`-eq`) and a quoted literal.
+/// The attributes a filter rule names, each with its operator and the
+/// literal it is compared with (one entry per item of an `-in` list). A rule
+/// the grammar of `filter_rule` reads is read through it; one it cannot read
+/// falls back to a scan for `CustomSecurityAttribute.<id>` that names every
+/// value of each attribute found (no operator, no literal): conservative, so
+/// a deactivation is never taken for unrelated to a rule nobody can read.
 fn named_in_rule(rule: &str) -> Vec<(String, Option<String>, Option<String>)> {
+    let Ok(parsed) = filter_rule::parse(rule) else { return scanned_in_rule(rule) };
+    let mut named = Vec::new();
+    for comparison in parsed.comparisons() {
+        let operator = Some(format!("-{}", comparison.operator.name()));
+        match &comparison.operand {
+            Operand::One(literal) => {
+                named.push((comparison.attribute.clone(), operator, Some(literal.clone())));
+            }
+            Operand::List(items) => named.extend(
+                items.iter().map(|item| (comparison.attribute.clone(), operator.clone(), Some(item.clone()))),
+            ),
+        }
+    }
+    named
+}
+
+/// Every `CustomSecurityAttribute.<id>` in a rule that cannot be parsed.
+fn scanned_in_rule(rule: &str) -> Vec<(String, Option<String>, Option<String>)> {
     const PREFIX: &str = "customsecurityattribute.";
     let lower = rule.to_ascii_lowercase();
     let mut named = Vec::new();
@@ -227,23 +282,9 @@ fn named_in_rule(rule: &str) -> Vec<(String, Option<String>, Option<String>)> {
         let start = from + found + PREFIX.len();
         let rest = &rule[start..];
         let id_len = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
-        let attribute = rest[..id_len].to_owned();
         from = start + id_len;
-        let after = rest[id_len..].trim_start();
-        let (operator, value) = match after.strip_prefix('-') {
-            Some(tail) => {
-                let op_len = tail.find(|c: char| !c.is_alphanumeric()).unwrap_or(tail.len());
-                let operator = format!("-{}", &tail[..op_len]);
-                let literal = tail[op_len..]
-                    .trim_start()
-                    .strip_prefix('"')
-                    .and_then(|quoted| quoted.find('"').map(|end| quoted[..end].to_owned()));
-                (Some(operator), literal)
-            }
-            None => (None, None),
-        };
-        if !attribute.is_empty() {
-            named.push((attribute, operator, value));
+        if id_len > 0 {
+            named.push((rest[..id_len].to_owned(), None, None));
         }
     }
     named
@@ -351,15 +392,30 @@ mod tests {
     }
 
     #[test]
-    fn an_unreadable_comparison_names_every_value() {
+    fn a_list_names_each_of_its_items() {
         let named = named_in_rule("CustomSecurityAttribute.Access_Tier -in [\"A\",\"B\"]");
-        assert_eq!(named, [("Access_Tier".into(), Some("-in".into()), None)]);
+        assert_eq!(
+            named,
+            [
+                ("Access_Tier".into(), Some("-in".into()), Some("A".into())),
+                ("Access_Tier".into(), Some("-in".into()), Some("B".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unreadable_rule_names_every_value_of_each_attribute_in_it() {
+        let named = named_in_rule(
+            "CustomSecurityAttribute.Access_Tier -match \"Tier[01]\" -or -not (customSecurityAttribute.Access_Owner \
+             -eq \"x\")",
+        );
+        assert_eq!(named, [("Access_Tier".into(), None, None), ("Access_Owner".into(), None, None)]);
         let reference = Reference {
             kind: PolicyKind::ConditionalAccess,
             policy: "p".into(),
             state: PolicyState::Enabled,
             attribute: "Access_Tier".into(),
-            operator: Some("-in".into()),
+            operator: None,
             value: None,
         };
         assert!(reference.names_value("Anything"));

@@ -1,4 +1,4 @@
-//! The plan as JSON (format version 1, see `json_types`): conversion from
+//! The plan as JSON (format version 2, see `json_types`): conversion from
 //! the model to the contract's types, and writing them.
 
 use std::io::{self, Write};
@@ -9,7 +9,8 @@ use crate::model::AttributeValue;
 use crate::plan::{Action, FORMAT_VERSION, Mode, Plan, Snapshot, Target};
 
 use super::json_types::{
-    JsonChange, JsonConflict, JsonDrift, JsonFingerprint, JsonNote, JsonPlan, JsonSummary, JsonTarget,
+    JsonChange, JsonConflict, JsonDrift, JsonFingerprint, JsonImpact, JsonNote, JsonPlan, JsonSummary,
+    JsonTarget,
 };
 
 /// Writes `plan` as pretty JSON and a final newline.
@@ -78,11 +79,25 @@ pub fn document(plan: &Plan) -> JsonPlan {
             })
             .collect(),
         notes: notes(plan),
+        impact: plan
+            .impact
+            .iter()
+            .map(|impact| JsonImpact {
+                principal: impact.principal.to_string(),
+                display_name: impact.display_name.clone(),
+                policy: impact.policy.clone(),
+                policy_id: impact.policy_id.clone(),
+                state: impact.state.graph_value().to_owned(),
+                filter: impact.filter.clone(),
+                effect: impact.effect.as_str().to_owned(),
+                message: impact.sentence(),
+            })
+            .collect(),
         desired_state: None,
     }
 }
 
-/// The notes, then — so that format version 1 keeps its shape — the
+/// The notes, then — so that the format keeps the shape version 1 gave it — the
 /// acknowledged drift (`acknowledged drift: ...`) and, for `plan --drift`,
 /// what its drift list holds.
 fn notes(plan: &Plan) -> Vec<JsonNote> {

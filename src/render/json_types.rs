@@ -1,9 +1,9 @@
-//! The JSON plan document, format version 1 (DESIGN §4), as its own types so
+//! The JSON plan document, format version 2 (DESIGN §4), as its own types so
 //! that a change to the model cannot change the contract by accident. The
-//! shape is checked by `tests/json_contract.rs` and `schema/plan.v1.schema.json`;
+//! shape is checked by `tests/json_contract.rs` and `schema/plan.v2.schema.json`;
 //! any change to it must bump `plan::FORMAT_VERSION`.
 //!
-//! Version 1, field by field:
+//! Version 2 is version 1 plus `impact[]` (issue 18). Field by field:
 //! - `formatVersion` (first), `target` (`kind`: `graph` | `stateFile`),
 //!   `fingerprint` (`desired`, `live`: `sha256:<hex>`), `summary` (counts).
 //! - `changes[]`: `seq`, `action`, `kind`, `address`, `before`, `after`.
@@ -16,6 +16,8 @@
 //!   (strings or null), `message`, `hint`.
 //! - `drift[]`: `kind`, `address`, `message`.
 //! - `notes[]`: `address` (or null), `message`.
+//! - `impact[]`: `principal`, `displayName`, `policy`, `policyId`, `state`,
+//!   `filter`, `effect` (`enters` | `leaves` | `unknown`), `message`.
 //! - A saved plan (`plan --out`) adds `desiredState`: the desired state the
 //!   plan was computed from, which `apply PLANFILE` plans from again.
 
@@ -34,6 +36,9 @@ pub struct JsonPlan {
     pub conflicts: Vec<JsonConflict>,
     pub drift: Vec<JsonDrift>,
     pub notes: Vec<JsonNote>,
+    /// Version 2. Absent from a version-1 saved plan, which apply still reads.
+    #[serde(default)]
+    pub impact: Vec<JsonImpact>,
     /// Only in a saved plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_state: Option<Value>,
@@ -103,5 +108,25 @@ pub struct JsonDrift {
 #[serde(deny_unknown_fields)]
 pub struct JsonNote {
     pub address: Option<String>,
+    pub message: String,
+}
+
+/// One app entering or leaving a Conditional Access policy's scope
+/// (version 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonImpact {
+    /// The principal as addresses write it (`servicePrincipal:<appId>`).
+    pub principal: String,
+    pub display_name: Option<String>,
+    pub policy: String,
+    pub policy_id: Option<String>,
+    /// The policy's `state` as Graph writes it.
+    pub state: String,
+    /// The filter evaluated: `applicationFilter`, `servicePrincipalFilter`,
+    /// `agentIdServicePrincipalFilter`.
+    pub filter: String,
+    /// `enters`, `leaves` or `unknown`.
+    pub effect: String,
     pub message: String,
 }

@@ -10,11 +10,13 @@ use std::io::{self, Write};
 
 use similar::ChangeTag;
 
+use crate::plan::impact::Effect;
 use crate::plan::{Action, Change, Drift, Kind, Mode, Plan, Snapshot};
 
 use super::text::kind_words;
 use super::{
-    NO_CHANGES, acknowledged_heading, change_words, drift_heading, summary_line, target_words, word_runs,
+    NO_CHANGES, acknowledged_heading, change_words, drift_heading, impact_heading, summary_line,
+    target_words, word_runs,
 };
 
 /// GitHub refuses comments over 65,536 characters; keep a margin for a
@@ -49,6 +51,7 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
             }
         }
     }
+    impact(&mut head, plan);
     let _ = writeln!(head, "**{}**\n", summary_line(&summary));
     let _ = writeln!(head, "Target: {}\n", code(&target_words(&plan.target)));
     let _ = writeln!(
@@ -187,6 +190,45 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
 }
 
 /// One table row: number, action, kind, address, before, after.
+/// Up to this many impact lines are shown; the JSON plan has them all.
+const IMPACT_LINES: usize = 50;
+
+/// The impact on Conditional Access, first: a reviewer sees which apps a
+/// merge moves into or out of which policy before anything else.
+fn impact(head: &mut String, plan: &Plan) {
+    if plan.impact.is_empty() {
+        return;
+    }
+    let _ = writeln!(head, "> [!IMPORTANT]\n> **{}**", cell(&impact_heading(plan)));
+    for line in plan.impact.iter().take(IMPACT_LINES) {
+        let what = format!("{} ({})", code(&line.policy), line.state.describe());
+        let via = match line.filter.as_str() {
+            "applicationFilter" => String::new(),
+            other => format!(" (through its {})", code(other)),
+        };
+        let who = format!("{} **{}**", line.noun, escape_inline(&line.name()));
+        let _ = match &line.effect {
+            Effect::Enters => writeln!(head, "> - {who} enters the scope of {what}{via}"),
+            Effect::Leaves => writeln!(head, "> - {who} leaves the scope of {what}{via}"),
+            Effect::Unknown(reason) => {
+                writeln!(
+                    head,
+                    "> - :grey_question: impact unknown: {who} against {what}{via}: {}",
+                    cell(reason)
+                )
+            }
+        };
+    }
+    if plan.impact.len() > IMPACT_LINES {
+        let _ = writeln!(
+            head,
+            "> - … and {} more: `plan --format json` lists them all under `impact`",
+            plan.impact.len() - IMPACT_LINES
+        );
+    }
+    head.push('\n');
+}
+
 fn change_row(change: &Change) -> String {
     let (before, after) = match (&change.before, &change.after) {
         (Some(old), Some(new)) if description_changed(old, new) => {
@@ -288,6 +330,7 @@ mod tests {
             acknowledged: Vec::new(),
             mode: crate::plan::Mode::Plan,
             notes: Vec::new(),
+            impact: Vec::new(),
         }
     }
 

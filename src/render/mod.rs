@@ -51,6 +51,15 @@ pub fn drift_heading(plan: &Plan) -> String {
     }
 }
 
+/// The heading of the impact list: what the plan's assignment changes do
+/// to Conditional Access policies' scope.
+pub fn impact_heading(plan: &Plan) -> String {
+    format!(
+        "Impact on Conditional Access ({}): apps that enter or leave a policy's scope through these changes.",
+        plan.impact.len()
+    )
+}
+
 /// The heading of the acknowledged drift list.
 pub fn acknowledged_heading(plan: &Plan) -> String {
     format!(

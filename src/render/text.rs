@@ -13,8 +13,8 @@ use similar::ChangeTag;
 use crate::plan::{Action, Change, Kind, Mode, Plan, Snapshot};
 
 use super::{
-    NO_CHANGES, acknowledged_heading, allowed_values_words, drift_heading, shape_words, summary_line,
-    target_words, value_words,
+    NO_CHANGES, acknowledged_heading, allowed_values_words, drift_heading, impact_heading, shape_words,
+    summary_line, target_words, value_words,
 };
 
 struct Paint {
@@ -69,6 +69,14 @@ pub fn render(plan: &Plan, colour: bool, out: &mut dyn Write) -> io::Result<()> 
         writeln!(out)?;
         for change in &plan.changes {
             write_change(change, &paint, out)?;
+        }
+        writeln!(out)?;
+    }
+    if !plan.impact.is_empty() {
+        writeln!(out, "{}", paint.paint(BOLD, &impact_heading(plan)))?;
+        writeln!(out)?;
+        for impact in &plan.impact {
+            writeln!(out, "  > {}", impact.sentence())?;
         }
         writeln!(out)?;
     }
@@ -278,6 +286,7 @@ mod tests {
             acknowledged: Vec::new(),
             mode: crate::plan::Mode::Plan,
             notes: Vec::new(),
+            impact: Vec::new(),
         }
     }
 
