@@ -357,7 +357,9 @@ impl WritePacer {
             let accepted = signal.writes - signal.throttled.min(signal.writes);
             self.admitted.add(accepted, now);
             if accepted > 0 {
-                self.accepted_since_episode = true;
+                // Only writes sent after the episode began say Graph accepts
+                // again; a late answer to one sent before says nothing.
+                self.accepted_since_episode |= sent_in == self.episode;
                 self.last_accepted_unpressured = signal.pressure.is_none_or(|share| share < 0.8);
                 if self.last_accepted_unpressured && self.pressure_at.is_some() {
                     self.pressure_cleared_at.get_or_insert(now);
@@ -535,19 +537,27 @@ mod tests {
         let mut clock = start;
         let mut accepted = 0;
         let mut probes = 0;
-        while accepted < 100 || clock < storm_ends {
+        while accepted < 100 {
+            assert_eq!(pacer.wait_for(20, clock), Duration::ZERO);
+            accepted += 20;
+            pacer.observe(signal(20, 0, None), pacer.episode(), clock);
+            clock += Duration::from_millis(20);
+        }
+        // Four batches were in flight when the storm began: three refused
+        // whole, and one answered last with half of it accepted (sent before).
+        let sent_in = pacer.episode();
+        for _ in 0..3 {
+            pacer.observe(signal(20, 20, Some(2)), sent_in, clock);
+        }
+        pacer.observe(signal(20, 10, Some(2)), sent_in, clock);
+        while clock < storm_ends {
             let wait = pacer.wait_for(20, clock);
             if !wait.is_zero() {
                 clock += wait;
                 continue;
             }
-            if accepted < 100 {
-                accepted += 20;
-                pacer.observe(signal(20, 0, None), pacer.episode(), clock);
-            } else {
-                probes += 1;
-                pacer.observe(signal(20, 20, Some(2)), pacer.episode(), clock);
-            }
+            probes += 1;
+            pacer.observe(signal(20, 20, Some(2)), pacer.episode(), clock);
         }
         // One probe per Retry-After: the probe after a pause does not wait
         // for the slowed rate to pay for it.
