@@ -209,6 +209,9 @@ impl AdmittedRate {
     }
 }
 
+/// The longest wait `wait_for` asks for before the writer asks again.
+const LONGEST_PACING_WAIT: Duration = Duration::from_millis(250);
+
 /// How long the other writers wait for the first probe's answer at most.
 const PROBE_PATIENCE: Duration = Duration::from_secs(1);
 
@@ -308,7 +311,10 @@ impl WritePacer {
             return Duration::ZERO;
         }
         let missing = writes - self.tokens;
-        Duration::from_secs_f64(missing / (self.rate * self.slowdown(now))).max(Duration::from_millis(1))
+        // At most a short while: the rate may be climbing back, and a wait
+        // computed at today's slowed rate would outlast the climb.
+        Duration::from_secs_f64(missing / (self.rate * self.slowdown(now)))
+            .clamp(Duration::from_millis(1), LONGEST_PACING_WAIT)
     }
 
     /// Writes that failed without being served (503, a reset, a timeout)
@@ -520,6 +526,9 @@ mod tests {
             clock += Duration::from_secs(2);
         }
         assert!(pacer.slowdown(clock) < 0.1, "{}", pacer.slowdown(clock));
+        // A writer asks again soon, rather than sleeping out a wait computed
+        // at the slowed rate while the rate climbs back.
+        assert!(pacer.wait_for(20, clock) <= LONGEST_PACING_WAIT);
         // …and with no answer at all, time alone brings it back to full.
         assert_eq!(pacer.slowdown(clock + RAMP), 1.0);
         let full = sent_between(&mut pacer, clock + RAMP, clock + RAMP + Duration::from_secs(60));
