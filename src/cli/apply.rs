@@ -17,7 +17,7 @@ use crate::cli::exit_status::ExitStatus;
 use crate::cli::plan::{colour, load_desired, runtime};
 use crate::cli::target::{args_for_saved_target, describe, is_same_target, open_tenant};
 use crate::model::DesiredState;
-use crate::plan::{self, FORMAT_VERSION, Plan};
+use crate::plan::{self, FORMAT_VERSION, FORMAT_VERSION_WITH_SOURCES, Plan};
 use crate::render::json::document;
 use crate::render::json_types::{JsonChange, JsonPlan};
 use crate::render::{self, Format};
@@ -127,9 +127,11 @@ fn read_saved_plan(path: &Path) -> anyhow::Result<(JsonPlan, DesiredState)> {
         .and_then(|value| value.get("formatVersion").and_then(serde_json::Value::as_u64));
     if let Some(version) = version
         && version != u64::from(FORMAT_VERSION)
+        && version != u64::from(FORMAT_VERSION_WITH_SOURCES)
     {
         anyhow::bail!(
-            "{shown}: plan format version {version}; this entra-csa reads version {FORMAT_VERSION}"
+            "{shown}: plan format version {version}; this entra-csa reads versions {FORMAT_VERSION} and \
+             {FORMAT_VERSION_WITH_SOURCES}"
         );
     }
     let mut deserializer = serde_json::Deserializer::from_str(&text);
@@ -188,6 +190,8 @@ fn empty_plan(target: plan::Target) -> Plan {
         acknowledged: Vec::new(),
         mode: plan::Mode::Plan,
         notes: Vec::new(),
+        sources: Default::default(),
+        format_version: FORMAT_VERSION,
     }
 }
 

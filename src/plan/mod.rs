@@ -12,9 +12,12 @@ pub mod address;
 pub mod diff;
 pub mod effect;
 pub mod fingerprint;
+pub mod groups;
 pub mod order;
 pub mod references;
 pub mod saved;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +31,11 @@ pub use address::Address;
 /// Version of the JSON plan format (`plan --format json`, `plan --out`).
 /// Bump it on any change to the shape of the JSON document.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// Version 2 is version 1 plus an optional `source` on each change (the
+/// group a change comes from). Plans of files that assign by group are
+/// written in it; all others stay version 1, byte for byte.
+pub const FORMAT_VERSION_WITH_SOURCES: u32 = 2;
 
 /// A plan, computed from a desired state and a live state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +53,13 @@ pub struct Plan {
     /// Things worth saying that are neither changes nor conflicts
     /// (rename hints, a likely missing read permission, ...).
     pub notes: Vec<Note>,
+    /// Where a change comes from when the files do not list it directly:
+    /// `group:<key>` for a value a group gives or an authoritative group
+    /// takes away, by the change's address.
+    pub sources: BTreeMap<Address, String>,
+    /// The JSON format this plan is written in: `FORMAT_VERSION`, or
+    /// `FORMAT_VERSION_WITH_SOURCES` when the files assign by group.
+    pub format_version: u32,
 }
 
 impl Plan {
@@ -205,7 +220,20 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         notes.extend(reference_notes);
         notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
         let fingerprint = fingerprint.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Plan { target, fingerprint, changes, conflicts, drift, acknowledged, mode: Mode::Plan, notes }
+        let format_version =
+            if desired.group_assignments.is_empty() { FORMAT_VERSION } else { FORMAT_VERSION_WITH_SOURCES };
+        Plan {
+            target,
+            fingerprint,
+            changes,
+            conflicts,
+            drift,
+            acknowledged,
+            mode: Mode::Plan,
+            notes,
+            sources: found.sources,
+            format_version,
+        }
     })
 }
 

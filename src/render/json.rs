@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use crate::model::AttributeValue;
-use crate::plan::{Action, FORMAT_VERSION, Mode, Plan, Snapshot, Target};
+use crate::plan::{Action, Mode, Plan, Snapshot, Target};
 
 use super::json_types::{
     JsonChange, JsonConflict, JsonDrift, JsonFingerprint, JsonNote, JsonPlan, JsonSummary, JsonTarget,
@@ -22,7 +22,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
 pub fn document(plan: &Plan) -> JsonPlan {
     let summary = plan.summary();
     JsonPlan {
-        format_version: FORMAT_VERSION,
+        format_version: plan.format_version,
         target: match &plan.target {
             Target::Graph { graph_url, tenant_id } => {
                 JsonTarget::Graph { graph_url: graph_url.clone(), tenant_id: tenant_id.clone() }
@@ -53,6 +53,7 @@ pub fn document(plan: &Plan) -> JsonPlan {
                 address: change.address.to_string(),
                 before: snapshot_json(change.before.as_ref(), false),
                 after: snapshot_json(change.after.as_ref(), change.action == Action::Create),
+                source: plan.sources.get(&change.address).cloned(),
             })
             .collect(),
         conflicts: plan

@@ -16,6 +16,9 @@
 //!   (strings or null), `message`, `hint`.
 //! - `drift[]`: `kind`, `address`, `message`.
 //! - `notes[]`: `address` (or null), `message`.
+//! - Version 2 (plans of files with `assignments.groups`) is version 1
+//!   plus `source` on a change that a group gives or takes away:
+//!   `group:<key as the files write it>`.
 //! - A saved plan (`plan --out`) adds `desiredState`: the desired state the
 //!   plan was computed from, which `apply PLANFILE` plans from again.
 
@@ -77,6 +80,9 @@ pub struct JsonChange {
     pub address: String,
     pub before: Value,
     pub after: Value,
+    /// Format version 2 only: the group the change comes from (`group:<key>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

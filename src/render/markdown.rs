@@ -163,7 +163,7 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
         let mut rows = String::new();
         let mut shown = 0;
         for change in &plan.changes {
-            let row = change_row(change);
+            let row = change_row(change, plan.sources.get(&change.address).map(String::as_str));
             if rows.len() + row.len() > room {
                 break;
             }
@@ -187,7 +187,7 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
 }
 
 /// One table row: number, action, kind, address, before, after.
-fn change_row(change: &Change) -> String {
+fn change_row(change: &Change, source: Option<&str>) -> String {
     let (before, after) = match (&change.before, &change.after) {
         (Some(old), Some(new)) if description_changed(old, new) => {
             let (before, after) = change_words(Some(old), Some(new));
@@ -202,7 +202,10 @@ fn change_row(change: &Change) -> String {
         change.action.symbol(),
         change.action,
         kind_words(change.kind()),
-        code(&change.address.to_string()),
+        match source {
+            Some(source) => format!("{} from {}", code(&change.address.to_string()), code(source)),
+            None => code(&change.address.to_string()),
+        },
         words(before),
         after.map_or_else(|| "—".to_owned(), |text| cell(&text))
     )
@@ -288,6 +291,8 @@ mod tests {
             acknowledged: Vec::new(),
             mode: crate::plan::Mode::Plan,
             notes: Vec::new(),
+            sources: Default::default(),
+            format_version: crate::plan::FORMAT_VERSION,
         }
     }
 
@@ -358,7 +363,7 @@ mod tests {
             before: Some(set("Active projects for the user")),
             after: Some(set("Active project codes for the user")),
         };
-        let row = change_row(&change);
+        let row = change_row(&change, None);
         assert!(row.contains("description: Active ~~projects~~ **project codes** for the user"), "{row}");
     }
 }
