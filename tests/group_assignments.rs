@@ -363,6 +363,16 @@ async fn through_the_emulator_groups_plan_apply_converge_and_go_stale_on_a_membe
     let graph_plan: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(changes(&graph_plan), changes(&state_file_plan));
     assert_eq!(graph_plan["conflicts"], json!([]));
+    // Each member's values were read once, in the read the principals share.
+    let reads: Vec<String> = emulator
+        .requests()
+        .iter()
+        .filter(|request| request.method == "GET")
+        .map(|request| request.path.to_ascii_lowercase())
+        .filter(|path| [ALICE, BOB, APP].iter().any(|id| path.ends_with(id)))
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = reads.iter().collect();
+    assert_eq!(unique.len(), reads.len(), "a principal read twice: {reads:?}");
 
     // Plan, then the app leaves both groups before the apply: stale.
     let (code, _, stderr) = run_cli(graph(&["plan", "-f", &files, "--out", &saved]), "test-token").await;
@@ -420,4 +430,54 @@ fn the_example_applies_and_plans_empty_after() {
     let (code, stdout, stderr) =
         cli(&folder, &["plan", "-f", &files, "--state", "tenant.json", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_emulator_names_resolve_by_filter_and_an_ambiguous_one_lists_its_candidates() {
+    let folder = workspace(
+        r#"assignments:
+  groups:
+    Ops:
+      Engineering:
+        ProjectCode: OPS
+    Eng-Paymnts:
+      Engineering:
+        ProjectCode: PAY
+    eng-platform:
+      Engineering:
+        ProjectCode: PLT
+"#,
+    );
+    let state_file_plan = plan_json(&folder);
+    let emulator = emulator(EmulatorConfig {
+        seed_state: seed_of(&serde_json::from_value(contoso_with_groups()).unwrap()),
+        ..Default::default()
+    })
+    .await;
+    let files = folder.path().join("files.yaml").display().to_string();
+    let args = ["plan", "-f", &files, "--format", "json", "--graph-url", &emulator.base_url()];
+    let (code, stdout, stderr) =
+        run_cli(args.iter().map(|arg| arg.to_string()).collect(), "test-token").await;
+    assert_eq!(code, 1, "conflicts: {stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(changes(&plan), changes(&state_file_plan));
+    let addresses = |plan: &Value| -> Vec<(Value, Value)> {
+        plan["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|conflict| (conflict["address"].clone(), conflict["message"].clone()))
+            .collect()
+    };
+    assert_eq!(addresses(&plan), addresses(&state_file_plan));
+    // Graph is not searched for near names: the hint says how to key it.
+    assert_eq!(plan["conflicts"][0]["hint"], "key the group by its object id, or by its whole display name");
+    // The three names were looked up in one $batch.
+    let lookups = emulator
+        .requests()
+        .iter()
+        .filter(|request| request.path.ends_with("/groups") && request.batch_item.is_some())
+        .count();
+    assert_eq!(lookups, 3);
+    emulator.shutdown().await;
 }
