@@ -302,8 +302,15 @@ const LEAVERS: &str = r#"assignments:
 #[test]
 fn an_authoritative_group_unassigns_a_leaver_and_a_plain_one_keeps_its_value() {
     let folder = workspace(LEAVERS);
-    let (code, stdout, stderr) =
-        cli(&folder, &["apply", "-f", "files.yaml", "--state", "tenant.json", "--auto-approve"]);
+    // Through a saved plan (format version 2), applied as saved.
+    let (code, _, stderr) =
+        cli(&folder, &["plan", "-f", "files.yaml", "--state", "tenant.json", "--out", "plan.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.path().join("plan.json")).unwrap()).unwrap();
+    assert_eq!(saved["formatVersion"], 2);
+    assert!(saved["desiredState"]["groupAssignments"]["Tier0-Apps"].is_object(), "{saved:#}");
+    let (code, stdout, stderr) = cli(&folder, &["apply", "plan.json", "--auto-approve"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let state = folder.path().join("tenant.json");
     let mut document: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
@@ -480,4 +487,217 @@ async fn through_the_emulator_names_resolve_by_filter_and_an_ambiguous_one_lists
         .count();
     assert_eq!(lookups, 3);
     emulator.shutdown().await;
+}
+
+/// Generated tenants: six users, four groups with random members and
+/// random nesting (cycles and a group inside itself included), an
+/// attribute some users hold, and group entries giving it, some
+/// authoritative. In process (the plan's own code, the state file's
+/// membership expansion and its apply): every conflict is a principal two
+/// groups give different values, and otherwise the plan applied converges
+/// (a second plan is empty), every reached principal holds its groups'
+/// value, and no one holds an authoritative attribute that no group gives.
+mod generated {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use entra_csa::model::live::{GroupMember, LiveGroup, LivePrincipal, LiveState};
+    use entra_csa::model::{
+        AttributeSet, AttributeValue, DataType, Definition, DesiredState, GroupAssignments,
+        PrincipalAssignments, PrincipalKind, Status,
+    };
+    use entra_csa::plan::{self, Target};
+    use proptest::prelude::*;
+
+    const USERS: usize = 6;
+    const GROUPS: usize = 4;
+
+    fn user_id(index: usize) -> String {
+        format!("00000000-0000-4000-8000-0000000000{index:02}")
+    }
+
+    fn group_id(index: usize) -> String {
+        format!("6a1f0c2e-0000-4000-8000-0000000000{index:02}")
+    }
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        /// Each user's live value of Eng.Team.
+        held: Vec<Option<u8>>,
+        /// Each group's user members and group members, as bit masks.
+        users_in: Vec<u8>,
+        groups_in: Vec<u8>,
+        /// Each group's entry: the value it gives, and whether authoritative.
+        entries: Vec<Option<(u8, bool)>>,
+    }
+
+    fn cases() -> impl Strategy<Value = Case> {
+        (
+            proptest::collection::vec(proptest::option::of(0u8..3), USERS),
+            proptest::collection::vec(0u8..(1 << USERS), GROUPS),
+            proptest::collection::vec(0u8..(1 << GROUPS), GROUPS),
+            proptest::collection::vec(proptest::option::of((0u8..3, any::<bool>())), GROUPS),
+        )
+            .prop_map(|(held, users_in, groups_in, entries)| Case {
+                held,
+                users_in,
+                groups_in,
+                entries,
+            })
+    }
+
+    fn value(index: u8) -> AttributeValue {
+        AttributeValue::String(["Alpine", "Baker", "Cascade"][usize::from(index)].to_owned())
+    }
+
+    fn values(index: u8) -> PrincipalAssignments {
+        [("Eng".to_owned(), [("Team".to_owned(), value(index))].into_iter().collect())].into_iter().collect()
+    }
+
+    fn states(case: &Case) -> (DesiredState, LiveState) {
+        let definition = Definition {
+            attribute_set: "Eng".into(),
+            name: "Team".into(),
+            description: None,
+            data_type: DataType::String,
+            is_collection: false,
+            is_searchable: true,
+            use_pre_defined_values_only: false,
+            status: Status::Available,
+            allowed_values: Vec::new(),
+        };
+        let mut desired = DesiredState::default();
+        desired.attribute_sets.insert(
+            "Eng".into(),
+            AttributeSet {
+                id: "Eng".into(),
+                description: None,
+                max_attributes_per_set: None,
+                attributes: [("Team".to_owned(), definition.clone())].into_iter().collect(),
+            },
+        );
+        for (group, entry) in case.entries.iter().enumerate() {
+            if let Some((given, authoritative)) = entry {
+                let authoritative =
+                    if *authoritative { BTreeSet::from(["Eng.Team".to_owned()]) } else { BTreeSet::new() };
+                desired
+                    .group_assignments
+                    .insert(group_id(group), GroupAssignments { values: values(*given), authoritative });
+            }
+        }
+        let mut live = LiveState { principals_complete: true, ..LiveState::default() };
+        live.attribute_sets.insert(
+            "Eng".into(),
+            entra_csa::model::live::LiveAttributeSet {
+                id: "Eng".into(),
+                description: None,
+                max_attributes_per_set: None,
+            },
+        );
+        live.definitions.insert(definition.id(), definition);
+        for (index, held) in case.held.iter().enumerate() {
+            let principal = LivePrincipal {
+                kind: PrincipalKind::User,
+                object_id: user_id(index),
+                user_principal_name: Some(format!("user{index}@contoso.com")),
+                app_id: None,
+                display_name: None,
+                odata_type: None,
+                custom_security_attributes: held.map(values),
+            };
+            live.principals.insert(principal.id(), principal);
+        }
+        let member = |odata_type: &str, id: String| GroupMember {
+            odata_type: format!("#microsoft.graph.{odata_type}"),
+            id,
+            other: Default::default(),
+        };
+        live.groups = Some(
+            (0..GROUPS)
+                .map(|group| LiveGroup {
+                    id: group_id(group),
+                    display_name: Some(format!("Group {group}")),
+                    members: (0..USERS)
+                        .filter(|user| case.users_in[group] & (1 << user) != 0)
+                        .map(|user| member("user", user_id(user)))
+                        .chain(
+                            (0..GROUPS)
+                                .filter(|nested| case.groups_in[group] & (1 << nested) != 0)
+                                .map(|nested| member("group", group_id(nested))),
+                        )
+                        .collect(),
+                    other: Default::default(),
+                })
+                .collect(),
+        );
+        (desired, live)
+    }
+
+    /// The users each group reaches, worked out here on its own.
+    fn reached(case: &Case, group: usize) -> BTreeSet<usize> {
+        let mut seen = BTreeSet::from([group]);
+        let mut queue = vec![group];
+        let mut users = BTreeSet::new();
+        while let Some(next) = queue.pop() {
+            users.extend((0..USERS).filter(|user| case.users_in[next] & (1 << user) != 0));
+            for nested in (0..GROUPS).filter(|nested| case.groups_in[next] & (1 << nested) != 0) {
+                if seen.insert(nested) {
+                    queue.push(nested);
+                }
+            }
+        }
+        users
+    }
+
+    fn plan_of(desired: &DesiredState, live: &mut LiveState) -> plan::Plan {
+        let keys: Vec<String> = desired.group_assignments.keys().cloned().collect();
+        live.memberships = entra_csa::tenant::memberships_in(live, &keys);
+        plan::build(desired, live, Target::StateFile { path: "generated.json".into() })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        #[test]
+        fn group_plans_converge_and_hold_their_rules(case in cases()) {
+            let (desired, mut live) = states(&case);
+            // What each user is given, by group, as worked out here.
+            let mut given: BTreeMap<usize, BTreeSet<u8>> = BTreeMap::new();
+            for (group, entry) in case.entries.iter().enumerate() {
+                if let Some((value, _)) = entry {
+                    for user in reached(&case, group) {
+                        given.entry(user).or_default().insert(*value);
+                    }
+                }
+            }
+            let disputed: BTreeSet<String> = given
+                .iter()
+                .filter(|(_, values)| values.len() > 1)
+                .map(|(user, _)| format!("user:user{user}@contoso.com/Eng.Team"))
+                .collect();
+            let plan = plan_of(&desired, &mut live);
+            let conflicts: BTreeSet<String> =
+                plan.conflicts.iter().map(|conflict| conflict.address.to_string()).collect();
+            prop_assert_eq!(&conflicts, &disputed);
+            if !disputed.is_empty() {
+                return Ok(());
+            }
+            for change in &plan.changes {
+                entra_csa::plan::effect::apply_change(&mut live, change).unwrap();
+            }
+            let again = plan_of(&desired, &mut live);
+            prop_assert!(again.changes.is_empty(), "not converged: {:?}", again.changes);
+            let authoritative = case.entries.iter().flatten().any(|(_, authoritative)| *authoritative);
+            for user in 0..USERS {
+                let holds = live.principals.values().find(|principal| principal.object_id == user_id(user))
+                    .and_then(|principal| principal.value("Eng", "Team").cloned());
+                match given.get(&user) {
+                    Some(values) => {
+                        prop_assert_eq!(holds, Some(value(*values.iter().next().unwrap())));
+                    }
+                    None if authoritative => prop_assert_eq!(holds, None),
+                    None => prop_assert_eq!(holds, case.held[user].map(value), "left alone"),
+                }
+            }
+        }
+    }
 }
