@@ -701,3 +701,28 @@ mod generated {
         }
     }
 }
+
+#[test]
+fn under_undeclared_assignments_what_a_group_gives_is_neither_drift_nor_removed() {
+    let report = workspace(&format!("policy:\n  undeclaredAssignments: report\n{NESTED}"));
+    let (code, stdout, stderr) =
+        cli(&report, &["apply", "-f", "files.yaml", "--state", "tenant.json", "--auto-approve"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let plan = plan_json(&report);
+    assert_eq!(plan["changes"], json!([]));
+    let drift: Vec<&str> =
+        plan["drift"].as_array().unwrap().iter().map(|drift| drift["address"].as_str().unwrap()).collect();
+    assert!(drift.contains(&"user:alice@contoso.com/Engineering.CostCenter"), "{drift:?}");
+    assert!(drift.iter().all(|address| !address.ends_with("ProjectCode")), "{drift:?}");
+
+    let remove = workspace(&format!("policy:\n  undeclaredAssignments: remove\n{NESTED}"));
+    let (code, stdout, stderr) =
+        cli(&remove, &["apply", "-f", "files.yaml", "--state", "tenant.json", "--auto-approve"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(remove.path().join("tenant.json")).unwrap()).unwrap();
+    let alice = &state["users"][0]["customSecurityAttributes"]["Engineering"];
+    assert_eq!(alice["ProjectCode"], "PAY", "{alice}");
+    assert_eq!(alice.get("CostCenter"), None, "what no source gives is removed: {alice}");
+    assert!(changes(&plan_json(&remove)).is_empty());
+}

@@ -103,6 +103,16 @@ impl Membership {
         display_name: Option<&str>,
         transitive: impl IntoIterator<Item = &'a GroupMember>,
     ) -> Membership {
+        Membership::of_group_within(id, display_name, transitive, MAX_GROUP_MEMBERS)
+    }
+
+    /// As `of_group`, with `bound` in place of `MAX_GROUP_MEMBERS`.
+    fn of_group_within<'a>(
+        id: &str,
+        display_name: Option<&str>,
+        transitive: impl IntoIterator<Item = &'a GroupMember>,
+        bound: usize,
+    ) -> Membership {
         let mut members = Vec::new();
         let mut other_members = Vec::new();
         for member in transitive {
@@ -112,11 +122,11 @@ impl Membership {
                 None => other_members.push(format!("{} {}", member.odata_type, member.id)),
             }
         }
-        if members.len() > MAX_GROUP_MEMBERS {
-            return Membership::TooLarge { read: members.len() };
-        }
         members.sort();
         members.dedup();
+        if members.len() > bound {
+            return Membership::TooLarge { read: members.len() };
+        }
         other_members.sort();
         other_members.dedup();
         Membership::Group {
@@ -401,5 +411,56 @@ impl LiveState {
     /// Definitions of the set `set_id`.
     pub fn definitions_in<'a>(&'a self, set_id: &'a str) -> impl Iterator<Item = &'a Definition> + 'a {
         self.definitions.values().filter(move |def| def.attribute_set == set_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(odata_type: &str, id: &str) -> GroupMember {
+        GroupMember { odata_type: odata_type.into(), id: id.into(), other: Default::default() }
+    }
+
+    #[test]
+    fn members_are_users_or_service_principals_by_their_derived_types_too() {
+        let kinds = [
+            ("#microsoft.graph.user", Some(PrincipalKind::User)),
+            ("#microsoft.graph.agentUser", Some(PrincipalKind::User)),
+            ("#microsoft.graph.servicePrincipal", Some(PrincipalKind::ServicePrincipal)),
+            ("#microsoft.graph.agentIdentity", Some(PrincipalKind::ServicePrincipal)),
+            ("#microsoft.graph.agentIdentityBlueprintPrincipal", Some(PrincipalKind::ServicePrincipal)),
+            ("#microsoft.graph.device", None),
+            ("#microsoft.graph.orgContact", None),
+            ("#microsoft.graph.group", None),
+            ("#microsoft.graph.somethingNew", None),
+        ];
+        for (odata_type, kind) in kinds {
+            assert_eq!(member(odata_type, "x").principal_kind(), kind, "{odata_type}");
+        }
+    }
+
+    #[test]
+    fn a_membership_keeps_principals_once_counts_the_rest_and_has_a_bound() {
+        let transitive = [
+            member("#microsoft.graph.user", "B"),
+            member("#microsoft.graph.user", "b"),
+            member("#microsoft.graph.agentIdentity", "a"),
+            member("#microsoft.graph.group", "g"),
+            member("#microsoft.graph.device", "d"),
+        ];
+        let Membership::Group { members, other_members, .. } = Membership::of_group("G", None, &transitive)
+        else {
+            panic!("one group")
+        };
+        assert_eq!(
+            members,
+            vec![
+                PrincipalId { kind: PrincipalKind::User, object_id: "b".into() },
+                PrincipalId { kind: PrincipalKind::ServicePrincipal, object_id: "a".into() },
+            ]
+        );
+        assert_eq!(other_members, vec!["#microsoft.graph.device d".to_owned()]);
+        assert_eq!(Membership::of_group_within("G", None, &transitive, 1), Membership::TooLarge { read: 2 });
     }
 }

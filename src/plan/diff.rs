@@ -695,13 +695,15 @@ fn diff_group_grants(
         for ((set, attribute), grant) in given.iter().flat_map(|(set, attributes)| {
             attributes.iter().map(move |(attribute, grant)| ((*set, *attribute), grant))
         }) {
+            // A group gives it: neither drift nor to remove, even where
+            // the principal's own entry or a conflict decides it.
+            handled.insert((principal.id(), set.to_string(), attribute.to_string()));
             if grant.disputed
                 || listed_attribute(principal, set, attribute) == Some(true)
                 || skipped(principal, set, attribute)
             {
                 continue;
             }
-            handled.insert((principal.id(), set.to_string(), attribute.to_string()));
             let current = present(principal.value(set, attribute));
             let address = Address::Assignment {
                 principal: key.clone(),
