@@ -3,7 +3,9 @@
 //! `schema/plan.v1.schema.json` is its published schema. Any change to the
 //! shape of `plan --format json` or of a saved plan fails here; a deliberate
 //! change must bump `formatVersion`, add `plan.v2.schema.json` and update
-//! these structs.
+//! these structs. Version 2 (files that assign by group) is version 1 plus
+//! an optional `source` on changes: `schema/plan.v2.schema.json`, held to
+//! differ from version 1 by that field only.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -245,4 +247,42 @@ fn the_schema_rejects_an_unknown_field() {
         serde_json::from_str(&std::fs::read_to_string(case.join("plan.json")).unwrap()).unwrap();
     value["changes"][0]["extra"] = Value::Bool(true);
     assert!(!schema().is_valid(&value));
+}
+
+/// Format version 2 is version 1 plus an optional `source` on changes, and
+/// only files that assign by group get it.
+#[test]
+fn plans_of_files_with_groups_are_version_2_which_only_adds_source() {
+    let load = |name: &str| -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema").join(name);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let (v1, mut v2) = (load("plan.v1.schema.json"), load("plan.v2.schema.json"));
+    // Take the additions back out: what is left is version 1.
+    let change = v2["$defs"]["change"]["properties"].as_object_mut().expect("a change's properties");
+    assert!(change.remove("source").is_some(), "version 2 adds `source`");
+    for key in ["title", "description"] {
+        v2[key] = v1[key].clone();
+    }
+    v2["properties"]["formatVersion"] = v1["properties"]["formatVersion"].clone();
+    assert_eq!(v2, v1, "version 2 differs from version 1 by more than `source`");
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(root.join("examples/groups/groups-live.json"), folder.path().join("tenant.json")).unwrap();
+    let output = crate::launch::entra_csa()
+        .current_dir(folder.path())
+        .arg("plan")
+        .arg("-f")
+        .arg(root.join("examples/groups"))
+        .args(["--state", "tenant.json", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["formatVersion"], 2);
+    assert!(plan["changes"].as_array().unwrap().iter().any(|change| change["source"].is_string()));
+    let validator = jsonschema::validator_for(&load("plan.v2.schema.json")).unwrap();
+    assert!(validator.is_valid(&plan), "the version 2 schema accepts it");
+    assert!(!schema().is_valid(&plan), "the version 1 schema refuses it");
 }
