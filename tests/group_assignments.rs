@@ -255,20 +255,7 @@ fn equal_values_from_two_sources_are_one_value_and_different_ones_a_conflict_nam
 
 #[test]
 fn a_group_name_must_name_one_group_and_an_unknown_one_gets_a_suggestion() {
-    let folder = workspace(
-        r#"assignments:
-  groups:
-    Ops:
-      Engineering:
-        ProjectCode: OPS
-    Eng-Paymnts:
-      Engineering:
-        ProjectCode: PAY
-    eng-platform:
-      Engineering:
-        ProjectCode: PLT
-"#,
-    );
+    let folder = workspace(NAMES);
     let plan = plan_json(&folder);
     let conflicts = plan["conflicts"].as_array().unwrap();
     assert_eq!(conflicts.len(), 2, "{conflicts:#?}");
@@ -284,6 +271,20 @@ fn a_group_name_must_name_one_group_and_an_unknown_one_gets_a_suggestion() {
         "group:eng-platform"
     )));
 }
+
+/// Names: one two groups share, one misspelt, one in another case.
+const NAMES: &str = r#"assignments:
+  groups:
+    Ops:
+      Engineering:
+        ProjectCode: OPS
+    Eng-Paymnts:
+      Engineering:
+        ProjectCode: PAY
+    eng-platform:
+      Engineering:
+        ProjectCode: PLT
+"#;
 
 const LEAVERS: &str = r#"assignments:
   groups:
@@ -441,20 +442,7 @@ fn the_example_applies_and_plans_empty_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_the_emulator_names_resolve_by_filter_and_an_ambiguous_one_lists_its_candidates() {
-    let folder = workspace(
-        r#"assignments:
-  groups:
-    Ops:
-      Engineering:
-        ProjectCode: OPS
-    Eng-Paymnts:
-      Engineering:
-        ProjectCode: PAY
-    eng-platform:
-      Engineering:
-        ProjectCode: PLT
-"#,
-    );
+    let folder = workspace(NAMES);
     let state_file_plan = plan_json(&folder);
     let emulator = emulator(EmulatorConfig {
         seed_state: seed_of(&serde_json::from_value(contoso_with_groups()).unwrap()),
@@ -503,7 +491,7 @@ mod generated {
     use entra_csa::model::live::{GroupMember, LiveGroup, LivePrincipal, LiveState};
     use entra_csa::model::{
         AttributeSet, AttributeValue, DataType, Definition, DesiredState, GroupAssignments,
-        PrincipalAssignments, PrincipalKind, Status,
+        PrincipalAssignments, PrincipalKind,
     };
     use entra_csa::plan::{self, Target};
     use proptest::prelude::*;
@@ -554,17 +542,7 @@ mod generated {
     }
 
     fn states(case: &Case) -> (DesiredState, LiveState) {
-        let definition = Definition {
-            attribute_set: "Eng".into(),
-            name: "Team".into(),
-            description: None,
-            data_type: DataType::String,
-            is_collection: false,
-            is_searchable: true,
-            use_pre_defined_values_only: false,
-            status: Status::Available,
-            allowed_values: Vec::new(),
-        };
+        let definition = Definition::with_defaults("Eng", "Team", DataType::String);
         let mut desired = DesiredState::default();
         desired.attribute_sets.insert(
             "Eng".into(),

@@ -14,9 +14,7 @@ use entra_csa::emulator::{RunningEmulator, Throttle};
 use entra_csa::graph::{BearerToken, ClientOptions, GraphTenant, TokenSource, endpoint};
 use entra_csa::model::live::{GroupMember, LiveGroup};
 use entra_csa::model::synthetic::{Shape, generate};
-use entra_csa::model::{
-    AttributeSet, AttributeValue, DataType, Definition, DesiredState, GroupAssignments, Status,
-};
+use entra_csa::model::{AttributeSet, AttributeValue, DataType, Definition, DesiredState, GroupAssignments};
 use entra_csa::plan;
 use entra_csa::tenant::{ReadScope, Tenant};
 
@@ -29,17 +27,7 @@ const GROUP: &str = "6a1f0c2e-0000-4000-8000-00000000b001";
 /// The files: a new set `Bench` with a String attribute `Team`, given to the
 /// group's members; `with_group: false` is the same files without the group.
 fn desired(with_group: bool) -> DesiredState {
-    let definition = Definition {
-        attribute_set: "Bench".into(),
-        name: "Team".into(),
-        description: None,
-        data_type: DataType::String,
-        is_collection: false,
-        is_searchable: true,
-        use_pre_defined_values_only: false,
-        status: Status::Available,
-        allowed_values: Vec::new(),
-    };
+    let definition = Definition::with_defaults("Bench", "Team", DataType::String);
     let mut desired = DesiredState::default();
     desired.attribute_sets.insert(
         "Bench".into(),

@@ -177,6 +177,23 @@ pub struct Definition {
 }
 
 impl Definition {
+    /// An Available, searchable, single-valued definition without a
+    /// description or allowed values: what the files get by declaring only
+    /// `type`.
+    pub fn with_defaults(set: &str, name: &str, data_type: DataType) -> Definition {
+        Definition {
+            attribute_set: set.to_owned(),
+            name: name.to_owned(),
+            description: None,
+            data_type,
+            is_collection: false,
+            is_searchable: true,
+            use_pre_defined_values_only: false,
+            status: Status::Available,
+            allowed_values: Vec::new(),
+        }
+    }
+
     /// Graph's id of a definition: `{attributeSet}_{name}`.
     pub fn id(&self) -> String {
         definition_id(&self.attribute_set, &self.name)

@@ -1086,17 +1086,7 @@ mod tests {
     use crate::model::{AllowedValue, DataType, Policy};
 
     fn definition(set: &str, name: &str, data_type: DataType) -> Definition {
-        Definition {
-            attribute_set: set.into(),
-            name: name.into(),
-            description: None,
-            data_type,
-            is_collection: false,
-            is_searchable: true,
-            use_pre_defined_values_only: false,
-            status: Status::Available,
-            allowed_values: Vec::new(),
-        }
+        Definition::with_defaults(set, name, data_type)
     }
 
     fn desired_with(definitions: Vec<Definition>) -> DesiredState {
