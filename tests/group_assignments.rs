@@ -704,3 +704,25 @@ fn under_undeclared_assignments_what_a_group_gives_is_neither_drift_nor_removed(
     assert_eq!(alice.get("CostCenter"), None, "what no source gives is removed: {alice}");
     assert!(changes(&plan_json(&remove)).is_empty());
 }
+
+/// An export of a tenant the groups were applied to, with the group entries
+/// beside it: the exported principals and the groups give equal values, so
+/// the plan is empty.
+#[test]
+fn an_export_with_the_group_entries_beside_it_plans_empty() {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(repo("examples/groups/groups-live.json"), folder.path().join("tenant.json")).unwrap();
+    let files = repo("examples/groups").display().to_string();
+    let (code, _, stderr) =
+        cli(&folder, &["apply", "-f", &files, "--state", "tenant.json", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) =
+        cli(&folder, &["export", "--assignments", "--state", "tenant.json", "-o", "exported/"]);
+    assert_eq!(code, 0, "{stderr}");
+    let example = std::fs::read_to_string(repo("examples/groups/groups.yaml")).unwrap();
+    let groups = &example[example.find("assignments:").unwrap()..];
+    std::fs::write(folder.path().join("exported/groups.yaml"), format!("version: 1\n{groups}")).unwrap();
+    let (code, stdout, stderr) =
+        cli(&folder, &["plan", "-f", "exported/", "--state", "tenant.json", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
