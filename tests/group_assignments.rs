@@ -726,3 +726,32 @@ fn an_export_with_the_group_entries_beside_it_plans_empty() {
         cli(&folder, &["plan", "-f", "exported/", "--state", "tenant.json", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 }
+
+/// Reading members needs `GroupMember.Read.All` (or higher): the emulator
+/// refuses a token without it as Graph does, and the plan says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_emulator_a_token_that_cannot_read_group_members_is_refused() {
+    let folder = workspace(NESTED);
+    let emulator = emulator(EmulatorConfig {
+        seed_state: seed_of(&serde_json::from_value(contoso_with_groups()).unwrap()),
+        ..Default::default()
+    })
+    .await;
+    let files = folder.path().join("files.yaml").display().to_string();
+    let args: Vec<String> = ["plan", "-f", &files, "--graph-url", &emulator.base_url()]
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect();
+    let grants = ["CustomSecAttributeDefinition.ReadWrite.All", "CustomSecAttributeAssignment.ReadWrite.All"];
+    let without = jwt(json!({ "tid": "t", "appid": "a", "roles": grants }));
+    let (code, stdout, stderr) = run_cli(args.clone(), &without).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("Authorization_RequestDenied") || stderr.contains("403"), "{stderr}");
+    let mut with_groups = grants.to_vec();
+    with_groups.push("GroupMember.Read.All");
+    let with = jwt(json!({ "tid": "t", "appid": "a", "roles": with_groups }));
+    let (code, stdout, stderr) = run_cli(args, &with).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("(from group:Eng-Payments)"), "{stdout}");
+    emulator.shutdown().await;
+}

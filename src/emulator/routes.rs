@@ -533,9 +533,7 @@ fn need(route: &Route, method: &Method) -> Need {
         Route::ConditionalAccessPolicies
         | Route::DefaultAppManagementPolicy
         | Route::AppManagementPolicies => Need::ReadPolicies,
-        // Emulator's choice: the group permissions Graph asks for
-        // (GroupMember.Read.All and up) are not modelled yet.
-        Route::Groups | Route::Group(_) | Route::GroupMembers(..) => Need::Nothing,
+        Route::Groups | Route::Group(_) | Route::GroupMembers(..) => Need::ReadGroups,
     }
 }
 
