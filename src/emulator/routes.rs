@@ -416,7 +416,7 @@ fn route(
                 check_filter_properties(filter, GROUP_PROPERTIES, "group")?;
             }
             // `displayName eq '…'` is how a client finds a group by name
-            // (list-groups.md: displayName supports `eq`); Entra compares
+            // (resources/group.md: displayName supports `eq`); Entra compares
             // the name ignoring case.
             let groups: Vec<Map<String, Value>> = store
                 .groups

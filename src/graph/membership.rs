@@ -7,7 +7,8 @@
 //!
 //! `memberships` finds the groups the files name first: an object id as
 //! it is, a display name by `GET /groups?$filter=displayName eq '…'`
-//! (list-groups.md documents `eq` on displayName), up to 20 names in one
+//! (resources/group.md: displayName supports `$filter` `eq`; api/group-list.md:
+//! `GroupMember.Read.All` or higher), up to 20 names in one
 //! `$batch`. Transitive membership is documented in
 //! group-list-transitivemembers.md: users, service principals (agent
 //! identities among them), devices, contacts and nested groups, each once.
