@@ -19,6 +19,8 @@ const PLATFORM: &str = "6a1f0c2e-0000-4000-8000-000000000002";
 const TIER0: &str = "6a1f0c2e-0000-4000-8000-000000000003";
 const OPS_A: &str = "6a1f0c2e-0000-4000-8000-000000000004";
 const OPS_B: &str = "6a1f0c2e-0000-4000-8000-000000000005";
+/// A name with a quote, an ampersand and a slash, which the lookup must escape.
+const SALES: &str = "6a1f0c2e-0000-4000-8000-000000000006";
 
 const ALICE: &str = "0b9a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d";
 const BOB: &str = "1c2d3e4f-5a6b-4c7d-9e8f-0a1b2c3d4e5f";
@@ -54,7 +56,8 @@ fn contoso_with_groups() -> Value {
             member("device", "d0000000-0000-4000-8000-000000000001") ] },
         { "id": TIER0, "displayName": "Tier0-Apps", "members": [member("servicePrincipal", APP)] },
         { "id": OPS_A, "displayName": "Ops", "members": [member("user", CAROL)] },
-        { "id": OPS_B, "displayName": "ops", "members": [] }
+        { "id": OPS_B, "displayName": "ops", "members": [] },
+        { "id": SALES, "displayName": "Sales 'EMEA' & Co/Ops", "members": [member("user", CAROL)] }
     ]);
     document
 }
@@ -264,6 +267,11 @@ fn a_group_name_must_name_one_group_and_an_unknown_one_gets_a_suggestion() {
     assert_eq!(conflicts[1]["address"], "group:Ops/Engineering.ProjectCode");
     let message = conflicts[1]["message"].as_str().unwrap();
     assert!(message.contains(OPS_A) && message.contains(OPS_B), "the candidates are named: {message}");
+    assert!(changes(&plan).contains(&change(
+        "assign",
+        "user:carol@contoso.com/Engineering.ProjectCode",
+        "group:Sales 'EMEA' & Co/Ops"
+    )));
     // A display name matches ignoring case, as Entra compares it.
     assert!(changes(&plan).contains(&change(
         "assign",
@@ -272,7 +280,8 @@ fn a_group_name_must_name_one_group_and_an_unknown_one_gets_a_suggestion() {
     )));
 }
 
-/// Names: one two groups share, one misspelt, one in another case.
+/// Names: one two groups share, one misspelt, one in another case, one
+/// with a quote, an ampersand and a slash.
 const NAMES: &str = r#"assignments:
   groups:
     Ops:
@@ -284,6 +293,9 @@ const NAMES: &str = r#"assignments:
     eng-platform:
       Engineering:
         ProjectCode: PLT
+    "Sales 'EMEA' & Co/Ops":
+      Engineering:
+        ProjectCode: EMEA
 "#;
 
 const LEAVERS: &str = r#"assignments:
@@ -467,13 +479,13 @@ async fn through_the_emulator_names_resolve_by_filter_and_an_ambiguous_one_lists
     assert_eq!(addresses(&plan), addresses(&state_file_plan));
     // Graph is not searched for near names: the hint says how to key it.
     assert_eq!(plan["conflicts"][0]["hint"], "key the group by its object id, or by its whole display name");
-    // The three names were looked up in one $batch.
+    // The four names were looked up in one $batch.
     let lookups = emulator
         .requests()
         .iter()
         .filter(|request| request.path.ends_with("/groups") && request.batch_item.is_some())
         .count();
-    assert_eq!(lookups, 3);
+    assert_eq!(lookups, 4);
     emulator.shutdown().await;
 }
 
