@@ -8,7 +8,8 @@
 //! skips the emulator; `--out FILE` writes elsewhere; `--reliability` runs
 //! only the throttling and fault rows (`reliability/mod.rs`, a few minutes)
 //! and replaces their section of the existing file; `--report` likewise runs
-//! only the rows of `entra-csa report`. `SCALE_KEEP_DATA=DIR`
+//! only the rows of `entra-csa report`; `--groups` only the rows of
+//! assigning by group (`groups/mod.rs`). `SCALE_KEEP_DATA=DIR`
 //! keeps the generated files, `SCALE_PHASES=1` prints the peak memory after
 //! each phase of the measured plan. Internally, the binary re-runs itself with `--measure-plan DIR`
 //! to measure one plan's peak memory in a process of its own.
@@ -27,6 +28,8 @@ use entra_csa::model::synthetic::{Shape, generate};
 use entra_csa::plan::{self, Target};
 use entra_csa::tenant::{ReadScope, Tenant};
 
+#[path = "groups/mod.rs"]
+mod groups;
 #[path = "reliability/mod.rs"]
 mod reliability;
 
@@ -66,6 +69,10 @@ fn main() {
         measure_plan_in_this_process(Path::new(&args[position + 1]));
         return;
     }
+    if let Some(position) = args.iter().position(|arg| arg == "--measure-group-plan") {
+        groups::measure_in_this_process(Path::new(&args[position + 1]), &args[position + 2]);
+        return;
+    }
     if let Some(position) = args.iter().position(|arg| arg == "--measure-report") {
         measure_report_in_this_process(&args[position + 1..]);
         return;
@@ -98,6 +105,16 @@ fn main() {
         let cases: Vec<String> = args[position + 1].split(',').map(str::to_owned).collect();
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
         print!("{}", runtime.block_on(reliability::section_of(&cases)));
+        return;
+    }
+    if args.iter().any(|arg| arg == "--groups") {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let section = runtime.block_on(groups::section());
+        let existing = std::fs::read_to_string(&out).unwrap_or_default();
+        std::fs::write(&out, splice_section(&existing, groups::HEADING, &section))
+            .expect("BENCHMARKS.md is writable");
+        eprintln!("wrote {}", out.display());
+        print!("{section}");
         return;
     }
     if args.iter().any(|arg| arg == "--reliability") {

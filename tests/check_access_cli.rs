@@ -107,3 +107,24 @@ fn the_policy_read_is_reported_as_optional_when_held() {
     assert!(stdout.contains("Optional (not counted above):"), "{stdout}");
     assert!(stdout.contains("ok      Policy.Read.All"), "{stdout}");
 }
+
+#[test]
+fn files_that_assign_by_group_need_to_read_group_members() {
+    let grants =
+        r#""CustomSecAttributeDefinition.ReadWrite.All","CustomSecAttributeAssignment.ReadWrite.All""#;
+    let without = jwt(&format!(r#"{{"tid":"t","appid":"a","roles":[{grants}]}}"#));
+    let (code, stdout, _) = check_access(&without, &["examples/groups/groups.yaml"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains(
+            "MISSING reads groups' transitive members — needs Graph permission GroupMember.Read.All"
+        ),
+        "{stdout}"
+    );
+    // Group-only files still need the assignment grants.
+    assert!(stdout.contains("ok      assign and unassign values"), "{stdout}");
+    let with = jwt(&format!(r#"{{"tid":"t","appid":"a","roles":[{grants},"GroupMember.Read.All"]}}"#));
+    let (code, stdout, _) = check_access(&with, &["examples/groups/groups.yaml"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("ok      reads groups' transitive members"), "{stdout}");
+}

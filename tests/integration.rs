@@ -22,6 +22,7 @@ mod graph_read;
 mod graph_support;
 mod graph_sweep;
 mod graph_wire;
+mod group_assignments;
 mod groups_state_file;
 mod hostile_input;
 mod json_contract;

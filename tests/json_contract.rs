@@ -3,8 +3,10 @@
 //! `schema/plan.v2.schema.json` is its published schema (version 2 is
 //! version 1, `schema/plan.v1.schema.json`, plus `impact[]`). Any change to the
 //! shape of `plan --format json` or of a saved plan fails here; a deliberate
-//! change must bump `formatVersion`, add `plan.v2.schema.json` and update
-//! these structs.
+//! change must bump `formatVersion`, add a new schema and update these
+//! structs. Version 2 also adds an optional `source` on changes (the group a
+//! change comes from), and is held to differ from version 1 by those two
+//! additions only.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -87,6 +89,9 @@ struct ChangeV1 {
     address: String,
     before: Value,
     after: Value,
+    /// Version 2: the group a change comes from, on those a group makes.
+    #[serde(default)]
+    source: Option<String>,
 }
 
 #[allow(dead_code)]
@@ -298,4 +303,44 @@ fn apply_still_reads_a_plan_saved_as_version_1() {
         String::from_utf8_lossy(&refused.stderr)
             .contains("plan format version 3; this entra-csa reads versions 1 to 2")
     );
+}
+
+/// Format version 2 is version 1 plus `impact[]` and an optional `source`
+/// on changes, which plans of files that assign by group carry.
+#[test]
+fn version_2_only_adds_impact_and_source_which_group_plans_carry() {
+    let load = |name: &str| -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema").join(name);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let (v1, mut v2) = (load("plan.v1.schema.json"), load("plan.v2.schema.json"));
+    // Take the additions back out: what is left is version 1.
+    let change = v2["$defs"]["change"]["properties"].as_object_mut().expect("a change's properties");
+    assert!(change.remove("source").is_some(), "version 2 adds `source`");
+    assert!(v2["$defs"].as_object_mut().unwrap().remove("impact").is_some(), "version 2 adds `impact`");
+    assert!(v2["properties"].as_object_mut().unwrap().remove("impact").is_some());
+    v2["required"] = v1["required"].clone();
+    for key in ["title", "description"] {
+        v2[key] = v1[key].clone();
+    }
+    v2["properties"]["formatVersion"] = v1["properties"]["formatVersion"].clone();
+    assert_eq!(v2, v1, "version 2 differs from version 1 by more than `impact` and `source`");
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(root.join("examples/groups/groups-live.json"), folder.path().join("tenant.json")).unwrap();
+    let output = crate::launch::entra_csa()
+        .current_dir(folder.path())
+        .arg("plan")
+        .arg("-f")
+        .arg(root.join("examples/groups"))
+        .args(["--state", "tenant.json", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(plan["formatVersion"], 2);
+    assert!(plan["changes"].as_array().unwrap().iter().any(|change| change["source"].is_string()));
+    let validator = jsonschema::validator_for(&load("plan.v2.schema.json")).unwrap();
+    assert!(validator.is_valid(&plan), "the version 2 schema accepts it");
 }

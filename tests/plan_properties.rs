@@ -321,7 +321,7 @@ fn exists(live: &LiveState, address: &Address) -> bool {
             .definitions
             .get(&format!("{set}_{attribute}"))
             .is_some_and(|definition| definition.allowed_value(value).is_some()),
-        Address::Assignment { .. } => true,
+        Address::Assignment { .. } | Address::GroupAssignment { .. } => true,
     }
 }
 

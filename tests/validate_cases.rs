@@ -35,6 +35,12 @@ fn assigning(values: &str) -> String {
     )
 }
 
+/// A file giving `values` (indented under one set) to the group `key`;
+/// the key is on line 22 and the values start on line 24.
+fn grouping(key: &str, values: &str) -> String {
+    with_attributes(ATTRIBUTES, &format!("assignments:\n  groups:\n    {key}:\n      Eng:\n{values}"))
+}
+
 struct Case {
     name: &'static str,
     files: Vec<(&'static str, String)>,
@@ -384,6 +390,51 @@ fn cases() -> Vec<Case> {
             ],
             expected: vec![("b.yaml", 2, 9, "`policy` is declared twice")],
         },
+        // ── assignments.groups ──
+        case(
+            "group value written as a mapping without `value`",
+            grouping("Eng-Payments", "        Project: {authoritative: true}\n"),
+            vec![(24, 18, "`Project` has no `value`")],
+        ),
+        case(
+            "group value with an unknown key",
+            grouping("Eng-Payments", "        Project: {value: [Alpine], authoritive: true}\n"),
+            vec![(24, 36, "did you mean `authoritative`?")],
+        ),
+        case(
+            "group authoritative that is not a boolean",
+            grouping(
+                "Eng-Payments",
+                "        Project:\n          value: [Alpine]\n          authoritative: yes\n",
+            ),
+            vec![(26, 26, "`authoritative` is a string")],
+        ),
+        case(
+            "group value of the wrong type",
+            grouping(
+                "Eng-Payments",
+                "        Cost:\n          value: seven\n          authoritative: true\n",
+            ),
+            vec![(25, 18, "expected: an Integer value")],
+        ),
+        case(
+            "group assigning an undeclared attribute",
+            grouping("6a1f0c2e-0000-4000-8000-000000000001", "        Projet: [Alpine]\n"),
+            vec![(24, 9, "did you mean `Project`?")],
+        ),
+        case(
+            "group key with a trailing space",
+            grouping("\"Eng-Payments \"", "        Cost: 1\n"),
+            vec![(22, 5, "does not name a group")],
+        ),
+        case(
+            "group keys differing only in case",
+            with_attributes(
+                ATTRIBUTES,
+                "assignments:\n  groups:\n    Ops:\n      Eng: {Cost: 1}\n    OPS:\n      Eng: {Cost: 2}\n",
+            ),
+            vec![(24, 5, "differs only in case from `Ops`")],
+        ),
         // ── every problem in one run ──
         case(
             "several problems at once",

@@ -18,15 +18,18 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
         anyhow::bail!("check-access judges a Microsoft Graph sign-in; a state file needs no access");
     }
     // What the files need: without files, everything the tool can do.
-    let (reads_assignments, writes_assignments) = if args.files.is_empty() {
-        (true, true)
+    let (reads_assignments, writes_assignments, by_group) = if args.files.is_empty() {
+        (true, true, false)
     } else {
         let desired = load_files(&args.files).map_err(|diagnostics| {
             eprintln!("{diagnostics}");
             anyhow::anyhow!("the desired-state files are not valid")
         })?;
-        let assigns = !desired.assignments.is_empty() || desired.policy.undeclared_assignments.needs_sweep();
-        (assigns, assigns)
+        let by_group = !desired.group_assignments.is_empty();
+        let assigns = !desired.assignments.is_empty()
+            || by_group
+            || desired.policy.undeclared_assignments.needs_sweep();
+        (assigns, assigns, by_group)
     };
 
     let target = &args.target;
@@ -51,7 +54,11 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
     };
     print!("{}", report(&claims, reads_assignments, writes_assignments));
     let needed = access::needed_for_apply(reads_assignments, true, writes_assignments);
-    let missing = access::check(&claims, &needed).iter().filter(|check| !check.granted()).count();
+    let mut missing = access::check(&claims, &needed).iter().filter(|check| !check.granted()).count();
+    if by_group {
+        print!("{}", group_section(&claims));
+        missing += usize::from(!access::reads_group_members(&claims));
+    }
     if missing == 0 {
         println!("\nNothing that plan or apply needs is missing.");
         Ok(ExitStatus::Success)
@@ -149,6 +156,23 @@ fn optional_section(claims: &access::Claims) -> String {
     text
 }
 
+/// The read of groups' transitive members, which files that assign by
+/// group need (counted as missing when absent).
+pub fn group_section(claims: &access::Claims) -> String {
+    let least = access::GROUP_MEMBER_READ[0];
+    if access::reads_group_members(claims) {
+        format!(
+            "\nThe files assign by group:\n  ok      reads groups' transitive members ({least} or higher)\n"
+        )
+    } else {
+        format!(
+            "\nThe files assign by group:\n  MISSING reads groups' transitive members — needs Graph permission \
+             {least} (or {})\n",
+            access::GROUP_MEMBER_READ[1..].join(", ")
+        )
+    }
+}
+
 /// `User.Read.All` / `Application.Read.All`, which Microsoft's examples pair
 /// with the assignment permissions: reported, not counted as missing.
 fn companion_section(claims: &access::Claims) -> String {
@@ -225,6 +249,15 @@ mod tests {
         let without = report(&Claims::default(), false, false);
         assert!(without.contains("absent  Policy.Read.All — without it"), "{without}");
         assert!(without.contains("references and impact were not checked"), "{without}");
+    }
+
+    #[test]
+    fn files_that_assign_by_group_need_to_read_members() {
+        let without = group_section(&Claims::default());
+        assert!(without.contains("MISSING reads groups' transitive members"), "{without}");
+        assert!(without.contains("GroupMember.Read.All"), "{without}");
+        let claims = Claims { roles: vec!["Directory.Read.All".into()], ..Claims::default() };
+        assert!(group_section(&claims).contains("ok      reads groups' transitive members"));
     }
 
     #[test]

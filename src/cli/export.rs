@@ -23,7 +23,7 @@ const SCHEMA_FILE: &str = "entra-csa.schema.json";
 /// Runs `export`.
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
     let tenant = open_tenant(&args.target)?;
-    let scope = ReadScope { principals: Vec::new(), sweep: args.assignments, retain: Retain::AnyValue };
+    let scope = ReadScope { sweep: args.assignments, retain: Retain::AnyValue, ..ReadScope::default() };
     let live = runtime()?.block_on(tenant.read(&scope))?;
 
     for wanted in &args.sets {

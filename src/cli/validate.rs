@@ -14,8 +14,12 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
     match load_files(&args.files) {
         Ok(desired) => {
             let attributes: usize = desired.attribute_sets.values().map(|set| set.attributes.len()).sum();
+            let groups = match desired.group_assignments.len() {
+                0 => String::new(),
+                count => format!(", {count} group(s) assigning to their members"),
+            };
             println!(
-                "valid: {} attribute set(s), {} attribute(s), {} principal(s) with assignments",
+                "valid: {} attribute set(s), {} attribute(s), {} principal(s) with assignments{groups}",
                 desired.attribute_sets.len(),
                 attributes,
                 desired.assignments.len()

@@ -267,6 +267,59 @@ pub struct AssignmentsSpec {
     /// Service principals keyed by appId (a GUID) or `id:<object id>`; as for users.
     #[serde(default)]
     pub service_principals: Entries<Entries<Entries<Located<AssignedValue>>>>,
+    /// Groups keyed by object id (a GUID), or by display name where it is
+    /// unique in the tenant; each maps attribute set → attribute → value,
+    /// and the values go to the group's transitive members (users, service
+    /// principals, agent identities). A group manages only the attributes
+    /// it names. Write `{value: …, authoritative: true}` to also unassign
+    /// the attribute from every principal no source gives it to.
+    #[serde(default)]
+    pub groups: Entries<GroupSpec>,
+}
+
+/// One group entry: attribute set → attribute → value, as for a principal,
+/// and the attributes written with `authoritative: true`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GroupSpec {
+    pub sets: Entries<Entries<Located<AssignedValue>>>,
+    /// `(set, attribute)` of each `authoritative: true`, and where it is written.
+    pub authoritative: Vec<(String, String, Position)>,
+}
+
+impl JsonSchema for GroupSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "GroupAssignments".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let value = generator.subschema_for::<AssignedValue>();
+        json_schema!({
+            "description": "Attribute set → attribute → value for the group's transitive members. A value may be written `{value: …, authoritative: true}`: then a principal that holds the attribute and that no group or direct entry gives it to has it unassigned.",
+            "type": "object",
+            "propertyNames": { "maxLength": 32, "pattern": NAME_PATTERN },
+            "additionalProperties": {
+                "type": "object",
+                "propertyNames": { "maxLength": 32, "pattern": NAME_PATTERN },
+                "additionalProperties": {
+                    "anyOf": [
+                        value.clone(),
+                        {
+                            "type": "object",
+                            "properties": {
+                                "value": value,
+                                "authoritative": {
+                                    "description": "Unassign this attribute from principals that no source gives it to (default false).",
+                                    "type": "boolean"
+                                }
+                            },
+                            "required": ["value"],
+                            "additionalProperties": false
+                        }
+                    ]
+                }
+            }
+        })
+    }
 }
 
 /// An assigned value: a boolean, an integer, a string, or a list for a collection.
@@ -340,7 +393,8 @@ const ATTRIBUTE_KEYS: &[&str] = &[
     "valuesOwnedBy",
 ];
 const ALLOWED_VALUE_KEYS: &[&str] = &["value", "active"];
-const ASSIGNMENT_KEYS: &[&str] = &["users", "servicePrincipals"];
+const ASSIGNMENT_KEYS: &[&str] = &["users", "servicePrincipals", "groups"];
+const GROUP_VALUE_KEYS: &[&str] = &["value", "authoritative"];
 
 /// Builds a `ManifestFile` from the YAML tree of `file`, adding every problem
 /// to `problems`. The tree is consumed as it is read: its strings move into
@@ -813,7 +867,54 @@ impl Reader<'_> {
                 );
             }
         }
+        if let Some(node) = fields.remove("groups") {
+            assignments.groups = self.entries(
+                node,
+                "assignments.groups",
+                "a mapping of groups to their attribute sets",
+                |reader, node, path, _| Some(reader.group(node, path)),
+            );
+        }
         assignments
+    }
+
+    /// A group entry: sets of attributes whose values are plain, or
+    /// `{value, authoritative}`.
+    fn group(&mut self, node: Node, path: &str) -> GroupSpec {
+        let mut authoritative = Vec::new();
+        let sets = self.entries(node, path, "a mapping of attribute sets", |reader, node, set_path, _| {
+            let set = last_segment(set_path).to_owned();
+            Some(reader.entries(
+                node,
+                set_path,
+                "a mapping of attributes to values",
+                |reader, node, path, _| {
+                    if !matches!(node.value, Value::Mapping(_)) {
+                        return reader.assigned_value(node, path, true);
+                    }
+                    let at = node.position;
+                    let mut fields = reader.fields(node, path, GROUP_VALUE_KEYS, "a group's value");
+                    if let Some(flag) = fields
+                        .remove("authoritative")
+                        .and_then(|flag| reader.boolean(flag, &join(path, "authoritative")))
+                        && flag.value
+                    {
+                        authoritative.push((set.clone(), last_segment(path).to_owned(), flag.at));
+                    }
+                    match fields.remove("value") {
+                        Some(value) => reader.assigned_value(value, &join(path, "value"), true),
+                        None => {
+                            reader
+                                .report(at, path, format!("`{}` has no `value`", last_segment(path)))
+                                .expected =
+                                Some("`value: …`, and optionally `authoritative: true`".to_owned());
+                            None
+                        }
+                    }
+                },
+            ))
+        });
+        GroupSpec { sets, authoritative }
     }
 
     fn assigned_value(

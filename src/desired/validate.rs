@@ -8,16 +8,21 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::desired::diagnostic::{Diagnostic, Diagnostics, Place};
-use crate::desired::manifest::{AssignedValue, AttributeSpec, Entries, Located, ManifestFile, SetSpec, join};
+use crate::desired::manifest::{
+    AssignedValue, AttributeSpec, Entries, GroupSpec, Located, ManifestFile, SetSpec, join,
+};
 use crate::desired::yaml::Position;
 use crate::model::{
-    AllowedValue, AttributeSet, AttributeValue, DataType, Definition, DesiredState, MAX_ALLOWED_VALUES,
-    MAX_ASSIGNED_VALUES, MAX_ATTRIBUTE_SETS, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, MAX_VALUE_LEN, Policy,
-    PrincipalAssignments, PrincipalKey, SetValues, Status, is_guid,
+    AllowedValue, AttributeSet, AttributeValue, DataType, Definition, DesiredState, GroupAssignments,
+    MAX_ALLOWED_VALUES, MAX_ASSIGNED_VALUES, MAX_ATTRIBUTE_SETS, MAX_DESCRIPTION_LEN, MAX_NAME_LEN,
+    MAX_VALUE_LEN, Policy, PrincipalAssignments, PrincipalKey, SetValues, Status, is_guid,
 };
 
 /// The characters Graph forbids in set and attribute names (besides whitespace).
 pub const FORBIDDEN_NAME_CHARACTERS: &str = "`~!@#$%^&*()_-+={[}]|\\:;\"'<,>.?/";
+
+/// Graph's limit on the characters of a group's display name.
+pub const MAX_GROUP_NAME_LEN: usize = 256;
 
 /// Validates the files (name, contents as read) together into one desired state.
 pub fn validate(files: &[(String, ManifestFile)]) -> Result<DesiredState, Diagnostics> {
@@ -60,12 +65,15 @@ struct Validator {
 fn first_declaration(files: &[(String, ManifestFile)], kind: &str, key: &str) -> Option<(String, Place)> {
     files.iter().find_map(|(file, manifest)| {
         let assignments = manifest.assignments.as_ref()?;
-        let principals = if kind == "users" { &assignments.users } else { &assignments.service_principals };
-        principals
-            .0
-            .iter()
-            .find(|(name, _)| name.value.eq_ignore_ascii_case(key))
-            .map(|(name, _)| (name.value.clone(), place(file, name.at)))
+        let names: Vec<&Located<String>> = match kind {
+            "users" => assignments.users.0.iter().map(|(name, _)| name).collect(),
+            "groups" => assignments.groups.0.iter().map(|(name, _)| name).collect(),
+            _ => assignments.service_principals.0.iter().map(|(name, _)| name).collect(),
+        };
+        names
+            .into_iter()
+            .find(|name| name.value.eq_ignore_ascii_case(key))
+            .map(|name| (name.value.clone(), place(file, name.at)))
     })
 }
 
@@ -474,8 +482,63 @@ impl Validator {
                     self.desired.assignments.insert(principal, values);
                 }
             }
+            for (key, group) in &assignments.groups.0 {
+                self.group(&declared_sets, files, file, key, group);
+            }
         }
         self.desired.attribute_sets = declared_sets;
+    }
+
+    /// A group entry: its key (an object id, or a display name that the
+    /// plan resolves), its values as for a principal, and the attributes it
+    /// is authoritative for.
+    fn group(
+        &mut self,
+        declared_sets: &BTreeMap<String, AttributeSet>,
+        files: &[(String, ManifestFile)],
+        file: &str,
+        key: &Located<String>,
+        group: &GroupSpec,
+    ) {
+        let path =
+            ValuePath { kind: "groups", principal: &key.value, set: None, attribute: None, index: None };
+        let name = key.value.trim();
+        if name.is_empty() || name.chars().count() > MAX_GROUP_NAME_LEN || name != key.value {
+            let diagnostic =
+                self.report(file, key.at, &path.render(), format!("`{}` does not name a group", key.value));
+            diagnostic.expected = Some(format!(
+                "a group's object id (a GUID), or its display name (1 to {MAX_GROUP_NAME_LEN} characters,                  no leading or trailing spaces)"
+            ));
+            return;
+        }
+        // Object ids and display names compare ignoring case in Entra.
+        if !self.principal_keys.insert(("groups", key.value.to_ascii_lowercase())) {
+            let first = first_declaration(files, "groups", &key.value);
+            let message = match &first {
+                Some((first_key, _)) if *first_key != key.value => {
+                    format!(
+                        "group `{}` differs only in case from `{first_key}`, which names the same group",
+                        key.value
+                    )
+                }
+                _ => format!("group `{}` is declared twice", key.value),
+            };
+            let diagnostic = self.report(file, key.at, &path.render(), message);
+            diagnostic.related = first.map(|(_, place)| place);
+            diagnostic.suggestion =
+                Some("declare each group's values in one place, under one key".to_owned());
+            return;
+        }
+        let values = self.principal_values(declared_sets, file, key, &group.sets, path);
+        let authoritative = group
+            .authoritative
+            .iter()
+            .filter(|(set, attribute, _)| {
+                values.get(set).is_some_and(|values| values.contains_key(attribute))
+            })
+            .map(|(set, attribute, _)| format!("{set}.{attribute}"))
+            .collect();
+        self.desired.group_assignments.insert(key.value.clone(), GroupAssignments { values, authoritative });
     }
 
     /// Users: a userPrincipalName or a GUID; service principals: an appId GUID or `id:<GUID>`.

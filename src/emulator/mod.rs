@@ -243,6 +243,13 @@ impl RunningEmulator {
         self.shared.state()
     }
 
+    /// Changes group membership behind the tool's back, as an administrator
+    /// would in the portal (Graph's group writes are not served): for tests
+    /// of what a membership change does to a plan.
+    pub fn edit_groups(&self, edit: impl FnOnce(&mut Vec<document::GroupShape>)) {
+        self.shared.edit_groups(edit);
+    }
+
     /// Every request served since start or the last reset.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests()

@@ -7,7 +7,10 @@
 //! (§3), exactly as "nothing assigned" reads.
 //!
 //! Reading the Conditional Access and app management policies needs
-//! `Policy.Read.All`, refused with the same 403 otherwise.
+//! `Policy.Read.All`, refused with the same 403 otherwise. Reading groups
+//! and their (transitive) members needs `GroupMember.Read.All` or a higher
+//! one (`Group.Read.All`, `Directory.Read.All`, their ReadWrite forms;
+//! list-groups and group-list-transitivemembers), likewise.
 //!
 //! Emulator's choices: a token that is not a readable JWT holds every grant
 //! (so `ENTRA_CSA_ACCESS_TOKEN=anything` works); directory roles count only
@@ -33,6 +36,8 @@ pub enum Need {
     WriteAssignments,
     /// Conditional Access and app management policies: `Policy.Read.All`.
     ReadPolicies,
+    /// Groups and their members: `GroupMember.Read.All` or higher.
+    ReadGroups,
 }
 
 /// What the caller's token allows.
@@ -43,6 +48,7 @@ pub struct Grants {
     read_assignments: bool,
     write_assignments: bool,
     read_policies: bool,
+    read_groups: bool,
 }
 
 impl Grants {
@@ -52,6 +58,7 @@ impl Grants {
         read_assignments: true,
         write_assignments: true,
         read_policies: true,
+        read_groups: true,
     };
 
     /// The grants of a bearer token: from its claims when it is a readable
@@ -108,6 +115,21 @@ impl Grants {
                 .permissions()
                 .iter()
                 .any(|held| held.eq_ignore_ascii_case("Policy.Read.All")),
+            // Emulator's choice: a signed-in user needs only the scope (a
+            // member may read groups by the directory's default user
+            // permissions), as for the policies.
+            read_groups: claims.permissions().iter().any(|held| {
+                [
+                    "GroupMember.Read.All",
+                    "GroupMember.ReadWrite.All",
+                    "Group.Read.All",
+                    "Group.ReadWrite.All",
+                    "Directory.Read.All",
+                    "Directory.ReadWrite.All",
+                ]
+                .iter()
+                .any(|wanted| held.eq_ignore_ascii_case(wanted))
+            }),
         }
     }
 
@@ -119,6 +141,7 @@ impl Grants {
             Need::ReadAssignments => self.read_assignments,
             Need::WriteAssignments => self.write_assignments,
             Need::ReadPolicies => self.read_policies,
+            Need::ReadGroups => self.read_groups,
         }
     }
 }
@@ -137,6 +160,16 @@ mod tests {
     fn allowed(grants: Grants) -> [bool; 4] {
         [Need::ReadDefinitions, Need::WriteDefinitions, Need::ReadAssignments, Need::WriteAssignments]
             .map(|need| grants.allow(need))
+    }
+
+    #[test]
+    fn groups_are_read_with_group_member_read_all_or_higher() {
+        for permission in ["GroupMember.Read.All", "group.read.all", "Directory.Read.All"] {
+            let app = token(serde_json::json!({ "roles": [permission] }));
+            assert!(Grants::of_token(&app).allow(Need::ReadGroups), "{permission}");
+        }
+        let without = token(serde_json::json!({ "roles": ["CustomSecAttributeAssignment.ReadWrite.All"] }));
+        assert!(!Grants::of_token(&without).allow(Need::ReadGroups));
     }
 
     #[test]

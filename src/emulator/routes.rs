@@ -410,12 +410,27 @@ fn route(
             "identity/conditionalAccess/policies",
         )?),
         (Route::Groups, &Method::GET) => {
-            let options = QueryOptions::parse(&request.query, &["$select", "$top", "$skiptoken"])?;
+            let options = QueryOptions::parse(&request.query, &["$select", "$top", "$skiptoken", "$filter"])?;
             check_select(&options, GROUP_PROPERTIES, "group")?;
-            let groups = store.groups.as_deref().unwrap_or_default();
+            if let Some(filter) = &options.filter {
+                check_filter_properties(filter, GROUP_PROPERTIES, "group")?;
+            }
+            // `displayName eq '…'` is how a client finds a group by name
+            // (resources/group.md: displayName supports `eq`); Entra compares
+            // the name ignoring case.
+            let groups: Vec<Map<String, Value>> = store
+                .groups
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(Store::group_json)
+                .filter(|group| {
+                    options.filter.as_ref().is_none_or(|filter| filter.matches(group, &["id", "displayName"]))
+                })
+                .collect();
             Ok(list_response(
-                groups,
-                |group| select_properties(&Store::group_json(group), options.selected()),
+                &groups,
+                |group| select_properties(group, options.selected()),
                 &options,
                 context_url(context, &select_fragment("groups", &options, false)),
                 &request.path,
@@ -518,9 +533,7 @@ fn need(route: &Route, method: &Method) -> Need {
         Route::ConditionalAccessPolicies
         | Route::DefaultAppManagementPolicy
         | Route::AppManagementPolicies => Need::ReadPolicies,
-        // Emulator's choice: the group permissions Graph asks for
-        // (GroupMember.Read.All and up) are not modelled yet.
-        Route::Groups | Route::Group(_) | Route::GroupMembers(..) => Need::Nothing,
+        Route::Groups | Route::Group(_) | Route::GroupMembers(..) => Need::ReadGroups,
     }
 }
 

@@ -109,6 +109,11 @@ impl Shared {
         lock(&self.store).to_document()
     }
 
+    /// Changes the groups in place, as an administrator would in the portal.
+    pub fn edit_groups(&self, edit: impl FnOnce(&mut Vec<super::document::GroupShape>)) {
+        edit(lock(&self.store).groups.get_or_insert_with(Vec::new));
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.log).clone()
     }

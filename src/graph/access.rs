@@ -195,6 +195,23 @@ pub const POLICY_READ_LOSS: &str = "the plan cannot say which Conditional Access
      policy relies on, nor which apps an assignment change moves into or out of a Conditional Access \
      policy's scope";
 
+/// The permissions that read groups' transitive members, least privileged
+/// first (group-list-transitivemembers: `GroupMember.Read.All`, or a higher
+/// one). Files that assign by group (`assignments.groups`) need one.
+pub const GROUP_MEMBER_READ: [&str; 6] = [
+    "GroupMember.Read.All",
+    "GroupMember.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
+
+/// Whether the token may read groups' transitive members.
+pub fn reads_group_members(claims: &Claims) -> bool {
+    claims.has_permission(&GROUP_MEMBER_READ)
+}
+
 /// Whether the token carries `POLICY_READ`.
 pub fn reads_policies(claims: &Claims) -> bool {
     claims.has_permission(&[POLICY_READ])
@@ -213,7 +230,7 @@ pub fn known_permissions() -> Vec<&'static str> {
     .iter()
     .flat_map(|capability| capability.permissions().iter().copied())
     .chain(ASSIGNMENT_COMPANIONS.iter().map(|(permission, _)| *permission))
-    .chain([POLICY_READ])
+    .chain([POLICY_READ, GROUP_MEMBER_READ[0]])
     .collect();
     known.sort_unstable();
     known.dedup();

@@ -234,6 +234,20 @@ pub fn segment(text: &str) -> String {
     segment_keeping(text, b"")
 }
 
+/// `text` percent-encoded as a query string value (`$filter=…`): every
+/// byte but unreserved ones.
+pub fn query_value(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
 /// As `segment`, also leaving the bytes of `also_plain` as they are (path
 /// segments may hold RFC 3986 sub-delims such as `$` and `'` unencoded).
 pub fn segment_keeping(text: &str, also_plain: &[u8]) -> String {

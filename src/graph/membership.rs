@@ -4,15 +4,24 @@
 //! Requests scale with pages of members, not with members. Each member
 //! keeps the `@odata.type` Graph gave it, so a type this version does not
 //! know is carried, not guessed at.
+//!
+//! `memberships` finds the groups the files name first: an object id as
+//! it is, a display name by `GET /groups?$filter=displayName eq '…'`
+//! (resources/group.md: displayName supports `$filter` `eq`; api/group-list.md:
+//! `GroupMember.Read.All` or higher), up to 20 names in one
+//! `$batch`. Transitive membership is documented in
+//! group-list-transitivemembers.md: users, service principals (agent
+//! identities among them), devices, contacts and nested groups, each once.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::model::live::GroupMember;
+use crate::model::is_guid;
+use crate::model::live::{GroupMember, Membership};
 
 use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
-use super::client::{GraphClient, item_error, segment};
+use super::client::{GraphClient, item_error, query_value, segment};
 use super::read::ReadError;
 use super::route::SWEEP_PAGE_SIZE;
 
@@ -77,4 +86,70 @@ pub async fn transitive_members(
         }
     }
     Ok(members)
+}
+
+/// How each group in `keys` (as the files name them) is found in the
+/// tenant, with its transitive members: by object id, or by a display
+/// name that must name exactly one group.
+pub async fn memberships(
+    client: &GraphClient,
+    keys: &[String],
+) -> Result<BTreeMap<String, Membership>, ReadError> {
+    let mut found = BTreeMap::new();
+    // Key → (group id, display name) of the groups to read members of.
+    let mut resolved: Vec<(String, String, Option<String>)> = Vec::new();
+    let (ids, names): (Vec<&String>, Vec<&String>) = keys.iter().partition(|key| is_guid(key));
+    resolved.extend(ids.into_iter().map(|id| (id.clone(), id.clone(), None)));
+    for chunk in names.chunks(MAX_BATCH_REQUESTS) {
+        let requests = chunk
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                let filter = query_value(&format!("displayName eq '{}'", name.replace('\'', "''")));
+                let url = format!("/groups?$filter={filter}&$select=id,displayName&$top={SWEEP_PAGE_SIZE}");
+                BatchRequest::get((index + 1).to_string(), url)
+            })
+            .collect();
+        let answers = client.batch(requests, client.options.retry, &|_, _| false).await;
+        for ((request, answer), name) in answers.into_iter().zip(chunk) {
+            let item = answer?;
+            if item.status != 200 {
+                return Err(item_error(&request, &item).into());
+            }
+            let groups =
+                item.body.as_ref().and_then(|body| body.get("value")).and_then(Value::as_array).ok_or_else(
+                    || ReadError::Shape {
+                        what: format!("groups named {name}"),
+                        message: "expected a `value` array".into(),
+                    },
+                )?;
+            let named: Vec<(String, String)> = groups
+                .iter()
+                .filter_map(|group| {
+                    let id = group.get("id")?.as_str()?;
+                    let shown = group.get("displayName").and_then(Value::as_str).unwrap_or_default();
+                    Some((id.to_owned(), shown.to_owned()))
+                })
+                .collect();
+            match named.as_slice() {
+                [] => {
+                    found.insert((*name).clone(), Membership::NotFound { suggestion: None });
+                }
+                [(id, shown)] => resolved.push(((*name).clone(), id.clone(), Some(shown.clone()))),
+                _ => {
+                    found.insert((*name).clone(), Membership::Ambiguous { candidates: named });
+                }
+            }
+        }
+    }
+    let group_ids: Vec<String> = resolved.iter().map(|(_, id, _)| id.clone()).collect();
+    let members = transitive_members(client, &group_ids).await?;
+    for (key, id, shown) in resolved {
+        let membership = match members.get(&id) {
+            Some(members) => Membership::of_group(&id, shown.as_deref(), members),
+            None => Membership::NotFound { suggestion: None },
+        };
+        found.insert(key, membership);
+    }
+    Ok(found)
 }

@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 
+use crate::model::PrincipalKey;
 use crate::model::live::LiveState;
 use crate::plan::{Change, Target};
 use crate::tenant::{ApplyReport, PrincipalVisitor, ReadScope, Tenant};
@@ -86,7 +87,21 @@ impl Tenant for GraphTenant {
     }
 
     async fn read(&self, scope: &ReadScope) -> anyhow::Result<LiveState> {
-        let mut live = read::read(&self.client, scope).await?;
+        // Membership first: the members join the principals read below, in
+        // the same batched GETs or sweep, so no principal is read twice.
+        let memberships = membership::memberships(&self.client, &scope.groups).await?;
+        let mut live = if memberships.is_empty() {
+            read::read(&self.client, scope).await?
+        } else {
+            let mut scope = scope.clone();
+            let declared: std::collections::BTreeSet<PrincipalKey> =
+                scope.principals.iter().cloned().collect();
+            scope.principals.extend(
+                crate::tenant::member_keys(&memberships).into_iter().filter(|key| !declared.contains(key)),
+            );
+            read::read(&self.client, &scope).await?
+        };
+        live.memberships = memberships;
         live.policies = policies::read(&self.client).await?;
         Ok(live)
     }

@@ -531,14 +531,7 @@ async fn read_ranges(
             let Some(range) = pending.next() else { break };
             let (client, keep, progress) = (Arc::clone(client), Arc::clone(keep), progress.clone());
             running.spawn(async move {
-                let mut filter = String::new();
-                for byte in range.filter().bytes() {
-                    if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-                        filter.push(char::from(byte));
-                    } else {
-                        filter.push_str(&format!("%{byte:02X}"));
-                    }
-                }
+                let filter = super::client::query_value(&range.filter());
                 let mut query = format!("{}&$filter={filter}", sweep_query(kind));
                 let headers: &[(&str, &str)] = if range.advanced() {
                     query.push_str("&$count=true");

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,105 @@ pub struct LiveState {
     /// (a state file's optional `groups`). `None`: not read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<LiveGroup>>,
+    /// The groups the files assign by (`assignments.groups`), keyed as the
+    /// files name them: how each was found and its transitive members, as
+    /// read at plan time. Part of what a saved plan depends on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub memberships: BTreeMap<String, Membership>,
+}
+
+/// The most transitive members a plan reads for one group. A group past
+/// it is a conflict: planning it would hold every member and read every
+/// member's values, and a group that size is better served by an attribute
+/// the directory already knows (a department, a dynamic rule).
+pub const MAX_GROUP_MEMBERS: usize = 500_000;
+
+/// How a group the files name was found in the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "found", rename_all = "camelCase")]
+pub enum Membership {
+    /// One group, with its transitive members.
+    #[serde(rename_all = "camelCase")]
+    Group {
+        id: String,
+        display_name: Option<String>,
+        /// The users and service principals among its transitive members
+        /// (agent identities are either), sorted, each once.
+        members: Vec<PrincipalId>,
+        /// Members that are neither (devices, contacts, types this version
+        /// does not know), as `@odata.type id`: they hold no values and are
+        /// left alone.
+        other_members: Vec<String>,
+    },
+    /// No group has this id or display name; `suggestion` is a near one.
+    #[serde(rename_all = "camelCase")]
+    NotFound { suggestion: Option<String> },
+    /// Several groups have this display name: `(id, displayName)` of each.
+    Ambiguous { candidates: Vec<(String, String)> },
+    /// More members than `MAX_GROUP_MEMBERS`; `read` is how many were seen.
+    TooLarge { read: usize },
+}
+
+/// The principal keys that read the members of `memberships` by object id,
+/// each once: a member reached by two groups is read once.
+pub fn member_keys(memberships: &BTreeMap<String, Membership>) -> BTreeSet<PrincipalKey> {
+    memberships
+        .values()
+        .filter_map(|membership| match membership {
+            Membership::Group { members, .. } => Some(members),
+            _ => None,
+        })
+        .flatten()
+        .map(|member| match member.kind {
+            PrincipalKind::User => PrincipalKey::User(member.object_id.clone()),
+            PrincipalKind::ServicePrincipal => {
+                PrincipalKey::ServicePrincipal(format!("id:{}", member.object_id))
+            }
+        })
+        .collect()
+}
+
+impl Membership {
+    /// The membership of group `id` from its transitive members, nested
+    /// groups (which `transitiveMembers` lists too) left out.
+    pub fn of_group<'a>(
+        id: &str,
+        display_name: Option<&str>,
+        transitive: impl IntoIterator<Item = &'a GroupMember>,
+    ) -> Membership {
+        Membership::of_group_within(id, display_name, transitive, MAX_GROUP_MEMBERS)
+    }
+
+    /// As `of_group`, with `bound` in place of `MAX_GROUP_MEMBERS`.
+    fn of_group_within<'a>(
+        id: &str,
+        display_name: Option<&str>,
+        transitive: impl IntoIterator<Item = &'a GroupMember>,
+        bound: usize,
+    ) -> Membership {
+        let mut members = Vec::new();
+        let mut other_members = Vec::new();
+        for member in transitive {
+            match member.principal_kind() {
+                Some(kind) => members.push(PrincipalId { kind, object_id: member.id.to_ascii_lowercase() }),
+                None if member.is_group() => {}
+                None => other_members.push(format!("{} {}", member.odata_type, member.id)),
+            }
+        }
+        members.sort();
+        members.dedup();
+        if members.len() > bound {
+            return Membership::TooLarge { read: members.len() };
+        }
+        other_members.sort();
+        other_members.dedup();
+        Membership::Group {
+            id: id.to_owned(),
+            display_name: display_name.map(str::to_owned),
+            members,
+            other_members,
+        }
+    }
 }
 
 /// A group and its direct members, as Graph's `$expand=members` shows them.
@@ -67,6 +166,22 @@ pub struct GroupMember {
 impl GroupMember {
     pub fn is_group(&self) -> bool {
         self.odata_type.eq_ignore_ascii_case("#microsoft.graph.group")
+    }
+
+    /// The kind of principal this member is, when it can hold values: a
+    /// user or an `agentUser` (a user), a service principal, an
+    /// `agentIdentity` or an `agentIdentityBlueprintPrincipal` (service
+    /// principals), as Graph v1.0 derives them.
+    pub fn principal_kind(&self) -> Option<PrincipalKind> {
+        let name = self.odata_type.strip_prefix('#').unwrap_or(&self.odata_type);
+        let name = name.strip_prefix("microsoft.graph.").unwrap_or(name).to_ascii_lowercase();
+        match name.as_str() {
+            "user" | "agentuser" => Some(PrincipalKind::User),
+            "serviceprincipal" | "agentidentity" | "agentidentityblueprintprincipal" => {
+                Some(PrincipalKind::ServicePrincipal)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -296,5 +411,56 @@ impl LiveState {
     /// Definitions of the set `set_id`.
     pub fn definitions_in<'a>(&'a self, set_id: &'a str) -> impl Iterator<Item = &'a Definition> + 'a {
         self.definitions.values().filter(move |def| def.attribute_set == set_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(odata_type: &str, id: &str) -> GroupMember {
+        GroupMember { odata_type: odata_type.into(), id: id.into(), other: Default::default() }
+    }
+
+    #[test]
+    fn members_are_users_or_service_principals_by_their_derived_types_too() {
+        let kinds = [
+            ("#microsoft.graph.user", Some(PrincipalKind::User)),
+            ("#microsoft.graph.agentUser", Some(PrincipalKind::User)),
+            ("#microsoft.graph.servicePrincipal", Some(PrincipalKind::ServicePrincipal)),
+            ("#microsoft.graph.agentIdentity", Some(PrincipalKind::ServicePrincipal)),
+            ("#microsoft.graph.agentIdentityBlueprintPrincipal", Some(PrincipalKind::ServicePrincipal)),
+            ("#microsoft.graph.device", None),
+            ("#microsoft.graph.orgContact", None),
+            ("#microsoft.graph.group", None),
+            ("#microsoft.graph.somethingNew", None),
+        ];
+        for (odata_type, kind) in kinds {
+            assert_eq!(member(odata_type, "x").principal_kind(), kind, "{odata_type}");
+        }
+    }
+
+    #[test]
+    fn a_membership_keeps_principals_once_counts_the_rest_and_has_a_bound() {
+        let transitive = [
+            member("#microsoft.graph.user", "B"),
+            member("#microsoft.graph.user", "b"),
+            member("#microsoft.graph.agentIdentity", "a"),
+            member("#microsoft.graph.group", "g"),
+            member("#microsoft.graph.device", "d"),
+        ];
+        let Membership::Group { members, other_members, .. } = Membership::of_group("G", None, &transitive)
+        else {
+            panic!("one group")
+        };
+        assert_eq!(
+            members,
+            vec![
+                PrincipalId { kind: PrincipalKind::User, object_id: "b".into() },
+                PrincipalId { kind: PrincipalKind::ServicePrincipal, object_id: "a".into() },
+            ]
+        );
+        assert_eq!(other_members, vec!["#microsoft.graph.device d".to_owned()]);
+        assert_eq!(Membership::of_group_within("G", None, &transitive, 1), Membership::TooLarge { read: 2 });
     }
 }

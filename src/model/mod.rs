@@ -58,6 +58,32 @@ pub struct DesiredState {
     /// (`Access.Tier`, `Access.Tier=Tier0`) and the reason written beside it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub acknowledged_references: BTreeMap<String, String>,
+    /// Values assigned to the transitive members of groups
+    /// (`assignments.groups`), keyed by the group as the files name it: its
+    /// object id, or its display name where that is unique in the tenant.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub group_assignments: BTreeMap<String, GroupAssignments>,
+}
+
+/// What one group entry gives its transitive members.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupAssignments {
+    /// Set id → attribute name → value, as for a principal.
+    pub values: PrincipalAssignments,
+    /// The attributes (`Set.Attribute`) this group is authoritative for:
+    /// a principal holding a value of one that no source (no group, no
+    /// direct entry) gives it has the value unassigned.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub authoritative: std::collections::BTreeSet<String>,
+}
+
+impl DesiredState {
+    /// Whether any group entry is authoritative for an attribute, which
+    /// needs every holder of its values read.
+    pub fn has_authoritative_groups(&self) -> bool {
+        self.group_assignments.values().any(|group| !group.authoritative.is_empty())
+    }
 }
 
 impl DesiredState {
@@ -151,6 +177,23 @@ pub struct Definition {
 }
 
 impl Definition {
+    /// An Available, searchable, single-valued definition without a
+    /// description or allowed values: what the files get by declaring only
+    /// `type`.
+    pub fn with_defaults(set: &str, name: &str, data_type: DataType) -> Definition {
+        Definition {
+            attribute_set: set.to_owned(),
+            name: name.to_owned(),
+            description: None,
+            data_type,
+            is_collection: false,
+            is_searchable: true,
+            use_pre_defined_values_only: false,
+            status: Status::Available,
+            allowed_values: Vec::new(),
+        }
+    }
+
     /// Graph's id of a definition: `{attributeSet}_{name}`.
     pub fn id(&self) -> String {
         definition_id(&self.attribute_set, &self.name)

@@ -12,10 +12,31 @@ use super::Kind;
 /// which is the order of the plan within one step.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Address {
-    AttributeSet { set: String },
-    Definition { set: String, attribute: String },
-    AllowedValue { set: String, attribute: String, value: String },
-    Assignment { principal: PrincipalKey, set: String, attribute: String },
+    AttributeSet {
+        set: String,
+    },
+    Definition {
+        set: String,
+        attribute: String,
+    },
+    AllowedValue {
+        set: String,
+        attribute: String,
+        value: String,
+    },
+    Assignment {
+        principal: PrincipalKey,
+        set: String,
+        attribute: String,
+    },
+    /// A value a group entry (`assignments.groups`) gives its members,
+    /// keyed as the files name the group: `group:Eng-Payments/Eng.Project`.
+    /// Conflicts and notes name it; changes name the principal.
+    GroupAssignment {
+        group: String,
+        set: String,
+        attribute: String,
+    },
 }
 
 impl Address {
@@ -24,7 +45,7 @@ impl Address {
             Address::AttributeSet { .. } => Kind::AttributeSet,
             Address::Definition { .. } => Kind::Definition,
             Address::AllowedValue { .. } => Kind::AllowedValue,
-            Address::Assignment { .. } => Kind::Assignment,
+            Address::Assignment { .. } | Address::GroupAssignment { .. } => Kind::Assignment,
         }
     }
 
@@ -33,7 +54,8 @@ impl Address {
             Address::AttributeSet { set }
             | Address::Definition { set, .. }
             | Address::AllowedValue { set, .. }
-            | Address::Assignment { set, .. } => set,
+            | Address::Assignment { set, .. }
+            | Address::GroupAssignment { set, .. } => set,
         }
     }
 }
@@ -46,6 +68,9 @@ impl fmt::Display for Address {
             Address::AllowedValue { set, attribute, value } => write!(f, "{set}.{attribute}={value}"),
             Address::Assignment { principal, set, attribute } => {
                 write!(f, "{principal}/{set}.{attribute}")
+            }
+            Address::GroupAssignment { group, set, attribute } => {
+                write!(f, "group:{group}/{set}.{attribute}")
             }
         }
     }

@@ -19,7 +19,7 @@
 //! - A set or definition whose name differs only in case from a live one is a
 //!   conflict, and nothing below it (definitions, values) is compared.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use similar::TextDiff;
 
@@ -30,6 +30,7 @@ use crate::model::{
     UndeclaredObjects, definition_id,
 };
 use crate::plan::effect::{active_definitions, apply_change};
+use crate::plan::groups::{self, GroupGrants};
 use crate::plan::{Action, Address, Change, Conflict, Drift, Note, Snapshot, definition_snapshot};
 
 /// Everything the diff found, changes not yet ordered (`seq` is 0).
@@ -39,6 +40,8 @@ pub struct Diff {
     pub conflicts: Vec<Conflict>,
     pub drift: Vec<Drift>,
     pub notes: Vec<Note>,
+    /// The group entry (`group:<key>`) each group-derived change comes from.
+    pub sources: BTreeMap<Address, String>,
 }
 
 /// How similar two names must be (0..1, `similar`'s ratio over characters)
@@ -66,7 +69,7 @@ fn note_values_owned_elsewhere(desired: &DesiredState, out: &mut Diff) {
     for (owned, writer) in &desired.values_owned_elsewhere {
         let address = match owned.split_once('.') {
             Some((set, attribute)) => {
-                Address::Definition { set: set.to_owned(), attribute: attribute.to_owned() }
+                Address::Definition { set: set.to_string(), attribute: attribute.to_string() }
             }
             None => Address::AttributeSet { set: owned.clone() },
         };
@@ -459,6 +462,22 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
     let mut with_values = 0usize;
     let mut unreadable = 0usize;
     let index = live.principal_index();
+    // What groups give, resolved before the principals listed directly so
+    // that each listed principal's values are compared with its groups'.
+    let grants = if desired.group_assignments.is_empty() {
+        GroupGrants::default()
+    } else {
+        let mut direct: HashMap<PrincipalId, &PrincipalKey> = HashMap::new();
+        for key in desired.assignments.keys() {
+            if let Some(principal) = index.find(key) {
+                direct.entry(principal.id()).or_insert(key);
+            }
+        }
+        let address_of = |principal: &LivePrincipal| {
+            direct.get(&principal.id()).map_or_else(|| principal_key(principal), |key| (*key).clone())
+        };
+        groups::grants(desired, live, &index, &address_of, out)
+    };
     for (key, sets) in &desired.assignments {
         let Some(principal) = index.find(key) else {
             out.conflicts.extend(declared_addresses(key, sets).into_iter().map(|address| {
@@ -527,6 +546,16 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                 {
                     continue;
                 }
+                if let Some(grant) = grants.get(&principal.id(), set, attribute)
+                    && grant.value != value
+                {
+                    out.conflicts.push(groups::disagreement(
+                        address(attribute),
+                        (&key.to_string(), value),
+                        (&format!("group:{}", grant.group), grant.value),
+                    ));
+                    continue;
+                }
                 let current = present(live_values.and_then(|values| values.get(attribute)));
                 let wanted = present(Some(value));
                 if let Some(conflict) =
@@ -538,8 +567,12 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                 assignment_change(principal, || address(attribute), current, wanted, out);
             }
             for (attribute, value) in live_values.into_iter().flatten() {
-                // Values another writer owns are never unassigned.
-                if attributes.contains_key(attribute) || desired.values_owner(set, attribute).is_some() {
+                // Values another writer owns are never unassigned; those a
+                // group gives are planned with the group's values below.
+                if attributes.contains_key(attribute)
+                    || desired.values_owner(set, attribute).is_some()
+                    || grants.get(&principal.id(), set, attribute).is_some()
+                {
                     continue;
                 }
                 // An undeclared value is unassigned, unless its attribute is
@@ -560,6 +593,12 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                 .into(),
         });
     }
+
+    let handled = if desired.group_assignments.is_empty() {
+        HashSet::new()
+    } else {
+        diff_group_grants(desired, live, &grants, &declared, out)
+    };
 
     if !policy.needs_sweep() {
         return;
@@ -583,8 +622,12 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
                 continue;
             }
             for (attribute, value) in attributes {
-                // Another writer's values are neither drift nor to remove.
-                if desired.values_owner(set, attribute).is_some() {
+                // Another writer's values are neither drift nor to remove;
+                // those groups give or took away are planned already.
+                if desired.values_owner(set, attribute).is_some()
+                    || (!handled.is_empty()
+                        && handled.contains(&(principal.id(), set.clone(), attribute.clone())))
+                {
                     continue;
                 }
                 let address = Address::Assignment {
@@ -609,6 +652,111 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
             }
         }
     }
+}
+
+/// Plans what groups give and take away: each value a group gives a
+/// principal (unless the principal's own entry gives that attribute, which
+/// was planned with it), then, for each attribute a group is authoritative
+/// for, the unassignment of values that no source gives. Returns the
+/// `(principal, set, attribute)` planned here, which the sweep leaves alone.
+fn diff_group_grants(
+    desired: &DesiredState,
+    live: &LiveState,
+    grants: &GroupGrants<'_>,
+    declared: &HashMap<(PrincipalKind, &str), &PrincipalKey>,
+    out: &mut Diff,
+) -> HashSet<(PrincipalId, String, String)> {
+    let mut handled = HashSet::new();
+    let listed =
+        |principal: &LivePrincipal| declared.get(&(principal.kind, principal.object_id.as_str())).copied();
+    let listed_attribute = |principal: &LivePrincipal, set: &str, attribute: &str| {
+        listed(principal)
+            .and_then(|key| desired.assignments.get(key))
+            .and_then(|sets| sets.get(set))
+            .map(|attributes| attributes.contains_key(attribute))
+    };
+    let skipped = |principal: &LivePrincipal, set: &str, attribute: &str| {
+        desired.values_owner(set, attribute).is_some()
+            || (!live.not_understood.is_empty()
+                && (live.is_not_understood(Some(&principal.id()), set, attribute)
+                    || live.is_not_understood(None, set, attribute)))
+    };
+    let planned =
+        |out: &mut Diff, address: Address, group: &str, change: &mut dyn FnMut(&mut Diff, Address)| {
+            let before = out.changes.len();
+            change(out, address.clone());
+            if out.changes.len() > before {
+                out.sources.insert(address, format!("group:{group}"));
+            }
+        };
+    for (id, given) in &grants.by_principal {
+        let Some(principal) = live.principals.get(id) else { continue };
+        let key = listed(principal).cloned().unwrap_or_else(|| principal_key(principal));
+        for ((set, attribute), grant) in given.iter().flat_map(|(set, attributes)| {
+            attributes.iter().map(move |(attribute, grant)| ((*set, *attribute), grant))
+        }) {
+            // A group gives it: neither drift nor to remove, even where
+            // the principal's own entry or a conflict decides it.
+            handled.insert((principal.id(), set.to_string(), attribute.to_string()));
+            if grant.disputed
+                || listed_attribute(principal, set, attribute) == Some(true)
+                || skipped(principal, set, attribute)
+            {
+                continue;
+            }
+            let current = present(principal.value(set, attribute));
+            let address = Address::Assignment {
+                principal: key.clone(),
+                set: set.to_string(),
+                attribute: attribute.to_string(),
+            };
+            if let Some(conflict) =
+                inactive_value_conflict(desired, live, current, Some(grant.value), || address.clone())
+            {
+                out.conflicts.push(conflict);
+                continue;
+            }
+            planned(out, address, grant.group, &mut |out, address| {
+                assignment_change(principal, || address, current, Some(grant.value), out)
+            });
+        }
+    }
+    if grants.authoritative.is_empty() {
+        return handled;
+    }
+    if !live.principals_complete {
+        out.notes.push(Note {
+            address: None,
+            message: "an authoritative group needs every holder of its attributes, but only some principals                       were read: leavers were not checked"
+                .into(),
+        });
+        return handled;
+    }
+    for principal in live.principals.values() {
+        for ((set, attribute), groups) in &grants.authoritative {
+            let Some(value) = present(principal.value(set, attribute)) else { continue };
+            // Reached by a source, or managed by the principal's own entry
+            // (a set it lists is managed whole there).
+            if grants.get(&principal.id(), set, attribute).is_some()
+                || listed_attribute(principal, set, attribute).is_some()
+                || skipped(principal, set, attribute)
+                || status_after(desired, live, set, attribute) == Some(Status::Deprecated)
+            {
+                continue;
+            }
+            handled.insert((principal.id(), set.to_string(), attribute.to_string()));
+            let key = listed(principal).cloned().unwrap_or_else(|| principal_key(principal));
+            let address = Address::Assignment {
+                principal: key,
+                set: set.to_string(),
+                attribute: attribute.to_string(),
+            };
+            planned(out, address, groups[0], &mut |out, address| {
+                assignment_change(principal, || address, Some(value), None, out)
+            });
+        }
+    }
+    handled
 }
 
 /// The addresses a declared principal's problems are reported at: each
@@ -759,6 +907,7 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
         not_understood: Vec::new(),
         policies: LivePolicies::default(),
         groups: None,
+        memberships: Default::default(),
     };
     for change in changes {
         let _ = apply_change(&mut after, change);
@@ -937,17 +1086,7 @@ mod tests {
     use crate::model::{AllowedValue, DataType, Policy};
 
     fn definition(set: &str, name: &str, data_type: DataType) -> Definition {
-        Definition {
-            attribute_set: set.into(),
-            name: name.into(),
-            description: None,
-            data_type,
-            is_collection: false,
-            is_searchable: true,
-            use_pre_defined_values_only: false,
-            status: Status::Available,
-            allowed_values: Vec::new(),
-        }
+        Definition::with_defaults(set, name, data_type)
     }
 
     fn desired_with(definitions: Vec<Definition>) -> DesiredState {
@@ -962,6 +1101,7 @@ mod tests {
             acknowledged_drift: BTreeMap::new(),
             values_owned_elsewhere: BTreeMap::new(),
             acknowledged_references: BTreeMap::new(),
+            group_assignments: BTreeMap::new(),
         }
     }
 

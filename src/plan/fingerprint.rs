@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::model::live::{LiveAttributeSet, LivePrincipal, LiveState, PrincipalId};
+use crate::model::live::{LiveAttributeSet, LivePrincipal, LiveState, Membership, PrincipalId};
 use crate::model::{
     Definition, DesiredState, PrincipalAssignments, PrincipalKey, PrincipalKind, SetValues, Status,
 };
@@ -28,6 +28,8 @@ struct CanonicalDesired<'a> {
     /// fingerprints they always had.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     values_owned_elsewhere: &'a std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    group_assignments: &'a std::collections::BTreeMap<String, crate::model::GroupAssignments>,
 }
 
 /// What of the tenant a plan depends on (DESIGN §10): the declared sets
@@ -54,6 +56,12 @@ struct CanonicalLive<'a> {
     /// fingerprints they always had.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     policies: Vec<&'a serde_json::Map<String, serde_json::Value>>,
+    /// How each group the files name was found and who its transitive
+    /// members are: a member joining or leaving makes a saved plan stale.
+    /// Left out when the files name no group, so other plans keep their
+    /// fingerprints.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    memberships: &'a std::collections::BTreeMap<String, Membership>,
 }
 
 /// A principal as the plan sees it: its keys and its values (all of them
@@ -97,6 +105,7 @@ pub fn desired(state: &DesiredState) -> String {
         attribute_sets: &state.attribute_sets,
         assignments: state.assignments.iter().collect(),
         values_owned_elsewhere: &state.values_owned_elsewhere,
+        group_assignments: &state.group_assignments,
     })
 }
 
@@ -106,8 +115,20 @@ pub fn live<'a>(state: &'a LiveState, desired: &'a DesiredState) -> String {
         desired.attribute_sets.keys().map(|set| set.to_ascii_lowercase()).collect();
     let declared_set = |set: &str| declared_sets.contains(&set.to_ascii_lowercase());
     let index = state.principal_index();
-    let declared: BTreeSet<PrincipalId> =
-        desired.assignments.keys().filter_map(|key| index.find(key)).map(LivePrincipal::id).collect();
+    // The principals the files list, and those groups reach: all their
+    // values count, as the plan compares them all.
+    let declared: BTreeSet<PrincipalId> = desired
+        .assignments
+        .keys()
+        .cloned()
+        .chain(crate::model::live::member_keys(&state.memberships))
+        .filter_map(|key| index.find(&key))
+        .map(LivePrincipal::id)
+        .collect();
+    // An authoritative group, like `undeclaredAssignments`, depends on every
+    // holder of values in the declared sets.
+    let holders_count = desired.policy.undeclared_assignments.needs_sweep()
+        || (desired.has_authoritative_groups() && !state.memberships.is_empty());
     let part = |principal: &'a LivePrincipal, all_sets: bool| PrincipalPart {
         kind: principal.kind,
         object_id: &principal.object_id,
@@ -129,7 +150,7 @@ pub fn live<'a>(state: &'a LiveState, desired: &'a DesiredState) -> String {
     for principal in state.principals.values() {
         if declared.contains(&principal.id()) {
             principals.push(part(principal, true));
-        } else if desired.policy.undeclared_assignments.needs_sweep()
+        } else if holders_count
             && principal.custom_security_attributes.iter().flatten().any(|(set, values)| {
                 declared_set(set)
                     && values.keys().any(|attribute| desired.values_owner(set, attribute).is_none())
@@ -158,6 +179,7 @@ pub fn live<'a>(state: &'a LiveState, desired: &'a DesiredState) -> String {
         principals,
         principals_complete: state.principals_complete,
         policies: policies_naming(state, &declared_set),
+        memberships: &state.memberships,
     })
 }
 

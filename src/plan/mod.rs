@@ -14,9 +14,12 @@ pub mod effect;
 pub mod filter_rule;
 pub mod fingerprint;
 pub mod impact;
+pub mod groups;
 pub mod order;
 pub mod references;
 pub mod saved;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +32,7 @@ pub use address::Address;
 
 /// Version of the JSON plan format (`plan --format json`, `plan --out`).
 /// Bump it on any change to the shape of the JSON document. Version 2 added
-/// `impact[]`; `apply` still reads a version-1 saved plan (see
+/// `impact[]` and an optional `source` on a change; `apply` still reads a version-1 saved plan (see
 /// `READABLE_FORMAT_VERSIONS`).
 pub const FORMAT_VERSION: u32 = 2;
 
@@ -56,6 +59,10 @@ pub struct Plan {
     /// Apps that enter or leave a Conditional Access policy's scope
     /// through the plan's assignment changes (see `impact`).
     pub impact: Vec<impact::Impact>,
+    /// Where a change comes from when the files do not list it directly:
+    /// `group:<key>` for a value a group gives or an authoritative group
+    /// takes away, by the change's address.
+    pub sources: BTreeMap<Address, String>,
 }
 
 impl Plan {
@@ -218,7 +225,18 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         notes.extend(impact_notes);
         notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
         let fingerprint = fingerprint.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Plan { target, fingerprint, changes, conflicts, drift, acknowledged, mode: Mode::Plan, notes, impact }
+        Plan {
+            target,
+            fingerprint,
+            changes,
+            conflicts,
+            drift,
+            acknowledged,
+            mode: Mode::Plan,
+            notes,
+            impact,
+            sources: found.sources,
+        }
     })
 }
 

@@ -23,7 +23,7 @@ pub fn step(change: &Change) -> u8 {
         (Address::Definition { .. }, _) => 2,
         (Address::AllowedValue { .. }, Action::Deactivate) => 5,
         (Address::AllowedValue { .. }, _) => 3,
-        (Address::Assignment { .. }, _) => 4,
+        (Address::Assignment { .. } | Address::GroupAssignment { .. }, _) => 4,
     }
 }
 

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{AttributeSet, DesiredState, Policy, PrincipalAssignments, PrincipalKey};
+use crate::model::{
+    AttributeSet, DesiredState, GroupAssignments, Policy, PrincipalAssignments, PrincipalKey,
+};
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -21,6 +23,8 @@ struct SavedDesired {
     values_owned_elsewhere: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     acknowledged_references: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    group_assignments: BTreeMap<String, GroupAssignments>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -43,6 +47,7 @@ pub fn desired_to_json(desired: &DesiredState) -> Value {
         acknowledged_drift: desired.acknowledged_drift.clone(),
         values_owned_elsewhere: desired.values_owned_elsewhere.clone(),
         acknowledged_references: desired.acknowledged_references.clone(),
+        group_assignments: desired.group_assignments.clone(),
     };
     // Plain data with string keys always serialises.
     serde_json::to_value(saved).unwrap_or(Value::Null)
@@ -58,5 +63,6 @@ pub fn desired_from_json(value: Value) -> Result<DesiredState, serde_json::Error
         acknowledged_drift: saved.acknowledged_drift,
         values_owned_elsewhere: saved.values_owned_elsewhere,
         acknowledged_references: saved.acknowledged_references,
+        group_assignments: saved.group_assignments,
     })
 }

@@ -54,6 +54,7 @@ pub fn document(plan: &Plan) -> JsonPlan {
                 address: change.address.to_string(),
                 before: snapshot_json(change.before.as_ref(), false),
                 after: snapshot_json(change.after.as_ref(), change.action == Action::Create),
+                source: plan.sources.get(&change.address).cloned(),
             })
             .collect(),
         conflicts: plan

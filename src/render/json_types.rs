@@ -3,7 +3,8 @@
 //! shape is checked by `tests/json_contract.rs` and `schema/plan.v2.schema.json`;
 //! any change to it must bump `plan::FORMAT_VERSION`.
 //!
-//! Version 2 is version 1 plus `impact[]` (issue 18). Field by field:
+//! Version 2 is version 1 plus `impact[]` and an optional `source` on a
+//! change. Field by field:
 //! - `formatVersion` (first), `target` (`kind`: `graph` | `stateFile`),
 //!   `fingerprint` (`desired`, `live`: `sha256:<hex>`), `summary` (counts).
 //! - `changes[]`: `seq`, `action`, `kind`, `address`, `before`, `after`.
@@ -18,6 +19,8 @@
 //! - `notes[]`: `address` (or null), `message`.
 //! - `impact[]`: `principal`, `displayName`, `policy`, `policyId`, `state`,
 //!   `filter`, `effect` (`enters` | `leaves` | `unknown`), `message`.
+//! - `source` on a change that a group gives or takes away (optional):
+//!   `group:<key as the files write it>`.
 //! - A saved plan (`plan --out`) adds `desiredState`: the desired state the
 //!   plan was computed from, which `apply PLANFILE` plans from again.
 
@@ -82,6 +85,9 @@ pub struct JsonChange {
     pub address: String,
     pub before: Value,
     pub after: Value,
+    /// Format version 2 only: the group the change comes from (`group:<key>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

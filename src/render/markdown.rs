@@ -166,7 +166,7 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
         let mut rows = String::new();
         let mut shown = 0;
         for change in &plan.changes {
-            let row = change_row(change);
+            let row = change_row(change, plan.sources.get(&change.address).map(String::as_str));
             if rows.len() + row.len() > room {
                 break;
             }
@@ -189,7 +189,6 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
     head + &body + &tail
 }
 
-/// One table row: number, action, kind, address, before, after.
 /// Up to this many impact lines are shown; the JSON plan has them all.
 const IMPACT_LINES: usize = 50;
 
@@ -229,7 +228,8 @@ fn impact(head: &mut String, plan: &Plan) {
     head.push('\n');
 }
 
-fn change_row(change: &Change) -> String {
+/// One table row: number, action, kind, address, before, after.
+fn change_row(change: &Change, source: Option<&str>) -> String {
     let (before, after) = match (&change.before, &change.after) {
         (Some(old), Some(new)) if description_changed(old, new) => {
             let (before, after) = change_words(Some(old), Some(new));
@@ -244,7 +244,10 @@ fn change_row(change: &Change) -> String {
         change.action.symbol(),
         change.action,
         kind_words(change.kind()),
-        code(&change.address.to_string()),
+        match source {
+            Some(source) => format!("{} from {}", code(&change.address.to_string()), code(source)),
+            None => code(&change.address.to_string()),
+        },
         words(before),
         after.map_or_else(|| "—".to_owned(), |text| cell(&text))
     )
@@ -331,6 +334,7 @@ mod tests {
             mode: crate::plan::Mode::Plan,
             notes: Vec::new(),
             impact: Vec::new(),
+            sources: Default::default(),
         }
     }
 
@@ -401,7 +405,7 @@ mod tests {
             before: Some(set("Active projects for the user")),
             after: Some(set("Active project codes for the user")),
         };
-        let row = change_row(&change);
+        let row = change_row(&change, None);
         assert!(row.contains("description: Active ~~projects~~ **project codes** for the user"), "{row}");
     }
 }

@@ -68,7 +68,7 @@ pub fn render(plan: &Plan, colour: bool, out: &mut dyn Write) -> io::Result<()> 
         }
         writeln!(out)?;
         for change in &plan.changes {
-            write_change(change, &paint, out)?;
+            write_change(change, plan.sources.get(&change.address).map(String::as_str), &paint, out)?;
         }
         writeln!(out)?;
     }
@@ -138,19 +138,20 @@ pub fn render(plan: &Plan, colour: bool, out: &mut dyn Write) -> io::Result<()> 
     Ok(())
 }
 
-fn write_change(change: &Change, paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
+fn write_change(change: &Change, source: Option<&str>, paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let from = source.map(|source| format!("  (from {source})")).unwrap_or_default();
     let style = colour_of(change.action);
     let head = format!("{} {}", change.action.symbol(), change.action);
     let kind = kind_words(change.kind());
     let detail = |line: String| format!("        {line}");
     match (&change.before, &change.after) {
         (_, Some(Snapshot::Assignment { value, .. })) if change.action == Action::Assign => {
-            writeln!(out, "  {} {} = {}", paint.paint(style, &head), change.address, value_words(value))
+            writeln!(out, "  {} {} = {}{from}", paint.paint(style, &head), change.address, value_words(value))
         }
         (Some(Snapshot::Assignment { value: old, .. }), Some(Snapshot::Assignment { value: new, .. })) => {
             writeln!(
                 out,
-                "  {} {} = {} -> {}",
+                "  {} {} = {} -> {}{from}",
                 paint.paint(style, &head),
                 change.address,
                 value_words(old),
@@ -158,7 +159,13 @@ fn write_change(change: &Change, paint: &Paint, out: &mut dyn Write) -> io::Resu
             )
         }
         (Some(Snapshot::Assignment { value, .. }), None) => {
-            writeln!(out, "  {} {} (was {})", paint.paint(style, &head), change.address, value_words(value))
+            writeln!(
+                out,
+                "  {} {} (was {}){from}",
+                paint.paint(style, &head),
+                change.address,
+                value_words(value)
+            )
         }
         (before, after) => {
             writeln!(out, "  {} {kind} {}", paint.paint(style, &head), change.address)?;
@@ -287,6 +294,7 @@ mod tests {
             mode: crate::plan::Mode::Plan,
             notes: Vec::new(),
             impact: Vec::new(),
+            sources: Default::default(),
         }
     }
 

@@ -7,8 +7,12 @@ pub mod state_file;
 
 use async_trait::async_trait;
 
-use crate::model::live::{LivePrincipal, LiveState, NotUnderstood};
-use crate::model::{DesiredState, PrincipalKey};
+use std::collections::BTreeMap;
+
+use crate::desired::diagnostic::nearest;
+pub use crate::model::live::member_keys;
+use crate::model::live::{LiveGroup, LivePrincipal, LiveState, Membership, NotUnderstood};
+use crate::model::{DesiredState, PrincipalKey, is_guid};
 use crate::plan::{Change, Target};
 
 /// What a read must cover.
@@ -22,6 +26,10 @@ pub struct ReadScope {
     /// of a million users keeps the few that hold values, so memory grows
     /// with them and not with the tenant. The others are counted and dropped.
     pub retain: Retain,
+    /// The groups the files assign by, as they name them: their transitive
+    /// members are read and added to the principals, and the memberships
+    /// kept in `LiveState::memberships`.
+    pub groups: Vec<String>,
 }
 
 /// What of a sweep is kept besides the declared principals (always kept)
@@ -44,12 +52,53 @@ impl ReadScope {
     pub fn for_desired(desired: &DesiredState) -> Self {
         ReadScope {
             principals: desired.assignments.keys().cloned().collect(),
-            sweep: desired.policy.undeclared_assignments.needs_sweep(),
+            // An authoritative group must find every holder of its attributes.
+            sweep: desired.policy.undeclared_assignments.needs_sweep() || desired.has_authoritative_groups(),
             retain: Retain::HoldersOf(
                 desired.attribute_sets.keys().map(|set| set.to_ascii_lowercase()).collect(),
             ),
+            groups: desired.group_assignments.keys().cloned().collect(),
         }
     }
+}
+
+/// How each group in `keys` is found among the groups `live` holds (a
+/// state file's `groups`), by object id or by display name (ignoring case,
+/// as Entra compares them), with its transitive members.
+pub fn memberships_in(live: &LiveState, keys: &[String]) -> BTreeMap<String, Membership> {
+    let groups = live.groups.as_deref().unwrap_or_default();
+    let mut found = BTreeMap::new();
+    for key in keys {
+        let named: Vec<&LiveGroup> = if is_guid(key) {
+            groups.iter().filter(|group| group.id.eq_ignore_ascii_case(key)).collect()
+        } else {
+            groups
+                .iter()
+                .filter(|group| {
+                    group.display_name.as_deref().is_some_and(|name| name.eq_ignore_ascii_case(key))
+                })
+                .collect()
+        };
+        let membership = match named.as_slice() {
+            [] => Membership::NotFound {
+                suggestion: nearest(key, groups.iter().filter_map(|group| group.display_name.as_deref()))
+                    .map(str::to_owned),
+            },
+            [group] => Membership::of_group(
+                &group.id,
+                group.display_name.as_deref(),
+                live.transitive_members(&group.id).unwrap_or_default(),
+            ),
+            several => Membership::Ambiguous {
+                candidates: several
+                    .iter()
+                    .map(|group| (group.id.clone(), group.display_name.clone().unwrap_or_default()))
+                    .collect(),
+            },
+        };
+        found.insert(key.clone(), membership);
+    }
+    found
 }
 
 /// A tenant the tool can read and change.

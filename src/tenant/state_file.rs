@@ -284,8 +284,10 @@ impl Tenant for StateFileTenant {
         Target::StateFile { path: self.shown() }
     }
 
-    async fn read(&self, _scope: &ReadScope) -> anyhow::Result<LiveState> {
-        Ok(self.load()?)
+    async fn read(&self, scope: &ReadScope) -> anyhow::Result<LiveState> {
+        let mut live = self.load()?;
+        live.memberships = super::memberships_in(&live, &scope.groups);
+        Ok(live)
     }
 
     async fn reserve_for_apply(&self) -> anyhow::Result<()> {
