@@ -438,6 +438,44 @@ async fn through_the_emulator_groups_plan_apply_converge_and_go_stale_on_a_membe
     emulator.shutdown().await;
 }
 
+/// Alice listed by UPN and reached by a group (by her object id): the
+/// batched read asks for her once, by name, and finds her id there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_principal_listed_by_upn_and_reached_by_a_group_is_read_once() {
+    let folder = workspace(
+        r#"assignments:
+  users:
+    alice@contoso.com:
+      Engineering:
+        CostCenter: 1
+  groups:
+    Eng-Payments:
+      Engineering:
+        ProjectCode: PAY
+"#,
+    );
+    let emulator = emulator(EmulatorConfig {
+        seed_state: seed_of(&serde_json::from_value(contoso_with_groups()).unwrap()),
+        ..Default::default()
+    })
+    .await;
+    let files = folder.path().join("files.yaml").display().to_string();
+    let args = ["plan", "-f", &files, "--format", "json", "--graph-url", &emulator.base_url()];
+    let (code, stdout, stderr) = run_cli(args.map(str::to_owned).to_vec(), "test-token").await;
+    assert_eq!(code, 0, "{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(changes(&plan), changes(&plan_json(&folder)), "Graph and the state file agree");
+    let alice: Vec<String> = emulator
+        .requests()
+        .iter()
+        .filter(|request| request.method == "GET")
+        .map(|request| request.path.to_ascii_lowercase().replace("%40", "@"))
+        .filter(|path| path.ends_with(ALICE) || path.ends_with("alice@contoso.com"))
+        .collect();
+    assert_eq!(alice.len(), 1, "alice read once: {alice:?}");
+    emulator.shutdown().await;
+}
+
 #[test]
 fn the_example_applies_and_plans_empty_after() {
     let folder = tempfile::tempdir().unwrap();
