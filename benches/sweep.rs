@@ -125,7 +125,10 @@ fn main() {
         latency_ms as f64 + per_item_us as f64 * 999.0 / 1000.0,
         common::load_average()
     );
-    let section = section(&conditions, &runs, &listed, exports[0] == exports[1]);
+    let command = format!(
+        "cargo bench --bench sweep -- --users {users} --latency-ms {latency_ms} --latency-per-item-us {per_item_us}"
+    );
+    let section = section(&command, &conditions, &runs, &listed, exports[0] == exports[1]);
     print!("{section}");
     if !args.iter().any(|arg| arg == "--no-write") {
         let existing = std::fs::read_to_string(&out).unwrap_or_default();
@@ -140,10 +143,10 @@ fn met(holds: bool) -> &'static str {
 }
 
 /// The section of BENCHMARKS.md: the runs, then the issue's goals.
-fn section(conditions: &str, runs: &[Run], listed: &Swept, identical: bool) -> String {
+fn section(command: &str, conditions: &str, runs: &[Run], listed: &Swept, identical: bool) -> String {
     let mut text = format!(
         "{HEADING} (`cargo bench --bench sweep`)\n\n\
-         `cargo bench --bench sweep -- --users 1000000 --latency-ms 5 --latency-per-item-us 50`: an \
+         `{command}`: an \
          `entra-csa emulator` process (release build) on loopback holds {conditions} Real Graph takes a \
          second or more for a page of 999; the latency is scaled down so a run fits in minutes (the goals \
          are ratios). Each run is an `entra-csa` process of its own: the single sweep forced with \

@@ -563,7 +563,7 @@ async fn read_ranges(
                     }
                 }
                 let mut query = format!("{}&$filter={filter}", sweep_query(kind));
-                let headers: &[(&str, &str)] = if range.advanced() {
+                let headers: &'static [(&'static str, &'static str)] = if range.advanced() {
                     query.push_str("&$count=true");
                     EVENTUAL
                 } else {
@@ -625,14 +625,16 @@ async fn read_ranges(
 /// Pages through the principals of `kind` at `url` and on, into `swept`.
 /// `headers` go with every page: Graph does not carry them over to a
 /// nextLink. With a `range`, each principal is checked to belong to it, and
-/// the first page's `@odata.count` is returned.
+/// the first page's `@odata.count` is returned. The next page is asked for
+/// as soon as its link is known, while this one is decoded: a sweep waits
+/// for Graph, not for its own work between pages.
 #[allow(clippy::too_many_arguments)]
 async fn sweep_from(
-    client: &GraphClient,
+    client: &Arc<GraphClient>,
     kind: PrincipalKind,
     url: url::Url,
     already_read: Option<&url::Url>,
-    headers: &[(&str, &str)],
+    headers: &'static [(&'static str, &'static str)],
     keep: &Keep,
     swept: &mut Swept,
     range: Option<(&Range, &Progress)>,
@@ -649,20 +651,40 @@ async fn sweep_from(
     if let Some(first) = already_read {
         seen.insert(first.as_str().to_owned());
     }
+    let fetch = |url: url::Url| {
+        let client = Arc::clone(client);
+        tokio::spawn(async move { client.page(&url, headers).await })
+    };
+    let task_failed = |error: tokio::task::JoinError| ReadError::Shape {
+        what: collection(kind).to_owned(),
+        message: format!("reading a page failed: {error}"),
+    };
     let mut next = Some(url);
     let mut end = SweepEnd::default();
-    while let Some(url) = next.take() {
-        if !seen.insert(url.as_str().to_owned()) {
-            return Err(GraphError::Paging {
-                path: super::client::shown(&url),
-                message: "`@odata.nextLink` repeats a page already read (a paging loop)".into(),
+    let mut fetching = None;
+    loop {
+        let page = match (fetching.take(), next.take()) {
+            (Some(fetched), _) => fetched,
+            (None, Some(url)) => {
+                if !seen.insert(url.as_str().to_owned()) {
+                    return Err(paging_loop(&url));
+                }
+                fetch(url)
             }
-            .into());
-        }
-        let page = client.page(&url, headers).await?;
+            (None, None) => break,
+        };
+        let page = page.await.map_err(task_failed)??;
         if seen.len() == 1 {
             end.count = page.count;
         }
+        if let Some(url) = page.next {
+            if !seen.insert(url.as_str().to_owned()) {
+                return Err(paging_loop(&url));
+            }
+            fetching = Some(fetch(url));
+        }
+        // Dropped (and so stopped) if this page ends the sweep early.
+        let mut following = AbortOnDrop(fetching.as_ref().map(tokio::task::JoinHandle::abort_handle));
         for item in page.items {
             let path = format!("{}[{}]", collection(kind), swept.read);
             let (principal, not_understood) = decode_principal(item, kind, &path)?;
@@ -680,12 +702,32 @@ async fn sweep_from(
             swept.take((principal, not_understood), keep);
             progress.inc();
         }
-        next = page.next;
+        // Read through: the page ahead is wanted.
+        following.0 = None;
     }
     if range.is_none() {
         progress.finish();
     }
     Ok(end)
+}
+
+/// Stops a page read ahead when the sweep ends before it is needed.
+struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.0 {
+            handle.abort();
+        }
+    }
+}
+
+fn paging_loop(url: &url::Url) -> ReadError {
+    GraphError::Paging {
+        path: super::client::shown(url),
+        message: "`@odata.nextLink` repeats a page already read (a paging loop)".into(),
+    }
+    .into()
 }
 
 /// Reads `keys` with batched GETs, a few batches in flight; unknown ones
