@@ -25,7 +25,7 @@ const SERVICE_PRINCIPALS: usize = 20_000;
 /// One principal in 20 holds a value.
 const HOLDER_EVERY: usize = 20;
 /// The heading of this benchmark's section of BENCHMARKS.md.
-const HEADING: &str = "## Tenants of a million principals";
+const HEADING: &str = common::SWEEP_HEADING;
 /// The issue's goals.
 const PARTITIONS: f64 = 16.0;
 const WALL_GOAL: f64 = 1.2;
@@ -44,6 +44,9 @@ struct Run {
     requests: u64,
     swept: Swept,
     peak_mb: u64,
+    /// CPU seconds the client and the emulator used during the run.
+    client_cpu: f64,
+    emulator_cpu: f64,
 }
 
 fn main() {
@@ -94,8 +97,9 @@ fn main() {
             if let Some(partitions) = partitions {
                 process.env("ENTRA_CSA_SWEEP_PARTITIONS", partitions);
             }
+            let emulator_cpu = cpu_seconds(emulator.id());
             let started = Instant::now();
-            let (status, stderr, peak_kb) = run_measured(process);
+            let (status, stderr, peak_kb, client_cpu) = run_measured(process);
             let wall = started.elapsed().as_secs_f64();
             if status > 2 {
                 emulator.kill().ok();
@@ -109,6 +113,8 @@ fn main() {
                 requests: sent,
                 swept: swept(&stderr),
                 peak_mb: peak_kb / 1024,
+                client_cpu,
+                emulator_cpu: cpu_seconds(emulator.id()) - emulator_cpu,
             });
             if command != "drift plan" {
                 exports.push(std::fs::read(&output).unwrap());
@@ -131,10 +137,7 @@ fn main() {
     let section = section(&command, &conditions, &runs, &listed, exports[0] == exports[1]);
     print!("{section}");
     if !args.iter().any(|arg| arg == "--no-write") {
-        let existing = std::fs::read_to_string(&out).unwrap_or_default();
-        std::fs::write(&out, common::splice_section(&existing, HEADING, &section))
-            .expect("BENCHMARKS.md is writable");
-        eprintln!("wrote {}", out.display());
+        common::write_section(&out, HEADING, &section);
     }
 }
 
@@ -156,12 +159,12 @@ fn section(command: &str, conditions: &str, runs: &[Run], listed: &Swept, identi
          of their object ids (the wrapping sum of a 64-bit hash of each, logged by the reader), so a \
          principal missed and another read twice would not cancel out. Peak RSS is the process's VmHWM. \
          2-core machine shared with other builds, so single timings are noisy.\n\n\
-         | run | sweep | wall (s) | HTTP requests | principals read | ids = the emulator's list | read twice | kept | peak RSS (MB) |\n\
-         |---|---|---:|---:|---:|---|---:|---:|---:|\n"
+         | run | sweep | wall (s) | HTTP requests | principals read | ids = the emulator's list | read twice | kept | peak RSS (MB) | CPU (s): client + emulator |\n\
+         |---|---|---:|---:|---:|---|---:|---:|---:|---:|\n"
     );
     for run in runs {
         text.push_str(&format!(
-            "| {} | {} | {:.1} | {} | {} of {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {:.1} | {} | {} of {} | {} | {} | {} | {} | {:.1} + {:.1} |\n",
             run.command,
             run.sweep,
             run.wall,
@@ -171,7 +174,9 @@ fn section(command: &str, conditions: &str, runs: &[Run], listed: &Swept, identi
             if run.swept.digest == listed.digest { "yes" } else { "NO" },
             run.swept.twice,
             run.swept.kept,
-            run.peak_mb
+            run.peak_mb,
+            run.client_cpu,
+            run.emulator_cpu
         ));
     }
     let [single, parted, export_single, export_parted] = runs else { panic!("four runs") };
@@ -205,6 +210,19 @@ fn section(command: &str, conditions: &str, runs: &[Run], listed: &Swept, identi
         export_single.peak_mb,
         if identical { "identical" } else { "DIFFERENT" },
         met(export_parted.peak_mb <= PEAK_RSS_GOAL_MB && identical && exact(export_parted)),
+    ));
+    let cpu = parted.client_cpu + parted.emulator_cpu;
+    text.push_str(&format!(
+        "\nThe partitioned drift plan used {cpu:.1} CPU seconds (client {:.1}, emulator {:.1}) in {:.1} s of \
+         wall time: {:.2} cores busy on average, where the latency alone would take {:.1} s (the single \
+         sweep's wall ÷ 16). Where that CPU time comes near the wall time the machine gives the two processes, \
+         the partitioned sweep waits for the CPU, not for Graph; at Graph's real latency (about 5 × this \
+         one's) the same CPU time is a fifth of the wait.\n",
+        parted.client_cpu,
+        parted.emulator_cpu,
+        parted.wall,
+        cpu / parted.wall,
+        single.wall / PARTITIONS,
     ));
     text
 }
@@ -300,8 +318,22 @@ fn requests(url: &str) -> u64 {
         .unwrap_or_else(|| panic!("{stats}"))
 }
 
-/// Runs `command`, polling its VmHWM (peak RSS, kB) until it exits.
-fn run_measured(mut command: Command) -> (i32, String, u64) {
+/// CPU seconds (user and system) process `pid` has used, from
+/// `/proc/PID/stat` (Linux; 100 ticks a second).
+fn cpu_seconds(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // The fields after the command's closing parenthesis: utime is the 12th, stime the 13th.
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            Some((fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+/// Runs `command`, polling its VmHWM (peak RSS, kB) and CPU time until it
+/// exits.
+fn run_measured(mut command: Command) -> (i32, String, u64, f64) {
     let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let reader = std::thread::spawn(move || {
@@ -311,7 +343,9 @@ fn run_measured(mut command: Command) -> (i32, String, u64) {
     });
     let status_file = format!("/proc/{}/status", child.id());
     let mut peak = 0;
+    let mut cpu = 0.0f64;
     let status = loop {
+        cpu = cpu.max(cpu_seconds(child.id()));
         if let Ok(status) = std::fs::read_to_string(&status_file)
             && let Some(kb) = status
                 .lines()
@@ -325,7 +359,7 @@ fn run_measured(mut command: Command) -> (i32, String, u64) {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    (status.code().unwrap_or(-1), reader.join().unwrap(), peak)
+    (status.code().unwrap_or(-1), reader.join().unwrap(), peak, cpu)
 }
 
 /// What a sweep read: principals (kept or not), kept, read twice, and the
