@@ -90,10 +90,7 @@ pub async fn section() -> String {
 /// The fault-free row and the rows of `cases` (`storm`, `faults`, `shared`, `outage`).
 pub async fn section_of(cases: &[String]) -> String {
     let wants = |case: &str| cases.iter().any(|wanted| wanted == case);
-    let load_average = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "unknown".into());
+    let load_average = super::common::load_average();
     let (desired, seed_state) = scenario(412);
     let base = EmulatorConfig { seed_state: seed_state.clone(), ..EmulatorConfig::default() };
     let production = ClientOptions::default();

@@ -55,6 +55,10 @@ pub struct Stats {
     /// Requests answered 503 by an outage.
     #[serde(default)]
     pub outage_refusals: u64,
+    /// Microseconds added to collection pages for their items
+    /// (`--latency-per-item-us`), summed: what a benchmark waited on.
+    #[serde(default)]
+    pub page_latency_us: u64,
 }
 
 impl Stats {

@@ -125,6 +125,15 @@ pub struct EmulatorConfig {
     pub expect_deletes: bool,
 }
 
+impl EmulatorConfig {
+    /// The delay a collection page of `items` items gets on top of
+    /// `latency`: `latency_per_item` for each, so a page of 999 waits about
+    /// a hundred times longer than a page of 10, as Graph's do.
+    pub fn page_latency(&self, items: usize) -> Duration {
+        self.latency_per_item.saturating_mul(u32::try_from(items).unwrap_or(u32::MAX))
+    }
+}
+
 /// Shows everything but the token.
 impl std::fmt::Debug for EmulatorConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

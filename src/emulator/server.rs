@@ -152,7 +152,9 @@ async fn handle(
         if let ResponseBody::Json(Value::Object(page)) = &response.body
             && let Some(Value::Array(items)) = page.get("value")
         {
-            delay(shared.config.latency_per_item.saturating_mul(items.len() as u32)).await;
+            let latency = shared.config.page_latency(items.len());
+            shared.note_page_latency(latency);
+            delay(latency).await;
         }
         response
     };

@@ -122,6 +122,13 @@ impl Shared {
         lock(&self.stats).clone()
     }
 
+    /// Counts the delay a page got for its items.
+    pub(super) fn note_page_latency(&self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        let mut stats = lock(&self.stats);
+        stats.page_latency_us = stats.page_latency_us.saturating_add(micros);
+    }
+
     pub fn expects_deletes(&self) -> bool {
         self.config.expect_deletes
     }

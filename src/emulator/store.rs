@@ -175,21 +175,23 @@ pub struct Store {
     /// lower-cased (and of the service principals with an appId, by that):
     /// a range or prefix filter is a binary search, not a scan, so a
     /// partitioned sweep of a million users costs a page of work per request.
-    users_by_upn_order: Vec<u32>,
-    service_principals_by_app_id_order: Vec<u32>,
+    /// Each holds the key lower-cased, so a search allocates nothing.
+    users_by_upn_order: Vec<(Box<str>, u32)>,
+    service_principals_by_app_id_order: Vec<(Box<str>, u32)>,
     /// Groups as seeded: never written.
     pub groups: Option<Vec<GroupShape>>,
 }
 
-/// Positions of the principals holding a key, ordered by the key lower-cased.
-fn key_order(principals: &[StoredPrincipal], key: KeyOf) -> Vec<u32> {
-    let mut keyed: Vec<(String, u32)> = principals
+/// The principals holding a key, as the key lower-cased and their
+/// position, ordered by the key.
+fn key_order(principals: &[StoredPrincipal], key: KeyOf) -> Vec<(Box<str>, u32)> {
+    let mut keyed: Vec<(Box<str>, u32)> = principals
         .iter()
         .enumerate()
-        .filter_map(|(position, principal)| Some((key(principal)?.to_lowercase(), position as u32)))
+        .filter_map(|(position, principal)| Some((key(principal)?.to_lowercase().into(), position as u32)))
         .collect();
     keyed.sort_unstable();
-    keyed.into_iter().map(|(_, position)| position).collect()
+    keyed
 }
 
 /// The key a kind's principals are ordered by.
@@ -415,32 +417,29 @@ impl Store {
     /// The principals whose key (users: userPrincipalName; service
     /// principals: appId) is in `range`, in the key's order.
     pub fn principals_in_key_range(&self, kind: PrincipalKind, range: &KeyRange) -> Vec<&StoredPrincipal> {
-        let (principals, order, key): (&[StoredPrincipal], &[u32], KeyOf) = match kind {
-            PrincipalKind::User => (&self.users, &self.users_by_upn_order, user_principal_name),
+        let (principals, order): (&[StoredPrincipal], &[(Box<str>, u32)]) = match kind {
+            PrincipalKind::User => (&self.users, &self.users_by_upn_order),
             PrincipalKind::ServicePrincipal => {
-                (&self.service_principals, &self.service_principals_by_app_id_order, app_id)
+                (&self.service_principals, &self.service_principals_by_app_id_order)
             }
         };
-        let key_at = |position: &u32| key(&principals[*position as usize]).unwrap_or_default().to_lowercase();
-        let from = match (&range.at_least, &range.prefix) {
+        let from: &str = match (&range.at_least, &range.prefix) {
             (Some(bound), Some(prefix)) => bound.max(prefix),
             (Some(bound), None) | (None, Some(bound)) => bound,
             (None, None) => "",
         };
-        let start = order.partition_point(|position| key_at(position).as_str() < from);
+        let start = order.partition_point(|(key, _)| &**key < from);
         let end = start
-            + order[start..].partition_point(|position| {
-                let key = key_at(position);
-                range.at_most.as_deref().is_none_or(|bound| key.as_str() <= bound)
-                    && range
-                        .prefix
-                        .as_deref()
-                        .is_none_or(|prefix| key.as_str() < prefix || key.starts_with(prefix))
+            + order[start..].partition_point(|(key, _)| {
+                range.at_most.as_deref().is_none_or(|bound| &**key <= bound)
+                    && range.prefix.as_deref().is_none_or(|prefix| &**key < prefix || key.starts_with(prefix))
             });
+        // Both searches' conditions hold in one run of the order, so the
+        // run is exactly the range; the check costs no allocation.
         order[start..end]
             .iter()
-            .map(|position| &principals[*position as usize])
-            .filter(|principal| key(principal).is_some_and(|key| range.holds(&key.to_lowercase())))
+            .filter(|(key, _)| range.holds(key))
+            .map(|(_, position)| &principals[*position as usize])
             .collect()
     }
 

@@ -19,6 +19,7 @@ use super::auth::{AuthError, BearerToken, TokenSource};
 use super::batch::{BatchError, BatchItemResponse, BatchRequest, envelope, parse_answer};
 use super::endpoint::GraphEndpoint;
 use super::pacing::{GRAPH_WRITE_WINDOW, GRAPH_WRITES_PER_WINDOW, WritePacer, WriteSignal};
+use super::read_pacing::{ReadPacer, ReadSignal};
 use super::retry::{Refusal, RetryBudget, RetryPolicy, is_retryable, parse_retry_after};
 
 /// How the client behaves; the defaults suit Microsoft Graph.
@@ -47,6 +48,10 @@ pub struct ClientOptions {
     /// Ranges a sweep of every principal is split into; `None` chooses
     /// (`partition::partitions_for`). Tests force it on small tenants.
     pub sweep_partitions: Option<usize>,
+    /// Resource units per 10 s the read pacer aims under (90 % of it);
+    /// `None`: Graph's documented quota for the tenant's size
+    /// (`read_pacing`). Tests tell it what the emulator enforces.
+    pub read_budget: Option<u32>,
 }
 
 impl Default for ClientOptions {
@@ -72,6 +77,7 @@ impl Default for ClientOptions {
             recorder: None,
             read_concurrency: super::partition::MAX_PARTITIONS,
             sweep_partitions: None,
+            read_budget: None,
         }
     }
 }
@@ -209,8 +215,9 @@ pub struct GraphClient {
     v1: Url,
     tokens: TokenSource,
     pacer: Mutex<WritePacer>,
-    /// The same token bucket over resource units, for reads: told each
-    /// answer's `x-ms-resource-unit` and `x-ms-throttle-limit-percentage`.
+    /// A token bucket over resource units, for reads: told each answer's
+    /// `x-ms-resource-unit` and `x-ms-throttle-limit-percentage`.
+    read_pacer: Mutex<ReadPacer>,
     pub(crate) options: ClientOptions,
 }
 
@@ -284,7 +291,8 @@ impl GraphClient {
                 message: format!("cannot build the HTTP client: {error}"),
             })?;
         let pacer = Mutex::new(WritePacer::new(options.write_budget, options.write_window, Instant::now()));
-        Ok(GraphClient { http, v1: endpoint.v1(), endpoint, tokens, pacer, options })
+        let read_pacer = Mutex::new(ReadPacer::new(options.read_budget, Instant::now()));
+        Ok(GraphClient { http, v1: endpoint.v1(), endpoint, tokens, pacer, read_pacer, options })
     }
 
     pub fn endpoint(&self) -> &GraphEndpoint {
@@ -319,16 +327,37 @@ impl GraphClient {
         }
     }
 
-    /// Waits until the pacer lets `writes` go (none for a read), and says
-    /// how long that took and which throttling episode they are sent in.
+    /// The tenant holds `users` users: reads are paced under the quota
+    /// Graph documents for its size.
+    pub fn tenant_users(&self, users: u64) {
+        self.read_pacer.lock().expect("read pacer lock").tenant_users(users, Instant::now());
+    }
+
+    /// Waits until the read pacer lets a read go; says how long that took.
+    async fn pace_read(&self) -> Duration {
+        let started = Instant::now();
+        loop {
+            let wait = self.read_pacer.lock().expect("read pacer lock").wait_for(Instant::now());
+            if wait.is_zero() {
+                return started.elapsed();
+            }
+            tracing::trace!(wait_ms = wait.as_millis() as u64, "pacing reads");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Waits until the pacer lets `writes` go (the read pacer for a read),
+    /// and says how long that took and which throttling episode they are
+    /// sent in.
     async fn pace(&self, writes: u32) -> (Duration, u64) {
+        if writes == 0 {
+            let waited = self.pace_read().await;
+            return (waited, self.pacer.lock().expect("pacer lock").episode());
+        }
         let started = Instant::now();
         loop {
             let (wait, episode) = {
                 let mut pacer = self.pacer.lock().expect("pacer lock");
-                if writes == 0 {
-                    return (Duration::ZERO, pacer.episode());
-                }
                 (pacer.wait_for(writes, Instant::now()), pacer.episode())
             };
             if wait.is_zero() {
@@ -400,6 +429,12 @@ impl GraphClient {
                 .and_then(|value| value.trim().parse::<f64>().ok());
             let whole = url.path().ends_with("/$batch");
             self.observe(WriteSignal { writes, throttled, retry_after, pressure, whole }, sent_in);
+        }
+        if writes == 0 {
+            self.read_pacer
+                .lock()
+                .expect("read pacer lock")
+                .observe(read_signal(status, &response_headers), Instant::now());
         }
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
@@ -701,6 +736,19 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+/// What an answer to a read says about the read quota. A `$batch` of reads
+/// reports its envelope's `x-ms-resource-unit` (the emulator's sum of its
+/// items), when given.
+fn read_signal(status: StatusCode, headers: &HeaderMap) -> ReadSignal {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim);
+    ReadSignal {
+        resource_units: header("x-ms-resource-unit").and_then(|value| value.parse().ok()),
+        pressure: header("x-ms-throttle-limit-percentage").and_then(|value| value.parse().ok()),
+        throttled: status.as_u16() == 429,
+        retry_after: header("retry-after").and_then(parse_retry_after),
+    }
 }
 
 /// The error of a non-2xx answer, from Graph's error envelope.

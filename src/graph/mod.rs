@@ -16,6 +16,7 @@ pub mod policies;
 pub mod principal_path;
 pub mod progress;
 pub mod read;
+pub mod read_pacing;
 pub mod recording;
 pub mod retry;
 pub mod route;

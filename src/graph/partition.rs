@@ -86,15 +86,43 @@ pub const MAX_PARTITIONS: usize = 16;
 /// sweep's pages.
 pub const EXTRA_REQUEST_SHARE: f64 = 0.02;
 
-/// How many ranges a sweep of `pages` pages is split into: 1 (the single
-/// sweep) unless splitting costs at most 2 % more requests. Each range may
-/// end on a part-filled page, and the first page read to learn the
-/// population is not reused, so `n` ranges cost at most `n + 1` requests
-/// more than the single sweep.
+/// What a sweep of every principal of a kind costs: the requests it sends,
+/// and the pages read one after another (its wall time, in pages: Graph's
+/// latency per page dominates, and ranges run side by side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepCost {
+    pub requests: usize,
+    pub pages_in_a_row: usize,
+}
+
+/// The cost of a sweep of `pages` full pages split into `parts` ranges,
+/// counted at its worst: the probe page (read to learn the population and
+/// to sample the boundaries) is read again by the ranges, and each range
+/// may end on a part-filled page. One range is the single sweep, which
+/// goes on from the probe.
+pub fn sweep_cost(pages: usize, parts: usize) -> SweepCost {
+    if parts <= 1 {
+        return SweepCost { requests: pages, pages_in_a_row: pages };
+    }
+    SweepCost { requests: pages + 1 + parts, pages_in_a_row: 1 + pages.div_ceil(parts) + 1 }
+}
+
+/// How many ranges a sweep of `pages` pages is split into, at most `max`
+/// (the reads in flight): the most for which the partitioned sweep is both
+/// cheaper in wall time than the single sweep and costs at most
+/// `EXTRA_REQUEST_SHARE` (2 %) more requests; 1 (the single sweep) when
+/// none is. Small tenants keep the single sweep: below 150 pages (about
+/// 150,000 principals) even two ranges cost more than 2 % extra.
 pub fn partitions_for(pages: usize, max: usize) -> usize {
-    let affordable = (pages as f64 * EXTRA_REQUEST_SHARE).floor() as usize;
-    let parts = affordable.saturating_sub(1).min(max);
-    if parts < 2 { 1 } else { parts }
+    let single = sweep_cost(pages, 1);
+    let allowed = single.requests as f64 * (1.0 + EXTRA_REQUEST_SHARE);
+    (2..=max)
+        .rev()
+        .find(|parts| {
+            let split = sweep_cost(pages, *parts);
+            split.requests as f64 <= allowed && split.pages_in_a_row < single.pages_in_a_row
+        })
+        .unwrap_or(1)
 }
 
 /// `parts` ranges of users with boundaries at the quantiles of `sample`
@@ -154,18 +182,36 @@ mod tests {
     #[test]
     fn small_tenants_keep_the_single_sweep() {
         assert_eq!(partitions_for(1, 16), 1);
+        assert_eq!(partitions_for(101, 16), 1, "100,000 users");
         assert_eq!(partitions_for(149, 16), 1);
         assert_eq!(partitions_for(150, 16), 2);
         assert_eq!(partitions_for(500, 16), 9);
-        assert_eq!(partitions_for(1_001, 16), 16);
-        assert_eq!(partitions_for(1_001, 4), 4);
-        // At most 2 % more requests: ranges + the probe page.
+        assert_eq!(partitions_for(1_002, 16), 16, "1,000,000 users");
+        assert_eq!(partitions_for(1_002, 4), 4);
+        assert_eq!(partitions_for(21, 16), 1, "20,000 service principals");
+    }
+
+    #[test]
+    fn a_split_is_cheaper_in_wall_time_and_costs_at_most_two_percent_more_requests() {
         for pages in 1..5_000 {
-            let parts = partitions_for(pages, MAX_PARTITIONS);
-            if parts > 1 {
-                assert!((parts + 1) as f64 <= pages as f64 * EXTRA_REQUEST_SHARE, "{pages}: {parts}");
+            for max in [1, 2, 4, 16] {
+                let parts = partitions_for(pages, max);
+                assert!((1..=max.max(1)).contains(&parts), "{pages}, {max}: {parts}");
+                let (single, split) = (sweep_cost(pages, 1), sweep_cost(pages, parts));
+                if parts > 1 {
+                    assert!(split.requests as f64 <= single.requests as f64 * 1.02, "{pages}: {split:?}");
+                    assert!(split.pages_in_a_row < single.pages_in_a_row, "{pages}: {split:?}");
+                    // And no larger split (within `max`) would still be within 2 %.
+                    if parts < max {
+                        assert!(sweep_cost(pages, parts + 1).requests as f64 > single.requests as f64 * 1.02);
+                    }
+                } else if max > 1 {
+                    assert!(sweep_cost(pages, 2).requests as f64 > single.requests as f64 * 1.02);
+                }
             }
         }
+        // At a million users, sixteen ranges wait for about a sixteenth of the pages.
+        assert_eq!(sweep_cost(1_002, 16), SweepCost { requests: 1_019, pages_in_a_row: 65 });
     }
 
     #[test]

@@ -111,6 +111,41 @@ async fn latency_delays_every_request() {
     assert!(started.elapsed() >= Duration::from_millis(150));
 }
 
+/// `--latency-per-item-us`: a page waits for each item it holds, so a page
+/// of 250 waits 50 times what a page of 5 does. Held to the delay the
+/// emulator counts where it sleeps (`pageLatencyUs`), not to a clock.
+#[tokio::test]
+async fn latency_per_item_makes_a_bigger_page_slower() {
+    let mut tenant = contoso();
+    let template = tenant.users[0].clone();
+    for index in 0..300 {
+        tenant.users.push(entra_csa::emulator::document::PrincipalShape {
+            id: format!("30000000-0000-4000-8000-{index:012}"),
+            user_principal_name: Some(format!("user{index}@contoso.com")),
+            ..template.clone()
+        });
+    }
+    let per_item = Duration::from_micros(20);
+    let config = EmulatorConfig { seed_state: tenant, latency_per_item: per_item, ..Default::default() };
+    assert_eq!(config.page_latency(999), Duration::from_micros(19_980));
+    assert_eq!(config.page_latency(0), Duration::ZERO);
+    let h = harness(config).await;
+    let mut delays = Vec::new();
+    for top in [5, 250] {
+        let before = h.emulator.stats().page_latency_us;
+        let reply = h.get(&format!("users?$top={top}&$select=id")).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body["value"].as_array().unwrap().len(), top);
+        delays.push(h.emulator.stats().page_latency_us - before);
+    }
+    assert_eq!(delays, [100, 5_000], "20 µs per item");
+    // A request that is not a collection page gets none.
+    let before = h.emulator.stats().page_latency_us;
+    assert_eq!(h.get("users/user1@contoso.com").await.status, StatusCode::OK);
+    assert_eq!(h.emulator.stats().page_latency_us, before);
+    h.emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn emulators_own_400_during_the_replication_lag() {
     let h = harness(EmulatorConfig {
