@@ -68,7 +68,7 @@ pub struct WriteSignal {
 
 /// A multiplier that was `from` climbing back to 1.0 linearly over `RAMP`
 /// from `since`.
-fn climbed(from: f64, since: Instant, now: Instant) -> f64 {
+pub(super) fn climbed(from: f64, since: Instant, now: Instant) -> f64 {
     climbed_over(from, since, RAMP, now)
 }
 

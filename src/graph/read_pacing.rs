@@ -31,6 +31,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::pacing::climbed;
+
 /// The window of Graph's resource-unit quota (C-THL).
 pub const READ_WINDOW: Duration = Duration::from_secs(10);
 
@@ -55,7 +57,7 @@ const LEAST_COST: f64 = 1.0;
 const THROTTLED_FACTOR: f64 = 0.5;
 const MIN_SLOWDOWN: f64 = 0.05;
 /// How long the rate takes to climb back to full.
-pub const RAMP: Duration = Duration::from_secs(2);
+pub const RAMP: Duration = super::pacing::RAMP;
 /// Graph reports the usage share only from here up.
 const PRESSURE_REPORTED_FROM: f64 = 0.8;
 
@@ -132,13 +134,9 @@ impl ReadPacer {
 
     /// The rate multiplier at `now` (1.0 = full speed).
     pub fn slowdown(&self, now: Instant) -> f64 {
-        let climbed = |from: f64, since: Instant| {
-            let progress = now.saturating_duration_since(since).as_secs_f64() / RAMP.as_secs_f64();
-            (from + (1.0 - from) * progress.min(1.0)).min(1.0)
-        };
-        let throttled = climbed(self.floor, self.ramp_from);
+        let throttled = climbed(self.floor, self.ramp_from, now);
         let pressured = match self.pressure_at {
-            Some(at) => climbed(self.pressure_cap, at + RAMP / 2),
+            Some(at) => climbed(self.pressure_cap, at + RAMP / 2, now),
             None => 1.0,
         };
         throttled.min(pressured).max(MIN_SLOWDOWN)
