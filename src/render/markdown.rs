@@ -15,7 +15,7 @@ use crate::plan::{Action, Change, Drift, Kind, Mode, Plan, Snapshot};
 
 use super::text::kind_words;
 use super::{
-    NO_CHANGES, acknowledged_heading, change_words, drift_heading, impact_heading, summary_line,
+    acknowledged_heading, change_words, drift_heading, impact_heading, no_changes_line, summary_line,
     target_words, word_runs,
 };
 
@@ -144,7 +144,7 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
     let mut body = String::new();
     if plan.changes.is_empty() {
         if plan.conflicts.is_empty() {
-            let _ = writeln!(body, "{NO_CHANGES}\n");
+            let _ = writeln!(body, "{}\n", no_changes_line(plan));
         }
     } else {
         let collapsed = plan.changes.len() > OPEN_TABLE_ROWS;

@@ -33,6 +33,17 @@ pub fn render(plan: &Plan, format: Format, colour: bool, out: &mut dyn Write) ->
 /// The line every empty plan ends with.
 pub const NO_CHANGES: &str = "No changes. The tenant matches the files.";
 
+/// The line an empty plan ends with when it found drift: nothing to apply,
+/// but the tenant does not match the files. It starts as `NO_CHANGES` does,
+/// for scripts that look for "No changes.".
+pub const NO_CHANGES_BUT_DRIFT: &str =
+    "No changes. The tenant differs from the files only by the drift above, reported and left as it is.";
+
+/// The line an empty plan ends with: it matches, or differs only by drift.
+pub fn no_changes_line(plan: &Plan) -> &'static str {
+    if plan.drift.is_empty() { NO_CHANGES } else { NO_CHANGES_BUT_DRIFT }
+}
+
 /// The heading of the drift list. A definition or value reported as drift
 /// is left as it is, but the values the files give a listed principal are
 /// managed all the same: the heading says both, so that an unassign beside

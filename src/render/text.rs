@@ -13,7 +13,7 @@ use similar::ChangeTag;
 use crate::plan::{Action, Change, Kind, Mode, Plan, Snapshot};
 
 use super::{
-    NO_CHANGES, acknowledged_heading, allowed_values_words, drift_heading, impact_heading, shape_words,
+    acknowledged_heading, allowed_values_words, drift_heading, impact_heading, no_changes_line, shape_words,
     summary_line, target_words, value_words,
 };
 
@@ -132,7 +132,7 @@ pub fn render(plan: &Plan, colour: bool, out: &mut dyn Write) -> io::Result<()> 
         writeln!(out)?;
     }
     if plan.changes.is_empty() && plan.conflicts.is_empty() {
-        writeln!(out, "{}", paint.paint(BOLD, NO_CHANGES))?;
+        writeln!(out, "{}", paint.paint(BOLD, no_changes_line(plan)))?;
     }
     writeln!(out, "{}", paint.paint(BOLD, &summary_line(&plan.summary())))?;
     Ok(())
