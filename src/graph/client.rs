@@ -418,23 +418,16 @@ impl GraphClient {
         };
         let status = response.status();
         let response_headers = response.headers().clone();
+        let said = quota_signal(status, &response_headers);
         // A `$batch` answered 200 reports its items' signals (`batch_once`).
         if !status.is_success() || !url.path().ends_with("/$batch") {
-            let throttled = if status.as_u16() == 429 { writes } else { 0 };
-            let retry_after =
-                response_headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
-            let pressure = response_headers
-                .get("x-ms-throttle-limit-percentage")
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.trim().parse::<f64>().ok());
+            let throttled = if said.throttled { writes } else { 0 };
             let whole = url.path().ends_with("/$batch");
+            let (retry_after, pressure) = (said.retry_after, said.pressure);
             self.observe(WriteSignal { writes, throttled, retry_after, pressure, whole }, sent_in);
         }
         if writes == 0 {
-            self.read_pacer
-                .lock()
-                .expect("read pacer lock")
-                .observe(read_signal(status, &response_headers), Instant::now());
+            self.read_pacer.lock().expect("read pacer lock").observe(said, Instant::now());
         }
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
@@ -738,10 +731,11 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     message
 }
 
-/// What an answer to a read says about the read quota. A `$batch` of reads
+/// What an answer says about Graph's quota: the read pacer takes it whole, a
+/// write's signal its `Retry-After` and pressure. A `$batch` of reads
 /// reports its envelope's `x-ms-resource-unit` (the emulator's sum of its
 /// items), when given.
-fn read_signal(status: StatusCode, headers: &HeaderMap) -> ReadSignal {
+fn quota_signal(status: StatusCode, headers: &HeaderMap) -> ReadSignal {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim);
     ReadSignal {
         resource_units: header("x-ms-resource-unit").and_then(|value| value.parse().ok()),

@@ -12,11 +12,12 @@
 //!   back if Graph then accepts writes without reporting pressure (a storm
 //!   that passed: another app had used up the tenant's quota), dropped if it
 //!   reports pressure (the quota itself is nearly used up);
-//! - throttling (most of the writes Graph judged lately refused, and more
-//!   than a few, or a refusal while Graph reports pressure) lowers the rate once per episode — the answers to
-//!   requests sent before the episode began do not lower it again — and the
-//!   rate climbs back to full in time, over `RAMP` after the pause ends, not
-//!   per answer received;
+//! - throttling (a quarter or more of the writes Graph judged lately
+//!   refused, and more than a few, or a refusal while Graph reports
+//!   pressure) lowers the rate once per episode — the answers to requests
+//!   sent before the episode began do not lower it again — and the rate
+//!   climbs back to full in time, over `RAMP` after the pause ends, not per
+//!   answer received;
 //! - `x-ms-throttle-limit-percentage` (sent above 0.8 of the quota) caps the
 //!   rate while Graph keeps sending it, and the cap lifts over `RAMP` once it
 //!   stops; a refusal under that pressure means the tenant's other writers
@@ -39,9 +40,12 @@ pub const GRAPH_WRITE_WINDOW: Duration = Duration::from_secs(150);
 /// Share of the quota the pacer aims for.
 const TARGET_SHARE: f64 = 0.9;
 /// Lowest rate multiplier the pacer falls to.
-const MIN_SLOWDOWN: f64 = 0.05;
+pub(super) const MIN_SLOWDOWN: f64 = 0.05;
 /// What one throttling episode multiplies the rate by.
-const THROTTLED_FACTOR: f64 = 0.5;
+pub(super) const THROTTLED_FACTOR: f64 = 0.5;
+/// Graph sends `x-ms-throttle-limit-percentage` only from this share of the
+/// quota used up (C-THR).
+pub(super) const PRESSURE_REPORTED_FROM: f64 = 0.8;
 /// How long the rate takes to climb back to full once Graph accepts writes
 /// again (after a pause) or stops reporting pressure.
 pub const RAMP: Duration = Duration::from_secs(2);
@@ -64,6 +68,20 @@ pub struct WriteSignal {
     /// one refusal, which pauses but is throttling only under pressure;
     /// Graph judged none of its items.
     pub whole: bool,
+}
+
+/// The usage share Graph reported, when it reported one (0.8–1.8).
+pub(super) fn reported_share(pressure: Option<f64>) -> Option<f64> {
+    pressure.filter(|share| *share >= PRESSURE_REPORTED_FROM)
+}
+
+/// The rate cap after a report of `share` used at `now`: 0.8 used → 0.8 of
+/// full speed; 1.0 → 0.6; above → lower. Reports within `RAMP` of the last
+/// one (`previous`, reported at `previous_at`) keep the lowest cap.
+pub(super) fn pressure_cap(previous: f64, previous_at: Option<Instant>, share: f64, now: Instant) -> f64 {
+    let cap = (1.6 - share).clamp(MIN_SLOWDOWN, 1.0);
+    let recent = previous_at.is_some_and(|at| now.saturating_duration_since(at) < RAMP);
+    if recent { previous.min(cap) } else { cap }
 }
 
 /// A multiplier that was `from` climbing back to 1.0 linearly over `RAMP`
@@ -130,8 +148,8 @@ pub struct WritePacer {
     pressure_cleared_at: Option<Instant>,
 }
 
-/// How long an answer counts as recent when judging whether Graph refuses
-/// most writes (the weight of an answer halves every this long).
+/// How long an answer counts as recent when judging whether Graph is
+/// throttling (the weight of an answer halves every this long).
 const RECENT_HALF_LIFE: Duration = Duration::from_secs(1);
 /// Fewer recent refusals than this are faults, not throttling: a retry of
 /// two writes with one refused says nothing about the quota.
@@ -155,8 +173,9 @@ impl RecentAnswers {
         self.at = self.at.max(now);
     }
 
-    /// Graph refuses most of the writes it judges, and more than a fault's worth.
-    fn mostly_refused(&self) -> bool {
+    /// Graph refuses a quarter or more of the writes it judges, and more
+    /// than a fault's worth.
+    fn throttling(&self) -> bool {
         self.refused >= THROTTLING_EVIDENCE && self.refused * 4.0 >= self.judged
     }
 }
@@ -330,11 +349,6 @@ impl WritePacer {
         self.episode
     }
 
-    /// Until when writers are paused (in the past when they are not).
-    pub fn paused_until(&self) -> Instant {
-        self.paused_until
-    }
-
     /// The admitted-rate cap's part of `slowdown`.
     fn admitted_slowdown(&self, now: Instant) -> f64 {
         self.admitted_cap.map_or(1.0, |(cap, learned)| {
@@ -366,25 +380,22 @@ impl WritePacer {
                 // Only writes sent after the episode began say Graph accepts
                 // again; a late answer to one sent before says nothing.
                 self.accepted_since_episode |= sent_in == self.episode;
-                self.last_accepted_unpressured = signal.pressure.is_none_or(|share| share < 0.8);
+                self.last_accepted_unpressured = reported_share(signal.pressure).is_none();
                 if self.last_accepted_unpressured && self.pressure_at.is_some() {
                     self.pressure_cleared_at.get_or_insert(now);
                 }
             }
         }
         if signal.throttled == 0 && signal.writes > 0 && self.saved > 0.0 {
-            if signal.pressure.is_none_or(|share| share < 0.8) && self.admitted_slowdown(now) >= 1.0 {
+            if reported_share(signal.pressure).is_none() && self.admitted_slowdown(now) >= 1.0 {
                 self.tokens = (self.tokens + self.saved).min(self.capacity);
             }
             self.saved = 0.0;
         }
-        if let Some(share) = signal.pressure.filter(|share| *share >= 0.8) {
-            // 0.8 of the quota used → 0.8 of full speed; 1.0 → 0.6; above → lower.
-            let cap = (1.6 - share).clamp(MIN_SLOWDOWN, 1.0);
-            // And the quota has only the rest left: no burst beyond it.
+        if let Some(share) = reported_share(signal.pressure) {
+            // The quota has only the rest left: no burst beyond it.
             self.tokens = self.tokens.min((1.0 - share).max(0.0) * self.capacity);
-            let recent = self.pressure_at.is_some_and(|at| now.saturating_duration_since(at) < RAMP);
-            self.pressure_cap = if recent { self.pressure_cap.min(cap) } else { cap };
+            self.pressure_cap = pressure_cap(self.pressure_cap, self.pressure_at, share, now);
             self.pressure_at = Some(now);
             self.pressure_cleared_at = None;
         }
@@ -404,8 +415,8 @@ impl WritePacer {
         }
         let pressured = self.pressured(now);
         // An envelope refused whole is one refusal: Graph judged none of its items.
-        let most_refused = !signal.whole && self.recent.mostly_refused();
-        if sent_in == self.episode && (most_refused || pressured) {
+        let refusing = !signal.whole && self.recent.throttling();
+        if sent_in == self.episode && (refusing || pressured) {
             let recurrent = self.accepted_since_episode
                 && self.last_episode_at.is_some_and(|at| now.saturating_duration_since(at) < ADMITTED_HOLD);
             self.episode += 1;

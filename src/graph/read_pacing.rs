@@ -31,7 +31,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::pacing::climbed;
+use super::pacing::{MIN_SLOWDOWN, THROTTLED_FACTOR, climbed, pressure_cap, reported_share};
 
 /// The window of Graph's resource-unit quota (C-THL).
 pub const READ_WINDOW: Duration = Duration::from_secs(10);
@@ -53,13 +53,8 @@ const TARGET_SHARE: f64 = 0.9;
 const BURST_SHARE: f64 = 0.5;
 /// What the cheapest request costs (C-THL: "never below 1").
 const LEAST_COST: f64 = 1.0;
-/// What one throttling multiplies the rate by, and the lowest it falls to.
-const THROTTLED_FACTOR: f64 = 0.5;
-const MIN_SLOWDOWN: f64 = 0.05;
 /// How long the rate takes to climb back to full.
 pub const RAMP: Duration = super::pacing::RAMP;
-/// Graph reports the usage share only from here up.
-const PRESSURE_REPORTED_FROM: f64 = 0.8;
 
 /// What Graph said about one answered read.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -175,15 +170,12 @@ impl ReadPacer {
         if let Some(units) = signal.resource_units.filter(|_| !signal.throttled) {
             self.tokens -= (f64::from(units) - LEAST_COST).max(0.0);
         }
-        if let Some(share) = signal.pressure.filter(|share| *share >= PRESSURE_REPORTED_FROM) {
+        if let Some(share) = reported_share(signal.pressure) {
             // Graph's bucket has `1 - share` of the quota left (less than
             // nothing above 1.0): ours holds no more than that.
             let left = (1.0 - share) * f64::from(self.budget);
             self.tokens = self.tokens.min(left);
-            // 0.8 used → 0.8 of full speed; 1.0 → 0.6; above → lower.
-            let cap = (1.6 - share).clamp(MIN_SLOWDOWN, 1.0);
-            let recent = self.pressure_at.is_some_and(|at| now.saturating_duration_since(at) < RAMP);
-            self.pressure_cap = if recent { self.pressure_cap.min(cap) } else { cap };
+            self.pressure_cap = pressure_cap(self.pressure_cap, self.pressure_at, share, now);
             self.pressure_at = Some(now);
         }
         if signal.throttled {
@@ -247,7 +239,7 @@ mod tests {
             let used = 1.0 - self.tokens / self.budget;
             ReadSignal {
                 resource_units: Some(cost as u32),
-                pressure: (used > PRESSURE_REPORTED_FROM).then_some(used),
+                pressure: (used > super::super::pacing::PRESSURE_REPORTED_FROM).then_some(used),
                 ..ReadSignal::default()
             }
         }
