@@ -24,7 +24,7 @@
 //! meet an independent reading of the documentation; only the decoding of
 //! claims and the role template ids are shared.
 
-use crate::graph::access::{Claims, DirectoryRole};
+use crate::graph::access::{self, Claims, DirectoryRole};
 
 /// What a request needs besides a valid token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,25 +111,11 @@ impl Grants {
             // reads (graph-api.md §11). Emulator's choice: the directory
             // roles a signed-in user also needs for them (Security Reader,
             // Global Reader, ...) are not modelled, so the scope suffices.
-            read_policies: claims
-                .permissions()
-                .iter()
-                .any(|held| held.eq_ignore_ascii_case("Policy.Read.All")),
+            read_policies: access::reads_policies(claims),
             // Emulator's choice: a signed-in user needs only the scope (a
             // member may read groups by the directory's default user
             // permissions), as for the policies.
-            read_groups: claims.permissions().iter().any(|held| {
-                [
-                    "GroupMember.Read.All",
-                    "GroupMember.ReadWrite.All",
-                    "Group.Read.All",
-                    "Group.ReadWrite.All",
-                    "Directory.Read.All",
-                    "Directory.ReadWrite.All",
-                ]
-                .iter()
-                .any(|wanted| held.eq_ignore_ascii_case(wanted))
-            }),
+            read_groups: access::reads_group_members(claims),
         }
     }
 
