@@ -802,6 +802,17 @@ fn connection_refused(error: &reqwest::Error) -> bool {
 mod tests {
     use super::*;
 
+    /// A client of the test server at `address`.
+    fn client_at(address: std::net::SocketAddr, options: ClientOptions) -> GraphClient {
+        let endpoint = super::super::endpoint::resolve(
+            crate::graph::endpoint::Cloud::Global,
+            Some(&format!("http://{address}")),
+            false,
+        )
+        .unwrap();
+        GraphClient::new(endpoint, TokenSource::Fixed(BearerToken::new("t")), options).unwrap()
+    }
+
     #[test]
     fn next_links_stay_on_the_service_origin() {
         let base = Url::parse("https://graph.microsoft.com/v1.0/").unwrap();
@@ -832,15 +843,7 @@ mod tests {
             }),
         );
         let server = tokio::spawn(async move { axum::serve(listener, router).await });
-        let endpoint = super::super::endpoint::resolve(
-            crate::graph::endpoint::Cloud::Global,
-            Some(&format!("http://{address}")),
-            false,
-        )
-        .unwrap();
-        let client =
-            GraphClient::new(endpoint, TokenSource::Fixed(BearerToken::new("t")), ClientOptions::default())
-                .unwrap();
+        let client = client_at(address, ClientOptions::default());
         let mut pages = 0;
         let error =
             client.all_pages(client.url("directory/attributeSets"), |_| pages += 1).await.unwrap_err();
@@ -885,15 +888,9 @@ mod tests {
             }),
         );
         let server = tokio::spawn(async move { axum::serve(listener, router).await });
-        let endpoint = super::super::endpoint::resolve(
-            crate::graph::endpoint::Cloud::Global,
-            Some(&format!("http://{address}")),
-            false,
-        )
-        .unwrap();
         let options =
             ClientOptions { retry: RetryPolicy::default().scaled(0.01), ..ClientOptions::default() };
-        let client = GraphClient::new(endpoint, TokenSource::Fixed(BearerToken::new("t")), options).unwrap();
+        let client = client_at(address, options);
         let url = client.url("directory/attributeSets");
         let items = client.all_pages(url.clone(), |_| {}).await.unwrap();
         assert!(items.is_empty());
