@@ -16,6 +16,7 @@
 pub mod desired;
 pub mod model;
 pub mod plan;
+pub mod readers;
 pub mod render;
 
 // ── edges: talk to the world ──

@@ -7,9 +7,10 @@
 use std::path::{Path, PathBuf};
 
 /// Each top-level module and its layer; a module may use its own layer and those below.
-const LAYERS: [(&str, u8); 8] = [
+const LAYERS: [(&str, u8); 9] = [
     ("model", 0),
     ("desired", 1),
+    ("readers", 2),
     ("plan", 2),
     ("render", 3),
     ("tenant", 4),

@@ -1,0 +1,3 @@
+//! Lifecycle workflows whose scope, trigger or tasks name custom security attributes.
+
+pub mod rule;

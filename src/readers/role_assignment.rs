@@ -1,0 +1,3 @@
+//! Azure role assignments whose condition reads a principal's custom security attributes.
+
+pub mod condition;
