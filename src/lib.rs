@@ -7,7 +7,7 @@
 //! adds, updates, deactivates or reactivates — never deletes, never renames.
 //! `render` shows the plan (text, JSON, Markdown); the tenant applies it.
 //!
-//! Imports run down this list only: `cli` → `emulator` → `graph` | `tenant`
+//! Imports run down this list only: `cli` → `emulator` → `graph` | `azure` | `tenant`
 //! → `render` → `plan` → `desired` → `model` (`tests/architecture.rs`
 //! holds it).
 
@@ -22,5 +22,6 @@ pub mod render;
 // ── edges: talk to the world ──
 pub mod tenant;
 pub mod graph;
+pub mod azure;
 pub mod emulator;
 pub mod cli;

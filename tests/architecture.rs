@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 /// Each top-level module and its layer; a module may use its own layer and those below.
-const LAYERS: [(&str, u8); 9] = [
+const LAYERS: [(&str, u8); 10] = [
     ("model", 0),
     ("desired", 1),
     ("readers", 2),
@@ -15,6 +15,7 @@ const LAYERS: [(&str, u8); 9] = [
     ("render", 3),
     ("tenant", 4),
     ("graph", 4),
+    ("azure", 4),
     ("emulator", 5),
     ("cli", 6),
 ];

@@ -241,6 +241,19 @@ pub struct TargetArgs {
     #[arg(long, value_enum, default_value_t = AuthFlag::Auto)]
     pub auth: AuthFlag,
 
+    /// Also read the Azure role assignments whose condition reads custom
+    /// security attributes (Azure ABAC), through Azure Resource Graph: a
+    /// deactivation they rely on is a conflict, a value change they read is
+    /// an impact line. Needs Microsoft.Authorization/roleAssignments/read at
+    /// the scopes to check. [env: ENTRA_CSA_AZURE_ROLE_ASSIGNMENTS=1]
+    #[arg(long)]
+    pub azure_role_assignments: bool,
+
+    /// Azure Resource Manager root (e.g. an emulator on loopback) for
+    /// --azure-role-assignments [default: the --cloud's]. [env: ENTRA_CSA_ARM_URL]
+    #[arg(long, value_name = "URL")]
+    pub arm_url: Option<String>,
+
     /// Multiplies every retry wait and budget (tests and benchmarks shorten
     /// an outage with it; the rule stays the same). Hidden: not for users.
     #[arg(long, hide = true, env = "ENTRA_CSA_RETRY_SCALE", default_value_t = 1.0, value_name = "FACTOR")]
@@ -258,6 +271,19 @@ impl TargetArgs {
     /// target it records.
     pub fn names_a_target(&self) -> bool {
         self.state.is_some() || self.graph_url().is_some() || self.cloud.is_some()
+    }
+
+    /// `--azure-role-assignments`, or `ENTRA_CSA_AZURE_ROLE_ASSIGNMENTS` set
+    /// to `1` or `true`.
+    pub fn azure_role_assignments(&self) -> bool {
+        self.azure_role_assignments
+            || std::env::var("ENTRA_CSA_AZURE_ROLE_ASSIGNMENTS")
+                .is_ok_and(|value| matches!(value.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    }
+
+    /// `--arm-url`, or else `ENTRA_CSA_ARM_URL`.
+    pub fn arm_url(&self) -> Option<String> {
+        self.arm_url.clone().or_else(|| std::env::var("ENTRA_CSA_ARM_URL").ok().filter(|url| !url.is_empty()))
     }
 
     /// `--graph-url`, or else `ENTRA_CSA_GRAPH_URL`. Read here rather than

@@ -54,7 +54,7 @@ async fn read_all(client: &Arc<GraphClient>) -> Result<LivePolicies, GraphError>
             _ => None,
         },
         app_management_policies: Some(app_management),
-        not_checked: None,
+        ..LivePolicies::default()
     })
 }
 

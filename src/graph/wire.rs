@@ -174,6 +174,13 @@ pub struct TenantDocument {
     /// Groups and their direct members (`$expand=members`): an optional part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<LiveGroup>>,
+    /// Azure role assignments as Azure Resource Graph's
+    /// `authorizationresources` rows: an optional part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_role_assignments: Option<Vec<PolicyObject>>,
+    /// Lifecycle workflows as Graph's `workflow` with its tasks: an optional part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_workflows: Option<Vec<PolicyObject>>,
 }
 
 /// A policy object as Graph returns it.
@@ -188,7 +195,7 @@ fn policies_of(
         conditional_access_policies,
         default_app_management_policy,
         app_management_policies,
-        not_checked: None,
+        ..LivePolicies::default()
     }
 }
 
@@ -378,6 +385,8 @@ impl TenantDocument {
             self.default_app_management_policy,
             self.app_management_policies,
         );
+        live.policies.azure_role_assignments = self.azure_role_assignments;
+        live.policies.lifecycle_workflows = self.lifecycle_workflows;
         live.groups = self.groups;
         Ok(live)
     }
@@ -404,6 +413,8 @@ impl TenantDocument {
             default_app_management_policy: live.policies.default_app_management_policy.clone(),
             app_management_policies: live.policies.app_management_policies.clone(),
             groups: live.groups.clone(),
+            azure_role_assignments: live.policies.azure_role_assignments.clone(),
+            lifecycle_workflows: live.policies.lifecycle_workflows.clone(),
         }
     }
 }
@@ -468,6 +479,10 @@ pub struct LiveDocument {
     app_management_policies: Option<Vec<PolicyObject>>,
     #[serde(default)]
     groups: Option<Vec<LiveGroup>>,
+    #[serde(default)]
+    azure_role_assignments: Option<Vec<PolicyObject>>,
+    #[serde(default)]
+    lifecycle_workflows: Option<Vec<PolicyObject>>,
 }
 
 impl LiveDocument {
@@ -486,6 +501,8 @@ impl LiveDocument {
             self.default_app_management_policy,
             self.app_management_policies,
         );
+        live.policies.azure_role_assignments = self.azure_role_assignments;
+        live.policies.lifecycle_workflows = self.lifecycle_workflows;
         live.groups = self.groups;
         Ok(live)
     }

@@ -202,6 +202,21 @@ pub struct LivePolicies {
     /// could not: the plan then says references were not checked.
     #[serde(skip)]
     pub not_checked: Option<String>,
+    /// The Azure role assignments whose condition is not empty, as Azure
+    /// Resource Graph's `authorizationresources` rows (`id`, `name`, `type`,
+    /// `properties`). `None`: not read (they are read only when asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_role_assignments: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// Why the role assignments were asked for but could not be read.
+    #[serde(skip)]
+    pub azure_role_assignments_not_checked: Option<String>,
+    /// The lifecycle workflows, each as Graph's `workflow` with its
+    /// `executionConditions` and `tasks`. `None`: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_workflows: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// Why the workflows could not be read (no `LifecycleWorkflows.Read.All`).
+    #[serde(skip)]
+    pub lifecycle_workflows_not_checked: Option<String>,
 }
 
 impl LivePolicies {
@@ -209,6 +224,8 @@ impl LivePolicies {
         self.conditional_access_policies.is_none()
             && self.default_app_management_policy.is_none()
             && self.app_management_policies.is_none()
+            && self.azure_role_assignments.is_none()
+            && self.lifecycle_workflows.is_none()
     }
 }
 
