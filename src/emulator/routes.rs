@@ -119,6 +119,10 @@ enum Route {
     Group(String),
     /// `/groups/{id}/members` (false) or `/transitiveMembers` (true), read-only.
     GroupMembers(String, bool),
+    /// `/identityGovernance/lifecycleWorkflows/workflows`, read-only.
+    Workflows,
+    /// `/identityGovernance/lifecycleWorkflows/workflows/{id}`, read-only.
+    Workflow(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +167,8 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
         ["identity", "conditionalaccess", "policies"] => Route::ConditionalAccessPolicies,
         ["policies", "defaultappmanagementpolicy"] => Route::DefaultAppManagementPolicy,
         ["policies", "appmanagementpolicies"] => Route::AppManagementPolicies,
+        ["identitygovernance", "lifecycleworkflows", "workflows"] => Route::Workflows,
+        ["identitygovernance", "lifecycleworkflows", "workflows", _] => Route::Workflow(segments[3].clone()),
         ["groups"] => Route::Groups,
         ["groups", _] => Route::Group(segments[1].clone()),
         ["groups", _, "members"] => Route::GroupMembers(segments[1].clone(), false),
@@ -486,6 +492,43 @@ fn route(
                 context_url(context, "policies/defaultAppManagementPolicy/$entity"),
             ))
         }
+        // "List workflows" answers each workflow without its tasks, a
+        // relationship that only "Get workflow" expands (by default).
+        (Route::Workflows, &Method::GET) => {
+            let listed: Vec<PolicyDocument> = store
+                .lifecycle_workflows
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|workflow| {
+                    let mut listed = workflow.clone();
+                    listed.remove("tasks");
+                    listed
+                })
+                .collect();
+            list_policies(&listed, request, context, "identityGovernance/lifecycleWorkflows/workflows")
+        }
+        (Route::Workflow(id), &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &["$select"])?;
+            let workflow = store
+                .lifecycle_workflows
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .find(|workflow| {
+                    workflow
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|held| held.eq_ignore_ascii_case(&id))
+                })
+                .cloned()
+                .ok_or_else(|| GraphError::not_found(&id))?;
+            Ok(entity_response(
+                workflow,
+                &options,
+                context_url(context, "identityGovernance/lifecycleWorkflows/workflows/$entity"),
+            ))
+        }
         // The policies are served read-only: the tool never writes them.
         _ => Err(GraphError::method_not_allowed()),
     }
@@ -534,6 +577,7 @@ fn need(route: &Route, method: &Method) -> Need {
         | Route::DefaultAppManagementPolicy
         | Route::AppManagementPolicies => Need::ReadPolicies,
         Route::Groups | Route::Group(_) | Route::GroupMembers(..) => Need::ReadGroups,
+        Route::Workflows | Route::Workflow(_) => Need::ReadLifecycleWorkflows,
     }
 }
 
