@@ -2,7 +2,7 @@
 //! Access policies (their application and service principal filters) and the
 //! app management policies (their `excludeActors.customSecurityAttributes`
 //! exemptions), graph-api.md §11. They are kept as Graph wrote them; the
-//! plan finds the references (`plan::references`).
+//! readers of attributes are found in them (`readers`).
 //!
 //! The read is optional: without `Policy.Read.All` Graph answers 403, and the
 //! plan then says that references were not checked, and why, instead of
