@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod architecture;
+mod attribute_readers;
 mod auth_cli;
 mod check_access_cli;
 mod completions_cli;
