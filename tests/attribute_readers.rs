@@ -298,3 +298,92 @@ async fn the_command_line_opts_in_with_the_flag_or_the_variable() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_usage_report_lists_every_reader() {
+    let mut seed = serde_json::to_value(seed_with_readers()).unwrap();
+    let policies: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("tests/fixtures/policies/policies.json")).unwrap(),
+    )
+    .unwrap();
+    for (key, value) in policies.as_object().unwrap() {
+        seed[key] = value.clone();
+    }
+    let emulator =
+        emulator(EmulatorConfig { seed_state: serde_json::from_value(seed).unwrap(), ..Default::default() })
+            .await;
+    apply_and_converge(&tenant(&emulator), &desired(FILES)).await;
+    let report = |format: &str, extra: &[&str]| {
+        let mut command = entra_csa();
+        command
+            .env("ENTRA_CSA_ACCESS_TOKEN", "test-token")
+            .env_remove("ENTRA_CSA_AZURE_ROLE_ASSIGNMENTS")
+            .args([
+                "readers",
+                "--format",
+                format,
+                "--graph-url",
+                &emulator.base_url(),
+                "--arm-url",
+                &emulator.base_url(),
+            ])
+            .args(extra);
+        run_off_runtime(command)
+    };
+    let (code, stdout, stderr) = report("json", &["--azure-role-assignments"]).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    let rows = json["readers"].as_array().unwrap();
+    let row = |kind: &str, attribute: &str, value: &str| {
+        rows.iter()
+            .find(|row| row["readerKind"] == kind && row["attribute"] == attribute && row["value"] == value)
+            .unwrap_or_else(|| panic!("no {kind} row for {attribute}={value}: {stdout}"))
+    };
+    let blocking = row("conditionalAccessPolicy", "Tier", "Tier0");
+    assert_eq!(blocking["reader"], "Block legacy auth (Tier0)");
+    assert_eq!(blocking["state"], "enabled");
+    assert_eq!(blocking["condition"], "applicationFilter");
+    assert_eq!(blocking["set"], "Access");
+    assert_eq!(blocking["allowedValuesNamed"], json!(["Tier0"]));
+    assert_eq!(row("conditionalAccessPolicy", "Owner", "Fin")["matches"], "prefix");
+    assert_eq!(
+        row("appManagementPolicy", "Exemption", "PasswordAddition")["condition"],
+        "excludeActors.customSecurityAttributes"
+    );
+    let assignment = row("azureRoleAssignment", "Tier", "Tier0");
+    assert_eq!(assignment["caseSensitive"], true);
+    assert!(
+        assignment["reader"]
+            .as_str()
+            .unwrap()
+            .contains("for User 0b9a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d at /subscriptions/")
+    );
+    assert_eq!(row("azureRoleAssignment", "Owner", "")["matches"], "every");
+    assert_eq!(row("lifecycleWorkflow", "Tier", "Tier1")["condition"], "executionConditions.scope.rule");
+    assert_eq!(row("lifecycleWorkflow", "Tier", "Tier2")["state"], "disabled");
+    assert!(
+        rows.iter()
+            .any(|row| row["readerKind"] == "lifecycleWorkflow" && row["condition"] == "tasks.arguments")
+    );
+    assert_eq!(json["notChecked"], json!([]));
+
+    // CSV, without Azure: the header, the other readers, and a word on stderr.
+    let (code, stdout, stderr) = report("csv", &["--attribute", "Access.Tier"]).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let mut lines = stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "set,attribute,value,matches,caseSensitive,allowedValuesNamed,readerKind,reader,readerId,state,condition,operator,source"
+        )
+    );
+    let lines: Vec<&str> = lines.collect();
+    assert!(lines.iter().all(|line| line.starts_with("Access,Tier,")), "{stdout}");
+    assert!(lines.iter().any(|line| line.contains(",conditionalAccessPolicy,")), "{stdout}");
+    assert!(lines.iter().any(|line| line.contains(",lifecycleWorkflow,")), "{stdout}");
+    assert!(!lines.iter().any(|line| line.contains(",azureRoleAssignment,")), "{stdout}");
+    assert!(
+        stderr.contains("not checked: Azure role assignments: not read; pass --azure-role-assignments"),
+        "{stderr}"
+    );
+}

@@ -42,6 +42,10 @@ pub enum Command {
     Export(ExportArgs),
     /// Who holds what: one row per principal, attribute and value, as CSV or JSON, with a summary.
     Report(ReportArgs),
+    /// What reads each attribute: one row per reader, attribute and value
+    /// (Conditional Access and app management policies, lifecycle
+    /// workflows, Azure role assignments), as CSV or JSON.
+    Readers(ReadersArgs),
     /// Print the JSON Schema of the desired-state file.
     Schema,
     /// Sign in as plan and apply would and report what the token may do.
@@ -183,6 +187,28 @@ pub struct ReportArgs {
     /// Only the summary: how many users and service principals hold each value.
     #[arg(long)]
     pub summary: bool,
+
+    /// Only this attribute set. Repeatable; with --attribute, either may match.
+    #[arg(long = "set", value_name = "NAME")]
+    pub sets: Vec<String>,
+
+    /// Only this attribute. Repeatable; with --set, either may match.
+    #[arg(long = "attribute", value_name = "SET.ATTRIBUTE")]
+    pub attributes: Vec<String>,
+
+    /// The file to write; default stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadersArgs {
+    /// CSV (one row per reader, attribute and value) or JSON (the rows and what was not checked).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
+    pub format: ReportFormat,
 
     /// Only this attribute set. Repeatable; with --attribute, either may match.
     #[arg(long = "set", value_name = "NAME")]

@@ -9,6 +9,7 @@ pub mod emulator;
 pub mod exit_status;
 pub mod export;
 pub mod plan;
+pub mod readers;
 pub mod report;
 pub mod schema;
 pub mod target;
@@ -55,6 +56,7 @@ fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
         Command::Report(args) => report::run(args),
+        Command::Readers(args) => readers::run(args),
         Command::Schema => schema::run(),
         Command::CheckAccess(args) => check_access::run(args),
         Command::Emulator(args) => emulator::run(args),

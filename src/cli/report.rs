@@ -82,7 +82,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
 
 /// The filter the flags ask for, each name checked against the tenant so a
 /// typo is an error with a suggestion, not an empty report.
-fn filter_of(live: &LiveState, sets: &[String], attributes: &[String]) -> anyhow::Result<HoldingsFilter> {
+pub fn filter_of(live: &LiveState, sets: &[String], attributes: &[String]) -> anyhow::Result<HoldingsFilter> {
     let mut filter = HoldingsFilter::default();
     for set in sets {
         if !live.attribute_sets.contains_key(set) {

@@ -299,7 +299,7 @@ impl<'a> HoldingsWriter<'a> {
 /// is quoted, its quotes doubled. A cell a spreadsheet would run as a
 /// formula (`=`, `+`, `-`, `@` first) is written as is: the report is data,
 /// and changing values would make it lie; open it as text where that matters.
-fn write_csv_line(out: &mut dyn Write, cells: &[String]) -> io::Result<()> {
+pub(crate) fn write_csv_line(out: &mut dyn Write, cells: &[String]) -> io::Result<()> {
     for (index, cell) in cells.iter().enumerate() {
         if index > 0 {
             out.write_all(b",")?;

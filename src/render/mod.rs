@@ -6,6 +6,7 @@ pub mod holdings;
 pub mod json;
 pub mod json_types;
 pub mod markdown;
+pub mod readers;
 pub mod text;
 
 use std::io::{self, Write};
