@@ -387,3 +387,34 @@ async fn the_usage_report_lists_every_reader() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_access_names_the_azure_permission_and_the_optional_workflow_read() {
+    let token =
+        jwt(json!({ "tid": "t", "appid": "a", "roles": ["CustomSecAttributeAssignment.ReadWrite.All"] }));
+    let check = |extra: &[&str]| {
+        let mut command = entra_csa();
+        command
+            .env("ENTRA_CSA_ACCESS_TOKEN", &token)
+            .env_remove("ENTRA_CSA_AZURE_ROLE_ASSIGNMENTS")
+            .args(["check-access", "--graph-url", "http://127.0.0.1:9"])
+            .args(extra);
+        crate::launch::run(&mut command)
+    };
+    let (_, stdout, stderr) = check(&["--azure-role-assignments"]);
+    assert!(
+        stdout.contains(
+            "needs   Microsoft.Authorization/roleAssignments/read at the management groups and subscriptions"
+        ),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains("absent  LifecycleWorkflows.Read.All — without it the plan cannot say"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = check(&[]);
+    assert!(
+        stdout.contains("Azure role assignments: not read (opt in with --azure-role-assignments"),
+        "{stdout}"
+    );
+}

@@ -55,6 +55,7 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
     print!("{}", report(&claims, reads_assignments, writes_assignments));
     let needed = access::needed_for_apply(reads_assignments, true, writes_assignments);
     let mut missing = access::check(&claims, &needed).iter().filter(|check| !check.granted()).count();
+    print!("{}", azure_section(target.azure_role_assignments()));
     if by_group {
         print!("{}", group_section(&claims));
         missing += usize::from(!access::reads_group_members(&claims));
@@ -131,8 +132,8 @@ pub fn report(claims: &Claims, reads_assignments: bool, writes_assignments: bool
     text
 }
 
-/// `Policy.Read.All`: optional, never counted as missing; what a plan loses
-/// without it.
+/// `Policy.Read.All` and `LifecycleWorkflows.Read.All`: optional, never
+/// counted as missing; what a plan loses without each.
 fn optional_section(claims: &access::Claims) -> String {
     let mut text = String::from("\nOptional (not counted above):\n");
     let permission = access::POLICY_READ;
@@ -153,7 +154,40 @@ fn optional_section(claims: &access::Claims) -> String {
             access::POLICY_READ_LOSS
         ));
     }
+    let least = crate::graph::workflows::LIFECYCLE_WORKFLOWS_READ[0];
+    if access::reads_lifecycle_workflows(claims) {
+        text.push_str(&format!(
+            "  ok      {least} (reads the lifecycle workflows whose scope, trigger or tasks name attributes)\n"
+        ));
+    } else {
+        text.push_str(&format!(
+            "  absent  {least} — without it {}; each plan says that workflows were not checked\n",
+            crate::graph::workflows::LIFECYCLE_WORKFLOWS_READ_LOSS
+        ));
+    }
     text
+}
+
+/// Azure role assignments with conditions (`--azure-role-assignments`):
+/// their permission is an Azure role, not in the Graph token, so it is
+/// named rather than judged.
+pub fn azure_section(opted_in: bool) -> String {
+    let permission = crate::azure::ROLE_ASSIGNMENT_READ;
+    let loss = "a plan cannot say which Azure role assignment conditions (Azure ABAC) read an attribute or value \
+                it deactivates, nor whose storage access a value change moves";
+    if opted_in {
+        format!(
+            "\nAzure role assignments (--azure-role-assignments; not counted above):\n  \
+             needs   {permission} at the management groups and subscriptions to check (the Reader role grants \
+             it), through a second token for Azure Resource Manager from the same sign-in. Azure Resource Graph \
+             lists only the scopes where it is held and is silent about the others: where it is missing, {loss}.\n"
+        )
+    } else {
+        format!(
+            "\nAzure role assignments: not read (opt in with --azure-role-assignments, which needs {permission} \
+             at the scopes to check); without them {loss}.\n"
+        )
+    }
 }
 
 /// The read of groups' transitive members, which files that assign by
@@ -248,6 +282,12 @@ mod tests {
         assert!(text.contains("ok      Policy.Read.All (reads the Conditional Access"), "{text}");
         let without = report(&Claims::default(), false, false);
         assert!(without.contains("absent  Policy.Read.All — without it"), "{without}");
+        assert!(
+            without.contains("absent  LifecycleWorkflows.Read.All — without it the plan cannot say"),
+            "{without}"
+        );
+        let workflows = Claims { roles: vec!["LifecycleWorkflows.Read.All".into()], ..Claims::default() };
+        assert!(report(&workflows, true, true).contains("ok      LifecycleWorkflows.Read.All"));
         assert!(without.contains("references and impact were not checked"), "{without}");
     }
 
