@@ -34,6 +34,7 @@ mod plan_goldens;
 mod plan_properties;
 mod policies_state_file;
 mod policy_references;
+mod readers_properties;
 mod readme_setup;
 mod report_cli;
 mod reliability_concurrency;
