@@ -418,3 +418,41 @@ fn check_access_names_the_azure_permission_and_the_optional_workflow_read() {
         "{stdout}"
     );
 }
+
+/// A saved plan depends on the readers that name a declared attribute: a
+/// role assignment's condition or a workflow's rule changed since makes it
+/// stale; one that names another team's attribute does not.
+#[test]
+fn a_saved_plan_depends_on_the_readers_that_name_its_attributes() {
+    let desired = desired(FILES);
+    let live = live_of(&seed_with_readers());
+    let fingerprint =
+        |live: &entra_csa::model::live::LiveState| entra_csa::plan::fingerprint::live(live, &desired);
+    let before = fingerprint(&live);
+    let edited = |edit: &dyn Fn(&mut entra_csa::model::live::LiveState)| {
+        let mut changed = live.clone();
+        edit(&mut changed);
+        fingerprint(&changed)
+    };
+    let condition = edited(&|live| {
+        let row = &mut live.policies.azure_role_assignments.as_mut().unwrap()[0];
+        row["properties"]["condition"] = json!(
+            "@Principal[Microsoft.Directory/CustomSecurityAttributes/Id:Access_Tier] StringEquals 'Tier1'"
+        );
+    });
+    assert_ne!(condition, before);
+    let rule = edited(&|live| {
+        let workflow = &mut live.policies.lifecycle_workflows.as_mut().unwrap()[0];
+        workflow["executionConditions"]["scope"]["rule"] =
+            json!("customSecurityAttributes/Access/Tier eq 'Tier0'");
+    });
+    assert_ne!(rule, before);
+    let elsewhere = edited(&|live| {
+        let mut other = live.policies.azure_role_assignments.as_ref().unwrap()[0].clone();
+        other["properties"]["condition"] = json!(
+            "@Principal[Microsoft.Directory/CustomSecurityAttributes/Id:Finance_Region] StringEquals 'EU'"
+        );
+        live.policies.azure_role_assignments.as_mut().unwrap().push(other);
+    });
+    assert_eq!(elsewhere, before);
+}

@@ -90,6 +90,21 @@ fn task_attributes(workflow: &Map<String, Value>) -> Vec<String> {
         .collect()
 }
 
+/// The definition ids a workflow names: in its scope rule, trigger and
+/// task arguments (none for any other object).
+pub fn attributes_named_by(workflow: &Map<String, Value>) -> Vec<String> {
+    let mut named = match scope_rule(workflow) {
+        Some(text) => match rule::parse(text) {
+            Ok(parsed) => parsed.named().into_iter().map(|(id, _)| id).collect(),
+            Err(_) => rule::scan(text),
+        },
+        None => Vec::new(),
+    };
+    named.extend(trigger_attributes(workflow));
+    named.extend(task_attributes(workflow));
+    named
+}
+
 impl ReadsAttributes for LifecycleWorkflows {
     fn kind(&self) -> Kind {
         KIND

@@ -217,10 +217,13 @@ pub fn references(live: &LiveState) -> Vec<Reference> {
 }
 
 /// The definition ids (`Set_Attribute`, as written) that one policy object
-/// names, whichever kind of policy it is (filter rules, exemptions).
+/// names, whichever kind of reader it is (filter rules, exemptions, role
+/// assignment conditions, workflows).
 pub fn attributes_named_by(policy: &Map<String, Value>) -> Vec<String> {
     let mut named = conditional_access::attributes_named_by(policy);
     named.extend(app_management::attributes_named_by(policy));
+    named.extend(role_assignment::attributes_named_by(policy));
+    named.extend(lifecycle_workflow::attributes_named_by(policy));
     named
 }
 

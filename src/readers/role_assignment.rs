@@ -223,6 +223,16 @@ fn assigned_to(assignment: &Assignment, change: &ValueChange<'_>, live: &LiveSta
     }
 }
 
+/// The definition ids a Resource Graph row's condition names (none for
+/// any other object).
+pub fn attributes_named_by(row: &Map<String, Value>) -> Vec<String> {
+    let Some(assignment) = Assignment::of_row(row) else { return Vec::new() };
+    match condition::parse(&assignment.condition) {
+        Ok(parsed) => parsed.named().into_iter().map(|named| named.attribute).collect(),
+        Err(_) => scanned(&assignment.condition),
+    }
+}
+
 /// Which values of its attribute one named comparison names: its literal,
 /// matched as the operator matches it, or every value where the tool does
 /// not read the comparison as an equality or prefix.
