@@ -182,13 +182,12 @@ fn simple(condition: &Condition, held: &dyn Fn(&str) -> String, unknown: &dyn Fn
             let case = |text: &str| if operator.ignore_case { text.to_lowercase() } else { text.to_owned() };
             let test = |l: &str, r: &str| {
                 let (l, r) = (case(l), case(r));
-                let held = match operator.test {
+                (match operator.test {
                     Test::StringEquals => l == r,
                     Test::StringStartsWith => l.starts_with(&r),
                     // No literal here holds a wildcard: Like is equality.
                     _ => l == r,
-                } != operator.negated;
-                held
+                }) != operator.negated
             };
             match operator.quantifier {
                 None => test(&left[0], &right[0]),
