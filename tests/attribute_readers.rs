@@ -456,3 +456,40 @@ fn a_saved_plan_depends_on_the_readers_that_name_its_attributes() {
     });
     assert_eq!(elsewhere, before);
 }
+
+/// Thousands of assignments come in pages of 1,000, followed by their
+/// `$skipToken` to the end; those without a condition never reach the plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_assignments_are_read_page_by_page_at_a_realistic_size() {
+    let mut seed = seed_with_readers();
+    let template = seed.azure_role_assignments.as_ref().unwrap()[0].clone();
+    let rows: Vec<_> = (0..2_500)
+        .map(|index| {
+            let mut row = template.clone();
+            row.insert(
+                "id".into(),
+                json!(format!(
+                    "/subscriptions/s{index:05}/providers/Microsoft.Authorization/roleAssignments/r{index}"
+                )),
+            );
+            if index % 5 == 0 {
+                row["properties"]["condition"] = Value::Null;
+            }
+            row
+        })
+        .collect();
+    seed.azure_role_assignments = Some(rows);
+    let emulator = emulator(EmulatorConfig { seed_state: seed, ..Default::default() }).await;
+    let read = arm(&emulator, "test-token").role_assignments_with_conditions().await.unwrap();
+    assert_eq!(read.len(), 2_000);
+    let mut ids: Vec<&str> = read.iter().map(|row| row["id"].as_str().unwrap()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 2_000, "no row twice");
+    let pages: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|request| request.path.eq_ignore_ascii_case("/providers/Microsoft.ResourceGraph/resources"))
+        .collect();
+    assert_eq!(pages.len(), 2, "2,000 rows with a condition in pages of 1,000");
+    assert!(pages[1].body.as_ref().unwrap()["options"]["$skipToken"].is_string());
+}
