@@ -4,8 +4,9 @@
 //! text within a line, `...` any lines).
 //!
 //! Each page runs in a scratch folder of its own holding a copy of
-//! `examples/` and `tenant.json` (a copy of `examples/contoso-live.json`, as
-//! the pages tell the reader to make), against an emulator of its own
+//! `examples/`, `tenant.json` (a copy of `examples/contoso-live.json`, as
+//! the pages tell the reader to make) and `mistakes/` (the validation
+//! fixture `tests/fixtures/validate/first-hour/`), against an emulator of its own
 //! seeded with Contoso's tenant: `ENTRA_CSA_GRAPH_URL` and
 //! `ENTRA_CSA_ACCESS_TOKEN` point at it, as the tutorial's `export` line
 //! does. No tenant, no credentials, no network.
@@ -62,6 +63,8 @@ fn scratch_folder() -> tempfile::TempDir {
     copy_folder(&root().join("examples"), &folder.path().join("examples"));
     copy_folder(&root().join("schema"), &folder.path().join("schema"));
     std::fs::copy(root().join("examples/contoso-live.json"), folder.path().join("tenant.json")).unwrap();
+    // The file-format page shows what `validate` says of a file with mistakes.
+    copy_folder(&root().join("tests/fixtures/validate/first-hour"), &folder.path().join("mistakes"));
     folder
 }
 
@@ -100,4 +103,17 @@ async fn the_books_console_examples_print_what_the_pages_show() {
         std::env::set_current_dir(root()).unwrap();
         drop(emulator);
     }
+}
+
+/// The file-format page shows the file its `validate` example checks, whole,
+/// so the line numbers in the output point at the lines the reader sees.
+#[test]
+fn the_file_with_mistakes_is_shown_as_it_is_checked() {
+    let page = std::fs::read_to_string(root().join("docs/src/reference/file-format.md")).unwrap();
+    let fixture =
+        std::fs::read_to_string(root().join("tests/fixtures/validate/first-hour/desired.yaml")).unwrap();
+    assert!(
+        page.contains(&format!("```yaml\n{fixture}```")),
+        "docs/src/reference/file-format.md no longer shows the fixture"
+    );
 }
