@@ -163,3 +163,52 @@ fn the_link_check_can_fail() {
     let problems = problems_in(Path::new("docs/src/SUMMARY.md"));
     assert!(problems.is_empty(), "{problems:?}");
 }
+
+fn text_files(folder: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            text_files(&path, found);
+        } else {
+            found.push(path);
+        }
+    }
+}
+
+/// The `docs/src/….md` paths a text names.
+fn book_paths(text: &str) -> Vec<&str> {
+    text.match_indices("docs/src/")
+        .filter_map(|(at, _)| {
+            let rest = &text[at..];
+            let end = rest.find(".md")? + ".md".len();
+            let path = &rest[..end];
+            path.chars()
+                .all(|character| character.is_ascii_alphanumeric() || "/-_.".contains(character))
+                .then_some(path)
+        })
+        .collect()
+}
+
+/// Code, tests, examples and error messages that send the reader to a page
+/// of the book send them to one that exists.
+#[test]
+fn every_book_page_the_code_names_exists() {
+    let mut files = vec![root().join("Cargo.toml")];
+    for folder in ["src", "tests", "examples", "benches"] {
+        text_files(&root().join(folder), &mut files);
+    }
+    let mut missing = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        for path in book_paths(&text) {
+            if !root().join(path).exists() && !PAGES_FROM_OTHER_BRANCHES.contains(&path) {
+                missing.push(format!("{}: {path}", file.strip_prefix(root()).unwrap().display()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "pages of the book that do not exist:\n{}", missing.join("\n"));
+    // Built from pieces, so this file names no page that does not exist.
+    let book = ["docs", "/src/"].concat();
+    let sample = format!("see {book}how-to/x.md, or \"{book}{{page}}.md\"");
+    assert_eq!(book_paths(&sample), [format!("{book}how-to/x.md")], "the scan finds plain paths only");
+}

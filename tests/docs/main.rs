@@ -4,6 +4,7 @@
 mod commands;
 mod examples;
 mod file_format;
+mod guarantees;
 mod links;
 mod pending_pages;
 mod references;
