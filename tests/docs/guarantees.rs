@@ -1,6 +1,8 @@
-//! The guarantees page names the tests that hold each promise; a test
-//! renamed or removed would leave the promise unproven while the page still
-//! claims it. Every test name and every file the page names must exist.
+//! Pages that name code must name code that exists: the guarantees page
+//! cites the tests that hold each promise (a test renamed or removed would
+//! leave a promise unproven while the page still claims it), the
+//! permissions page the tool's own permission table, and ARCHITECTURE.md the
+//! files where each thing lives.
 
 use std::path::{Path, PathBuf};
 
@@ -102,4 +104,25 @@ fn the_permissions_page_follows_the_tools_own_table() {
         assert!(page.contains(least), "the permissions page does not name {least}");
     }
     assert!(page.contains(POLICY_READ));
+}
+
+/// ARCHITECTURE.md says where each thing lives; a file moved or renamed
+/// must take the page with it.
+#[test]
+fn every_file_architecture_names_exists() {
+    let page = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let mut named = 0;
+    let mut missing = Vec::new();
+    for span in code_spans(&page) {
+        let plain =
+            span.chars().all(|character| character.is_ascii_alphanumeric() || "/_.-".contains(character));
+        if plain && (span.starts_with("src/") || span.starts_with("tests/") || span.starts_with("schema/")) {
+            named += 1;
+            if !root().join(span.trim_end_matches('/')).exists() {
+                missing.push(span);
+            }
+        }
+    }
+    assert!(named > 40, "ARCHITECTURE.md names only {named} files");
+    assert!(missing.is_empty(), "ARCHITECTURE.md names files that do not exist: {missing:?}");
 }
