@@ -7,4 +7,5 @@ mod file_format;
 mod guarantees;
 mod links;
 mod pending_pages;
+mod readme;
 mod references;
