@@ -146,3 +146,145 @@ fn the_reference_names_every_command_and_flag() {
     }
     assert!(!page.contains("--retry-scale"), "a hidden flag is not documented");
 }
+
+/// The words of a shell command line: split on blanks, with double- and
+/// single-quoted spans kept whole (their quotes removed).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut in_word = false;
+    for character in line.chars() {
+        match (quote, character) {
+            (None, '"' | '\'') => {
+                quote = Some(character);
+                in_word = true;
+            }
+            (Some(open), _) if character == open => quote = None,
+            (None, blank) if blank.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            _ => {
+                word.push(character);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// The `entra-csa` command lines of the `sh` blocks of a Markdown text
+/// (`cargo run -q --` counts as `entra-csa`): continuation lines joined,
+/// comments dropped, each command of a `&&`, `||`, `|` or `;` chain apart.
+fn shell_commands(markdown: &str) -> Vec<Vec<String>> {
+    let mut commands = Vec::new();
+    let mut in_sh = false;
+    let mut pending = String::new();
+    for line in markdown.lines() {
+        let fence = line.trim_start();
+        if fence.starts_with("```") {
+            in_sh = !in_sh && matches!(fence.trim_start_matches('`').trim(), "sh" | "bash" | "shell");
+            continue;
+        }
+        if !in_sh {
+            continue;
+        }
+        let code = match line.find(" #") {
+            Some(at) if !line[..at].contains('"') || line[..at].matches('"').count() % 2 == 0 => &line[..at],
+            _ => line,
+        };
+        if let Some(continued) = code.trim_end().strip_suffix('\\') {
+            pending.push_str(continued);
+            pending.push(' ');
+            continue;
+        }
+        pending.push_str(code);
+        let full = std::mem::take(&mut pending);
+        for part in full.split(['|', ';', '&']) {
+            let words = shell_words(part);
+            let start = match words.first().map(String::as_str) {
+                Some("entra-csa") => 1,
+                Some("cargo") if words.get(1).map(String::as_str) == Some("run") => {
+                    match words.iter().position(|word| word == "--") {
+                        Some(at) => at + 1,
+                        None => continue,
+                    }
+                }
+                _ => continue,
+            };
+            let mut command = vec!["entra-csa".to_owned()];
+            let mut rest = words[start..].iter();
+            while let Some(word) = rest.next() {
+                // A redirection is the shell's, not an argument.
+                if matches!(word.as_str(), ">" | ">>" | "2>" | "<") {
+                    rest.next();
+                } else if !word.starts_with('>') && !word.starts_with("2>") {
+                    command.push(word.clone());
+                }
+            }
+            commands.push(command);
+        }
+    }
+    commands
+}
+
+/// The `entra-csa` commands the README and the book show in `sh` blocks
+/// (which the tests do not run, unlike the `console` ones) parse with the
+/// tool's own parser: a renamed flag cannot linger in a page.
+#[test]
+fn every_command_the_pages_show_parses() {
+    use clap::Parser;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut pages = vec![root.join("README.md")];
+    let mut folders = vec![root.join("docs/src")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|extension| extension == "md") {
+                pages.push(path);
+            }
+        }
+    }
+    let mut checked = 0;
+    let mut refused = Vec::new();
+    for page in pages {
+        for command in shell_commands(&std::fs::read_to_string(&page).unwrap()) {
+            checked += 1;
+            if let Err(error) = Arguments::try_parse_from(&command) {
+                if !matches!(
+                    error.kind(),
+                    clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+                ) {
+                    refused.push(format!(
+                        "{}: `{}`: {}",
+                        page.strip_prefix(root).unwrap().display(),
+                        command.join(" "),
+                        error.to_string().lines().next().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} commands found");
+    assert!(refused.is_empty(), "commands the pages show that do not parse:\n{}", refused.join("\n"));
+}
+
+#[test]
+fn the_shell_reader_finds_commands_as_a_shell_would() {
+    let page = "```sh\ncp a b && cargo run -q -- plan -f x/ --state b \\\n  --detailed-exitcode  # exit 0\nentra-csa export --values-owned-by \"HR=Workday inbound\" > out.yaml\n```\n```text\nentra-csa nonsense\n```";
+    assert_eq!(
+        shell_commands(page),
+        [
+            vec!["entra-csa", "plan", "-f", "x/", "--state", "b", "--detailed-exitcode"],
+            vec!["entra-csa", "export", "--values-owned-by", "HR=Workday inbound"],
+        ]
+    );
+}
