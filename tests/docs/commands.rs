@@ -258,18 +258,18 @@ fn every_command_the_pages_show_parses() {
     for page in pages {
         for command in shell_commands(&std::fs::read_to_string(&page).unwrap()) {
             checked += 1;
-            if let Err(error) = Arguments::try_parse_from(&command) {
-                if !matches!(
+            if let Err(error) = Arguments::try_parse_from(&command)
+                && !matches!(
                     error.kind(),
                     clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
-                ) {
-                    refused.push(format!(
-                        "{}: `{}`: {}",
-                        page.strip_prefix(root).unwrap().display(),
-                        command.join(" "),
-                        error.to_string().lines().next().unwrap_or_default()
-                    ));
-                }
+                )
+            {
+                refused.push(format!(
+                    "{}: `{}`: {}",
+                    page.strip_prefix(root).unwrap().display(),
+                    command.join(" "),
+                    error.to_string().lines().next().unwrap_or_default()
+                ));
             }
         }
     }
