@@ -25,3 +25,20 @@ fn the_readme_is_short_and_opens_with_the_main_job_and_the_tests() {
     let before: &str = readme.split("```").next().unwrap();
     assert!(before.lines().count() <= 5, "the commands come first, not after {before:?}");
 }
+
+/// The README's excerpt of a plan is not run, but the tutorial's plan is
+/// (`examples.rs`), so every line of the excerpt must be a line of it.
+#[test]
+fn the_readmes_plan_excerpt_is_cut_from_the_tutorials_real_output() {
+    let readme = readme();
+    let start = readme.find("```text\n").expect("the README shows a plan excerpt") + "```text\n".len();
+    let excerpt = &readme[start..start + readme[start..].find("```").unwrap()];
+    let tutorial = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/tutorial/first-plan-on-the-emulator.md"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = tutorial.lines().collect();
+    for line in excerpt.lines().filter(|line| !line.trim().is_empty()) {
+        assert!(lines.contains(&line), "the README's plan line {line:?} is not in the tutorial's output");
+    }
+}
