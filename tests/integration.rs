@@ -34,7 +34,7 @@ mod plan_goldens;
 mod plan_properties;
 mod policies_state_file;
 mod policy_references;
-mod readme_setup;
+mod setup_guide;
 mod report_cli;
 mod reliability_concurrency;
 mod reliability_faults;
