@@ -1,4 +1,4 @@
-//! The partitioned sweep at a million users (issue 22): an `entra-csa
+//! The partitioned sweep at a million users: an `entra-csa
 //! emulator` process holding `--users` users (default 1,000,000) and 20,000
 //! service principals, 5 % of them holding a value, with a per-page latency
 //! that grows with the page (scaled down so a run fits in minutes: the goals

@@ -1,4 +1,4 @@
-//! The throttling and fault rows of BENCHMARKS.md (issue 16): an apply of
+//! The throttling and fault rows of BENCHMARKS.md: an apply of
 //! 420 principals to a new tenant (5 sets, 45 definitions, 1,260
 //! assignments: 470 writes) against the emulator on loopback, fault-free
 //! and, side by side in the same run, through a 10 s storm, under 10 %

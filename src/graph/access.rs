@@ -125,7 +125,8 @@ impl DirectoryRole {
     }
 }
 
-/// One thing the tool will do, and what it needs for it (graph-api.md §8).
+/// One thing the tool will do, and what it needs for it (C-PERM, E-ROLES;
+/// see ARCHITECTURE.md, "Where Microsoft says it").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capability {
     ReadDefinitions,
@@ -176,7 +177,7 @@ impl Capability {
 }
 
 /// The read permissions Microsoft's examples pair with the assignment
-/// permissions (graph-api.md §8, C-EX): `User.Read.All` to reach users and
+/// permissions (C-EX): `User.Read.All` to reach users and
 /// `Application.Read.All` to reach service principals. The docs state the
 /// pairing for delegated sign-in and say nothing of app-only tokens, so
 /// check-access reports them beside the checks without counting them.
@@ -185,7 +186,7 @@ pub const ASSIGNMENT_COMPANIONS: [(&str, &str); 2] =
 
 /// The optional permission that reads the policies naming custom security
 /// attributes (Conditional Access application filters, app management
-/// exemptions; graph-api.md §11). Without it a plan still runs, but says
+/// exemptions; https://learn.microsoft.com/graph/api/conditionalaccessroot-list-policies). Without it a plan still runs, but says
 /// that it did not check which policies name what it deactivates.
 pub const POLICY_READ: &str = "Policy.Read.All";
 
