@@ -393,7 +393,7 @@ struct Comment {
     body: String,
 }
 
-/// GitHub's REST API for one repository's pull request #42: the comments
+/// GitHub's REST API for one repository's pull request, number 42: the comments
 /// (list, paginated; create; update) and GET /user, which refuses a
 /// workflow's GITHUB_TOKEN as GitHub does.
 struct FakeGitHub {
@@ -1046,11 +1046,12 @@ fn ci_runs_the_gate_on_pull_requests_and_main() {
         assert!(runs.contains(needed), "ci.yml does not run {needed}");
     }
     let gate = read(".ci/run");
-    for needed in
-        ["cargo fmt --check", "cargo test --locked", "cargo audit", "cargo deny", "../shared/advisory-db"]
-    {
+    for needed in ["cargo fmt --check", "cargo test --locked", "cargo audit --deny warnings", "cargo deny"] {
         assert!(gate.contains(needed), ".ci/run does not run {needed}");
     }
+    // With a local copy of the advisory database beside the checkout, and
+    // without one (then cargo-audit fetches it).
+    assert!(gate.contains("--no-fetch") && gate.contains("if [[ -d \"$local_copy\" ]]"), ".ci/run");
     let deny = read("deny.toml");
     for table in ["[licenses]", "[bans]", "[sources]"] {
         assert!(deny.contains(table), "deny.toml has no {table}");

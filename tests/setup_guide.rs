@@ -104,9 +104,16 @@ fn the_setup_commands_of_entra_csa_parse() {
 #[test]
 fn the_setup_protects_the_entra_environment() {
     let guide = setup_section();
-    let environment = guide.find("gh api --method PUT \"repos/$REPO/environments/entra\"").expect("the environment is made");
+    let environment = guide
+        .find("gh api --method PUT \"repos/$REPO/environments/entra\"")
+        .expect("the environment is made");
     let json = &guide[environment..guide[environment..].find("\nJSON").map(|end| environment + end).unwrap()];
-    for needed in ["\"reviewers\"", "\"prevent_self_review\": true", "\"custom_branch_policies\": true", "\"protected_branches\": false"] {
+    for needed in [
+        "\"reviewers\"",
+        "\"prevent_self_review\": true",
+        "\"custom_branch_policies\": true",
+        "\"protected_branches\": false",
+    ] {
         assert!(json.contains(needed), "{needed} missing from the environment's settings:\n{json}");
     }
     let policy = "gh api --method POST \"repos/$REPO/environments/entra/deployment-branch-policies\"";
