@@ -812,8 +812,8 @@ fn workflows_pin_every_action_and_no_checkout_keeps_credentials() {
 }
 
 fn steps_of(workflow: &Value) -> Vec<Value> {
-    let jobs =
-        workflow["jobs"].as_object().map(|jobs| jobs.values().cloned().collect()).unwrap_or_else(Vec::new);
+    let jobs: Vec<Value> =
+        workflow["jobs"].as_object().map(|jobs| jobs.values().cloned().collect()).unwrap_or_default();
     jobs.iter()
         .chain([&workflow["runs"]])
         .flat_map(|job| job["steps"].as_array().cloned().unwrap_or_default())
