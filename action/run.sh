@@ -16,13 +16,22 @@
 # the plan files go; default RUNNER_TEMP/entra-csa-plan), GITHUB_OUTPUT.
 set -uo pipefail
 
+command="${ENTRA_CSA_COMMAND:?}"
+out="${ENTRA_CSA_PLAN_DIR:-${RUNNER_TEMP:-/tmp}/entra-csa-plan}"
+if [[ "$command" == plan ]]; then
+  mkdir -p "$out"
+  rm -f "$out/plan.txt" "$out/plan.json" "$out/plan.md" "$out/stderr.txt"
+  echo "plan-directory=$out" >>"${GITHUB_OUTPUT:-/dev/null}"
+fi
+
+# A mistake in the action's inputs, reported where a plan's error would be.
 fail() {
   echo "::error title=entra-csa::$*" >&2
+  if [[ "$command" == plan ]]; then echo "error: $*" >"$out/stderr.txt"; fi
   echo "exit-code=1" >>"${GITHUB_OUTPUT:-/dev/null}"
   exit 0
 }
 
-command="${ENTRA_CSA_COMMAND:?}"
 args=()
 while IFS= read -r line || [[ -n "$line" ]]; do
   line="${line%$'\r'}"
@@ -60,9 +69,6 @@ if [[ "$command" != plan ]]; then
   exit 0
 fi
 
-out="${ENTRA_CSA_PLAN_DIR:-${RUNNER_TEMP:-/tmp}/entra-csa-plan}"
-mkdir -p "$out"
-rm -f "$out/plan.txt" "$out/plan.json" "$out/plan.md" "$out/stderr.txt"
 # stdout (in the format the user chose, text by default) goes to the log.
 # stderr is kept for the report when no plan could be made.
 entra-csa plan ${args[@]+"${args[@]}"} \
@@ -72,7 +78,6 @@ code=$?
 cat "$out/stderr.txt" >&2
 {
   echo "exit-code=$code"
-  echo "plan-directory=$out"
   for format in text:txt json:json markdown:md; do
     [[ -s "$out/plan.${format#*:}" ]] && echo "plan-${format%:*}=$out/plan.${format#*:}"
   done

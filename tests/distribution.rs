@@ -383,6 +383,10 @@ fn the_actions_additions_never_duplicate_a_users_flag() {
     assert_eq!(ran.output("exit-code").as_deref(), Some("1"));
     assert!(ran.argv.is_empty(), "entra-csa did not run: {:?}", ran.argv);
     assert!(text(&ran.output.stderr).contains("one argument per line"), "{}", text(&ran.output.stderr));
+    // The summary and the comment show that error where the plan would be.
+    assert_eq!(ran.output("plan-directory").map(PathBuf::from), Some(ran.plan_dir.clone()));
+    let error = std::fs::read_to_string(ran.plan_dir.join("stderr.txt")).unwrap();
+    assert!(error.contains("one argument per line"), "{error}");
 }
 
 /// A pull request comment as the fake API keeps it.
