@@ -228,6 +228,13 @@ async fn a_value_change_a_condition_or_workflow_reads_is_an_impact_line() {
         ]
     );
     assert_eq!(plan.impact[1].effect, Effect::Enters);
+    for format in [entra_csa::render::Format::Text, entra_csa::render::Format::Markdown] {
+        let mut out = Vec::new();
+        entra_csa::render::render(&plan, format, false, &mut out).unwrap();
+        let shown = String::from_utf8(out).unwrap();
+        assert!(shown.contains("Impact on what reads these attributes (2)"), "{shown}");
+        assert!(shown.contains("gains access through"), "{shown}");
+    }
 
     // Tier2 → Tier1: the assignment's verdict stays; the enabled workflow's
     // scope depends on the department, which the tool does not read; Alice
