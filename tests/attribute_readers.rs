@@ -500,3 +500,49 @@ async fn role_assignments_are_read_page_by_page_at_a_realistic_size() {
     assert_eq!(pages.len(), 2, "2,000 rows with a condition in pages of 1,000");
     assert!(pages[1].body.as_ref().unwrap()["options"]["$skipToken"].is_string());
 }
+
+/// The emulator's routes over HTTP: Resource Manager's list of a scope's
+/// assignments, and the workflows behind their permission (the list
+/// without tasks, one workflow with them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_serves_the_role_assignment_list_and_the_workflows() {
+    let emulator = emulator(EmulatorConfig { seed_state: seed_with_readers(), ..Default::default() }).await;
+    let http = reqwest::Client::new();
+    let get = |path: String, token: String| {
+        let http = http.clone();
+        let url = format!("{}{path}", emulator.base_url());
+        async move {
+            let answer = http.get(url).bearer_auth(token).send().await.unwrap();
+            (answer.status().as_u16(), answer.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let subscription = "/subscriptions/11111111-1111-4111-8111-111111111111";
+    let (status, body) = get(
+        format!("{subscription}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01"),
+        "test-token".into(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> =
+        body["value"].as_array().unwrap().iter().map(|row| row["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["aaaaaaaa-0000-4000-8000-000000000001", "aaaaaaaa-0000-4000-8000-000000000003"]);
+    assert_eq!(body["value"][0]["type"], "Microsoft.Authorization/roleAssignments");
+    let (status, body) = get(
+        format!("{subscription}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()"),
+        "test-token".into(),
+    )
+    .await;
+    assert_eq!((status, body["value"].as_array().unwrap().len()), (200, 1));
+
+    let workflows = "/v1.0/identityGovernance/lifecycleWorkflows/workflows";
+    let without = jwt(json!({ "roles": ["Policy.Read.All"] }));
+    assert_eq!(get(workflows.into(), without).await.0, 403);
+    let reader = jwt(json!({ "roles": ["LifecycleWorkflows.Read.All"] }));
+    let (status, list) = get(workflows.into(), reader.clone()).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["value"].as_array().unwrap().len(), 2);
+    assert!(list["value"][0].get("tasks").is_none(), "{list}");
+    let (status, one) = get(format!("{workflows}/bbbbbbbb-0000-4000-8000-000000000001"), reader).await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["tasks"][0]["arguments"][0]["value"], "User/customSecurityAttributes/Access/Owner");
+}

@@ -22,7 +22,10 @@
 //! Resource Manager (its `aud`), as Resource Manager refuses another
 //! audience with 401 `InvalidAuthenticationTokenAudience`; Azure RBAC is not
 //! modelled, so a valid token reads every row (on Azure, the rows of the
-//! scopes where it holds `Microsoft.Authorization/roleAssignments/read`).
+//! scopes where it holds `Microsoft.Authorization/roleAssignments/read`);
+//! "above" and "below" a scope are read from the scope paths alone, so the
+//! management groups above a subscription (a hierarchy the document does
+//! not hold) are not among its ancestors.
 
 use axum::http::{HeaderMap, Method, StatusCode};
 use base64::Engine;
