@@ -42,20 +42,13 @@ fn issue_or_section_reference(line: &str) -> Option<String> {
             }
         }
     }
-    // A tracker's issue named without its number is no better.
-    let the_issue = ["the ", "issue"].concat();
-    for (at, _) in lower.match_indices(&the_issue) {
-        let before = &lower[..at];
-        let after = &lower[at + the_issue.len()..];
-        // An issue the drift job opens may be "closed"; one cited as a
-        // source ("as the" … "asks", its goals, where it "is silent") may not.
-        let cites = after.starts_with("'s")
-            || [" asks", " says", " describes", " is silent", " leaves"]
-                .iter()
-                .any(|verb| after.starts_with(verb))
-            || ["as ", "of ", "where ", "in "].iter().any(|word| before.ends_with(word));
-        if cites {
-            return Some(line[at..].chars().take(12).collect());
+    // A tracker's issue named without its number is no better. A GitHub
+    // issue the example workflows open for drift is a thing of the user's
+    // own, so only the phrasings of a request count.
+    let phrases = [" asks", " says", "'s"].map(|tail| ["the ", "issue", tail].concat());
+    for phrase in phrases.iter().map(String::as_str).chain([["this ", "issue"].concat().as_str()]) {
+        if let Some(at) = lower.find(phrase) {
+            return Some(line[at..].chars().take(phrase.len()).collect());
         }
     }
     for (at, _) in lower.match_indices("(#") {
