@@ -196,3 +196,38 @@ async fn an_export_through_graph_of_thousands_of_principals_plans_no_changes() {
     assert!(serde_json::to_string(&state).unwrap().contains("PC-17"), "the value stays in the tenant");
     emulator.shutdown().await;
 }
+
+#[test]
+fn a_set_over_its_cap_exports_and_plans_no_changes() {
+    // The portal lowered the cap after three definitions were made; one is
+    // Deprecated, and deprecated definitions count.
+    let definition = |name: &str, status: &str| {
+        serde_json::json!({
+            "id": format!("Engineering_{name}"), "attributeSet": "Engineering", "name": name,
+            "description": null, "type": "String", "isCollection": false, "isSearchable": true,
+            "status": status, "usePreDefinedValuesOnly": false, "allowedValues": []
+        })
+    };
+    let tenant = serde_json::json!({
+        "attributeSets": [{ "id": "Engineering", "description": null, "maxAttributesPerSet": 2 }],
+        "customSecurityAttributeDefinitions": [
+            definition("Project", "Available"), definition("Level", "Available"), definition("Old", "Deprecated")
+        ],
+        "users": [], "servicePrincipals": []
+    });
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(folder.path().join("tenant.json"), tenant.to_string()).unwrap();
+    let (code, _, stderr) = run(folder.path(), &["export", "--state", "tenant.json", "-o", "all.yaml"]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(folder.path().join("all.yaml")).unwrap();
+    assert!(text.contains("maxAttributesPerSet: 2"), "{text}");
+    assert_in_sync(folder.path(), "all.yaml");
+
+    // One more definition in that set is a conflict.
+    let more = text.replace("      Project:\n", "      Newer:\n        type: String\n      Project:\n");
+    assert_ne!(more, text, "{text}");
+    std::fs::write(folder.path().join("more.yaml"), more).unwrap();
+    let (code, stdout, stderr) = run(folder.path(), &["plan", "-f", "more.yaml", "--state", "tenant.json"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(format!("{stdout}{stderr}").contains("maxAttributesPerSet"), "{stdout}{stderr}");
+}
