@@ -722,7 +722,7 @@ fn decode_value(
     if let Some(annotation) = annotation
         && !agrees_with_annotation(&decoded, annotation)
     {
-        return Ok(Decoded::Unknown(format!("{} annotated `{annotation}`", described(&decoded))));
+        return Ok(Decoded::Unknown(format!("{} annotated `{annotation}`", decoded.described())));
     }
     Ok(Decoded::Value(decoded))
 }
@@ -736,17 +736,6 @@ fn agrees_with_annotation(value: &AttributeValue, annotation: &str) -> bool {
         AttributeValue::String(_) => is("#String"),
         AttributeValue::Integers(_) => is("#Collection(Int32)"),
         AttributeValue::Strings(_) => is("#Collection(String)"),
-    }
-}
-
-/// A value's JSON shape in words, for what is reported about it.
-pub fn described(value: &AttributeValue) -> String {
-    match value {
-        AttributeValue::Boolean(value) => format!("the boolean `{value}`"),
-        AttributeValue::Integer(value) => format!("the integer `{value}`"),
-        AttributeValue::String(value) => format!("the string `{value:?}`"),
-        AttributeValue::Integers(values) => format!("the integers `{values:?}`"),
-        AttributeValue::Strings(values) => format!("the strings `{values:?}`"),
     }
 }
 

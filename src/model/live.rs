@@ -212,6 +212,25 @@ impl LivePolicies {
     }
 }
 
+/// What a value is set aside as when its attribute's definition was not read.
+pub const UNREAD_DEFINITION: &str = "a value of an attribute whose definition the read did not return";
+
+/// Whether `value` has the type and shape `definition` declares.
+fn value_fits(definition: &Definition, value: &AttributeValue) -> bool {
+    value.is_collection() == definition.is_collection
+        && value.data_type().is_none_or(|data_type| data_type == definition.data_type)
+}
+
+/// `an Integer`, `a collection of String`: what a definition holds, in words.
+fn definition_shape(definition: &Definition) -> String {
+    if definition.is_collection {
+        format!("a collection of {}", definition.data_type)
+    } else {
+        let article = if definition.data_type == crate::model::DataType::Integer { "an" } else { "a" };
+        format!("{article} {}", definition.data_type)
+    }
+}
+
 /// Something read from the tenant that this version does not understand: a
 /// definition whose `status` or `type` is a value Graph added later, an
 /// assigned value with an annotation it does not know (`#Int64`). Graph's
@@ -406,6 +425,61 @@ impl LiveState {
     /// something the tenant holds that was not understood.
     pub fn is_not_understood(&self, principal: Option<&PrincipalId>, set: &str, attribute: &str) -> bool {
         self.not_understood.iter().any(|item| item.covers(principal, set, attribute))
+    }
+
+    /// Sets aside, as not understood, each value a principal holds that the
+    /// definitions read cannot account for: a value whose JSON type or shape
+    /// disagrees with its definition (`"8"` for an Integer, `"true"` for a
+    /// Boolean, a list for a single value), and a value of an attribute whose
+    /// definition the read did not return (a sign-in allowed to read some
+    /// attribute sets only may see such values; what Graph lists then is
+    /// not documented). Read as they are, the first would be exported as
+    /// files the loader refuses, and the second dropped from an export and
+    /// unassigned by a plan of it. Set aside, they are reported and never
+    /// planned over. Values of definitions that were themselves not
+    /// understood stay: those are covered already.
+    pub fn set_aside_values_unlike_their_definitions(&mut self) {
+        let definitions: HashMap<(&str, &str), &Definition> = self
+            .definitions
+            .values()
+            .map(|definition| ((definition.attribute_set.as_str(), definition.name.as_str()), definition))
+            .collect();
+        let unknown_definition = |set: &str, attribute: &str| {
+            self.not_understood
+                .iter()
+                .any(|item| item.principal.is_none() && item.covers(None, set, attribute))
+        };
+        let mut set_aside = Vec::new();
+        for (id, principal) in &mut self.principals {
+            let Some(sets) = principal.custom_security_attributes.as_mut() else { continue };
+            for (set, values) in sets.iter_mut() {
+                let mut unlike = Vec::new();
+                for (attribute, value) in values.iter() {
+                    let what = match definitions.get(&(set.as_str(), attribute.as_str())) {
+                        Some(definition) if value_fits(definition, value) => continue,
+                        Some(definition) => format!(
+                            "{}, where the attribute is {}",
+                            value.described(),
+                            definition_shape(definition)
+                        ),
+                        None if unknown_definition(set, attribute) => continue,
+                        None => UNREAD_DEFINITION.to_owned(),
+                    };
+                    unlike.push((attribute.clone(), what));
+                }
+                for (attribute, what) in unlike {
+                    values.remove(attribute.as_str());
+                    set_aside.push(NotUnderstood {
+                        set: set.clone(),
+                        attribute: Some(attribute),
+                        principal: Some(id.clone()),
+                        what,
+                    });
+                }
+            }
+            sets.retain(|_, values| !values.is_empty());
+        }
+        self.not_understood.extend(set_aside);
     }
 
     /// Definitions of the set `set_id`.

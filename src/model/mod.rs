@@ -538,6 +538,18 @@ impl AttributeValue {
         }
     }
 
+    /// The value's JSON type and the value, in words, for what is reported
+    /// about a value that is not understood: ``the string `"8"` ``.
+    pub fn described(&self) -> String {
+        match self {
+            AttributeValue::Boolean(value) => format!("the boolean `{value}`"),
+            AttributeValue::Integer(value) => format!("the integer `{value}`"),
+            AttributeValue::String(value) => format!("the string `{value:?}`"),
+            AttributeValue::Integers(values) => format!("the integers `{values:?}`"),
+            AttributeValue::Strings(values) => format!("the strings `{values:?}`"),
+        }
+    }
+
     /// The members as text, for predefined-value checks and display.
     pub fn members(&self) -> Vec<String> {
         match self {

@@ -128,9 +128,16 @@ fn diff_not_understood(desired: &DesiredState, live: &LiveState, out: &mut Diff)
                      left as it is, never overwritten",
                     item.what
                 ),
-                hint: "upgrade entra-csa, or settle it in the Entra admin center; until then the files \
-                       cannot manage it"
-                    .into(),
+                hint: if item.what == crate::model::live::UNREAD_DEFINITION {
+                    "let the sign-in read every attribute definition (Attribute Definition Reader on the \
+                     whole tenant), or settle the value in the Entra admin center; until then the files \
+                     cannot manage it"
+                        .into()
+                } else {
+                    "upgrade entra-csa, or settle it in the Entra admin center; until then the files \
+                     cannot manage it"
+                        .into()
+                },
             });
         } else {
             out.notes.push(Note {
