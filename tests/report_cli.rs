@@ -346,3 +346,65 @@ async fn a_sign_in_that_cannot_read_values_gets_a_warning_not_a_silently_empty_r
     assert!(!stderr.contains("warning"), "a sign-in that reads values gets no warning: {stderr}");
     emulator.shutdown().await;
 }
+
+/// Runs `report` with `extra` flags against an emulator paged small and
+/// slow, stops the emulator once the report has read a few pages of users
+/// (rows are written by then), and returns the exit code and stdout.
+async fn report_cut_short(extra: &[&str]) -> (i32, String, String) {
+    let seed = seed_of(&TenantDocument::from_live_state(&tenant()));
+    let config = EmulatorConfig {
+        seed_state: seed,
+        page_size: 7,
+        latency: std::time::Duration::from_millis(150),
+        ..Default::default()
+    };
+    let emulator = emulator(config).await;
+    let mut command = entra_csa();
+    command
+        .env("ENTRA_CSA_ACCESS_TOKEN", TOKEN)
+        .env("ENTRA_CSA_RETRY_SCALE", "0.001")
+        .env("ENTRA_CSA_SWEEP_PARTITIONS", "1")
+        .args(["report", "--format", "json", "--graph-url", &emulator.base_url()])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    let pages_of_users = |emulator: &entra_csa::emulator::RunningEmulator| {
+        emulator
+            .stats()
+            .by_path
+            .iter()
+            .filter(|(path, _)| path.ends_with("/users"))
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    while pages_of_users(&emulator) < 3 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    emulator.shutdown().await;
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A report that fails midway (Graph goes away after pages of rows were
+/// written) leaves nothing on stdout that could be taken for a report,
+/// and no file at `-o`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_that_fails_midway_leaves_no_partial_document() {
+    let (code, stdout, stderr) = report_cut_short(&[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty(), "a failed report wrote to stdout: {}", &stdout[..stdout.len().min(300)]);
+
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("report.json");
+    let path_text = path.display().to_string();
+    let (code, _, stderr) = report_cut_short(&["-o", &path_text]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!path.exists(), "a failed report left {path_text}");
+    let leftovers: Vec<_> = std::fs::read_dir(folder.path()).unwrap().collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
