@@ -85,6 +85,9 @@ async fn emulators_own_policies_need_policy_read_all_and_are_read_only() {
         let reply = h.get(path).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}: {}", reply.text);
         assert_eq!(reply.error_code(), "Authorization_RequestDenied");
+        // A write is refused for its method, whatever the caller holds.
+        let reply = h.patch(path, r#"{ "displayName": "x" }"#).await;
+        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{path}: {}", reply.text);
     }
     h.token = jwt(json!({ "roles": ["Policy.Read.All"] }));
     let before = h.emulator.state();
