@@ -408,3 +408,49 @@ async fn a_report_that_fails_midway_leaves_no_partial_document() {
     let leftovers: Vec<_> = std::fs::read_dir(folder.path()).unwrap().collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// A value whose type disagrees with its definition (`"8"` for an Integer),
+/// or whose definition the read did not return, is named and left out of
+/// the report, as a plan sets it aside; from Graph and from a state file alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_unlike_its_definition_or_without_one_is_named_and_left_out() {
+    let mut seed = contoso_seed();
+    seed.custom_security_attribute_definitions.push(
+        serde_json::from_value(serde_json::json!({
+            "id": "Engineering_Level", "attributeSet": "Engineering", "name": "Level", "type": "Integer",
+            "isCollection": false, "isSearchable": true, "status": "Available", "usePreDefinedValuesOnly": false
+        }))
+        .unwrap(),
+    );
+    let alice =
+        seed.users.iter_mut().find(|user| user.user_principal_name.as_deref() == Some("alice@contoso.com"));
+    let sets = alice.unwrap().custom_security_attributes.get_or_insert_with(Default::default);
+    let engineering = sets["Engineering"].as_object_mut().unwrap();
+    engineering.insert("Level".into(), serde_json::json!("8"));
+    engineering.insert("Unlisted".into(), serde_json::json!("kept"));
+    let folder = tempfile::tempdir().unwrap();
+    let state = folder.path().join("tenant.json");
+    std::fs::write(&state, serde_json::to_string(&seed).unwrap()).unwrap();
+    let emulator = emulator(EmulatorConfig { seed_state: seed, ..Default::default() }).await;
+    let (url, state) = (emulator.base_url(), state.display().to_string());
+    for target in [["--graph-url", url.as_str()], ["--state", state.as_str()]] {
+        let mut parts = vec!["report", "--format", "json"];
+        parts.extend(target);
+        let (code, stdout, stderr) = run_cli(args(&parts), TOKEN).await;
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stderr
+                .contains("holds the string `\"8\"`, where the attribute is an Integer in Engineering.Level"),
+            "{target:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("whose definition the read did not return in Engineering.Unlisted"),
+            "{stderr}"
+        );
+        let json: Value = serde_json::from_str(&stdout).unwrap();
+        let rows = json["rows"].as_array().unwrap();
+        assert!(rows.iter().any(|row| row["attribute"] == "Project"), "alice's other values stay");
+        assert!(rows.iter().all(|row| row["attribute"] != "Level" && row["attribute"] != "Unlisted"));
+    }
+    emulator.shutdown().await;
+}

@@ -24,6 +24,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     let runtime = runtime()?;
     let schema = runtime.block_on(tenant.read(&ReadScope::default()))?;
     let filter = filter_of(&schema, &args.sets, &args.attributes)?;
+    // Values their definitions cannot account for are set aside as each
+    // principal streams past, as a plan's read sets them aside.
+    let shapes = crate::model::live::ValueShapes::of(&schema);
     drop(schema);
 
     // A report that fails midway leaves no partial document: a file is
@@ -42,8 +45,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     // Principals whose values Graph showed (`null` hides them from a
     // sign-in without the read permission, as it does for "none").
     let mut readable = 0usize;
-    let mut visit = |principal: crate::model::live::LivePrincipal,
-                     not_understood: Vec<crate::model::live::NotUnderstood>| {
+    let mut visit = |mut principal: crate::model::live::LivePrincipal,
+                     mut not_understood: Vec<crate::model::live::NotUnderstood>| {
+        not_understood.extend(shapes.set_aside(&mut principal));
         for item in not_understood {
             if filter.touches(&item.set, item.attribute.as_deref()) {
                 eprintln!(

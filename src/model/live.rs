@@ -212,22 +212,104 @@ impl LivePolicies {
     }
 }
 
+/// What each attribute the read returned holds (type, and whether a
+/// collection), and which definitions were not understood: enough to set
+/// aside a principal's values one principal at a time, as a streamed read
+/// (`report`) sees them, without the whole tenant.
+#[derive(Debug, Clone, Default)]
+pub struct ValueShapes {
+    /// Set → attribute → the definition's type and `isCollection`.
+    shapes: HashMap<String, HashMap<String, (crate::model::DataType, bool)>>,
+    /// `(set, attribute or None for a whole set)` of the definitions not understood.
+    not_understood: Vec<(String, Option<String>)>,
+}
+
+impl ValueShapes {
+    /// The shapes of `live`'s definitions.
+    pub fn of(live: &LiveState) -> Self {
+        let mut shapes: HashMap<String, HashMap<String, _>> = HashMap::new();
+        for definition in live.definitions.values() {
+            shapes
+                .entry(definition.attribute_set.clone())
+                .or_default()
+                .insert(definition.name.clone(), (definition.data_type, definition.is_collection));
+        }
+        ValueShapes {
+            shapes,
+            not_understood: live
+                .not_understood
+                .iter()
+                .filter(|item| item.principal.is_none())
+                .map(|item| (item.set.clone(), item.attribute.clone()))
+                .collect(),
+        }
+    }
+
+    /// Takes out of `principal` the values its definitions cannot account
+    /// for (see `LiveState::set_aside_values_unlike_their_definitions`),
+    /// and says what each was.
+    pub fn set_aside(&self, principal: &mut LivePrincipal) -> Vec<NotUnderstood> {
+        let id = principal.id();
+        let Some(sets) = principal.custom_security_attributes.as_mut() else { return Vec::new() };
+        let mut set_aside = Vec::new();
+        for (set, values) in sets.iter_mut() {
+            let mut unlike = Vec::new();
+            for (attribute, value) in values.iter() {
+                let shape =
+                    self.shapes.get(set.as_str()).and_then(|attributes| attributes.get(attribute.as_str()));
+                let what = match shape {
+                    Some(&(data_type, is_collection)) if value_fits(data_type, is_collection, value) => {
+                        continue;
+                    }
+                    Some(&(data_type, is_collection)) => format!(
+                        "{}, where the attribute is {}",
+                        value.described(),
+                        definition_shape(data_type, is_collection)
+                    ),
+                    None if self.not_understood.iter().any(|(unknown_set, unknown_attribute)| {
+                        unknown_set == set
+                            && unknown_attribute.as_ref().is_none_or(|unknown| unknown == attribute)
+                    }) =>
+                    {
+                        continue;
+                    }
+                    None => UNREAD_DEFINITION.to_owned(),
+                };
+                unlike.push((attribute.clone(), what));
+            }
+            for (attribute, what) in unlike {
+                values.remove(attribute.as_str());
+                set_aside.push(NotUnderstood {
+                    set: set.clone(),
+                    attribute: Some(attribute),
+                    principal: Some(id.clone()),
+                    what,
+                });
+            }
+        }
+        if !set_aside.is_empty() {
+            sets.retain(|_, values| !values.is_empty());
+        }
+        set_aside
+    }
+}
+
 /// What a value is set aside as when its attribute's definition was not read.
 pub const UNREAD_DEFINITION: &str = "a value of an attribute whose definition the read did not return";
 
-/// Whether `value` has the type and shape `definition` declares.
-fn value_fits(definition: &Definition, value: &AttributeValue) -> bool {
-    value.is_collection() == definition.is_collection
-        && value.data_type().is_none_or(|data_type| data_type == definition.data_type)
+/// Whether `value` has the type and shape a definition of `data_type` and
+/// `is_collection` declares.
+fn value_fits(data_type: crate::model::DataType, is_collection: bool, value: &AttributeValue) -> bool {
+    value.is_collection() == is_collection && value.data_type().is_none_or(|held| held == data_type)
 }
 
 /// `an Integer`, `a collection of String`: what a definition holds, in words.
-fn definition_shape(definition: &Definition) -> String {
-    if definition.is_collection {
-        format!("a collection of {}", definition.data_type)
+fn definition_shape(data_type: crate::model::DataType, is_collection: bool) -> String {
+    if is_collection {
+        format!("a collection of {data_type}")
     } else {
-        let article = if definition.data_type == crate::model::DataType::Integer { "an" } else { "a" };
-        format!("{article} {}", definition.data_type)
+        let article = if data_type == crate::model::DataType::Integer { "an" } else { "a" };
+        format!("{article} {data_type}")
     }
 }
 
@@ -439,45 +521,10 @@ impl LiveState {
     /// planned over. Values of definitions that were themselves not
     /// understood stay: those are covered already.
     pub fn set_aside_values_unlike_their_definitions(&mut self) {
-        let definitions: HashMap<(&str, &str), &Definition> = self
-            .definitions
-            .values()
-            .map(|definition| ((definition.attribute_set.as_str(), definition.name.as_str()), definition))
-            .collect();
-        let unknown_definition = |set: &str, attribute: &str| {
-            self.not_understood
-                .iter()
-                .any(|item| item.principal.is_none() && item.covers(None, set, attribute))
-        };
+        let shapes = ValueShapes::of(self);
         let mut set_aside = Vec::new();
-        for (id, principal) in &mut self.principals {
-            let Some(sets) = principal.custom_security_attributes.as_mut() else { continue };
-            for (set, values) in sets.iter_mut() {
-                let mut unlike = Vec::new();
-                for (attribute, value) in values.iter() {
-                    let what = match definitions.get(&(set.as_str(), attribute.as_str())) {
-                        Some(definition) if value_fits(definition, value) => continue,
-                        Some(definition) => format!(
-                            "{}, where the attribute is {}",
-                            value.described(),
-                            definition_shape(definition)
-                        ),
-                        None if unknown_definition(set, attribute) => continue,
-                        None => UNREAD_DEFINITION.to_owned(),
-                    };
-                    unlike.push((attribute.clone(), what));
-                }
-                for (attribute, what) in unlike {
-                    values.remove(attribute.as_str());
-                    set_aside.push(NotUnderstood {
-                        set: set.clone(),
-                        attribute: Some(attribute),
-                        principal: Some(id.clone()),
-                        what,
-                    });
-                }
-            }
-            sets.retain(|_, values| !values.is_empty());
+        for principal in self.principals.values_mut() {
+            set_aside.extend(shapes.set_aside(principal));
         }
         self.not_understood.extend(set_aside);
     }
