@@ -113,6 +113,12 @@ enum Route {
     DefaultAppManagementPolicy,
     /// `/policies/appManagementPolicies`, read-only.
     AppManagementPolicies,
+    /// One policy of a collection above, by id (`identity/conditionalAccess/policies`
+    /// or `policies/appManagementPolicies`), read-only.
+    Policy {
+        collection: &'static str,
+        id: String,
+    },
     /// `/groups`, read-only.
     Groups,
     /// `/groups/{id}`, read-only.
@@ -162,6 +168,12 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
             Route::AllowedValue(segments[2].clone(), segments[4].clone())
         }
         ["identity", "conditionalaccess", "policies"] => Route::ConditionalAccessPolicies,
+        ["identity", "conditionalaccess", "policies", _] => {
+            Route::Policy { collection: "identity/conditionalAccess/policies", id: segments[3].clone() }
+        }
+        ["policies", "appmanagementpolicies", _] => {
+            Route::Policy { collection: "policies/appManagementPolicies", id: segments[2].clone() }
+        }
         ["policies", "defaultappmanagementpolicy"] => Route::DefaultAppManagementPolicy,
         ["policies", "appmanagementpolicies"] => Route::AppManagementPolicies,
         ["groups"] => Route::Groups,
@@ -503,6 +515,26 @@ fn route(
                 false,
             ))
         }
+        (Route::Policy { collection, id }, &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &[])?;
+            let policies = if collection.starts_with("identity/") {
+                store.conditional_access_policies.as_deref()
+            } else {
+                store.app_management_policies.as_deref()
+            };
+            let entity = policies
+                .unwrap_or_default()
+                .iter()
+                .find(|policy| {
+                    policy
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|held| held.eq_ignore_ascii_case(&id))
+                })
+                .cloned()
+                .ok_or_else(|| GraphError::not_found(&id))?;
+            Ok(entity_response(entity, &options, context_url(context, &format!("{collection}/$entity"))))
+        }
         (Route::AppManagementPolicies, &Method::GET) => Ok(list_policies(
             store.app_management_policies.as_deref().unwrap_or_default(),
             request,
@@ -575,13 +607,15 @@ fn need(route: &Route, method: &Method) -> Need {
         Route::ConditionalAccessPolicies
         | Route::DefaultAppManagementPolicy
         | Route::AppManagementPolicies
+        | Route::Policy { .. }
             if writes =>
         {
             Need::Nothing
         }
         Route::ConditionalAccessPolicies
         | Route::DefaultAppManagementPolicy
-        | Route::AppManagementPolicies => Need::ReadPolicies,
+        | Route::AppManagementPolicies
+        | Route::Policy { .. } => Need::ReadPolicies,
         Route::Groups | Route::Group(_) | Route::GroupMembers(..) => Need::ReadGroups,
     }
 }
