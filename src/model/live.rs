@@ -249,7 +249,6 @@ impl ValueShapes {
     /// for (see `LiveState::set_aside_values_unlike_their_definitions`),
     /// and says what each was.
     pub fn set_aside(&self, principal: &mut LivePrincipal) -> Vec<NotUnderstood> {
-        let id = principal.id();
         let Some(sets) = principal.custom_security_attributes.as_mut() else { return Vec::new() };
         let mut set_aside = Vec::new();
         for (set, values) in sets.iter_mut() {
@@ -282,7 +281,10 @@ impl ValueShapes {
                 set_aside.push(NotUnderstood {
                     set: set.clone(),
                     attribute: Some(attribute),
-                    principal: Some(id.clone()),
+                    principal: Some(PrincipalId {
+                        kind: principal.kind,
+                        object_id: principal.object_id.clone(),
+                    }),
                     what,
                 });
             }
@@ -538,6 +540,65 @@ impl LiveState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_unlike_their_definition_or_without_one_are_set_aside_and_the_rest_stay() {
+        use crate::model::{DataType, SetValues};
+        let mut live = LiveState::default();
+        let mut tags = Definition::with_defaults("Eng", "Tags", DataType::String);
+        tags.is_collection = true;
+        for definition in [Definition::with_defaults("Eng", "Cost", DataType::Integer), tags] {
+            live.definitions.insert(definition.id(), definition);
+        }
+        live.not_understood.push(NotUnderstood {
+            set: "Eng".into(),
+            attribute: Some("When".into()),
+            principal: None,
+            what: "type `DateTime`".into(),
+        });
+        let mut values = SetValues::new();
+        values.insert("Cost".into(), AttributeValue::String("8".into()));
+        values.insert("Tags".into(), AttributeValue::strings(vec!["a".into()]));
+        values.insert("When".into(), AttributeValue::String("2026-01-01".into()));
+        values.insert("Ghost".into(), AttributeValue::Integer(1));
+        let mut other = SetValues::new();
+        other.insert("Gone".into(), AttributeValue::Boolean(true));
+        let mut sets = PrincipalAssignments::new();
+        sets.insert("Eng".into(), values);
+        sets.insert("Other".into(), other);
+        let principal = LivePrincipal {
+            odata_type: None,
+            kind: PrincipalKind::User,
+            object_id: "u1".into(),
+            user_principal_name: None,
+            app_id: None,
+            display_name: None,
+            custom_security_attributes: Some(sets),
+        };
+        live.principals.insert(principal.id(), principal);
+        live.set_aside_values_unlike_their_definitions();
+
+        let held = live.principals.values().next().unwrap().custom_security_attributes.as_ref().unwrap();
+        let kept: Vec<String> = held
+            .iter()
+            .flat_map(|(set, values)| values.keys().map(move |name| format!("{set}.{name}")))
+            .collect();
+        assert_eq!(kept, vec!["Eng.Tags", "Eng.When"], "a set left empty is removed");
+        let set_aside: Vec<(String, String)> = live
+            .not_understood
+            .iter()
+            .filter(|item| item.principal.is_some())
+            .map(|item| (format!("{}.{}", item.set, item.attribute.as_deref().unwrap()), item.what.clone()))
+            .collect();
+        assert_eq!(
+            set_aside,
+            vec![
+                ("Eng.Cost".to_owned(), "the string `\"8\"`, where the attribute is an Integer".to_owned()),
+                ("Eng.Ghost".to_owned(), UNREAD_DEFINITION.to_owned()),
+                ("Other.Gone".to_owned(), UNREAD_DEFINITION.to_owned()),
+            ]
+        );
+    }
 
     fn member(odata_type: &str, id: &str) -> GroupMember {
         GroupMember { odata_type: odata_type.into(), id: id.into(), other: Default::default() }
