@@ -227,8 +227,9 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
 /// beside the key as a segment, `customSecurityAttributeDefinitions/Eng_Project`
 /// (OData URL Conventions 4.01, "Addressing Entities" and "Key-as-Segment
 /// Convention": https://docs.oasis-open.org/odata/odata/v4.01/odata-v4.01-part2-url-conventions.html).
-/// Graph writes the parenthesised form itself, in `@odata.context` and in
-/// `Location` answers, as this emulator does.
+/// Graph writes the parenthesised form itself in `@odata.context` (the
+/// allowed-value examples: `customSecurityAttributeDefinitions('Engineering_Project')/allowedValues`),
+/// and this emulator in its `Location` answers too.
 const KEYED_IN_PARENTHESES: &[&str] =
     &["attributesets", "customsecurityattributedefinitions", "allowedvalues"];
 
