@@ -566,12 +566,14 @@ const SET_TYPES: &[&str] = &[
 const VALUE_TYPES: &[&str] = &["#Int32", "#String", "#Boolean", "#Collection(String)", "#Collection(Int32)"];
 
 /// Reads `customSecurityAttributes` (set → attribute → value) as Graph
-/// answers it. Known annotations are skipped: the JSON type says enough, and
-/// Graph leaves single integers unannotated. `null` and `[]` mean no value,
-/// and so do `{}` and a set object holding only its `@odata.type`. A value
-/// with an annotation this version does not know (`#Int64`, a GUID
-/// collection), or a set object of an unknown type, could be misread, so it
-/// is not understood: left out of the model and reported, never a guess.
+/// answers it. The JSON type says what a value is (Graph leaves single
+/// integers unannotated); a known annotation must agree with it. `null` and
+/// `[]` mean no value, and so do `{}` and a set object holding only its
+/// `@odata.type`. A value with an annotation this version does not know
+/// (`#Int64`, a GUID collection), a value that disagrees with its annotation
+/// or is not a 32-bit integer, or a set object of an unknown type, could be
+/// misread, so it is not understood: left out of the model and reported,
+/// never a guess.
 /// The strings move from the JSON into the model; `path` names the object in
 /// errors, and is only called for one (this runs for every principal).
 pub fn decode_custom_security_attributes(
