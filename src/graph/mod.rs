@@ -129,6 +129,7 @@ impl Tenant for GraphTenant {
                 Err(error) => return Err(error.into()),
             }
         }
+        live.set_aside_values_unlike_their_definitions();
         Ok(live)
     }
 
