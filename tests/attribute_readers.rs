@@ -64,7 +64,8 @@ fn notes(plan: &Plan) -> Vec<String> {
     plan.notes.iter().map(|note| note.message.clone()).collect()
 }
 
-const TIER0_ASSIGNMENT: &str = "Azure role assignment `role 2a2b9908-6ea1-4ae2-8e65-a410df84e7d1 for User \
+const TIER0_ASSIGNMENT: &str = "Azure role assignment `role Storage Blob Data Reader \
+    (2a2b9908-6ea1-4ae2-8e65-a410df84e7d1) for User \
     0b9a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d at /subscriptions/11111111-1111-4111-8111-111111111111/resourceGroups/finance` \
     (enabled)";
 
@@ -293,7 +294,7 @@ async fn the_command_line_opts_in_with_the_flag_or_the_variable() {
     };
     let (code, stdout, stderr) = plan(&["--azure-role-assignments"], false).await;
     assert_eq!(code, 1, "{stdout}{stderr}");
-    assert!(stdout.contains("Azure role assignment `role 2a2b9908"), "{stdout}");
+    assert!(stdout.contains("Azure role assignment `role Storage Blob Data Reader (2a2b9908"), "{stdout}");
     let (code, stdout, stderr) = plan(&[], true).await;
     assert_eq!(code, 1, "{stdout}{stderr}");
     let (code, stdout, stderr) = plan(&[], false).await;
@@ -470,7 +471,8 @@ fn a_saved_plan_depends_on_the_readers_that_name_its_attributes() {
 async fn role_assignments_are_read_page_by_page_at_a_realistic_size() {
     let mut seed = seed_with_readers();
     let template = seed.azure_role_assignments.as_ref().unwrap()[0].clone();
-    let rows: Vec<_> = (0..2_500)
+    let definition = seed.azure_role_assignments.as_ref().unwrap().last().unwrap().clone();
+    let mut rows: Vec<_> = (0..2_500)
         .map(|index| {
             let mut row = template.clone();
             row.insert(
@@ -485,11 +487,14 @@ async fn role_assignments_are_read_page_by_page_at_a_realistic_size() {
             row
         })
         .collect();
+    rows.push(definition);
     seed.azure_role_assignments = Some(rows);
     let emulator = emulator(EmulatorConfig { seed_state: seed, ..Default::default() }).await;
     let read = arm(&emulator, "test-token").role_assignments_with_conditions().await.unwrap();
-    assert_eq!(read.len(), 2_000);
-    let mut ids: Vec<&str> = read.iter().map(|row| row["id"].as_str().unwrap()).collect();
+    // The assignments with a condition, then the one role definition.
+    assert_eq!(read.len(), 2_001);
+    assert_eq!(read[2_000]["properties"]["roleName"], "Storage Blob Data Reader");
+    let mut ids: Vec<&str> = read[..2_000].iter().map(|row| row["id"].as_str().unwrap()).collect();
     ids.dedup();
     assert_eq!(ids.len(), 2_000, "no row twice");
     let pages: Vec<_> = emulator
@@ -497,7 +502,7 @@ async fn role_assignments_are_read_page_by_page_at_a_realistic_size() {
         .into_iter()
         .filter(|request| request.path.eq_ignore_ascii_case("/providers/Microsoft.ResourceGraph/resources"))
         .collect();
-    assert_eq!(pages.len(), 2, "2,000 rows with a condition in pages of 1,000");
+    assert_eq!(pages.len(), 3, "2,000 rows with a condition in pages of 1,000, then the role definitions");
     assert!(pages[1].body.as_ref().unwrap()["options"]["$skipToken"].is_string());
 }
 

@@ -38,7 +38,16 @@ pub const QUERY: &str = "authorizationresources \
 | project id, name, type, properties \
 | order by id asc";
 
-/// The most rows one page asks for (the API's `$top` allows 1000).
+/// The role definitions, for their names.
+pub const ROLE_DEFINITIONS_QUERY: &str = "authorizationresources \
+| where type =~ 'microsoft.authorization/roledefinitions' \
+| project id, name, type, properties \
+| order by id asc";
+
+/// The `type` of a role definition's row.
+pub const ROLE_DEFINITION_TYPE: &str = "microsoft.authorization/roledefinitions";
+
+//// The most rows one page asks for (the API's `$top` allows 1000).
 const PAGE_SIZE: u64 = 1000;
 
 /// The most pages one read follows before calling it a loop.
@@ -96,8 +105,24 @@ impl ArmClient {
 
     /// Every role assignment with a condition that the sign-in can see, as
     /// Resource Graph's rows (`id`, `name`, `type`, `properties`), each
-    /// holding a non-empty `properties.condition`.
+    /// holding a non-empty `properties.condition`; then, when there are any,
+    /// the role definitions (rows of type `microsoft.authorization/roledefinitions`),
+    /// so that a role is shown by its `roleName` rather than its id.
     pub async fn role_assignments_with_conditions(&self) -> Result<Vec<Map<String, Value>>, ArmError> {
+        let mut rows: Vec<Map<String, Value>> =
+            self.query(QUERY).await?.into_iter().filter(has_condition).collect();
+        if !rows.is_empty() {
+            rows.extend(self.query(ROLE_DEFINITIONS_QUERY).await?.into_iter().filter(|row| {
+                row.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|kind| kind.eq_ignore_ascii_case(ROLE_DEFINITION_TYPE))
+            }));
+        }
+        Ok(rows)
+    }
+
+    /// Every row a query answers, page by page.
+    async fn query(&self, query: &str) -> Result<Vec<Map<String, Value>>, ArmError> {
         let mut url = self.endpoint.root.clone();
         let path =
             format!("{}/providers/Microsoft.ResourceGraph/resources", url.path().trim_end_matches('/'));
@@ -116,7 +141,7 @@ impl ArmClient {
             if let Some(token) = &skip_token {
                 options["$skipToken"] = Value::String(token.clone());
             }
-            let body = json!({ "query": QUERY, "options": options });
+            let body = json!({ "query": query, "options": options });
             let page = self.post(&url, &body).await?;
             let Value::Object(mut page) = page else {
                 return Err(ArmError::Body("expected a JSON object".into()));
@@ -124,7 +149,7 @@ impl ArmClient {
             match page.remove("data") {
                 Some(Value::Array(items)) => {
                     rows.extend(items.into_iter().filter_map(|item| match item {
-                        Value::Object(row) if has_condition(&row) => Some(row),
+                        Value::Object(row) => Some(row),
                         _ => None,
                     }));
                 }

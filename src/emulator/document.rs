@@ -49,8 +49,10 @@ pub struct StateDocument {
     /// optional part: older documents have none and are written back so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<GroupShape>>,
-    /// Azure role assignments (and, for their names, role definitions) as
-    /// the rows of Azure Resource Graph's `authorizationresources` table:
+    /// Azure role assignments (and, for their names, role definitions, of
+    /// `type` `microsoft.authorization/roledefinitions` with
+    /// `properties.roleName`) as the rows of Azure Resource Graph's
+    /// `authorizationresources` table:
     /// `id`, `name`, `type` (`microsoft.authorization/roleassignments`),
     /// `properties` (`roleDefinitionId`, `principalId`, `principalType`,
     /// `scope`, `condition`, `conditionVersion`). Served read-only by the

@@ -46,7 +46,8 @@ const CONDITION: &str = "condition";
 pub struct Assignment {
     pub id: String,
     pub scope: String,
-    /// The role definition's id (its last path segment, a GUID).
+    /// The role definition's id (its last path segment, a GUID), after its
+    /// `roleName` when the tenant's rows give it.
     pub role: String,
     pub principal_id: String,
     /// `User`, `ServicePrincipal`, `Group`, … as Azure writes it.
@@ -74,7 +75,8 @@ impl Assignment {
         })
     }
 
-    /// "role 2a2b9908-… for User 5d… at /subscriptions/…": scope, role, assignee.
+    /// "role Storage Blob Data Reader (2a2b9908-…) for User 5d… at /subscriptions/…":
+    /// scope, role, assignee.
     pub fn name(&self) -> String {
         let assignee = if self.principal_type.is_empty() {
             self.principal_id.clone()
@@ -97,10 +99,37 @@ impl Assignment {
     }
 }
 
-/// Every role assignment with a condition in `live`.
+/// Every role assignment with a condition in `live`, each role named by its
+/// definition's `roleName` where the rows hold it.
 pub fn assignments(live: &LiveState) -> Vec<Assignment> {
-    live.policies.azure_role_assignments.iter().flatten().filter_map(Assignment::of_row).collect()
+    let rows = live.policies.azure_role_assignments.as_deref().unwrap_or_default();
+    let names: std::collections::BTreeMap<String, &str> = rows
+        .iter()
+        .filter(|row| {
+            row.get("type").and_then(Value::as_str).is_some_and(|kind| kind.eq_ignore_ascii_case(ROLE_DEFINITION_TYPE))
+        })
+        .filter_map(|row| {
+            let id = row.get("name").and_then(Value::as_str)?;
+            let name = row.get("properties")?.get("roleName")?.as_str()?;
+            Some((id.to_ascii_lowercase(), name))
+        })
+        .collect();
+    rows.iter()
+        .filter(|row| {
+            row.get("type").and_then(Value::as_str).is_none_or(|kind| !kind.eq_ignore_ascii_case(ROLE_DEFINITION_TYPE))
+        })
+        .filter_map(Assignment::of_row)
+        .map(|mut assignment| {
+            if let Some(name) = names.get(&assignment.role.to_ascii_lowercase()) {
+                assignment.role = format!("{name} ({})", assignment.role);
+            }
+            assignment
+        })
+        .collect()
 }
+
+/// The `type` of a role definition's row in Resource Graph's `authorizationresources`.
+const ROLE_DEFINITION_TYPE: &str = "microsoft.authorization/roledefinitions";
 
 impl ReadsAttributes for RoleAssignments {
     fn kind(&self) -> Kind {
