@@ -47,7 +47,7 @@ pub const ROLE_DEFINITIONS_QUERY: &str = "authorizationresources \
 /// The `type` of a role definition's row.
 pub const ROLE_DEFINITION_TYPE: &str = "microsoft.authorization/roledefinitions";
 
-//// The most rows one page asks for (the API's `$top` allows 1000).
+/// The most rows one page asks for (the API's `$top` allows 1000).
 const PAGE_SIZE: u64 = 1000;
 
 /// The most pages one read follows before calling it a loop.
