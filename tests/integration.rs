@@ -3,6 +3,7 @@
 mod architecture;
 mod auth_cli;
 mod check_access_cli;
+mod closed_pipe_cli;
 mod completions_cli;
 mod conditional_access_impact;
 mod convergence_random;

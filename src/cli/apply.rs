@@ -14,6 +14,7 @@ use anyhow::Context;
 
 use crate::cli::arguments::ApplyArgs;
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::{self, tell, tell_part};
 use crate::cli::plan::{colour, load_desired, runtime};
 use crate::cli::target::{args_for_saved_target, describe, is_same_target, open_tenant};
 use crate::model::DesiredState;
@@ -38,7 +39,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
             match check_saved_plan_now(path, &saved, desired, tenant.as_ref(), &runtime)? {
                 Ok(plan) => (tenant, plan),
                 Err(refused) => {
-                    eprintln!("error: {refused}");
+                    tell!("error: {refused}");
                     return Ok(ExitStatus::Failed);
                 }
             }
@@ -55,13 +56,13 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
         }
     };
 
-    let mut stdout = std::io::stdout().lock();
+    // A reader that goes away never stops an apply half-way: what it cannot read is dropped.
+    let mut stdout = output::stdout();
     render::render(&plan, Format::Text, colour(), &mut stdout)?;
     stdout.flush()?;
-    drop(stdout);
 
     if !plan.conflicts.is_empty() {
-        eprintln!("error: the plan has {} conflict(s); nothing was applied", plan.conflicts.len());
+        tell!("error: the plan has {} conflict(s); nothing was applied", plan.conflicts.len());
         return Ok(ExitStatus::Failed);
     }
     if plan.changes.is_empty() {
@@ -69,38 +70,38 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
     }
     if !args.auto_approve {
         if !std::io::stdin().is_terminal() {
-            eprintln!("error: stdin is not a terminal; pass --auto-approve to apply without confirmation");
+            tell!("error: stdin is not a terminal; pass --auto-approve to apply without confirmation");
             return Ok(ExitStatus::Failed);
         }
-        eprint!("\nApply these {} changes? [y/N] ", plan.changes.len());
+        tell_part!("\nApply these {} changes? [y/N] ", plan.changes.len());
         std::io::stderr().flush()?;
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
         if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            eprintln!("Apply cancelled; nothing was changed.");
+            tell!("Apply cancelled; nothing was changed.");
             return Ok(ExitStatus::Failed);
         }
     }
 
     let report = runtime.block_on(tenant.apply(&plan.changes));
-    println!();
+    writeln!(stdout)?;
     for (change, outcome) in plan.changes.iter().zip(&report.outcomes) {
         let what = format!("{:>3}. {} {}", change.seq, change.action, change.address);
         match &outcome.result {
-            Outcome::Done => println!("  done     {what}"),
-            Outcome::Failed(message) => println!("  FAILED   {what}: {message}"),
-            Outcome::NotAttempted => println!("  skipped  {what} (not attempted)"),
+            Outcome::Done => writeln!(stdout, "  done     {what}")?,
+            Outcome::Failed(message) => writeln!(stdout, "  FAILED   {what}: {message}")?,
+            Outcome::NotAttempted => writeln!(stdout, "  skipped  {what} (not attempted)")?,
         }
     }
     let done = report.count(|outcome| *outcome == Outcome::Done);
     let failed = report.count(|outcome| matches!(outcome, Outcome::Failed(_)));
     let skipped = report.count(|outcome| *outcome == Outcome::NotAttempted);
-    println!();
+    writeln!(stdout)?;
     if report.succeeded() && report.outcomes.len() == plan.changes.len() {
-        println!("Apply complete: {done} changes done.");
+        writeln!(stdout, "Apply complete: {done} changes done.")?;
         Ok(ExitStatus::Success)
     } else {
-        println!("Apply failed: {done} done, {failed} failed, {skipped} not attempted.");
+        writeln!(stdout, "Apply failed: {done} done, {failed} failed, {skipped} not attempted.")?;
         Ok(ExitStatus::Failed)
     }
 }

@@ -6,11 +6,13 @@
 
 use crate::cli::arguments::CheckAccessArgs;
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::{self, tell};
 use crate::cli::plan::runtime;
 use crate::cli::target::with_sign_in_advice;
 use crate::desired::load::load_files;
 use crate::graph::access::{self, Capability, Check, Claims, DirectoryRole};
 use crate::graph::{auth, endpoint};
+use std::io::Write;
 
 /// Runs `check-access`.
 pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
@@ -22,7 +24,7 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
         (true, true, false)
     } else {
         let desired = load_files(&args.files).map_err(|diagnostics| {
-            eprintln!("{diagnostics}");
+            tell!("{diagnostics}");
             anyhow::anyhow!("the desired-state files are not valid")
         })?;
         let by_group = !desired.group_assignments.is_empty();
@@ -42,28 +44,33 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
     let tokens = with_sign_in_advice(tokens, target, &sign_in, &endpoint);
     let token = runtime()?.block_on(tokens.token())?;
 
-    println!("Graph:      {}", endpoint.display_root());
-    println!("Signed in:  {}", sign_in.describe());
+    // The verdict is the status: a reader that goes away never changes it.
+    let mut stdout = output::stdout();
+    writeln!(stdout, "Graph:      {}", endpoint.display_root())?;
+    writeln!(stdout, "Signed in:  {}", sign_in.describe())?;
     let claims = match Claims::from_jwt(token.expose()) {
         Ok(claims) => claims,
         Err(error) => {
-            println!("The token cannot be read ({error}), so its permissions cannot be judged here.");
-            println!("Graph will still accept or refuse it; `plan` tells on its first read.");
+            writeln!(
+                stdout,
+                "The token cannot be read ({error}), so its permissions cannot be judged here."
+            )?;
+            writeln!(stdout, "Graph will still accept or refuse it; `plan` tells on its first read.")?;
             return Ok(ExitStatus::Success);
         }
     };
-    print!("{}", report(&claims, reads_assignments, writes_assignments));
+    write!(stdout, "{}", report(&claims, reads_assignments, writes_assignments))?;
     let needed = access::needed_for_apply(reads_assignments, true, writes_assignments);
     let mut missing = access::check(&claims, &needed).iter().filter(|check| !check.granted()).count();
     if by_group {
-        print!("{}", group_section(&claims));
+        write!(stdout, "{}", group_section(&claims))?;
         missing += usize::from(!access::reads_group_members(&claims));
     }
     if missing == 0 {
-        println!("\nNothing that plan or apply needs is missing.");
+        writeln!(stdout, "\nNothing that plan or apply needs is missing.")?;
         Ok(ExitStatus::Success)
     } else {
-        println!("\n{missing} needed grant(s) missing.");
+        writeln!(stdout, "\n{missing} needed grant(s) missing.")?;
         Ok(ExitStatus::Failed)
     }
 }

@@ -10,6 +10,7 @@ use anyhow::Context;
 
 use crate::cli::arguments::ExportArgs;
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::tell;
 use crate::cli::plan::runtime;
 use crate::cli::target::open_tenant;
 use crate::desired::diagnostic::nearest;
@@ -38,7 +39,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
     let values_owned_elsewhere = values_owned_elsewhere(&live, &args.values_owned_by)?;
     if args.assignments {
         for (owned, writer) in &values_owned_elsewhere {
-            eprintln!(
+            tell!(
                 "note: the values of {owned} are owned by {writer}: left out of the assignments \
                  (the files cannot assign them)"
             );
@@ -65,7 +66,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
             for file in &files {
                 write_atomically(&path.join(&file.name), &file.text)?;
             }
-            eprintln!(
+            tell!(
                 "Exported {} attribute set(s) to {} file(s) in {}.",
                 files.iter().filter(|file| file.name != ASSIGNMENTS_FILE).count(),
                 files.len(),
@@ -74,7 +75,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
         }
         Some(path) => {
             write_atomically(path, &export_single(&live, &options)?)?;
-            eprintln!("Exported the tenant to {}.", path.display());
+            tell!("Exported the tenant to {}.", path.display());
         }
     }
     Ok(ExitStatus::Success)
@@ -128,7 +129,7 @@ fn warn_not_understood(live: &crate::model::live::LiveState, sets: &[String], as
                 None => continue,
             },
         };
-        eprintln!(
+        tell!(
             "warning: {address} holds {}, which this version does not understand; left out of the export",
             item.what
         );

@@ -8,6 +8,7 @@ pub mod completions;
 pub mod emulator;
 pub mod exit_status;
 pub mod export;
+pub mod output;
 pub mod plan;
 pub mod report;
 pub mod schema;
@@ -17,6 +18,7 @@ pub mod validate;
 use clap::Parser;
 
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::tell;
 use arguments::{Arguments, Command};
 
 /// Runs the tool with the process arguments.
@@ -31,8 +33,10 @@ pub fn run() -> ExitStatus {
     }
     match execute(arguments) {
         Ok(status) => status,
+        // The reader of stdout has gone (`| head -1`): nothing is wrong.
+        Err(error) if output::is_closed_pipe(&error) => ExitStatus::Success,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            tell!("error: {error:#}");
             ExitStatus::Failed
         }
     }

@@ -12,6 +12,7 @@ use clap::ValueEnum;
 
 use crate::cli::arguments::{AuthFlag, PlanArgs, PlanFormat};
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::{self, tell, tell_part};
 use crate::cli::target::open_tenant;
 use crate::model::DesiredState;
 use crate::plan::{self, Action, Drift, Plan};
@@ -33,20 +34,21 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
         PlanFormat::Json => Format::Json,
         PlanFormat::Markdown => Format::Markdown,
     };
-    let mut stdout = std::io::stdout().lock();
+    // A closed pipe drops the rest of the plan; the plan is still saved and its status stands.
+    let mut stdout = output::stdout();
     render::render(&plan, format, colour(), &mut stdout)?;
     stdout.flush()?;
 
     if !plan.conflicts.is_empty() {
         if args.out.is_some() {
-            eprintln!("The plan was not saved: it has conflicts.");
+            tell!("The plan was not saved: it has conflicts.");
         }
-        eprintln!("error: the plan has {} conflict(s); apply would refuse it", plan.conflicts.len());
+        tell!("error: the plan has {} conflict(s); apply would refuse it", plan.conflicts.len());
         return Ok(ExitStatus::Failed);
     }
     if let Some(out) = &args.out {
         save_plan(&plan, &desired, out)?;
-        eprintln!("Saved the plan to {}; apply it with `{}`.", out.display(), apply_command(out, &args));
+        tell!("Saved the plan to {}; apply it with `{}`.", out.display(), apply_command(out, &args));
     }
     Ok(if args.detailed_exitcode && (!plan.changes.is_empty() || !plan.drift.is_empty()) {
         ExitStatus::Changes
@@ -104,7 +106,7 @@ fn shell_word(word: &str) -> String {
 pub fn load_desired(files: &[PathBuf]) -> anyhow::Result<DesiredState> {
     crate::desired::load::load_files(files).map_err(|diagnostics| {
         for diagnostic in diagnostics.iter() {
-            eprint!("{diagnostic}");
+            tell_part!("{diagnostic}");
         }
         anyhow::anyhow!("{} in the desired-state files; nothing was read or changed", diagnostics.summary())
     })

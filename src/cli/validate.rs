@@ -6,6 +6,7 @@ use std::io::Write;
 
 use crate::cli::arguments::{DiagnosticFormat, ValidateArgs};
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::{self, tell};
 use crate::desired::diagnostic::Diagnostic;
 use crate::desired::load::load_files;
 
@@ -18,23 +19,25 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
                 0 => String::new(),
                 count => format!(", {count} group(s) assigning to their members"),
             };
-            println!(
+            writeln!(
+                std::io::stdout(),
                 "valid: {} attribute set(s), {} attribute(s), {} principal(s) with assignments{groups}",
                 desired.attribute_sets.len(),
                 attributes,
                 desired.assignments.len()
-            );
+            )?;
             Ok(ExitStatus::Success)
         }
         Err(diagnostics) => {
             match args.format {
-                DiagnosticFormat::Text => eprintln!("{diagnostics}"),
+                DiagnosticFormat::Text => tell!("{diagnostics}"),
                 DiagnosticFormat::Github => {
-                    let mut stdout = std::io::stdout().lock();
+                    // The problems are the verdict: a closed pipe drops the rest, the status stands.
+                    let mut stdout = output::stdout();
                     for diagnostic in diagnostics.iter() {
                         writeln!(stdout, "{}", github_annotation(diagnostic))?;
                     }
-                    eprintln!("{}", diagnostics.summary());
+                    tell!("{}", diagnostics.summary());
                 }
             }
             Ok(ExitStatus::Failed)
