@@ -13,9 +13,10 @@ pub mod plan;
 pub mod report;
 pub mod schema;
 pub mod target;
+pub mod usage;
 pub mod validate;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use crate::cli::exit_status::ExitStatus;
 use crate::cli::output::tell;
@@ -23,6 +24,14 @@ use arguments::{Arguments, Command};
 
 /// Runs the tool with the process arguments.
 pub fn run() -> ExitStatus {
+    let words: Vec<String> =
+        std::env::args_os().skip(1).map(|word| word.to_string_lossy().into_owned()).collect();
+    let mut root = Arguments::command();
+    root.build();
+    if let Some(flag) = usage::single_dash_long_flag(&root, &words) {
+        output::tell_part!("{}", flag.message());
+        return ExitStatus::Failed;
+    }
     let arguments = match Arguments::try_parse() {
         Ok(arguments) => arguments,
         Err(error) => return usage_error(&error),
