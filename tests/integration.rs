@@ -24,6 +24,7 @@ mod graph_support;
 mod graph_sweep;
 mod graph_wire;
 mod group_assignments;
+mod hints_cli;
 mod groups_state_file;
 mod hostile_input;
 mod json_contract;

@@ -103,8 +103,21 @@ fn values_owned_elsewhere(
             None => live.attribute_sets.contains_key(target),
         };
         if !known {
+            let names: Vec<String> = live
+                .attribute_sets
+                .keys()
+                .cloned()
+                .chain(
+                    live.definitions
+                        .values()
+                        .map(|definition| format!("{}.{}", definition.attribute_set, definition.name)),
+                )
+                .collect();
+            let suggestion = nearest(target, names.iter().map(String::as_str))
+                .map(|near| format!("; did you mean `{near}`?"))
+                .unwrap_or_default();
             anyhow::bail!(
-                "--values-owned-by {flag}: the tenant has no attribute set or attribute `{target}`"
+                "--values-owned-by {flag}: the tenant has no attribute set or attribute `{target}`{suggestion}"
             );
         }
         owned.insert(target.to_owned(), writer.trim().to_owned());
