@@ -78,6 +78,8 @@ fn every_command_that_prints_ends_quietly_on_a_closed_pipe() {
         (vec!["report", "--state", &state], 0),
         (vec!["report", "--state", &state, "--format", "json"], 0),
         (vec!["export", "--state", &state, "--assignments"], 0),
+        (vec!["show", &saved], 0),
+        (vec!["show", &saved, "--format", "markdown"], 0),
         (vec!["schema"], 0),
         (vec!["completions", "bash"], 0),
         (vec!["--help"], 0),

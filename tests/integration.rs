@@ -37,6 +37,7 @@ mod policies_state_file;
 mod policy_references;
 mod readme_setup;
 mod report_cli;
+mod show_cli;
 mod reliability_concurrency;
 mod reliability_faults;
 mod reliability_hostile_graph;

@@ -116,11 +116,27 @@ fn reserve(tenant: &dyn Tenant, runtime: &tokio::runtime::Runtime) -> anyhow::Re
 /// A saved plan file and the desired state it carries.
 fn read_saved_plan(path: &Path) -> anyhow::Result<(JsonPlan, DesiredState)> {
     let shown = path.display();
+    let saved = read_plan_document(path, "apply")?;
+    let Some(desired_json) = saved.desired_state.clone() else {
+        anyhow::bail!(
+            "{shown}: not a saved plan (it has no desiredState); save one with `entra-csa plan --out FILE`"
+        );
+    };
+    let desired = plan::saved::desired_from_json(desired_json)
+        .with_context(|| format!("{shown}: the saved desired state is malformed"))?;
+    Ok((saved, desired))
+}
+
+/// A JSON plan document (`plan --out`, or `plan --format json` saved to a
+/// file) in a format version this entra-csa reads. Desired-state YAML given
+/// by mistake is refused with the `meant` command (`apply -f FILE`).
+pub fn read_plan_document(path: &Path, meant: &str) -> anyhow::Result<JsonPlan> {
+    let shown = path.display();
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read plan file {shown}"))?;
     let yaml = path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml");
     if yaml || (serde_json::from_str::<serde_json::Value>(&text).is_err() && text.contains("version:")) {
         anyhow::bail!(
-            "{shown} is not a saved plan but looks like desired-state YAML; did you mean `apply -f {shown}`?"
+            "{shown} is not a saved plan but looks like desired-state YAML; did you mean `{meant} -f {shown}`?"
         );
     }
     let version: Option<u64> = serde_json::from_str::<serde_json::Value>(&text)
@@ -138,14 +154,7 @@ fn read_saved_plan(path: &Path) -> anyhow::Result<(JsonPlan, DesiredState)> {
         let at = error.path().to_string();
         anyhow::anyhow!("{shown}: not a saved plan: at `{at}`: {}", error.into_inner())
     })?;
-    let Some(desired_json) = saved.desired_state.clone() else {
-        anyhow::bail!(
-            "{shown}: not a saved plan (it has no desiredState); save one with `entra-csa plan --out FILE`"
-        );
-    };
-    let desired = plan::saved::desired_from_json(desired_json)
-        .with_context(|| format!("{shown}: the saved desired state is malformed"))?;
-    Ok((saved, desired))
+    Ok(saved)
 }
 
 /// The plan of a saved plan file, checked against the tenant as it is now.

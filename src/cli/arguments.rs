@@ -38,6 +38,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Carry out a plan: from files (planned anew) or a saved plan file.
     Apply(ApplyArgs),
+    /// Print a plan saved with `plan --out` again, in any format; reads only the file.
+    Show(ShowArgs),
     /// Write the tenant's attribute sets, definitions and values as desired-state YAML.
     Export(ExportArgs),
     /// Who holds what: one row per principal, attribute and value, as CSV or JSON, with a summary.
@@ -138,6 +140,17 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `plan --out` (or written by `plan --format json`).
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: PathBuf,
+
+    /// Output format of the plan.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
 }
 
 #[derive(Debug, Args)]

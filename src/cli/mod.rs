@@ -12,6 +12,7 @@ pub mod output;
 pub mod plan;
 pub mod report;
 pub mod schema;
+pub mod show;
 pub mod target;
 pub mod usage;
 pub mod validate;
@@ -69,6 +70,7 @@ fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
         Command::Export(args) => export::run(args),
         Command::Report(args) => report::run(args),
         Command::Schema => schema::run(),
+        Command::Show(args) => show::run(args),
         Command::CheckAccess(args) => check_access::run(args),
         Command::Emulator(args) => emulator::run(args),
         Command::Completions(args) => completions::print_completions(args),

@@ -384,6 +384,9 @@ fn is_agent_identity(principal: &LivePrincipal) -> bool {
         .is_some_and(|kind| kind.eq_ignore_ascii_case("#microsoft.graph.agentIdentity"))
 }
 
+/// Every noun an impact line calls its principal by (`noun_of`).
+pub const NOUNS: [&str; 3] = ["app", "agent identity", "agent identity blueprint"];
+
 fn noun_of(principal: &LivePrincipal) -> &'static str {
     match principal.odata_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("#microsoft.graph.agentidentity") => "agent identity",
