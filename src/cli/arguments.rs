@@ -159,8 +159,25 @@ pub struct CheckAccessArgs {
     #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
 
+    /// The job the identity is for: exit 0 when it has what that job needs.
+    /// `plan` and `drift` need only reads (a read-only identity for pull
+    /// requests and schedules passes); `apply` needs the writes too.
+    #[arg(long = "for", value_enum, default_value_t = AccessPurpose::Apply, value_name = "JOB")]
+    pub purpose: AccessPurpose,
+
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// The values of `check-access --for`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessPurpose {
+    /// `plan`: reads only.
+    Plan,
+    /// `apply`: reads and writes.
+    Apply,
+    /// `plan --drift` on a schedule: reads only, as `plan`.
+    Drift,
 }
 
 #[derive(Debug, Args)]
