@@ -200,6 +200,11 @@ pub struct ExportArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE|DIR")]
     pub output: Option<PathBuf>,
 
+    /// Overwrite files that export did not write, or that were edited since
+    /// (export otherwise refuses them and writes nothing).
+    #[arg(long)]
+    pub force: bool,
+
     #[command(flatten)]
     pub target: TargetArgs,
 }
