@@ -46,6 +46,7 @@ mod reliability_no_delete;
 mod reliability_scale;
 mod reliability_security;
 mod reliability_support;
+mod troubleshooting_cli;
 mod validate_cases;
 mod validate_cli;
 mod validate_properties;

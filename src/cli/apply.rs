@@ -17,6 +17,7 @@ use crate::cli::exit_status::ExitStatus;
 use crate::cli::output::{self, tell, tell_part};
 use crate::cli::plan::{colour, load_desired, runtime};
 use crate::cli::target::{args_for_saved_target, describe, is_same_target, open_tenant};
+use crate::cli::troubleshooting;
 use crate::model::DesiredState;
 use crate::plan::{self, FORMAT_VERSION, Plan, READABLE_FORMAT_VERSIONS};
 use crate::render::json::document;
@@ -40,6 +41,9 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
                 Ok(plan) => (tenant, plan),
                 Err(refused) => {
                     tell!("error: {refused}");
+                    if let Some(anchor) = troubleshooting::anchor_for(&refused) {
+                        tell!("{}", troubleshooting::see(anchor));
+                    }
                     return Ok(ExitStatus::Failed);
                 }
             }
@@ -102,6 +106,16 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
         Ok(ExitStatus::Success)
     } else {
         writeln!(stdout, "Apply failed: {done} done, {failed} failed, {skipped} not attempted.")?;
+        // What the failures mean, once per kind (a 403 on every change is one entry).
+        let mut named = BTreeSet::new();
+        for outcome in &report.outcomes {
+            if let Outcome::Failed(message) = &outcome.result
+                && let Some(anchor) = troubleshooting::anchor_for(message)
+                && named.insert(anchor)
+            {
+                tell!("{}", troubleshooting::see(anchor));
+            }
+        }
         Ok(ExitStatus::Failed)
     }
 }

@@ -14,6 +14,7 @@ pub mod report;
 pub mod schema;
 pub mod show;
 pub mod target;
+pub mod troubleshooting;
 pub mod usage;
 pub mod validate;
 
@@ -46,7 +47,11 @@ pub fn run() -> ExitStatus {
         // The reader of stdout has gone (`| head -1`): nothing is wrong.
         Err(error) if output::is_closed_pipe(&error) => ExitStatus::Success,
         Err(error) => {
-            tell!("error: {error:#}");
+            let message = format!("{error:#}");
+            tell!("error: {message}");
+            if let Some(anchor) = troubleshooting::anchor_for(&message) {
+                tell!("{}", troubleshooting::see(anchor));
+            }
             ExitStatus::Failed
         }
     }
