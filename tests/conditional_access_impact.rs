@@ -1,4 +1,4 @@
-//! Impact on Conditional Access (issue 18), end to end: the emulator serves
+//! Impact on Conditional Access, end to end: the emulator serves
 //! the tenant of `tests/fixtures/plan/conditional-access-impact/live.json`
 //! (three apps and the policies whose application filters read their
 //! attributes), the plan moves values, and says which apps enter or leave

@@ -1,8 +1,10 @@
 //! Reading the policies that name custom security attributes: Conditional
 //! Access policies (their application and service principal filters) and the
 //! app management policies (their `excludeActors.customSecurityAttributes`
-//! exemptions), graph-api.md §11. They are kept as Graph wrote them; the
-//! plan finds the references (`plan::references`).
+//! exemptions; https://learn.microsoft.com/graph/api/resources/conditionalaccessfilter,
+//! https://learn.microsoft.com/graph/api/resources/appmanagementpolicy).
+//! They are kept as Graph wrote them; the readers of attributes are found in
+//! them (`readers`).
 //!
 //! The read is optional: without `Policy.Read.All` Graph answers 403, and the
 //! plan then says that references were not checked, and why, instead of

@@ -16,7 +16,7 @@ use crate::model::{
     Definition, DesiredState, PrincipalAssignments, PrincipalKey, PrincipalKind, SetValues, Status,
 };
 use crate::plan::effect::active_definitions;
-use crate::plan::references::attributes_named_by;
+use crate::readers::attributes_named_by;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,7 +32,7 @@ struct CanonicalDesired<'a> {
     group_assignments: &'a std::collections::BTreeMap<String, crate::model::GroupAssignments>,
 }
 
-/// What of the tenant a plan depends on (DESIGN §10): the declared sets
+/// What of the tenant a plan depends on (ARCHITECTURE.md, "What a saved plan depends on"): the declared sets
 /// (and any set differing from one only in case) with their definitions,
 /// the tenant-wide counts its limits check, the declared principals, and,
 /// under an `undeclaredAssignments` sweep, the holders of values in declared

@@ -15,11 +15,11 @@ use serde_json::Value;
 use crate::model::live::PrincipalId;
 use crate::model::{AttributeValue, DataType, PrincipalKey, Status};
 use crate::plan::impact::{Effect, Impact};
-use crate::plan::references::PolicyState;
 use crate::plan::{
     Action, Address, Change, Conflict, DefinitionSnapshot, Drift, Fingerprint, Mode, Note, Plan, Snapshot,
     Target,
 };
+use crate::readers::{NOUNS, Reader, State};
 use crate::render::json::{ACKNOWLEDGED_PREFIX, DRIFT_MODE_NOTE};
 use crate::render::json_types::{JsonChange, JsonImpact, JsonPlan, JsonTarget};
 
@@ -237,28 +237,35 @@ fn assigned_value(value: &Value) -> Result<AttributeValue, String> {
 
 /// One impact line: the noun (`app`, `agent identity`, …) is the one whose
 /// sentence is the document's message, and an unknown effect's reason is
-/// what the message says after that sentence's start.
+/// what the message says after that sentence's start. Impact lines come
+/// from Conditional Access policies, the one kind of reader that governs
+/// access by value; the condition's API version is not in the document
+/// and no renderer shows it.
 fn read_impact(line: &JsonImpact) -> Result<Impact, String> {
     let principal = match address(&format!("{}/S.A", line.principal))? {
         Address::Assignment { principal, .. } => principal,
         _ => return Err(format!("`{}` is not a principal", line.principal)),
     };
-    let state = PolicyState::of_conditional_access(Some(&line.state));
+    let reader = Reader {
+        kind: crate::readers::conditional_access::KIND,
+        id: line.policy_id.clone(),
+        name: line.policy.clone(),
+        state: State::of_conditional_access(Some(&line.state)),
+        condition: line.filter.clone(),
+        api_version: String::new(),
+    };
     let effect = match line.effect.as_str() {
         "enters" => Effect::Enters,
         "leaves" => Effect::Leaves,
         "unknown" => Effect::Unknown(String::new()),
         other => return Err(format!("unknown impact effect `{other}`")),
     };
-    for noun in crate::plan::impact::NOUNS {
+    for noun in NOUNS {
         let mut impact = Impact {
             principal: principal.clone(),
             display_name: line.display_name.clone(),
             noun,
-            policy: line.policy.clone(),
-            policy_id: line.policy_id.clone(),
-            state: state.clone(),
-            filter: line.filter.clone(),
+            reader: reader.clone(),
             effect: effect.clone(),
         };
         if matches!(impact.effect, Effect::Unknown(_)) {

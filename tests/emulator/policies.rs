@@ -1,5 +1,5 @@
 //! The policies that read custom security attributes, served read-only from
-//! the state document (graph-api.md §11): Conditional Access policies, the
+//! the state document: Conditional Access policies, the
 //! tenant's default app management policy and the custom ones, each as
 //! written, behind `Policy.Read.All` (403 `Authorization_RequestDenied`
 //! without it). An older document without them still loads, and is written
