@@ -74,6 +74,9 @@ fn anchors(markdown: &str) -> Vec<String> {
             in_fence = !in_fence;
         } else if !in_fence && line.starts_with('#') {
             found.push(anchor(line.trim_start_matches('#')));
+        } else if !in_fence && let Some(rest) = line.trim_start().strip_prefix("<a id=\"") {
+            // An explicit anchor (`<a id="..."></a>`), which stays when the heading is reworded.
+            found.extend(rest.split_once('"').map(|(id, _)| id.to_owned()));
         }
     }
     found
