@@ -7,21 +7,16 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::apply::read_plan_document;
-use crate::cli::arguments::{PlanFormat, ShowArgs};
+use crate::cli::arguments::ShowArgs;
 use crate::cli::exit_status::ExitStatus;
-use crate::cli::plan::colour;
-use crate::render::{self, Format};
+use crate::cli::plan::{colour, render_format};
+use crate::render;
 
 /// Runs `show`.
 pub fn run(args: ShowArgs) -> anyhow::Result<ExitStatus> {
     let plan = read_plan(&args.plan_file)?;
-    let format = match args.format {
-        PlanFormat::Text => Format::Text,
-        PlanFormat::Json => Format::Json,
-        PlanFormat::Markdown => Format::Markdown,
-    };
     let mut stdout = std::io::stdout().lock();
-    render::render(&plan, format, colour(), &mut stdout)?;
+    render::render(&plan, render_format(args.format), colour(), &mut stdout)?;
     stdout.flush()?;
     Ok(ExitStatus::Success)
 }

@@ -42,12 +42,13 @@ fn issue_or_section_reference(line: &str) -> Option<String> {
             }
         }
     }
-    // A tracker's issue named without its number is no better.
-    let the_issue = ["the ", "issue"].concat();
-    for (at, _) in lower.match_indices(&the_issue) {
-        let after = &lower[at + the_issue.len()..];
-        if !after.starts_with(|character: char| character.is_ascii_alphabetic()) {
-            return Some(line[at..].chars().take(12).collect());
+    // A tracker's issue named without its number is no better. A GitHub
+    // issue the example workflows open for drift is a thing of the user's
+    // own, so only the phrasings of a request count.
+    let phrases = [" asks", " says", "'s"].map(|tail| ["the ", "issue", tail].concat());
+    for phrase in phrases.iter().map(String::as_str).chain([["this ", "issue"].concat().as_str()]) {
+        if let Some(at) = lower.find(phrase) {
+            return Some(line[at..].chars().take(phrase.len()).collect());
         }
     }
     for (at, _) in lower.match_indices("(#") {

@@ -1,8 +1,9 @@
-//! The set-up guide for a real tenant (`docs/src/how-to/set-up-a-tenant.md`)
+//! The guide to setting up a real tenant (`docs/src/how-to/set-up-a-tenant.md`)
 //! names only Graph permissions the tool's own permission table knows
 //! (`graph::access::known_permissions`), grants every one a plan and an
-//! apply need, and its `entra-csa` commands parse with the tool's own
-//! argument parser.
+//! apply need, creates the `entra` environment protected (required
+//! reviewers, `main` only) through `gh api`, says what a plan exposes, and
+//! its `entra-csa` commands parse with the tool's own argument parser.
 
 use std::path::Path;
 
@@ -10,24 +11,10 @@ use clap::Parser;
 use entra_csa::cli::arguments::Arguments;
 use entra_csa::graph::access::{ASSIGNMENT_COMPANIONS, Capability, known_permissions};
 
-#[path = "docs/pending_pages.rs"]
-mod pending_pages;
-
-const SETUP_GUIDE: &str = "docs/src/how-to/set-up-a-tenant.md";
-
-/// The set-up guide; `None` while the branch that writes it is not merged
-/// (it is then among the book's pages other branches bring).
-fn setup_section() -> Option<String> {
-    match std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(SETUP_GUIDE)) {
-        Ok(page) => Some(page),
-        Err(_) => {
-            assert!(
-                pending_pages::PAGES_FROM_OTHER_BRANCHES.contains(&SETUP_GUIDE),
-                "{SETUP_GUIDE} is missing"
-            );
-            None
-        }
-    }
+/// The guide, whole.
+fn setup_section() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/how-to/set-up-a-tenant.md");
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 /// Words that look like Graph permissions: `Resource.Access.Scope` with a capital first letter.
@@ -46,14 +33,14 @@ fn permission_words(text: &str) -> Vec<String> {
 
 #[test]
 fn the_setup_names_only_permissions_the_tool_knows_and_every_one_apply_needs() {
-    let Some(section) = setup_section() else { return };
+    let section = setup_section();
     let named = permission_words(&section);
     assert!(!named.is_empty(), "no permission found in the set-up section");
     let known = known_permissions();
     for permission in &named {
         assert!(
             known.contains(&permission.as_str()),
-            "the set-up guide names {permission}, which the tool does not know"
+            "the guide names {permission}, which the tool does not know"
         );
     }
     // Every permissions loop: the reader's and the writer's grants.
@@ -86,7 +73,7 @@ fn the_permission_check_catches_a_made_up_permission() {
 
 #[test]
 fn the_setup_commands_of_entra_csa_parse() {
-    let Some(section) = setup_section() else { return };
+    let section = setup_section();
     let commands: Vec<Vec<&str>> = section
         .lines()
         .map(|line| line.split('#').next().unwrap_or_default().trim())
@@ -108,5 +95,34 @@ fn the_setup_commands_of_entra_csa_parse() {
     }
     for subject in ["pull_request", "environment:entra", "ref:refs/heads/main"] {
         assert!(section.contains(subject), "no federated credential for {subject}");
+    }
+}
+
+/// The environment the writer trusts exists protected before anything can
+/// name it: required reviewers, no self-review, and `main` as its only
+/// deployment branch, all through `gh api`.
+#[test]
+fn the_setup_protects_the_entra_environment() {
+    let guide = setup_section();
+    let environment = guide
+        .find("gh api --method PUT \"repos/$REPO/environments/entra\"")
+        .expect("the environment is made");
+    let json = &guide[environment..guide[environment..].find("\nJSON").map(|end| environment + end).unwrap()];
+    for needed in [
+        "\"reviewers\"",
+        "\"prevent_self_review\": true",
+        "\"custom_branch_policies\": true",
+        "\"protected_branches\": false",
+    ] {
+        assert!(json.contains(needed), "{needed} missing from the environment's settings:\n{json}");
+    }
+    let policy = "gh api --method POST \"repos/$REPO/environments/entra/deployment-branch-policies\"";
+    let at = guide.find(policy).expect("a deployment branch policy");
+    assert!(guide[at..].lines().take(2).collect::<String>().contains("-f name=main -f type=branch"));
+    // The writer's credential is made before, its client id only after, the protection.
+    assert!(guide.find("AZURE_APPLY_CLIENT_ID").unwrap() > at);
+    // What a plan exposes, said plainly.
+    for needed in ["public repository", "comment", "job summary", "artifact", "issue"] {
+        assert!(guide.contains(needed), "the guide does not speak of {needed}");
     }
 }
