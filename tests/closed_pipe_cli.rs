@@ -62,6 +62,7 @@ fn every_command_that_prints_ends_quietly_on_a_closed_pipe() {
     let state = contoso_state(&folder);
     let contoso = repo("examples/contoso.yaml");
     let saved = folder.path().join("saved.json").display().to_string();
+    let man = folder.path().join("man").display().to_string();
     let mut saving = entra_csa();
     saving.args(["plan", "-f", &contoso, "--state", &state, "--out", &saved]);
     let (code, stderr) = with_stdout_closed(&mut saving);
@@ -82,6 +83,7 @@ fn every_command_that_prints_ends_quietly_on_a_closed_pipe() {
         (vec!["show", &saved, "--format", "markdown"], 0),
         (vec!["schema"], 0),
         (vec!["completions", "bash"], 0),
+        (vec!["man", "--out-dir", &man], 0),
         (vec!["--help"], 0),
         (vec!["plan", "--help"], 0),
         (vec!["--version"], 0),

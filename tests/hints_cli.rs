@@ -155,3 +155,57 @@ fn a_misspelt_values_owned_by_names_the_nearest_attribute() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("did you mean `Engineering.Project`?"), "{stderr}");
 }
+
+/// At a realistic size: among 20,000 users of a state file, the one a
+/// transposed key (`uesr12345@…`) meant is named.
+#[test]
+fn among_twenty_thousand_users_the_nearest_one_is_named() {
+    use entra_csa::desired::export::{ExportOptions, export_single};
+    use entra_csa::graph::wire::TenantDocument;
+    use entra_csa::model::synthetic::{Shape, generate};
+
+    let shape = Shape { users: 20_000, service_principals: 50, sets: 2, seed: 11, ..Shape::default() };
+    let live = generate(&shape).live;
+    let folder = tempfile::tempdir().unwrap();
+    let state = folder.path().join("tenant.json");
+    std::fs::write(&state, serde_json::to_string(&TenantDocument::from_live_state(&live)).unwrap()).unwrap();
+    let options = ExportOptions { assignments: true, ..ExportOptions::default() };
+    let exported = export_single(&live, &options).unwrap();
+    assert!(exported.contains("    user12345@contoso.example:"), "the user holds values");
+    let file = folder.path().join("typo.yaml");
+    std::fs::write(
+        &file,
+        exported.replace("    user12345@contoso.example:", "    uesr12345@contoso.example:"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) =
+        run(entra_csa().args(["plan", "-f", file.to_str().unwrap(), "--state", state.to_str().unwrap()]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("user `uesr12345@contoso.example` was not found in the tenant"), "{stderr}");
+    assert!(stdout.contains("hint:     did you mean `user12345@contoso.example`?"), "{stderr}");
+}
+
+/// An unknown attribute or set in an assignment, directly or by group,
+/// names the declared one it likely meant.
+#[test]
+fn an_unknown_attribute_names_the_declared_one() {
+    let folder = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo("examples/contoso.yaml")).unwrap();
+    let file = folder.path().join("projekt.yaml");
+    std::fs::write(
+        &file,
+        text.replace("        Project: [Baker, Cascade]", "        Projekt: [Baker, Cascade]"),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(entra_csa().args(["validate", "-f", file.to_str().unwrap()]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("attribute `Engineering.Projekt` is not declared in the files"), "{stderr}");
+    assert!(stderr.contains("help: did you mean `Project`?"), "{stderr}");
+
+    let groups = std::fs::read_to_string(repo("examples/groups/groups.yaml")).unwrap();
+    let file = folder.path().join("groups.yaml");
+    std::fs::write(&file, groups.replace("        Team: Payments", "        Taem: Payments")).unwrap();
+    let (code, _, stderr) = run(entra_csa().args(["validate", "-f", file.to_str().unwrap()]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("help: did you mean `Team`?"), "{stderr}");
+}
