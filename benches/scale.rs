@@ -348,7 +348,7 @@ fn scaled(options: ClientOptions) -> ClientOptions {
     ClientOptions { write_budget: 3_000 * 10, ..options }
 }
 
-/// Emulator latency for every request, as the issue asks.
+/// Emulator latency for every request, so reads and writes wait as on a network.
 const LATENCY: Duration = Duration::from_millis(20);
 
 async fn emulator_with(live: &entra_csa::model::live::LiveState, throttle: Throttle) -> RunningEmulator {

@@ -7,14 +7,18 @@
 //! adds, updates, deactivates or reactivates — never deletes, never renames.
 //! `render` shows the plan (text, JSON, Markdown); the tenant applies it.
 //!
+//! What reads the attributes in the tenant (Conditional Access, app
+//! management policies, …) is `readers`, which the plan consumes.
+//!
 //! Imports run down this list only: `cli` → `emulator` → `graph` | `tenant`
-//! → `render` → `plan` → `desired` → `model` (`tests/architecture.rs`
-//! holds it).
+//! → `render` → `plan` → `readers` → `desired` → `model`
+//! (`tests/architecture.rs` holds it).
 
 // ── pure core: no async, no network, no environment, no clock ──
 // (`desired::load` alone reads the files it is given)
 pub mod desired;
 pub mod model;
+pub mod readers;
 pub mod plan;
 pub mod render;
 

@@ -12,6 +12,7 @@ mod distribution;
 mod drift_cli;
 mod emulator;
 mod export_cli;
+mod export_properties;
 mod fake_http;
 mod graph_agents;
 mod graph_apply;

@@ -325,6 +325,38 @@ fn exists(live: &LiveState, address: &Address) -> bool {
     }
 }
 
+/// The object `address` names in `state`, as a change's snapshot shows it
+/// (definitions without their allowed values).
+fn snapshot_of(state: &LiveState, address: &Address) -> Option<Snapshot> {
+    match address {
+        Address::AttributeSet { set } => state.attribute_sets.get(set).map(|set| Snapshot::AttributeSet {
+            description: set.description.clone(),
+            max_attributes_per_set: set.max_attributes_per_set,
+        }),
+        Address::Definition { set, attribute } => state
+            .definitions
+            .get(&format!("{set}_{attribute}"))
+            .map(|definition| Snapshot::Definition(plan::definition_snapshot(definition, false))),
+        Address::AllowedValue { set, attribute, value } => state
+            .definitions
+            .get(&format!("{set}_{attribute}"))
+            .and_then(|definition| definition.allowed_value(value))
+            .map(|value| Snapshot::AllowedValue { is_active: value.is_active }),
+        Address::Assignment { .. } | Address::GroupAssignment { .. } => None,
+    }
+}
+
+/// `snapshot` without the allowed values a create sends inline.
+fn without_values(snapshot: Option<Snapshot>) -> Option<Snapshot> {
+    match snapshot {
+        Some(Snapshot::Definition(mut definition)) => {
+            definition.allowed_values.clear();
+            Some(Snapshot::Definition(definition))
+        }
+        other => other,
+    }
+}
+
 fn check_no_delete_no_rename(plan: &Plan, live: &LiveState) -> Result<(), TestCaseError> {
     for change in &plan.changes {
         prop_assert!(legal(change.kind(), change.action), "illegal {} of {}", change.action, change.kind());
@@ -421,6 +453,41 @@ proptest! {
         let again = plan::build(&desired, &after, target());
         prop_assert!(again.changes.is_empty(), "not converged: {:?}", again.changes);
         prop_assert!(again.conflicts.is_empty(), "conflicts after apply: {:?}", again.conflicts);
+    }
+
+    #[test]
+    fn the_snapshots_of_one_object_chain_to_its_end_state(seed in any::<u64>()) {
+        let (desired, live) = inputs(seed);
+        let plan = plan::build(&desired, &live, target());
+        prop_assume!(plan.conflicts.is_empty());
+        let mut end = live.clone();
+        for change in &plan.changes {
+            prop_assert!(apply_change(&mut end, change).is_ok());
+        }
+        // Applying the `after`s in order, object by object, from the tenant.
+        let mut state: BTreeMap<Address, Option<Snapshot>> = BTreeMap::new();
+        for change in &plan.changes {
+            if change.kind() == Kind::Assignment {
+                continue;
+            }
+            let start = state.entry(change.address.clone()).or_insert_with(|| snapshot_of(&live, &change.address));
+            prop_assert_eq!(
+                without_values(start.clone()),
+                without_values(change.before.clone()),
+                "change {} of {} does not start where the one before it ended",
+                change.seq,
+                change.address
+            );
+            *start = change.after.clone();
+        }
+        for (address, last) in state {
+            prop_assert_eq!(
+                without_values(last),
+                snapshot_of(&end, &address),
+                "the last `after` of {} is not its end state",
+                address
+            );
+        }
     }
 
     #[test]

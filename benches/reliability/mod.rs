@@ -22,7 +22,7 @@ use entra_csa::model::synthetic::{Shape, fresh, generate};
 use entra_csa::plan;
 use entra_csa::tenant::{ApplyReport, Outcome, ReadScope, Tenant};
 
-/// The storm of the issue: every write 429 with `Retry-After: 2` for 10 s.
+/// The storm the benchmark injects: every write 429 with `Retry-After: 2` for 10 s.
 const STORM: Duration = Duration::from_secs(10);
 /// The outage is Graph's 5 minutes, and the client's retry policy, both ×0.1.
 const OUTAGE_SCALE: f64 = 0.1;

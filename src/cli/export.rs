@@ -129,7 +129,8 @@ fn warn_not_understood(live: &crate::model::live::LiveState, sets: &[String], as
             },
         };
         eprintln!(
-            "warning: {address} holds {}, which this version does not understand; left out of the export",
+            "warning: {address} holds {}, which this version does not understand; left out of the \
+             export, and a plan never changes or removes it",
             item.what
         );
     }

@@ -24,15 +24,18 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     let runtime = runtime()?;
     let schema = runtime.block_on(tenant.read(&ReadScope::default()))?;
     let filter = filter_of(&schema, &args.sets, &args.attributes)?;
+    // Values their definitions cannot account for are set aside as each
+    // principal streams past, as a plan's read sets them aside.
+    let shapes = crate::model::live::ValueShapes::of(&schema);
     drop(schema);
 
-    let mut out: Box<dyn Write + Send> = match &args.output {
-        None => Box::new(std::io::stdout()),
-        Some(path) => {
-            Box::new(std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?)
-        }
-    };
-    let mut out = std::io::BufWriter::new(&mut out);
+    // A report that fails midway leaves no partial document: a file is
+    // written beside its path and renamed into place once whole, and JSON
+    // for stdout is spooled to an unnamed temporary file (on disk, so a
+    // report of 100,000 principals still holds a page in memory) and copied
+    // out once whole. CSV to stdout streams: each line stands on its own.
+    let mut destination = Destination::open(args.output.as_deref(), args.format)?;
+    let mut out = std::io::BufWriter::new(destination.writer());
     let format = match args.format {
         ReportFormat::Csv => HoldingsFormat::Csv,
         ReportFormat::Json => HoldingsFormat::Json,
@@ -42,8 +45,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     // Principals whose values Graph showed (`null` hides them from a
     // sign-in without the read permission, as it does for "none").
     let mut readable = 0usize;
-    let mut visit = |principal: crate::model::live::LivePrincipal,
-                     not_understood: Vec<crate::model::live::NotUnderstood>| {
+    let mut visit = |mut principal: crate::model::live::LivePrincipal,
+                     mut not_understood: Vec<crate::model::live::NotUnderstood>| {
+        not_understood.extend(shapes.set_aside(&mut principal));
         for item in not_understood {
             if filter.touches(&item.set, item.attribute.as_deref()) {
                 eprintln!(
@@ -62,7 +66,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     };
     runtime.block_on(tenant.each_principal(&mut visit))?;
     let (rows, summary) = writer.finish().context("cannot write the report")?;
+    out.flush().context("cannot write the report")?;
     drop(out);
+    destination.finish()?;
     if principals > 0 && readable == 0 {
         eprintln!(
             "warning: every one of the {principals} principal(s) read `customSecurityAttributes: null`: \
@@ -78,6 +84,63 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
         );
     }
     Ok(ExitStatus::Success)
+}
+
+/// Where the report goes, held back until it is whole where a partial
+/// document would mislead.
+enum Destination {
+    /// CSV to stdout, line by line.
+    Stream(std::io::Stdout),
+    /// JSON for stdout, spooled until the report is whole.
+    Spooled(std::fs::File),
+    /// A file, written beside its path until the report is whole.
+    File { temporary: tempfile::NamedTempFile, path: std::path::PathBuf },
+}
+
+impl Destination {
+    fn open(path: Option<&std::path::Path>, format: ReportFormat) -> anyhow::Result<Self> {
+        Ok(match (path, format) {
+            (None, ReportFormat::Csv) => Destination::Stream(std::io::stdout()),
+            (None, ReportFormat::Json) => Destination::Spooled(
+                tempfile::tempfile().context("cannot make a temporary file to hold the report")?,
+            ),
+            (Some(path), _) => {
+                let folder = match path.parent() {
+                    Some(parent) if !parent.as_os_str().is_empty() => parent,
+                    _ => std::path::Path::new("."),
+                };
+                let temporary = tempfile::NamedTempFile::new_in(folder)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                Destination::File { temporary, path: path.to_owned() }
+            }
+        })
+    }
+
+    fn writer(&mut self) -> &mut (dyn Write + Send) {
+        match self {
+            Destination::Stream(stdout) => stdout,
+            Destination::Spooled(file) => file,
+            Destination::File { temporary, .. } => temporary.as_file_mut(),
+        }
+    }
+
+    /// Puts the whole report where it goes.
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Destination::Stream(_) => Ok(()),
+            Destination::Spooled(mut file) => {
+                use std::io::Seek;
+                file.seek(std::io::SeekFrom::Start(0)).context("cannot read back the report")?;
+                let mut stdout = std::io::stdout().lock();
+                std::io::copy(&mut file, &mut stdout).context("cannot write the report")?;
+                stdout.flush().context("cannot write the report")
+            }
+            Destination::File { temporary, path } => {
+                temporary.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The filter the flags ask for, each name checked against the tenant so a

@@ -532,7 +532,7 @@ impl Reader<'_> {
     }
 
     /// `description` or `maxAttributesPerSet`: the files never clear them,
-    /// so `null` is refused with how to go on (README "Clearing").
+    /// so `null` is refused with how to go on (docs/src/reference/file-format.md, "Clearing").
     fn unclearable<T>(
         &mut self,
         node: Node,
@@ -545,7 +545,7 @@ impl Reader<'_> {
             problem.expected =
                 Some(if field == "description" { "a string" } else { "an integer" }.to_owned());
             problem.suggestion = Some(format!(
-                "leave `{field}` out to keep the tenant's value; entra-csa does not clear it (see \"Clearing\" in the README)"
+                "leave `{field}` out to keep the tenant's value; entra-csa does not clear it (see \"Clearing\" in docs/src/reference/file-format.md)"
             ));
             return None;
         }

@@ -73,7 +73,10 @@ fn first_declaration(files: &[(String, ManifestFile)], kind: &str, key: &str) ->
         };
         names
             .into_iter()
-            .find(|name| name.value.eq_ignore_ascii_case(key))
+            .find(|name| match kind {
+                "groups" => crate::model::same_display_name(&name.value, key),
+                _ => name.value.eq_ignore_ascii_case(key),
+            })
             .map(|name| (name.value.clone(), place(file, name.at)))
     })
 }
@@ -512,8 +515,10 @@ impl Validator {
             ));
             return;
         }
-        // Object ids and display names compare ignoring case in Entra.
-        if !self.principal_keys.insert(("groups", key.value.to_ascii_lowercase())) {
+        // Object ids compare ignoring case; display names fold over all of
+        // Unicode (`model::display_name_fold`), so `Ärzte` and `ärzte` are
+        // one key, as the state file and the Graph path read them.
+        if !self.principal_keys.insert(("groups", crate::model::display_name_fold(&key.value))) {
             let first = first_declaration(files, "groups", &key.value);
             let message = match &first {
                 Some((first_key, _)) if *first_key != key.value => {

@@ -1238,7 +1238,7 @@ fn required_bool(body: &Map<String, Value>, key: &str) -> Result<bool, GraphErro
 /// examples' README flags. Graph's answer to it is not documented; the
 /// emulator gives the one Graph's OData reader gives a literal of the wrong
 /// type, 400 `BadRequest` "Cannot convert the literal … to the expected type
-/// 'Edm.Boolean'" (an emulator choice, see README).
+/// 'Edm.Boolean'" (an emulator choice, see docs/src/reference/emulator.md).
 fn bool_value(value: &Value, key: &str) -> Result<bool, GraphError> {
     match value {
         Value::Bool(flag) => Ok(*flag),

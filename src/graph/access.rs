@@ -220,7 +220,7 @@ pub fn reads_policies(claims: &Claims) -> bool {
 
 /// Every Graph permission the tool knows of: those that grant a capability,
 /// the companions of the assignment permissions and the optional policy read. A set-up guide that
-/// names another one is wrong (a test holds the README to this list).
+/// names another one is wrong (a test holds the set-up guide to this list).
 pub fn known_permissions() -> Vec<&'static str> {
     let mut known: Vec<&'static str> = [
         Capability::ReadDefinitions,

@@ -104,6 +104,7 @@ impl Tenant for GraphTenant {
         };
         live.memberships = memberships;
         live.policies = policies::read(&self.client).await?;
+        live.set_aside_values_unlike_their_definitions();
         Ok(live)
     }
 

@@ -3,8 +3,8 @@
 //! app management policies (their `excludeActors.customSecurityAttributes`
 //! exemptions; https://learn.microsoft.com/graph/api/resources/conditionalaccessfilter,
 //! https://learn.microsoft.com/graph/api/resources/appmanagementpolicy).
-//! They are kept as Graph wrote them; the plan finds the references
-//! (`plan::references`).
+//! They are kept as Graph wrote them; the readers of attributes are found in
+//! them (`readers`).
 //!
 //! The read is optional: without `Policy.Read.All` Graph answers 403, and the
 //! plan then says that references were not checked, and why, instead of

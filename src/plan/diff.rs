@@ -128,9 +128,16 @@ fn diff_not_understood(desired: &DesiredState, live: &LiveState, out: &mut Diff)
                      left as it is, never overwritten",
                     item.what
                 ),
-                hint: "upgrade entra-csa, or settle it in the Entra admin center; until then the files \
-                       cannot manage it"
-                    .into(),
+                hint: if item.what == crate::model::live::UNREAD_DEFINITION {
+                    "let the sign-in read every attribute definition (Attribute Definition Reader on the \
+                     whole tenant), or settle the value in the Entra admin center; until then the files \
+                     cannot manage it"
+                        .into()
+                } else {
+                    "upgrade entra-csa, or settle it in the Entra admin center; until then the files \
+                     cannot manage it"
+                        .into()
+                },
             });
         } else {
             out.notes.push(Note {
@@ -975,12 +982,19 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
         });
     }
 
+    // A set may already hold more definitions than its cap (the cap was
+    // lowered in the portal, or deprecated definitions count): only a plan
+    // that adds to such a set, or lowers its cap below what it holds, breaks
+    // the limit. Declaring the set as it is, as an export does, does not.
     for set_id in desired.attribute_sets.keys() {
         let Some(set) = after.attribute_sets.get(set_id) else { continue };
         let Some(max) = set.max_attributes_per_set else { continue };
         let count = after.definitions_in(set_id).count();
-        if count > usize::try_from(max).unwrap_or(0) {
-            let live_max = live.attribute_sets.get(set_id).and_then(|set| set.max_attributes_per_set);
+        let live_count = live.definitions_in(set_id).count();
+        let live_max = live.attribute_sets.get(set_id).and_then(|set| set.max_attributes_per_set);
+        let adds = count > live_count;
+        let lowers = live_max.is_none_or(|live_max| max < live_max);
+        if count > usize::try_from(max).unwrap_or(0) && (adds || lowers) {
             conflicts.push(Conflict {
                 address: Address::AttributeSet { set: set_id.clone() },
                 property: "maxAttributesPerSet".into(),
@@ -1249,6 +1263,61 @@ mod tests {
         desired.attribute_sets.remove("Zed");
         let plan = crate::plan::build(&desired, &live, crate::plan::Target::StateFile { path: "t".into() });
         assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
+    }
+
+    /// The plan's `maxAttributesPerSet` conflicts for a set `Eng` whose tenant
+    /// cap is `live_max` and which holds `held` definitions (the first one
+    /// Deprecated), of files that declare them all plus `added` new ones with
+    /// the cap `wanted`.
+    fn cap_conflicts(live_max: i32, held: usize, added: usize, wanted: i32) -> (Vec<String>, bool) {
+        let held: Vec<Definition> = (0..held)
+            .map(|index| {
+                let mut definition = definition("Eng", &format!("Held{index}"), DataType::String);
+                if index == 0 {
+                    definition.status = Status::Deprecated;
+                }
+                definition
+            })
+            .collect();
+        let mut live = live_with(held.clone());
+        live.attribute_sets.get_mut("Eng").unwrap().max_attributes_per_set = Some(live_max);
+        let mut declared = held;
+        declared.extend((0..added).map(|index| definition("Eng", &format!("New{index}"), DataType::String)));
+        let mut desired = desired_with(declared);
+        desired.attribute_sets.get_mut("Eng").unwrap().max_attributes_per_set = Some(wanted);
+        let plan = crate::plan::build(&desired, &live, crate::plan::Target::StateFile { path: "t".into() });
+        let conflicts = plan
+            .conflicts
+            .iter()
+            .filter(|conflict| conflict.property == "maxAttributesPerSet")
+            .map(|conflict| conflict.message.clone())
+            .collect();
+        (conflicts, plan.changes.is_empty())
+    }
+
+    #[test]
+    fn a_set_already_over_its_cap_is_a_conflict_only_when_the_plan_adds_or_lowers_the_cap() {
+        // The tenant holds 6 definitions (one Deprecated) under a cap of 5.
+        let (conflicts, empty) = cap_conflicts(5, 6, 0, 5);
+        assert!(conflicts.is_empty() && empty, "declaring the set as it is: {conflicts:?}");
+        let (conflicts, _) = cap_conflicts(5, 6, 1, 5);
+        assert_eq!(conflicts.len(), 1, "adding one more");
+        assert!(conflicts[0].contains("would hold 7 attributes"), "{conflicts:?}");
+        let (conflicts, _) = cap_conflicts(5, 6, 0, 4);
+        assert_eq!(conflicts.len(), 1, "lowering the cap further");
+        let (conflicts, empty) = cap_conflicts(5, 6, 0, 6);
+        assert!(conflicts.is_empty() && !empty, "raising the cap to the count: {conflicts:?}");
+        let (conflicts, _) = cap_conflicts(5, 6, 1, 7);
+        assert!(conflicts.is_empty(), "adding with room made: {conflicts:?}");
+        // At the cap and one below it.
+        let (conflicts, _) = cap_conflicts(5, 5, 1, 5);
+        assert_eq!(conflicts.len(), 1, "the sixth definition under a cap of 5");
+        let (conflicts, _) = cap_conflicts(5, 4, 1, 5);
+        assert!(conflicts.is_empty(), "the fifth definition under a cap of 5: {conflicts:?}");
+        let (conflicts, _) = cap_conflicts(5, 5, 0, 4);
+        assert_eq!(conflicts.len(), 1, "a cap lowered one below the count");
+        let (conflicts, _) = cap_conflicts(5, 5, 0, 5);
+        assert!(conflicts.is_empty(), "a cap equal to the count: {conflicts:?}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::model::{
     Definition, DesiredState, PrincipalAssignments, PrincipalKey, PrincipalKind, SetValues, Status,
 };
 use crate::plan::effect::active_definitions;
-use crate::plan::references::attributes_named_by;
+use crate::readers::attributes_named_by;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -5,13 +5,15 @@
 //!
 //! `diff` computes the changes, `order` sorts them, `build` puts a plan
 //! together with its fingerprints, and `effect` says what one change does.
+//! What reads the attributes is `readers`' business: `references` turns the
+//! references readers make into conflicts and notes, `impact` turns their
+//! impacts into the plan's impact lines.
 
 pub mod acknowledge;
 pub mod action;
 pub mod address;
 pub mod diff;
 pub mod effect;
-pub mod filter_rule;
 pub mod fingerprint;
 pub mod impact;
 pub mod groups;
@@ -56,8 +58,9 @@ pub struct Plan {
     /// Things worth saying that are neither changes nor conflicts
     /// (rename hints, a likely missing read permission, ...).
     pub notes: Vec<Note>,
-    /// Apps that enter or leave a Conditional Access policy's scope
-    /// through the plan's assignment changes (see `impact`).
+    /// Principals that enter or leave what a reader of attributes governs
+    /// (a Conditional Access policy's scope) through the plan's assignment
+    /// changes (see `impact`).
     pub impact: Vec<impact::Impact>,
     /// Where a change comes from when the files do not list it directly:
     /// `group:<key>` for a value a group gives or an authoritative group
@@ -213,7 +216,7 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         let mut conflicts = found.conflicts;
         conflicts.extend(limit_conflicts(desired, live, &changes));
         let (reference_conflicts, reference_notes) =
-            references::check(&changes, &live.policies, &desired.acknowledged_references);
+            references::check(&changes, live, &desired.acknowledged_references);
         conflicts.extend(reference_conflicts);
         conflicts.sort_by(|a, b| (&a.address, &a.property).cmp(&(&b.address, &b.property)));
         let mut drift = found.drift;

@@ -86,10 +86,10 @@ pub fn document(plan: &Plan) -> JsonPlan {
             .map(|impact| JsonImpact {
                 principal: impact.principal.to_string(),
                 display_name: impact.display_name.clone(),
-                policy: impact.policy.clone(),
-                policy_id: impact.policy_id.clone(),
-                state: impact.state.graph_value().to_owned(),
-                filter: impact.filter.clone(),
+                policy: impact.reader.name.clone(),
+                policy_id: impact.reader.id.clone(),
+                state: impact.reader.state.graph_value().to_owned(),
+                filter: impact.reader.condition.clone(),
                 effect: impact.effect.as_str().to_owned(),
                 message: impact.sentence(),
             })

@@ -17,8 +17,8 @@ use std::io::{self, Write};
 
 use similar::ChangeTag;
 
-use crate::plan::impact::Effect;
 use crate::plan::{Action, Change, Drift, Kind, Mode, Plan, Snapshot};
+use crate::readers::Effect;
 
 use super::text::kind_words;
 use super::{
@@ -207,11 +207,8 @@ fn impact(head: &mut String, plan: &Plan) {
     }
     let _ = writeln!(head, "> [!IMPORTANT]\n> **{}**", cell(&impact_heading(plan)));
     for line in plan.impact.iter().take(IMPACT_LINES) {
-        let what = format!("{} ({})", code(&line.policy), line.state.describe());
-        let via = match line.filter.as_str() {
-            "applicationFilter" => String::new(),
-            other => format!(" (through its {})", code(other)),
-        };
+        let what = format!("{} ({})", code(&line.reader.name), line.reader.state.describe());
+        let via = line.via().map(|via| format!(" (through its {})", code(via))).unwrap_or_default();
         let who = format!("{} **{}**", line.noun, plain(&line.name()));
         let _ = match &line.effect {
             Effect::Enters => writeln!(head, "> - {who} enters the scope of {what}{via}"),

@@ -1,0 +1,116 @@
+//! App management policies as readers of custom security attributes: a
+//! restriction's `excludeActors.customSecurityAttributes` exempts the apps
+//! holding a given value from it, so deactivating that attribute or value
+//! changes who the restriction binds. Both the tenant's default policy and
+//! the custom policies are read.
+
+use serde_json::{Map, Value};
+
+use crate::model::live::LiveState;
+use crate::readers::{Kind, Pattern, Reader, ReadsAttributes, Reference, State, Values, display_name};
+
+/// The app management policy reader.
+pub struct AppManagement;
+
+pub const KIND: Kind = Kind { key: "appManagementPolicy", noun: "app management policy" };
+
+/// The condition an exemption is read from.
+const CONDITION: &str = "excludeActors.customSecurityAttributes";
+
+impl ReadsAttributes for AppManagement {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn not_checked(&self, live: &LiveState) -> Option<String> {
+        live.policies.not_checked.clone()
+    }
+
+    fn references(&self, live: &LiveState) -> Vec<Reference> {
+        let policies = &live.policies;
+        let mut found = Vec::new();
+        let app_management =
+            policies.default_app_management_policy.iter().chain(policies.app_management_policies.iter().flatten());
+        for policy in app_management {
+            let enabled = policy.get("isEnabled").and_then(Value::as_bool).unwrap_or(true);
+            let name = display_name(policy);
+            let id = policy.get("id").and_then(Value::as_str).map(str::to_owned);
+            let mut exemptions = Vec::new();
+            exemptions_in(&Value::Object(policy.clone()), None, &mut exemptions);
+            for (restriction_state, exemption) in exemptions {
+                let state = match (enabled, restriction_state.as_deref()) {
+                    (false, _) | (true, Some("disabled")) => State::Disabled,
+                    (true, Some("enabled") | None) => State::Enabled,
+                    (true, Some(other)) => State::Other(other.to_owned()),
+                };
+                let Some(attribute) = exemption.get("id").and_then(Value::as_str) else { continue };
+                let operator = exemption.get("operator").and_then(Value::as_str).map(str::to_owned);
+                let literal = exemption.get("value").and_then(Value::as_str);
+                let values = match (operator.as_deref(), literal) {
+                    (Some(operator), Some(literal))
+                        if operator.eq_ignore_ascii_case("equals") || operator.eq_ignore_ascii_case("notEquals") =>
+                    {
+                        Values::Matching {
+                            pattern: Pattern::Equal,
+                            literal: literal.to_owned(),
+                            case_sensitive: false,
+                        }
+                    }
+                    _ => Values::Every,
+                };
+                found.push(Reference {
+                    reader: Reader {
+                        kind: KIND,
+                        id: id.clone(),
+                        name: name.clone(),
+                        state,
+                        condition: CONDITION.to_owned(),
+                        api_version: "v1.0".to_owned(),
+                    },
+                    attribute: attribute.to_owned(),
+                    operator,
+                    values,
+                });
+            }
+        }
+        found
+    }
+}
+
+/// The definition ids (`Set_Attribute`, as written) that one policy's
+/// exemptions name.
+pub fn attributes_named_by(policy: &Map<String, Value>) -> Vec<String> {
+    let mut exemptions = Vec::new();
+    exemptions_in(&Value::Object(policy.clone()), None, &mut exemptions);
+    exemptions
+        .iter()
+        .filter_map(|(_, exemption)| exemption.get("id").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every `excludeActors.customSecurityAttributes` item, with the `state` of
+/// the nearest restriction holding it.
+fn exemptions_in(value: &Value, state: Option<String>, found: &mut Vec<(Option<String>, Map<String, Value>)>) {
+    match value {
+        Value::Object(object) => {
+            let state = object.get("state").and_then(Value::as_str).map(str::to_owned).or(state);
+            if let Some(Value::Array(items)) =
+                object.get("excludeActors").and_then(|actors| actors.get("customSecurityAttributes"))
+            {
+                for item in items {
+                    if let Value::Object(exemption) = item {
+                        found.push((state.clone(), exemption.clone()));
+                    }
+                }
+            }
+            for (key, inner) in object {
+                if key != "excludeActors" {
+                    exemptions_in(inner, state.clone(), found);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| exemptions_in(item, state.clone(), found)),
+        _ => {}
+    }
+}
