@@ -236,6 +236,21 @@ async fn a_value_change_a_condition_or_workflow_reads_is_an_impact_line() {
         assert!(shown.contains("Impact on what reads these attributes (2)"), "{shown}");
         assert!(shown.contains("gains access through"), "{shown}");
     }
+    // A saved plan (`show`, `apply PLANFILE`) reads these lines back as printed.
+    let written = entra_csa::render::json::document(&plan);
+    let read = entra_csa::render::json_read::plan_from_document(&written).unwrap();
+    assert_eq!(entra_csa::render::json::document(&read), written);
+    assert_eq!(
+        read.impact,
+        plan.impact
+            .iter()
+            .map(|impact| {
+                let mut impact = impact.clone();
+                impact.reader.api_version = String::new();
+                impact
+            })
+            .collect::<Vec<_>>()
+    );
 
     // Tier2 → Tier1: the assignment's verdict stays; the enabled workflow's
     // scope depends on the department, which the tool does not read; Alice
@@ -247,6 +262,13 @@ async fn a_value_change_a_condition_or_workflow_reads_is_an_impact_line() {
         plan.impact.iter().map(|impact| (impact.reader.kind.key, &impact.effect)).collect();
     assert_eq!(effects.len(), 3, "{:#?}", lines(&plan));
     assert!(effects.contains(&("azureRoleAssignment", &Effect::Unchanged)), "{effects:?}");
+    let written = entra_csa::render::json::document(&plan);
+    let read = entra_csa::render::json_read::plan_from_document(&written).unwrap();
+    assert_eq!(
+        entra_csa::render::json::document(&read),
+        written,
+        "an unchanged and an unknown line read back"
+    );
     assert!(
         plan.impact.iter().any(|impact| impact.reader.kind.key == "lifecycleWorkflow"
             && matches!(&impact.effect, Effect::Unknown(reason) if reason.contains("department"))),

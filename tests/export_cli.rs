@@ -88,6 +88,7 @@ fn an_exported_folder_plans_no_changes_and_carries_its_schema() {
     assert_eq!(
         names,
         [
+            ".entra-csa-export.json",
             "Engineering.yaml",
             "Finance.yaml",
             "Marketing.yaml",
@@ -195,6 +196,68 @@ async fn an_export_through_graph_of_thousands_of_principals_plans_no_changes() {
     let state = emulator.state();
     assert!(serde_json::to_string(&state).unwrap().contains("PC-17"), "the value stays in the tenant");
     emulator.shutdown().await;
+}
+
+/// `export -o DIR` (and `-o FILE`) overwrites only what it wrote itself and
+/// nobody edited since, as its record `.entra-csa-export.json` says; any
+/// other file makes it refuse, write nothing and name the file, unless
+/// `--force`. A file that already holds the export's text is no obstacle.
+#[test]
+fn export_never_overwrites_a_file_it_did_not_write_without_force() {
+    let folder = contoso();
+    let export = |extra: &[&str]| {
+        let mut args = vec!["export", "--state", "tenant.json", "--assignments", "-o", "tenant/"];
+        args.extend_from_slice(extra);
+        run(folder.path(), &args)
+    };
+    let tenant = folder.path().join("tenant");
+    std::fs::create_dir(&tenant).unwrap();
+    std::fs::write(tenant.join("Engineering.yaml"), "# written by hand\n").unwrap();
+    std::fs::write(tenant.join("notes.txt"), "kept\n").unwrap();
+
+    let (code, _, stderr) = export(&[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("Engineering.yaml (not written by export"), "{stderr}");
+    assert!(stderr.contains("Nothing was written") && stderr.contains("--force"), "{stderr}");
+    let names = |folder: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&tenant), ["Engineering.yaml", "notes.txt"], "nothing was written");
+
+    let (code, _, stderr) = export(&["--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(names(&tenant).contains(&".entra-csa-export.json".to_owned()));
+    assert_eq!(std::fs::read_to_string(tenant.join("notes.txt")).unwrap(), "kept\n", "never touched");
+    assert_in_sync(folder.path(), "tenant/");
+
+    // Unedited, the export's own files are overwritten freely.
+    let (code, _, stderr) = export(&[]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // Edited by hand since: refused again, the edit kept.
+    let edited = std::fs::read_to_string(tenant.join("Marketing.yaml")).unwrap() + "# reviewed by Dana\n";
+    std::fs::write(tenant.join("Marketing.yaml"), &edited).unwrap();
+    let (code, _, stderr) = export(&[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("Marketing.yaml (edited since export wrote it)"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(tenant.join("Marketing.yaml")).unwrap(), edited);
+
+    // One file: the same rule, the record beside it.
+    std::fs::write(folder.path().join("all.yaml"), "# mine\n").unwrap();
+    let (code, _, stderr) = run(folder.path(), &["export", "--state", "tenant.json", "-o", "all.yaml"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(std::fs::read_to_string(folder.path().join("all.yaml")).unwrap(), "# mine\n");
+    let (code, _, stderr) =
+        run(folder.path(), &["export", "--state", "tenant.json", "-o", "all.yaml", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) =
+        run(folder.path(), &["export", "--state", "tenant.json", "--set", "Engineering", "-o", "all.yaml"]);
+    assert_eq!(code, 0, "its own file, unedited: {stderr}");
 }
 
 #[test]

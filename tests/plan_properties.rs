@@ -1,7 +1,8 @@
 //! Property tests of the plan engine over random desired and live states:
 //! (a) no change is a delete or a rename, (b) applying a conflict-free plan
 //! converges (a new plan is empty), (c) the apply order holds, (d) a saved
-//! plan is refused once the tenant changed.
+//! plan is refused once the tenant changed, (e) a JSON plan reads back
+//! (`show`) as it was printed.
 //!
 //! States are drawn from a small universe of names (so that desired and live
 //! overlap, differ in case, and collide) with a seeded generator, and are
@@ -24,6 +25,7 @@ use entra_csa::plan::effect::apply_change;
 use entra_csa::plan::order::step;
 use entra_csa::plan::{self, Action, Address, Kind, Plan, Snapshot, Target};
 use entra_csa::render::json::document;
+use entra_csa::render::{Format, render};
 
 const SETS: [&str; 3] = ["Eng", "Mkt", "eng"];
 const NAMES: [&str; 5] = ["Project", "Cost", "Flag", "Level", "project"];
@@ -575,5 +577,27 @@ proptest! {
         prop_assume!(desired.attribute_sets.keys().all(|set| live.attribute_set_ignoring_case(set).is_some()));
         let fresh = plan::build(&desired, &changed, target());
         prop_assert!(check_saved_plan(&saved, &fresh).is_ok(), "{:?}", check_saved_plan(&saved, &fresh));
+    }
+
+    /// `show` reads a JSON plan back (`render::json_read`): the document it
+    /// reads is the document written, and each format prints the same bytes.
+    #[test]
+    fn a_json_plan_reads_back_and_shows_as_it_was_printed(seed in any::<u64>(), drift in any::<bool>()) {
+        let (desired, live) = inputs(seed);
+        let mut plan = plan::build(&desired, &live, target());
+        if drift {
+            plan.mode = plan::Mode::Drift;
+        }
+        let written = document(&plan);
+        let read = entra_csa::render::json_read::plan_from_document(&written);
+        prop_assert!(read.is_ok(), "{:?}", read);
+        let read = read.unwrap();
+        prop_assert_eq!(document(&read), written);
+        for format in [Format::Text, Format::Json, Format::Markdown] {
+            let (mut printed, mut shown) = (Vec::new(), Vec::new());
+            render(&plan, format, false, &mut printed).unwrap();
+            render(&read, format, false, &mut shown).unwrap();
+            prop_assert_eq!(String::from_utf8(shown).unwrap(), String::from_utf8(printed).unwrap());
+        }
     }
 }

@@ -38,6 +38,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Carry out a plan: from files (planned anew) or a saved plan file.
     Apply(ApplyArgs),
+    /// Print a plan saved with `plan --out` again, in any format; reads only the file.
+    Show(ShowArgs),
     /// Write the tenant's attribute sets, definitions and values as desired-state YAML.
     Export(ExportArgs),
     /// Who holds what: one row per principal, attribute and value, as CSV or JSON, with a summary.
@@ -151,13 +153,41 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `plan --out` (or written by `plan --format json`).
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: PathBuf,
+
+    /// Output format of the plan.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckAccessArgs {
     /// Desired-state files, to judge what their plan and apply need (default: everything).
     #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
 
+    /// The job the identity is for: exit 0 when it has what that job needs.
+    /// `plan` and `drift` need only reads (a read-only identity for pull
+    /// requests and schedules passes); `apply` needs the writes too.
+    #[arg(long = "for", value_enum, default_value_t = AccessPurpose::Apply, value_name = "JOB")]
+    pub purpose: AccessPurpose,
+
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// The values of `check-access --for`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessPurpose {
+    /// `plan`: reads only.
+    Plan,
+    /// `apply`: reads and writes.
+    Apply,
+    /// `plan --drift` on a schedule: reads only, as `plan`.
+    Drift,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +209,11 @@ pub struct ExportArgs {
     /// A file, or a folder to write one file per set; default stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE|DIR")]
     pub output: Option<PathBuf>,
+
+    /// Overwrite files that export did not write, or that were edited since
+    /// (export otherwise refuses them and writes nothing).
+    #[arg(long)]
+    pub force: bool,
 
     #[command(flatten)]
     pub target: TargetArgs,

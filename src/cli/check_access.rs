@@ -1,16 +1,19 @@
 //! `entra-csa check-access`: signs in as `plan` and `apply` would, decodes the
 //! token (without verifying it, and never printing it) and reports the tenant,
 //! the identity, its Graph permissions and directory roles, against what
-//! `plan` and `apply` of the given files need. Exit 0 when nothing needed is
-//! visibly missing, 1 otherwise.
+//! `plan` and `apply` of the given files need. Exit 0 when nothing the job
+//! named by `--for` (default `apply`) needs is visibly missing, 1 otherwise:
+//! `--for plan` passes a read-only identity, as a pull-request job uses.
 
-use crate::cli::arguments::CheckAccessArgs;
+use crate::cli::arguments::{AccessPurpose, CheckAccessArgs};
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::{self, tell};
 use crate::cli::plan::runtime;
 use crate::cli::target::with_sign_in_advice;
 use crate::desired::load::load_files;
 use crate::graph::access::{self, Capability, Check, Claims, DirectoryRole};
 use crate::graph::{auth, endpoint};
+use std::io::Write;
 
 /// Runs `check-access`.
 pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
@@ -22,7 +25,7 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
         (true, true, false)
     } else {
         let desired = load_files(&args.files).map_err(|diagnostics| {
-            eprintln!("{diagnostics}");
+            tell!("{diagnostics}");
             anyhow::anyhow!("the desired-state files are not valid")
         })?;
         let by_group = !desired.group_assignments.is_empty();
@@ -42,31 +45,54 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
     let tokens = with_sign_in_advice(tokens, target, &sign_in, &endpoint);
     let token = runtime()?.block_on(tokens.token())?;
 
-    println!("Graph:      {}", endpoint.display_root());
-    println!("Signed in:  {}", sign_in.describe());
+    // The verdict is the status: a reader that goes away never changes it.
+    let mut stdout = output::stdout();
+    writeln!(stdout, "Graph:      {}", endpoint.display_root())?;
+    writeln!(stdout, "Signed in:  {}", sign_in.describe())?;
     let claims = match Claims::from_jwt(token.expose()) {
         Ok(claims) => claims,
         Err(error) => {
-            println!("The token cannot be read ({error}), so its permissions cannot be judged here.");
-            println!("Graph will still accept or refuse it; `plan` tells on its first read.");
+            writeln!(
+                stdout,
+                "The token cannot be read ({error}), so its permissions cannot be judged here."
+            )?;
+            writeln!(stdout, "Graph will still accept or refuse it; `plan` tells on its first read.")?;
             return Ok(ExitStatus::Success);
         }
     };
-    print!("{}", report(&claims, reads_assignments, writes_assignments));
-    let needed = access::needed_for_apply(reads_assignments, true, writes_assignments);
-    let mut missing = access::check(&claims, &needed).iter().filter(|check| !check.granted()).count();
-    print!("{}", azure_section(target.azure_role_assignments()));
+    write!(stdout, "{}", report(&claims, reads_assignments, writes_assignments))?;
+    let missing_among = |needed: Vec<Capability>| {
+        access::check(&claims, &needed).iter().filter(|check| !check.granted()).count()
+    };
+    write!(stdout, "{}", azure_section(target.azure_role_assignments()))?;
+    // Group members are read by plan and apply alike.
+    let mut missing_for_groups = 0;
     if by_group {
-        print!("{}", group_section(&claims));
-        missing += usize::from(!access::reads_group_members(&claims));
+        write!(stdout, "{}", group_section(&claims))?;
+        missing_for_groups = usize::from(!access::reads_group_members(&claims));
     }
-    if missing == 0 {
-        println!("\nNothing that plan or apply needs is missing.");
-        Ok(ExitStatus::Success)
-    } else {
-        println!("\n{missing} needed grant(s) missing.");
-        Ok(ExitStatus::Failed)
+    let for_plan = missing_among(access::needed_for_plan(reads_assignments)) + missing_for_groups;
+    let for_apply = missing_among(access::needed_for_apply(reads_assignments, true, writes_assignments))
+        + missing_for_groups;
+    let (job, missing, of_job) = match args.purpose {
+        AccessPurpose::Apply => ("plan or apply", for_apply, ""),
+        AccessPurpose::Plan => ("plan", for_plan, " for plan"),
+        AccessPurpose::Drift => ("a drift check (plan --drift)", for_plan, " for a drift check"),
+    };
+    if missing > 0 {
+        writeln!(stdout, "\n{missing} needed grant(s) missing{of_job}.")?;
+        return Ok(ExitStatus::Failed);
     }
+    writeln!(stdout, "\nNothing that {job} needs is missing.")?;
+    if args.purpose != AccessPurpose::Apply && for_apply > 0 {
+        writeln!(
+            stdout,
+            "apply would need {} more grant(s) (listed above); not counted with --for {}.",
+            for_apply - for_plan,
+            if args.purpose == AccessPurpose::Plan { "plan" } else { "drift" }
+        )?;
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// The claims in words, then the checks for plan and for apply. Pure.

@@ -11,6 +11,7 @@ use anyhow::Context;
 
 use crate::cli::arguments::{ReportArgs, ReportFormat};
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::tell;
 use crate::cli::plan::runtime;
 use crate::cli::target::open_tenant;
 use crate::desired::diagnostic::nearest;
@@ -50,7 +51,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
         not_understood.extend(shapes.set_aside(&mut principal));
         for item in not_understood {
             if filter.touches(&item.set, item.attribute.as_deref()) {
-                eprintln!(
+                tell!(
                     "warning: {} {} holds {} in {}.{}, which this version does not understand; left out of the report",
                     principal.kind.as_str(),
                     principal.object_id,
@@ -70,14 +71,14 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     drop(out);
     destination.finish()?;
     if principals > 0 && readable == 0 {
-        eprintln!(
+        tell!(
             "warning: every one of the {principals} principal(s) read `customSecurityAttributes: null`: \
              nothing may be assigned, or the sign-in may lack CustomSecAttributeAssignment.Read.All \
              (Graph hides the values then), so this report may be empty for that reason"
         );
     }
     if let Some(path) = &args.output {
-        eprintln!(
+        tell!(
             "Wrote {rows} row(s) for {principals} principal(s), {} value(s) held, to {}.",
             summary.rows().count(),
             path.display()

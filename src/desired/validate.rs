@@ -830,17 +830,8 @@ impl Validator {
                     (AssignedValue::Integer(number), DataType::String) => {
                         diagnostic.suggestion = Some(format!("quote it: \"{number}\""));
                     }
-                    (AssignedValue::String(text), DataType::Boolean)
-                        if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false") =>
-                    {
-                        diagnostic.suggestion = Some(format!("write it unquoted: {}", text.to_lowercase()));
-                    }
-                    (AssignedValue::String(text), DataType::Boolean) if yaml_1_1_boolean(text).is_some() => {
-                        let meant = yaml_1_1_boolean(text).unwrap_or_default();
-                        diagnostic.suggestion = Some(format!(
-                            "write {meant}: YAML 1.2 reads `{text}` as a string, only true and false are \
-                             booleans"
-                        ));
+                    (AssignedValue::String(text), DataType::Boolean) => {
+                        diagnostic.suggestion = crate::desired::diagnostic::boolean_hint(text);
                     }
                     (AssignedValue::String(text), DataType::Integer) if text.parse::<i32>().is_ok() => {
                         diagnostic.suggestion = Some(format!("write it unquoted: {text}"));
@@ -889,15 +880,6 @@ impl Validator {
             }
         }
         Some(typed)
-    }
-}
-
-/// What a YAML 1.1 boolean word (`yes`, `no`, `on`, `off`, `y`, `n`) meant.
-fn yaml_1_1_boolean(text: &str) -> Option<bool> {
-    match text.to_ascii_lowercase().as_str() {
-        "yes" | "y" | "on" => Some(true),
-        "no" | "n" | "off" => Some(false),
-        _ => None,
     }
 }
 

@@ -485,25 +485,30 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
         };
         groups::grants(desired, live, &index, &address_of, out)
     };
+    let mut suggestions = PrincipalSuggestions::default();
     for (key, sets) in &desired.assignments {
         let Some(principal) = index.find(key) else {
-            out.conflicts.extend(declared_addresses(key, sets).into_iter().map(|address| {
-                Conflict {
-                    address,
-                    property: "principal".into(),
-                    live: None,
-                    desired: Some(key.key().to_owned()),
-                    message: format!("{} `{}` was not found in the tenant", noun(key.kind()), key.key()),
-                    hint: match key.kind() {
-                        PrincipalKind::User => "key users by userPrincipalName or object id; \
-                                            entra-csa never creates principals"
-                            .into(),
-                        PrincipalKind::ServicePrincipal => "key service principals by appId or \
-                                                        `id:<object id>`; entra-csa never creates \
-                                                        principals"
-                            .into(),
-                    },
+            let how = match key.kind() {
+                PrincipalKind::User => {
+                    "key users by userPrincipalName or object id; \
+                                    entra-csa never creates principals"
                 }
+                PrincipalKind::ServicePrincipal => {
+                    "key service principals by appId or \
+                                                `id:<object id>`; entra-csa never creates principals"
+                }
+            };
+            let hint = match suggestions.nearest(key, desired, live, &index) {
+                Some(near) => format!("did you mean `{near}`? {how}"),
+                None => how.to_owned(),
+            };
+            out.conflicts.extend(declared_addresses(key, sets).into_iter().map(|address| Conflict {
+                address,
+                property: "principal".into(),
+                live: None,
+                desired: Some(key.key().to_owned()),
+                message: format!("{} `{}` was not found in the tenant", noun(key.kind()), key.key()),
+                hint: hint.clone(),
             }));
             continue;
         };
@@ -859,6 +864,70 @@ fn inactive_value_conflict(
         ),
         hint: "reactivate the value (active: true), or assign an active one".into(),
     })
+}
+
+/// The nearest name of a principal the tenant read, for a key the tenant
+/// does not have (`alise@contoso.com` for `alice@contoso.com`). Only
+/// principals no other key of the files names are candidates, and only
+/// what the tenant read is searched: a state file holds every principal, a
+/// Graph read the listed ones (and every one when the policy sweeps). At
+/// most `SUGGESTED_KEYS` keys are looked up, and only names that start
+/// with the same character are compared, so a file of many unknown
+/// principals against a large tenant stays quick.
+#[derive(Default)]
+struct PrincipalSuggestions {
+    /// The object ids the files' keys find, computed at the first unknown key.
+    found: Option<HashSet<PrincipalId>>,
+    looked_up: usize,
+}
+
+const SUGGESTED_KEYS: usize = 20;
+
+impl PrincipalSuggestions {
+    fn nearest(
+        &mut self,
+        key: &PrincipalKey,
+        desired: &DesiredState,
+        live: &LiveState,
+        index: &crate::model::live::PrincipalIndex<'_>,
+    ) -> Option<String> {
+        if self.looked_up >= SUGGESTED_KEYS {
+            return None;
+        }
+        self.looked_up += 1;
+        let found = self.found.get_or_insert_with(|| {
+            desired.assignments.keys().filter_map(|key| index.find(key)).map(LivePrincipal::id).collect()
+        });
+        let typed = key.key();
+        let candidates = live.principals.values().filter(|principal| principal.kind == key.kind());
+        let names: Vec<String> = candidates
+            .filter(|principal| !found.contains(&principal.id()))
+            .flat_map(|principal| match principal.kind {
+                PrincipalKind::User => {
+                    [principal.user_principal_name.clone(), Some(principal.object_id.clone())]
+                }
+                PrincipalKind::ServicePrincipal => {
+                    [principal.app_id.clone(), Some(format!("id:{}", principal.object_id))]
+                }
+            })
+            .flatten()
+            // Cheap filters before the edit distance, so that a tenant of
+            // 100,000 principals costs a few thousand comparisons: the
+            // distance is at least the difference in length, and a typo
+            // rarely falls on the first character (nor does a key cut short).
+            .filter(|name| {
+                name.len().abs_diff(typed.len()) <= (name.len() / 3).max(2)
+                    || name.to_ascii_lowercase().starts_with(&typed.to_ascii_lowercase())
+            })
+            .filter(|name| same_first_character(name, typed))
+            .collect();
+        crate::desired::diagnostic::nearest(typed, names.iter().map(String::as_str)).map(str::to_owned)
+    }
+}
+
+fn same_first_character(a: &str, b: &str) -> bool {
+    let first = |text: &str| text.chars().next().map(|c| c.to_ascii_lowercase());
+    first(a) == first(b)
 }
 
 fn noun(kind: PrincipalKind) -> &'static str {

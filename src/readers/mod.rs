@@ -303,6 +303,10 @@ pub fn held_values(assignments: &PrincipalAssignments, definition_id: &str) -> O
     None
 }
 
+/// Every noun an impact line calls its principal by, so that a saved line
+/// can be read back (`render::json_read`).
+pub const NOUNS: [&str; 4] = ["app", "agent identity", "agent identity blueprint", "user"];
+
 /// One line of impact: a principal and a reader whose verdict on it changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Impact {

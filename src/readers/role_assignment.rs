@@ -207,7 +207,7 @@ impl ReadsAttributes for RoleAssignments {
                     display_name: change.principal.display_name.clone(),
                     noun: match change.principal.kind {
                         PrincipalKind::User => "user",
-                        PrincipalKind::ServicePrincipal => "service principal",
+                        PrincipalKind::ServicePrincipal => "app",
                     },
                     reader: assignment.reader(),
                     effect,

@@ -250,7 +250,7 @@ impl<'a> HoldingsWriter<'a> {
                     write!(self.out, ",")?;
                 }
                 writeln!(self.out)?;
-                serde_json::to_writer(&mut *self.out, row).map_err(io::Error::other)?;
+                serde_json::to_writer(&mut *self.out, row).map_err(io::Error::from)?;
             }
         }
         self.rows_written += 1;
@@ -285,7 +285,7 @@ impl<'a> HoldingsWriter<'a> {
                 write!(out, ",\"summary\":[")?;
                 for (index, row) in summary.rows().enumerate() {
                     writeln!(out, "{}", if index == 0 { "" } else { "," })?;
-                    serde_json::to_writer(&mut *out, &row).map_err(io::Error::other)?;
+                    serde_json::to_writer(&mut *out, &row).map_err(io::Error::from)?;
                 }
                 writeln!(out, "\n]}}")?;
             }

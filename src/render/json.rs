@@ -15,7 +15,8 @@ use super::json_types::{
 
 /// Writes `plan` as pretty JSON and a final newline.
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(plan)).map_err(io::Error::other)?;
+    // `io::Error::from` hands back the writer's own error (a closed pipe) as it was.
+    serde_json::to_writer_pretty(&mut *out, &document(plan)).map_err(io::Error::from)?;
     writeln!(out)
 }
 

@@ -4,6 +4,7 @@
 
 pub mod holdings;
 pub mod json;
+pub mod json_read;
 pub mod json_types;
 pub mod markdown;
 pub mod readers;
