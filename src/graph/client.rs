@@ -333,6 +333,11 @@ impl GraphClient {
         self.read_pacer.lock().expect("read pacer lock").tenant_users(users, Instant::now());
     }
 
+    /// The read quota the client paces under: resource units per 10 s.
+    pub fn read_quota(&self) -> u32 {
+        self.read_pacer.lock().expect("read pacer lock").budget()
+    }
+
     /// Waits until the read pacer lets a read go; says how long that took.
     async fn pace_read(&self) -> Duration {
         let started = Instant::now();
