@@ -745,9 +745,7 @@ fn check_principal_filter(
     // The same for `startsWith` on `appId`, listed on the servicePrincipal
     // page and blank in the table: served, or refused without the advanced
     // query parameters under `refuse_app_id_prefix`.
-    let app_id_prefix = |part: &Filter| {
-        matches!(part, Filter::StartsWith { path, .. } if path.len() == 1 && path[0] == "appId")
-    };
+    let app_id_prefix = |part: &Filter| matches!(part, Filter::StartsWith { path, .. } if path.len() == 1 && path[0] == "appId");
     if kind == PrincipalKind::ServicePrincipal
         && context.refuse_app_id_prefix
         && !advanced

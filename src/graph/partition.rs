@@ -73,7 +73,9 @@ impl Range {
                     (None, None) => String::new(),
                 }
             }
-            Range::UserPrefix(first) => format!("startsWith(userPrincipalName,{})", literal(&first.to_string())),
+            Range::UserPrefix(first) => {
+                format!("startsWith(userPrincipalName,{})", literal(&first.to_string()))
+            }
             Range::AppIdPrefix(digit) => format!("startsWith(appId,'{digit}')"),
         }
     }
@@ -291,8 +293,7 @@ mod tests {
                     if parts > 1 {
                         assert!(split.pages_in_a_row < single.pages_in_a_row, "{pages}: {split:?}");
                         assert!(
-                            units_per_window(pages, parts, page_time)
-                                <= f64::from(quota) * SWEEP_QUOTA_SHARE
+                            units_per_window(pages, parts, page_time) <= f64::from(quota) * SWEEP_QUOTA_SHARE
                         );
                     }
                 }
@@ -312,7 +313,6 @@ mod tests {
 
     #[test]
     fn filters_are_the_documented_operators() {
-
         let ranges = user_ranges(&["a@x.com", "m@x.com", "o'neil@x.com", "z@x.com"], 3);
         let filters: Vec<String> = ranges.iter().map(Range::filter).collect();
         assert_eq!(
@@ -342,42 +342,42 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn every_upn_is_in_exactly_one_range(
-            upns in proptest::collection::vec(upn(), 1..200),
-            sample in proptest::collection::vec(upn(), 0..60),
-            parts in 1usize..=16,
-        ) {
-            let sample: Vec<&str> = sample.iter().map(String::as_str).collect();
-            let ranges = user_ranges(&sample, parts);
-            prop_assert!(ranges.len() <= parts.max(1));
-            for upn in &upns {
-                for compare in [ignoring_case, ordinal] {
-                    let holding = ranges.iter().filter(|range| range.holds(upn, compare)).count();
-                    prop_assert_eq!(holding, 1, "{} in {:?}", upn, ranges);
+            #[test]
+            fn every_upn_is_in_exactly_one_range(
+                upns in proptest::collection::vec(upn(), 1..200),
+                sample in proptest::collection::vec(upn(), 0..60),
+                parts in 1usize..=16,
+            ) {
+                let sample: Vec<&str> = sample.iter().map(String::as_str).collect();
+                let ranges = user_ranges(&sample, parts);
+                prop_assert!(ranges.len() <= parts.max(1));
+                for upn in &upns {
+                    for compare in [ignoring_case, ordinal] {
+                        let holding = ranges.iter().filter(|range| range.holds(upn, compare)).count();
+                        prop_assert_eq!(holding, 1, "{} in {:?}", upn, ranges);
+                    }
                 }
             }
-        }
 
-        #[test]
-        fn every_documented_upn_is_in_exactly_one_prefix_range(
-            upns in proptest::collection::vec("[a-zA-Z0-9'_\\-!#^~][a-zA-Z0-9'._\\-!#^~]{0,6}@[a-z]{1,3}\\.com", 1..100),
-            sample in proptest::collection::vec("[a-zA-Z0-9'_\\-!#^~][a-z]{0,4}@x\\.com", 0..60),
-        ) {
-            let sample: Vec<&str> = sample.iter().map(String::as_str).collect();
-            let ranges = user_prefix_ranges(&sample).expect("documented characters only");
-            prop_assert_eq!(ranges.len(), USER_FIRST_CHARACTERS.len());
-            for upn in &upns {
-                let holding = ranges.iter().filter(|range| range.holds(upn, ordinal)).count();
-                prop_assert_eq!(holding, 1, "{}", upn);
+            #[test]
+            fn every_documented_upn_is_in_exactly_one_prefix_range(
+                upns in proptest::collection::vec("[a-zA-Z0-9'_\\-!#^~][a-zA-Z0-9'._\\-!#^~]{0,6}@[a-z]{1,3}\\.com", 1..100),
+                sample in proptest::collection::vec("[a-zA-Z0-9'_\\-!#^~][a-z]{0,4}@x\\.com", 0..60),
+            ) {
+                let sample: Vec<&str> = sample.iter().map(String::as_str).collect();
+                let ranges = user_prefix_ranges(&sample).expect("documented characters only");
+                prop_assert_eq!(ranges.len(), USER_FIRST_CHARACTERS.len());
+                for upn in &upns {
+                    let holding = ranges.iter().filter(|range| range.holds(upn, ordinal)).count();
+                    prop_assert_eq!(holding, 1, "{}", upn);
+                }
+            }
+
+            #[test]
+            fn every_app_id_is_in_exactly_one_range(
+    app_id in "[0-9a-fA-F]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") {
+                let holding = app_id_ranges().iter().filter(|range| range.holds(&app_id, ordinal)).count();
+                prop_assert_eq!(holding, 1);
             }
         }
-
-        #[test]
-        fn every_app_id_is_in_exactly_one_range(
-app_id in "[0-9a-fA-F]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") {
-            let holding = app_id_ranges().iter().filter(|range| range.holds(&app_id, ordinal)).count();
-            prop_assert_eq!(holding, 1);
-        }
-    }
 }

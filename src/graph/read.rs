@@ -563,9 +563,12 @@ async fn sweep_all(
     let pages = count.map(|count| usize::try_from(count).unwrap_or(usize::MAX).div_ceil(page_len));
     let parts = match (client.options.sweep_partitions, pages) {
         (Some(forced), _) => forced,
-        (None, Some(pages)) => {
-            partition::partitions_for(pages, client.options.read_concurrency.max(1), took, client.read_quota())
-        }
+        (None, Some(pages)) => partition::partitions_for(
+            pages,
+            client.options.read_concurrency.max(1),
+            took,
+            client.read_quota(),
+        ),
         // An unknown population: the single sweep, whose cost is known per page.
         (None, None) => 1,
     };
