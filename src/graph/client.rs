@@ -499,7 +499,22 @@ impl GraphClient {
 
     /// One page of a collection at `url`.
     pub async fn page(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Page, GraphError> {
-        let answer = self.send(Method::GET, url, None, headers, 0).await?;
+        self.page_retried(url, headers, self.options.retry).await
+    }
+
+    /// One page, retried as `policy` says (a request whose answer only
+    /// speeds a read up gives up sooner).
+    pub async fn page_retried(
+        &self,
+        url: &Url,
+        headers: &[(&str, &str)],
+        policy: RetryPolicy,
+    ) -> Result<Page, GraphError> {
+        let answer = self
+            .with_retries(policy, "retrying", &|| 0, move |sent_in| async move {
+                self.attempt(&Method::GET, url, None, headers, 0, sent_in).await
+            })
+            .await?;
         let path = shown(url);
         let body_error = |message: &str| GraphError::Body {
             method: "GET".into(),

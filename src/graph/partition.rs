@@ -73,11 +73,15 @@ impl Range {
                     (None, None) => String::new(),
                 }
             }
-            Range::UserPrefix(first) => {
-                format!("startsWith(userPrincipalName,{})", literal(&first.to_string()))
-            }
+            Range::UserPrefix(first) => Range::filter_for_prefix(&first.to_string()),
             Range::AppIdPrefix(digit) => format!("startsWith(appId,'{digit}')"),
         }
+    }
+
+    /// `startsWith(userPrincipalName,'prefix')`: a range of one first
+    /// character, or a prefix counted to place the boundaries.
+    pub fn filter_for_prefix(prefix: &str) -> String {
+        format!("startsWith(userPrincipalName,{})", literal(prefix))
     }
 
     /// Whether Microsoft's filter table marks every operator of the range
@@ -177,57 +181,130 @@ pub fn partitions_for(pages: usize, max: usize, page_time: Duration, quota: u32)
         .unwrap_or(1)
 }
 
-/// `parts` ranges of users with boundaries at the quantiles of `sample`
-/// (UPNs read from the tenant), so that the ranges hold about as many users
-/// each as the sample shows. A boundary is the sampled UPN cut at its first
-/// character outside `a`–`z`, `0`–`9` (lowercased). Fewer ranges when the sample has fewer
-/// distinct boundaries; one unbounded range at least.
-pub fn user_ranges(sample: &[&str], parts: usize) -> Vec<Range> {
-    let mut keys: Vec<String> = sample
+/// The count of users a prefix of `userPrincipalName` is refined at: a
+/// prefix holding more than `1 / (parts × REFINE_SHARE)` of the users is
+/// counted again by its next character, so a range ends within about a
+/// quarter of its share of the users, whatever letters the names start with.
+pub const REFINE_SHARE: u64 = 4;
+
+/// The longest prefix counted.
+pub const MAX_PREFIX: usize = 8;
+
+/// Users Graph counts under one UPN prefix (lowercased), the histogram a
+/// split of users is cut from. The counts come from the eventually
+/// consistent index: they place the boundaries, and a count that lags
+/// makes the ranges less even, never wrong.
+pub type PrefixCount = (String, u64);
+
+/// A histogram that knows nothing: one user for each letter and digit a
+/// UPN may start with, for boundaries when Graph does not count.
+pub fn even_prefixes() -> Vec<PrefixCount> {
+    USER_FIRST_CHARACTERS
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|first| (first.to_string(), 1))
+        .collect()
+}
+
+/// The prefixes counted first: the characters a UPN may start with.
+pub fn first_prefixes() -> Vec<String> {
+    USER_FIRST_CHARACTERS.chars().map(String::from).collect()
+}
+
+/// The prefixes that refine `prefix`: it followed by each character a UPN's
+/// alias may hold, or by the `@` that ends it.
+pub fn child_prefixes(prefix: &str) -> Vec<String> {
+    USER_FIRST_CHARACTERS.chars().chain(['@']).map(|next| format!("{prefix}{next}")).collect()
+}
+
+/// The prefixes of `counts` worth refining for a split into `parts`: those
+/// holding more than `total ÷ (parts × REFINE_SHARE)` users, shorter than
+/// `MAX_PREFIX` and not ended by `@`.
+pub fn to_refine(counts: &[PrefixCount], total: u64, parts: usize) -> Vec<String> {
+    let limit = total / (parts.max(1) as u64 * REFINE_SHARE);
+    counts
         .iter()
-        .map(|upn| {
-            upn.chars()
-                .map(|character| character.to_ascii_lowercase())
-                .take_while(|character| character.is_ascii_lowercase() || character.is_ascii_digit())
-                .collect::<String>()
-        })
-        .filter(|boundary| !boundary.is_empty())
-        .collect();
-    keys.sort_unstable();
-    let mut boundaries: Vec<String> = Vec::new();
-    if !keys.is_empty() {
-        for part in 1..parts.max(1) {
-            let boundary = &keys[part * keys.len() / parts];
-            if boundaries.last() != Some(boundary) {
-                boundaries.push(boundary.clone());
-            }
+        .filter(|(prefix, count)| *count > limit && prefix.len() < MAX_PREFIX && !prefix.ends_with('@'))
+        .map(|(prefix, _)| prefix.clone())
+        .collect()
+}
+
+/// `counts` with `prefix` replaced by `children` (its refinement); what the
+/// children do not hold stays with `prefix`.
+pub fn refined(counts: &mut Vec<PrefixCount>, prefix: &str, children: Vec<PrefixCount>) {
+    let Some(at) = counts.iter().position(|(held, _)| held == prefix) else { return };
+    let (_, whole) = counts.remove(at);
+    let held: u64 = children.iter().map(|(_, count)| count).sum();
+    if whole > held {
+        counts.push((prefix.to_owned(), whole - held));
+    }
+    counts.extend(children.into_iter().filter(|(_, count)| *count > 0));
+}
+
+/// `parts` ranges of users with boundaries where `counts` (users by UPN
+/// prefix) put the quantiles, so that the ranges hold about as many users
+/// each. A boundary is a counted prefix made only of `a`–`z` and `0`–`9`.
+/// Fewer ranges when the counts offer fewer boundaries; one unbounded range
+/// at least. The counts only place the boundaries: the ranges cover every
+/// UPN, counted or not, once.
+pub fn user_ranges(counts: &[PrefixCount], parts: usize) -> Vec<Range> {
+    let mut sorted: Vec<&PrefixCount> = counts.iter().collect();
+    sorted.sort_by(|left, right| left.0.cmp(&right.0));
+    let total: u64 = sorted.iter().map(|(_, count)| count).sum();
+    // Each boundary a prefix may be, with the users counted below it.
+    let mut candidates: Vec<(&str, u64)> = Vec::new();
+    let mut below = 0;
+    for (prefix, count) in sorted {
+        let plain = !prefix.is_empty()
+            && prefix.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit());
+        if plain && below > 0 && below < total {
+            candidates.push((prefix, below));
+        }
+        below += count;
+    }
+    let mut boundaries: Vec<(&str, u64)> = Vec::new();
+    for part in 1..parts.max(1) {
+        let goal = total * part as u64 / parts as u64;
+        let nearest = candidates.iter().min_by_key(|(_, below)| below.abs_diff(goal));
+        if let Some(&(prefix, below)) = nearest
+            && boundaries.last().is_none_or(|(last, _)| *last < prefix)
+        {
+            boundaries.push((prefix, below));
         }
     }
     let mut ranges = Vec::with_capacity(boundaries.len() + 1);
-    let mut from = None;
-    for boundary in boundaries {
-        ranges.push(Range::UserPrincipalNames { from: from.take(), to: Some(boundary.clone()) });
-        from = Some(boundary);
+    let mut from: Option<String> = None;
+    for (boundary, _) in boundaries {
+        ranges.push(Range::UserPrincipalNames { from: from.take(), to: Some(boundary.to_owned()) });
+        from = Some(boundary.to_owned());
     }
     ranges.push(Range::UserPrincipalNames { from, to: None });
     ranges
 }
 
 /// The documented split of users: one range per character a UPN may start
-/// with (`USER_FIRST_CHARACTERS`), the ranges the `sample` shows fullest
-/// first, so the reads in flight finish together as nearly as one range
-/// per character allows. `None` when a sampled UPN starts with a character
-/// outside the documented ones: the split could miss such users.
-pub fn user_prefix_ranges(sample: &[&str]) -> Option<Vec<Range>> {
-    let mut sampled = vec![0_usize; USER_FIRST_CHARACTERS.len()];
-    for upn in sample {
-        let first = upn.chars().next()?.to_ascii_lowercase();
-        let at = USER_FIRST_CHARACTERS.chars().position(|character| character == first)?;
-        sampled[at] += 1;
+/// with (`USER_FIRST_CHARACTERS`), the fullest first (by `first`, the
+/// counts of `first_prefixes`), so the reads in flight finish together as
+/// nearly as one range per character allows. `None` when those counts hold
+/// fewer users than `total`: some UPNs start with another character, and
+/// the split would miss them.
+pub fn user_prefix_ranges(first: &[PrefixCount], total: u64) -> Option<Vec<Range>> {
+    let counted: u64 =
+        first.iter().filter(|(prefix, _)| prefix.chars().count() == 1).map(|(_, count)| count).sum();
+    if counted < total {
+        return None;
     }
-    let mut ranges: Vec<(usize, char)> =
-        USER_FIRST_CHARACTERS.chars().zip(sampled).map(|(first, seen)| (seen, first)).collect();
-    // Stable: characters the sample does not show keep the alphabet's order.
+    let mut ranges: Vec<(u64, char)> = USER_FIRST_CHARACTERS
+        .chars()
+        .map(|character| {
+            let count = first
+                .iter()
+                .find(|(prefix, _)| prefix.chars().eq([character]))
+                .map_or(0, |(_, count)| *count);
+            (count, character)
+        })
+        .collect();
+    // Stable: characters without users keep the alphabet's order.
     ranges.sort_by(|left, right| right.0.cmp(&left.0));
     Some(ranges.into_iter().map(|(_, first)| Range::UserPrefix(first)).collect())
 }
@@ -303,17 +380,69 @@ mod tests {
         assert_eq!(sweep_cost(1_002, 16), SweepCost { requests: 1_019, pages_in_a_row: 65 });
     }
 
+    /// What the reader does against a tenant of `upns`: counts the first
+    /// characters, then refines each prefix `to_refine` names; a count is
+    /// the UPNs starting with the prefix, ignoring case.
+    fn counted(upns: &[&str], parts: usize) -> (Vec<PrefixCount>, Vec<PrefixCount>) {
+        let count = |prefix: &String| {
+            let held = upns.iter().filter(|upn| upn.to_lowercase().starts_with(prefix.as_str())).count();
+            (prefix.clone(), held as u64)
+        };
+        let first: Vec<PrefixCount> = first_prefixes().iter().map(count).collect();
+        let mut counts = first.clone();
+        for _ in 0..MAX_PREFIX {
+            for prefix in to_refine(&counts, upns.len() as u64, parts) {
+                let children = child_prefixes(&prefix).iter().map(count).collect();
+                refined(&mut counts, &prefix, children);
+            }
+        }
+        (first, counts)
+    }
+
     #[test]
-    fn the_prefix_split_refuses_a_sample_outside_the_documented_characters() {
-        assert!(user_prefix_ranges(&["$x@contoso.com", "a@contoso.com"]).is_none());
-        assert!(user_prefix_ranges(&["é@contoso.com"]).is_none());
-        let ranges = user_prefix_ranges(&["m@x", "M2@x", "a@x"]).unwrap();
+    fn the_prefix_split_refuses_upns_outside_the_documented_characters() {
+        let upns = ["$x@contoso.com", "a@contoso.com"];
+        assert!(user_prefix_ranges(&counted(&upns, 16).0, 2).is_none());
+        let upns = ["m@x", "M2@x", "a@x"];
+        let ranges = user_prefix_ranges(&counted(&upns, 16).0, 3).unwrap();
         assert_eq!(ranges[..2], [Range::UserPrefix('m'), Range::UserPrefix('a')], "fullest first");
     }
 
     #[test]
+    fn counted_prefixes_cut_skewed_names_into_even_ranges() {
+        // 8,000 names, 70 % of them starting with `j`, `m` or `s`.
+        let mut state = 7_u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        let upns: Vec<String> = (0..8_000)
+            .map(|_| {
+                let others = "abcdefghiklnopqrtuvwxyz0123456789";
+                let at = next() as usize % others.len();
+                let first =
+                    if next() % 10 < 7 { ["j", "m", "s"][next() as usize % 3] } else { &others[at..=at] };
+                let rest: String = (0..6).map(|_| char::from(b'a' + (next() % 26) as u8)).collect();
+                format!("{first}{rest}@contoso.com")
+            })
+            .collect();
+        let upns: Vec<&str> = upns.iter().map(String::as_str).collect();
+        let (_, counts) = counted(&upns, 16);
+        let ranges = user_ranges(&counts, 16);
+        assert_eq!(ranges.len(), 16);
+        let sizes: Vec<usize> = ranges
+            .iter()
+            .map(|range| upns.iter().filter(|upn| range.holds(upn, ignoring_case)).count())
+            .collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 8_000);
+        assert!(sizes.iter().all(|size| *size <= 8_000 / 16 * 5 / 4), "{sizes:?}");
+    }
+
+    #[test]
     fn filters_are_the_documented_operators() {
-        let ranges = user_ranges(&["a@x.com", "m@x.com", "o'neil@x.com", "z@x.com"], 3);
+        let counts: Vec<PrefixCount> =
+            ["a", "m", "o", "z"].iter().map(|prefix| ((*prefix).to_owned(), 1)).collect();
+        let ranges = user_ranges(&counts, 3);
         let filters: Vec<String> = ranges.iter().map(Range::filter).collect();
         assert_eq!(
             filters,
@@ -330,7 +459,8 @@ mod tests {
         assert_eq!(Range::UserPrefix('\'').filter(), "startsWith(userPrincipalName,'''')");
         assert!(Range::UserPrefix('m').documented());
         assert_eq!(user_ranges(&[], 16), [Range::UserPrincipalNames { from: None, to: None }]);
-        assert_eq!(user_ranges(&["a@x", "a@y", "a@z"], 16).len(), 2);
+        assert_eq!(user_ranges(&[("a".into(), 3)], 16).len(), 1);
+        assert_eq!(user_ranges(&[("a".into(), 3), ("a@".into(), 1), ("b".into(), 1)], 16).len(), 2);
         assert_eq!(literal("o'neil"), "'o''neil'");
     }
 
@@ -349,7 +479,7 @@ mod tests {
                 parts in 1usize..=16,
             ) {
                 let sample: Vec<&str> = sample.iter().map(String::as_str).collect();
-                let ranges = user_ranges(&sample, parts);
+                let ranges = user_ranges(&counted(&sample, parts).1, parts);
                 prop_assert!(ranges.len() <= parts.max(1));
                 for upn in &upns {
                     for compare in [ignoring_case, ordinal] {
@@ -365,7 +495,8 @@ mod tests {
                 sample in proptest::collection::vec("[a-zA-Z0-9'_\\-!#^~][a-z]{0,4}@x\\.com", 0..60),
             ) {
                 let sample: Vec<&str> = sample.iter().map(String::as_str).collect();
-                let ranges = user_prefix_ranges(&sample).expect("documented characters only");
+                let ranges = user_prefix_ranges(&counted(&sample, 16).0, sample.len() as u64)
+                    .expect("documented characters only");
                 prop_assert_eq!(ranges.len(), USER_FIRST_CHARACTERS.len());
                 for upn in &upns {
                     let holding = ranges.iter().filter(|range| range.holds(upn, ordinal)).count();

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::task::JoinSet;
 
@@ -19,9 +19,10 @@ use crate::tenant::{ReadScope, Retain};
 
 use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
 use super::client::{GraphClient, GraphError, item_error, segment};
-use super::partition::{self, Range};
+use super::partition::{self, PrefixCount, Range};
 use super::principal_path::{self, collection};
 use super::progress::Progress;
+use super::retry::RetryPolicy;
 use super::route::{self, Route, SWEEP_PAGE_SIZE};
 use super::wire::{WireAttributeSet, WireDefinition, WirePrincipal};
 
@@ -388,29 +389,19 @@ struct Probe {
     /// route, the split and the read quota, so an index that lags cannot
     /// change what a plan decides, only how fast it reads.
     count: Option<u64>,
-    /// How long the page took: the time of a full page, for the split's
-    /// share of the read quota.
-    took: Duration,
 }
 
 /// Reads the first sweep page, and the population beside it: the page may
 /// be the whole tenant, and the count tells how many pages a sweep takes.
 async fn probe(client: &GraphClient, kind: PrincipalKind) -> Result<Probe, ReadError> {
     let url = client.url(&format!("{}?{}", collection(kind), sweep_query(kind)));
-    let started = Instant::now();
-    let ((page, took), count) = tokio::join!(
-        async {
-            let page = client.page(&url, &[]).await;
-            (page, started.elapsed())
-        },
-        population(client, kind)
-    );
+    let (page, count) = tokio::join!(client.page(&url, &[]), population(client, kind));
     let page = page?;
     // The tenant's size sets its read quota.
     if let (PrincipalKind::User, Some(users)) = (kind, count) {
         client.tenant_users(users);
     }
-    Ok(Probe { page, url, count, took })
+    Ok(Probe { page, url, count })
 }
 
 /// How many principals of `kind` the tenant holds: `GET /users/$count`
@@ -517,19 +508,31 @@ pub async fn sweep(client: &Arc<GraphClient>, kind: PrincipalKind) -> Result<Swe
 
 /// The splits a sweep tries, in order: each one Graph refuses (400) or
 /// orders differently falls back to the next, and the last fallback is the
-/// single sweep. Users: ranges of `userPrincipalName` at the sample's
-/// quantiles (`ge` is not in Microsoft's table), then one range per first
-/// character (documented). Service principals: one range per first hex
-/// digit of `appId` (not in the table).
-fn splits(kind: PrincipalKind, parts: usize, sample: &[Value]) -> Vec<Vec<Range>> {
+/// single sweep. Users: ranges of `userPrincipalName` cut where the counts
+/// put the quantiles (`ge` is not in Microsoft's table), then one range per
+/// first character (documented). Service principals: one range per first
+/// hex digit of `appId` (not in the table).
+async fn splits(
+    client: &Arc<GraphClient>,
+    kind: PrincipalKind,
+    parts: usize,
+    total: u64,
+) -> Result<Vec<Vec<Range>>, ReadError> {
     let mut splits = match kind {
-        PrincipalKind::User => {
-            let sample: Vec<&str> =
-                sample.iter().filter_map(|item| item.get("userPrincipalName")?.as_str()).collect();
-            let mut splits = vec![partition::user_ranges(&sample, parts)];
-            splits.extend(partition::user_prefix_ranges(&sample));
-            splits
-        }
+        PrincipalKind::User => match upn_counts(client, total, parts).await? {
+            Some((first, counts)) => {
+                let mut splits = vec![partition::user_ranges(&counts, parts)];
+                splits.extend(partition::user_prefix_ranges(&first, total));
+                splits
+            }
+            // Graph did not count: boundaries as if the names started
+            // evenly with a letter or a digit. Still every user once,
+            // only less evenly.
+            None => {
+                tracing::debug!("the users by UPN prefix are not counted: even boundaries");
+                vec![partition::user_ranges(&partition::even_prefixes(), parts)]
+            }
+        },
         // Sixteen prefixes or none: the hex digits do not group into fewer.
         PrincipalKind::ServicePrincipal if parts >= partition::HEX_DIGITS.len() => {
             vec![partition::app_id_ranges()]
@@ -537,7 +540,85 @@ fn splits(kind: PrincipalKind, parts: usize, sample: &[Value]) -> Vec<Vec<Range>
         PrincipalKind::ServicePrincipal => Vec::new(),
     };
     splits.retain(|ranges| ranges.len() > 1);
-    splits
+    Ok(splits)
+}
+
+/// The share of the tenant's read quota (resource units per 10 s) the
+/// counts that place a split's boundaries may spend, one unit each.
+const COUNTS_QUOTA_SHARE: f64 = 0.2;
+
+/// Users by UPN prefix: the first characters (kept apart, for the
+/// documented split), then the prefixes `partition::to_refine` names, each
+/// by its next character, until every prefix is small enough to cut at
+/// (`partition`). The counts are advanced queries (`$count=true`,
+/// `ConsistencyLevel: eventual`) of one user each, sent side by side; they
+/// only place the boundaries. `None` when Graph does not count them: the
+/// sweep is then not split.
+async fn upn_counts(
+    client: &Arc<GraphClient>,
+    total: u64,
+    parts: usize,
+) -> Result<Option<(Vec<PrefixCount>, Vec<PrefixCount>)>, ReadError> {
+    let most = (f64::from(client.read_quota()) * COUNTS_QUOTA_SHARE) as usize;
+    if most < partition::first_prefixes().len() {
+        return Ok(None);
+    }
+    let Some(first) = count_prefixes(client, partition::first_prefixes()).await else { return Ok(None) };
+    let mut counts = first.clone();
+    let mut sent = first.len();
+    loop {
+        // The fullest first, as many as the share allows.
+        let mut heavy = partition::to_refine(&counts, total, parts);
+        heavy.sort_by_key(|prefix| {
+            std::cmp::Reverse(counts.iter().find(|(held, _)| held == prefix).map_or(0, |(_, count)| *count))
+        });
+        let per_prefix = partition::child_prefixes("").len();
+        heavy.truncate(most.saturating_sub(sent) / per_prefix);
+        let children: Vec<(String, Vec<String>)> =
+            heavy.into_iter().map(|prefix| (prefix.clone(), partition::child_prefixes(&prefix))).collect();
+        let asked: usize = children.iter().map(|(_, children)| children.len()).sum();
+        if asked == 0 {
+            break;
+        }
+        sent += asked;
+        let all: Vec<String> = children.iter().flat_map(|(_, children)| children.iter().cloned()).collect();
+        let Some(mut answered) = count_prefixes(client, all).await else { return Ok(None) };
+        for (prefix, children) in children {
+            let theirs: Vec<PrefixCount> = answered.drain(..children.len()).collect();
+            partition::refined(&mut counts, &prefix, theirs);
+        }
+    }
+    tracing::debug!(counts = sent, prefixes = counts.len(), "counted users by UPN prefix");
+    Ok(Some((first, counts)))
+}
+
+/// How many users start with each of `prefixes`, in their order; `None`
+/// when Graph does not answer a count.
+async fn count_prefixes(client: &Arc<GraphClient>, prefixes: Vec<String>) -> Option<Vec<PrefixCount>> {
+    let mut running = JoinSet::new();
+    let mut answered: Vec<Option<PrefixCount>> = vec![None; prefixes.len()];
+    let mut pending = prefixes.into_iter().enumerate();
+    // Count requests are small: eight times the pages in flight.
+    let most = client.options.read_concurrency.max(1) * 8;
+    loop {
+        while running.len() < most {
+            let Some((at, prefix)) = pending.next() else { break };
+            let client = Arc::clone(client);
+            running.spawn(async move {
+                let filter = super::client::query_value(&Range::filter_for_prefix(&prefix));
+                let url = client.url(&format!("users?$filter={filter}&$count=true&$top=1&$select=id"));
+                // One retry: a count only evens the ranges out.
+                let policy = RetryPolicy { max_attempts: 1, ..client.options.retry };
+                let count =
+                    client.page_retried(&url, EVENTUAL, policy).await.ok().and_then(|page| page.count);
+                (at, prefix, count)
+            });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let (at, prefix, count) = joined.ok()?;
+        answered[at] = Some((prefix, count?));
+    }
+    answered.into_iter().collect()
 }
 
 /// How a split reads, for the plan's note: "by first character of
@@ -558,11 +639,19 @@ async fn sweep_all(
     kind: PrincipalKind,
     keep: &Arc<Keep>,
 ) -> Result<Swept, ReadError> {
-    let Probe { page, url: probe_url, count, took } = probe(client, kind).await?;
-    let page_len = page.items.len().max(1);
-    let pages = count.map(|count| usize::try_from(count).unwrap_or(usize::MAX).div_ceil(page_len));
+    // The population first, on its own: it decides whether to split, and a
+    // count is answered faster than a page.
+    let started = Instant::now();
+    let count = population(client, kind).await;
+    let took = started.elapsed();
+    if let (PrincipalKind::User, Some(users)) = (kind, count) {
+        client.tenant_users(users);
+    }
+    let pages = count.map(|count| usize::try_from(count).unwrap_or(usize::MAX).div_ceil(SWEEP_PAGE_SIZE));
     let parts = match (client.options.sweep_partitions, pages) {
         (Some(forced), _) => forced,
+        // The count's time stands for a page's: it is shorter, so the
+        // split's share of the quota is judged at its highest.
         (None, Some(pages)) => partition::partitions_for(
             pages,
             client.options.read_concurrency.max(1),
@@ -572,22 +661,12 @@ async fn sweep_all(
         // An unknown population: the single sweep, whose cost is known per page.
         (None, None) => 1,
     };
-    let mut splits =
-        if parts <= 1 || page.next.is_none() { Vec::new() } else { splits(kind, parts, &page.items) }
-            .into_iter()
-            .peekable();
-    if splits.peek().is_none() {
-        let mut swept = Swept { partitions: 1, ..Swept::default() };
-        for (index, item) in page.items.into_iter().enumerate() {
-            swept.take(decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?, keep);
-        }
-        if let Some(next) = page.next {
-            sweep_from(client, kind, next, Some(&probe_url), keep, &mut swept, None).await?;
-        }
-        return Ok(swept);
+    let mut splits = match count {
+        Some(total) if parts > 1 && total > 0 => splits(client, kind, parts, total).await?,
+        _ => Vec::new(),
     }
-    // The first page only sampled the population; the ranges read it again.
-    drop(page);
+    .into_iter()
+    .peekable();
     let mut notes = Vec::new();
     while let Some(ranges) = splits.next() {
         let prefixes = matches!(ranges.first(), Some(Range::UserPrefix(_)));
