@@ -167,6 +167,8 @@ pub struct Swept {
     /// How the read went where it differs from the plan of it (a split
     /// Graph refused, and what was read instead), for the plan's notes.
     pub notes: Vec<String>,
+    /// How long the read of this kind took, counts and all.
+    pub took: std::time::Duration,
 }
 
 /// A 64-bit FNV-1a hash of an object id, the term of `Swept::ids_digest`.
@@ -223,10 +225,15 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
     progress.finish();
 
     // Users and service principals are read side by side.
-    let (users, service_principals) = tokio::join!(
-        read_kind(client, PrincipalKind::User, scope),
-        read_kind(client, PrincipalKind::ServicePrincipal, scope),
-    );
+    let timed = |kind| async move {
+        let started = Instant::now();
+        read_kind(client, kind, scope).await.map(|mut read| {
+            read.took = started.elapsed();
+            read
+        })
+    };
+    let (users, service_principals) =
+        tokio::join!(timed(PrincipalKind::User), timed(PrincipalKind::ServicePrincipal));
     let mut complete = true;
     for (kind, read) in
         [(PrincipalKind::User, users?), (PrincipalKind::ServicePrincipal, service_principals?)]
@@ -240,6 +247,7 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
                 partitions = read.partitions,
                 read_twice = read.read_twice,
                 ids_digest = read.ids_digest,
+                elapsed_ms = read.took.as_millis() as u64,
                 "swept"
             );
         }
