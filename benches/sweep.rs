@@ -56,9 +56,13 @@ struct Config {
 fn config(name: &str) -> Config {
     let [skewed, two_hundred_thousand, million] = common::SWEEP_HEADINGS;
     match name {
-        "skewed" => {
-            Config { heading: skewed, users: 40_000, service_principals: 800, names: Names::Skewed, exports: false }
-        }
+        "skewed" => Config {
+            heading: skewed,
+            users: 40_000,
+            service_principals: 800,
+            names: Names::Skewed,
+            exports: false,
+        },
         "200k" => Config {
             heading: two_hundred_thousand,
             users: 196_000,

@@ -472,7 +472,8 @@ async fn plans_are_unchanged_under_each_knob_of_a_stricter_or_lagging_graph() {
     let reference = drift_plan_under(|_| {}).await;
     assert!(!reference.changes.is_empty() && reference.drift.len() >= 200, "{}", reference.drift.len());
     assert!(reference.notes.iter().all(|note| !note.message.contains("refused")), "{:?}", reference.notes);
-    let knobs: [(&str, fn(&mut EmulatorConfig)); 4] = [
+    type Knob = fn(&mut EmulatorConfig);
+    let knobs: [(&str, Knob); 4] = [
         ("refuse_upn_ranges", |config| config.refuse_upn_ranges = true),
         ("refuse_app_id_prefix", |config| config.refuse_app_id_prefix = true),
         ("both", |config| {

@@ -305,7 +305,7 @@ pub fn user_prefix_ranges(first: &[PrefixCount], total: u64) -> Option<Vec<Range
         })
         .collect();
     // Stable: characters without users keep the alphabet's order.
-    ranges.sort_by(|left, right| right.0.cmp(&left.0));
+    ranges.sort_by_key(|(count, _)| std::cmp::Reverse(*count));
     Some(ranges.into_iter().map(|(_, first)| Range::UserPrefix(first)).collect())
 }
 
