@@ -190,7 +190,8 @@ fn main() {
     report.push_str(include_str!("history.md"));
     // The sections written by runs of their own stay.
     let existing = std::fs::read_to_string(&out).unwrap_or_default();
-    for heading in [common::SWEEP_HEADING, common::MILLION_HEADING, common::IMPACT_HEADING, groups::HEADING] {
+    let own_runs = [common::MILLION_HEADING, common::IMPACT_HEADING, groups::HEADING];
+    for heading in common::SWEEP_HEADINGS.into_iter().chain(own_runs) {
         if let Some(kept) = common::section_of(&existing, heading) {
             report = common::splice_section(&report, heading, &format!("{kept}\n"));
         }

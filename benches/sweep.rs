@@ -1,16 +1,20 @@
-//! The partitioned sweep at a million users: an `entra-csa
-//! emulator` process holding `--users` users (default 1,000,000) and 20,000
-//! service principals, 5 % of them holding a value, with a per-page latency
-//! that grows with the page (scaled down so a run fits in minutes: the goals
-//! are ratios). A drift plan (`undeclaredAssignments: report`) and an
-//! `export --assignments` run as `entra-csa` processes, once with the single
-//! sweep (`ENTRA_CSA_SWEEP_PARTITIONS=1`) and once as the client chooses;
-//! the rows give wall time, requests, peak RSS and the principals read,
-//! held to the emulator's own list by count and by a digest of their ids.
-//! Writes its section of BENCHMARKS.md (`--out FILE` elsewhere, `--no-write`
-//! to only print it).
+//! The partitioned sweep against an `entra-csa emulator` process whose
+//! per-page latency grows with the page (scaled down so a run fits in
+//! minutes: the goals are ratios), in three configurations (`--config`):
+//! `skewed` (40,000 users, 70 % of the names starting with `j`, `m` or `s`,
+//! and 800 service principals), `200k` (196,000 users with names starting
+//! evenly, 4,000 service principals) and `million` (1,000,000 users named
+//! `user{n}`, 20,000 service principals), 5 % of the principals holding a
+//! value. A drift plan (`undeclaredAssignments: report`) runs as an
+//! `entra-csa` process, once with the single sweep
+//! (`ENTRA_CSA_SWEEP_PARTITIONS=1`) and once as the client chooses, and for
+//! `million` an `export --assignments` too; the rows give wall time,
+//! requests, resource units, peak RSS and the principals read, held to the
+//! emulator's own list by count and by a digest of their ids. Writes its
+//! section of BENCHMARKS.md (`--out FILE` elsewhere, `--no-write` to only
+//! print it).
 //!
-//! `cargo bench --bench sweep -- [--users N] [--latency-ms MS] [--latency-per-item-us US]`
+//! `cargo bench --bench sweep -- [--config skewed|200k|million] [--latency-ms MS] [--latency-per-item-us US]`
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -21,16 +25,61 @@ use entra_csa::graph::read::id_digest;
 
 mod common;
 
-const SERVICE_PRINCIPALS: usize = 20_000;
 /// One principal in 20 holds a value.
 const HOLDER_EVERY: usize = 20;
-/// The heading of this benchmark's section of BENCHMARKS.md.
-const HEADING: &str = common::SWEEP_HEADING;
-/// The goals a run is held to: partitions, wall time and requests against the single sweep, peak memory.
-const PARTITIONS: f64 = 16.0;
-const WALL_GOAL: f64 = 1.2;
-const REQUEST_GOAL: f64 = 1.02;
+/// The goals: the partitioned sweep within 1.25 × the single sweep's wall
+/// divided by the ranges of users it read side by side.
+const WALL_GOAL: f64 = 1.25;
 const PEAK_RSS_GOAL_MB: u64 = 300;
+
+/// How the users are named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Names {
+    /// `user{n}`: every name under one prefix.
+    Numbered,
+    /// Seven random letters, the first evenly.
+    Even,
+    /// Seven random letters, the first `j`, `m` or `s` seven times in ten.
+    Skewed,
+}
+
+/// One configuration of the benchmark.
+struct Config {
+    heading: &'static str,
+    users: usize,
+    service_principals: usize,
+    names: Names,
+    /// Also `export --assignments`, single and partitioned.
+    exports: bool,
+}
+
+fn config(name: &str) -> Config {
+    let [skewed, two_hundred_thousand, million] = common::SWEEP_HEADINGS;
+    match name {
+        "skewed" => Config {
+            heading: skewed,
+            users: 40_000,
+            service_principals: 800,
+            names: Names::Skewed,
+            exports: false,
+        },
+        "200k" => Config {
+            heading: two_hundred_thousand,
+            users: 196_000,
+            service_principals: 4_000,
+            names: Names::Even,
+            exports: false,
+        },
+        "million" => Config {
+            heading: million,
+            users: 1_000_000,
+            service_principals: 20_000,
+            names: Names::Numbered,
+            exports: true,
+        },
+        other => panic!("--config skewed|200k|million, not {other}"),
+    }
+}
 
 fn arg(args: &[String], name: &str, default: u64) -> u64 {
     args.iter().position(|arg| arg == name).and_then(|at| args.get(at + 1)?.parse().ok()).unwrap_or(default)
@@ -42,6 +91,7 @@ struct Run {
     sweep: &'static str,
     wall: f64,
     requests: u64,
+    resource_units: u64,
     swept: Swept,
     peak_mb: u64,
     /// CPU seconds the client and the emulator used during the run.
@@ -51,9 +101,10 @@ struct Run {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let users = arg(&args, "--users", 1_000_000) as usize;
-    let latency_ms = arg(&args, "--latency-ms", 5);
-    let per_item_us = arg(&args, "--latency-per-item-us", 50);
+    let name = args.iter().position(|arg| arg == "--config").map_or("million", |at| args[at + 1].as_str());
+    let config = config(name);
+    let latency_ms = arg(&args, "--latency-ms", 20);
+    let per_item_us = arg(&args, "--latency-per-item-us", 200);
     let out = args
         .iter()
         .position(|arg| arg == "--out")
@@ -62,7 +113,7 @@ fn main() {
     let load_before = common::load_average();
     let folder = tempfile::tempdir().unwrap();
     let state = folder.path().join("tenant.json");
-    write_tenant(&state, users);
+    write_tenant(&state, &config);
     let desired = folder.path().join("desired.yaml");
     std::fs::write(&desired, DESIRED).unwrap();
 
@@ -82,16 +133,19 @@ fn main() {
 
     let mut runs = Vec::new();
     let mut exports = Vec::new();
-    for (command, arguments) in
-        [("drift plan", vec!["plan", "-f"]), ("export --assignments", vec!["export", "--assignments", "-o"])]
-    {
+    let commands: &[(&str, &[&str])] = if config.exports {
+        &[("drift plan", &["plan", "-f"]), ("export --assignments", &["export", "--assignments", "-o"])]
+    } else {
+        &[("drift plan", &["plan", "-f"])]
+    };
+    for (command, arguments) in commands {
         for (sweep, partitions) in [("single", Some("1")), ("partitioned", None)] {
             eprintln!("{command}, {sweep} sweep…");
-            let before = requests(&url);
+            let before = stats(&url);
             let output = folder.path().join(format!("export-{sweep}.yaml"));
             let mut process = Command::new(env!("CARGO_BIN_EXE_entra-csa"));
-            process.arg("-vv").args(&arguments);
-            process.arg(if command == "drift plan" { &desired } else { &output });
+            process.arg("-vv").args(*arguments);
+            process.arg(if *command == "drift plan" { &desired } else { &output });
             process.args(["--graph-url", &url]).env("ENTRA_CSA_ACCESS_TOKEN", "bench-token");
             process.env_remove("ENTRA_CSA_SWEEP_PARTITIONS");
             if let Some(partitions) = partitions {
@@ -105,18 +159,19 @@ fn main() {
                 emulator.kill().ok();
                 panic!("{command} {sweep} failed ({status}): {stderr}");
             }
-            let sent = requests(&url) - before;
+            let after = stats(&url);
             runs.push(Run {
                 command,
                 sweep,
                 wall,
-                requests: sent,
+                requests: after.0 - before.0,
+                resource_units: after.1 - before.1,
                 swept: swept(&stderr),
                 peak_mb: peak_kb / 1024,
                 client_cpu,
                 emulator_cpu: cpu_seconds(emulator.id()) - emulator_cpu,
             });
-            if command != "drift plan" {
+            if *command != "drift plan" {
                 exports.push(std::fs::read(&output).unwrap());
             }
         }
@@ -124,20 +179,28 @@ fn main() {
     emulator.kill().ok();
     emulator.wait().ok();
 
+    let names = match config.names {
+        Names::Numbered => "users named `user{n}`",
+        Names::Even => "users whose names start evenly with a letter",
+        Names::Skewed => "users, 70 % of whose names start with `j`, `m` or `s`",
+    };
     let conditions = format!(
-        "{users} users and {SERVICE_PRINCIPALS} service principals, one in {HOLDER_EVERY} holding a value; \
-         each page waits {latency_ms} ms + {per_item_us} µs per item ({} ms for a page of 999). \
-         Load average (1, 5, 15 min) before: {load_before}; after: {}.",
+        "{} {names} and {} service principals, one in {HOLDER_EVERY} holding a value; each page waits \
+         {latency_ms} ms + {per_item_us} µs per item ({} ms for a page of 999). Load average (1, 5, 15 min) \
+         before: {load_before}; after: {}.",
+        config.users,
+        config.service_principals,
         latency_ms as f64 + per_item_us as f64 * 999.0 / 1000.0,
         common::load_average()
     );
     let command = format!(
-        "cargo bench --bench sweep -- --users {users} --latency-ms {latency_ms} --latency-per-item-us {per_item_us}"
+        "cargo bench --bench sweep -- --config {name} --latency-ms {latency_ms} --latency-per-item-us {per_item_us}"
     );
-    let section = section(&command, &conditions, &runs, &listed, exports[0] == exports[1]);
+    let identical = exports.len() < 2 || exports[0] == exports[1];
+    let section = section(config.heading, &command, &conditions, &runs, &listed, identical);
     print!("{section}");
     if !args.iter().any(|arg| arg == "--no-write") {
-        common::write_section(&out, HEADING, &section);
+        common::write_section(&out, config.heading, &section);
     }
 }
 
@@ -145,30 +208,40 @@ fn met(holds: bool) -> &'static str {
     if holds { "met" } else { "NOT MET" }
 }
 
-/// The section of BENCHMARKS.md: the runs, then the goals they are held to.
-fn section(command: &str, conditions: &str, runs: &[Run], listed: &Swept, identical: bool) -> String {
+/// The section of BENCHMARKS.md: the runs, then the goals.
+fn section(
+    heading: &str,
+    command: &str,
+    conditions: &str,
+    runs: &[Run],
+    listed: &Swept,
+    identical: bool,
+) -> String {
     let mut text = format!(
-        "{HEADING} (`cargo bench --bench sweep`)\n\n\
-         `{command}`: an \
-         `entra-csa emulator` process (release build) on loopback holds {conditions} Real Graph takes a \
-         second or more for a page of 999; the latency is scaled down so a run fits in minutes (the goals \
-         are ratios). Each run is an `entra-csa` process of its own: the single sweep forced with \
-         `ENTRA_CSA_SWEEP_PARTITIONS=1`, the partitioned one as the client chooses (16 ranges of users; the \
-         21 pages of service principals stay one sweep, as 2 % of them is less than one request). \
-         Principals read are held to the emulator's own list (`/_emulator/state`) by count and by a digest \
-         of their object ids (the wrapping sum of a 64-bit hash of each, logged by the reader), so a \
-         principal missed and another read twice would not cancel out. Peak RSS is the process's VmHWM. \
-         2-core machine shared with other builds, so single timings are noisy.\n\n\
-         | run | sweep | wall (s) | HTTP requests | principals read | ids = the emulator's list | read twice | kept | peak RSS (MB) | CPU (s): client + emulator |\n\
-         |---|---|---:|---:|---:|---|---:|---:|---:|---:|\n"
+        "{heading} (`cargo bench --bench sweep`)\n\n\
+         `{command}` (release build): an `entra-csa emulator` process on loopback holds {conditions} Real \
+         Graph takes a second or more for a page of 999; the latency is scaled down so a run fits in minutes \
+         (the goals are ratios). Each run is an `entra-csa` process of its own: the single sweep forced with \
+         `ENTRA_CSA_SWEEP_PARTITIONS=1`, the partitioned one as the client chooses. The sweep's wall is the \
+         reading of the users, from the population count to the last page, as the reader logs it; the \
+         process wall adds start-up, the set and definition reads and the plan. Principals read are held to \
+         the emulator's own list (`/_emulator/state`) by count and by a digest of their object ids (the \
+         wrapping sum of a 64-bit hash of each, logged by the reader), so a principal missed and another \
+         read twice would not cancel out. Peak RSS is the process's VmHWM. 2-core machine shared with other \
+         builds, so single timings are noisy.\n\n\
+         | run | sweep | ranges of users | users' sweep (s) | process wall (s) | HTTP requests | resource units | principals read | ids = the emulator's list | read twice | kept | peak RSS (MB) | CPU (s): client + emulator |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n"
     );
     for run in runs {
         text.push_str(&format!(
-            "| {} | {} | {:.1} | {} | {} of {} | {} | {} | {} | {} | {:.1} + {:.1} |\n",
+            "| {} | {} | {} | {:.2} | {:.1} | {} | {} | {} of {} | {} | {} | {} | {} | {:.1} + {:.1} |\n",
             run.command,
             run.sweep,
+            run.swept.partitions,
+            run.swept.users_seconds,
             run.wall,
             run.requests,
+            run.resource_units,
             run.swept.read,
             listed.read,
             if run.swept.digest == listed.digest { "yes" } else { "NO" },
@@ -179,51 +252,53 @@ fn section(command: &str, conditions: &str, runs: &[Run], listed: &Swept, identi
             run.emulator_cpu
         ));
     }
-    let [single, parted, export_single, export_parted] = runs else { panic!("four runs") };
-    let wall_ratio = parted.wall / (single.wall / PARTITIONS);
-    let request_ratio = parted.requests as f64 / single.requests as f64;
+    let (single, parted) = (&runs[0], &runs[1]);
+    let partitions = parted.swept.partitions.max(1) as f64;
+    let sweep_ratio = parted.swept.users_seconds / (single.swept.users_seconds / partitions);
+    let wall_ratio = parted.wall / (single.wall / partitions);
     let exact = |run: &Run| {
         run.swept.read == listed.read && run.swept.digest == listed.digest && run.swept.twice == 0
     };
+    // What the partitioned read spent of the quota: its resource units over
+    // its own wall, per 10 s, against the largest size class's 8,000.
+    let per_window = parted.resource_units as f64 / parted.wall.max(10.0) * 10.0;
     text.push_str(&format!(
         "\n| case | goal | measured | result |\n|---|---|---|---|\n\
-         | drift plan, partitioned vs single sweep | wall ≤ {WALL_GOAL} × (single ÷ 16); requests ≤ {REQUEST_GOAL} × single | \
-         wall {:.1} s = {wall_ratio:.2} × ({:.1} s ÷ 16); requests {} = {request_ratio:.3} × {} | {} |\n\
+         | drift plan, partitioned vs single sweep | users' sweep ≤ {WALL_GOAL} × (single ÷ ranges) | \
+         {:.2} s = {sweep_ratio:.2} × ({:.2} s ÷ {partitions}) | {} |\n\
+         | same, whole process | (for scale) | {:.1} s = {wall_ratio:.2} × ({:.1} s ÷ {partitions}) | — |\n\
          | same run | no principal missed or read twice | {} of {} read, ids digest {}, {} read twice | {} |\n\
-         | same run | peak RSS ≤ {PEAK_RSS_GOAL_MB} MB | {} MB (single sweep: {} MB) | {} |\n\
-         | `export --assignments`, same tenant | peak RSS ≤ {PEAK_RSS_GOAL_MB} MB; output identical to the single sweep's | \
-         {} MB (single sweep: {} MB); output {} | {} |\n",
+         | same run | resource units in any 10 s ≤ 40 % of 8,000 (the counts and pages of users, plus those of service principals, side by side: ≤ 80 %) | \
+         {} units in {:.1} s: at most {per_window:.0} per 10 s = {:.0} % | {} |\n\
+         | same run | peak RSS ≤ {PEAK_RSS_GOAL_MB} MB | {} MB (single sweep: {} MB) | {} |\n",
+        parted.swept.users_seconds,
+        single.swept.users_seconds,
+        met(sweep_ratio <= WALL_GOAL),
         parted.wall,
         single.wall,
-        parted.requests,
-        single.requests,
-        met(wall_ratio <= WALL_GOAL && request_ratio <= REQUEST_GOAL),
         parted.swept.read,
         listed.read,
         if parted.swept.digest == listed.digest { "equal to the list's" } else { "DIFFERENT" },
         parted.swept.twice,
         met(exact(parted) && exact(single)),
+        parted.resource_units,
+        parted.wall,
+        per_window / 80.0,
+        met(per_window <= 0.8 * 8_000.0),
         parted.peak_mb,
         single.peak_mb,
         met(parted.peak_mb <= PEAK_RSS_GOAL_MB),
-        export_parted.peak_mb,
-        export_single.peak_mb,
-        if identical { "identical" } else { "DIFFERENT" },
-        met(export_parted.peak_mb <= PEAK_RSS_GOAL_MB && identical && exact(export_parted)),
     ));
-    let cpu = parted.client_cpu + parted.emulator_cpu;
-    text.push_str(&format!(
-        "\nThe partitioned drift plan used {cpu:.1} CPU seconds (client {:.1}, emulator {:.1}) in {:.1} s of \
-         wall time: {:.2} cores busy on average, where the latency alone would take {:.1} s (the single \
-         sweep's wall ÷ 16). Where that CPU time comes near the wall time the machine gives the two processes, \
-         the partitioned sweep waits for the CPU, not for Graph; at Graph's real latency (about 5 × this \
-         one's) the same CPU time is a fifth of the wait.\n",
-        parted.client_cpu,
-        parted.emulator_cpu,
-        parted.wall,
-        cpu / parted.wall,
-        single.wall / PARTITIONS,
-    ));
+    if let [_, _, export_single, export_parted] = runs {
+        text.push_str(&format!(
+            "| `export --assignments`, same tenant | peak RSS ≤ {PEAK_RSS_GOAL_MB} MB; output identical to the \
+             single sweep's | {} MB (single sweep: {} MB); output {} | {} |\n",
+            export_parted.peak_mb,
+            export_single.peak_mb,
+            if identical { "identical" } else { "DIFFERENT" },
+            met(export_parted.peak_mb <= PEAK_RSS_GOAL_MB && identical && exact(export_parted)),
+        ));
+    }
     text
 }
 
@@ -242,7 +317,8 @@ attributeSets:
 
 /// The tenant as a state document, streamed: one attribute `Bench.Tier`,
 /// every 20th principal holding it.
-fn write_tenant(path: &Path, users: usize) {
+fn write_tenant(path: &Path, config: &Config) {
+    let users = config.users;
     let mut out = BufWriter::new(std::fs::File::create(path).unwrap());
     let value = |index: usize| {
         if index.is_multiple_of(HOLDER_EVERY) {
@@ -264,15 +340,16 @@ fn write_tenant(path: &Path, users: usize) {
     for position in 0..users {
         let index = (position as u64 * 2_654_435_761 % users as u64) as usize;
         let comma = if position == 0 { "" } else { "," };
+        let upn = name(config.names, index);
         write!(
             out,
-            r#"{comma}{{"id":"00000000-0000-4000-8000-{index:012}","userPrincipalName":"user{index}@contoso.example","displayName":"User {index}","customSecurityAttributes":{}}}"#,
+            r#"{comma}{{"id":"00000000-0000-4000-8000-{index:012}","userPrincipalName":"{upn}@contoso.example","displayName":"User {index}","customSecurityAttributes":{}}}"#,
             value(index)
         )
         .unwrap();
     }
     write!(out, r#"],"servicePrincipals":["#).unwrap();
-    for index in 0..SERVICE_PRINCIPALS {
+    for index in 0..config.service_principals {
         let comma = if index == 0 { "" } else { "," };
         let app_id = format!("{:08x}-2222-4000-8000-{index:012x}", (index as u64 * 2_654_435_761) as u32);
         write!(
@@ -284,6 +361,28 @@ fn write_tenant(path: &Path, users: usize) {
     }
     write!(out, "]}}").unwrap();
     out.flush().unwrap();
+}
+
+/// The alias of user `index`: `user{index}`, or seven letters drawn from a
+/// hash of the index (the first one skewed or not), then the index, so
+/// every name is unique.
+fn name(names: Names, index: usize) -> String {
+    let mut state = (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D_4C95_7F2D;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let letter = |roll: u64| char::from(b'a' + (roll % 26) as u8);
+    let first = match names {
+        Names::Numbered => return format!("user{index}"),
+        Names::Even => letter(next()),
+        Names::Skewed if next() % 10 < 7 => ['j', 'm', 's'][(next() % 3) as usize],
+        Names::Skewed => letter(next()),
+    };
+    let rest: String = (0..6).map(|_| letter(next())).collect();
+    format!("{first}{rest}{index}")
 }
 
 fn free_port() -> u16 {
@@ -308,14 +407,12 @@ fn wait_until_up(url: &str) {
     }
 }
 
-/// Graph requests the emulator has served.
-fn requests(url: &str) -> u64 {
+/// Graph requests the emulator has served, and the resource units charged.
+fn stats(url: &str) -> (u64, u64) {
     let stats: serde_json::Value =
         serde_json::from_str(&get(&format!("{url}/_emulator/stats")).unwrap()).unwrap();
-    stats["requests"]
-        .as_u64()
-        .or_else(|| stats["totalRequests"].as_u64())
-        .unwrap_or_else(|| panic!("{stats}"))
+    let requests = stats["requests"].as_u64().unwrap_or_else(|| panic!("{stats}"));
+    (requests, stats["resourceUnits"].as_u64().unwrap_or_else(|| panic!("{stats}")))
 }
 
 /// CPU seconds (user and system) process `pid` has used, from
@@ -369,6 +466,9 @@ struct Swept {
     read: u64,
     kept: u64,
     twice: u64,
+    /// Ranges the users were read in, and how long that took.
+    partitions: u64,
+    users_seconds: f64,
     digest: u64,
 }
 
@@ -386,6 +486,10 @@ fn swept(stderr: &str) -> Swept {
         totals.kept += field(line, "kept");
         totals.twice += field(line, "read_twice");
         totals.digest = totals.digest.wrapping_add(field(line, "ids_digest"));
+        if line.contains("kind=\"user\"") || line.contains("kind=user") {
+            totals.partitions = field(line, "partitions");
+            totals.users_seconds = field(line, "elapsed_ms") as f64 / 1000.0;
+        }
     }
     totals
 }

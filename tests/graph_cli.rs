@@ -326,3 +326,62 @@ async fn a_saved_plan_applies_without_target_flags_where_it_was_made() {
     assert_in_sync_but_for_the_acknowledgement(code, &stdout, &stderr);
     emulator.shutdown().await;
 }
+
+/// The binary run against `url` with retries shortened a hundredfold
+/// (`ENTRA_CSA_RETRY_SCALE`; the rule stays the same), at default verbosity.
+async fn plan_against(url: &str) -> (i32, String, String) {
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let mut command = crate::launch::entra_csa();
+    command
+        .env("ENTRA_CSA_ACCESS_TOKEN", SENTINEL)
+        .env("ENTRA_CSA_RETRY_SCALE", "0.01")
+        .env("NO_COLOR", "1")
+        .args(["plan", "-f", &example, "--graph-url", url, "--allow-custom-graph-host"]);
+    crate::launch::run_off_runtime(command).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_does_not_resolve_is_shown_on_each_retry_and_given_up_after_two() {
+    let (code, stdout, stderr) = plan_against("https://nonexistent.invalid").await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let retries: Vec<&str> = stderr.lines().filter(|line| line.contains("Graph unreachable")).collect();
+    assert_eq!(retries.len(), 2, "one line a retry, two retries: {stderr}");
+    assert!(
+        retries[0].contains("Graph unreachable (name resolution failed): retrying in ")
+            && retries[0].ends_with("attempt 2 of 3"),
+        "{stderr}"
+    );
+    assert!(retries[1].ends_with("attempt 3 of 3"), "{stderr}");
+    assert!(stderr.contains("name resolution failed"), "the error says why: {stderr}");
+    assert!(!stderr.contains(SENTINEL));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_fails_at_once_and_says_so() {
+    // A loopback port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (code, stdout, stderr) = plan_against(&format!("http://127.0.0.1:{port}")).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("could not connect") && stderr.to_lowercase().contains("refused"), "{stderr}");
+    assert!(!stderr.contains("retrying"), "nothing listens there: not retried: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_breaks_is_shown_on_each_retry_at_default_verbosity() {
+    // A server that accepts and closes every connection before answering.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else { break };
+            drop(socket);
+        }
+    });
+    let (code, stdout, stderr) = plan_against(&format!("http://127.0.0.1:{port}")).await;
+    server.abort();
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let retries: Vec<&str> = stderr.lines().filter(|line| line.contains("Graph unreachable (")).collect();
+    assert!(!retries.is_empty(), "{stderr}");
+    assert!(retries[0].ends_with("attempt 2 of 9"), "{stderr}");
+    assert!(retries.iter().all(|line| line.contains("retrying in ")), "{stderr}");
+}

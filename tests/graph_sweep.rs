@@ -104,12 +104,17 @@ fn ids(seed: &StateDocument, kind: PrincipalKind) -> BTreeSet<String> {
     list.iter().map(|principal| principal.id.clone()).collect()
 }
 
-/// The list requests of a collection, by their `$filter` (`None`: unfiltered).
+/// The pages read of a collection, by their `$filter` (`None`:
+/// unfiltered); the counts that place the boundaries are left out.
 fn filters(emulator: &RunningEmulator, collection: &str) -> Vec<Option<String>> {
     emulator
         .requests()
         .into_iter()
         .filter(|request| request.path == format!("/v1.0/{collection}") && request.batch_item.is_none())
+        .filter(|request| {
+            let query = request.query.as_deref().unwrap_or_default();
+            !query.contains("$count=true") && !query.contains("%24count=true")
+        })
         .map(|request| {
             let query = request.query.unwrap_or_default();
             url::form_urlencoded::parse(query.as_bytes())
@@ -149,15 +154,16 @@ async fn sixteen_ranges_read_every_principal_exactly_once() {
         );
         assert_eq!(swept.read_twice, 0, "{collection}");
         assert_eq!(read, expected, "{collection}: the principals read are the emulator's own list");
-        // The ranges were used: the probe page unfiltered, then only filtered pages.
+        // The ranges were used: only filtered pages (the population and the
+        // boundaries come from counts).
         let filters = filters(&emulator, collection);
         let distinct: BTreeSet<&String> = filters.iter().flatten().collect();
         assert_eq!(swept.partitions, distinct.len(), "{collection}: {distinct:#?}");
         assert!(swept.partitions >= 12, "{collection}: {} ranges", swept.partitions);
         assert_eq!(
             filters.iter().filter(|filter| filter.is_none()).count(),
-            1,
-            "{collection}: only the probe"
+            0,
+            "{collection}: no probe page"
         );
         if kind == PrincipalKind::User {
             assert!(distinct.iter().all(|filter| filter.contains(" ge ") || filter.contains(" le ")));
@@ -287,8 +293,10 @@ async fn the_emulator_serves_upn_ranges_and_app_id_prefixes_as_documented() {
         }
         request.send()
     };
-    // `ge`/`le` on userPrincipalName, with the advanced query parameters.
-    let answer = get("users?$filter=userPrincipalName%20ge%20'a'%20and%20userPrincipalName%20le%20'n'&$count=true&$top=999&$select=userPrincipalName", true).await.unwrap();
+    // `ge`/`le` on userPrincipalName, as the sweep sends them: no advanced
+    // query parameters (`le` is documented so; `ge` is served too, and
+    // `refuse_upn_ranges` refuses both).
+    let answer = get("users?$filter=userPrincipalName%20ge%20'a'%20and%20userPrincipalName%20le%20'n'&$top=999&$select=userPrincipalName", false).await.unwrap();
     assert_eq!(answer.status(), 200);
     let body: serde_json::Value = answer.json().await.unwrap();
     let upns: Vec<String> = body["value"]
@@ -304,11 +312,12 @@ async fn the_emulator_serves_upn_ranges_and_app_id_prefixes_as_documented() {
         .map(str::to_lowercase)
         .filter(|upn| upn.as_str() >= "a" && upn.as_str() <= "n")
         .count();
-    assert_eq!((upns.len(), body["@odata.count"].as_u64()), (expected, Some(expected as u64)));
+    assert_eq!(upns.len(), expected);
     assert!(expected > 0 && upns.iter().all(|upn| upn.as_str() >= "a" && upn.as_str() <= "n"));
-    // Without them: refused, like `endsWith` (the emulator's stricter reading).
-    let refused = get("users?$filter=userPrincipalName%20ge%20'a'", false).await.unwrap();
-    assert_eq!(refused.status(), 400);
+    // With the advanced query parameters, counted too.
+    let answer = get("users?$filter=userPrincipalName%20ge%20'a'%20and%20userPrincipalName%20le%20'n'&$count=true&$top=999&$select=id", true).await.unwrap();
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["@odata.count"].as_u64(), Some(expected as u64));
     // `ge` on another property: refused.
     let refused = get("users?$filter=displayName%20ge%20'a'&$count=true", true).await.unwrap();
     assert_eq!(refused.status(), 400);
@@ -324,5 +333,195 @@ async fn the_emulator_serves_upn_ranges_and_app_id_prefixes_as_documented() {
         .count();
     assert_eq!(body["value"].as_array().unwrap().len(), expected);
     assert!(expected > 0);
+    emulator.shutdown().await;
+}
+
+// ── what a stricter or slower Graph does to a sweep ──
+
+/// `population`, with every UPN starting with a character Microsoft
+/// documents for UPNs (the others become `q`): what the documented split
+/// by first character covers.
+fn documented_population(users: usize, apps: usize, holder_every: usize) -> StateDocument {
+    let mut seed = population(users, apps, holder_every);
+    for user in &mut seed.users {
+        let upn = user.user_principal_name.take().unwrap();
+        let first = upn.chars().next().unwrap();
+        let documented = first.is_ascii_alphanumeric() || "'.-_!#^~".contains(first);
+        user.user_principal_name =
+            Some(if documented { upn } else { format!("q{}", &upn[first.len_utf8()..]) });
+    }
+    seed
+}
+
+/// Sweeps every principal of `kind` and holds the read to the seed: each
+/// read once. Returns the sweep and the distinct filters sent.
+async fn swept_exactly_once(
+    emulator: &RunningEmulator,
+    seed: &StateDocument,
+    kind: PrincipalKind,
+) -> (entra_csa::graph::read::Swept, BTreeSet<Option<String>>) {
+    let client = client(emulator, ClientOptions { sweep_partitions: Some(16), ..fast_options() });
+    let before = emulator.requests().len();
+    let swept = entra_csa::graph::read::sweep(&client, kind).await.unwrap();
+    let expected = ids(seed, kind);
+    let read: BTreeSet<String> =
+        swept.principals.iter().map(|principal| principal.object_id.clone()).collect();
+    assert_eq!((swept.read as usize, swept.read_twice), (expected.len(), 0), "{kind:?}: {:?}", swept.notes);
+    assert_eq!(read, expected, "{kind:?}: the principals read are the emulator's own list");
+    let collection = match kind {
+        PrincipalKind::User => "users",
+        PrincipalKind::ServicePrincipal => "servicePrincipals",
+    };
+    let sent: Vec<Option<String>> = filters(emulator, collection);
+    let distinct = sent[sent.len().min(before)..].iter().cloned().collect();
+    (swept, distinct)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_upn_range_falls_back_to_the_documented_split_by_first_character() {
+    let seed = documented_population(3_000, 0, 1);
+    let emulator = emulator(EmulatorConfig {
+        seed_state: seed.clone(),
+        page_size: 40,
+        refuse_upn_ranges: true,
+        ..Default::default()
+    })
+    .await;
+    let (swept, filters) = swept_exactly_once(&emulator, &seed, PrincipalKind::User).await;
+    assert_eq!(swept.partitions, 44, "one range per documented first character");
+    assert!(filters.iter().flatten().any(|filter| filter.starts_with("startsWith(userPrincipalName,")));
+    assert_eq!(swept.notes.len(), 1, "{:?}", swept.notes);
+    assert!(
+        swept.notes[0].contains("refused the range filter `userPrincipalName")
+            && swept.notes[0].contains("HTTP 400 Request_UnsupportedQuery")
+            && swept.notes[0].contains("by first character of userPrincipalName"),
+        "{}",
+        swept.notes[0]
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upns_outside_the_documented_characters_fall_back_to_one_sweep() {
+    // `$`, `é`, `{` and `&` start some UPNs: a split by first character
+    // could miss them, so a refused range leads to the single sweep.
+    let seed = population(2_000, 0, 1);
+    let emulator = emulator(EmulatorConfig {
+        seed_state: seed.clone(),
+        page_size: 40,
+        refuse_upn_ranges: true,
+        ..Default::default()
+    })
+    .await;
+    let (swept, _) = swept_exactly_once(&emulator, &seed, PrincipalKind::User).await;
+    assert_eq!(swept.partitions, 1);
+    assert!(
+        swept.notes.len() == 1 && swept.notes[0].ends_with("read in one sweep instead"),
+        "{:?}",
+        swept.notes
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_app_id_prefix_falls_back_to_one_sweep() {
+    let seed = population(0, 1_200, 1);
+    let emulator = emulator(EmulatorConfig {
+        seed_state: seed.clone(),
+        page_size: 40,
+        refuse_app_id_prefix: true,
+        ..Default::default()
+    })
+    .await;
+    let (swept, filters) = swept_exactly_once(&emulator, &seed, PrincipalKind::ServicePrincipal).await;
+    assert_eq!(swept.partitions, 1);
+    assert!(filters.iter().flatten().all(|filter| filter.starts_with("startsWith(appId,")));
+    assert!(
+        swept.notes.len() == 1
+            && swept.notes[0].contains("refused the range filter `startsWith(appId,")
+            && swept.notes[0].ends_with("read in one sweep instead"),
+        "{:?}",
+        swept.notes
+    );
+    emulator.shutdown().await;
+}
+
+/// The plan of `contoso.yaml` with `undeclaredAssignments: report` (every
+/// principal swept, the split as the client chooses) against a tenant of
+/// 2,000 users and 400 service principals, under `knob`.
+async fn drift_plan_under(knob: impl FnOnce(&mut EmulatorConfig)) -> entra_csa::plan::Plan {
+    let mut config = EmulatorConfig {
+        seed_state: documented_population(2_000, 400, 10),
+        page_size: 50,
+        ..Default::default()
+    };
+    knob(&mut config);
+    let emulator = emulator(config).await;
+    // Sixteen ranges of each kind, as a tenant many times this size gets.
+    let tenant =
+        tenant_with(&emulator, "test-token", ClientOptions { sweep_partitions: Some(16), ..fast_options() });
+    let mut desired = desired("examples/contoso.yaml");
+    desired.policy.undeclared_assignments = entra_csa::model::UndeclaredAssignments::Report;
+    let plan = plan_of(&tenant, &desired).await;
+    emulator.shutdown().await;
+    plan
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_are_unchanged_under_each_knob_of_a_stricter_or_lagging_graph() {
+    let reference = drift_plan_under(|_| {}).await;
+    assert!(!reference.changes.is_empty() && reference.drift.len() >= 200, "{}", reference.drift.len());
+    assert!(reference.notes.iter().all(|note| !note.message.contains("refused")), "{:?}", reference.notes);
+    type Knob = fn(&mut EmulatorConfig);
+    let knobs: [(&str, Knob); 4] = [
+        ("refuse_upn_ranges", |config| config.refuse_upn_ranges = true),
+        ("refuse_app_id_prefix", |config| config.refuse_app_id_prefix = true),
+        ("both", |config| {
+            config.refuse_upn_ranges = true;
+            config.refuse_app_id_prefix = true;
+        }),
+        ("advanced_query_lag", |config| config.advanced_query_lag = std::time::Duration::from_secs(60)),
+    ];
+    for (name, knob) in knobs {
+        let plan = drift_plan_under(knob).await;
+        assert_eq!(plan.changes, reference.changes, "{name}");
+        assert_eq!(plan.conflicts, reference.conflicts, "{name}");
+        assert_eq!(plan.drift, reference.drift, "{name}");
+        assert_eq!(plan.fingerprint, reference.fingerprint, "{name}");
+        let refusals =
+            plan.notes.iter().filter(|note| note.message.contains("refused the range filter")).count();
+        let expected = match name {
+            "both" => 2,
+            "advanced_query_lag" => 0,
+            _ => 1,
+        };
+        assert_eq!(refusals, expected, "{name}: {:?}", plan.notes);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_then_plan_at_once_is_empty_while_the_index_lags() {
+    // Advanced queries see the tenant as it was a minute ago: a plan that
+    // read its pages from the index would see the values from before the
+    // apply and plan them again.
+    let emulator = emulator(EmulatorConfig {
+        seed_state: population(1_500, 100, 10),
+        advanced_query_lag: std::time::Duration::from_secs(60),
+        ..Default::default()
+    })
+    .await;
+    let tenant = tenant_with(&emulator, "test-token", fast_options());
+    let mut desired = desired("examples/contoso.yaml");
+    desired.policy.undeclared_assignments = entra_csa::model::UndeclaredAssignments::Report;
+    let plan = apply_and_converge(&tenant, &desired).await;
+    assert!(plan.changes.len() > 3, "{}", plan.changes.len());
+    // The only advanced queries were the counts.
+    let advanced: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter(|request| request.query.as_deref().is_some_and(|query| query.contains("$count")))
+        .map(|request| request.path)
+        .collect();
+    assert!(advanced.is_empty(), "{advanced:?}");
     emulator.shutdown().await;
 }

@@ -29,7 +29,12 @@ pub fn splice_section(report: &str, heading: &str, section: &str) -> String {
 /// `--groups`, `cargo bench --bench sweep` and `--bench impact`): a whole run
 /// of the scale benchmark keeps them.
 pub const MILLION_HEADING: &str = "## Local plan at a million principals";
-pub const SWEEP_HEADING: &str = "## Tenants of a million principals";
+/// `cargo bench --bench sweep -- --config NAME`, one section each.
+pub const SWEEP_HEADINGS: [&str; 3] = [
+    "## Partitioned sweep: 40,000 users with skewed names",
+    "## Partitioned sweep: 200,000 principals",
+    "## Partitioned sweep: a million principals",
+];
 /// `cargo bench --bench impact` prints its section, pasted in by hand.
 pub const IMPACT_HEADING: &str = "## Impact on Conditional Access";
 

@@ -522,6 +522,22 @@ pub struct EmulatorArgs {
     /// Multiply the Retry-After of injected 429s (e.g. 0.05 for fast tests).
     #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
     pub retry_after_scale: f64,
+
+    /// Refuse `ge`/`le` on userPrincipalName (400), as a tenant may:
+    /// Microsoft's filter table leaves `ge` blank for it.
+    #[arg(long)]
+    pub refuse_upn_ranges: bool,
+
+    /// Refuse `startsWith(appId, …)` without `$count=true` and
+    /// `ConsistencyLevel: eventual` (400), as a tenant may: the filter table
+    /// leaves it blank.
+    #[arg(long)]
+    pub refuse_app_id_prefix: bool,
+
+    /// Advanced queries (`ConsistencyLevel: eventual`) see the tenant as it
+    /// was this long ago, as Graph's eventually consistent index may.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub advanced_query_lag_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

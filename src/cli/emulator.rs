@@ -53,6 +53,9 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
         outage: args
             .outage_ms
             .map(|ms| Window { after_writes: args.outage_after_writes, duration: Duration::from_millis(ms) }),
+        refuse_upn_ranges: args.refuse_upn_ranges,
+        refuse_app_id_prefix: args.refuse_app_id_prefix,
+        advanced_query_lag: Duration::from_millis(args.advanced_query_lag_ms),
         // A person poking the emulator with DELETE gets the 405 and a warning.
         expect_deletes: true,
     };

@@ -120,6 +120,20 @@ pub struct EmulatorConfig {
     /// `throttle: Graph`): the write bucket starts empty, and only the rest
     /// of each refill is left.
     pub other_app_share: f64,
+    /// Refuse `ge` and `le` on `userPrincipalName` (400
+    /// `Request_UnsupportedQuery`), with or without advanced query
+    /// parameters: Microsoft's filter table leaves `ge` blank for it, so a
+    /// tenant may refuse the ranges a sweep is split into.
+    pub refuse_upn_ranges: bool,
+    /// Refuse `startsWith(appId, …)` without advanced query parameters (400
+    /// `Request_UnsupportedQuery`): the `servicePrincipal` page lists it,
+    /// the filter table leaves it blank.
+    pub refuse_app_id_prefix: bool,
+    /// Advanced queries (`ConsistencyLevel: eventual`, `$count`, `$search`)
+    /// see the tenant as it was this long ago, as the eventually consistent
+    /// index Microsoft describes may. Keeps a copy of the store per write
+    /// while it matters: a knob for tests, not for a million principals.
+    pub advanced_query_lag: Duration,
     /// The test means to send DELETEs (to check they are refused). Without
     /// it, a `RunningEmulator` that received any DELETE panics when dropped,
     /// so every test that uses the emulator proves the client never sent one.
@@ -159,6 +173,9 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("storm_retry_after", &self.storm_retry_after)
             .field("outage", &self.outage)
             .field("other_app_share", &self.other_app_share)
+            .field("refuse_upn_ranges", &self.refuse_upn_ranges)
+            .field("refuse_app_id_prefix", &self.refuse_app_id_prefix)
+            .field("advanced_query_lag", &self.advanced_query_lag)
             .field("expect_deletes", &self.expect_deletes)
             .finish_non_exhaustive()
     }
@@ -188,6 +205,9 @@ impl Default for EmulatorConfig {
             storm_retry_after: Duration::from_secs(2),
             outage: None,
             other_app_share: 0.0,
+            refuse_upn_ranges: false,
+            refuse_app_id_prefix: false,
+            advanced_query_lag: Duration::ZERO,
             expect_deletes: false,
         }
     }

@@ -46,6 +46,14 @@ impl GraphRequest {
     fn eventual_consistency(&self) -> bool {
         self.header("consistencylevel").is_some_and(|level| level.trim().eq_ignore_ascii_case("eventual"))
     }
+
+    /// An advanced query, answered from Graph's eventually consistent
+    /// index: a read with `ConsistencyLevel: eventual`, which every advanced
+    /// query (`$count`, `$search`, the advanced operators) needs; without it
+    /// `$search` and `/$count` are refused and `$count=true` is ignored.
+    pub fn is_advanced(&self) -> bool {
+        !self.is_write() && self.eventual_consistency()
+    }
 }
 
 /// What the request sees of the emulator besides the store.
@@ -57,6 +65,10 @@ pub struct RouteContext {
     pub expansion: Expansion,
     pub replication_lag: Duration,
     pub now: Instant,
+    /// Filters a stricter Graph refuses (`EmulatorConfig::refuse_upn_ranges`,
+    /// `refuse_app_id_prefix`).
+    pub refuse_upn_ranges: bool,
+    pub refuse_app_id_prefix: bool,
 }
 
 /// A response body before the HTTP edge renders it.
@@ -439,7 +451,7 @@ fn route(
             Ok(GraphResponse::no_content())
         }
         (Route::Principals(kind), &Method::GET) => list_principals(store, kind, request, context),
-        (Route::PrincipalCount(kind), &Method::GET) => count_principals(store, kind, request),
+        (Route::PrincipalCount(kind), &Method::GET) => count_principals(store, kind, request, context),
         (Route::Principal(kind, key), &Method::GET) => {
             let options = QueryOptions::parse(&request.query, &["$select"])?;
             let index = store
@@ -803,6 +815,7 @@ fn check_principal_filter(
     filter: &Filter,
     advanced: bool,
     grants: Grants,
+    context: &RouteContext,
 ) -> Result<(), GraphError> {
     for path in filter.paths() {
         match path {
@@ -848,12 +861,26 @@ fn check_principal_filter(
             resource_name(kind)
         )));
     }
-    // Emulator's choice: Graph documents that `eq` and `startsWith` on
-    // `userPrincipalName` need no advanced query parameters, not that `ge`
-    // and `le` do not, so they need them here (the stricter reading).
-    if filter.uses_bounds() && !advanced {
+    // Emulator's choice: Microsoft's filter table marks `le` on
+    // `userPrincipalName` as supported by default and leaves `ge` blank;
+    // both are served here, and `refuse_upn_ranges` refuses both (the
+    // stricter reading, which the reader must survive).
+    if filter.uses_bounds() && context.refuse_upn_ranges {
         return Err(GraphError::unsupported_query(
             "Operator 'ge'/'le' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information",
+        ));
+    }
+    // The same for `startsWith` on `appId`, listed on the servicePrincipal
+    // page and blank in the table: served, or refused without the advanced
+    // query parameters under `refuse_app_id_prefix`.
+    let app_id_prefix = |part: &Filter| matches!(part, Filter::StartsWith { path, .. } if path.len() == 1 && path[0] == "appId");
+    if kind == PrincipalKind::ServicePrincipal
+        && context.refuse_app_id_prefix
+        && !advanced
+        && filter_any(filter, &app_id_prefix)
+    {
+        return Err(GraphError::unsupported_query(
+            "Operator 'startsWith' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information",
         ));
     }
     if filter.uses_ends_with() && !advanced {
@@ -880,6 +907,7 @@ fn principal_options(
     store: &Store,
     kind: PrincipalKind,
     request: &GraphRequest,
+    context: &RouteContext,
 ) -> Result<QueryOptions, GraphError> {
     let options = QueryOptions::parse(
         &request.query,
@@ -898,6 +926,7 @@ fn principal_options(
             filter,
             request.eventual_consistency() && options.count,
             request.grants,
+            context,
         )?;
     }
     Ok(options)
@@ -938,7 +967,7 @@ fn list_principals(
     request: &GraphRequest,
     context: &RouteContext,
 ) -> Result<GraphResponse, GraphError> {
-    let options = principal_options(store, kind, request)?;
+    let options = principal_options(store, kind, request, context)?;
     let fragment = select_fragment(collection_name(kind), &options, false);
     // `$count=true` without ConsistencyLevel is silently ignored (C-AQ).
     let count = options.count && request.eventual_consistency();
@@ -967,11 +996,12 @@ fn count_principals(
     store: &Store,
     kind: PrincipalKind,
     request: &GraphRequest,
+    context: &RouteContext,
 ) -> Result<GraphResponse, GraphError> {
     if !request.eventual_consistency() {
         return Err(GraphError::bad_request("$count is not currently supported."));
     }
-    let options = principal_options(store, kind, request)?;
+    let options = principal_options(store, kind, request, context)?;
     let count = matching_principals(store, kind, &options).len();
     Ok(GraphResponse {
         status: StatusCode::OK,

@@ -4,6 +4,7 @@
 //! Both `server` (the HTTP handler) and `batch` (the `$batch` envelope) serve
 //! through it; neither imports the other.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -53,6 +54,9 @@ pub struct Shared {
     writes_seen: AtomicU64,
     storm_began: Mutex<Option<Instant>>,
     outage_began: Mutex<Option<Instant>>,
+    /// With `advanced_query_lag`: when each recent write came, and the store
+    /// just before it, oldest first, for advanced queries to read from.
+    before_writes: Mutex<VecDeque<(Instant, Store)>>,
 }
 
 /// The fault injector a start (or a reset) begins with.
@@ -101,6 +105,7 @@ impl Shared {
             writes_seen: AtomicU64::new(0),
             storm_began: Mutex::new(None),
             outage_began: Mutex::new(None),
+            before_writes: Mutex::new(VecDeque::new()),
             config,
         })
     }
@@ -140,6 +145,7 @@ impl Shared {
 
     pub(super) fn reset(&self) {
         *lock(&self.store) = self.seed_store.clone();
+        lock(&self.before_writes).clear();
         lock(&self.log).clear();
         *lock(&self.stats) = Stats::default();
         *lock(&self.throttler) = throttler(&self.config);
@@ -280,8 +286,13 @@ impl Shared {
                     expansion: self.config.expansion,
                     replication_lag: self.config.replication_lag,
                     now,
+                    refuse_upn_ranges: self.config.refuse_upn_ranges,
+                    refuse_app_id_prefix: self.config.refuse_app_id_prefix,
                 };
-                let mut response = dispatch(&mut store, request, &context);
+                let mut response = match self.lagging_store(&store, request, now) {
+                    Some(mut past) => dispatch(&mut past, request, &context),
+                    None => dispatch(&mut store, request, &context),
+                };
                 if let Some(percentage) = limit_percentage {
                     response
                         .headers
@@ -297,6 +308,33 @@ impl Shared {
                 response
             }
         }
+    }
+}
+
+impl Shared {
+    /// With `advanced_query_lag`: keeps the store as it is before a write,
+    /// and gives an advanced query the store as it was `advanced_query_lag`
+    /// ago (the store before the first write since then); `None` serves the
+    /// store as it is.
+    fn lagging_store(&self, store: &Store, request: &GraphRequest, now: Instant) -> Option<Store> {
+        let lag = self.config.advanced_query_lag;
+        if lag.is_zero() {
+            return None;
+        }
+        let mut before_writes = lock(&self.before_writes);
+        // Writes older than the lag are seen by every query.
+        let as_of = now.checked_sub(lag);
+        while before_writes.front().is_some_and(|(at, _)| as_of.is_some_and(|as_of| *at <= as_of)) {
+            before_writes.pop_front();
+        }
+        if request.is_write() {
+            before_writes.push_back((now, store.clone()));
+            return None;
+        }
+        if !request.is_advanced() {
+            return None;
+        }
+        before_writes.front().map(|(_, before)| before.clone())
     }
 }
 

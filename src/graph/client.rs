@@ -96,6 +96,11 @@ pub enum GraphError {
     },
     #[error("{method} {path}: {message}")]
     Transport { method: String, path: String, message: String },
+    /// The request got no answer: the name did not resolve, the connection
+    /// or its TLS handshake failed, or it timed out. Retried, and each retry
+    /// is shown at default verbosity (`with_retries`).
+    #[error("{method} {path}: {message}")]
+    Unreachable { method: String, path: String, reason: Unreachable, message: String },
     /// The host refused the connection: nothing listens there, so retrying
     /// would only delay the report of a wrong `--graph-url`.
     #[error("{method} {path}: {message}")]
@@ -120,7 +125,9 @@ impl GraphError {
     pub fn is_retryable(&self) -> bool {
         match self {
             GraphError::Status { status, method, .. } => is_retryable(method, *status),
-            GraphError::Transport { .. } | GraphError::ItemsPending { .. } => true,
+            GraphError::Transport { .. }
+            | GraphError::Unreachable { .. }
+            | GraphError::ItemsPending { .. } => true,
             _ => false,
         }
     }
@@ -179,6 +186,14 @@ impl GraphError {
         match self.hint() {
             Some(hint) => format!("{self} (hint: {hint})"),
             None => self.to_string(),
+        }
+    }
+
+    /// Why Graph could not be reached, for a request that got no answer.
+    pub fn unreachable(&self) -> Option<Unreachable> {
+        match self {
+            GraphError::Unreachable { reason, .. } => Some(*reason),
+            _ => None,
         }
     }
 
@@ -333,6 +348,11 @@ impl GraphClient {
         self.read_pacer.lock().expect("read pacer lock").tenant_users(users, Instant::now());
     }
 
+    /// The read quota the client paces under: resource units per 10 s.
+    pub fn read_quota(&self) -> u32 {
+        self.read_pacer.lock().expect("read pacer lock").budget()
+    }
+
     /// Waits until the read pacer lets a read go; says how long that took.
     async fn pace_read(&self) -> Duration {
         let started = Instant::now();
@@ -399,20 +419,15 @@ impl GraphClient {
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
-                let kind = if error.is_timeout() {
-                    "timed out"
-                } else if error.is_connect() {
-                    "could not connect"
-                } else {
-                    "connection failed"
-                };
+                let reason = Unreachable::of(&error);
+                let kind = reason.described();
                 tracing::debug!(%method, %path, elapsed_ms = started.elapsed().as_millis() as u64, "{kind}");
                 let refused = connection_refused(&error);
                 let message = format!("{kind}: {}", error_chain(&error.without_url()));
                 return Err(if refused {
                     GraphError::Refused { method: method.to_string(), path, message }
                 } else {
-                    GraphError::Transport { method: method.to_string(), path, message }
+                    GraphError::Unreachable { method: method.to_string(), path, reason, message }
                 });
             }
         };
@@ -484,7 +499,22 @@ impl GraphClient {
 
     /// One page of a collection at `url`.
     pub async fn page(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Page, GraphError> {
-        let answer = self.send(Method::GET, url, None, headers, 0).await?;
+        self.page_retried(url, headers, self.options.retry).await
+    }
+
+    /// One page, retried as `policy` says (a request whose answer only
+    /// speeds a read up gives up sooner).
+    pub async fn page_retried(
+        &self,
+        url: &Url,
+        headers: &[(&str, &str)],
+        policy: RetryPolicy,
+    ) -> Result<Page, GraphError> {
+        let answer = self
+            .with_retries(policy, "retrying", &|| 0, move |sent_in| async move {
+                self.attempt(&Method::GET, url, None, headers, 0, sent_in).await
+            })
+            .await?;
         let path = shown(url);
         let body_error = |message: &str| GraphError::Body {
             method: "GET".into(),
@@ -591,7 +621,28 @@ impl GraphClient {
                 budget.progressed();
             }
             let Some(delay) = budget.next(refusal) else { return Err(error) };
-            tracing::info!(retry_in_ms = delay.as_millis() as u64, "{what}: {error}");
+            match error.unreachable() {
+                Some(reason) => {
+                    let most = match reason {
+                        Unreachable::NameResolution => UNRESOLVED_NAME_RETRIES,
+                        _ => policy.max_attempts,
+                    };
+                    if budget.failures() > most {
+                        return Err(error);
+                    }
+                    // One line a retry, at default verbosity: a CI log that
+                    // cannot reach Graph says so instead of stalling.
+                    tracing::warn!(
+                        "Graph unreachable ({}): retrying in {}, attempt {} of {}",
+                        reason.described(),
+                        seconds(delay),
+                        budget.failures() + 1,
+                        most + 1
+                    );
+                    tracing::debug!("{what}: {error}");
+                }
+                None => tracing::info!(retry_in_ms = delay.as_millis() as u64, "{what}: {error}"),
+            }
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
@@ -718,6 +769,68 @@ pub fn next_link(base: &Url, link: &str) -> Result<Url, String> {
         ));
     }
     Ok(next)
+}
+
+/// Retries of a request whose host name did not resolve: two, so a
+/// resolver's hiccup (a second or two) is ridden out, while a name that
+/// does not exist, a runner without DNS or a misspelt `--graph-url` is
+/// reported within seconds instead of after eight waits (minutes). Waiting
+/// does not make a name exist.
+pub const UNRESOLVED_NAME_RETRIES: usize = 2;
+
+/// Why a request got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreachable {
+    NameResolution,
+    Tls,
+    Connect,
+    Timeout,
+    /// The connection broke (reset, closed) before the answer.
+    Connection,
+}
+
+impl Unreachable {
+    fn of(error: &reqwest::Error) -> Unreachable {
+        if error.is_timeout() {
+            return Unreachable::Timeout;
+        }
+        let chain = error_chain(error).to_ascii_lowercase();
+        if ["dns error", "failed to lookup address", "name or service not known", "no such host"]
+            .iter()
+            .any(|said| chain.contains(said))
+        {
+            Unreachable::NameResolution
+        } else if ["certificate", "tls", "handshake"].iter().any(|said| chain.contains(said)) {
+            Unreachable::Tls
+        } else if error.is_connect() {
+            Unreachable::Connect
+        } else {
+            Unreachable::Connection
+        }
+    }
+
+    /// As the retry line and the error show it.
+    pub fn described(self) -> &'static str {
+        match self {
+            Unreachable::NameResolution => "name resolution failed",
+            Unreachable::Tls => "TLS handshake failed",
+            Unreachable::Connect => "could not connect",
+            Unreachable::Timeout => "timed out",
+            Unreachable::Connection => "connection failed",
+        }
+    }
+}
+
+/// A wait as people read it: `30 s`, `1.5 s`, `0.25 s`.
+fn seconds(wait: Duration) -> String {
+    let seconds = wait.as_secs_f64();
+    if seconds >= 10.0 {
+        format!("{seconds:.0} s")
+    } else if seconds >= 1.0 {
+        format!("{seconds:.1} s")
+    } else {
+        format!("{seconds:.2} s")
+    }
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {

@@ -1,7 +1,12 @@
 //! Splitting a sweep of every user or service principal into ranges that
 //! are read side by side, so a drift check of a million users waits for
 //! about a sixteenth of the pages one after another instead of all of them.
-//! Pure: the reader supplies the population and a sample of keys.
+//! Pure: the reader supplies the population, a sample of keys and the time
+//! a page took.
+//!
+//! No range carries the advanced query parameters (`$count=true`,
+//! `ConsistencyLevel: eventual`): those are answered from an index Microsoft
+//! describes as eventually consistent, and a plan must see the latest writes.
 //!
 //! Why the ranges cover every principal exactly once:
 //! - Users are split on `userPrincipalName` with `le`/`ge` at boundaries
@@ -14,10 +19,23 @@
 //!   linguistic) orders alike; the reader still checks each principal
 //!   against its range and falls back to the single sweep if Graph's order
 //!   differs. No alphabet of UPNs is assumed, so `$`, `_`, digits or any
-//!   character a UPN may start with are covered.
+//!   character a UPN may start with are covered. Microsoft's filter table
+//!   marks `le` on `userPrincipalName` as supported by default but leaves
+//!   `ge` blank, so a 400 on any of these ranges falls back to the next split.
+//! - The documented split of users: `startsWith(userPrincipalName,'c')` for
+//!   each character `c` a UPN may start with. Microsoft marks `startsWith`
+//!   on `userPrincipalName` as supported by default, and documents that a
+//!   UPN holds only `A`–`Z`, `a`–`z`, `0`–`9` and `' . - _ ! # ^ ~` before
+//!   its `@` (the `user` resource's `userPrincipalName`); `startsWith` ignores
+//!   case, so the 44 ranges of `USER_FIRST_CHARACTERS` cover every UPN once.
+//!   It splits less evenly (one range per character), so it is the fallback.
 //! - Service principals are split on the first hex digit of `appId`
 //!   (`startsWith(appId,'0')` … `'f'`): every appId is a GUID, and a
-//!   `startsWith` with one character is exactly one of sixteen.
+//!   `startsWith` with one character is exactly one of sixteen. The
+//!   `servicePrincipal` page lists `startsWith` for `appId` but the filter
+//!   table leaves it blank, so a 400 falls back to the single sweep.
+
+use std::time::Duration;
 
 /// A range of one kind of principal, read as one paged query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,9 +43,17 @@ pub enum Range {
     /// Users whose `userPrincipalName` lies between the bounds (inclusive;
     /// no UPN equals a bound); `None` is unbounded.
     UserPrincipalNames { from: Option<String>, to: Option<String> },
+    /// Users whose `userPrincipalName` starts with this character (in
+    /// either case).
+    UserPrefix(char),
     /// Service principals whose `appId` starts with this hex digit.
     AppIdPrefix(char),
 }
+
+/// The characters Microsoft documents a UPN's alias may hold (the `user`
+/// resource's `userPrincipalName`: `A`–`Z`, `a`–`z`, `0`–`9`, `' . - _ ! #
+/// ^ ~`), lowercased: `startsWith` ignores case. A UPN starts with one.
+pub const USER_FIRST_CHARACTERS: &str = "abcdefghijklmnopqrstuvwxyz0123456789'.-_!#^~";
 
 /// The hex digits an `appId` (a GUID) starts with.
 pub const HEX_DIGITS: [char; 16] =
@@ -47,15 +73,26 @@ impl Range {
                     (None, None) => String::new(),
                 }
             }
+            Range::UserPrefix(first) => Range::filter_for_prefix(&first.to_string()),
             Range::AppIdPrefix(digit) => format!("startsWith(appId,'{digit}')"),
         }
     }
 
-    /// Whether Graph needs the advanced query parameters (`$count=true`
-    /// and `ConsistencyLevel: eventual`) for it: `startsWith` and `eq` are
-    /// documented to work without them, `ge`/`le` are not, so they get them.
-    pub fn advanced(&self) -> bool {
-        matches!(self, Range::UserPrincipalNames { from, to } if from.is_some() || to.is_some())
+    /// `startsWith(userPrincipalName,'prefix')`: a range of one first
+    /// character, or a prefix counted to place the boundaries.
+    pub fn filter_for_prefix(prefix: &str) -> String {
+        format!("startsWith(userPrincipalName,{})", literal(prefix))
+    }
+
+    /// Whether Microsoft's filter table marks every operator of the range
+    /// as supported without advanced query parameters; a range that is not
+    /// may be refused (400), and the reader then falls back.
+    pub fn documented(&self) -> bool {
+        match self {
+            Range::UserPrincipalNames { from, .. } => from.is_none(),
+            Range::UserPrefix(_) => true,
+            Range::AppIdPrefix(_) => false,
+        }
     }
 
     /// Whether the range holds `key` when keys compare as `compare` does:
@@ -67,8 +104,8 @@ impl Range {
                 from.as_deref().is_none_or(|from| compare(key, from) != Less)
                     && to.as_deref().is_none_or(|to| compare(key, to) != Greater)
             }
-            Range::AppIdPrefix(digit) => {
-                key.chars().next().is_some_and(|first| first.to_ascii_lowercase() == *digit)
+            Range::UserPrefix(first) | Range::AppIdPrefix(first) => {
+                key.chars().next().is_some_and(|character| character.to_ascii_lowercase() == *first)
             }
         }
     }
@@ -82,9 +119,17 @@ fn literal(text: &str) -> String {
 /// Most ranges read side by side.
 pub const MAX_PARTITIONS: usize = 16;
 
-/// Extra requests a partitioned sweep may cost, as a share of the single
-/// sweep's pages.
-pub const EXTRA_REQUEST_SHARE: f64 = 0.02;
+/// The share of the tenant's read quota (resource units per 10 s, by its
+/// size class) one partitioned sweep may use. Users and service principals
+/// are swept side by side, so both together stay under 80 %, below the read
+/// pacer's 90 %: what is left serves the other readers of the same quota.
+pub const SWEEP_QUOTA_SHARE: f64 = 0.4;
+
+/// What one page of a sweep costs: a `GET` of users is 2 resource units and
+/// of service principals 1, `$select` takes 1 off, and no request costs
+/// less than 1 (Microsoft Graph service-specific throttling limits,
+/// identity and access).
+pub const RESOURCE_UNITS_PER_PAGE: f64 = 1.0;
 
 /// What a sweep of every principal of a kind costs: the requests it sends,
 /// and the pages read one after another (its wall time, in pages: Graph's
@@ -107,58 +152,161 @@ pub fn sweep_cost(pages: usize, parts: usize) -> SweepCost {
     SweepCost { requests: pages + 1 + parts, pages_in_a_row: 1 + pages.div_ceil(parts) + 1 }
 }
 
+/// The most resource units a sweep of `pages` pages in `parts` ranges
+/// spends in any 10 s: `parts` pages in flight, each taking at least
+/// `page_time` (the probe page's time, a full page), and never more than
+/// the whole sweep costs.
+pub fn units_per_window(pages: usize, parts: usize, page_time: Duration) -> f64 {
+    let window = super::read_pacing::READ_WINDOW.as_secs_f64();
+    let pages_per_window = parts as f64 * (window / page_time.as_secs_f64().max(1e-3)).ceil();
+    pages_per_window.min(sweep_cost(pages, parts).requests as f64) * RESOURCE_UNITS_PER_PAGE
+}
+
 /// How many ranges a sweep of `pages` pages is split into, at most `max`
-/// (the reads in flight): the most for which the partitioned sweep is both
-/// cheaper in wall time than the single sweep and costs at most
-/// `EXTRA_REQUEST_SHARE` (2 %) more requests; 1 (the single sweep) when
-/// none is. Small tenants keep the single sweep: below 150 pages (about
-/// 150,000 principals) even two ranges cost more than 2 % extra.
-pub fn partitions_for(pages: usize, max: usize) -> usize {
+/// (the reads in flight): the most for which the partitioned sweep waits
+/// for fewer pages in a row than the single sweep, and spends at most
+/// `SWEEP_QUOTA_SHARE` of `quota` (the tenant's resource units per 10 s) in
+/// any 10 s when a page takes `page_time`; 1 (the single sweep) when none
+/// does. Extra requests do not count against a split: Graph limits reads by
+/// resource units per 10 s, and a split adds one part-filled page per range.
+pub fn partitions_for(pages: usize, max: usize, page_time: Duration, quota: u32) -> usize {
     let single = sweep_cost(pages, 1);
-    let allowed = single.requests as f64 * (1.0 + EXTRA_REQUEST_SHARE);
+    let allowed = f64::from(quota) * SWEEP_QUOTA_SHARE;
     (2..=max)
         .rev()
         .find(|parts| {
-            let split = sweep_cost(pages, *parts);
-            split.requests as f64 <= allowed && split.pages_in_a_row < single.pages_in_a_row
+            sweep_cost(pages, *parts).pages_in_a_row < single.pages_in_a_row
+                && units_per_window(pages, *parts, page_time) <= allowed
         })
         .unwrap_or(1)
 }
 
-/// `parts` ranges of users with boundaries at the quantiles of `sample`
-/// (UPNs read from the tenant), so that the ranges hold about as many users
-/// each as the sample shows. A boundary is the sampled UPN cut at its first
-/// character outside `a`–`z`, `0`–`9` (lowercased). Fewer ranges when the sample has fewer
-/// distinct boundaries; one unbounded range at least.
-pub fn user_ranges(sample: &[&str], parts: usize) -> Vec<Range> {
-    let mut keys: Vec<String> = sample
+/// The count of users a prefix of `userPrincipalName` is refined at: a
+/// prefix holding more than `1 / (parts × REFINE_SHARE)` of the users is
+/// counted again by its next character, so a range ends within about a
+/// quarter of its share of the users, whatever letters the names start with.
+pub const REFINE_SHARE: u64 = 4;
+
+/// The longest prefix counted.
+pub const MAX_PREFIX: usize = 8;
+
+/// Users Graph counts under one UPN prefix (lowercased), the histogram a
+/// split of users is cut from. The counts come from the eventually
+/// consistent index: they place the boundaries, and a count that lags
+/// makes the ranges less even, never wrong.
+pub type PrefixCount = (String, u64);
+
+/// A histogram that knows nothing: one user for each letter and digit a
+/// UPN may start with, for boundaries when Graph does not count.
+pub fn even_prefixes() -> Vec<PrefixCount> {
+    USER_FIRST_CHARACTERS
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|first| (first.to_string(), 1))
+        .collect()
+}
+
+/// The prefixes counted first: the characters a UPN may start with.
+pub fn first_prefixes() -> Vec<String> {
+    USER_FIRST_CHARACTERS.chars().map(String::from).collect()
+}
+
+/// The prefixes that refine `prefix`: it followed by each character a UPN's
+/// alias may hold, or by the `@` that ends it.
+pub fn child_prefixes(prefix: &str) -> Vec<String> {
+    USER_FIRST_CHARACTERS.chars().chain(['@']).map(|next| format!("{prefix}{next}")).collect()
+}
+
+/// The prefixes of `counts` worth refining for a split into `parts`: those
+/// holding more than `total ÷ (parts × REFINE_SHARE)` users, shorter than
+/// `MAX_PREFIX` and not ended by `@`.
+pub fn to_refine(counts: &[PrefixCount], total: u64, parts: usize) -> Vec<String> {
+    let limit = total / (parts.max(1) as u64 * REFINE_SHARE);
+    counts
         .iter()
-        .map(|upn| {
-            upn.chars()
-                .map(|character| character.to_ascii_lowercase())
-                .take_while(|character| character.is_ascii_lowercase() || character.is_ascii_digit())
-                .collect::<String>()
-        })
-        .filter(|boundary| !boundary.is_empty())
-        .collect();
-    keys.sort_unstable();
-    let mut boundaries: Vec<String> = Vec::new();
-    if !keys.is_empty() {
-        for part in 1..parts.max(1) {
-            let boundary = &keys[part * keys.len() / parts];
-            if boundaries.last() != Some(boundary) {
-                boundaries.push(boundary.clone());
-            }
+        .filter(|(prefix, count)| *count > limit && prefix.len() < MAX_PREFIX && !prefix.ends_with('@'))
+        .map(|(prefix, _)| prefix.clone())
+        .collect()
+}
+
+/// `counts` with `prefix` replaced by `children` (its refinement); what the
+/// children do not hold stays with `prefix`.
+pub fn refined(counts: &mut Vec<PrefixCount>, prefix: &str, children: Vec<PrefixCount>) {
+    let Some(at) = counts.iter().position(|(held, _)| held == prefix) else { return };
+    let (_, whole) = counts.remove(at);
+    let held: u64 = children.iter().map(|(_, count)| count).sum();
+    if whole > held {
+        counts.push((prefix.to_owned(), whole - held));
+    }
+    counts.extend(children.into_iter().filter(|(_, count)| *count > 0));
+}
+
+/// `parts` ranges of users with boundaries where `counts` (users by UPN
+/// prefix) put the quantiles, so that the ranges hold about as many users
+/// each. A boundary is a counted prefix made only of `a`–`z` and `0`–`9`.
+/// Fewer ranges when the counts offer fewer boundaries; one unbounded range
+/// at least. The counts only place the boundaries: the ranges cover every
+/// UPN, counted or not, once.
+pub fn user_ranges(counts: &[PrefixCount], parts: usize) -> Vec<Range> {
+    let mut sorted: Vec<&PrefixCount> = counts.iter().collect();
+    sorted.sort_by(|left, right| left.0.cmp(&right.0));
+    let total: u64 = sorted.iter().map(|(_, count)| count).sum();
+    // Each boundary a prefix may be, with the users counted below it.
+    let mut candidates: Vec<(&str, u64)> = Vec::new();
+    let mut below = 0;
+    for (prefix, count) in sorted {
+        let plain = !prefix.is_empty()
+            && prefix.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit());
+        if plain && below > 0 && below < total {
+            candidates.push((prefix, below));
+        }
+        below += count;
+    }
+    let mut boundaries: Vec<(&str, u64)> = Vec::new();
+    for part in 1..parts.max(1) {
+        let goal = total * part as u64 / parts as u64;
+        let nearest = candidates.iter().min_by_key(|(_, below)| below.abs_diff(goal));
+        if let Some(&(prefix, below)) = nearest
+            && boundaries.last().is_none_or(|(last, _)| *last < prefix)
+        {
+            boundaries.push((prefix, below));
         }
     }
     let mut ranges = Vec::with_capacity(boundaries.len() + 1);
-    let mut from = None;
-    for boundary in boundaries {
-        ranges.push(Range::UserPrincipalNames { from: from.take(), to: Some(boundary.clone()) });
-        from = Some(boundary);
+    let mut from: Option<String> = None;
+    for (boundary, _) in boundaries {
+        ranges.push(Range::UserPrincipalNames { from: from.take(), to: Some(boundary.to_owned()) });
+        from = Some(boundary.to_owned());
     }
     ranges.push(Range::UserPrincipalNames { from, to: None });
     ranges
+}
+
+/// The documented split of users: one range per character a UPN may start
+/// with (`USER_FIRST_CHARACTERS`), the fullest first (by `first`, the
+/// counts of `first_prefixes`), so the reads in flight finish together as
+/// nearly as one range per character allows. `None` when those counts hold
+/// fewer users than `total`: some UPNs start with another character, and
+/// the split would miss them.
+pub fn user_prefix_ranges(first: &[PrefixCount], total: u64) -> Option<Vec<Range>> {
+    let counted: u64 =
+        first.iter().filter(|(prefix, _)| prefix.chars().count() == 1).map(|(_, count)| count).sum();
+    if counted < total {
+        return None;
+    }
+    let mut ranges: Vec<(u64, char)> = USER_FIRST_CHARACTERS
+        .chars()
+        .map(|character| {
+            let count = first
+                .iter()
+                .find(|(prefix, _)| prefix.chars().eq([character]))
+                .map_or(0, |(_, count)| *count);
+            (count, character)
+        })
+        .collect();
+    // Stable: characters without users keep the alphabet's order.
+    ranges.sort_by_key(|(count, _)| std::cmp::Reverse(*count));
+    Some(ranges.into_iter().map(|(_, first)| Range::UserPrefix(first)).collect())
 }
 
 /// The sixteen ranges of service principals, one per first hex digit of `appId`.
@@ -179,34 +327,52 @@ mod tests {
         left.cmp(right)
     }
 
+    /// A page of 999 users as the benchmarks' emulator answers it, and as
+    /// Graph answers it at the fastest.
+    const PAGE: Duration = Duration::from_millis(220);
+
     #[test]
-    fn small_tenants_keep_the_single_sweep() {
-        assert_eq!(partitions_for(1, 16), 1);
-        assert_eq!(partitions_for(101, 16), 1, "100,000 users");
-        assert_eq!(partitions_for(149, 16), 1);
-        assert_eq!(partitions_for(150, 16), 2);
-        assert_eq!(partitions_for(500, 16), 9);
-        assert_eq!(partitions_for(1_002, 16), 16, "1,000,000 users");
-        assert_eq!(partitions_for(1_002, 4), 4);
-        assert_eq!(partitions_for(21, 16), 1, "20,000 service principals");
+    fn a_sweep_is_split_whenever_that_saves_wall_time() {
+        assert_eq!(partitions_for(1, 16, PAGE, 8_000), 1);
+        assert_eq!(partitions_for(3, 16, PAGE, 8_000), 1, "a split would wait as long");
+        assert_eq!(partitions_for(5, 16, PAGE, 8_000), 16);
+        assert_eq!(partitions_for(41, 16, PAGE, 8_000), 16, "40,000 users");
+        assert_eq!(partitions_for(1_002, 16, PAGE, 8_000), 16, "1,000,000 users");
+        assert_eq!(partitions_for(1_002, 4, PAGE, 8_000), 4);
+        assert_eq!(partitions_for(21, 16, PAGE, 8_000), 16, "20,000 service principals");
     }
 
     #[test]
-    fn a_split_is_cheaper_in_wall_time_and_costs_at_most_two_percent_more_requests() {
-        for pages in 1..5_000 {
+    fn a_split_stays_within_its_share_of_the_read_quota() {
+        // Pages answered in 20 ms: 16 in flight would spend 8,000 units in
+        // 10 s, the largest quota whole.
+        let fast = Duration::from_millis(20);
+        let allowed = |quota: u32| f64::from(quota) * SWEEP_QUOTA_SHARE;
+        for quota in [3_500, 5_000, 8_000] {
+            let parts = partitions_for(100_000, 16, fast, quota);
+            assert!(parts > 1 && parts < 16, "{quota}: {parts}");
+            assert!(units_per_window(100_000, parts, fast) <= allowed(quota));
+            assert!(units_per_window(100_000, parts + 1, fast) > allowed(quota));
+        }
+        assert_eq!(partitions_for(100_000, 16, fast, 8_000), 6, "3,000 units for 6 in flight");
+        // A sweep that costs less than the share in all is split at any speed.
+        assert_eq!(partitions_for(200, 16, fast, 3_500), 16);
+    }
+
+    #[test]
+    fn a_split_is_cheaper_in_wall_time_and_within_the_quota_share() {
+        for pages in 1..3_000 {
             for max in [1, 2, 4, 16] {
-                let parts = partitions_for(pages, max);
-                assert!((1..=max.max(1)).contains(&parts), "{pages}, {max}: {parts}");
-                let (single, split) = (sweep_cost(pages, 1), sweep_cost(pages, parts));
-                if parts > 1 {
-                    assert!(split.requests as f64 <= single.requests as f64 * 1.02, "{pages}: {split:?}");
-                    assert!(split.pages_in_a_row < single.pages_in_a_row, "{pages}: {split:?}");
-                    // And no larger split (within `max`) would still be within 2 %.
-                    if parts < max {
-                        assert!(sweep_cost(pages, parts + 1).requests as f64 > single.requests as f64 * 1.02);
+                for (page_time, quota) in [(PAGE, 8_000), (Duration::from_millis(20), 3_500)] {
+                    let parts = partitions_for(pages, max, page_time, quota);
+                    assert!((1..=max.max(1)).contains(&parts), "{pages}, {max}: {parts}");
+                    let (single, split) = (sweep_cost(pages, 1), sweep_cost(pages, parts));
+                    if parts > 1 {
+                        assert!(split.pages_in_a_row < single.pages_in_a_row, "{pages}: {split:?}");
+                        assert!(
+                            units_per_window(pages, parts, page_time) <= f64::from(quota) * SWEEP_QUOTA_SHARE
+                        );
                     }
-                } else if max > 1 {
-                    assert!(sweep_cost(pages, 2).requests as f64 > single.requests as f64 * 1.02);
                 }
             }
         }
@@ -214,9 +380,69 @@ mod tests {
         assert_eq!(sweep_cost(1_002, 16), SweepCost { requests: 1_019, pages_in_a_row: 65 });
     }
 
+    /// What the reader does against a tenant of `upns`: counts the first
+    /// characters, then refines each prefix `to_refine` names; a count is
+    /// the UPNs starting with the prefix, ignoring case.
+    fn counted(upns: &[&str], parts: usize) -> (Vec<PrefixCount>, Vec<PrefixCount>) {
+        let count = |prefix: &String| {
+            let held = upns.iter().filter(|upn| upn.to_lowercase().starts_with(prefix.as_str())).count();
+            (prefix.clone(), held as u64)
+        };
+        let first: Vec<PrefixCount> = first_prefixes().iter().map(count).collect();
+        let mut counts = first.clone();
+        for _ in 0..MAX_PREFIX {
+            for prefix in to_refine(&counts, upns.len() as u64, parts) {
+                let children = child_prefixes(&prefix).iter().map(count).collect();
+                refined(&mut counts, &prefix, children);
+            }
+        }
+        (first, counts)
+    }
+
+    #[test]
+    fn the_prefix_split_refuses_upns_outside_the_documented_characters() {
+        let upns = ["$x@contoso.com", "a@contoso.com"];
+        assert!(user_prefix_ranges(&counted(&upns, 16).0, 2).is_none());
+        let upns = ["m@x", "M2@x", "a@x"];
+        let ranges = user_prefix_ranges(&counted(&upns, 16).0, 3).unwrap();
+        assert_eq!(ranges[..2], [Range::UserPrefix('m'), Range::UserPrefix('a')], "fullest first");
+    }
+
+    #[test]
+    fn counted_prefixes_cut_skewed_names_into_even_ranges() {
+        // 8,000 names, 70 % of them starting with `j`, `m` or `s`.
+        let mut state = 7_u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        let upns: Vec<String> = (0..8_000)
+            .map(|_| {
+                let others = "abcdefghiklnopqrtuvwxyz0123456789";
+                let at = next() as usize % others.len();
+                let first =
+                    if next() % 10 < 7 { ["j", "m", "s"][next() as usize % 3] } else { &others[at..=at] };
+                let rest: String = (0..6).map(|_| char::from(b'a' + (next() % 26) as u8)).collect();
+                format!("{first}{rest}@contoso.com")
+            })
+            .collect();
+        let upns: Vec<&str> = upns.iter().map(String::as_str).collect();
+        let (_, counts) = counted(&upns, 16);
+        let ranges = user_ranges(&counts, 16);
+        assert_eq!(ranges.len(), 16);
+        let sizes: Vec<usize> = ranges
+            .iter()
+            .map(|range| upns.iter().filter(|upn| range.holds(upn, ignoring_case)).count())
+            .collect();
+        assert_eq!(sizes.iter().sum::<usize>(), 8_000);
+        assert!(sizes.iter().all(|size| *size <= 8_000 / 16 * 5 / 4), "{sizes:?}");
+    }
+
     #[test]
     fn filters_are_the_documented_operators() {
-        let ranges = user_ranges(&["a@x.com", "m@x.com", "o'neil@x.com", "z@x.com"], 3);
+        let counts: Vec<PrefixCount> =
+            ["a", "m", "o", "z"].iter().map(|prefix| ((*prefix).to_owned(), 1)).collect();
+        let ranges = user_ranges(&counts, 3);
         let filters: Vec<String> = ranges.iter().map(Range::filter).collect();
         assert_eq!(
             filters,
@@ -226,11 +452,15 @@ mod tests {
                 "userPrincipalName ge 'o'",
             ]
         );
-        assert!(ranges.iter().all(Range::advanced));
+        assert!(ranges[0].documented() && !ranges[1].documented() && !ranges[2].documented());
         assert_eq!(Range::AppIdPrefix('c').filter(), "startsWith(appId,'c')");
-        assert!(!Range::AppIdPrefix('c').advanced());
+        assert!(!Range::AppIdPrefix('c').documented());
+        assert_eq!(Range::UserPrefix('m').filter(), "startsWith(userPrincipalName,'m')");
+        assert_eq!(Range::UserPrefix('\'').filter(), "startsWith(userPrincipalName,'''')");
+        assert!(Range::UserPrefix('m').documented());
         assert_eq!(user_ranges(&[], 16), [Range::UserPrincipalNames { from: None, to: None }]);
-        assert_eq!(user_ranges(&["a@x", "a@y", "a@z"], 16).len(), 2);
+        assert_eq!(user_ranges(&[("a".into(), 3)], 16).len(), 1);
+        assert_eq!(user_ranges(&[("a".into(), 3), ("a@".into(), 1), ("b".into(), 1)], 16).len(), 2);
         assert_eq!(literal("o'neil"), "'o''neil'");
     }
 
@@ -242,27 +472,43 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn every_upn_is_in_exactly_one_range(
-            upns in proptest::collection::vec(upn(), 1..200),
-            sample in proptest::collection::vec(upn(), 0..60),
-            parts in 1usize..=16,
-        ) {
-            let sample: Vec<&str> = sample.iter().map(String::as_str).collect();
-            let ranges = user_ranges(&sample, parts);
-            prop_assert!(ranges.len() <= parts.max(1));
-            for upn in &upns {
-                for compare in [ignoring_case, ordinal] {
-                    let holding = ranges.iter().filter(|range| range.holds(upn, compare)).count();
-                    prop_assert_eq!(holding, 1, "{} in {:?}", upn, ranges);
+            #[test]
+            fn every_upn_is_in_exactly_one_range(
+                upns in proptest::collection::vec(upn(), 1..200),
+                sample in proptest::collection::vec(upn(), 0..60),
+                parts in 1usize..=16,
+            ) {
+                let sample: Vec<&str> = sample.iter().map(String::as_str).collect();
+                let ranges = user_ranges(&counted(&sample, parts).1, parts);
+                prop_assert!(ranges.len() <= parts.max(1));
+                for upn in &upns {
+                    for compare in [ignoring_case, ordinal] {
+                        let holding = ranges.iter().filter(|range| range.holds(upn, compare)).count();
+                        prop_assert_eq!(holding, 1, "{} in {:?}", upn, ranges);
+                    }
                 }
             }
-        }
 
-        #[test]
-        fn every_app_id_is_in_exactly_one_range(app_id in "[0-9a-fA-F]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") {
-            let holding = app_id_ranges().iter().filter(|range| range.holds(&app_id, ordinal)).count();
-            prop_assert_eq!(holding, 1);
+            #[test]
+            fn every_documented_upn_is_in_exactly_one_prefix_range(
+                upns in proptest::collection::vec("[a-zA-Z0-9'_\\-!#^~][a-zA-Z0-9'._\\-!#^~]{0,6}@[a-z]{1,3}\\.com", 1..100),
+                sample in proptest::collection::vec("[a-zA-Z0-9'_\\-!#^~][a-z]{0,4}@x\\.com", 0..60),
+            ) {
+                let sample: Vec<&str> = sample.iter().map(String::as_str).collect();
+                let ranges = user_prefix_ranges(&counted(&sample, 16).0, sample.len() as u64)
+                    .expect("documented characters only");
+                prop_assert_eq!(ranges.len(), USER_FIRST_CHARACTERS.len());
+                for upn in &upns {
+                    let holding = ranges.iter().filter(|range| range.holds(upn, ordinal)).count();
+                    prop_assert_eq!(holding, 1, "{}", upn);
+                }
+            }
+
+            #[test]
+            fn every_app_id_is_in_exactly_one_range(
+    app_id in "[0-9a-fA-F]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}") {
+                let holding = app_id_ranges().iter().filter(|range| range.holds(&app_id, ordinal)).count();
+                prop_assert_eq!(holding, 1);
+            }
         }
-    }
 }

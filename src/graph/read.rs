@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::task::JoinSet;
 
@@ -18,9 +19,10 @@ use crate::tenant::{ReadScope, Retain};
 
 use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
 use super::client::{GraphClient, GraphError, item_error, segment};
-use super::partition::{self, Range};
+use super::partition::{self, PrefixCount, Range};
 use super::principal_path::{self, collection};
 use super::progress::Progress;
+use super::retry::RetryPolicy;
 use super::route::{self, Route, SWEEP_PAGE_SIZE};
 use super::wire::{WireAttributeSet, WireDefinition, WirePrincipal};
 
@@ -162,6 +164,11 @@ pub struct Swept {
     /// tenant's own list — none missed, none read twice — without keeping
     /// them.
     pub ids_digest: u64,
+    /// How the read went where it differs from the plan of it (a split
+    /// Graph refused, and what was read instead), for the plan's notes.
+    pub notes: Vec<String>,
+    /// How long the read of this kind took, counts and all.
+    pub took: std::time::Duration,
 }
 
 /// A 64-bit FNV-1a hash of an object id, the term of `Swept::ids_digest`.
@@ -183,6 +190,7 @@ impl Swept {
 
     fn into_live(self, live: &mut LiveState) {
         live.not_understood.extend(self.not_understood);
+        live.read_notes.extend(self.notes);
         for principal in self.principals {
             live.principals.insert(principal.id(), principal);
         }
@@ -217,10 +225,15 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
     progress.finish();
 
     // Users and service principals are read side by side.
-    let (users, service_principals) = tokio::join!(
-        read_kind(client, PrincipalKind::User, scope),
-        read_kind(client, PrincipalKind::ServicePrincipal, scope),
-    );
+    let timed = |kind| async move {
+        let started = Instant::now();
+        read_kind(client, kind, scope).await.map(|mut read| {
+            read.took = started.elapsed();
+            read
+        })
+    };
+    let (users, service_principals) =
+        tokio::join!(timed(PrincipalKind::User), timed(PrincipalKind::ServicePrincipal));
     let mut complete = true;
     for (kind, read) in
         [(PrincipalKind::User, users?), (PrincipalKind::ServicePrincipal, service_principals?)]
@@ -234,6 +247,7 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
                 partitions = read.partitions,
                 read_twice = read.read_twice,
                 ids_digest = read.ids_digest,
+                elapsed_ms = read.took.as_millis() as u64,
                 "swept"
             );
         }
@@ -368,32 +382,53 @@ fn sweep_query(kind: PrincipalKind) -> String {
     format!("$top={SWEEP_PAGE_SIZE}&$select={}", select(kind))
 }
 
-/// The header advanced queries need (with `$count=true`).
+/// The header of an advanced query. Only the population count carries it:
+/// advanced queries are answered from an index Microsoft describes as
+/// eventually consistent, and the pages a plan decides from must hold the
+/// latest writes.
 const EVENTUAL: &[(&str, &str)] = &[("ConsistencyLevel", "eventual")];
 
-/// Reads the first sweep page with its count: it may be the whole tenant,
-/// and it tells how many pages a sweep would take. Returns the page, its
-/// URL and the headers the rest of the sweep must send.
-async fn probe(
-    client: &GraphClient,
-    kind: PrincipalKind,
-) -> Result<(super::client::Page, url::Url, &'static [(&'static str, &'static str)]), ReadError> {
-    let query = sweep_query(kind);
-    let probe_url = client.url(&format!("{}?{query}&$count=true", collection(kind)));
-    match client.page(&probe_url, EVENTUAL).await {
-        Ok(page) => {
-            // The tenant's size sets its read quota.
-            if let (PrincipalKind::User, Some(users)) = (kind, page.count) {
-                client.tenant_users(users);
-            }
-            Ok((page, probe_url, EVENTUAL))
+/// The first page of a sweep, read as every page is (no advanced query
+/// parameters), with the population beside it.
+struct Probe {
+    page: super::client::Page,
+    url: url::Url,
+    /// The principals of the kind, from `population`: it only sizes the
+    /// route, the split and the read quota, so an index that lags cannot
+    /// change what a plan decides, only how fast it reads.
+    count: Option<u64>,
+}
+
+/// Reads the first sweep page, and the population beside it: the page may
+/// be the whole tenant, and the count tells how many pages a sweep takes.
+async fn probe(client: &GraphClient, kind: PrincipalKind) -> Result<Probe, ReadError> {
+    let url = client.url(&format!("{}?{}", collection(kind), sweep_query(kind)));
+    let (page, count) = tokio::join!(client.page(&url, &[]), population(client, kind));
+    let page = page?;
+    // The tenant's size sets its read quota.
+    if let (PrincipalKind::User, Some(users)) = (kind, count) {
+        client.tenant_users(users);
+    }
+    Ok(Probe { page, url, count })
+}
+
+/// How many principals of `kind` the tenant holds: `GET /users/$count`
+/// (or `/servicePrincipals/$count`) with `ConsistencyLevel: eventual`, a
+/// request of its own so no page is read from the lagging index. `None`
+/// when Graph does not answer it: the reader then keeps to what needs no
+/// count (batched reads, the single sweep).
+async fn population(client: &GraphClient, kind: PrincipalKind) -> Option<u64> {
+    let url = client.url(&format!("{}/$count", collection(kind)));
+    match client.send(reqwest::Method::GET, &url, None, EVENTUAL, 0).await {
+        Ok(answer) => match answer.body {
+            Value::Number(count) => count.as_u64(),
+            Value::String(text) => text.trim().parse().ok(),
+            _ => None,
+        },
+        Err(error) => {
+            tracing::debug!("the number of {} is unknown: {error}", collection(kind));
+            None
         }
-        // A service that refuses the count: read the page without it.
-        Err(error) if error.status() == Some(400) => {
-            let first_url = client.url(&format!("{}?{query}", collection(kind)));
-            Ok((client.page(&first_url, &[]).await?, first_url, &[]))
-        }
-        Err(error) => Err(error.into()),
     }
 }
 
@@ -421,7 +456,7 @@ async fn read_principals(
     if !route::worth_probing(declared.len()) {
         return read_batched(client, kind, declared, names_first, keep).await;
     }
-    let (page, probe_url, headers) = probe(client, kind).await?;
+    let Probe { page, url: probe_url, count, .. } = probe(client, kind).await?;
     let page_len = page.items.len();
     let mut swept = Swept::default();
     let mut found: Vec<LivePrincipal> = Vec::new();
@@ -444,7 +479,7 @@ async fn read_principals(
         declared.iter().copied().filter(|key| index.find(key).is_none()).collect();
     drop(index);
     swept.principals.extend(on_page.principals.into_values());
-    let population = page.count.and_then(|count| usize::try_from(count).ok());
+    let population = count.and_then(|count| usize::try_from(count).ok());
     let chosen = route::after_probe(unresolved.len(), population, page_len, page.next.is_some());
     tracing::debug!(
         kind = kind.as_str(),
@@ -456,7 +491,7 @@ async fn read_principals(
     );
     match (chosen, page.next) {
         (Route::Sweep, Some(next)) => {
-            sweep_from(client, kind, next, Some(&probe_url), headers, keep, &mut swept, None).await?;
+            sweep_from(client, kind, next, Some(&probe_url), keep, &mut swept, None).await?;
             swept.partitions = 1;
         }
         (Route::Sweep, None) => swept.partitions = 1,
@@ -472,11 +507,139 @@ async fn read_principals(
 }
 
 /// Every principal of `kind`: the single sweep, or ranges read side by side
-/// when the population makes that cheaper in wall time at no more than 2 %
-/// more requests (`partition`). Public so tests can hold the ranges to
-/// reading every principal exactly once.
+/// when that is faster and within the split's share of the read quota
+/// (`partition`). Public so tests can hold the ranges to reading every
+/// principal exactly once.
 pub async fn sweep(client: &Arc<GraphClient>, kind: PrincipalKind) -> Result<Swept, ReadError> {
     sweep_all(client, kind, &Arc::new(Keep::new(&Retain::Everything, &[]))).await
+}
+
+/// The splits a sweep tries, in order: each one Graph refuses (400) or
+/// orders differently falls back to the next, and the last fallback is the
+/// single sweep. Users: ranges of `userPrincipalName` cut where the counts
+/// put the quantiles (`ge` is not in Microsoft's table), then one range per
+/// first character (documented). Service principals: one range per first
+/// hex digit of `appId` (not in the table).
+async fn splits(
+    client: &Arc<GraphClient>,
+    kind: PrincipalKind,
+    parts: usize,
+    total: u64,
+) -> Result<Vec<Vec<Range>>, ReadError> {
+    let mut splits = match kind {
+        PrincipalKind::User => match upn_counts(client, total, parts).await? {
+            Some((first, counts)) => {
+                let mut splits = vec![partition::user_ranges(&counts, parts)];
+                splits.extend(partition::user_prefix_ranges(&first, total));
+                splits
+            }
+            // Graph did not count: boundaries as if the names started
+            // evenly with a letter or a digit. Still every user once,
+            // only less evenly.
+            None => {
+                tracing::debug!("the users by UPN prefix are not counted: even boundaries");
+                vec![partition::user_ranges(&partition::even_prefixes(), parts)]
+            }
+        },
+        // Sixteen prefixes or none: the hex digits do not group into fewer.
+        PrincipalKind::ServicePrincipal if parts >= partition::HEX_DIGITS.len() => {
+            vec![partition::app_id_ranges()]
+        }
+        PrincipalKind::ServicePrincipal => Vec::new(),
+    };
+    splits.retain(|ranges| ranges.len() > 1);
+    Ok(splits)
+}
+
+/// The share of the tenant's read quota (resource units per 10 s) the
+/// counts that place a split's boundaries may spend, one unit each.
+const COUNTS_QUOTA_SHARE: f64 = 0.2;
+
+/// Users by UPN prefix: the first characters (kept apart, for the
+/// documented split), then the prefixes `partition::to_refine` names, each
+/// by its next character, until every prefix is small enough to cut at
+/// (`partition`). The counts are advanced queries (`$count=true`,
+/// `ConsistencyLevel: eventual`) of one user each, sent side by side; they
+/// only place the boundaries. `None` when Graph does not count them: the
+/// sweep is then not split.
+async fn upn_counts(
+    client: &Arc<GraphClient>,
+    total: u64,
+    parts: usize,
+) -> Result<Option<(Vec<PrefixCount>, Vec<PrefixCount>)>, ReadError> {
+    let most = (f64::from(client.read_quota()) * COUNTS_QUOTA_SHARE) as usize;
+    if most < partition::first_prefixes().len() {
+        return Ok(None);
+    }
+    let Some(first) = count_prefixes(client, partition::first_prefixes()).await else { return Ok(None) };
+    let mut counts = first.clone();
+    let mut sent = first.len();
+    loop {
+        // The fullest first, as many as the share allows.
+        let mut heavy = partition::to_refine(&counts, total, parts);
+        heavy.sort_by_key(|prefix| {
+            std::cmp::Reverse(counts.iter().find(|(held, _)| held == prefix).map_or(0, |(_, count)| *count))
+        });
+        let per_prefix = partition::child_prefixes("").len();
+        heavy.truncate(most.saturating_sub(sent) / per_prefix);
+        let children: Vec<(String, Vec<String>)> =
+            heavy.into_iter().map(|prefix| (prefix.clone(), partition::child_prefixes(&prefix))).collect();
+        let asked: usize = children.iter().map(|(_, children)| children.len()).sum();
+        if asked == 0 {
+            break;
+        }
+        sent += asked;
+        let all: Vec<String> = children.iter().flat_map(|(_, children)| children.iter().cloned()).collect();
+        let Some(mut answered) = count_prefixes(client, all).await else { return Ok(None) };
+        for (prefix, children) in children {
+            let theirs: Vec<PrefixCount> = answered.drain(..children.len()).collect();
+            partition::refined(&mut counts, &prefix, theirs);
+        }
+    }
+    tracing::debug!(counts = sent, prefixes = counts.len(), "counted users by UPN prefix");
+    Ok(Some((first, counts)))
+}
+
+/// How many users start with each of `prefixes`, in their order; `None`
+/// when Graph does not answer a count.
+async fn count_prefixes(client: &Arc<GraphClient>, prefixes: Vec<String>) -> Option<Vec<PrefixCount>> {
+    let mut running = JoinSet::new();
+    let mut answered: Vec<Option<PrefixCount>> = vec![None; prefixes.len()];
+    let mut pending = prefixes.into_iter().enumerate();
+    // Count requests are small: eight times the pages in flight.
+    let most = client.options.read_concurrency.max(1) * 8;
+    loop {
+        while running.len() < most {
+            let Some((at, prefix)) = pending.next() else { break };
+            let client = Arc::clone(client);
+            running.spawn(async move {
+                let filter = super::client::query_value(&Range::filter_for_prefix(&prefix));
+                let url = client.url(&format!("users?$filter={filter}&$count=true&$top=1&$select=id"));
+                // One retry: a count only evens the ranges out.
+                let policy = RetryPolicy { max_attempts: 1, ..client.options.retry };
+                let count =
+                    client.page_retried(&url, EVENTUAL, policy).await.ok().and_then(|page| page.count);
+                (at, prefix, count)
+            });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let (at, prefix, count) = joined.ok()?;
+        answered[at] = Some((prefix, count?));
+    }
+    answered.into_iter().collect()
+}
+
+/// How a split reads, for the plan's note: "by first character of
+/// userPrincipalName (44 ranges)", "in one sweep".
+fn described(ranges: Option<&Vec<Range>>) -> String {
+    match ranges.and_then(|ranges| Some((ranges.first()?, ranges.len()))) {
+        Some((Range::UserPrincipalNames { .. }, parts)) => format!("in {parts} ranges of userPrincipalName"),
+        Some((Range::UserPrefix(_), parts)) => {
+            format!("in {parts} ranges by first character of userPrincipalName")
+        }
+        Some((Range::AppIdPrefix(_), parts)) => format!("in {parts} ranges by first digit of appId"),
+        None => "in one sweep".into(),
+    }
 }
 
 async fn sweep_all(
@@ -484,69 +647,114 @@ async fn sweep_all(
     kind: PrincipalKind,
     keep: &Arc<Keep>,
 ) -> Result<Swept, ReadError> {
-    let (page, probe_url, headers) = probe(client, kind).await?;
-    let page_len = page.items.len().max(1);
-    let pages = page.count.map(|count| usize::try_from(count).unwrap_or(usize::MAX).div_ceil(page_len));
+    // The population first, on its own: it decides whether to split, and a
+    // count is answered faster than a page.
+    let started = Instant::now();
+    let count = population(client, kind).await;
+    let took = started.elapsed();
+    if let (PrincipalKind::User, Some(users)) = (kind, count) {
+        client.tenant_users(users);
+    }
+    let pages = count.map(|count| usize::try_from(count).unwrap_or(usize::MAX).div_ceil(SWEEP_PAGE_SIZE));
     let parts = match (client.options.sweep_partitions, pages) {
         (Some(forced), _) => forced,
-        (None, Some(pages)) => partition::partitions_for(pages, client.options.read_concurrency.max(1)),
+        // The count's time stands for a page's: it is shorter, so the
+        // split's share of the quota is judged at its highest.
+        (None, Some(pages)) => partition::partitions_for(
+            pages,
+            client.options.read_concurrency.max(1),
+            took,
+            client.read_quota(),
+        ),
         // An unknown population: the single sweep, whose cost is known per page.
         (None, None) => 1,
     };
-    let ranges = match kind {
-        _ if parts <= 1 || page.next.is_none() => Vec::new(),
-        PrincipalKind::User => {
-            let sample: Vec<&str> =
-                page.items.iter().filter_map(|item| item.get("userPrincipalName")?.as_str()).collect();
-            partition::user_ranges(&sample, parts)
-        }
-        // Sixteen prefixes or none: the hex digits do not group into fewer.
-        PrincipalKind::ServicePrincipal if parts >= partition::HEX_DIGITS.len() => partition::app_id_ranges(),
-        PrincipalKind::ServicePrincipal => Vec::new(),
-    };
-    if ranges.len() > 1 {
-        // The first page only sampled the population; the ranges read it again.
-        drop(page);
+    let mut splits = match count {
+        Some(total) if parts > 1 && total > 0 => splits(client, kind, parts, total).await?,
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .peekable();
+    let mut notes = Vec::new();
+    while let Some(ranges) = splits.next() {
+        let prefixes = matches!(ranges.first(), Some(Range::UserPrefix(_)));
         match read_ranges(client, kind, ranges, keep).await? {
-            Some(swept) => return Ok(swept),
-            None => {
-                let first_url = client.url(&format!("{}?{}", collection(kind), sweep_query(kind)));
-                let mut swept = Swept { partitions: 1, ..Swept::default() };
-                sweep_from(client, kind, first_url, None, &[], keep, &mut swept, None).await?;
-                return Ok(swept);
+            RangesRead::Whole(mut swept) => {
+                // The documented split holds the UPNs Microsoft documents; a
+                // read short of the count (which lags, so only a shortfall
+                // counts) may have missed others: one sweep reads them all.
+                match count.filter(|count| prefixes && swept.read < *count) {
+                    Some(count) => notes.push(format!(
+                        "reading {} by first character found {} of the {count} Graph counts: they were read in \
+                         one sweep instead",
+                        collection(kind),
+                        swept.read
+                    )),
+                    None => {
+                        swept.notes = notes;
+                        return Ok(swept);
+                    }
+                }
+                break;
+            }
+            RangesRead::Misplaced(filter) => {
+                notes.push(format!(
+                    "Graph orders {} differently from the range `{filter}`: they were read in one sweep instead",
+                    collection(kind)
+                ));
+                break;
+            }
+            RangesRead::Refused { filter, error } => {
+                notes.push(format!(
+                    "Graph refused the range filter `{filter}` ({}): {} were read {} instead",
+                    refusal(&error),
+                    collection(kind),
+                    described(splits.peek())
+                ));
             }
         }
     }
-    let mut swept = Swept { partitions: 1, ..Swept::default() };
-    for (index, item) in page.items.into_iter().enumerate() {
-        swept.take(decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?, keep);
+    for note in &notes {
+        tracing::info!("{note}");
     }
-    if let Some(next) = page.next {
-        sweep_from(client, kind, next, Some(&probe_url), headers, keep, &mut swept, None).await?;
-    }
+    let first_url = client.url(&format!("{}?{}", collection(kind), sweep_query(kind)));
+    let mut swept = Swept { partitions: 1, notes, ..Swept::default() };
+    sweep_from(client, kind, first_url, None, keep, &mut swept, None).await?;
     Ok(swept)
 }
 
-/// How a sweep of pages ended.
-#[derive(Debug, Default)]
-struct SweepEnd {
-    /// The first page's `@odata.count`, when given.
-    count: Option<u64>,
-    /// A principal outside the range was read (and the sweep stopped):
+/// A refusal as the note shows it: `HTTP 400 Request_UnsupportedQuery`.
+fn refusal(error: &GraphError) -> String {
+    match error {
+        GraphError::Status { status, code: Some(code), .. } => format!("HTTP {status} {code}"),
+        GraphError::Status { status, .. } => format!("HTTP {status}"),
+        other => other.to_string(),
+    }
+}
+
+/// How reading a split ended.
+#[derive(Debug)]
+enum RangesRead {
+    /// Every range was read.
+    Whole(Swept),
+    /// A principal was read in a range it does not belong to (`filter`):
     /// Graph orders keys differently from the boundaries, so the ranges may
     /// overlap or leave gaps.
-    misplaced: bool,
+    Misplaced(String),
+    /// Graph refused a range (400): its filter is not supported there.
+    Refused { filter: String, error: GraphError },
 }
 
 /// Reads `ranges` side by side (at most `read_concurrency` pages in
-/// flight). `None` when Graph put a principal in a range it does not
-/// belong to: the caller falls back to the single sweep.
+/// flight), none with advanced query parameters. A range that ends the
+/// split (refused, misplaced) stops the others; what they read is dropped,
+/// so the fallback reads every principal once.
 async fn read_ranges(
     client: &Arc<GraphClient>,
     kind: PrincipalKind,
     ranges: Vec<Range>,
     keep: &Arc<Keep>,
-) -> Result<Option<Swept>, ReadError> {
+) -> Result<RangesRead, ReadError> {
     let partitions = ranges.len();
     let progress = Progress::spinner(&format!("reading {} in {partitions} ranges", collection(kind)));
     let mut pending = ranges.into_iter();
@@ -559,27 +767,12 @@ async fn read_ranges(
             let (client, keep, progress) = (Arc::clone(client), Arc::clone(keep), progress.clone());
             running.spawn(async move {
                 let filter = super::client::query_value(&range.filter());
-                let mut query = format!("{}&$filter={filter}", sweep_query(kind));
-                let headers: &'static [(&'static str, &'static str)] = if range.advanced() {
-                    query.push_str("&$count=true");
-                    EVENTUAL
-                } else {
-                    &[]
-                };
+                let query = format!("{}&$filter={filter}", sweep_query(kind));
                 let url = client.url(&format!("{}?{query}", collection(kind)));
                 let mut part = Swept::default();
-                let outcome = sweep_from(
-                    &client,
-                    kind,
-                    url,
-                    None,
-                    headers,
-                    &keep,
-                    &mut part,
-                    Some((&range, &progress)),
-                )
-                .await;
-                (range, outcome.map(|end| (part, end)))
+                let outcome =
+                    sweep_from(&client, kind, url, None, &keep, &mut part, Some((&range, &progress))).await;
+                (range, outcome.map(|misplaced| (part, misplaced)))
             });
         }
         let Some(joined) = running.join_next().await else { break };
@@ -587,22 +780,17 @@ async fn read_ranges(
             what: format!("a range of {}", collection(kind)),
             message: format!("the task failed: {error}"),
         })?;
-        let (part, end) = outcome?;
-        match end {
-            SweepEnd { misplaced: true, .. } => {
-                tracing::warn!(
-                    range = %range.filter(),
-                    "Graph orders {} differently from the ranges: reading them in one sweep instead",
-                    collection(kind)
-                );
+        let (part, misplaced) = match outcome {
+            Ok(read) => read,
+            Err(ReadError::Graph(error)) if error.status() == Some(400) => {
                 progress.finish();
-                return Ok(None);
+                return Ok(RangesRead::Refused { filter: range.filter(), error });
             }
-            SweepEnd { count: Some(count), .. } if count != part.read => {
-                // `@odata.count` of an advanced query is eventually consistent.
-                tracing::warn!(range = %range.filter(), count, read = part.read, "a range read differs from its count");
-            }
-            SweepEnd { .. } => {}
+            Err(error) => return Err(error),
+        };
+        if misplaced {
+            progress.finish();
+            return Ok(RangesRead::Misplaced(range.filter()));
         }
         swept.read += part.read;
         swept.ids_digest = swept.ids_digest.wrapping_add(part.ids_digest);
@@ -616,26 +804,24 @@ async fn read_ranges(
         }
     }
     progress.finish();
-    Ok(Some(swept))
+    Ok(RangesRead::Whole(swept))
 }
 
 /// Pages through the principals of `kind` at `url` and on, into `swept`.
-/// `headers` go with every page: Graph does not carry them over to a
-/// nextLink. With a `range`, each principal is checked to belong to it, and
-/// the first page's `@odata.count` is returned. The next page is asked for
-/// as soon as its link is known, while this one is decoded: a sweep waits
-/// for Graph, not for its own work between pages.
-#[allow(clippy::too_many_arguments)]
+/// No page carries advanced query parameters: each is read from the
+/// directory as it is now. With a `range`, each principal is checked to
+/// belong to it; `true` when one does not (and the sweep stopped). The next
+/// page is asked for as soon as its link is known, while this one is
+/// decoded: a sweep waits for Graph, not for its own work between pages.
 async fn sweep_from(
     client: &Arc<GraphClient>,
     kind: PrincipalKind,
     url: url::Url,
     already_read: Option<&url::Url>,
-    headers: &'static [(&'static str, &'static str)],
     keep: &Keep,
     swept: &mut Swept,
     range: Option<(&Range, &Progress)>,
-) -> Result<SweepEnd, ReadError> {
+) -> Result<bool, ReadError> {
     let own_progress;
     let progress = match range {
         Some((_, progress)) => progress,
@@ -650,14 +836,13 @@ async fn sweep_from(
     }
     let fetch = |url: url::Url| {
         let client = Arc::clone(client);
-        tokio::spawn(async move { client.page(&url, headers).await })
+        tokio::spawn(async move { client.page(&url, &[]).await })
     };
     let task_failed = |error: tokio::task::JoinError| ReadError::Shape {
         what: collection(kind).to_owned(),
         message: format!("reading a page failed: {error}"),
     };
     let mut next = Some(url);
-    let mut end = SweepEnd::default();
     let mut fetching = None;
     loop {
         let page = match (fetching.take(), next.take()) {
@@ -671,9 +856,6 @@ async fn sweep_from(
             (None, None) => break,
         };
         let page = page.await.map_err(task_failed)??;
-        if seen.len() == 1 {
-            end.count = page.count;
-        }
         if let Some(url) = page.next {
             if !seen.insert(url.as_str().to_owned()) {
                 return Err(paging_loop(&url));
@@ -692,8 +874,7 @@ async fn sweep_from(
                 };
                 let ignoring_case = |left: &str, right: &str| left.to_lowercase().cmp(&right.to_lowercase());
                 if !key.is_some_and(|key| range.holds(key, ignoring_case)) {
-                    end.misplaced = true;
-                    return Ok(end);
+                    return Ok(true);
                 }
             }
             swept.take((principal, not_understood), keep);
@@ -705,7 +886,7 @@ async fn sweep_from(
     if range.is_none() {
         progress.finish();
     }
-    Ok(end)
+    Ok(false)
 }
 
 /// Stops a page read ahead when the sweep ends before it is needed.

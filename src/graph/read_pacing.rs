@@ -109,6 +109,12 @@ impl ReadPacer {
         pacer
     }
 
+    /// The resource units per `READ_WINDOW` it paces under (Graph's quota
+    /// for the tenant's size, or the budget it was told).
+    pub fn budget(&self) -> u32 {
+        self.budget
+    }
+
     /// Resource units per second at full speed.
     pub fn rate(&self) -> f64 {
         f64::from(self.budget) * TARGET_SHARE / READ_WINDOW.as_secs_f64()

@@ -148,7 +148,9 @@ impl RetryBudget {
                 if self.failures > self.policy.max_attempts {
                     return None;
                 }
-                let computed = self.backoff.next()?;
+                // Jitter adds up to the delay itself; the cap holds jitter
+                // included, so no wait of our own exceeds `max_delay`.
+                let computed = self.backoff.next()?.min(self.policy.max_delay);
                 asked.unwrap_or(computed)
             }
         };
@@ -157,6 +159,11 @@ impl RetryBudget {
         }
         self.own += delay;
         Some(delay)
+    }
+
+    /// The failures counted so far.
+    pub fn failures(&self) -> usize {
+        self.failures
     }
 
     /// Whether the throttled time is spent (checked after a pacer wait).
@@ -283,6 +290,21 @@ mod tests {
         // Jitter adds at most the delay itself: back to 100–200 ms.
         assert!(budget.next(Refusal::Failed(None)).unwrap() <= Duration::from_millis(200));
         assert_eq!(budget.next(Refusal::Failed(None)), None, "the fifth failure ends it");
+    }
+
+    #[test]
+    fn no_wait_exceeds_the_cap_jitter_included() {
+        let policy =
+            RetryPolicy { max_attempts: 200, max_total_delay: Duration::MAX, ..RetryPolicy::default() };
+        let mut budget = RetryBudget::new(policy);
+        let waits: Vec<Duration> = (0..200).map_while(|_| budget.next(Refusal::Failed(None))).collect();
+        assert_eq!(waits.len(), 200);
+        assert!(waits.iter().all(|wait| *wait <= policy.max_delay), "{:?}", waits.iter().max());
+        // Eight retries wait at most 1 + 2 + 4 + 8 + 16 + 30 + 30 + 30 s.
+        let mut budget = RetryBudget::new(RetryPolicy::default());
+        let waits: Vec<Duration> = (0..9).map_while(|_| budget.next(Refusal::Failed(None))).collect();
+        assert_eq!(waits.len(), 8, "eight retries");
+        assert!(waits.iter().sum::<Duration>() <= Duration::from_secs(121), "{waits:?}");
     }
 
     #[test]

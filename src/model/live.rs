@@ -42,6 +42,11 @@ pub struct LiveState {
     /// read at plan time. Part of what a saved plan depends on.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub memberships: BTreeMap<String, Membership>,
+    /// How the read went where it differs from the usual (a split of the
+    /// principals Graph refused, and what was read instead): the plan shows
+    /// them as notes. Never part of what a plan decides from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_notes: Vec<String>,
 }
 
 /// The most transitive members a plan reads for one group. A group past

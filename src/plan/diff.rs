@@ -984,6 +984,7 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
         policies: LivePolicies::default(),
         groups: None,
         memberships: Default::default(),
+        read_notes: Vec::new(),
     };
     for change in changes {
         let _ = apply_change(&mut after, change);

@@ -226,6 +226,7 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         let mut notes = found.notes;
         notes.extend(reference_notes);
         notes.extend(impact_notes);
+        notes.extend(live.read_notes.iter().map(|message| Note { address: None, message: message.clone() }));
         notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
         let fingerprint = fingerprint.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Plan {

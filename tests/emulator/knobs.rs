@@ -174,6 +174,68 @@ async fn emulators_own_400_during_the_replication_lag() {
     assert_eq!(h.patch(&user, &body).await.status, StatusCode::NO_CONTENT);
 }
 
+#[tokio::test]
+async fn advanced_queries_see_the_tenant_as_it_was_during_the_index_lag() {
+    let h = harness(EmulatorConfig {
+        seed_state: contoso(),
+        advanced_query_lag: Duration::from_millis(600),
+        ..Default::default()
+    })
+    .await;
+    let user = format!("users/{USER_ID}");
+    let eventual = [("ConsistencyLevel", "eventual")];
+    let project = |reply: &Reply| reply.body["value"][0]["customSecurityAttributes"].clone();
+    let query = format!("users?$filter=id eq '{USER_ID}'&$select=id,customSecurityAttributes");
+    let before = h.get(&query).await;
+    let body = assignment("Engineering", json!({ "ProjectDate": "2026-12-07" }));
+    assert_eq!(h.patch(&user, &body).await.status, StatusCode::NO_CONTENT);
+    // A plain read sees the write at once; an advanced one (`$count=true`
+    // with ConsistencyLevel) sees the tenant as it was, count and all.
+    let plain = h.get(&query).await;
+    assert_eq!(
+        plain.body["value"][0]["customSecurityAttributes"]["Engineering"]["ProjectDate"],
+        "2026-12-07"
+    );
+    let advanced = h.get_with(&format!("{query}&$count=true"), &eventual).await;
+    assert_eq!(advanced.status, StatusCode::OK, "{}", advanced.text);
+    assert_eq!(project(&advanced), project(&before), "the index has not caught up");
+    assert_eq!(advanced.body["@odata.count"], 1);
+    tokio::time::sleep(Duration::from_millis(650)).await;
+    let caught_up = h.get_with(&format!("{query}&$count=true"), &eventual).await;
+    assert_eq!(project(&caught_up), project(&plain), "the index caught up");
+}
+
+#[tokio::test]
+async fn knobs_refuse_upn_ranges_and_app_id_prefixes_as_a_stricter_graph_may() {
+    let lenient = harness(EmulatorConfig { seed_state: contoso(), ..Default::default() }).await;
+    let strict = harness(EmulatorConfig {
+        seed_state: contoso(),
+        refuse_upn_ranges: true,
+        refuse_app_id_prefix: true,
+        ..Default::default()
+    })
+    .await;
+    let eventual = [("ConsistencyLevel", "eventual")];
+    let ranges = ["users?$filter=userPrincipalName ge 'a'", "users?$filter=userPrincipalName le 'n'"];
+    for query in ranges {
+        assert_eq!(lenient.get(query).await.status, StatusCode::OK, "{query}");
+        for headers in [&[][..], &eventual[..]] {
+            let refused = strict.get_with(&format!("{query}&$count=true"), headers).await;
+            assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{query}");
+            assert_eq!(refused.error_code(), "Request_UnsupportedQuery");
+        }
+    }
+    // `startsWith` on userPrincipalName is documented: served by both.
+    let prefix = "users?$filter=startsWith(userPrincipalName,'a')";
+    assert_eq!(strict.get(prefix).await.status, StatusCode::OK);
+    let app_ids = "servicePrincipals?$filter=startsWith(appId,'a')";
+    assert_eq!(lenient.get(app_ids).await.status, StatusCode::OK);
+    let refused = strict.get(app_ids).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::BAD_REQUEST, "Request_UnsupportedQuery"));
+    let advanced = strict.get_with(&format!("{app_ids}&$count=true"), &eventual).await;
+    assert_eq!(advanced.status, StatusCode::OK, "with the advanced query parameters: {}", advanced.text);
+}
+
 // ── throttling ──
 
 #[tokio::test]
