@@ -117,6 +117,9 @@ async fn agent_identities_are_scoped_by_the_agent_filter_and_other_apps_are_not(
         "conditions": {
             "applications": { "includeApplications": ["All"] },
             "clientApplications": {
+                // An exclude-mode filter takes agents out of what the policy
+                // includes; it brings none in.
+                "includeAgentIdServicePrincipals": ["All"],
                 "agentIdServicePrincipalFilter": {
                     "mode": "exclude",
                     "rule": "CustomSecurityAttribute.Security_AppTier -in [\"Tier0\", \"Tier1\"]"

@@ -55,6 +55,7 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
             .map(|ms| Window { after_writes: args.outage_after_writes, duration: Duration::from_millis(ms) }),
         // A person poking the emulator with DELETE gets the 405 and a warning.
         expect_deletes: true,
+        refuse_beta: false,
     };
     if !(0.0..=1.0).contains(&config.fault_rate) {
         anyhow::bail!("--fault-rate must be between 0 and 1, not {}", config.fault_rate);

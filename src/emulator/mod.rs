@@ -123,6 +123,9 @@ pub struct EmulatorConfig {
     /// it, a `RunningEmulator` that received any DELETE panics when dropped,
     /// so every test that uses the emulator proves the client never sent one.
     pub expect_deletes: bool,
+    /// A tenant whose Graph beta refuses the caller (403), as a tenant may
+    /// for a preview API: the client must then say what it could not check.
+    pub refuse_beta: bool,
 }
 
 impl EmulatorConfig {
@@ -188,6 +191,7 @@ impl Default for EmulatorConfig {
             outage: None,
             other_app_share: 0.0,
             expect_deletes: false,
+            refuse_beta: false,
         }
     }
 }

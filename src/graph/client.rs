@@ -134,7 +134,7 @@ impl GraphError {
         }
     }
 
-    fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             GraphError::Status { retry_after, .. } | GraphError::ItemsPending { retry_after, .. } => {
                 *retry_after
@@ -482,9 +482,27 @@ impl GraphClient {
         self.send(Method::GET, url, None, &[], 0).await
     }
 
+    /// The beta URL of `relative` (`identity/conditionalAccess/policies`).
+    pub fn beta_url(&self, relative: &str) -> Url {
+        self.endpoint.beta().join(relative.trim_start_matches('/')).expect("relative Graph paths join")
+    }
+
     /// One page of a collection at `url`.
     pub async fn page(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Page, GraphError> {
         let answer = self.send(Method::GET, url, None, headers, 0).await?;
+        self.page_of(url, answer)
+    }
+
+    /// One page of a collection at `url`, in one attempt with no retry: for
+    /// the caller that paces a resource by rules of its own
+    /// (`policies::read`, at most one Conditional Access read a second).
+    pub async fn page_once(&self, url: &Url) -> Result<Page, GraphError> {
+        let (_, sent_in) = self.pace(0).await;
+        let answer = self.attempt(&Method::GET, url, None, &[], 0, sent_in).await?;
+        self.page_of(url, answer)
+    }
+
+    fn page_of(&self, url: &Url, answer: Answer) -> Result<Page, GraphError> {
         let path = shown(url);
         let body_error = |message: &str| GraphError::Body {
             method: "GET".into(),

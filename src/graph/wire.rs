@@ -188,7 +188,7 @@ fn policies_of(
         conditional_access_policies,
         default_app_management_policy,
         app_management_policies,
-        not_checked: None,
+        ..LivePolicies::default()
     }
 }
 

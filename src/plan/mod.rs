@@ -225,6 +225,7 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         let (impact, impact_notes) = impact::impact(&changes, live, desired);
         let mut notes = found.notes;
         notes.extend(reference_notes);
+        notes.extend(references::partly_checked(&changes, live));
         notes.extend(impact_notes);
         notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
         let fingerprint = fingerprint.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));

@@ -12,6 +12,23 @@ use crate::model::live::LiveState;
 use crate::plan::{Action, Address, Change, Conflict, Note};
 use crate::readers::{READERS, Reference};
 
+/// A note for each kind of reader read only in part, when the plan
+/// deactivates something or changes a value (otherwise nothing it does could
+/// concern them).
+pub fn partly_checked(changes: &[Change], live: &LiveState) -> Vec<Note> {
+    let concerned = changes.iter().any(|change| {
+        change.action == Action::Deactivate || matches!(change.address, Address::Assignment { .. })
+    });
+    if !concerned {
+        return Vec::new();
+    }
+    READERS
+        .iter()
+        .filter_map(|reader| reader.partly_checked(live))
+        .map(|message| Note { address: None, message })
+        .collect()
+}
+
 /// The conflicts and notes of the plan's deactivations against the policies.
 pub fn check(
     changes: &[Change],

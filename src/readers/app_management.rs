@@ -3,6 +3,17 @@
 //! holding a given value from it, so deactivating that attribute or value
 //! changes who the restriction binds. Both the tenant's default policy and
 //! the custom policies are read.
+//!
+//! What Microsoft documents: the v1.0 wire name is `excludeActors` (on
+//! `passwordCredentialConfiguration` and `keyCredentialConfiguration` in
+//! Graph's v1.0 metadata), though the prose of the docs says
+//! "excludedActors"; an exemption's `id` is the definition id
+//! (`AttributeSetName_AttributeName`), and its `operator` is `equals` (or a
+//! later value): "If `equals`, the customSecurityAttributeExemption value is
+//! compared to match the custom security attribute value for the exemption
+//! to be applied. The comparison is case sensitive."
+//! (<https://learn.microsoft.com/graph/api/resources/customsecurityattributestringvalueexemption>).
+//! An operator this version does not know names every value.
 
 use serde_json::{Map, Value};
 
@@ -47,15 +58,11 @@ impl ReadsAttributes for AppManagement {
                 let operator = exemption.get("operator").and_then(Value::as_str).map(str::to_owned);
                 let literal = exemption.get("value").and_then(Value::as_str);
                 let values = match (operator.as_deref(), literal) {
-                    (Some(operator), Some(literal))
-                        if operator.eq_ignore_ascii_case("equals") || operator.eq_ignore_ascii_case("notEquals") =>
-                    {
-                        Values::Matching {
-                            pattern: Pattern::Equal,
-                            literal: literal.to_owned(),
-                            case_sensitive: false,
-                        }
-                    }
+                    (Some("equals"), Some(literal)) => Values::Matching {
+                        pattern: Pattern::Equal,
+                        literal: literal.to_owned(),
+                        case_sensitive: true,
+                    },
                     _ => Values::Every,
                 };
                 found.push(Reference {
