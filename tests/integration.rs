@@ -5,6 +5,7 @@ mod auth_cli;
 mod check_access_cli;
 mod completions_cli;
 mod conditional_access_impact;
+mod conditional_access_semantics;
 mod convergence_random;
 mod convergence_regressions;
 mod ci_examples;

@@ -218,6 +218,10 @@ pub struct GraphClient {
     /// A token bucket over resource units, for reads: told each answer's
     /// `x-ms-resource-unit` and `x-ms-throttle-limit-percentage`.
     read_pacer: Mutex<ReadPacer>,
+    /// When the last Conditional Access request ended: Graph answers one a
+    /// second per tenant (`policies`). Held across a read, so that two
+    /// reads through one client never overlap.
+    pub(crate) conditional_access_clock: tokio::sync::Mutex<Option<Instant>>,
     pub(crate) options: ClientOptions,
 }
 
@@ -292,7 +296,16 @@ impl GraphClient {
             })?;
         let pacer = Mutex::new(WritePacer::new(options.write_budget, options.write_window, Instant::now()));
         let read_pacer = Mutex::new(ReadPacer::new(options.read_budget, Instant::now()));
-        Ok(GraphClient { http, v1: endpoint.v1(), endpoint, tokens, pacer, read_pacer, options })
+        Ok(GraphClient {
+            http,
+            v1: endpoint.v1(),
+            endpoint,
+            tokens,
+            pacer,
+            read_pacer,
+            conditional_access_clock: tokio::sync::Mutex::new(None),
+            options,
+        })
     }
 
     pub fn endpoint(&self) -> &GraphEndpoint {

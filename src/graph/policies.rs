@@ -59,7 +59,9 @@ pub const AGENT_CONDITION_FIELDS: [&str; 1] = ["agentIdRiskLevels"];
 /// unread, with the reason; a beta read that fails leaves only the agent
 /// fields unread.
 pub async fn read(client: &Arc<GraphClient>) -> Result<LivePolicies, ReadError> {
-    let mut pacer = OncePerInterval::new(CONDITIONAL_ACCESS_INTERVAL);
+    // One clock per client (per tenant), held for the whole read.
+    let mut clock = client.conditional_access_clock.lock().await;
+    let mut pacer = OncePerInterval { interval: CONDITIONAL_ACCESS_INTERVAL, last_ended: &mut clock };
     let mut policies = match read_all(client, &mut pacer).await {
         Ok(policies) => policies,
         Err(error) if error.status() == Some(403) => {
@@ -96,7 +98,7 @@ pub async fn read(client: &Arc<GraphClient>) -> Result<LivePolicies, ReadError> 
 
 async fn read_all(
     client: &Arc<GraphClient>,
-    pacer: &mut OncePerInterval,
+    pacer: &mut OncePerInterval<'_>,
 ) -> Result<LivePolicies, GraphError> {
     let conditional_access =
         objects(conditional_access_pages(client, client.url(CONDITIONAL_ACCESS_POLICIES), pacer).await?);
@@ -123,7 +125,7 @@ async fn read_all(
 async fn conditional_access_pages(
     client: &Arc<GraphClient>,
     url: Url,
-    pacer: &mut OncePerInterval,
+    pacer: &mut OncePerInterval<'_>,
 ) -> Result<Vec<Value>, GraphError> {
     let mut items = Vec::new();
     let mut seen = HashSet::new();
@@ -145,7 +147,7 @@ async fn conditional_access_pages(
 async fn paced_page(
     client: &Arc<GraphClient>,
     url: &Url,
-    pacer: &mut OncePerInterval,
+    pacer: &mut OncePerInterval<'_>,
 ) -> Result<Page, GraphError> {
     let mut attempts = 0;
     loop {
@@ -170,18 +172,14 @@ async fn paced_page(
 /// Spaces requests so that each starts at least `interval` after the
 /// previous one ended: the server then sees them at least that far apart,
 /// however long each took on the way.
-struct OncePerInterval {
+struct OncePerInterval<'a> {
     interval: Duration,
-    last_ended: Option<Instant>,
+    last_ended: &'a mut Option<Instant>,
 }
 
-impl OncePerInterval {
-    fn new(interval: Duration) -> Self {
-        OncePerInterval { interval, last_ended: None }
-    }
-
+impl OncePerInterval<'_> {
     async fn wait(&self) {
-        if let Some(ended) = self.last_ended {
+        if let Some(ended) = *self.last_ended {
             let due = ended + self.interval;
             let now = Instant::now();
             if due > now {
@@ -191,7 +189,7 @@ impl OncePerInterval {
     }
 
     fn ended(&mut self, at: Instant) {
-        self.last_ended = Some(at);
+        *self.last_ended = Some(at);
     }
 }
 
