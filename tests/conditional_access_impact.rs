@@ -171,6 +171,16 @@ async fn an_agent_targeted_policy_is_seen_on_a_tenant_whose_v1_answer_lacks_the_
         .unwrap_or_else(|| panic!("no reference conflict: {:?}", plan.conflicts));
     assert_eq!(conflict.address.to_string(), "Security.AppTier=Tier1");
     assert!(conflict.message.contains("Block untiered agents"), "{}", conflict.message);
+    // The JSON plan says the reference was read from Graph beta.
+    let document = serde_json::to_value(entra_csa::render::json::document(&plan)).unwrap();
+    let reference = &document["references"][0];
+    assert_eq!(reference["address"], "Security.AppTier=Tier1", "{document}");
+    assert_eq!(reference["reader"]["apiVersion"], "beta");
+    assert_eq!(reference["reader"]["condition"], "agentIdServicePrincipalFilter");
+    assert_eq!(reference["reader"]["kind"], "conditionalAccessPolicy");
+    assert_eq!(reference["outcome"], "conflict");
+    assert_eq!(reference["operator"], "-in");
+    assert_eq!(reference["value"], "Tier1");
     // Each Conditional Access read came at least a second after the last:
     // the emulator refused none (Graph answers such a refusal with no
     // Retry-After).
