@@ -121,3 +121,50 @@ fn exemptions_in(value: &Value, state: Option<String>, found: &mut Vec<(Option<S
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn references_of(policy: Value) -> Vec<Reference> {
+        let mut live = LiveState::default();
+        live.policies.app_management_policies = Some(vec![policy.as_object().unwrap().clone()]);
+        AppManagement.references(&live)
+    }
+
+    /// "If `equals`, ... The comparison is case sensitive."
+    #[test]
+    fn an_exemption_names_its_value_in_its_own_case_only() {
+        let found = references_of(json!({
+            "id": "p1", "displayName": "Credential rules", "isEnabled": true,
+            "restrictions": { "passwordCredentials": [{
+                "restrictionType": "passwordAddition", "state": "enabled",
+                "excludeActors": { "customSecurityAttributes": [{
+                    "@odata.type": "#microsoft.graph.customSecurityAttributeStringValueExemption",
+                    "id": "Access_Exemption", "operator": "equals", "value": "PasswordAddition" }] } }] }
+        }));
+        assert_eq!(found.len(), 1);
+        let reference = &found[0];
+        assert!(reference.names_attribute("access", "exemption"));
+        assert!(reference.names_value("PasswordAddition"));
+        assert!(!reference.names_value("passwordaddition"));
+        assert_eq!(reference.reader.condition, "excludeActors.customSecurityAttributes");
+        assert_eq!(reference.reader.api_version, "v1.0");
+        assert_eq!(reference.reader.state, State::Enabled);
+    }
+
+    /// An operator this version does not know names every value.
+    #[test]
+    fn an_unknown_operator_names_every_value() {
+        let found = references_of(json!({
+            "id": "p1", "isEnabled": true,
+            "restrictions": { "keyCredentials": [{ "state": "disabled",
+                "excludeActors": { "customSecurityAttributes": [{
+                    "id": "Access_Exemption", "operator": "startsWith", "value": "Pass" }] } }] }
+        }));
+        assert_eq!(found[0].values, Values::Every);
+        assert!(found[0].names_value("anything"));
+        assert_eq!(found[0].reader.state, State::Disabled);
+    }
+}

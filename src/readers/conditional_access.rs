@@ -7,25 +7,28 @@
 //! `servicePrincipalFilter`, any later one) anywhere in a policy.
 //!
 //! Impact: for each service principal (agent identities included) whose
-//! values the plan changes, each filter that reads custom security
-//! attributes is evaluated against the principal's values before and after
-//! the plan, and every app that enters or leaves a policy's scope is said,
-//! with the policy's name and state ("app Contoso Payroll leaves the scope of
-//! `Block legacy auth (Tier0)`"). A rule the tool cannot read or settle is
-//! reported as "impact unknown", never guessed.
-//!
-//! The filters read (Graph v1.0 `conditionalAccessPolicy.conditions`):
-//! - `applications.applicationFilter`: the apps (resources) the policy
-//!   protects; an app named in `applications.excludeApplications` by its
-//!   appId is out of scope whatever the filter says.
-//! - `clientApplications.servicePrincipalFilter`: the workload identities the
-//!   policy applies to; one named in `excludeServicePrincipals` is out.
-//! - `clientApplications.agentIdServicePrincipalFilter`: agent identities
-//!   only (`#microsoft.graph.agentIdentity`).
-//!
-//! `mode: include` brings the principals the rule matches into the policy's
-//! scope; `mode: exclude` takes them out. Only the filter's verdict is
+//! values the plan changes, each target of each policy whose filter reads a
+//! changed attribute is evaluated before and after the plan, and every
+//! principal that enters or leaves the target's scope is said, with the
+//! policy's name and state ("app Contoso Payroll leaves the scope of `Block
+//! legacy auth (Tier0)`"). Scope is the target's whole assignment, not the
+//! filter's verdict alone: included (listed, by `All`, or by an
+//! include-mode filter that matches) and not excluded (listed, or by an
+//! exclude-mode filter that matches); see `in_scope`. The three targets,
+//! each with its own lists, are in `Target`. Only the assignment is
 //! compared, not the policy's other conditions (users, locations, …).
+//!
+//! A verdict is computed under every reading Microsoft's pages leave open
+//! (letter case in comparisons, the members of a keyword such as
+//! `Office365`, whether a listed id is an agent's blueprint, whether
+//! workload-identity lists reach agent identities): the same verdict under
+//! all of them is the verdict; readings that disagree, a rule the tool
+//! cannot read, or a comparison not documented for the value make the
+//! impact "unknown", never a guess.
+//!
+//! The agent-identity fields are Graph beta only (`graph::policies` merges
+//! them into the v1.0 policies): references and impacts through them say
+//! `beta` as their API version.
 
 use std::collections::BTreeMap;
 
