@@ -10,7 +10,7 @@
 //! and replaces their section of the existing file; `--report` likewise runs
 //! only the rows of `entra-csa report`; `--groups` only the rows of
 //! assigning by group (`groups/mod.rs`); `--million` only the local plan at
-//! 100,000 to 1,000,000 principals (issue 22). `SCALE_KEEP_DATA=DIR`
+//! 100,000 to 1,000,000 principals. `SCALE_KEEP_DATA=DIR`
 //! keeps the generated files, `SCALE_PHASES=1` prints the peak memory after
 //! each phase of the measured plan. Internally, the binary re-runs itself with `--measure-plan DIR`
 //! to measure one plan's peak memory in a process of its own.
@@ -42,7 +42,7 @@ const RELIABILITY_HEADING: &str = "## Throttling and faults";
 use common::MILLION_HEADING;
 
 /// The local plan of 100,000, 300,000 and 1,000,000 declared principals
-/// (issue 22): within 2× of a bare parse, and its cost linear in the
+/// within 2× of a bare parse, and its cost linear in the
 /// principals: the cost per principal at a million within 1.25× of the cost
 /// at 100,000.
 fn million_section() -> String {
@@ -348,7 +348,7 @@ fn scaled(options: ClientOptions) -> ClientOptions {
     ClientOptions { write_budget: 3_000 * 10, ..options }
 }
 
-/// Emulator latency for every request, as the issue asks.
+/// Emulator latency for every request, so reads and writes wait as on a network.
 const LATENCY: Duration = Duration::from_millis(20);
 
 async fn emulator_with(live: &entra_csa::model::live::LiveState, throttle: Throttle) -> RunningEmulator {
@@ -537,7 +537,7 @@ fn report(rows: &[LocalRow], reads: &[ReadRow], applies: &[ApplyRow], quick: boo
         "The data is generated, seeded: a tenant of 2% service principals and 98% users, 5 attribute sets of 8 \
          attributes (predefined String, String collection, Integer, Boolean), 3 values per principal, 10% of \
          principals differing between the files and the tenant (`src/model/synthetic.rs`). The files are the \
-         desired tenant exported as one YAML file; the tenant is a state file (DESIGN §6).\n\n",
+         desired tenant exported as one YAML file; the tenant is a state file.\n\n",
     );
     text.push_str("## Local plan: load + validate + diff + plan versus a bare YAML parse\n\n");
     text.push_str("Goal: the whole plan (load and validate the YAML, diff, order) within 2× of only parsing the same YAML into a generic value (`serde_json::Value`, with the same limits on nesting, aliases and size); peak memory under 300 MB at 100,000 principals. For scale, `parser events` is the time of only reading the YAML parser's events, with no value built: the floor of any YAML reader built on that parser, which the loader is.\n\n");

@@ -1,4 +1,4 @@
-//! The partitioned sweep at a million users (issue 22): an `entra-csa
+//! The partitioned sweep at a million users: an `entra-csa
 //! emulator` process holding `--users` users (default 1,000,000) and 20,000
 //! service principals, 5 % of them holding a value, with a per-page latency
 //! that grows with the page (scaled down so a run fits in minutes: the goals
@@ -26,7 +26,7 @@ const SERVICE_PRINCIPALS: usize = 20_000;
 const HOLDER_EVERY: usize = 20;
 /// The heading of this benchmark's section of BENCHMARKS.md.
 const HEADING: &str = common::SWEEP_HEADING;
-/// The issue's goals.
+/// The goals a run is held to: partitions, wall time and requests against the single sweep, peak memory.
 const PARTITIONS: f64 = 16.0;
 const WALL_GOAL: f64 = 1.2;
 const REQUEST_GOAL: f64 = 1.02;
@@ -145,7 +145,7 @@ fn met(holds: bool) -> &'static str {
     if holds { "met" } else { "NOT MET" }
 }
 
-/// The section of BENCHMARKS.md: the runs, then the issue's goals.
+/// The section of BENCHMARKS.md: the runs, then the goals they are held to.
 fn section(command: &str, conditions: &str, runs: &[Run], listed: &Swept, identical: bool) -> String {
     let mut text = format!(
         "{HEADING} (`cargo bench --bench sweep`)\n\n\

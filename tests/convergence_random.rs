@@ -1,4 +1,4 @@
-//! The random differential tester of issue 14: proptest-generated live
+//! The random differential tester of the plan rules: proptest-generated live
 //! states and desired files, run through the real pipeline — the files as
 //! YAML text through parse and validate, the tenant as a state file on disk,
 //! and for a share of the cases also as the Graph emulator over loopback.

@@ -1,4 +1,4 @@
-//! The ten bugs of issue 14, each reproduced through the real binary against
+//! Ten bugs of the plan rules, each reproduced through the real binary against
 //! a state file (or through the Graph client against the emulator), so that
 //! none comes back: one principal under two keys, unassigning values of
 //! Deprecated attributes, reactivation that does not converge, the active

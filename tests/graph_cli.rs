@@ -221,7 +221,7 @@ async fn writes_graph_refuses_for_a_missing_role_fail_truthfully_and_change_noth
     emulator.shutdown().await;
 }
 
-/// DESIGN §5: progress bars on long reads and applies when stderr is a
+/// ARCHITECTURE.md, "The command line": progress bars on long reads and applies when stderr is a
 /// terminal (a piped stderr gets none: see the first test of this file).
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

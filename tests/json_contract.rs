@@ -1,4 +1,4 @@
-//! The JSON plan is a contract (DESIGN §4): these structs are a copy of
+//! The JSON plan is a contract (ARCHITECTURE.md, "The JSON plan is a contract"): these structs are a copy of
 //! format version 2 kept in the test, with `deny_unknown_fields`, and
 //! `schema/plan.v2.schema.json` is its published schema (version 2 is
 //! version 1, `schema/plan.v1.schema.json`, plus `impact[]`). Any change to the

@@ -1,4 +1,4 @@
-//! Golden plans: one case per rule of DESIGN §3 under `tests/fixtures/plan/<case>/`,
+//! Golden plans: one case per plan rule (ARCHITECTURE.md, "Plan rules") under `tests/fixtures/plan/<case>/`,
 //! each with `desired.yaml` and `live.json` (a state file), and the expected
 //! `plan.txt`, `plan.json` and `plan.md`. The real binary runs in the case's
 //! folder, so the target path in the output is just `live.json`.

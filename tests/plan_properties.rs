@@ -432,7 +432,7 @@ proptest! {
         let unchanged = plan::build(&desired, &live, target());
         prop_assert!(check_saved_plan(&saved, &unchanged).is_ok());
 
-        // Each mutation touches what the plan depends on (DESIGN §10); where
+        // Each mutation touches what the plan depends on (ARCHITECTURE.md, "What a saved plan depends on"); where
         // the case has nothing of that kind, the sweep flag changes instead.
         let mut changed = live.clone();
         let declared_set = live.attribute_sets.keys().find(|set| desired.attribute_sets.contains_key(*set)).cloned();

@@ -4,7 +4,8 @@
 //! plain `http://` is refused for every non-loopback host; an apply without
 //! a terminal is refused without `--auto-approve`; an unexpected Graph host
 //! needs `--allow-custom-graph-host`; the emulator listens on loopback by
-//! default. Tests elsewhere that hold part of this are listed in the README.
+//! default. Tests elsewhere that hold part of this are listed in
+//! docs/src/explanation/guarantees.md.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

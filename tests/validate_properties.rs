@@ -189,7 +189,7 @@ fn desired_state(seed: u64) -> DesiredState {
     desired
 }
 
-/// The desired state in the file format of DESIGN §2.
+/// The desired state in the file format (format version 1).
 fn as_document(desired: &DesiredState, rng: &mut StdRng) -> Value {
     let name = |policy: UndeclaredObjects| match policy {
         UndeclaredObjects::Report => "report",

@@ -1,4 +1,4 @@
-//! The throttling and fault rows of BENCHMARKS.md (issue 16): an apply of
+//! The throttling and fault rows of BENCHMARKS.md: an apply of
 //! 420 principals to a new tenant (5 sets, 45 definitions, 1,260
 //! assignments: 470 writes) against the emulator on loopback, fault-free
 //! and, side by side in the same run, through a 10 s storm, under 10 %
@@ -22,7 +22,7 @@ use entra_csa::model::synthetic::{Shape, fresh, generate};
 use entra_csa::plan;
 use entra_csa::tenant::{ApplyReport, Outcome, ReadScope, Tenant};
 
-/// The storm of the issue: every write 429 with `Retry-After: 2` for 10 s.
+/// The storm the benchmark injects: every write 429 with `Retry-After: 2` for 10 s.
 const STORM: Duration = Duration::from_secs(10);
 /// The outage is Graph's 5 minutes, and the client's retry policy, both ×0.1.
 const OUTAGE_SCALE: f64 = 0.1;

@@ -101,6 +101,12 @@ pub struct PlanArgs {
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
 
+    /// Also write the plan in FORMAT (text, json, markdown) to PATH, from
+    /// the same reading of the tenant; repeatable. Written even when the
+    /// plan has conflicts (e.g. `--render-to json=plan.json`).
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_render_to)]
+    pub render_to: Vec<(PlanFormat, PathBuf)>,
+
     /// Exit 2 when there are changes or drift, 0 when in sync, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -437,6 +443,18 @@ pub enum Throttle {
     None,
     /// Graph's documented identity quotas per app and tenant.
     Graph,
+}
+
+fn parse_render_to(text: &str) -> Result<(PlanFormat, PathBuf), String> {
+    let (format, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected FORMAT=PATH (e.g. json=plan.json), not `{text}`"))?;
+    let format = PlanFormat::from_str(format, false)
+        .map_err(|_| format!("`{format}` is not a plan format: expected text, json or markdown"))?;
+    if path.is_empty() {
+        return Err(format!("`{text}` names no file: expected FORMAT=PATH (e.g. json=plan.json)"));
+    }
+    Ok((format, PathBuf::from(path)))
 }
 
 fn parse_expansion(text: &str) -> Result<crate::emulator::Expansion, String> {

@@ -28,14 +28,17 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
         report_differences_as_drift(&mut plan);
     }
 
-    let format = match args.format {
-        PlanFormat::Text => Format::Text,
-        PlanFormat::Json => Format::Json,
-        PlanFormat::Markdown => Format::Markdown,
-    };
     let mut stdout = std::io::stdout().lock();
-    render::render(&plan, format, colour(), &mut stdout)?;
+    render::render(&plan, render_format(args.format), colour(), &mut stdout)?;
     stdout.flush()?;
+    for (format, path) in &args.render_to {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write the plan to {}", path.display()))?,
+        );
+        render::render(&plan, render_format(*format), false, &mut file)?;
+        file.flush().with_context(|| format!("cannot write the plan to {}", path.display()))?;
+    }
 
     if !plan.conflicts.is_empty() {
         if args.out.is_some() {
@@ -53,6 +56,14 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+fn render_format(format: PlanFormat) -> Format {
+    match format {
+        PlanFormat::Text => Format::Text,
+        PlanFormat::Json => Format::Json,
+        PlanFormat::Markdown => Format::Markdown,
+    }
 }
 
 /// `plan --drift`: every change is also a drift finding, worded as what the

@@ -1,4 +1,4 @@
-//! The desired-state file exactly as written (format version 1, DESIGN §2):
+//! The desired-state file exactly as written (format version 1; ARCHITECTURE.md, "The desired-state file"):
 //! every key and value keeps its position so that validation can point at it.
 //!
 //! These types are also the source of `schema/entra-csa.schema.json`
@@ -106,7 +106,7 @@ pub struct ManifestFile {
     pub acknowledged_references: Entries<Located<String>>,
 }
 
-/// The JSON Schema pattern of a set or attribute name (DESIGN §2).
+/// The JSON Schema pattern of a set or attribute name (E-OV, "Limits and constraints").
 pub const NAME_PATTERN: &str =
     r#"^[^0-9\s`~!@#$%^&*()_\-+={\[}\]|\\:;"'<,>.?/][^\s`~!@#$%^&*()_\-+={\[}\]|\\:;"'<,>.?/]*$"#;
 
@@ -532,7 +532,7 @@ impl Reader<'_> {
     }
 
     /// `description` or `maxAttributesPerSet`: the files never clear them,
-    /// so `null` is refused with how to go on (README "Clearing").
+    /// so `null` is refused with how to go on (docs/src/reference/file-format.md, "Clearing").
     fn unclearable<T>(
         &mut self,
         node: Node,
@@ -545,7 +545,7 @@ impl Reader<'_> {
             problem.expected =
                 Some(if field == "description" { "a string" } else { "an integer" }.to_owned());
             problem.suggestion = Some(format!(
-                "leave `{field}` out to keep the tenant's value; entra-csa does not clear it (see \"Clearing\" in the README)"
+                "leave `{field}` out to keep the tenant's value; entra-csa does not clear it (see \"Clearing\" in docs/src/reference/file-format.md)"
             ));
             return None;
         }

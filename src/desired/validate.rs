@@ -1,4 +1,5 @@
-//! The rules of DESIGN §2 that need no tenant: from the files as written
+//! The rules of the file format that need no tenant (ARCHITECTURE.md,
+//! "The desired-state file"): from the files as written
 //! (`ManifestFile`s) to one `DesiredState`, or every problem found.
 //!
 //! Limits that need the tenant (500 sets, 500 active definitions,
@@ -246,7 +247,7 @@ impl Validator {
             }
         });
         // maxAttributesPerSet against the set's definitions is checked at plan time,
-        // where the tenant's own definitions count too (DESIGN §2).
+        // where the tenant's own definitions count too.
 
         let mut attributes = BTreeMap::new();
         for unreadable in &set.unreadable_attributes {

@@ -1,6 +1,6 @@
 //! What the emulator tells its tests and benchmarks about itself, under
 //! `/_emulator/`: the request log (`requests`), counters (`stats`), the store
-//! in the state-file format of DESIGN §6 (`state`), and `reset`. These
+//! in the state-file format (`state`), and `reset`. These
 //! endpoints are not Graph and need no token.
 
 use std::collections::BTreeMap;

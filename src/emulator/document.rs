@@ -1,8 +1,9 @@
 //! Graph's JSON as the emulator reads and writes it: the state document it
-//! is seeded from and persists to (DESIGN §6: attribute sets, definitions,
+//! is seeded from and persists to (ARCHITECTURE.md, "The state file is the emulator's store": attribute sets, definitions,
 //! users and service principals in Graph's response shapes), and the
 //! `customSecurityAttributes` of a principal. Written from
-//! `graph-api.md` §2–§4 and the verbatim examples, deliberately apart from
+//! Microsoft's resource pages (R-AS, R-DEF, R-AV, C-EX in ARCHITECTURE.md) and the
+//! verbatim examples of `tests/fixtures/graph-examples/`, deliberately apart from
 //! the client's `graph::wire`: with one codec on both sides a wrong shape
 //! would be invisible, since client and emulator would agree on it; with
 //! two, the documented examples are the only bridge between them.
@@ -15,12 +16,12 @@ use serde_json::{Map, Value, json};
 
 use crate::model::{AttributeValue, DataType, PrincipalAssignments, SetValues, Status};
 
-/// `@odata.type` of a set object in Graph's responses (graph-api.md §4.2).
+/// `@odata.type` of a set object in Graph's responses (C-EX).
 pub const RESPONSE_SET_TYPE: &str = "#microsoft.graph.customSecurityAttributeValue";
-/// `@odata.type` of a set object in the documented PATCH requests (§4.1).
+/// `@odata.type` of a set object in the documented PATCH requests (C-EX).
 pub const REQUEST_SET_TYPE: &str = "#Microsoft.DirectoryServices.CustomSecurityAttributeValue";
 
-/// The state document (DESIGN §6).
+/// The state document (ARCHITECTURE.md, "The state file is the emulator's store").
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StateDocument {
@@ -78,7 +79,7 @@ pub struct MemberShape {
 }
 
 /// A policy that reads custom security attributes, kept as Graph's own JSON
-/// object (graph-api.md §11: `conditions.applications.applicationFilter` of
+/// object (`conditions.applications.applicationFilter` of
 /// a `conditionalAccessPolicy`; `excludeActors.customSecurityAttributes` in
 /// the restrictions of an `appManagementPolicy` or of the
 /// `tenantAppManagementPolicy`). The emulator interprets none of it and
@@ -98,7 +99,7 @@ impl StateDocument {
     }
 }
 
-/// An attribute set (§2.1).
+/// An attribute set (R-AS).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttributeSetShape {
@@ -109,7 +110,7 @@ pub struct AttributeSetShape {
     pub max_attributes_per_set: Option<i32>,
 }
 
-/// A definition (§2.2); `allowedValues` as `$expand` shows them.
+/// A definition (R-DEF); `allowedValues` as `$expand` shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DefinitionShape {
@@ -131,7 +132,7 @@ pub struct DefinitionShape {
     pub allowed_values: Option<Vec<AllowedValueShape>>,
 }
 
-/// A predefined value (§2.3).
+/// A predefined value (R-AV).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AllowedValueShape {
@@ -158,7 +159,7 @@ pub struct PrincipalShape {
 }
 
 /// A property the metadata declares as an open string (`status`, `type`):
-/// a value the emulator knows, or any other, held as written (§11).
+/// a value the emulator knows, or any other, held as written (ARCHITECTURE.md, "Unknown is left alone").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpenString<T> {
     Known(T),
@@ -220,7 +221,7 @@ pub struct DocumentError {
     pub message: String,
 }
 
-/// The annotations the emulator knows on values (§4.2).
+/// The annotations the emulator knows on values (C-EX).
 const VALUE_TYPES: &[&str] = &["#Int32", "#String", "#Boolean", "#Collection(String)", "#Collection(Int32)"];
 
 /// A seeded principal's values: what the emulator holds as values, and the
@@ -295,7 +296,7 @@ pub fn read_seeded_values(
     Ok((values, as_written))
 }
 
-/// A principal's values as Graph answers them (§4.2, the documented GET
+/// A principal's values as Graph answers them (C-EX, the documented GET
 /// examples): each set object typed `#microsoft.graph.customSecurityAttributeValue`,
 /// collections annotated `#Collection(String)` / `#Collection(Int32)`,
 /// single values bare.

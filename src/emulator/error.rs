@@ -15,7 +15,7 @@ pub struct GraphError {
 
 impl GraphError {
     /// 400 `Request_BadRequest`. Used for every validation failure Microsoft
-    /// documents no error for: the emulator's own choice (graph-api.md §6.2).
+    /// documents no error for: the emulator's own choice (ARCHITECTURE.md, "The emulator's own choices").
     pub fn bad_request(message: impl Into<String>) -> Self {
         GraphError { status: StatusCode::BAD_REQUEST, code: "Request_BadRequest", message: message.into() }
     }
@@ -38,7 +38,7 @@ impl GraphError {
     }
 
     /// 404 `Request_ResourceNotFound` for an unknown id: the emulator's own
-    /// choice (graph-api.md §6.2 suggests 404 for unknown ids).
+    /// choice, after the directory's conventions (C-ERR).
     pub fn not_found(id: &str) -> Self {
         GraphError {
             status: StatusCode::NOT_FOUND,
@@ -70,7 +70,7 @@ impl GraphError {
     }
 
     /// 403 `Authorization_RequestDenied` with the documented message, for a
-    /// token that lacks the permission or role (E-TS, graph-api.md §6).
+    /// token that lacks the permission or role (E-TS).
     pub fn forbidden() -> Self {
         GraphError {
             status: StatusCode::FORBIDDEN,

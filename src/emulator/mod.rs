@@ -1,9 +1,9 @@
-//! A local Microsoft Graph for custom security attributes (DESIGN §8), so
+//! A local Microsoft Graph for custom security attributes (ARCHITECTURE.md, "The emulator"), so
 //! the tests, the benchmarks and a newcomer can run the tool against a tenant
 //! on loopback that enforces Graph's documented rules, shapes, faults and
 //! quotas instead of a real one.
 //!
-//! `start` serves a store seeded from a state document (DESIGN §6) over HTTP;
+//! `start` serves a store seeded from a state document (the state-file format) over HTTP;
 //! the returned `RunningEmulator` exposes the store, the request log and the
 //! counters to the test that started it:
 //!
@@ -251,7 +251,7 @@ impl RunningEmulator {
         self.address
     }
 
-    /// The store now, in the state-file format of DESIGN §6.
+    /// The store now, in the state-file format.
     pub fn state(&self) -> StateDocument {
         self.shared.state()
     }

@@ -1,10 +1,10 @@
 //! Exists so that a token's grants matter on the emulator as they do on
-//! Graph (graph-api.md §8): a readable JWT is judged by its claims, `roles`
+//! Graph (C-PERM, E-ROLES): a readable JWT is judged by its claims, `roles`
 //! for an app, `scp` plus the directory roles in `wids` for a signed-in
 //! user. What it lacks is refused with Graph's documented 403
-//! `Authorization_RequestDenied` (§6), except reading assignments: without
+//! `Authorization_RequestDenied` (E-TS), except reading assignments: without
 //! that grant a principal still reads, with `customSecurityAttributes: null`
-//! (§3), exactly as "nothing assigned" reads.
+//! (R-USER), exactly as "nothing assigned" reads.
 //!
 //! Reading the Conditional Access and app management policies needs
 //! `Policy.Read.All`, refused with the same 403 otherwise. Reading groups
@@ -19,7 +19,7 @@
 //! needs no grant of its own (User.Read.All and Application.Read.All are
 //! not checked).
 //!
-//! The table of what grants what is written here from graph-api.md §8, not
+//! The table of what grants what is written here from C-PERM and E-ROLES, not
 //! taken from the client's `access::Capability`, so that the client's checks
 //! meet an independent reading of the documentation; only the decoding of
 //! claims and the role template ids are shared.
@@ -71,7 +71,7 @@ impl Grants {
     }
 
     fn of_claims(claims: &Claims) -> Grants {
-        // §8.3, one row per grant: (permissions, roles a signed-in user needs).
+        // C-PERM and E-ROLES, one row per grant: (permissions, roles a signed-in user needs).
         use DirectoryRole::*;
         let grant = |permissions: &[&str], roles: &[DirectoryRole]| {
             let permission = claims
@@ -108,7 +108,7 @@ impl Grants {
                 &[AttributeAssignmentAdministrator],
             ),
             // Policy.Read.All is the documented grant of the three policy
-            // reads (graph-api.md §11). Emulator's choice: the directory
+            // reads (C-PERM). Emulator's choice: the directory
             // roles a signed-in user also needs for them (Security Reader,
             // Global Reader, ...) are not modelled, so the scope suffices.
             read_policies: access::reads_policies(claims),

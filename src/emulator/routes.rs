@@ -1,4 +1,4 @@
-//! The Graph v1.0 endpoints the tool uses (graph-api.md §1), mapped from a
+//! The Graph v1.0 endpoints the tool uses (R-OV lists them), mapped from a
 //! method and path onto the store: attribute sets, definitions, allowed
 //! values, users and service principals. Requests arrive here already
 //! authenticated, throttled and fault-free, with their token's grants, which
@@ -235,7 +235,7 @@ fn route(
     let method = &request.method;
     if *method != Method::GET && *method != Method::POST && *method != Method::PATCH {
         // No DELETE (or PUT) exists for any resource the emulator serves
-        // (graph-api.md §1), so it is refused whatever the path.
+        // (R-AS, R-DEF, R-AV), so it is refused whatever the path.
         return Err(GraphError::method_not_allowed());
     }
     // C-AQ: `$search` without `ConsistencyLevel: eventual` fails on any directory collection.
@@ -581,7 +581,7 @@ fn without_beta_fields(policy: &PolicyDocument) -> PolicyDocument {
     policy
 }
 
-/// The grant a request needs (graph-api.md §1 and §8). Reading principals
+/// The grant a request needs (C-PERM, E-ROLES). Reading principals
 /// needs none of its own: without the assignment read grant their values
 /// read `null` (`principal_view`).
 fn need(route: &Route, method: &Method) -> Need {
@@ -926,7 +926,7 @@ fn count_principals(
 /// A principal as a list or get shows it: the `$select`ed properties, or
 /// Graph's default ones (never `customSecurityAttributes`, which is
 /// "returned only on `$select`", R-USER). Without the grant to read
-/// assignments the values read `null`, as when nothing is assigned (§3).
+/// assignments the values read `null`, as when nothing is assigned (R-USER).
 fn principal_view(
     entity: &Map<String, Value>,
     kind: PrincipalKind,

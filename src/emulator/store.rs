@@ -218,7 +218,7 @@ fn index_by<'a>(keys: impl Iterator<Item = (&'a str, usize)>) -> HashMap<String,
 }
 
 impl Store {
-    /// A store seeded from a state document (DESIGN §6).
+    /// A store seeded from a state document.
     pub fn from_document(document: &StateDocument) -> Result<Store, DocumentError> {
         let definitions = document
             .custom_security_attribute_definitions
@@ -292,7 +292,7 @@ impl Store {
         })
     }
 
-    /// The store as a state document (DESIGN §6).
+    /// The store as a state document.
     pub fn to_document(&self) -> StateDocument {
         let principals = |list: &[StoredPrincipal]| -> Vec<PrincipalShape> {
             list.iter()
@@ -390,7 +390,7 @@ impl Store {
         members
     }
 
-    /// Set ids are matched ignoring case (graph-api.md §2.1, the safe reading).
+    /// Set ids are matched ignoring case (R-AS says case insensitive, E-OV case sensitive: the safe reading).
     pub fn attribute_set_index(&self, id: &str) -> Option<usize> {
         self.attribute_sets.iter().position(|set| same_ignoring_case(&set.id, id))
     }
@@ -805,7 +805,7 @@ impl Store {
 
     /// PATCH /users/{id} or /servicePrincipals/{id} with
     /// `customSecurityAttributes`: merges the named attributes into the
-    /// principal's values (C-EX), after every check of graph-api.md §4.
+    /// principal's values (C-EX), after every check C-EX documents.
     pub fn patch_principal(
         &mut self,
         kind: PrincipalKind,
@@ -920,7 +920,7 @@ fn check_set_annotation(set_key: &str, attributes: &Map<String, Value>) -> Resul
 }
 
 /// One attribute of an assignment PATCH: `None` removes the value.
-/// Annotations and arity as graph-api.md §4.1 documents them; refusals are
+/// Annotations and arity as C-EX documents them; refusals are
 /// the emulator's choice.
 fn decode_assignment(
     definition: &StoredDefinition,
@@ -1236,13 +1236,13 @@ fn required_bool(body: &Map<String, Value>, key: &str) -> Result<bool, GraphErro
 }
 
 /// A JSON boolean; with `accept_strings`, also "true"/"false", as the
-/// allowedValue examples send them (the emulator's choice, graph-api.md §2.3).
+/// allowedValue examples send them (the emulator's choice; A-AV-POST, A-AV-PATCH).
 /// A Boolean property. A string, even `"false"`, is a wrong type: the
 /// allowed-value examples send `"isActive":"true"`, a doc mistake the
 /// examples' README flags. Graph's answer to it is not documented; the
 /// emulator gives the one Graph's OData reader gives a literal of the wrong
 /// type, 400 `BadRequest` "Cannot convert the literal … to the expected type
-/// 'Edm.Boolean'" (an emulator choice, see README).
+/// 'Edm.Boolean'" (an emulator choice, see docs/src/reference/emulator.md).
 fn bool_value(value: &Value, key: &str) -> Result<bool, GraphError> {
     match value {
         Value::Bool(flag) => Ok(*flag),

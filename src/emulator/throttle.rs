@@ -13,7 +13,7 @@
 //!
 //! `other_app_share` simulates a second app of the tenant taking that share
 //! of the write quota (emulator's choice of model: the quota then behaves as
-//! one the two apps share, as the issue of a busy tenant describes). The
+//! one the two apps share, as on a busy tenant). The
 //! other app has been writing until now, so the write bucket starts empty,
 //! then it takes its share of every refill: what is left is the rest.
 

@@ -125,7 +125,8 @@ impl DirectoryRole {
     }
 }
 
-/// One thing the tool will do, and what it needs for it (graph-api.md §8).
+/// One thing the tool will do, and what it needs for it (C-PERM, E-ROLES;
+/// see ARCHITECTURE.md, "Where Microsoft says it").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capability {
     ReadDefinitions,
@@ -176,7 +177,7 @@ impl Capability {
 }
 
 /// The read permissions Microsoft's examples pair with the assignment
-/// permissions (graph-api.md §8, C-EX): `User.Read.All` to reach users and
+/// permissions (C-EX): `User.Read.All` to reach users and
 /// `Application.Read.All` to reach service principals. The docs state the
 /// pairing for delegated sign-in and say nothing of app-only tokens, so
 /// check-access reports them beside the checks without counting them.
@@ -185,7 +186,7 @@ pub const ASSIGNMENT_COMPANIONS: [(&str, &str); 2] =
 
 /// The optional permission that reads the policies naming custom security
 /// attributes (Conditional Access application filters, app management
-/// exemptions; graph-api.md §11). Without it a plan still runs, but says
+/// exemptions; https://learn.microsoft.com/graph/api/conditionalaccessroot-list-policies). Without it a plan still runs, but says
 /// that it did not check which policies name what it deactivates.
 pub const POLICY_READ: &str = "Policy.Read.All";
 
@@ -219,7 +220,7 @@ pub fn reads_policies(claims: &Claims) -> bool {
 
 /// Every Graph permission the tool knows of: those that grant a capability,
 /// the companions of the assignment permissions and the optional policy read. A set-up guide that
-/// names another one is wrong (a test holds the README to this list).
+/// names another one is wrong (a test holds the set-up guide to this list).
 pub fn known_permissions() -> Vec<&'static str> {
     let mut known: Vec<&'static str> = [
         Capability::ReadDefinitions,

@@ -48,7 +48,7 @@ pub enum EndpointError {
 }
 
 impl Cloud {
-    /// The Graph service root of the cloud (graph-api.md §7.4).
+    /// The Graph service root of the cloud (C-DEP: https://learn.microsoft.com/graph/deployments).
     pub fn graph_root(self) -> &'static str {
         match self {
             Cloud::Global => "https://graph.microsoft.com",

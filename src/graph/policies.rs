@@ -1,9 +1,11 @@
 //! Reading the policies that name custom security attributes: Conditional
 //! Access policies (their application, service principal and agent
-//! filters) and the app management policies (their
-//! `excludeActors.customSecurityAttributes` exemptions). They are kept as
-//! Graph wrote them; the readers of attributes are found in them
-//! (`readers`).
+//! filters; <https://learn.microsoft.com/graph/api/resources/conditionalaccessfilter>)
+//! and the app management policies (their
+//! `excludeActors.customSecurityAttributes` exemptions;
+//! <https://learn.microsoft.com/graph/api/resources/appmanagementpolicy>).
+//! They are kept as Graph wrote them; the readers of attributes are found in
+//! them (`readers`).
 //!
 //! The read is optional: without `Policy.Read.All` Graph answers 403, and the
 //! plan then says that references were not checked, and why, instead of

@@ -1,5 +1,5 @@
 //! The diff: what must change for the tenant to match the files, and what
-//! cannot. This is the only home of the rules of DESIGN §3 — add, update,
+//! cannot. This is the only home of the plan rules (ARCHITECTURE.md) — add, update,
 //! deactivate or reactivate, never delete, never rename — and it is pure: a
 //! function from a desired and a live state to changes, conflicts, drift and
 //! notes. `plan::order` puts the changes in apply order.
@@ -15,7 +15,7 @@
 //!   that names a principal another key already declared.
 //! - Whether a value is left alone or unassigned, and whether an inactive
 //!   value may be assigned, is decided by the state after the plan
-//!   (DESIGN §10), not by the live one.
+//!   (ARCHITECTURE.md, "What the plan moves to decides"), not by the live one.
 //! - A set or definition whose name differs only in case from a live one is a
 //!   conflict, and nothing below it (definitions, values) is compared.
 

@@ -32,7 +32,7 @@ struct CanonicalDesired<'a> {
     group_assignments: &'a std::collections::BTreeMap<String, crate::model::GroupAssignments>,
 }
 
-/// What of the tenant a plan depends on (DESIGN §10): the declared sets
+/// What of the tenant a plan depends on (ARCHITECTURE.md, "What a saved plan depends on"): the declared sets
 /// (and any set differing from one only in case) with their definitions,
 /// the tenant-wide counts its limits check, the declared principals, and,
 /// under an `undeclaredAssignments` sweep, the holders of values in declared

@@ -4,7 +4,7 @@
 //! changes; this module only works out who is given what, by which group,
 //! and where two sources disagree.
 //!
-//! Decisions (README, "Assigning by group"):
+//! Decisions (docs/src/how-to/assign-by-group.md):
 //! - A group names only the attributes it lists: a member's other values,
 //!   in the same set or not, are left as they are (a directly listed
 //!   principal keeps its own rule: each set it lists is managed whole).

@@ -1,4 +1,4 @@
-//! The apply order of DESIGN §3: create/update sets → create/reactivate/update
+//! The apply order (ARCHITECTURE.md, "Apply order"): create/update sets → create/reactivate/update
 //! definitions (new ones carry their allowed values) → create/reactivate
 //! allowed values → assignments, grouped per principal → deactivate allowed
 //! values → deactivate definitions. Within a step changes are sorted by
@@ -42,7 +42,7 @@ fn rank(action: Action) -> u8 {
 /// is how many definitions the tenant holds Available: when the plan's
 /// creates and reactivations need more room than Graph's limit leaves, as
 /// many deactivations of definitions as free that room run first, right
-/// after the sets (DESIGN §10, revised order). The others stay last.
+/// after the sets (ARCHITECTURE.md, "Limits hold at every step"). The others stay last.
 pub fn order(mut changes: Vec<Change>, live_active: usize) -> Vec<Change> {
     let room_freeing = room_freeing_deactivations(&changes, live_active);
     let position = |change: &Change| {

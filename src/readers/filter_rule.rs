@@ -683,7 +683,7 @@ mod tests {
             ),
             Ok(compare("ConditionalAccessTest_policyRequirement", Operator::Contains, "requireMFA"))
         );
-        // The issue's example, as the Graph reference shows filter rules.
+        // A Tier0 rule, written as the Graph reference writes filter rules.
         assert_eq!(
             parse(r#"CustomSecurityAttribute.Security_AppTier -eq "Tier0""#),
             Ok(compare("Security_AppTier", Operator::Eq, "Tier0"))

@@ -1,4 +1,4 @@
-//! The JSON plan document, format version 2 (DESIGN §4), as its own types so
+//! The JSON plan document, format version 2 (ARCHITECTURE.md, "The JSON plan is a contract"), as its own types so
 //! that a change to the model cannot change the contract by accident. The
 //! shape is checked by `tests/json_contract.rs` and `schema/plan.v2.schema.json`;
 //! any change to it must bump `plan::FORMAT_VERSION`.

@@ -2,8 +2,15 @@
 //! conflicts and deactivations in the open and loud, then the changes in apply
 //! order (description edits as word diffs; a long list collapsed), drift and
 //! notes collapsed. The comment stays under GitHub's size limit: rows that do
-//! not fit are cut, and a note says how many and where to see them. Table
-//! cells are escaped so that a `|` or a newline cannot break a table.
+//! not fit are cut, and a note says how many and where to see them.
+//!
+//! Names, descriptions and values come from the files and the tenant, which a
+//! pull request's author or anyone with a portal role can write: every such
+//! text is escaped, so it cannot break a table (`|`, newlines), inject HTML
+//! (`<img>`, `<details>`), format or link (`*`, `[`), ping people or teams
+//! (`@name`) or cross-reference issues (`#12`, `GH-12`). Complete code spans
+//! in the tool's own messages stay code spans, where GitHub renders neither
+//! HTML nor mentions.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -111,7 +118,7 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
     let mut tail = String::new();
     let findings = |tail: &mut String, heading: String, list: &[Drift], open: bool| {
         let open = if open { " open" } else { "" };
-        let _ = writeln!(tail, "<details{open}><summary>{}</summary>\n", cell(&heading));
+        let _ = writeln!(tail, "<details{open}><summary>{}</summary>\n", html_text(&heading));
         for drift in list {
             let _ = writeln!(
                 tail,
@@ -202,7 +209,7 @@ fn impact(head: &mut String, plan: &Plan) {
     for line in plan.impact.iter().take(IMPACT_LINES) {
         let what = format!("{} ({})", code(&line.reader.name), line.reader.state.describe());
         let via = line.via().map(|via| format!(" (through its {})", code(via))).unwrap_or_default();
-        let who = format!("{} **{}**", line.noun, escape_inline(&line.name()));
+        let who = format!("{} **{}**", line.noun, plain(&line.name()));
         let _ = match &line.effect {
             Effect::Enters => writeln!(head, "> - {who} enters the scope of {what}{via}"),
             Effect::Leaves => writeln!(head, "> - {who} leaves the scope of {what}{via}"),
@@ -227,14 +234,14 @@ fn impact(head: &mut String, plan: &Plan) {
 
 /// One table row: number, action, kind, address, before, after.
 fn change_row(change: &Change, source: Option<&str>) -> String {
-    let (before, after) = match (&change.before, &change.after) {
-        (Some(old), Some(new)) if description_changed(old, new) => {
-            let (before, after) = change_words(Some(old), Some(new));
-            (before, Some(with_description_diff(after.unwrap_or_default(), old, new)))
+    let (before, after) = change_words(change.before.as_ref(), change.after.as_ref());
+    let after = match (&change.before, &change.after, after) {
+        (Some(old), Some(new), Some(after)) if description_changed(old, new) => {
+            Some(with_description_diff(&after, old, new))
         }
-        (before, after) => change_words(before.as_ref(), after.as_ref()),
+        (_, _, after) => after.map(|text| plain(&text)),
     };
-    let words = |text: Option<String>| text.map_or_else(|| "—".to_owned(), |text| cell(&text));
+    let dash = || "—".to_owned();
     format!(
         "| {} | `{} {}` | {} | {} | {} | {} |\n",
         change.seq,
@@ -245,8 +252,8 @@ fn change_row(change: &Change, source: Option<&str>) -> String {
             Some(source) => format!("{} from {}", code(&change.address.to_string()), code(source)),
             None => code(&change.address.to_string()),
         },
-        words(before),
-        after.map_or_else(|| "—".to_owned(), |text| cell(&text))
+        before.map_or_else(dash, |text| plain(&text)),
+        after.unwrap_or_else(dash)
     )
 }
 
@@ -267,24 +274,27 @@ fn description_changed(old: &Snapshot, new: &Snapshot) -> bool {
     descriptions(old, new).is_some_and(|(old, new)| old != new)
 }
 
-/// The "after" words with the description shown as a word diff:
-/// `description: Active ~~projects~~ **project codes** for the user`.
-fn with_description_diff(after: String, old: &Snapshot, new: &Snapshot) -> String {
-    let Some((old_text, new_text)) = descriptions(old, new) else { return after };
+/// The "after" words, escaped, with the description shown as a word diff:
+/// `description: Active ~~projects~~ **project codes** for the user`. Only
+/// the diff's own markers are Markdown; every word of it is escaped.
+fn with_description_diff(after: &str, old: &Snapshot, new: &Snapshot) -> String {
+    let Some((old_text, new_text)) = descriptions(old, new) else { return plain(after) };
+    let quoted = format!("description: {new_text:?}");
+    let Some((before_diff, after_diff)) = after.split_once(&quoted) else { return plain(after) };
     let mut diff = String::from("description: ");
     for (tag, run) in word_runs(old_text, new_text) {
         let (lead, core, trail) = split_spaces(&run);
+        let (lead, core, trail) = (plain(lead), plain(core), plain(trail));
         match tag {
-            ChangeTag::Equal => diff.push_str(&run),
-            ChangeTag::Delete => diff.push_str(&format!("{lead}~~{}~~{trail}", escape_inline(core))),
+            ChangeTag::Equal => diff.push_str(&format!("{lead}{core}{trail}")),
+            ChangeTag::Delete => diff.push_str(&format!("{lead}~~{core}~~{trail}")),
             ChangeTag::Insert => {
                 let gap = if diff.ends_with("~~") && lead.is_empty() { " " } else { "" };
-                diff.push_str(&format!("{gap}{lead}**{}**{trail}", escape_inline(core)))
+                diff.push_str(&format!("{gap}{lead}**{core}**{trail}"))
             }
         }
     }
-    let quoted = format!("description: {new_text:?}");
-    after.replace(&quoted, &diff)
+    format!("{}{diff}{}", plain(before_diff), plain(after_diff))
 }
 
 /// Leading spaces, the text, trailing spaces: emphasis markers must touch the text.
@@ -297,20 +307,132 @@ fn split_spaces(run: &str) -> (&str, &str, &str) {
     (&run[..start], core, &run[start + core.len()..])
 }
 
-fn escape_inline(text: &str) -> String {
-    text.replace('*', "\\*").replace('~', "\\~").replace('_', "\\_")
+/// Breaks what GitHub would turn into a mention or a reference (`@team`,
+/// `#12`, `GH-12`) with a zero-width space, leaving e-mail addresses
+/// (`alice@contoso.com`) as they are. `previous` is the character before
+/// `at`, `next` the one after it.
+fn neutralise(out: &mut String, character: char, previous: Option<char>, rest: &str) {
+    out.push(character);
+    let next = rest.chars().next();
+    let mention = character == '@'
+        && !previous.is_some_and(|c| c.is_alphanumeric())
+        && next.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    let reference = character == '#' && next.is_some_and(|c| c.is_ascii_digit());
+    let gh = matches!(character, 'H' | 'h')
+        && matches!(previous, Some('G' | 'g'))
+        && rest.starts_with('-')
+        && rest[1..].starts_with(|c: char| c.is_ascii_digit());
+    if mention || reference || gh {
+        out.push_str(ZERO_WIDTH_SPACE);
+    }
 }
 
-/// Text safe inside a table cell.
+/// What breaks a mention or a reference without showing.
+const ZERO_WIDTH_SPACE: &str = "&#8203;";
+
+/// Text from the files or the tenant, safe anywhere inline (a table cell,
+/// emphasis, a list item): every character Markdown or HTML would read is
+/// escaped, line breaks become spaces.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut previous = None;
+    for (at, character) in text.char_indices() {
+        let rest = &text[at + character.len_utf8()..];
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '~' | '[' | ']' | '|' | '!' => {
+                out.push('\\');
+                out.push(character);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => neutralise(&mut out, character, previous, rest),
+        }
+        previous = Some(character);
+    }
+    out
+}
+
+/// Text inside an HTML block (`<summary>`), where Markdown is not read:
+/// only HTML is escaped, and mentions and references neutralised.
+fn html_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut previous = None;
+    for (at, character) in text.char_indices() {
+        let rest = &text[at + character.len_utf8()..];
+        match character {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' | '\r' => out.push(' '),
+            _ => neutralise(&mut out, character, previous, rest),
+        }
+        previous = Some(character);
+    }
+    out
+}
+
+/// A message of the tool's (which quotes names from the files or the
+/// tenant), safe inside a table cell: its complete code spans stay code
+/// spans, as CommonMark pairs them (a run of backticks closes at the next
+/// run of the same length), where GitHub reads neither HTML nor mentions;
+/// everything else is [`plain`] text.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    let text = text.replace(['\n', '\r'], " ");
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut at = 0;
+    let mut plain_from = 0;
+    while let Some(offset) = text[at..].find('`') {
+        let start = at + offset;
+        let run = backtick_run(&text[start..]);
+        let content_from = start + run;
+        let closing = find_run(&text[content_from..], run).map(|offset| content_from + offset);
+        match closing {
+            Some(end) => {
+                out.push_str(&plain(&text[plain_from..start]));
+                out.push_str(&text[start..content_from]);
+                out.push_str(&text[content_from..end].replace('|', "\\|"));
+                out.push_str(&text[end..end + run]);
+                at = end + run;
+                plain_from = at;
+            }
+            // An opening run with no closing one is plain backticks.
+            None => at = content_from,
+        }
+    }
+    out.push_str(&plain(&text[plain_from..]));
+    out
 }
 
-/// Inline code safe inside a table cell (backticks in the text widen the fence).
+/// How many backticks `text` starts with.
+fn backtick_run(text: &str) -> usize {
+    text.bytes().take_while(|&byte| byte == b'`').count()
+}
+
+/// Where the next run of exactly `length` backticks starts in `text`.
+fn find_run(text: &str, length: usize) -> Option<usize> {
+    let mut at = 0;
+    while let Some(offset) = text[at..].find('`') {
+        let start = at + offset;
+        let run = backtick_run(&text[start..]);
+        if run == length {
+            return Some(start);
+        }
+        at = start + run;
+    }
+    None
+}
+
+/// Inline code, safe inside a table cell: the fence is longer than any run
+/// of backticks in the text, so the text cannot close it.
 fn code(text: &str) -> String {
-    let fence = if text.contains('`') { "``" } else { "`" };
-    let pad = if text.contains('`') { " " } else { "" };
-    format!("{fence}{pad}{}{pad}{fence}", cell(text))
+    let text = text.replace(['\n', '\r'], " ").replace('|', "\\|");
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if longest > 0 || text.starts_with(' ') || text.ends_with(' ') { " " } else { "" };
+    format!("{fence}{pad}{text}{pad}{fence}")
 }
 
 #[cfg(test)]
@@ -405,5 +527,94 @@ mod tests {
         };
         let row = change_row(&change, None);
         assert!(row.contains("description: Active ~~projects~~ **project codes** for the user"), "{row}");
+    }
+
+    fn description_change(old: &str, new: &str) -> Change {
+        let set = |description: &str| Snapshot::AttributeSet {
+            description: Some(description.into()),
+            max_attributes_per_set: None,
+        };
+        Change {
+            seq: 1,
+            action: Action::Update,
+            address: Address::AttributeSet { set: "Engineering".into() },
+            before: Some(set(old)),
+            after: Some(set(new)),
+        }
+    }
+
+    #[test]
+    fn html_and_mentions_in_a_description_come_out_escaped() {
+        let hostile = "<img src=x onerror=alert(1)> ping @contoso/admins and @octocat about #12 and GH-34 | [click](https://evil.example) **now**";
+        let created = Change {
+            seq: 1,
+            action: Action::Create,
+            address: Address::AttributeSet { set: "Engineering".into() },
+            before: None,
+            after: Some(Snapshot::AttributeSet {
+                description: Some(hostile.into()),
+                max_attributes_per_set: None,
+            }),
+        };
+        for row in [change_row(&created, None), change_row(&description_change("Cost centre", hostile), None)]
+        {
+            assert!(!row.contains("<img"), "{row}");
+            assert!(row.contains("&lt;img src=x onerror=alert(1)&gt;"), "{row}");
+            assert!(row.contains("@&#8203;contoso/admins") && row.contains("@&#8203;octocat"), "{row}");
+            assert!(row.contains("#&#8203;12") && row.contains("GH&#8203;-34"), "{row}");
+            assert!(row.contains("\\[click\\](https://evil.example)"), "{row}");
+            assert!(!row.contains("**now**") && row.contains("\\*\\*now\\*\\*"), "{row}");
+            // Six cells: the `|` of the text does not make a seventh.
+            assert_eq!(row.matches(" | ").count(), 5, "{row}");
+        }
+    }
+
+    #[test]
+    fn e_mail_addresses_and_the_tools_own_code_spans_are_kept() {
+        assert_eq!(plain("alice@contoso.com"), "alice@contoso.com");
+        assert_eq!(
+            cell("write `Engineering` as the tenant has it"),
+            "write `Engineering` as the tenant has it"
+        );
+        assert_eq!(cell("`a|b` and <b>"), "`a\\|b` and &lt;b&gt;");
+        // A lone backtick opens nothing: what follows it is still escaped.
+        assert_eq!(cell("`<img src=x>"), "\\`&lt;img src=x&gt;");
+        // A run of two closes only at the next run of two.
+        assert_eq!(cell("``a`b`` @x"), "``a`b`` @&#8203;x");
+        assert_eq!(html_text("Drift (2) <b>@team</b>"), "Drift (2) &lt;b&gt;@&#8203;team&lt;/b&gt;");
+    }
+
+    #[test]
+    fn code_spans_hold_any_backticks() {
+        assert_eq!(code("Engineering"), "`Engineering`");
+        assert_eq!(code("a`b"), "`` a`b ``");
+        assert_eq!(code("a``b"), "``` a``b ```");
+        assert_eq!(code("a|b"), "`a\\|b`");
+    }
+
+    proptest::proptest! {
+        /// Whatever a description holds, its row has six cells, no HTML
+        /// tag, no live mention and no line break.
+        #[test]
+        fn any_description_stays_inside_its_cell(
+            old in "[ -~]{0,40}",
+            new in "[ -~\n]{0,40}",
+        ) {
+            let row = change_row(&description_change(&old, &new), None);
+            let unescaped_pipes = row.match_indices('|').filter(|(at, _)| !row[..*at].ends_with('\\')).count();
+            proptest::prop_assert_eq!(unescaped_pipes, 7, "{}", row);
+            proptest::prop_assert!(!row.contains('<'), "{}", row);
+            proptest::prop_assert_eq!(row.lines().count(), 1);
+            for (at, _) in row.match_indices('@') {
+                let previous = row[..at].chars().next_back();
+                let next = &row[at + 1..];
+                proptest::prop_assert!(
+                    previous.is_some_and(|c| c.is_alphanumeric())
+                        || next.starts_with("&#8203;")
+                        || !next.starts_with(|c: char| c.is_alphanumeric() || c == '-' || c == '_'),
+                    "{}", row
+                );
+            }
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The local state file of DESIGN §6 as a `Tenant`: a JSON document in
+//! The local state file (ARCHITECTURE.md, "The state file is the emulator's store") as a `Tenant`: a JSON document in
 //! Graph's shapes (`graph::wire::TenantDocument`). Reading names the file,
 //! line and column of a syntax error and the JSON path of a shape error.
 //! Applying carries out the changes with `plan::effect::apply_change` — the

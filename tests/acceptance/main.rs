@@ -5,7 +5,7 @@
 //! Nothing can be deleted from a tenant, so the suite works in one
 //! attribute set with a fixed pool of definitions and values that every run
 //! reuses (`sandbox.rs`); the tests take turns with it (`session.rs`).
-//! README, "Acceptance suite", says how to set up a test tenant.
+//! docs/src/how-to/acceptance-suite.md says how to set up a test tenant.
 
 // Shared with the integration tests, which use all of it.
 #[allow(dead_code)]

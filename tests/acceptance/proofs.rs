@@ -123,7 +123,7 @@ fn plan_apply_plan_converges_for_every_change_kind() {
 fn the_documented_annotation_shapes_read_back_as_written() {
     let mut session = Session::begin("annotations");
     let user = session.users[0].clone();
-    // Microsoft's examples, one member per type (graph-api.md §4.1).
+    // Microsoft's examples, one member per type (C-EX).
     session.patch_values(
         &user,
         json!({
@@ -336,7 +336,7 @@ fn expanded_allowed_values_match_each_child_collection() {
         let definition = expanded.iter().find(|definition| definition["id"] == id.as_str()).unwrap();
         let from_expansion = normalised(&definition["allowedValues"]);
         // The child collection as documented: `$select` is its only option
-        // (graph-api.md §9), so no `$top`; the client follows any nextLink.
+        // (`tests/fixtures/graph-examples/`), so no `$top`; the client follows any nextLink.
         let (children, _) =
             pages_of(&session, &format!("directory/customSecurityAttributeDefinitions/{id}/allowedValues"));
         assert_eq!(from_expansion, normalised(&Value::Array(children)), "{id}");

@@ -17,7 +17,9 @@ fn schema_of(state: &std::path::Path) -> (Value, Value) {
 #[test]
 fn a_second_run_reuses_the_pool_and_leaves_the_tenant_as_the_first_did() {
     if !suite().settings.is_emulator() {
-        return; // a real tenant's runs are compared by running the suite twice (README)
+        // A real tenant's runs are compared by running the suite twice
+        // (docs/src/how-to/acceptance-suite.md).
+        return;
     }
     let folder = Box::leak(Box::new(tempfile::tempdir().unwrap()));
     let state = folder.path().join("tenant.json");

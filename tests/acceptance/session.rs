@@ -626,7 +626,7 @@ fn test_principals(suite: &Suite, live: &LiveState) -> (Vec<LivePrincipal>, Live
     let find = |key: PrincipalKey| {
         index.find(&key).cloned().unwrap_or_else(|| {
             panic!(
-                "the test principal {key} is not in the tenant: create it once (README, `Acceptance suite`)"
+                "the test principal {key} is not in the tenant: create it once (docs/src/how-to/acceptance-suite.md)"
             )
         })
     };

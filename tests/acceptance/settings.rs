@@ -84,7 +84,7 @@ impl Settings {
         }
         assert!(
             missing.is_empty(),
-            "ENTRA_CSA_ACCEPTANCE=1 runs against a real tenant, but:\n  {}\n(see the README, `Acceptance suite`)",
+            "ENTRA_CSA_ACCEPTANCE=1 runs against a real tenant, but:\n  {}\n(see docs/src/how-to/acceptance-suite.md)",
             missing.join("\n  ")
         );
         Settings {

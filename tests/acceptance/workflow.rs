@@ -1,5 +1,5 @@
-//! `examples/ci/acceptance.yml` is the workflow the README's acceptance
-//! section promises: scheduled, OIDC only, one run at a time, running this
+//! `examples/ci/acceptance.yml` is the workflow the acceptance page of the
+//! book (`docs/src/how-to/acceptance-suite.md`) promises: scheduled, OIDC only, one run at a time, running this
 //! suite against the tenant with the settings `settings.rs` reads.
 
 use serde_json::Value;
@@ -38,18 +38,17 @@ fn the_acceptance_workflow_runs_this_suite_against_the_tenant_with_oidc() {
     assert!(runs.contains(&"cargo test --locked --test acceptance"), "{runs:?}");
 }
 
-/// The README's `## Acceptance suite`, up to the next section.
-fn readme_section() -> String {
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let start = readme.find("## Acceptance suite").expect("the README has the section");
-    let rest = &readme[start + 3..];
-    rest[..rest.find("\n## ").unwrap_or(rest.len())].to_owned()
+/// The book's page on the acceptance suite, which says how to run it and what it proves.
+fn acceptance_page() -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/how-to/acceptance-suite.md"),
+    )
+    .unwrap()
 }
 
 #[test]
-fn the_readme_names_every_setting_and_every_proof() {
-    let section = readme_section();
+fn the_acceptance_page_names_every_setting_and_every_proof() {
+    let section = acceptance_page();
     let settings = concat!(include_str!("settings.rs"), include_str!("random.rs"));
     let read: Vec<&str> = settings
         .split('"')
@@ -59,7 +58,7 @@ fn the_readme_names_every_setting_and_every_proof() {
         .collect();
     assert!(read.len() >= 6, "{read:?}");
     for name in read {
-        assert!(section.contains(name), "the README's acceptance section does not mention {name}");
+        assert!(section.contains(name), "the acceptance page does not mention {name}");
     }
     for source in [
         include_str!("proofs.rs"),
@@ -73,7 +72,10 @@ fn the_readme_names_every_setting_and_every_proof() {
                 continue;
             }
             let name = lines.next().unwrap().trim().trim_start_matches("fn ").split('(').next().unwrap();
-            assert!(section.contains(&format!("`{name}`")), "the README does not name the proof {name}");
+            assert!(
+                section.contains(&format!("`{name}`")),
+                "the acceptance page does not name the proof {name}"
+            );
         }
     }
     let words: Vec<&str> = section
@@ -82,6 +84,6 @@ fn the_readme_names_every_setting_and_every_proof() {
         .collect();
     let known = entra_csa::graph::access::known_permissions();
     for word in words {
-        assert!(known.contains(&word), "the README names {word}, which the tool does not know");
+        assert!(known.contains(&word), "the acceptance page names {word}, which the tool does not know");
     }
 }

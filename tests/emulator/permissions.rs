@@ -1,4 +1,4 @@
-//! What a token's grants allow (graph-api.md §8): the documented 403
+//! What a token's grants allow (C-PERM, E-ROLES; ARCHITECTURE.md): the documented 403
 //! `Authorization_RequestDenied` for a write or a definition read it lacks,
 //! and `customSecurityAttributes: null` for principals whose values it may
 //! not read (C-EX: "or if the calling principal does not have access").

@@ -1,5 +1,5 @@
 //! Replays Microsoft's verbatim examples (`tests/fixtures/graph-examples/`,
-//! copied from the shared reference folder; `ENTRA_CSA_GRAPH_EXAMPLES` names
+//! copied unchanged from Microsoft's docs; `ENTRA_CSA_GRAPH_EXAMPLES` names
 //! another copy) against a store seeded to match, and checks the documented
 //! status and response shape. With `tests/graph_wire.rs` (the client against
 //! the same files) the examples are the only bridge between the emulator and

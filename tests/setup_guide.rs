@@ -1,7 +1,9 @@
-//! The README's set-up for a real tenant names only Graph permissions the
-//! tool's own permission table knows (`graph::access::known_permissions`),
-//! grants every one a plan and an apply need, and its `entra-csa` commands
-//! parse with the tool's own argument parser.
+//! The guide to setting up a real tenant (`docs/src/how-to/set-up-a-tenant.md`)
+//! names only Graph permissions the tool's own permission table knows
+//! (`graph::access::known_permissions`), grants every one a plan and an
+//! apply need, creates the `entra` environment protected (required
+//! reviewers, `main` only) through `gh api`, says what a plan exposes, and
+//! its `entra-csa` commands parse with the tool's own argument parser.
 
 use std::path::Path;
 
@@ -9,13 +11,10 @@ use clap::Parser;
 use entra_csa::cli::arguments::Arguments;
 use entra_csa::graph::access::{ASSIGNMENT_COMPANIONS, Capability, known_permissions};
 
-/// The README section `### Set up a real tenant in 15 minutes`, up to the next heading.
+/// The guide, whole.
 fn setup_section() -> String {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let start = readme.find("### Set up a real tenant in 15 minutes").expect("the set-up section exists");
-    let rest = &readme[start + 4..];
-    let end = rest.find("\n## ").into_iter().chain(rest.find("\n### ")).min().unwrap_or(rest.len());
-    rest[..end].to_owned()
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src/how-to/set-up-a-tenant.md");
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 /// Words that look like Graph permissions: `Resource.Access.Scope` with a capital first letter.
@@ -41,7 +40,7 @@ fn the_setup_names_only_permissions_the_tool_knows_and_every_one_apply_needs() {
     for permission in &named {
         assert!(
             known.contains(&permission.as_str()),
-            "the README names {permission}, which the tool does not know"
+            "the guide names {permission}, which the tool does not know"
         );
     }
     // Every permissions loop: the reader's and the writer's grants.
@@ -96,5 +95,34 @@ fn the_setup_commands_of_entra_csa_parse() {
     }
     for subject in ["pull_request", "environment:entra", "ref:refs/heads/main"] {
         assert!(section.contains(subject), "no federated credential for {subject}");
+    }
+}
+
+/// The environment the writer trusts exists protected before anything can
+/// name it: required reviewers, no self-review, and `main` as its only
+/// deployment branch, all through `gh api`.
+#[test]
+fn the_setup_protects_the_entra_environment() {
+    let guide = setup_section();
+    let environment = guide
+        .find("gh api --method PUT \"repos/$REPO/environments/entra\"")
+        .expect("the environment is made");
+    let json = &guide[environment..guide[environment..].find("\nJSON").map(|end| environment + end).unwrap()];
+    for needed in [
+        "\"reviewers\"",
+        "\"prevent_self_review\": true",
+        "\"custom_branch_policies\": true",
+        "\"protected_branches\": false",
+    ] {
+        assert!(json.contains(needed), "{needed} missing from the environment's settings:\n{json}");
+    }
+    let policy = "gh api --method POST \"repos/$REPO/environments/entra/deployment-branch-policies\"";
+    let at = guide.find(policy).expect("a deployment branch policy");
+    assert!(guide[at..].lines().take(2).collect::<String>().contains("-f name=main -f type=branch"));
+    // The writer's credential is made before, its client id only after, the protection.
+    assert!(guide.find("AZURE_APPLY_CLIENT_ID").unwrap() > at);
+    // What a plan exposes, said plainly.
+    for needed in ["public repository", "comment", "job summary", "artifact", "issue"] {
+        assert!(guide.contains(needed), "the guide does not speak of {needed}");
     }
 }
