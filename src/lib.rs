@@ -10,7 +10,7 @@
 //! What reads the attributes in the tenant (Conditional Access, app
 //! management policies, …) is `readers`, which the plan consumes.
 //!
-//! Imports run down this list only: `cli` → `emulator` → `graph` | `tenant`
+//! Imports run down this list only: `cli` → `emulator` → `graph` | `azure` | `tenant`
 //! → `render` → `plan` → `readers` → `desired` → `model`
 //! (`tests/architecture.rs` holds it).
 
@@ -25,5 +25,6 @@ pub mod render;
 // ── edges: talk to the world ──
 pub mod tenant;
 pub mod graph;
+pub mod azure;
 pub mod emulator;
 pub mod cli;

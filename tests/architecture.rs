@@ -1,5 +1,5 @@
 //! Holds the layering that `src/lib.rs` describes: imports run down the list
-//! `cli` → `emulator` → `graph` | `tenant` → `render` → `plan` → `readers`
+//! `cli` → `emulator` → `graph` | `azure` | `tenant` → `render` → `plan` → `readers`
 //! → `desired` → `model`, never up it; and the pure core (`model`, `desired`
 //! but its file loader, `readers`, `plan`, `render`) reaches for no network, runtime,
 //! filesystem, environment or clock.
@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 /// Each top-level module and its layer; a module may use its own layer and those below.
-const LAYERS: [(&str, u8); 9] = [
+const LAYERS: [(&str, u8); 10] = [
     ("model", 0),
     ("desired", 1),
     ("readers", 2),
@@ -15,6 +15,7 @@ const LAYERS: [(&str, u8); 9] = [
     ("render", 4),
     ("tenant", 5),
     ("graph", 5),
+    ("azure", 5),
     ("emulator", 6),
     ("cli", 7),
 ];

@@ -128,3 +128,59 @@ fn files_that_assign_by_group_need_to_read_group_members() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("ok      reads groups' transitive members"), "{stdout}");
 }
+
+fn check_access_for(token: &str, files: &[&str], job: &str) -> (i32, String, String) {
+    let mut command = entra_csa();
+    command.current_dir(Path::new(env!("CARGO_MANIFEST_DIR"))).args(["check-access", "--for", job]);
+    for file in files {
+        command.args(["-f", file]);
+    }
+    let output = command
+        .args(["--graph-url", "http://127.0.0.1:9", "--auth", "token"])
+        .env("ENTRA_CSA_ACCESS_TOKEN", token)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The read-only identity a pull-request job plans with passes `--for plan`
+/// and `--for drift`, and still fails the default (`apply`).
+#[test]
+fn a_read_only_identity_passes_for_plan_and_drift_but_not_for_apply() {
+    let read_only = jwt(
+        r#"{"tid":"t","appid":"a","roles":["CustomSecAttributeDefinition.Read.All","CustomSecAttributeAssignment.Read.All"]}"#,
+    );
+    for job in ["plan", "drift"] {
+        let (code, stdout, stderr) = check_access_for(&read_only, &["examples/contoso.yaml"], job);
+        assert_eq!(code, 0, "--for {job}: {stdout}{stderr}");
+        assert!(stdout.contains("needs is missing."), "{stdout}");
+        assert!(
+            stdout.contains(&format!(
+                "apply would need 2 more grant(s) (listed above); not counted with --for {job}"
+            )),
+            "{stdout}"
+        );
+    }
+    let (code, stdout, _) = check_access_for(&read_only, &["examples/contoso.yaml"], "apply");
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("2 needed grant(s) missing."), "{stdout}");
+    let (code, stdout, _) = check_access(&read_only, &["examples/contoso.yaml"]);
+    assert_eq!(code, 1, "the default is unchanged: {stdout}");
+
+    // A token that cannot read the assigned values fails --for plan, naming the grant.
+    let definitions_only =
+        jwt(r#"{"tid":"t","appid":"a","roles":["CustomSecAttributeDefinition.Read.All"]}"#);
+    let (code, stdout, _) = check_access_for(&definitions_only, &["examples/contoso.yaml"], "plan");
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("MISSING read assigned values"), "{stdout}");
+    assert!(stdout.contains("1 needed grant(s) missing for plan."), "{stdout}");
+
+    // Files that assign by group also need the group members read for plan.
+    let (code, stdout, _) = check_access_for(&read_only, &["examples/groups/groups.yaml"], "plan");
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("MISSING reads groups' transitive members"), "{stdout}");
+}

@@ -1056,6 +1056,11 @@ fn ci_runs_the_gate_on_pull_requests_and_main() {
     // With a local copy of the advisory database beside the checkout, and
     // without one (then cargo-audit fetches it).
     assert!(gate.contains("--no-fetch") && gate.contains("if [[ -d \"$local_copy\" ]]"), ".ci/run");
+    // One toolchain, the release's, wherever a workflow installs one.
+    let release = yaml(".github/workflows/release.yml");
+    let toolchain = release["env"]["RUST_TOOLCHAIN"].as_str().unwrap().to_owned();
+    assert_eq!(ci["env"]["RUST_TOOLCHAIN"], toolchain.as_str());
+    assert!(read("examples/ci/acceptance.yml").contains(&format!("rustup toolchain install {toolchain} ")));
     let deny = read("deny.toml");
     for table in ["[licenses]", "[bans]", "[sources]"] {
         assert!(deny.contains(table), "deny.toml has no {table}");

@@ -237,3 +237,75 @@ fn a_state_file_keeps_what_it_does_not_understand_across_an_apply() {
     assert_eq!(kept.len(), 2);
     assert_eq!((kept, carol), unknown(before), "written back as they were");
 }
+
+/// Contoso plus a `Legal` set of an Integer and a Boolean attribute, where
+/// alice holds `"8"` and `"true"` for them, and a value of `Legal.Unlisted`,
+/// an attribute whose definition the read does not return.
+fn unusual_values_seed() -> StateDocument {
+    let mut seed = contoso_seed();
+    seed.attribute_sets
+        .push(serde_json::from_value(json!({"id": "Legal", "description": "Legal holds"})).unwrap());
+    for (name, data_type) in [("Case", "Integer"), ("Sealed", "Boolean")] {
+        seed.custom_security_attribute_definitions.push(definition(json!({
+            "id": format!("Legal_{name}"), "attributeSet": "Legal", "name": name, "type": data_type,
+            "isCollection": false, "isSearchable": true, "status": "Available", "usePreDefinedValuesOnly": false
+        })));
+    }
+    let alice = user_mut(&mut seed, "alice@contoso.com").custom_security_attributes.as_mut().unwrap();
+    alice.insert(
+        "Legal".into(),
+        json!({
+            "@odata.type": "#microsoft.graph.customSecurityAttributeValue",
+            "Case": "8", "Sealed": "true", "Unlisted": "kept"
+        }),
+    );
+    seed
+}
+
+fn alice_legal(state: &StateDocument) -> Value {
+    let alice =
+        state.users.iter().find(|user| user.user_principal_name.as_deref() == Some("alice@contoso.com"));
+    json!(alice.unwrap().custom_security_attributes.as_ref().unwrap()["Legal"])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_unlike_their_definition_or_without_one_are_exported_as_warnings_and_never_removed() {
+    let emulator = emulator(EmulatorConfig { seed_state: unusual_values_seed(), ..Default::default() }).await;
+    let before = alice_legal(&emulator.state());
+
+    let (code, stdout, stderr) = cli(&emulator, &["export", "--assignments"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    for expected in [
+        "warning: user:alice@contoso.com/Legal.Case holds the string `\"8\"`, where the attribute is an Integer",
+        "warning: user:alice@contoso.com/Legal.Sealed holds the string `\"true\"`, where the attribute is a Boolean",
+        "warning: user:alice@contoso.com/Legal.Unlisted holds a value of an attribute whose definition the read did not return",
+    ] {
+        assert!(stderr.contains(expected), "{expected} missing from {stderr}");
+    }
+    assert!(stderr.contains("a plan never changes or removes it"), "{stderr}");
+    assert!(!stdout.contains("\"8\"") && !stdout.contains("Unlisted"), "{stdout}");
+
+    // The export loads, and a plan of it (which reads alice: the export
+    // lists her Engineering values) refuses to touch her Legal values.
+    let folder = tempfile::tempdir().unwrap();
+    let files = folder.path().join("export.yaml");
+    std::fs::write(&files, &stdout).unwrap();
+    let files = files.display().to_string();
+    let (code, out, err) = run_cli(vec!["validate".into(), "-f".into(), files.clone()], "unused").await;
+    assert_eq!(code, 0, "the loader refuses its own export: {out}{err}\n{stdout}");
+    let (code, out, err) = cli(&emulator, &["plan", "-f", &files]).await;
+    assert_eq!(code, 1, "{out}{err}{stdout}");
+    for address in ["Legal.Case", "Legal.Sealed", "Legal.Unlisted"] {
+        assert!(out.contains(&format!("user:alice@contoso.com/{address}")), "{address} missing from {out}");
+    }
+    assert!(out.contains("Attribute Definition Reader"), "the unread definition's hint: {out}");
+    let (code, out, err) = cli(&emulator, &["apply", "-f", &files, "--auto-approve"]).await;
+    assert_eq!(code, 1, "{out}{err}");
+
+    // Files that leave Legal undeclared note the values and apply around them.
+    let contoso = repo("examples/contoso.yaml").display().to_string();
+    let (code, out, err) = cli(&emulator, &["apply", "-f", &contoso, "--auto-approve"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(alice_legal(&emulator.state()), before, "alice's values are as they were");
+    emulator.shutdown().await;
+}

@@ -805,3 +805,56 @@ async fn through_the_emulator_a_token_that_cannot_read_group_members_is_refused(
     assert!(stdout.contains("(from group:Eng-Payments)"), "{stdout}");
     emulator.shutdown().await;
 }
+
+/// Display names that differ only in case beyond ASCII (`Ärzte`, `ärzte`)
+/// are one name to `validate`, to the state file and to the Graph path: a
+/// key naming them is ambiguous on both paths, and a key naming one group
+/// in another case (`århus` for `ÅRHUS`) resolves on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_differ_in_case_beyond_ascii_read_alike_in_a_state_file_and_through_graph() {
+    const AERZTE_A: &str = "6a1f0c2e-0000-4000-8000-000000000011";
+    const AERZTE_B: &str = "6a1f0c2e-0000-4000-8000-000000000012";
+    const AARHUS: &str = "6a1f0c2e-0000-4000-8000-000000000013";
+    let mut document = contoso_with_groups();
+    let member = |id: &str| json!({ "@odata.type": "#microsoft.graph.user", "id": id });
+    let groups = document["groups"].as_array_mut().unwrap();
+    groups.push(json!({ "id": AERZTE_A, "displayName": "Ärzte", "members": [member(ALICE)] }));
+    groups.push(json!({ "id": AERZTE_B, "displayName": "ärzte", "members": [member(BOB)] }));
+    groups.push(json!({ "id": AARHUS, "displayName": "ÅRHUS", "members": [member(CAROL)] }));
+    let folder = workspace(
+        "assignments:\n  groups:\n    ärzte:\n      Engineering:\n        ProjectCode: MED\n    århus:\n      Engineering:\n        ProjectCode: AAR\n",
+    );
+    std::fs::write(folder.path().join("tenant.json"), serde_json::to_string_pretty(&document).unwrap())
+        .unwrap();
+    let state_file_plan = plan_json(&folder);
+    let conflicts = |plan: &Value| -> Vec<String> {
+        plan["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let found = conflicts(&state_file_plan);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("2 groups have the display name `ärzte`"), "{found:?}");
+    assert_eq!(
+        changes(&state_file_plan),
+        vec![change("assign", "user:carol@contoso.com/Engineering.ProjectCode", "group:århus")]
+    );
+
+    let emulator = emulator(EmulatorConfig {
+        seed_state: seed_of(&serde_json::from_value(document).unwrap()),
+        ..Default::default()
+    })
+    .await;
+    let files = folder.path().join("files.yaml").display().to_string();
+    let args = ["plan", "-f", &files, "--format", "json", "--graph-url", &emulator.base_url()];
+    let (code, stdout, stderr) =
+        run_cli(args.iter().map(|arg| arg.to_string()).collect(), "test-token").await;
+    assert_eq!(code, 1, "conflicts: {stderr}");
+    let graph_plan: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(changes(&graph_plan), changes(&state_file_plan));
+    assert_eq!(conflicts(&graph_plan), found);
+    emulator.shutdown().await;
+}

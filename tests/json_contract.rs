@@ -379,3 +379,42 @@ fn version_2_only_adds_impact_and_source_which_group_plans_carry() {
     let validator = jsonschema::validator_for(&load("plan.v2.schema.json")).unwrap();
     assert!(validator.is_valid(&plan), "the version 2 schema accepts it");
 }
+
+/// The changes to one object chain: each later change's `before` is the
+/// `after` of the one before it (a definition's inline `allowedValues`
+/// aside), so the last `after` is where the object ends. The cases hold a
+/// definition updated then deactivated, and one reactivated then updated.
+#[test]
+fn the_changes_to_one_object_chain_their_before_and_after() {
+    let without_values = |snapshot: &Value| {
+        let mut snapshot = snapshot.clone();
+        if let Value::Object(fields) = &mut snapshot {
+            fields.remove("allowedValues");
+        }
+        snapshot
+    };
+    let mut chained = 0;
+    for case in cases() {
+        let (_, stdout, _) = run_plan(&case, "json");
+        let plan: Value = serde_json::from_str(&stdout).unwrap();
+        let changes = plan["changes"].as_array().unwrap();
+        for (index, later) in changes.iter().enumerate() {
+            let Some(earlier) =
+                changes[..index].iter().rev().find(|earlier| earlier["address"] == later["address"])
+            else {
+                continue;
+            };
+            assert_eq!(
+                without_values(&later["before"]),
+                without_values(&earlier["after"]),
+                "{}: change {} of {} does not start where change {} ended",
+                case.display(),
+                later["seq"],
+                later["address"],
+                earlier["seq"]
+            );
+            chained += 1;
+        }
+    }
+    assert!(chained >= 2, "the cases hold definitions with two changes");
+}

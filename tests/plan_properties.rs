@@ -1,7 +1,8 @@
 //! Property tests of the plan engine over random desired and live states:
 //! (a) no change is a delete or a rename, (b) applying a conflict-free plan
 //! converges (a new plan is empty), (c) the apply order holds, (d) a saved
-//! plan is refused once the tenant changed.
+//! plan is refused once the tenant changed, (e) a JSON plan reads back
+//! (`show`) as it was printed.
 //!
 //! States are drawn from a small universe of names (so that desired and live
 //! overlap, differ in case, and collide) with a seeded generator, and are
@@ -24,6 +25,7 @@ use entra_csa::plan::effect::apply_change;
 use entra_csa::plan::order::step;
 use entra_csa::plan::{self, Action, Address, Kind, Plan, Snapshot, Target};
 use entra_csa::render::json::document;
+use entra_csa::render::{Format, render};
 
 const SETS: [&str; 3] = ["Eng", "Mkt", "eng"];
 const NAMES: [&str; 5] = ["Project", "Cost", "Flag", "Level", "project"];
@@ -325,6 +327,38 @@ fn exists(live: &LiveState, address: &Address) -> bool {
     }
 }
 
+/// The object `address` names in `state`, as a change's snapshot shows it
+/// (definitions without their allowed values).
+fn snapshot_of(state: &LiveState, address: &Address) -> Option<Snapshot> {
+    match address {
+        Address::AttributeSet { set } => state.attribute_sets.get(set).map(|set| Snapshot::AttributeSet {
+            description: set.description.clone(),
+            max_attributes_per_set: set.max_attributes_per_set,
+        }),
+        Address::Definition { set, attribute } => state
+            .definitions
+            .get(&format!("{set}_{attribute}"))
+            .map(|definition| Snapshot::Definition(plan::definition_snapshot(definition, false))),
+        Address::AllowedValue { set, attribute, value } => state
+            .definitions
+            .get(&format!("{set}_{attribute}"))
+            .and_then(|definition| definition.allowed_value(value))
+            .map(|value| Snapshot::AllowedValue { is_active: value.is_active }),
+        Address::Assignment { .. } | Address::GroupAssignment { .. } => None,
+    }
+}
+
+/// `snapshot` without the allowed values a create sends inline.
+fn without_values(snapshot: Option<Snapshot>) -> Option<Snapshot> {
+    match snapshot {
+        Some(Snapshot::Definition(mut definition)) => {
+            definition.allowed_values.clear();
+            Some(Snapshot::Definition(definition))
+        }
+        other => other,
+    }
+}
+
 fn check_no_delete_no_rename(plan: &Plan, live: &LiveState) -> Result<(), TestCaseError> {
     for change in &plan.changes {
         prop_assert!(legal(change.kind(), change.action), "illegal {} of {}", change.action, change.kind());
@@ -424,6 +458,41 @@ proptest! {
     }
 
     #[test]
+    fn the_snapshots_of_one_object_chain_to_its_end_state(seed in any::<u64>()) {
+        let (desired, live) = inputs(seed);
+        let plan = plan::build(&desired, &live, target());
+        prop_assume!(plan.conflicts.is_empty());
+        let mut end = live.clone();
+        for change in &plan.changes {
+            prop_assert!(apply_change(&mut end, change).is_ok());
+        }
+        // Applying the `after`s in order, object by object, from the tenant.
+        let mut state: BTreeMap<Address, Option<Snapshot>> = BTreeMap::new();
+        for change in &plan.changes {
+            if change.kind() == Kind::Assignment {
+                continue;
+            }
+            let start = state.entry(change.address.clone()).or_insert_with(|| snapshot_of(&live, &change.address));
+            prop_assert_eq!(
+                without_values(start.clone()),
+                without_values(change.before.clone()),
+                "change {} of {} does not start where the one before it ended",
+                change.seq,
+                change.address
+            );
+            *start = change.after.clone();
+        }
+        for (address, last) in state {
+            prop_assert_eq!(
+                without_values(last),
+                snapshot_of(&end, &address),
+                "the last `after` of {} is not its end state",
+                address
+            );
+        }
+    }
+
+    #[test]
     fn a_saved_plan_is_refused_once_the_tenant_changed(seed in any::<u64>(), mutation in 0u8..4) {
         let (desired, live) = inputs(seed);
         let plan = plan::build(&desired, &live, target());
@@ -508,5 +577,27 @@ proptest! {
         prop_assume!(desired.attribute_sets.keys().all(|set| live.attribute_set_ignoring_case(set).is_some()));
         let fresh = plan::build(&desired, &changed, target());
         prop_assert!(check_saved_plan(&saved, &fresh).is_ok(), "{:?}", check_saved_plan(&saved, &fresh));
+    }
+
+    /// `show` reads a JSON plan back (`render::json_read`): the document it
+    /// reads is the document written, and each format prints the same bytes.
+    #[test]
+    fn a_json_plan_reads_back_and_shows_as_it_was_printed(seed in any::<u64>(), drift in any::<bool>()) {
+        let (desired, live) = inputs(seed);
+        let mut plan = plan::build(&desired, &live, target());
+        if drift {
+            plan.mode = plan::Mode::Drift;
+        }
+        let written = document(&plan);
+        let read = entra_csa::render::json_read::plan_from_document(&written);
+        prop_assert!(read.is_ok(), "{:?}", read);
+        let read = read.unwrap();
+        prop_assert_eq!(document(&read), written);
+        for format in [Format::Text, Format::Json, Format::Markdown] {
+            let (mut printed, mut shown) = (Vec::new(), Vec::new());
+            render(&plan, format, false, &mut printed).unwrap();
+            render(&read, format, false, &mut shown).unwrap();
+            prop_assert_eq!(String::from_utf8(shown).unwrap(), String::from_utf8(printed).unwrap());
+        }
     }
 }

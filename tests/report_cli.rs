@@ -346,3 +346,111 @@ async fn a_sign_in_that_cannot_read_values_gets_a_warning_not_a_silently_empty_r
     assert!(!stderr.contains("warning"), "a sign-in that reads values gets no warning: {stderr}");
     emulator.shutdown().await;
 }
+
+/// Runs `report` with `extra` flags against an emulator paged small and
+/// slow, stops the emulator once the report has read a few pages of users
+/// (rows are written by then), and returns the exit code and stdout.
+async fn report_cut_short(extra: &[&str]) -> (i32, String, String) {
+    let seed = seed_of(&TenantDocument::from_live_state(&tenant()));
+    let config = EmulatorConfig {
+        seed_state: seed,
+        page_size: 7,
+        latency: std::time::Duration::from_millis(150),
+        ..Default::default()
+    };
+    let emulator = emulator(config).await;
+    let mut command = entra_csa();
+    command
+        .env("ENTRA_CSA_ACCESS_TOKEN", TOKEN)
+        .env("ENTRA_CSA_RETRY_SCALE", "0.001")
+        .env("ENTRA_CSA_SWEEP_PARTITIONS", "1")
+        .args(["report", "--format", "json", "--graph-url", &emulator.base_url()])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    let pages_of_users = |emulator: &entra_csa::emulator::RunningEmulator| {
+        emulator
+            .stats()
+            .by_path
+            .iter()
+            .filter(|(path, _)| path.ends_with("/users"))
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    while pages_of_users(&emulator) < 3 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    emulator.shutdown().await;
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A report that fails midway (Graph goes away after pages of rows were
+/// written) leaves nothing on stdout that could be taken for a report,
+/// and no file at `-o`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_that_fails_midway_leaves_no_partial_document() {
+    let (code, stdout, stderr) = report_cut_short(&[]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty(), "a failed report wrote to stdout: {}", &stdout[..stdout.len().min(300)]);
+
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("report.json");
+    let path_text = path.display().to_string();
+    let (code, _, stderr) = report_cut_short(&["-o", &path_text]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!path.exists(), "a failed report left {path_text}");
+    let leftovers: Vec<_> = std::fs::read_dir(folder.path()).unwrap().collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A value whose type disagrees with its definition (`"8"` for an Integer),
+/// or whose definition the read did not return, is named and left out of
+/// the report, as a plan sets it aside; from Graph and from a state file alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_unlike_its_definition_or_without_one_is_named_and_left_out() {
+    let mut seed = contoso_seed();
+    seed.custom_security_attribute_definitions.push(
+        serde_json::from_value(serde_json::json!({
+            "id": "Engineering_Level", "attributeSet": "Engineering", "name": "Level", "type": "Integer",
+            "isCollection": false, "isSearchable": true, "status": "Available", "usePreDefinedValuesOnly": false
+        }))
+        .unwrap(),
+    );
+    let alice =
+        seed.users.iter_mut().find(|user| user.user_principal_name.as_deref() == Some("alice@contoso.com"));
+    let sets = alice.unwrap().custom_security_attributes.get_or_insert_with(Default::default);
+    let engineering = sets["Engineering"].as_object_mut().unwrap();
+    engineering.insert("Level".into(), serde_json::json!("8"));
+    engineering.insert("Unlisted".into(), serde_json::json!("kept"));
+    let folder = tempfile::tempdir().unwrap();
+    let state = folder.path().join("tenant.json");
+    std::fs::write(&state, serde_json::to_string(&seed).unwrap()).unwrap();
+    let emulator = emulator(EmulatorConfig { seed_state: seed, ..Default::default() }).await;
+    let (url, state) = (emulator.base_url(), state.display().to_string());
+    for target in [["--graph-url", url.as_str()], ["--state", state.as_str()]] {
+        let mut parts = vec!["report", "--format", "json"];
+        parts.extend(target);
+        let (code, stdout, stderr) = run_cli(args(&parts), TOKEN).await;
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stderr
+                .contains("holds the string `\"8\"`, where the attribute is an Integer in Engineering.Level"),
+            "{target:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("whose definition the read did not return in Engineering.Unlisted"),
+            "{stderr}"
+        );
+        let json: Value = serde_json::from_str(&stdout).unwrap();
+        let rows = json["rows"].as_array().unwrap();
+        assert!(rows.iter().any(|row| row["attribute"] == "Project"), "alice's other values stay");
+        assert!(rows.iter().all(|row| row["attribute"] != "Level" && row["attribute"] != "Unlisted"));
+    }
+    emulator.shutdown().await;
+}

@@ -64,3 +64,52 @@ fn help_and_version_exit_0_on_stdout() {
         assert!(!stdout.is_empty(), "{args:?}");
     }
 }
+
+/// Terraform's single-dash flags (`-out`, `-detailed-exitcode`) and every
+/// other long flag typed with one dash get a hint naming the real flag,
+/// exit 1 and do nothing (clap alone would read `-out` as `-o -u -t`).
+#[test]
+fn a_long_flag_typed_with_one_dash_names_the_double_dash_flag() {
+    let folder = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(entra_csa().current_dir(folder.path()).args([
+        "plan",
+        "-f",
+        "x.yaml",
+        "-out",
+        "saved.plan",
+        "-detailed-exitcode",
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("unexpected argument '-out' found"), "{stderr}");
+    assert!(stderr.contains("tip: long flags take two dashes: '--out'"), "{stderr}");
+    assert!(stderr.contains("Usage: entra-csa plan"), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(!folder.path().join("saved.plan").exists());
+
+    let (code, _, stderr) = run(entra_csa().args(["plan", "-f", "x.yaml", "-detailed-exitcode"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("'--detailed-exitcode'"), "{stderr}");
+
+    // Every visible long flag of every command, with and without `=value`.
+    let mut root = Arguments::command();
+    root.build();
+    let mut checked = 0;
+    for command in root.get_subcommands().filter(|command| command.get_name() != "help") {
+        for arg in command.get_arguments().filter(|arg| !arg.is_hide_set()) {
+            let Some(long) = arg.get_long() else { continue };
+            if long == "help" || long == "version" {
+                continue;
+            }
+            for word in [format!("-{long}"), format!("-{long}=x")] {
+                let (code, stdout, stderr) =
+                    run(entra_csa().current_dir(folder.path()).args([command.get_name(), word.as_str()]));
+                assert_eq!(code, 1, "{} {word}: {stderr}", command.get_name());
+                assert!(stderr.contains(&format!("tip: long flags take two dashes: '--{long}'")), "{stderr}");
+                assert!(stdout.is_empty(), "{stdout}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 60, "{checked}");
+    assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 0, "nothing was written");
+}

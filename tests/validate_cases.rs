@@ -435,6 +435,14 @@ fn cases() -> Vec<Case> {
             ),
             vec![(24, 5, "differs only in case from `Ops`")],
         ),
+        case(
+            "group keys differing only in case beyond ASCII",
+            with_attributes(
+                ATTRIBUTES,
+                "assignments:\n  groups:\n    Ärzte:\n      Eng: {Cost: 1}\n    ärzte:\n      Eng: {Cost: 2}\n",
+            ),
+            vec![(24, 5, "differs only in case from `Ärzte`")],
+        ),
         // ── every problem in one run ──
         case(
             "several problems at once",

@@ -309,3 +309,41 @@ fn a_null_description_or_maximum_is_refused_with_how_to_keep_the_value() {
         assert!(problems.contains(expected), "{expected} missing from {problems}");
     }
 }
+
+/// GitHub shows at most 10 error annotations per step: the first 10 are
+/// annotated, a warning annotation says how many more there are, the log
+/// (stderr) and the job summary (`GITHUB_STEP_SUMMARY`) list every one.
+#[test]
+fn github_format_keeps_within_the_annotation_limit_and_lists_the_rest() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut text = String::from("version: 1\nattributeSets:\n");
+    for index in 0..37 {
+        text.push_str(&format!("  Set{index}:\n    descripton: typo {index}\n"));
+    }
+    std::fs::write(folder.path().join("a.yaml"), text).unwrap();
+    let summary = folder.path().join("summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let output = crate::launch::entra_csa()
+        .current_dir(folder.path())
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .args(["validate", "--format", "github", "-f", "a.yaml"])
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = crate::launch::finished(output);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stdout.lines().filter(|line| line.starts_with("::error ")).count(), 10, "{stdout}");
+    let warnings: Vec<&str> = stdout.lines().filter(|line| line.starts_with("::warning ")).collect();
+    assert_eq!(warnings.len(), 1, "{stdout}");
+    assert!(warnings[0].contains("27 more problem(s) not annotated"), "{}", warnings[0]);
+    assert!(warnings[0].contains("the job summary and the log list all 37"), "{}", warnings[0]);
+    assert_eq!(stderr.matches("error: unknown key `descripton`").count(), 37, "{stderr}");
+    assert!(stderr.trim_end().ends_with("37 errors"), "{stderr}");
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(written.starts_with("earlier step\n### entra-csa validate: 37 errors"), "appended: {written}");
+    assert_eq!(written.matches("error: unknown key `descripton`").count(), 37, "{written}");
+
+    // Without a job summary, the warning points at the log alone.
+    let (_, stdout, _) = run(&["validate", "--format", "github", "-f", "a.yaml"], folder.path());
+    assert!(stdout.contains("the log list all 37"), "{stdout}");
+    assert!(!stdout.contains("job summary"), "{stdout}");
+}

@@ -14,8 +14,10 @@ use anyhow::Context;
 
 use crate::cli::arguments::ApplyArgs;
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::{self, tell, tell_part};
 use crate::cli::plan::{colour, load_desired, runtime};
 use crate::cli::target::{args_for_saved_target, describe, is_same_target, open_tenant};
+use crate::cli::troubleshooting;
 use crate::model::DesiredState;
 use crate::plan::{self, FORMAT_VERSION, Plan, READABLE_FORMAT_VERSIONS};
 use crate::render::json::document;
@@ -38,7 +40,10 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
             match check_saved_plan_now(path, &saved, desired, tenant.as_ref(), &runtime)? {
                 Ok(plan) => (tenant, plan),
                 Err(refused) => {
-                    eprintln!("error: {refused}");
+                    tell!("error: {refused}");
+                    if let Some(anchor) = troubleshooting::anchor_for(&refused) {
+                        tell!("{}", troubleshooting::see(anchor));
+                    }
                     return Ok(ExitStatus::Failed);
                 }
             }
@@ -55,13 +60,13 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
         }
     };
 
-    let mut stdout = std::io::stdout().lock();
+    // A reader that goes away never stops an apply half-way: what it cannot read is dropped.
+    let mut stdout = output::stdout();
     render::render(&plan, Format::Text, colour(), &mut stdout)?;
     stdout.flush()?;
-    drop(stdout);
 
     if !plan.conflicts.is_empty() {
-        eprintln!("error: the plan has {} conflict(s); nothing was applied", plan.conflicts.len());
+        tell!("error: the plan has {} conflict(s); nothing was applied", plan.conflicts.len());
         return Ok(ExitStatus::Failed);
     }
     if plan.changes.is_empty() {
@@ -69,38 +74,48 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
     }
     if !args.auto_approve {
         if !std::io::stdin().is_terminal() {
-            eprintln!("error: stdin is not a terminal; pass --auto-approve to apply without confirmation");
+            tell!("error: stdin is not a terminal; pass --auto-approve to apply without confirmation");
             return Ok(ExitStatus::Failed);
         }
-        eprint!("\nApply these {} changes? [y/N] ", plan.changes.len());
+        tell_part!("\nApply these {} changes? [y/N] ", plan.changes.len());
         std::io::stderr().flush()?;
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
         if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            eprintln!("Apply cancelled; nothing was changed.");
+            tell!("Apply cancelled; nothing was changed.");
             return Ok(ExitStatus::Failed);
         }
     }
 
     let report = runtime.block_on(tenant.apply(&plan.changes));
-    println!();
+    writeln!(stdout)?;
     for (change, outcome) in plan.changes.iter().zip(&report.outcomes) {
         let what = format!("{:>3}. {} {}", change.seq, change.action, change.address);
         match &outcome.result {
-            Outcome::Done => println!("  done     {what}"),
-            Outcome::Failed(message) => println!("  FAILED   {what}: {message}"),
-            Outcome::NotAttempted => println!("  skipped  {what} (not attempted)"),
+            Outcome::Done => writeln!(stdout, "  done     {what}")?,
+            Outcome::Failed(message) => writeln!(stdout, "  FAILED   {what}: {message}")?,
+            Outcome::NotAttempted => writeln!(stdout, "  skipped  {what} (not attempted)")?,
         }
     }
     let done = report.count(|outcome| *outcome == Outcome::Done);
     let failed = report.count(|outcome| matches!(outcome, Outcome::Failed(_)));
     let skipped = report.count(|outcome| *outcome == Outcome::NotAttempted);
-    println!();
+    writeln!(stdout)?;
     if report.succeeded() && report.outcomes.len() == plan.changes.len() {
-        println!("Apply complete: {done} changes done.");
+        writeln!(stdout, "Apply complete: {done} changes done.")?;
         Ok(ExitStatus::Success)
     } else {
-        println!("Apply failed: {done} done, {failed} failed, {skipped} not attempted.");
+        writeln!(stdout, "Apply failed: {done} done, {failed} failed, {skipped} not attempted.")?;
+        // What the failures mean, once per kind (a 403 on every change is one entry).
+        let mut named = BTreeSet::new();
+        for outcome in &report.outcomes {
+            if let Outcome::Failed(message) = &outcome.result
+                && let Some(anchor) = troubleshooting::anchor_for(message)
+                && named.insert(anchor)
+            {
+                tell!("{}", troubleshooting::see(anchor));
+            }
+        }
         Ok(ExitStatus::Failed)
     }
 }
@@ -115,11 +130,27 @@ fn reserve(tenant: &dyn Tenant, runtime: &tokio::runtime::Runtime) -> anyhow::Re
 /// A saved plan file and the desired state it carries.
 fn read_saved_plan(path: &Path) -> anyhow::Result<(JsonPlan, DesiredState)> {
     let shown = path.display();
+    let saved = read_plan_document(path, "apply")?;
+    let Some(desired_json) = saved.desired_state.clone() else {
+        anyhow::bail!(
+            "{shown}: not a saved plan (it has no desiredState); save one with `entra-csa plan --out FILE`"
+        );
+    };
+    let desired = plan::saved::desired_from_json(desired_json)
+        .with_context(|| format!("{shown}: the saved desired state is malformed"))?;
+    Ok((saved, desired))
+}
+
+/// A JSON plan document (`plan --out`, or `plan --format json` saved to a
+/// file) in a format version this entra-csa reads. Desired-state YAML given
+/// by mistake is refused with the `meant` command (`apply -f FILE`).
+pub fn read_plan_document(path: &Path, meant: &str) -> anyhow::Result<JsonPlan> {
+    let shown = path.display();
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read plan file {shown}"))?;
     let yaml = path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml");
     if yaml || (serde_json::from_str::<serde_json::Value>(&text).is_err() && text.contains("version:")) {
         anyhow::bail!(
-            "{shown} is not a saved plan but looks like desired-state YAML; did you mean `apply -f {shown}`?"
+            "{shown} is not a saved plan but looks like desired-state YAML; did you mean `{meant} -f {shown}`?"
         );
     }
     let version: Option<u64> = serde_json::from_str::<serde_json::Value>(&text)
@@ -137,14 +168,7 @@ fn read_saved_plan(path: &Path) -> anyhow::Result<(JsonPlan, DesiredState)> {
         let at = error.path().to_string();
         anyhow::anyhow!("{shown}: not a saved plan: at `{at}`: {}", error.into_inner())
     })?;
-    let Some(desired_json) = saved.desired_state.clone() else {
-        anyhow::bail!(
-            "{shown}: not a saved plan (it has no desiredState); save one with `entra-csa plan --out FILE`"
-        );
-    };
-    let desired = plan::saved::desired_from_json(desired_json)
-        .with_context(|| format!("{shown}: the saved desired state is malformed"))?;
-    Ok((saved, desired))
+    Ok(saved)
 }
 
 /// The plan of a saved plan file, checked against the tenant as it is now.

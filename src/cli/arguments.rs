@@ -38,10 +38,16 @@ pub enum Command {
     Plan(PlanArgs),
     /// Carry out a plan: from files (planned anew) or a saved plan file.
     Apply(ApplyArgs),
+    /// Print a plan saved with `plan --out` again, in any format; reads only the file.
+    Show(ShowArgs),
     /// Write the tenant's attribute sets, definitions and values as desired-state YAML.
     Export(ExportArgs),
     /// Who holds what: one row per principal, attribute and value, as CSV or JSON, with a summary.
     Report(ReportArgs),
+    /// What reads each attribute: one row per reader, attribute and value
+    /// (Conditional Access and app management policies, lifecycle
+    /// workflows, Azure role assignments), as CSV or JSON.
+    Readers(ReadersArgs),
     /// Print the JSON Schema of the desired-state file.
     Schema,
     /// Sign in as plan and apply would and report what the token may do.
@@ -147,13 +153,41 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `plan --out` (or written by `plan --format json`).
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: PathBuf,
+
+    /// Output format of the plan.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckAccessArgs {
     /// Desired-state files, to judge what their plan and apply need (default: everything).
     #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
 
+    /// The job the identity is for: exit 0 when it has what that job needs.
+    /// `plan` and `drift` need only reads (a read-only identity for pull
+    /// requests and schedules passes); `apply` needs the writes too.
+    #[arg(long = "for", value_enum, default_value_t = AccessPurpose::Apply, value_name = "JOB")]
+    pub purpose: AccessPurpose,
+
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// The values of `check-access --for`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessPurpose {
+    /// `plan`: reads only.
+    Plan,
+    /// `apply`: reads and writes.
+    Apply,
+    /// `plan --drift` on a schedule: reads only, as `plan`.
+    Drift,
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +210,11 @@ pub struct ExportArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE|DIR")]
     pub output: Option<PathBuf>,
 
+    /// Overwrite files that export did not write, or that were edited since
+    /// (export otherwise refuses them and writes nothing).
+    #[arg(long)]
+    pub force: bool,
+
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -189,6 +228,28 @@ pub struct ReportArgs {
     /// Only the summary: how many users and service principals hold each value.
     #[arg(long)]
     pub summary: bool,
+
+    /// Only this attribute set. Repeatable; with --attribute, either may match.
+    #[arg(long = "set", value_name = "NAME")]
+    pub sets: Vec<String>,
+
+    /// Only this attribute. Repeatable; with --set, either may match.
+    #[arg(long = "attribute", value_name = "SET.ATTRIBUTE")]
+    pub attributes: Vec<String>,
+
+    /// The file to write; default stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadersArgs {
+    /// CSV (one row per reader, attribute and value) or JSON (the rows and what was not checked).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Csv)]
+    pub format: ReportFormat,
 
     /// Only this attribute set. Repeatable; with --attribute, either may match.
     #[arg(long = "set", value_name = "NAME")]
@@ -247,6 +308,19 @@ pub struct TargetArgs {
     #[arg(long, value_enum, default_value_t = AuthFlag::Auto)]
     pub auth: AuthFlag,
 
+    /// Also read the Azure role assignments whose condition reads custom
+    /// security attributes (Azure ABAC), through Azure Resource Graph: a
+    /// deactivation they rely on is a conflict, a value change they read is
+    /// an impact line. Needs Microsoft.Authorization/roleAssignments/read at
+    /// the scopes to check. [env: ENTRA_CSA_AZURE_ROLE_ASSIGNMENTS=1]
+    #[arg(long)]
+    pub azure_role_assignments: bool,
+
+    /// Azure Resource Manager root (e.g. an emulator on loopback) for
+    /// --azure-role-assignments [default: the --cloud's]. [env: ENTRA_CSA_ARM_URL]
+    #[arg(long, value_name = "URL")]
+    pub arm_url: Option<String>,
+
     /// Multiplies every retry wait and budget (tests and benchmarks shorten
     /// an outage with it; the rule stays the same). Hidden: not for users.
     #[arg(long, hide = true, env = "ENTRA_CSA_RETRY_SCALE", default_value_t = 1.0, value_name = "FACTOR")]
@@ -264,6 +338,19 @@ impl TargetArgs {
     /// target it records.
     pub fn names_a_target(&self) -> bool {
         self.state.is_some() || self.graph_url().is_some() || self.cloud.is_some()
+    }
+
+    /// `--azure-role-assignments`, or `ENTRA_CSA_AZURE_ROLE_ASSIGNMENTS` set
+    /// to `1` or `true`.
+    pub fn azure_role_assignments(&self) -> bool {
+        self.azure_role_assignments
+            || std::env::var("ENTRA_CSA_AZURE_ROLE_ASSIGNMENTS")
+                .is_ok_and(|value| matches!(value.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    }
+
+    /// `--arm-url`, or else `ENTRA_CSA_ARM_URL`.
+    pub fn arm_url(&self) -> Option<String> {
+        self.arm_url.clone().or_else(|| std::env::var("ENTRA_CSA_ARM_URL").ok().filter(|url| !url.is_empty()))
     }
 
     /// `--graph-url`, or else `ENTRA_CSA_GRAPH_URL`. Read here rather than

@@ -1,16 +1,19 @@
 //! `entra-csa check-access`: signs in as `plan` and `apply` would, decodes the
 //! token (without verifying it, and never printing it) and reports the tenant,
 //! the identity, its Graph permissions and directory roles, against what
-//! `plan` and `apply` of the given files need. Exit 0 when nothing needed is
-//! visibly missing, 1 otherwise.
+//! `plan` and `apply` of the given files need. Exit 0 when nothing the job
+//! named by `--for` (default `apply`) needs is visibly missing, 1 otherwise:
+//! `--for plan` passes a read-only identity, as a pull-request job uses.
 
-use crate::cli::arguments::CheckAccessArgs;
+use crate::cli::arguments::{AccessPurpose, CheckAccessArgs};
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::{self, tell};
 use crate::cli::plan::runtime;
 use crate::cli::target::with_sign_in_advice;
 use crate::desired::load::load_files;
 use crate::graph::access::{self, Capability, Check, Claims, DirectoryRole};
 use crate::graph::{auth, endpoint};
+use std::io::Write;
 
 /// Runs `check-access`.
 pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
@@ -22,7 +25,7 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
         (true, true, false)
     } else {
         let desired = load_files(&args.files).map_err(|diagnostics| {
-            eprintln!("{diagnostics}");
+            tell!("{diagnostics}");
             anyhow::anyhow!("the desired-state files are not valid")
         })?;
         let by_group = !desired.group_assignments.is_empty();
@@ -42,30 +45,54 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
     let tokens = with_sign_in_advice(tokens, target, &sign_in, &endpoint);
     let token = runtime()?.block_on(tokens.token())?;
 
-    println!("Graph:      {}", endpoint.display_root());
-    println!("Signed in:  {}", sign_in.describe());
+    // The verdict is the status: a reader that goes away never changes it.
+    let mut stdout = output::stdout();
+    writeln!(stdout, "Graph:      {}", endpoint.display_root())?;
+    writeln!(stdout, "Signed in:  {}", sign_in.describe())?;
     let claims = match Claims::from_jwt(token.expose()) {
         Ok(claims) => claims,
         Err(error) => {
-            println!("The token cannot be read ({error}), so its permissions cannot be judged here.");
-            println!("Graph will still accept or refuse it; `plan` tells on its first read.");
+            writeln!(
+                stdout,
+                "The token cannot be read ({error}), so its permissions cannot be judged here."
+            )?;
+            writeln!(stdout, "Graph will still accept or refuse it; `plan` tells on its first read.")?;
             return Ok(ExitStatus::Success);
         }
     };
-    print!("{}", report(&claims, reads_assignments, writes_assignments));
-    let needed = access::needed_for_apply(reads_assignments, true, writes_assignments);
-    let mut missing = access::check(&claims, &needed).iter().filter(|check| !check.granted()).count();
+    write!(stdout, "{}", report(&claims, reads_assignments, writes_assignments))?;
+    let missing_among = |needed: Vec<Capability>| {
+        access::check(&claims, &needed).iter().filter(|check| !check.granted()).count()
+    };
+    write!(stdout, "{}", azure_section(target.azure_role_assignments()))?;
+    // Group members are read by plan and apply alike.
+    let mut missing_for_groups = 0;
     if by_group {
-        print!("{}", group_section(&claims));
-        missing += usize::from(!access::reads_group_members(&claims));
+        write!(stdout, "{}", group_section(&claims))?;
+        missing_for_groups = usize::from(!access::reads_group_members(&claims));
     }
-    if missing == 0 {
-        println!("\nNothing that plan or apply needs is missing.");
-        Ok(ExitStatus::Success)
-    } else {
-        println!("\n{missing} needed grant(s) missing.");
-        Ok(ExitStatus::Failed)
+    let for_plan = missing_among(access::needed_for_plan(reads_assignments)) + missing_for_groups;
+    let for_apply = missing_among(access::needed_for_apply(reads_assignments, true, writes_assignments))
+        + missing_for_groups;
+    let (job, missing, of_job) = match args.purpose {
+        AccessPurpose::Apply => ("plan or apply", for_apply, ""),
+        AccessPurpose::Plan => ("plan", for_plan, " for plan"),
+        AccessPurpose::Drift => ("a drift check (plan --drift)", for_plan, " for a drift check"),
+    };
+    if missing > 0 {
+        writeln!(stdout, "\n{missing} needed grant(s) missing{of_job}.")?;
+        return Ok(ExitStatus::Failed);
     }
+    writeln!(stdout, "\nNothing that {job} needs is missing.")?;
+    if args.purpose != AccessPurpose::Apply && for_apply > 0 {
+        writeln!(
+            stdout,
+            "apply would need {} more grant(s) (listed above); not counted with --for {}.",
+            for_apply - for_plan,
+            if args.purpose == AccessPurpose::Plan { "plan" } else { "drift" }
+        )?;
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// The claims in words, then the checks for plan and for apply. Pure.
@@ -131,8 +158,8 @@ pub fn report(claims: &Claims, reads_assignments: bool, writes_assignments: bool
     text
 }
 
-/// `Policy.Read.All`: optional, never counted as missing; what a plan loses
-/// without it.
+/// `Policy.Read.All` and `LifecycleWorkflows.Read.All`: optional, never
+/// counted as missing; what a plan loses without each.
 fn optional_section(claims: &access::Claims) -> String {
     let mut text = String::from("\nOptional (not counted above):\n");
     let permission = access::POLICY_READ;
@@ -153,7 +180,40 @@ fn optional_section(claims: &access::Claims) -> String {
             access::POLICY_READ_LOSS
         ));
     }
+    let least = crate::graph::workflows::LIFECYCLE_WORKFLOWS_READ[0];
+    if access::reads_lifecycle_workflows(claims) {
+        text.push_str(&format!(
+            "  ok      {least} (reads the lifecycle workflows whose scope, trigger or tasks name attributes)\n"
+        ));
+    } else {
+        text.push_str(&format!(
+            "  absent  {least} — without it {}; each plan says that workflows were not checked\n",
+            crate::graph::workflows::LIFECYCLE_WORKFLOWS_READ_LOSS
+        ));
+    }
     text
+}
+
+/// Azure role assignments with conditions (`--azure-role-assignments`):
+/// their permission is an Azure role, not in the Graph token, so it is
+/// named rather than judged.
+pub fn azure_section(opted_in: bool) -> String {
+    let permission = crate::azure::ROLE_ASSIGNMENT_READ;
+    let loss = "a plan cannot say which Azure role assignment conditions (Azure ABAC) read an attribute or value \
+                it deactivates, nor whose storage access a value change moves";
+    if opted_in {
+        format!(
+            "\nAzure role assignments (--azure-role-assignments; not counted above):\n  \
+             needs   {permission} at the management groups and subscriptions to check (the Reader role grants \
+             it), through a second token for Azure Resource Manager from the same sign-in. Azure Resource Graph \
+             lists only the scopes where it is held and is silent about the others: where it is missing, {loss}.\n"
+        )
+    } else {
+        format!(
+            "\nAzure role assignments: not read (opt in with --azure-role-assignments, which needs {permission} \
+             at the scopes to check); without them {loss}.\n"
+        )
+    }
 }
 
 /// The read of groups' transitive members, which files that assign by
@@ -248,6 +308,12 @@ mod tests {
         assert!(text.contains("ok      Policy.Read.All (reads the Conditional Access"), "{text}");
         let without = report(&Claims::default(), false, false);
         assert!(without.contains("absent  Policy.Read.All — without it"), "{without}");
+        assert!(
+            without.contains("absent  LifecycleWorkflows.Read.All — without it the plan cannot say"),
+            "{without}"
+        );
+        let workflows = Claims { roles: vec!["LifecycleWorkflows.Read.All".into()], ..Claims::default() };
+        assert!(report(&workflows, true, true).contains("ok      LifecycleWorkflows.Read.All"));
         assert!(without.contains("references and impact were not checked"), "{without}");
     }
 

@@ -29,7 +29,7 @@ pub fn write_man_pages(args: ManArgs) -> anyhow::Result<ExitStatus> {
     command.build();
     let mut written = 0;
     write_page(&command, "entra-csa", &args.out_dir, &mut written)?;
-    println!("wrote {written} man pages to {}", args.out_dir.display());
+    writeln!(std::io::stdout(), "wrote {written} man pages to {}", args.out_dir.display())?;
     Ok(ExitStatus::Success)
 }
 

@@ -8,19 +8,33 @@ pub mod completions;
 pub mod emulator;
 pub mod exit_status;
 pub mod export;
+pub mod output;
 pub mod plan;
+pub mod readers;
 pub mod report;
 pub mod schema;
+pub mod show;
 pub mod target;
+pub mod troubleshooting;
+pub mod usage;
 pub mod validate;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::tell;
 use arguments::{Arguments, Command};
 
 /// Runs the tool with the process arguments.
 pub fn run() -> ExitStatus {
+    let words: Vec<String> =
+        std::env::args_os().skip(1).map(|word| word.to_string_lossy().into_owned()).collect();
+    let mut root = Arguments::command();
+    root.build();
+    if let Some(flag) = usage::single_dash_long_flag(&root, &words) {
+        output::tell_part!("{}", flag.message());
+        return ExitStatus::Failed;
+    }
     let arguments = match Arguments::try_parse() {
         Ok(arguments) => arguments,
         Err(error) => return usage_error(&error),
@@ -31,8 +45,14 @@ pub fn run() -> ExitStatus {
     }
     match execute(arguments) {
         Ok(status) => status,
+        // The reader of stdout has gone (`| head -1`): nothing is wrong.
+        Err(error) if output::is_closed_pipe(&error) => ExitStatus::Success,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            let message = format!("{error:#}");
+            tell!("error: {message}");
+            if let Some(anchor) = troubleshooting::anchor_for(&message) {
+                tell!("{}", troubleshooting::see(anchor));
+            }
             ExitStatus::Failed
         }
     }
@@ -55,7 +75,9 @@ fn execute(arguments: Arguments) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply::run(args),
         Command::Export(args) => export::run(args),
         Command::Report(args) => report::run(args),
+        Command::Readers(args) => readers::run(args),
         Command::Schema => schema::run(),
+        Command::Show(args) => show::run(args),
         Command::CheckAccess(args) => check_access::run(args),
         Command::Emulator(args) => emulator::run(args),
         Command::Completions(args) => completions::print_completions(args),

@@ -12,6 +12,7 @@ use clap::ValueEnum;
 
 use crate::cli::arguments::{AuthFlag, PlanArgs, PlanFormat};
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::{self, tell, tell_part};
 use crate::cli::target::open_tenant;
 use crate::model::DesiredState;
 use crate::plan::{self, Action, Drift, Plan};
@@ -28,7 +29,8 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
         report_differences_as_drift(&mut plan);
     }
 
-    let mut stdout = std::io::stdout().lock();
+    // A closed pipe drops the rest of the plan; the plan is still saved and its status stands.
+    let mut stdout = output::stdout();
     render::render(&plan, render_format(args.format), colour(), &mut stdout)?;
     stdout.flush()?;
     for (format, path) in &args.render_to {
@@ -42,14 +44,14 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
 
     if !plan.conflicts.is_empty() {
         if args.out.is_some() {
-            eprintln!("The plan was not saved: it has conflicts.");
+            tell!("The plan was not saved: it has conflicts.");
         }
-        eprintln!("error: the plan has {} conflict(s); apply would refuse it", plan.conflicts.len());
+        tell!("error: the plan has {} conflict(s); apply would refuse it", plan.conflicts.len());
         return Ok(ExitStatus::Failed);
     }
     if let Some(out) = &args.out {
         save_plan(&plan, &desired, out)?;
-        eprintln!("Saved the plan to {}; apply it with `{}`.", out.display(), apply_command(out, &args));
+        tell!("Saved the plan to {}; apply it with `{}`.", out.display(), apply_command(out, &args));
     }
     Ok(if args.detailed_exitcode && (!plan.changes.is_empty() || !plan.drift.is_empty()) {
         ExitStatus::Changes
@@ -58,7 +60,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
     })
 }
 
-fn render_format(format: PlanFormat) -> Format {
+pub fn render_format(format: PlanFormat) -> Format {
     match format {
         PlanFormat::Text => Format::Text,
         PlanFormat::Json => Format::Json,
@@ -115,7 +117,7 @@ fn shell_word(word: &str) -> String {
 pub fn load_desired(files: &[PathBuf]) -> anyhow::Result<DesiredState> {
     crate::desired::load::load_files(files).map_err(|diagnostics| {
         for diagnostic in diagnostics.iter() {
-            eprint!("{diagnostic}");
+            tell_part!("{diagnostic}");
         }
         anyhow::anyhow!("{} in the desired-state files; nothing was read or changed", diagnostics.summary())
     })

@@ -11,6 +11,7 @@ use anyhow::Context;
 
 use crate::cli::arguments::{ReportArgs, ReportFormat};
 use crate::cli::exit_status::ExitStatus;
+use crate::cli::output::tell;
 use crate::cli::plan::runtime;
 use crate::cli::target::open_tenant;
 use crate::desired::diagnostic::nearest;
@@ -24,15 +25,18 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     let runtime = runtime()?;
     let schema = runtime.block_on(tenant.read(&ReadScope::default()))?;
     let filter = filter_of(&schema, &args.sets, &args.attributes)?;
+    // Values their definitions cannot account for are set aside as each
+    // principal streams past, as a plan's read sets them aside.
+    let shapes = crate::model::live::ValueShapes::of(&schema);
     drop(schema);
 
-    let mut out: Box<dyn Write + Send> = match &args.output {
-        None => Box::new(std::io::stdout()),
-        Some(path) => {
-            Box::new(std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?)
-        }
-    };
-    let mut out = std::io::BufWriter::new(&mut out);
+    // A report that fails midway leaves no partial document: a file is
+    // written beside its path and renamed into place once whole, and JSON
+    // for stdout is spooled to an unnamed temporary file (on disk, so a
+    // report of 100,000 principals still holds a page in memory) and copied
+    // out once whole. CSV to stdout streams: each line stands on its own.
+    let mut destination = Destination::open(args.output.as_deref(), args.format)?;
+    let mut out = std::io::BufWriter::new(destination.writer());
     let format = match args.format {
         ReportFormat::Csv => HoldingsFormat::Csv,
         ReportFormat::Json => HoldingsFormat::Json,
@@ -42,11 +46,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     // Principals whose values Graph showed (`null` hides them from a
     // sign-in without the read permission, as it does for "none").
     let mut readable = 0usize;
-    let mut visit = |principal: crate::model::live::LivePrincipal,
-                     not_understood: Vec<crate::model::live::NotUnderstood>| {
+    let mut visit = |mut principal: crate::model::live::LivePrincipal,
+                     mut not_understood: Vec<crate::model::live::NotUnderstood>| {
+        not_understood.extend(shapes.set_aside(&mut principal));
         for item in not_understood {
             if filter.touches(&item.set, item.attribute.as_deref()) {
-                eprintln!(
+                tell!(
                     "warning: {} {} holds {} in {}.{}, which this version does not understand; left out of the report",
                     principal.kind.as_str(),
                     principal.object_id,
@@ -62,16 +67,18 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     };
     runtime.block_on(tenant.each_principal(&mut visit))?;
     let (rows, summary) = writer.finish().context("cannot write the report")?;
+    out.flush().context("cannot write the report")?;
     drop(out);
+    destination.finish()?;
     if principals > 0 && readable == 0 {
-        eprintln!(
+        tell!(
             "warning: every one of the {principals} principal(s) read `customSecurityAttributes: null`: \
              nothing may be assigned, or the sign-in may lack CustomSecAttributeAssignment.Read.All \
              (Graph hides the values then), so this report may be empty for that reason"
         );
     }
     if let Some(path) = &args.output {
-        eprintln!(
+        tell!(
             "Wrote {rows} row(s) for {principals} principal(s), {} value(s) held, to {}.",
             summary.rows().count(),
             path.display()
@@ -80,9 +87,66 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// Where the report goes, held back until it is whole where a partial
+/// document would mislead.
+enum Destination {
+    /// CSV to stdout, line by line.
+    Stream(std::io::Stdout),
+    /// JSON for stdout, spooled until the report is whole.
+    Spooled(std::fs::File),
+    /// A file, written beside its path until the report is whole.
+    File { temporary: tempfile::NamedTempFile, path: std::path::PathBuf },
+}
+
+impl Destination {
+    fn open(path: Option<&std::path::Path>, format: ReportFormat) -> anyhow::Result<Self> {
+        Ok(match (path, format) {
+            (None, ReportFormat::Csv) => Destination::Stream(std::io::stdout()),
+            (None, ReportFormat::Json) => Destination::Spooled(
+                tempfile::tempfile().context("cannot make a temporary file to hold the report")?,
+            ),
+            (Some(path), _) => {
+                let folder = match path.parent() {
+                    Some(parent) if !parent.as_os_str().is_empty() => parent,
+                    _ => std::path::Path::new("."),
+                };
+                let temporary = tempfile::NamedTempFile::new_in(folder)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                Destination::File { temporary, path: path.to_owned() }
+            }
+        })
+    }
+
+    fn writer(&mut self) -> &mut (dyn Write + Send) {
+        match self {
+            Destination::Stream(stdout) => stdout,
+            Destination::Spooled(file) => file,
+            Destination::File { temporary, .. } => temporary.as_file_mut(),
+        }
+    }
+
+    /// Puts the whole report where it goes.
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Destination::Stream(_) => Ok(()),
+            Destination::Spooled(mut file) => {
+                use std::io::Seek;
+                file.seek(std::io::SeekFrom::Start(0)).context("cannot read back the report")?;
+                let mut stdout = std::io::stdout().lock();
+                std::io::copy(&mut file, &mut stdout).context("cannot write the report")?;
+                stdout.flush().context("cannot write the report")
+            }
+            Destination::File { temporary, path } => {
+                temporary.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+                Ok(())
+            }
+        }
+    }
+}
+
 /// The filter the flags ask for, each name checked against the tenant so a
 /// typo is an error with a suggestion, not an empty report.
-fn filter_of(live: &LiveState, sets: &[String], attributes: &[String]) -> anyhow::Result<HoldingsFilter> {
+pub fn filter_of(live: &LiveState, sets: &[String], attributes: &[String]) -> anyhow::Result<HoldingsFilter> {
     let mut filter = HoldingsFilter::default();
     for set in sets {
         if !live.attribute_sets.contains_key(set) {

@@ -56,8 +56,55 @@ fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
         sweep_partitions,
         ..defaults
     };
-    let tenant = GraphTenant::new(endpoint, tokens, options, args.tenant_id.clone())?.stop_on_ctrl_c();
+    let cloud = endpoint.cloud;
+    let mut tenant = GraphTenant::new(endpoint, tokens, options, args.tenant_id.clone())?.stop_on_ctrl_c();
+    if args.azure_role_assignments() {
+        tenant = tenant.with_azure(arm_client(args, cloud, &sign_in, &env)?);
+    }
     Ok(Box::new(tenant))
+}
+
+/// The variable that hands the tool a ready bearer token for Azure Resource
+/// Manager, beside `ENTRA_CSA_ACCESS_TOKEN` (a Graph token, which Resource
+/// Manager refuses).
+pub const ARM_ACCESS_TOKEN_ENV: &str = "ENTRA_CSA_ARM_ACCESS_TOKEN";
+
+/// Azure Resource Manager for `--azure-role-assignments`: the root from
+/// `--cloud` / `--arm-url`, and a token from the same sign-in as Graph's
+/// (for Resource Manager's scope). A fixed token comes from
+/// `ENTRA_CSA_ARM_ACCESS_TOKEN`, or on loopback from `ENTRA_CSA_ACCESS_TOKEN`
+/// as for Graph.
+pub fn arm_client(
+    args: &TargetArgs,
+    cloud: Cloud,
+    sign_in: &auth::SignIn,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<crate::azure::ArmClient> {
+    let arm =
+        crate::azure::endpoint::resolve(cloud, args.arm_url().as_deref(), args.allow_custom_graph_host)?;
+    tracing::info!(arm = %arm.display_root(), "Azure Resource Manager");
+    let tokens = match sign_in {
+        auth::SignIn::AccessToken => {
+            let given = env(ARM_ACCESS_TOKEN_ENV).filter(|token| !token.trim().is_empty());
+            let given = given.or_else(|| {
+                arm.is_loopback()
+                    .then(|| env(auth::ACCESS_TOKEN_ENV))
+                    .flatten()
+                    .filter(|token| !token.trim().is_empty())
+            });
+            match given {
+                Some(token) => auth::TokenSource::Fixed(auth::BearerToken::new(token.trim())),
+                None => anyhow::bail!(
+                    "--azure-role-assignments with {}: set {ARM_ACCESS_TOKEN_ENV} to a token for Azure Resource \
+                     Manager ({}), or sign in another way so the tool can get one",
+                    auth::ACCESS_TOKEN_ENV,
+                    arm.scope
+                ),
+            }
+        }
+        other => auth::token_source(other, cloud, &arm.scope, env)?,
+    };
+    Ok(crate::azure::ArmClient::new(arm, tokens, args.retry_scale)?)
 }
 
 /// `tokens`, which on failure list every sign-in method when `--auth auto`

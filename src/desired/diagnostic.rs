@@ -144,6 +144,20 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// The fix for a string written where a Boolean belongs: `"true"` quoted,
+/// or a YAML 1.1 boolean word (`yes`, `no`, `on`, `off`, `y`, `n`), which
+/// YAML 1.2 reads as a string. `None` for any other string.
+pub fn boolean_hint(text: &str) -> Option<String> {
+    let lowercase = text.to_ascii_lowercase();
+    let meant = match lowercase.as_str() {
+        "true" | "false" => return Some(format!("write it unquoted: {lowercase}")),
+        "yes" | "y" | "on" => true,
+        "no" | "n" | "off" => false,
+        _ => return None,
+    };
+    Some(format!("write {meant}: YAML 1.2 reads `{text}` as a string, only true and false are booleans"))
+}
+
 /// The known word nearest to `word`, when it is close enough to be a likely typo.
 pub fn nearest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let known: Vec<&'a str> = known.into_iter().collect();

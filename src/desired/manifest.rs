@@ -422,13 +422,15 @@ impl Reader<'_> {
         self.problems.last_mut().expect("just pushed")
     }
 
-    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
+    fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) -> &mut Diagnostic {
         let message = if path.is_empty() {
             format!("the file is {}", node.value.kind())
         } else {
             format!("`{}` is {}", last_segment(path), node.value.kind())
         };
-        self.report(node.position, path, message).expected = Some(expected.to_owned());
+        let problem = self.report(node.position, path, message);
+        problem.expected = Some(expected.to_owned());
+        problem
     }
 
     /// The entries of a mapping node; null counts as empty.
@@ -555,6 +557,11 @@ impl Reader<'_> {
     fn boolean(&mut self, node: Node, path: &str) -> Option<Located<bool>> {
         match node.value {
             Value::Bool(flag) => Some(Located::new(flag, node.position)),
+            Value::String(ref text) => {
+                let hint = crate::desired::diagnostic::boolean_hint(text);
+                self.wrong_type(&node, path, "true or false").suggestion = hint;
+                None
+            }
             _ => {
                 self.wrong_type(&node, path, "true or false");
                 None

@@ -73,7 +73,10 @@ fn first_declaration(files: &[(String, ManifestFile)], kind: &str, key: &str) ->
         };
         names
             .into_iter()
-            .find(|name| name.value.eq_ignore_ascii_case(key))
+            .find(|name| match kind {
+                "groups" => crate::model::same_display_name(&name.value, key),
+                _ => name.value.eq_ignore_ascii_case(key),
+            })
             .map(|name| (name.value.clone(), place(file, name.at)))
     })
 }
@@ -512,8 +515,10 @@ impl Validator {
             ));
             return;
         }
-        // Object ids and display names compare ignoring case in Entra.
-        if !self.principal_keys.insert(("groups", key.value.to_ascii_lowercase())) {
+        // Object ids compare ignoring case; display names fold over all of
+        // Unicode (`model::display_name_fold`), so `Ärzte` and `ärzte` are
+        // one key, as the state file and the Graph path read them.
+        if !self.principal_keys.insert(("groups", crate::model::display_name_fold(&key.value))) {
             let first = first_declaration(files, "groups", &key.value);
             let message = match &first {
                 Some((first_key, _)) if *first_key != key.value => {
@@ -825,17 +830,8 @@ impl Validator {
                     (AssignedValue::Integer(number), DataType::String) => {
                         diagnostic.suggestion = Some(format!("quote it: \"{number}\""));
                     }
-                    (AssignedValue::String(text), DataType::Boolean)
-                        if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false") =>
-                    {
-                        diagnostic.suggestion = Some(format!("write it unquoted: {}", text.to_lowercase()));
-                    }
-                    (AssignedValue::String(text), DataType::Boolean) if yaml_1_1_boolean(text).is_some() => {
-                        let meant = yaml_1_1_boolean(text).unwrap_or_default();
-                        diagnostic.suggestion = Some(format!(
-                            "write {meant}: YAML 1.2 reads `{text}` as a string, only true and false are \
-                             booleans"
-                        ));
+                    (AssignedValue::String(text), DataType::Boolean) => {
+                        diagnostic.suggestion = crate::desired::diagnostic::boolean_hint(text);
                     }
                     (AssignedValue::String(text), DataType::Integer) if text.parse::<i32>().is_ok() => {
                         diagnostic.suggestion = Some(format!("write it unquoted: {text}"));
@@ -884,15 +880,6 @@ impl Validator {
             }
         }
         Some(typed)
-    }
-}
-
-/// What a YAML 1.1 boolean word (`yes`, `no`, `on`, `off`, `y`, `n`) meant.
-fn yaml_1_1_boolean(text: &str) -> Option<bool> {
-    match text.to_ascii_lowercase().as_str() {
-        "yes" | "y" | "on" => Some(true),
-        "no" | "n" | "off" => Some(false),
-        _ => None,
     }
 }
 

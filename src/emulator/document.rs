@@ -49,6 +49,22 @@ pub struct StateDocument {
     /// optional part: older documents have none and are written back so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<GroupShape>>,
+    /// Azure role assignments (and, for their names, role definitions, of
+    /// `type` `microsoft.authorization/roledefinitions` with
+    /// `properties.roleName`) as the rows of Azure Resource Graph's
+    /// `authorizationresources` table:
+    /// `id`, `name`, `type` (`microsoft.authorization/roleassignments`),
+    /// `properties` (`roleDefinitionId`, `principalId`, `principalType`,
+    /// `scope`, `condition`, `conditionVersion`). Served read-only by the
+    /// Resource Graph query and the Resource Manager role assignment list
+    /// (`emulator::arm`). An optional part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_role_assignments: Option<Vec<PolicyDocument>>,
+    /// Lifecycle workflows as Graph's `workflow` (with `executionConditions`
+    /// and `tasks`), served read-only by `GET /identityGovernance/lifecycleWorkflows/workflows`
+    /// and `/workflows/{id}`. An optional part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_workflows: Option<Vec<PolicyDocument>>,
 }
 
 /// A group (Graph's `group` resource: `id`, `displayName`) with its direct

@@ -37,6 +37,7 @@
 //! already holds; `$top` above 999 is 400; a token that is not a JWT holds
 //! every permission, a JWT only those its claims give (`permissions`).
 
+pub mod arm;
 mod batch;
 mod control;
 pub mod document;

@@ -12,6 +12,10 @@
 //! one (`Group.Read.All`, `Directory.Read.All`, their ReadWrite forms;
 //! list-groups and group-list-transitivemembers), likewise.
 //!
+//! Reading lifecycle workflows needs `LifecycleWorkflows.Read.All` or
+//! `LifecycleWorkflows.ReadWrite.All` ("List workflows",
+//! <https://learn.microsoft.com/graph/api/identitygovernance-lifecycleworkflowscontainer-list-workflows>).
+//!
 //! Emulator's choices: a token that is not a readable JWT holds every grant
 //! (so `ENTRA_CSA_ACCESS_TOKEN=anything` works); directory roles count only
 //! at tenant scope (`wids`), as role assignments scoped to an attribute set
@@ -38,6 +42,8 @@ pub enum Need {
     ReadPolicies,
     /// Groups and their members: `GroupMember.Read.All` or higher.
     ReadGroups,
+    /// Lifecycle workflows: `LifecycleWorkflows.Read.All` or its ReadWrite form.
+    ReadLifecycleWorkflows,
 }
 
 /// What the caller's token allows.
@@ -49,6 +55,7 @@ pub struct Grants {
     write_assignments: bool,
     read_policies: bool,
     read_groups: bool,
+    read_lifecycle_workflows: bool,
 }
 
 impl Grants {
@@ -59,6 +66,7 @@ impl Grants {
         write_assignments: true,
         read_policies: true,
         read_groups: true,
+        read_lifecycle_workflows: true,
     };
 
     /// The grants of a bearer token: from its claims when it is a readable
@@ -116,6 +124,14 @@ impl Grants {
             // member may read groups by the directory's default user
             // permissions), as for the policies.
             read_groups: access::reads_group_members(claims),
+            // "List workflows" and "Get workflow": LifecycleWorkflows.Read.All
+            // or LifecycleWorkflows.ReadWrite.All, for an app and a signed-in
+            // user alike. Emulator's choice: the Lifecycle Workflows roles a
+            // signed-in user also needs are not modelled.
+            read_lifecycle_workflows: claims.permissions().iter().any(|held| {
+                held.eq_ignore_ascii_case("LifecycleWorkflows.Read.All")
+                    || held.eq_ignore_ascii_case("LifecycleWorkflows.ReadWrite.All")
+            }),
         }
     }
 
@@ -128,6 +144,7 @@ impl Grants {
             Need::WriteAssignments => self.write_assignments,
             Need::ReadPolicies => self.read_policies,
             Need::ReadGroups => self.read_groups,
+            Need::ReadLifecycleWorkflows => self.read_lifecycle_workflows,
         }
     }
 }

@@ -116,12 +116,22 @@ enum Route {
     DefaultAppManagementPolicy,
     /// `/policies/appManagementPolicies`, read-only.
     AppManagementPolicies,
+    /// One policy of a collection above, by id (`identity/conditionalAccess/policies`
+    /// or `policies/appManagementPolicies`), read-only.
+    Policy {
+        collection: &'static str,
+        id: String,
+    },
     /// `/groups`, read-only.
     Groups,
     /// `/groups/{id}`, read-only.
     Group(String),
     /// `/groups/{id}/members` (false) or `/transitiveMembers` (true), read-only.
     GroupMembers(String, bool),
+    /// `/identityGovernance/lifecycleWorkflows/workflows`, read-only.
+    Workflows,
+    /// `/identityGovernance/lifecycleWorkflows/workflows/{id}`, read-only.
+    Workflow(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +160,7 @@ pub fn dispatch(store: &mut Store, request: &GraphRequest, context: &RouteContex
 fn parse_route(path: &str) -> Result<Route, GraphError> {
     let segments: Vec<String> =
         path.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
+    let segments = keys_as_segments(segments)?;
     let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
     let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
     let route = match lower.as_slice() {
@@ -164,8 +175,16 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
             Route::AllowedValue(segments[2].clone(), segments[4].clone())
         }
         ["identity", "conditionalaccess", "policies"] => Route::ConditionalAccessPolicies,
+        ["identity", "conditionalaccess", "policies", _] => {
+            Route::Policy { collection: "identity/conditionalAccess/policies", id: segments[3].clone() }
+        }
+        ["policies", "appmanagementpolicies", _] => {
+            Route::Policy { collection: "policies/appManagementPolicies", id: segments[2].clone() }
+        }
         ["policies", "defaultappmanagementpolicy"] => Route::DefaultAppManagementPolicy,
         ["policies", "appmanagementpolicies"] => Route::AppManagementPolicies,
+        ["identitygovernance", "lifecycleworkflows", "workflows"] => Route::Workflows,
+        ["identitygovernance", "lifecycleworkflows", "workflows", _] => Route::Workflow(segments[3].clone()),
         ["groups"] => Route::Groups,
         ["groups", _] => Route::Group(segments[1].clone()),
         ["groups", _, "members"] => Route::GroupMembers(segments[1].clone(), false),
@@ -210,6 +229,46 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
         }
     };
     Ok(route)
+}
+
+/// The collections whose members are also addressed with the key in
+/// parentheses: OData's canonical form, `customSecurityAttributeDefinitions('Eng_Project')`,
+/// beside the key as a segment, `customSecurityAttributeDefinitions/Eng_Project`
+/// (OData URL Conventions 4.01, "Addressing Entities" and "Key-as-Segment
+/// Convention": https://docs.oasis-open.org/odata/odata/v4.01/odata-v4.01-part2-url-conventions.html).
+/// Graph writes the parenthesised form itself in `@odata.context` (the
+/// allowed-value examples: `customSecurityAttributeDefinitions('Engineering_Project')/allowedValues`),
+/// and this emulator in its `Location` answers too.
+const KEYED_IN_PARENTHESES: &[&str] =
+    &["attributesets", "customsecurityattributedefinitions", "allowedvalues"];
+
+/// `name('key')` of those collections split into `name` and `key` (an
+/// OData string literal, `''` for a quote), so both forms route alike. A key
+/// that is not a quoted literal is refused, as Graph refuses it.
+fn keys_as_segments(segments: Vec<String>) -> Result<Vec<String>, GraphError> {
+    let mut split = Vec::with_capacity(segments.len() + 2);
+    for segment in segments {
+        let keyed = segment.split_once('(').filter(|(name, rest)| {
+            KEYED_IN_PARENTHESES.contains(&name.to_ascii_lowercase().as_str()) && rest.ends_with(')')
+        });
+        let Some((name, rest)) = keyed else {
+            split.push(segment);
+            continue;
+        };
+        let literal = rest.strip_suffix(')').unwrap_or(rest).trim();
+        match literal.strip_prefix('\'').and_then(|inner| inner.strip_suffix('\'')) {
+            Some(key) if !key.is_empty() => {
+                split.push(name.to_owned());
+                split.push(key.replace("''", "'"));
+            }
+            _ => {
+                return Err(GraphError::bad_request(format!(
+                    "Bad Request - Error in query syntax: '{segment}'."
+                )));
+            }
+        }
+    }
+    Ok(split)
 }
 
 /// The key of `users('…')` or of the alternate key the metadata declares,
@@ -470,6 +529,26 @@ fn route(
                 false,
             ))
         }
+        (Route::Policy { collection, id }, &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &[])?;
+            let policies = if collection.starts_with("identity/") {
+                store.conditional_access_policies.as_deref()
+            } else {
+                store.app_management_policies.as_deref()
+            };
+            let entity = policies
+                .unwrap_or_default()
+                .iter()
+                .find(|policy| {
+                    policy
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|held| held.eq_ignore_ascii_case(&id))
+                })
+                .cloned()
+                .ok_or_else(|| GraphError::not_found(&id))?;
+            Ok(entity_response(entity, &options, context_url(context, &format!("{collection}/$entity"))))
+        }
         (Route::AppManagementPolicies, &Method::GET) => Ok(list_policies(
             store.app_management_policies.as_deref().unwrap_or_default(),
             request,
@@ -491,6 +570,43 @@ fn route(
                 entity,
                 &options,
                 context_url(context, "policies/defaultAppManagementPolicy/$entity"),
+            ))
+        }
+        // "List workflows" answers each workflow without its tasks, a
+        // relationship that only "Get workflow" expands (by default).
+        (Route::Workflows, &Method::GET) => {
+            let listed: Vec<PolicyDocument> = store
+                .lifecycle_workflows
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|workflow| {
+                    let mut listed = workflow.clone();
+                    listed.remove("tasks");
+                    listed
+                })
+                .collect();
+            list_policies(&listed, request, context, "identityGovernance/lifecycleWorkflows/workflows")
+        }
+        (Route::Workflow(id), &Method::GET) => {
+            let options = QueryOptions::parse(&request.query, &["$select"])?;
+            let workflow = store
+                .lifecycle_workflows
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .find(|workflow| {
+                    workflow
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .is_some_and(|held| held.eq_ignore_ascii_case(&id))
+                })
+                .cloned()
+                .ok_or_else(|| GraphError::not_found(&id))?;
+            Ok(entity_response(
+                workflow,
+                &options,
+                context_url(context, "identityGovernance/lifecycleWorkflows/workflows/$entity"),
             ))
         }
         // The policies are served read-only: the tool never writes them.
@@ -601,10 +717,22 @@ fn need(route: &Route, method: &Method) -> Need {
         }
         Route::Principal(..) if writes => Need::WriteAssignments,
         Route::Principals(_) | Route::PrincipalCount(_) | Route::Principal(..) => Need::Nothing,
+        // The policies are read-only here: a write is refused with 405
+        // whatever the caller holds, as for a DELETE.
         Route::ConditionalAccessPolicies
         | Route::DefaultAppManagementPolicy
-        | Route::AppManagementPolicies => Need::ReadPolicies,
+        | Route::AppManagementPolicies
+        | Route::Policy { .. }
+            if writes =>
+        {
+            Need::Nothing
+        }
+        Route::ConditionalAccessPolicies
+        | Route::DefaultAppManagementPolicy
+        | Route::AppManagementPolicies
+        | Route::Policy { .. } => Need::ReadPolicies,
         Route::Groups | Route::Group(_) | Route::GroupMembers(..) => Need::ReadGroups,
+        Route::Workflows | Route::Workflow(_) => Need::ReadLifecycleWorkflows,
     }
 }
 

@@ -105,6 +105,29 @@ async fn handle(
         render_with(response)
     };
 
+    if super::arm::is_arm_path(&path) {
+        // Azure Resource Manager's role assignment reads (`emulator::arm`).
+        let rows = shared.azure_role_assignments();
+        let answer = super::arm::serve(
+            rows.as_deref(),
+            &method,
+            &path,
+            &query,
+            &headers,
+            &body,
+            shared.config.token.as_deref(),
+        );
+        log(answer.status.as_u16(), 0);
+        let mut rendered = Response::new(Body::from(serde_json::to_vec(&answer.body).unwrap_or_default()));
+        *rendered.status_mut() = answer.status;
+        rendered
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            rendered.headers_mut().insert("x-ms-request-id", value);
+        }
+        return rendered;
+    }
     let grants = match authenticate(&headers, shared.config.token.as_deref()) {
         Ok(grants) => grants,
         Err(error) => return answer_here(GraphResponse::error(error)),

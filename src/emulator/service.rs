@@ -114,6 +114,11 @@ impl Shared {
         edit(lock(&self.store).groups.get_or_insert_with(Vec::new));
     }
 
+    /// The document's Azure Resource Graph rows, as seeded.
+    pub fn azure_role_assignments(&self) -> Option<Vec<super::document::PolicyDocument>> {
+        lock(&self.store).azure_role_assignments.clone()
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.log).clone()
     }

@@ -171,6 +171,10 @@ pub struct Store {
     pub conditional_access_policies: Option<Vec<PolicyDocument>>,
     pub default_app_management_policy: Option<PolicyDocument>,
     pub app_management_policies: Option<Vec<PolicyDocument>>,
+    /// Azure Resource Graph's `authorizationresources` rows, as seeded: never written.
+    pub azure_role_assignments: Option<Vec<PolicyDocument>>,
+    /// The lifecycle workflows, as seeded: never written.
+    pub lifecycle_workflows: Option<Vec<PolicyDocument>>,
     /// Positions of the users with a userPrincipalName, ordered by it
     /// lower-cased (and of the service principals with an appId, by that):
     /// a range or prefix filter is a binary search, not a scan, so a
@@ -287,6 +291,8 @@ impl Store {
             conditional_access_policies: document.conditional_access_policies.clone(),
             default_app_management_policy: document.default_app_management_policy.clone(),
             app_management_policies: document.app_management_policies.clone(),
+            azure_role_assignments: document.azure_role_assignments.clone(),
+            lifecycle_workflows: document.lifecycle_workflows.clone(),
             groups: document.groups.clone(),
             last_conditional_access_read: None,
         })
@@ -321,6 +327,8 @@ impl Store {
             conditional_access_policies: self.conditional_access_policies.clone(),
             default_app_management_policy: self.default_app_management_policy.clone(),
             app_management_policies: self.app_management_policies.clone(),
+            azure_role_assignments: self.azure_role_assignments.clone(),
+            lifecycle_workflows: self.lifecycle_workflows.clone(),
             groups: self.groups.clone(),
         }
     }

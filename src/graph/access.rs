@@ -213,6 +213,11 @@ pub fn reads_group_members(claims: &Claims) -> bool {
     claims.has_permission(&GROUP_MEMBER_READ)
 }
 
+/// Whether the token carries `LifecycleWorkflows.Read.All` (or its ReadWrite form).
+pub fn reads_lifecycle_workflows(claims: &Claims) -> bool {
+    claims.has_permission(&crate::graph::workflows::LIFECYCLE_WORKFLOWS_READ)
+}
+
 /// Whether the token carries `POLICY_READ`.
 pub fn reads_policies(claims: &Claims) -> bool {
     claims.has_permission(&[POLICY_READ])
@@ -231,7 +236,7 @@ pub fn known_permissions() -> Vec<&'static str> {
     .iter()
     .flat_map(|capability| capability.permissions().iter().copied())
     .chain(ASSIGNMENT_COMPANIONS.iter().map(|(permission, _)| *permission))
-    .chain([POLICY_READ, GROUP_MEMBER_READ[0]])
+    .chain([POLICY_READ, GROUP_MEMBER_READ[0], crate::graph::workflows::LIFECYCLE_WORKFLOWS_READ[0]])
     .collect();
     known.sort_unstable();
     known.dedup();

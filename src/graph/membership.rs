@@ -6,7 +6,8 @@
 //! know is carried, not guessed at.
 //!
 //! `memberships` finds the groups the files name first: an object id as
-//! it is, a display name by `GET /groups?$filter=displayName eq '…'`
+//! it is, a display name by `GET /groups?$filter=displayName eq '…'` (`in`
+//! with its case forms for a name with letters beyond ASCII, `name_filter`)
 //! (resources/group.md: displayName supports `$filter` `eq`; api/group-list.md:
 //! `GroupMember.Read.All` or higher), up to 20 names in one
 //! `$batch`. Transitive membership is documented in
@@ -88,6 +89,30 @@ pub async fn transitive_members(
     Ok(members)
 }
 
+/// The `$filter` that finds the groups named `name`: `displayName eq '…'`,
+/// or, for a name with letters outside ASCII that have a case,
+/// `displayName in (…)` with its lower-case, upper-case and as-written
+/// forms. Microsoft documents `eq` and `in` on `displayName`
+/// (resources/group.md) but not how they compare letter case; asking for
+/// the case forms too means a Graph that folds only ASCII still returns
+/// `Ärzte` to a file naming `ärzte`, so the name reads as ambiguous here
+/// as it does in `validate` and the state file (`model::display_name_fold`).
+/// Every group Graph returns is a candidate: a wider comparison on Graph's
+/// side only ever makes a name ambiguous, never resolves it to another group.
+pub fn name_filter(name: &str) -> String {
+    let literal = |text: &str| format!("'{}'", text.replace('\'', "''"));
+    let cased_beyond_ascii = name.chars().any(|c| !c.is_ascii() && (c.is_lowercase() || c.is_uppercase()));
+    if !cased_beyond_ascii {
+        return format!("displayName eq {}", literal(name));
+    }
+    let mut forms = vec![name.to_owned(), name.to_lowercase(), name.to_uppercase()];
+    forms.dedup();
+    forms.sort();
+    forms.dedup();
+    let forms: Vec<String> = forms.iter().map(|form| literal(form)).collect();
+    format!("displayName in ({})", forms.join(", "))
+}
+
 /// How each group in `keys` (as the files name them) is found in the
 /// tenant, with its transitive members: by object id, or by a display
 /// name that must name exactly one group.
@@ -105,7 +130,7 @@ pub async fn memberships(
             .iter()
             .enumerate()
             .map(|(index, name)| {
-                let filter = query_value(&format!("displayName eq '{}'", name.replace('\'', "''")));
+                let filter = query_value(&name_filter(name));
                 let url = format!("/groups?$filter={filter}&$select=id,displayName&$top={SWEEP_PAGE_SIZE}");
                 BatchRequest::get((index + 1).to_string(), url)
             })
@@ -152,4 +177,18 @@ pub async fn memberships(
         found.insert(key, membership);
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_filter;
+
+    #[test]
+    fn a_name_with_cased_letters_beyond_ascii_asks_for_its_case_forms() {
+        assert_eq!(name_filter("Ops 'A'"), "displayName eq 'Ops ''A'''");
+        assert_eq!(name_filter("Ärzte"), "displayName in ('ÄRZTE', 'Ärzte', 'ärzte')");
+        assert_eq!(name_filter("ärzte"), "displayName in ('ÄRZTE', 'ärzte')");
+        // Characters without case need no forms.
+        assert_eq!(name_filter("医生 2"), "displayName eq '医生 2'");
+    }
 }

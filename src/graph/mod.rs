@@ -22,6 +22,7 @@ pub mod retry;
 pub mod route;
 pub mod stream;
 pub mod wire;
+pub mod workflows;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +47,8 @@ pub struct GraphTenant {
     stop: Arc<AtomicBool>,
     /// Whether an apply stops on Ctrl-C (the command line sets it).
     stop_on_ctrl_c: bool,
+    /// Azure Resource Manager, when the role assignments are to be read too.
+    azure: Option<Arc<crate::azure::ArmClient>>,
 }
 
 impl GraphTenant {
@@ -60,7 +63,15 @@ impl GraphTenant {
             tenant_id,
             stop: Arc::new(AtomicBool::new(false)),
             stop_on_ctrl_c: false,
+            azure: None,
         })
+    }
+
+    /// Reads the Azure role assignments with conditions through `azure` as
+    /// well (`--azure-role-assignments`).
+    pub fn with_azure(mut self, azure: crate::azure::ArmClient) -> Self {
+        self.azure = Some(Arc::new(azure));
+        self
     }
 
     /// Makes an apply stop cleanly on the first Ctrl-C (the requests in
@@ -104,6 +115,21 @@ impl Tenant for GraphTenant {
         };
         live.memberships = memberships;
         live.policies = policies::read(&self.client).await?;
+        match workflows::read(&self.client).await? {
+            Ok(found) => live.policies.lifecycle_workflows = Some(found),
+            Err(reason) => live.policies.lifecycle_workflows_not_checked = Some(reason),
+        }
+        if let Some(azure) = &self.azure {
+            match azure.role_assignments_with_conditions().await {
+                Ok(rows) => live.policies.azure_role_assignments = Some(rows),
+                Err(error) if matches!(error.status(), Some(401 | 403)) => {
+                    live.policies.azure_role_assignments_not_checked =
+                        Some(crate::azure::not_checked(&error));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        live.set_aside_values_unlike_their_definitions();
         Ok(live)
     }
 

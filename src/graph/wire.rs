@@ -174,6 +174,13 @@ pub struct TenantDocument {
     /// Groups and their direct members (`$expand=members`): an optional part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<LiveGroup>>,
+    /// Azure role assignments as Azure Resource Graph's
+    /// `authorizationresources` rows: an optional part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_role_assignments: Option<Vec<PolicyObject>>,
+    /// Lifecycle workflows as Graph's `workflow` with its tasks: an optional part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_workflows: Option<Vec<PolicyObject>>,
 }
 
 /// A policy object as Graph returns it.
@@ -378,6 +385,8 @@ impl TenantDocument {
             self.default_app_management_policy,
             self.app_management_policies,
         );
+        live.policies.azure_role_assignments = self.azure_role_assignments;
+        live.policies.lifecycle_workflows = self.lifecycle_workflows;
         live.groups = self.groups;
         Ok(live)
     }
@@ -404,6 +413,8 @@ impl TenantDocument {
             default_app_management_policy: live.policies.default_app_management_policy.clone(),
             app_management_policies: live.policies.app_management_policies.clone(),
             groups: live.groups.clone(),
+            azure_role_assignments: live.policies.azure_role_assignments.clone(),
+            lifecycle_workflows: live.policies.lifecycle_workflows.clone(),
         }
     }
 }
@@ -468,6 +479,10 @@ pub struct LiveDocument {
     app_management_policies: Option<Vec<PolicyObject>>,
     #[serde(default)]
     groups: Option<Vec<LiveGroup>>,
+    #[serde(default)]
+    azure_role_assignments: Option<Vec<PolicyObject>>,
+    #[serde(default)]
+    lifecycle_workflows: Option<Vec<PolicyObject>>,
 }
 
 impl LiveDocument {
@@ -486,6 +501,8 @@ impl LiveDocument {
             self.default_app_management_policy,
             self.app_management_policies,
         );
+        live.policies.azure_role_assignments = self.azure_role_assignments;
+        live.policies.lifecycle_workflows = self.lifecycle_workflows;
         live.groups = self.groups;
         Ok(live)
     }
@@ -566,12 +583,14 @@ const SET_TYPES: &[&str] = &[
 const VALUE_TYPES: &[&str] = &["#Int32", "#String", "#Boolean", "#Collection(String)", "#Collection(Int32)"];
 
 /// Reads `customSecurityAttributes` (set → attribute → value) as Graph
-/// answers it. Known annotations are skipped: the JSON type says enough, and
-/// Graph leaves single integers unannotated. `null` and `[]` mean no value,
-/// and so do `{}` and a set object holding only its `@odata.type`. A value
-/// with an annotation this version does not know (`#Int64`, a GUID
-/// collection), or a set object of an unknown type, could be misread, so it
-/// is not understood: left out of the model and reported, never a guess.
+/// answers it. The JSON type says what a value is (Graph leaves single
+/// integers unannotated); a known annotation must agree with it. `null` and
+/// `[]` mean no value, and so do `{}` and a set object holding only its
+/// `@odata.type`. A value with an annotation this version does not know
+/// (`#Int64`, a GUID collection), a value that disagrees with its annotation
+/// or is not a 32-bit integer, or a set object of an unknown type, could be
+/// misread, so it is not understood: left out of the model and reported,
+/// never a guess.
 /// The strings move from the JSON into the model; `path` names the object in
 /// errors, and is only called for one (this runs for every principal).
 pub fn decode_custom_security_attributes(
@@ -609,13 +628,28 @@ pub fn decode_custom_security_attributes(
             }
         }
         let mut values = SetValues::with_capacity(attributes.len());
+        let annotations: Vec<(String, String)> = attributes
+            .iter()
+            .filter_map(|(key, annotation)| {
+                let attribute = key.strip_suffix("@odata.type").filter(|attribute| !attribute.is_empty())?;
+                Some((attribute.to_owned(), annotation.as_str()?.to_owned()))
+            })
+            .collect();
         for (attribute, value) in attributes {
             if attribute.contains('@') || unknown_values.iter().any(|(unknown, _)| *unknown == attribute) {
                 continue;
             }
+            let annotation = annotations
+                .iter()
+                .find(|(annotated, _)| *annotated == attribute)
+                .map(|(_, annotation)| annotation.as_str());
             let value_path = || format!("{}.{set}.{attribute}", path());
-            if let Some(value) = decode_value(value, value_path)? {
-                values.insert(attribute, value);
+            match decode_value(value, annotation, value_path)? {
+                Decoded::Absent => {}
+                Decoded::Value(value) => {
+                    values.insert(attribute, value);
+                }
+                Decoded::Unknown(what) => unknown_values.push((attribute, what)),
             }
         }
         for (attribute, what) in unknown_values {
@@ -647,13 +681,36 @@ fn unknown_annotation(
     }
 }
 
-fn decode_value(value: Value, path: impl Fn() -> String) -> Result<Option<AttributeValue>, WireError> {
+/// What one value in `customSecurityAttributes` reads as.
+enum Decoded {
+    /// `null` or `[]`: nothing assigned.
+    Absent,
+    Value(AttributeValue),
+    /// A value this version does not understand, described: it is reported
+    /// and left alone, never rewritten.
+    Unknown(String),
+}
+
+/// One value, read against its `@odata.type` when it has one. A value that
+/// disagrees with its annotation (`#Collection(Int32)` holding strings, a
+/// string under `#Int32`) or a number that is not a 32-bit integer (`4.0`,
+/// `5000000000`) is unknown: reading it as its JSON type would rewrite it
+/// on the next write. A shape no attribute can hold (an object, a
+/// collection of strings and numbers) is an error.
+fn decode_value(
+    value: Value,
+    annotation: Option<&str>,
+    path: impl Fn() -> String,
+) -> Result<Decoded, WireError> {
     let decoded = match value {
-        Value::Null => return Ok(None),
+        Value::Null => return Ok(Decoded::Absent),
         Value::Bool(value) => AttributeValue::Boolean(value),
         Value::String(value) => AttributeValue::String(value),
-        Value::Number(number) => AttributeValue::Integer(decode_int32(&number, &path)?),
-        Value::Array(items) if items.is_empty() => return Ok(None),
+        Value::Number(number) => match int32(&number) {
+            Some(value) => AttributeValue::Integer(value),
+            None => return Ok(Decoded::Unknown(format!("the number `{number}`, not a 32-bit integer"))),
+        },
+        Value::Array(items) if items.is_empty() => return Ok(Decoded::Absent),
         Value::Array(items) if items.iter().all(Value::is_string) => AttributeValue::strings(
             items
                 .into_iter()
@@ -663,26 +720,47 @@ fn decode_value(value: Value, path: impl Fn() -> String) -> Result<Option<Attrib
                 })
                 .collect(),
         ),
-        Value::Array(items) if items.iter().all(Value::is_number) => AttributeValue::integers(
-            items
-                .iter()
-                .filter_map(Value::as_number)
-                .map(|number| decode_int32(number, &path))
-                .collect::<Result<_, _>>()?,
-        ),
+        Value::Array(items) if items.iter().all(Value::is_number) => {
+            let numbers: Vec<&serde_json::Number> = items.iter().filter_map(Value::as_number).collect();
+            match numbers.iter().map(|number| int32(number)).collect::<Option<Vec<i32>>>() {
+                Some(values) => AttributeValue::integers(values),
+                None => {
+                    let shown: Vec<String> = numbers.iter().map(ToString::to_string).collect();
+                    return Ok(Decoded::Unknown(format!(
+                        "the numbers `[{}]`, not all 32-bit integers",
+                        shown.join(", ")
+                    )));
+                }
+            }
+        }
         Value::Array(_) => {
             return Err(WireError::new(path(), "a collection must hold only strings or only integers"));
         }
         Value::Object(_) => return Err(WireError::new(path(), "expected a value, found an object")),
     };
-    Ok(Some(decoded))
+    if let Some(annotation) = annotation
+        && !agrees_with_annotation(&decoded, annotation)
+    {
+        return Ok(Decoded::Unknown(format!("{} annotated `{annotation}`", decoded.described())));
+    }
+    Ok(Decoded::Value(decoded))
 }
 
-fn decode_int32(number: &serde_json::Number, path: impl Fn() -> String) -> Result<i32, WireError> {
-    number
-        .as_i64()
-        .and_then(|wide| i32::try_from(wide).ok())
-        .ok_or_else(|| WireError::new(path(), format!("{number} is not a 32-bit integer")))
+/// Whether `value` is of the type `annotation` (one of `VALUE_TYPES`) names.
+fn agrees_with_annotation(value: &AttributeValue, annotation: &str) -> bool {
+    let is = |known: &str| annotation.eq_ignore_ascii_case(known);
+    match value {
+        AttributeValue::Boolean(_) => is("#Boolean"),
+        AttributeValue::Integer(_) => is("#Int32"),
+        AttributeValue::String(_) => is("#String"),
+        AttributeValue::Integers(_) => is("#Collection(Int32)"),
+        AttributeValue::Strings(_) => is("#Collection(String)"),
+    }
+}
+
+/// The number as a 32-bit integer, if it is one (`4.0` is not).
+fn int32(number: &serde_json::Number) -> Option<i32> {
+    number.as_i64().and_then(|wide| i32::try_from(wide).ok())
 }
 
 fn json_kind(value: &Value) -> &'static str {
@@ -914,11 +992,44 @@ mod tests {
         let error = decode_custom_security_attributes(body, || "users[0].customSecurityAttributes".into())
             .unwrap_err();
         assert_eq!(error.path, "users[0].customSecurityAttributes.Engineering.Project");
-        let body: Map<String, Value> =
-            serde_json::from_str(r#"{ "Engineering": { "Count": 4294967296 } }"#).unwrap();
-        assert!(
-            decode_custom_security_attributes(body, || "x".into()).unwrap_err().message.contains("32-bit")
-        );
+    }
+
+    #[test]
+    fn a_value_unlike_its_annotation_or_not_an_int32_is_not_understood_and_left_out() {
+        let body: Map<String, Value> = serde_json::from_str(
+            r##"{ "Eng": {
+                "Ids@odata.type": "#Collection(Int32)", "Ids": ["1", "2"],
+                "Cost@odata.type": "#Int32", "Cost": "8",
+                "Tags@odata.type": "#Collection(String)", "Tags": "solo",
+                "Flag@odata.type": "#Boolean", "Flag": "true",
+                "Ratio": 4.0, "Big": 4294967296, "Many": [1, 2.5],
+                "Fine@odata.type": "#Collection(Int32)", "Fine": [3, 1],
+                "Gone@odata.type": "#Collection(String)", "Gone": [],
+                "Name": "x" } }"##,
+        )
+        .unwrap();
+        let decoded = decode_custom_security_attributes(body, || "x".into()).unwrap();
+        let kept: Vec<&String> = decoded.assignments["Eng"].keys().collect();
+        assert_eq!(kept, vec!["Fine", "Name"]);
+        assert_eq!(decoded.assignments["Eng"]["Fine"], AttributeValue::Integers(vec![1, 3]));
+        let mut unknown: Vec<(String, String)> = decoded
+            .not_understood
+            .into_iter()
+            .map(|(set, attribute, what)| (format!("{set}.{}", attribute.unwrap()), what))
+            .collect();
+        unknown.sort();
+        let expected = [
+            ("Eng.Big", "the number `4294967296`, not a 32-bit integer"),
+            ("Eng.Cost", "the string `\"8\"` annotated `#Int32`"),
+            ("Eng.Flag", "the string `\"true\"` annotated `#Boolean`"),
+            ("Eng.Ids", "the strings `[\"1\", \"2\"]` annotated `#Collection(Int32)`"),
+            ("Eng.Many", "the numbers `[1, 2.5]`, not all 32-bit integers"),
+            ("Eng.Ratio", "the number `4.0`, not a 32-bit integer"),
+            ("Eng.Tags", "the string `\"solo\"` annotated `#Collection(String)`"),
+        ];
+        let expected: Vec<(String, String)> =
+            expected.iter().map(|(address, what)| (address.to_string(), what.to_string())).collect();
+        assert_eq!(unknown, expected);
     }
 
     #[test]

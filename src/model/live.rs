@@ -207,6 +207,21 @@ pub struct LivePolicies {
     /// agent-targeted policies were not checked.
     #[serde(skip)]
     pub agents_not_checked: Option<String>,
+    /// The Azure role assignments whose condition is not empty, as Azure
+    /// Resource Graph's `authorizationresources` rows (`id`, `name`, `type`,
+    /// `properties`). `None`: not read (they are read only when asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_role_assignments: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// Why the role assignments were asked for but could not be read.
+    #[serde(skip)]
+    pub azure_role_assignments_not_checked: Option<String>,
+    /// The lifecycle workflows, each as Graph's `workflow` with its
+    /// `executionConditions` and `tasks`. `None`: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_workflows: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// Why the workflows could not be read (no `LifecycleWorkflows.Read.All`).
+    #[serde(skip)]
+    pub lifecycle_workflows_not_checked: Option<String>,
 }
 
 impl LivePolicies {
@@ -214,6 +229,111 @@ impl LivePolicies {
         self.conditional_access_policies.is_none()
             && self.default_app_management_policy.is_none()
             && self.app_management_policies.is_none()
+            && self.azure_role_assignments.is_none()
+            && self.lifecycle_workflows.is_none()
+    }
+}
+
+/// What each attribute the read returned holds (type, and whether a
+/// collection), and which definitions were not understood: enough to set
+/// aside a principal's values one principal at a time, as a streamed read
+/// (`report`) sees them, without the whole tenant.
+#[derive(Debug, Clone, Default)]
+pub struct ValueShapes {
+    /// Set → attribute → the definition's type and `isCollection`.
+    shapes: HashMap<String, HashMap<String, (crate::model::DataType, bool)>>,
+    /// `(set, attribute or None for a whole set)` of the definitions not understood.
+    not_understood: Vec<(String, Option<String>)>,
+}
+
+impl ValueShapes {
+    /// The shapes of `live`'s definitions.
+    pub fn of(live: &LiveState) -> Self {
+        let mut shapes: HashMap<String, HashMap<String, _>> = HashMap::new();
+        for definition in live.definitions.values() {
+            shapes
+                .entry(definition.attribute_set.clone())
+                .or_default()
+                .insert(definition.name.clone(), (definition.data_type, definition.is_collection));
+        }
+        ValueShapes {
+            shapes,
+            not_understood: live
+                .not_understood
+                .iter()
+                .filter(|item| item.principal.is_none())
+                .map(|item| (item.set.clone(), item.attribute.clone()))
+                .collect(),
+        }
+    }
+
+    /// Takes out of `principal` the values its definitions cannot account
+    /// for (see `LiveState::set_aside_values_unlike_their_definitions`),
+    /// and says what each was.
+    pub fn set_aside(&self, principal: &mut LivePrincipal) -> Vec<NotUnderstood> {
+        let Some(sets) = principal.custom_security_attributes.as_mut() else { return Vec::new() };
+        let mut set_aside = Vec::new();
+        for (set, values) in sets.iter_mut() {
+            let mut unlike = Vec::new();
+            for (attribute, value) in values.iter() {
+                let shape =
+                    self.shapes.get(set.as_str()).and_then(|attributes| attributes.get(attribute.as_str()));
+                let what = match shape {
+                    Some(&(data_type, is_collection)) if value_fits(data_type, is_collection, value) => {
+                        continue;
+                    }
+                    Some(&(data_type, is_collection)) => format!(
+                        "{}, where the attribute is {}",
+                        value.described(),
+                        definition_shape(data_type, is_collection)
+                    ),
+                    None if self.not_understood.iter().any(|(unknown_set, unknown_attribute)| {
+                        unknown_set == set
+                            && unknown_attribute.as_ref().is_none_or(|unknown| unknown == attribute)
+                    }) =>
+                    {
+                        continue;
+                    }
+                    None => UNREAD_DEFINITION.to_owned(),
+                };
+                unlike.push((attribute.clone(), what));
+            }
+            for (attribute, what) in unlike {
+                values.remove(attribute.as_str());
+                set_aside.push(NotUnderstood {
+                    set: set.clone(),
+                    attribute: Some(attribute),
+                    principal: Some(PrincipalId {
+                        kind: principal.kind,
+                        object_id: principal.object_id.clone(),
+                    }),
+                    what,
+                });
+            }
+        }
+        if !set_aside.is_empty() {
+            sets.retain(|_, values| !values.is_empty());
+        }
+        set_aside
+    }
+}
+
+/// What a value is set aside as when its attribute's definition was not read.
+pub const UNREAD_DEFINITION: &str = "a value of an attribute whose definition the read did not return";
+
+/// Whether `value` has the type and shape a definition of `data_type` and
+/// `is_collection` declares.
+fn value_fits(data_type: crate::model::DataType, is_collection: bool, value: &AttributeValue) -> bool {
+    value.is_collection() == is_collection && value.data_type().is_none_or(|held| held == data_type)
+}
+
+/// `an Integer`, `a collection of String`: what a definition holds, in words.
+fn definition_shape(data_type: crate::model::DataType, is_collection: bool) -> String {
+    if is_collection {
+        format!("a collection of {data_type}")
+    } else {
+        let article = if data_type == crate::model::DataType::Integer { "an" } else { "a" };
+        format!("{article} {data_type}")
     }
 }
 
@@ -413,6 +533,26 @@ impl LiveState {
         self.not_understood.iter().any(|item| item.covers(principal, set, attribute))
     }
 
+    /// Sets aside, as not understood, each value a principal holds that the
+    /// definitions read cannot account for: a value whose JSON type or shape
+    /// disagrees with its definition (`"8"` for an Integer, `"true"` for a
+    /// Boolean, a list for a single value), and a value of an attribute whose
+    /// definition the read did not return (a sign-in allowed to read some
+    /// attribute sets only may see such values; what Graph lists then is
+    /// not documented). Read as they are, the first would be exported as
+    /// files the loader refuses, and the second dropped from an export and
+    /// unassigned by a plan of it. Set aside, they are reported and never
+    /// planned over. Values of definitions that were themselves not
+    /// understood stay: those are covered already.
+    pub fn set_aside_values_unlike_their_definitions(&mut self) {
+        let shapes = ValueShapes::of(self);
+        let mut set_aside = Vec::new();
+        for principal in self.principals.values_mut() {
+            set_aside.extend(shapes.set_aside(principal));
+        }
+        self.not_understood.extend(set_aside);
+    }
+
     /// Definitions of the set `set_id`.
     pub fn definitions_in<'a>(&'a self, set_id: &'a str) -> impl Iterator<Item = &'a Definition> + 'a {
         self.definitions.values().filter(move |def| def.attribute_set == set_id)
@@ -422,6 +562,65 @@ impl LiveState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_unlike_their_definition_or_without_one_are_set_aside_and_the_rest_stay() {
+        use crate::model::{DataType, SetValues};
+        let mut live = LiveState::default();
+        let mut tags = Definition::with_defaults("Eng", "Tags", DataType::String);
+        tags.is_collection = true;
+        for definition in [Definition::with_defaults("Eng", "Cost", DataType::Integer), tags] {
+            live.definitions.insert(definition.id(), definition);
+        }
+        live.not_understood.push(NotUnderstood {
+            set: "Eng".into(),
+            attribute: Some("When".into()),
+            principal: None,
+            what: "type `DateTime`".into(),
+        });
+        let mut values = SetValues::new();
+        values.insert("Cost".into(), AttributeValue::String("8".into()));
+        values.insert("Tags".into(), AttributeValue::strings(vec!["a".into()]));
+        values.insert("When".into(), AttributeValue::String("2026-01-01".into()));
+        values.insert("Ghost".into(), AttributeValue::Integer(1));
+        let mut other = SetValues::new();
+        other.insert("Gone".into(), AttributeValue::Boolean(true));
+        let mut sets = PrincipalAssignments::new();
+        sets.insert("Eng".into(), values);
+        sets.insert("Other".into(), other);
+        let principal = LivePrincipal {
+            odata_type: None,
+            kind: PrincipalKind::User,
+            object_id: "u1".into(),
+            user_principal_name: None,
+            app_id: None,
+            display_name: None,
+            custom_security_attributes: Some(sets),
+        };
+        live.principals.insert(principal.id(), principal);
+        live.set_aside_values_unlike_their_definitions();
+
+        let held = live.principals.values().next().unwrap().custom_security_attributes.as_ref().unwrap();
+        let kept: Vec<String> = held
+            .iter()
+            .flat_map(|(set, values)| values.keys().map(move |name| format!("{set}.{name}")))
+            .collect();
+        assert_eq!(kept, vec!["Eng.Tags", "Eng.When"], "a set left empty is removed");
+        let set_aside: Vec<(String, String)> = live
+            .not_understood
+            .iter()
+            .filter(|item| item.principal.is_some())
+            .map(|item| (format!("{}.{}", item.set, item.attribute.as_deref().unwrap()), item.what.clone()))
+            .collect();
+        assert_eq!(
+            set_aside,
+            vec![
+                ("Eng.Cost".to_owned(), "the string `\"8\"`, where the attribute is an Integer".to_owned()),
+                ("Eng.Ghost".to_owned(), UNREAD_DEFINITION.to_owned()),
+                ("Other.Gone".to_owned(), UNREAD_DEFINITION.to_owned()),
+            ]
+        );
+    }
 
     fn member(odata_type: &str, id: &str) -> GroupMember {
         GroupMember { odata_type: odata_type.into(), id: id.into(), other: Default::default() }

@@ -344,6 +344,22 @@ impl PrincipalKind {
 }
 
 /// Whether `text` is a GUID in its canonical 8-4-4-4-12 hexadecimal form.
+/// A group display name folded for comparison: upper-cased, then
+/// lower-cased, over all of Unicode (`Ärzte`, `ärzte` and `ÄRZTE` fold
+/// alike; so do `Straße` and `STRASSE`). Microsoft documents `$filter` `eq`
+/// on a group's `displayName` but not how it compares letter case, so the
+/// tool takes the widest reading: names that fold alike name the same group,
+/// and a name two groups share that way is ambiguous. `validate`, the state
+/// file and the Graph path all compare names through this.
+pub fn display_name_fold(name: &str) -> String {
+    name.to_uppercase().to_lowercase()
+}
+
+/// Whether two group display names are the same name (see `display_name_fold`).
+pub fn same_display_name(left: &str, right: &str) -> bool {
+    left == right || display_name_fold(left) == display_name_fold(right)
+}
+
 pub fn is_guid(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
     groups.len() == 5
@@ -535,6 +551,18 @@ impl AttributeValue {
             AttributeValue::Integers(values) if !values.is_empty() => Some(DataType::Integer),
             AttributeValue::Strings(values) if !values.is_empty() => Some(DataType::String),
             AttributeValue::Integers(_) | AttributeValue::Strings(_) => None,
+        }
+    }
+
+    /// The value's JSON type and the value, in words, for what is reported
+    /// about a value that is not understood: ``the string `"8"` ``.
+    pub fn described(&self) -> String {
+        match self {
+            AttributeValue::Boolean(value) => format!("the boolean `{value}`"),
+            AttributeValue::Integer(value) => format!("the integer `{value}`"),
+            AttributeValue::String(value) => format!("the string `{value:?}`"),
+            AttributeValue::Integers(values) => format!("the integers `{values:?}`"),
+            AttributeValue::Strings(values) => format!("the strings `{values:?}`"),
         }
     }
 

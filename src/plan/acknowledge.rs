@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::desired::diagnostic::nearest;
 use crate::model::PrincipalKey;
 use crate::plan::{Address, Drift};
 
@@ -29,14 +30,19 @@ pub fn acknowledge(drift: Vec<Drift>, acknowledged: &BTreeMap<String, String>) -
             None => open.push(finding),
         }
     }
+    // A misspelt acknowledgement (`Engineering.Legasy`) names the open finding it likely meant.
+    let open_addresses: Vec<String> = open.iter().map(|finding| finding.address.to_string()).collect();
     for (text, reason) in unmatched {
         // The files' validation made sure every acknowledgement parses.
         if let Some(address) = parse_address(text) {
+            let advice = match nearest(text, open_addresses.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean `{near}`? If not, remove it from acknowledgedDrift"),
+                None => "remove it from acknowledgedDrift".to_owned(),
+            };
             open.push(Drift {
                 address,
                 message: format!(
-                    "acknowledged in the files ({reason}), but the tenant shows no such drift any more; \
-                     remove it from acknowledgedDrift"
+                    "acknowledged in the files ({reason}), but the tenant shows no such drift any more; {advice}"
                 ),
             });
         }

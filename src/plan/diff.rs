@@ -128,9 +128,16 @@ fn diff_not_understood(desired: &DesiredState, live: &LiveState, out: &mut Diff)
                      left as it is, never overwritten",
                     item.what
                 ),
-                hint: "upgrade entra-csa, or settle it in the Entra admin center; until then the files \
-                       cannot manage it"
-                    .into(),
+                hint: if item.what == crate::model::live::UNREAD_DEFINITION {
+                    "let the sign-in read every attribute definition (Attribute Definition Reader on the \
+                     whole tenant), or settle the value in the Entra admin center; until then the files \
+                     cannot manage it"
+                        .into()
+                } else {
+                    "upgrade entra-csa, or settle it in the Entra admin center; until then the files \
+                     cannot manage it"
+                        .into()
+                },
             });
         } else {
             out.notes.push(Note {
@@ -478,25 +485,30 @@ fn diff_assignments(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
         };
         groups::grants(desired, live, &index, &address_of, out)
     };
+    let mut suggestions = PrincipalSuggestions::default();
     for (key, sets) in &desired.assignments {
         let Some(principal) = index.find(key) else {
-            out.conflicts.extend(declared_addresses(key, sets).into_iter().map(|address| {
-                Conflict {
-                    address,
-                    property: "principal".into(),
-                    live: None,
-                    desired: Some(key.key().to_owned()),
-                    message: format!("{} `{}` was not found in the tenant", noun(key.kind()), key.key()),
-                    hint: match key.kind() {
-                        PrincipalKind::User => "key users by userPrincipalName or object id; \
-                                            entra-csa never creates principals"
-                            .into(),
-                        PrincipalKind::ServicePrincipal => "key service principals by appId or \
-                                                        `id:<object id>`; entra-csa never creates \
-                                                        principals"
-                            .into(),
-                    },
+            let how = match key.kind() {
+                PrincipalKind::User => {
+                    "key users by userPrincipalName or object id; \
+                                    entra-csa never creates principals"
                 }
+                PrincipalKind::ServicePrincipal => {
+                    "key service principals by appId or \
+                                                `id:<object id>`; entra-csa never creates principals"
+                }
+            };
+            let hint = match suggestions.nearest(key, desired, live, &index) {
+                Some(near) => format!("did you mean `{near}`? {how}"),
+                None => how.to_owned(),
+            };
+            out.conflicts.extend(declared_addresses(key, sets).into_iter().map(|address| Conflict {
+                address,
+                property: "principal".into(),
+                live: None,
+                desired: Some(key.key().to_owned()),
+                message: format!("{} `{}` was not found in the tenant", noun(key.kind()), key.key()),
+                hint: hint.clone(),
             }));
             continue;
         };
@@ -854,6 +866,70 @@ fn inactive_value_conflict(
     })
 }
 
+/// The nearest name of a principal the tenant read, for a key the tenant
+/// does not have (`alise@contoso.com` for `alice@contoso.com`). Only
+/// principals no other key of the files names are candidates, and only
+/// what the tenant read is searched: a state file holds every principal, a
+/// Graph read the listed ones (and every one when the policy sweeps). At
+/// most `SUGGESTED_KEYS` keys are looked up, and only names that start
+/// with the same character are compared, so a file of many unknown
+/// principals against a large tenant stays quick.
+#[derive(Default)]
+struct PrincipalSuggestions {
+    /// The object ids the files' keys find, computed at the first unknown key.
+    found: Option<HashSet<PrincipalId>>,
+    looked_up: usize,
+}
+
+const SUGGESTED_KEYS: usize = 20;
+
+impl PrincipalSuggestions {
+    fn nearest(
+        &mut self,
+        key: &PrincipalKey,
+        desired: &DesiredState,
+        live: &LiveState,
+        index: &crate::model::live::PrincipalIndex<'_>,
+    ) -> Option<String> {
+        if self.looked_up >= SUGGESTED_KEYS {
+            return None;
+        }
+        self.looked_up += 1;
+        let found = self.found.get_or_insert_with(|| {
+            desired.assignments.keys().filter_map(|key| index.find(key)).map(LivePrincipal::id).collect()
+        });
+        let typed = key.key();
+        let candidates = live.principals.values().filter(|principal| principal.kind == key.kind());
+        let names: Vec<String> = candidates
+            .filter(|principal| !found.contains(&principal.id()))
+            .flat_map(|principal| match principal.kind {
+                PrincipalKind::User => {
+                    [principal.user_principal_name.clone(), Some(principal.object_id.clone())]
+                }
+                PrincipalKind::ServicePrincipal => {
+                    [principal.app_id.clone(), Some(format!("id:{}", principal.object_id))]
+                }
+            })
+            .flatten()
+            // Cheap filters before the edit distance, so that a tenant of
+            // 100,000 principals costs a few thousand comparisons: the
+            // distance is at least the difference in length, and a typo
+            // rarely falls on the first character (nor does a key cut short).
+            .filter(|name| {
+                name.len().abs_diff(typed.len()) <= (name.len() / 3).max(2)
+                    || name.to_ascii_lowercase().starts_with(&typed.to_ascii_lowercase())
+            })
+            .filter(|name| same_first_character(name, typed))
+            .collect();
+        crate::desired::diagnostic::nearest(typed, names.iter().map(String::as_str)).map(str::to_owned)
+    }
+}
+
+fn same_first_character(a: &str, b: &str) -> bool {
+    let first = |text: &str| text.chars().next().map(|c| c.to_ascii_lowercase());
+    first(a) == first(b)
+}
+
 fn noun(kind: PrincipalKind) -> &'static str {
     match kind {
         PrincipalKind::User => "user",
@@ -975,12 +1051,19 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
         });
     }
 
+    // A set may already hold more definitions than its cap (the cap was
+    // lowered in the portal, or deprecated definitions count): only a plan
+    // that adds to such a set, or lowers its cap below what it holds, breaks
+    // the limit. Declaring the set as it is, as an export does, does not.
     for set_id in desired.attribute_sets.keys() {
         let Some(set) = after.attribute_sets.get(set_id) else { continue };
         let Some(max) = set.max_attributes_per_set else { continue };
         let count = after.definitions_in(set_id).count();
-        if count > usize::try_from(max).unwrap_or(0) {
-            let live_max = live.attribute_sets.get(set_id).and_then(|set| set.max_attributes_per_set);
+        let live_count = live.definitions_in(set_id).count();
+        let live_max = live.attribute_sets.get(set_id).and_then(|set| set.max_attributes_per_set);
+        let adds = count > live_count;
+        let lowers = live_max.is_none_or(|live_max| max < live_max);
+        if count > usize::try_from(max).unwrap_or(0) && (adds || lowers) {
             conflicts.push(Conflict {
                 address: Address::AttributeSet { set: set_id.clone() },
                 property: "maxAttributesPerSet".into(),
@@ -1249,6 +1332,61 @@ mod tests {
         desired.attribute_sets.remove("Zed");
         let plan = crate::plan::build(&desired, &live, crate::plan::Target::StateFile { path: "t".into() });
         assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
+    }
+
+    /// The plan's `maxAttributesPerSet` conflicts for a set `Eng` whose tenant
+    /// cap is `live_max` and which holds `held` definitions (the first one
+    /// Deprecated), of files that declare them all plus `added` new ones with
+    /// the cap `wanted`.
+    fn cap_conflicts(live_max: i32, held: usize, added: usize, wanted: i32) -> (Vec<String>, bool) {
+        let held: Vec<Definition> = (0..held)
+            .map(|index| {
+                let mut definition = definition("Eng", &format!("Held{index}"), DataType::String);
+                if index == 0 {
+                    definition.status = Status::Deprecated;
+                }
+                definition
+            })
+            .collect();
+        let mut live = live_with(held.clone());
+        live.attribute_sets.get_mut("Eng").unwrap().max_attributes_per_set = Some(live_max);
+        let mut declared = held;
+        declared.extend((0..added).map(|index| definition("Eng", &format!("New{index}"), DataType::String)));
+        let mut desired = desired_with(declared);
+        desired.attribute_sets.get_mut("Eng").unwrap().max_attributes_per_set = Some(wanted);
+        let plan = crate::plan::build(&desired, &live, crate::plan::Target::StateFile { path: "t".into() });
+        let conflicts = plan
+            .conflicts
+            .iter()
+            .filter(|conflict| conflict.property == "maxAttributesPerSet")
+            .map(|conflict| conflict.message.clone())
+            .collect();
+        (conflicts, plan.changes.is_empty())
+    }
+
+    #[test]
+    fn a_set_already_over_its_cap_is_a_conflict_only_when_the_plan_adds_or_lowers_the_cap() {
+        // The tenant holds 6 definitions (one Deprecated) under a cap of 5.
+        let (conflicts, empty) = cap_conflicts(5, 6, 0, 5);
+        assert!(conflicts.is_empty() && empty, "declaring the set as it is: {conflicts:?}");
+        let (conflicts, _) = cap_conflicts(5, 6, 1, 5);
+        assert_eq!(conflicts.len(), 1, "adding one more");
+        assert!(conflicts[0].contains("would hold 7 attributes"), "{conflicts:?}");
+        let (conflicts, _) = cap_conflicts(5, 6, 0, 4);
+        assert_eq!(conflicts.len(), 1, "lowering the cap further");
+        let (conflicts, empty) = cap_conflicts(5, 6, 0, 6);
+        assert!(conflicts.is_empty() && !empty, "raising the cap to the count: {conflicts:?}");
+        let (conflicts, _) = cap_conflicts(5, 6, 1, 7);
+        assert!(conflicts.is_empty(), "adding with room made: {conflicts:?}");
+        // At the cap and one below it.
+        let (conflicts, _) = cap_conflicts(5, 5, 1, 5);
+        assert_eq!(conflicts.len(), 1, "the sixth definition under a cap of 5");
+        let (conflicts, _) = cap_conflicts(5, 4, 1, 5);
+        assert!(conflicts.is_empty(), "the fifth definition under a cap of 5: {conflicts:?}");
+        let (conflicts, _) = cap_conflicts(5, 5, 0, 4);
+        assert_eq!(conflicts.len(), 1, "a cap lowered one below the count");
+        let (conflicts, _) = cap_conflicts(5, 5, 0, 5);
+        assert!(conflicts.is_empty(), "a cap equal to the count: {conflicts:?}");
     }
 
     #[test]

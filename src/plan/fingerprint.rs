@@ -183,8 +183,9 @@ pub fn live<'a>(state: &'a LiveState, desired: &'a DesiredState) -> String {
     })
 }
 
-/// The Conditional Access and app management policies that name an
-/// attribute of a set `declared` accepts, in the order the tenant gave them.
+/// The readers (Conditional Access and app management policies, Azure role
+/// assignments, lifecycle workflows) that name an attribute of a set
+/// `declared` accepts, in the order the tenant gave them.
 fn policies_naming<'a>(
     state: &'a LiveState,
     declared: &dyn Fn(&str) -> bool,
@@ -196,6 +197,8 @@ fn policies_naming<'a>(
         .flatten()
         .chain(policies.default_app_management_policy.iter())
         .chain(policies.app_management_policies.iter().flatten())
+        .chain(policies.azure_role_assignments.iter().flatten())
+        .chain(policies.lifecycle_workflows.iter().flatten())
         .filter(|policy| {
             attributes_named_by(policy)
                 .iter()

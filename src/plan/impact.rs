@@ -330,6 +330,7 @@ mod tests {
             match effect {
                 Effect::Enters => Effect::Leaves,
                 Effect::Leaves => Effect::Enters,
+                Effect::Unchanged => Effect::Unchanged,
                 Effect::Unknown(reason) => Effect::Unknown(reason.clone()),
             }
         }

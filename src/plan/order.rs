@@ -12,7 +12,7 @@
 //! value or attribute before it goes; creations come first so that
 //! assignments can use what the plan creates.
 
-use super::{Action, Address, Change};
+use super::{Action, Address, Change, DefinitionSnapshot, Snapshot};
 use crate::model::{MAX_ACTIVE_DEFINITIONS, Status};
 
 /// The step of the apply order a change belongs to (1 = first).
@@ -54,7 +54,45 @@ pub fn order(mut changes: Vec<Change>, live_active: usize) -> Vec<Change> {
     for (index, change) in changes.iter_mut().enumerate() {
         change.seq = index + 1;
     }
+    chain_snapshots(&mut changes);
     changes
+}
+
+/// Makes the `before`/`after` of the changes to one object a chain, in apply
+/// order: the diff takes each change's `before` from the tenant alone, so a
+/// definition that is updated and deactivated (or reactivated and updated)
+/// would show a second change whose `before` ignores the first, and a last
+/// `after` that is not where the object ends. Each later change starts from
+/// the one before it and changes only what it changed against the tenant.
+/// The writes do not depend on this: a status change sends only the status,
+/// and an update only the properties it changes.
+fn chain_snapshots(changes: &mut [Change]) {
+    let mut last_after: std::collections::HashMap<Address, Option<Snapshot>> =
+        std::collections::HashMap::new();
+    for change in changes.iter_mut() {
+        if !matches!(change.address, Address::Definition { .. }) {
+            continue;
+        }
+        if let Some(Some(Snapshot::Definition(previous))) = last_after.get(&change.address)
+            && let (Some(Snapshot::Definition(before)), Some(Snapshot::Definition(after))) =
+                (&change.before, &change.after)
+        {
+            let mut chained = DefinitionSnapshot { allowed_values: Vec::new(), ..previous.clone() };
+            if before.description != after.description {
+                chained.description = after.description.clone();
+            }
+            if before.use_pre_defined_values_only != after.use_pre_defined_values_only {
+                chained.use_pre_defined_values_only = after.use_pre_defined_values_only;
+            }
+            if before.status != after.status {
+                chained.status = after.status;
+            }
+            let start = DefinitionSnapshot { allowed_values: Vec::new(), ..previous.clone() };
+            change.before = Some(Snapshot::Definition(start));
+            change.after = Some(Snapshot::Definition(chained));
+        }
+        last_after.insert(change.address.clone(), change.after.clone());
+    }
 }
 
 /// The deactivations of definitions that must run before the creates and

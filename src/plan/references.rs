@@ -148,12 +148,18 @@ pub fn check(
     if !unread.is_empty() && !deactivations.is_empty() {
         return (conflicts, notes);
     }
+    // A misspelt one (`Access.Teir`) names the conflict it likely meant to acknowledge.
+    let refused: Vec<String> = conflicts.iter().map(|conflict| conflict.address.to_string()).collect();
     for address in acknowledged.keys().filter(|address| !used.contains(*address)) {
+        let advice = match crate::desired::diagnostic::nearest(address, refused.iter().map(String::as_str)) {
+            Some(near) => format!("did you mean `{near}`? If not, remove it from acknowledgedReferences"),
+            None => "remove it from acknowledgedReferences".to_owned(),
+        };
         notes.push(Note {
             address: None,
             message: format!(
                 "acknowledged reference `{address}` matches no deactivation that an enabled or report-only \
-                 policy names: remove it from acknowledgedReferences"
+                 policy names: {advice}"
             ),
         });
     }

@@ -38,6 +38,8 @@ macro_rules! readers {
 readers! {
     conditional_access::ConditionalAccess,
     app_management::AppManagement,
+    role_assignment::RoleAssignments,
+    lifecycle_workflow::LifecycleWorkflows,
 }
 
 /// What one kind of reader does: find its references and, where it can
@@ -222,10 +224,13 @@ pub fn references(live: &LiveState) -> Vec<Reference> {
 }
 
 /// The definition ids (`Set_Attribute`, as written) that one policy object
-/// names, whichever kind of policy it is (filter rules, exemptions).
+/// names, whichever kind of reader it is (filter rules, exemptions, role
+/// assignment conditions, workflows).
 pub fn attributes_named_by(policy: &Map<String, Value>) -> Vec<String> {
     let mut named = conditional_access::attributes_named_by(policy);
     named.extend(app_management::attributes_named_by(policy));
+    named.extend(role_assignment::attributes_named_by(policy));
+    named.extend(lifecycle_workflow::attributes_named_by(policy));
     named
 }
 
@@ -264,6 +269,10 @@ pub struct Impacts {
 pub enum Effect {
     Enters,
     Leaves,
+    /// The reader reads the changed values, and its verdict stays the same
+    /// (an Azure role assignment's condition, say: said, so a reviewer sees
+    /// it was checked).
+    Unchanged,
     /// The tool cannot say; the reason completes "impact unknown: …".
     Unknown(String),
 }
@@ -273,10 +282,37 @@ impl Effect {
         match self {
             Effect::Enters => "enters",
             Effect::Leaves => "leaves",
+            Effect::Unchanged => "unchanged",
             Effect::Unknown(_) => "unknown",
         }
     }
 }
+
+/// What a principal holds, as a reader's evaluator asks for it: the values
+/// of one definition id (`Set_Attribute`, any case) as text, `None` when it
+/// holds none.
+pub fn held_values(assignments: &PrincipalAssignments, definition_id: &str) -> Option<Vec<String>> {
+    for (set, values) in assignments.iter() {
+        for (attribute, value) in values.iter() {
+            if crate::model::definition_id(set, attribute).eq_ignore_ascii_case(definition_id) {
+                return Some(match value {
+                    crate::model::AttributeValue::Boolean(flag) => vec![flag.to_string()],
+                    crate::model::AttributeValue::Integer(number) => vec![number.to_string()],
+                    crate::model::AttributeValue::String(text) => vec![text.clone()],
+                    crate::model::AttributeValue::Integers(numbers) => {
+                        numbers.iter().map(ToString::to_string).collect()
+                    }
+                    crate::model::AttributeValue::Strings(texts) => texts.clone(),
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Every noun an impact line calls its principal by, so that a saved line
+/// can be read back (`render::json_read`).
+pub const NOUNS: [&str; 4] = ["app", "agent identity", "agent identity blueprint", "user"];
 
 /// One line of impact: a principal and a reader whose verdict on it changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,13 +341,27 @@ impl Impact {
         }
     }
 
+    /// What entering and leaving are for this kind of reader, and what an
+    /// unchanged verdict is: a policy's or workflow's scope, or the access
+    /// an Azure role assignment grants.
+    pub fn movement(&self) -> [&'static str; 3] {
+        match self.reader.kind.key {
+            role_assignment::KIND_KEY => {
+                ["gains access through", "loses access through", "keeps the same access through"]
+            }
+            _ => ["enters the scope of", "leaves the scope of", "stays as it was against"],
+        }
+    }
+
     /// "app Contoso Payroll leaves the scope of `Block legacy auth (Tier0)` (enabled)".
     pub fn sentence(&self) -> String {
         let what = format!("`{}` ({})", self.reader.name, self.reader.state.describe());
         let via = self.via().map(|via| format!(" (through its {via})")).unwrap_or_default();
+        let [enters, leaves, unchanged] = self.movement();
         match &self.effect {
-            Effect::Enters => format!("{} {} enters the scope of {what}{via}", self.noun, self.name()),
-            Effect::Leaves => format!("{} {} leaves the scope of {what}{via}", self.noun, self.name()),
+            Effect::Enters => format!("{} {} {enters} {what}{via}", self.noun, self.name()),
+            Effect::Leaves => format!("{} {} {leaves} {what}{via}", self.noun, self.name()),
+            Effect::Unchanged => format!("{} {} {unchanged} {what}{via}", self.noun, self.name()),
             Effect::Unknown(reason) => {
                 format!("impact unknown: {} {} against {what}{via}: {reason}", self.noun, self.name())
             }

@@ -250,7 +250,7 @@ impl<'a> HoldingsWriter<'a> {
                     write!(self.out, ",")?;
                 }
                 writeln!(self.out)?;
-                serde_json::to_writer(&mut *self.out, row).map_err(io::Error::other)?;
+                serde_json::to_writer(&mut *self.out, row).map_err(io::Error::from)?;
             }
         }
         self.rows_written += 1;
@@ -285,7 +285,7 @@ impl<'a> HoldingsWriter<'a> {
                 write!(out, ",\"summary\":[")?;
                 for (index, row) in summary.rows().enumerate() {
                     writeln!(out, "{}", if index == 0 { "" } else { "," })?;
-                    serde_json::to_writer(&mut *out, &row).map_err(io::Error::other)?;
+                    serde_json::to_writer(&mut *out, &row).map_err(io::Error::from)?;
                 }
                 writeln!(out, "\n]}}")?;
             }
@@ -299,7 +299,7 @@ impl<'a> HoldingsWriter<'a> {
 /// is quoted, its quotes doubled. A cell a spreadsheet would run as a
 /// formula (`=`, `+`, `-`, `@` first) is written as is: the report is data,
 /// and changing values would make it lie; open it as text where that matters.
-fn write_csv_line(out: &mut dyn Write, cells: &[String]) -> io::Result<()> {
+pub(crate) fn write_csv_line(out: &mut dyn Write, cells: &[String]) -> io::Result<()> {
     for (index, cell) in cells.iter().enumerate() {
         if index > 0 {
             out.write_all(b",")?;

@@ -15,7 +15,8 @@ use super::json_types::{
 
 /// Writes `plan` as pretty JSON and a final newline.
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &document(plan)).map_err(io::Error::other)?;
+    // `io::Error::from` hands back the writer's own error (a closed pipe) as it was.
+    serde_json::to_writer_pretty(&mut *out, &document(plan)).map_err(io::Error::from)?;
     writeln!(out)
 }
 
@@ -92,7 +93,7 @@ pub fn document(plan: &Plan) -> JsonPlan {
                 filter: impact.reader.condition.clone(),
                 effect: impact.effect.as_str().to_owned(),
                 message: impact.sentence(),
-                api_version: Some(impact.reader.api_version.clone()),
+                api_version: Some(impact.reader.api_version.clone()).filter(|version| !version.is_empty()),
             })
             .collect(),
         references: plan

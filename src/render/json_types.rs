@@ -13,6 +13,8 @@
 //!   isCollection, isSearchable, usePreDefinedValuesOnly, status}` plus
 //!   `allowedValues: [{id, isActive}]` on a create; allowedValue `{isActive}`;
 //!   assignment: the value itself (string, integer, boolean or array).
+//!   The changes to one definition chain: a later change's `before` is the
+//!   `after` of the one before it, so the last `after` is its end state.
 //! - `conflicts[]`: `kind`, `address`, `property`, `live`, `desired`
 //!   (strings or null), `message`, `hint`.
 //! - `drift[]`: `kind`, `address`, `message`.

@@ -210,9 +210,11 @@ fn impact(head: &mut String, plan: &Plan) {
         let what = format!("{} ({})", code(&line.reader.name), line.reader.state.describe());
         let via = line.via().map(|via| format!(" (through its {})", code(via))).unwrap_or_default();
         let who = format!("{} **{}**", line.noun, plain(&line.name()));
+        let [enters, leaves, unchanged] = line.movement();
         let _ = match &line.effect {
-            Effect::Enters => writeln!(head, "> - {who} enters the scope of {what}{via}"),
-            Effect::Leaves => writeln!(head, "> - {who} leaves the scope of {what}{via}"),
+            Effect::Enters => writeln!(head, "> - {who} {enters} {what}{via}"),
+            Effect::Leaves => writeln!(head, "> - {who} {leaves} {what}{via}"),
+            Effect::Unchanged => writeln!(head, "> - {who} {unchanged} {what}{via}"),
             Effect::Unknown(reason) => {
                 writeln!(
                     head,

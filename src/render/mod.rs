@@ -4,8 +4,10 @@
 
 pub mod holdings;
 pub mod json;
+pub mod json_read;
 pub mod json_types;
 pub mod markdown;
+pub mod readers;
 pub mod text;
 
 use std::io::{self, Write};
@@ -63,12 +65,23 @@ pub fn drift_heading(plan: &Plan) -> String {
 }
 
 /// The heading of the impact list: what the plan's assignment changes do
-/// to Conditional Access policies' scope.
+/// to Conditional Access policies' scope, or, when other readers have
+/// lines, to every reader's.
 pub fn impact_heading(plan: &Plan) -> String {
-    format!(
-        "Impact on Conditional Access ({}): apps that enter or leave a policy's scope through these changes.",
-        plan.impact.len()
-    )
+    let only_conditional_access =
+        plan.impact.iter().all(|impact| impact.reader.kind == crate::readers::conditional_access::KIND);
+    if only_conditional_access {
+        format!(
+            "Impact on Conditional Access ({}): apps that enter or leave a policy's scope through these changes.",
+            plan.impact.len()
+        )
+    } else {
+        format!(
+            "Impact on what reads these attributes ({}): who enters or leaves a policy's or workflow's scope, \
+             or gains or loses access through an Azure role assignment, through these changes.",
+            plan.impact.len()
+        )
+    }
 }
 
 /// The heading of the acknowledged drift list.

@@ -63,8 +63,9 @@ impl ReadScope {
 }
 
 /// How each group in `keys` is found among the groups `live` holds (a
-/// state file's `groups`), by object id or by display name (ignoring case,
-/// as Entra compares them), with its transitive members.
+/// state file's `groups`), by object id or by display name (folded over all
+/// of Unicode, `model::same_display_name`: two groups whose names differ
+/// only in case are ambiguous), with its transitive members.
 pub fn memberships_in(live: &LiveState, keys: &[String]) -> BTreeMap<String, Membership> {
     let groups = live.groups.as_deref().unwrap_or_default();
     let mut found = BTreeMap::new();
@@ -75,7 +76,10 @@ pub fn memberships_in(live: &LiveState, keys: &[String]) -> BTreeMap<String, Mem
             groups
                 .iter()
                 .filter(|group| {
-                    group.display_name.as_deref().is_some_and(|name| name.eq_ignore_ascii_case(key))
+                    group
+                        .display_name
+                        .as_deref()
+                        .is_some_and(|name| crate::model::same_display_name(name, key))
                 })
                 .collect()
         };

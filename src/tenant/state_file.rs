@@ -63,7 +63,11 @@ impl StateFileTenant {
             .map_err(|source| StateFileError::Read { path: self.shown(), source })?;
         let document = parse_document(&text, &self.shown())?;
         drop(text);
-        document.into_live_state().map_err(|source| StateFileError::Wire { path: self.shown(), source })
+        let mut live = document
+            .into_live_state()
+            .map_err(|source| StateFileError::Wire { path: self.shown(), source })?;
+        live.set_aside_values_unlike_their_definitions();
+        Ok(live)
     }
 
     /// The lock that makes applies to this file take turns, unless

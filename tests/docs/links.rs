@@ -66,14 +66,32 @@ fn anchor(heading: &str) -> String {
         .collect()
 }
 
+/// The anchors of a page: its headings', and those set by hand with
+/// `<a id="…">` (or `name="…"`) or a heading's `{#…}`.
 fn anchors(markdown: &str) -> Vec<String> {
     let mut in_fence = false;
     let mut found = Vec::new();
     for line in markdown.lines() {
         if line.trim_start().starts_with("```") {
             in_fence = !in_fence;
-        } else if !in_fence && line.starts_with('#') {
-            found.push(anchor(line.trim_start_matches('#')));
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        if line.starts_with('#') {
+            match line.rsplit_once("{#") {
+                Some((_, custom)) => found.push(custom.trim_end().trim_end_matches('}').to_owned()),
+                None => found.push(anchor(line.trim_start_matches('#'))),
+            }
+        }
+        for attribute in ["id=\"", "name=\""] {
+            for (at, _) in line.match_indices(attribute) {
+                let value = &line[at + attribute.len()..];
+                if let Some(end) = value.find('"') {
+                    found.push(value[..end].to_owned());
+                }
+            }
         }
     }
     found
@@ -159,6 +177,12 @@ fn the_link_check_can_fail() {
     );
     assert_eq!(anchor("The state file is the emulator's store"), "the-state-file-is-the-emulators-store");
     assert_eq!(anchor(" `entra-csa emulator`"), "entra-csa-emulator");
+    assert_eq!(
+        anchors(
+            "## Sign-in\n<a id=\"aadsts70025\"></a>\n### Throttled {#throttled}\n```\n# not a heading\n```"
+        ),
+        ["sign-in", "aadsts70025", "throttled"]
+    );
     assert_eq!(normalise(Path::new("docs/src/how-to/../../../README.md")), PathBuf::from("README.md"));
     let problems = problems_in(Path::new("docs/src/SUMMARY.md"));
     assert!(problems.is_empty(), "{problems:?}");

@@ -144,6 +144,7 @@ fn the_check_finds_what_it_looks_for() {
         "the issues the plan has",
         "ARCHITECTURE.md, \"Plan rules\"",
         "where the design leaves room",
+        "when the files match again, the issue is closed",
     ] {
         assert!(problems_in(line).is_empty(), "{line}: {:?}", problems_in(line));
     }

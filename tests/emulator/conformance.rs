@@ -618,3 +618,36 @@ async fn a_created_location_is_percent_encoded() {
     );
     assert!(reqwest::Url::parse(location).is_ok());
 }
+
+/// OData's canonical key form, `customSecurityAttributeDefinitions('id')`,
+/// addresses the same entity as the key as a segment, for sets,
+/// definitions and allowed values; a key that is not a quoted literal is a 400.
+#[tokio::test]
+async fn keys_in_parentheses_address_the_same_entities_as_key_segments() {
+    let h = seeded(contoso()).await;
+    for (segment_form, parenthesised) in [
+        ("directory/attributeSets/Engineering", "directory/attributeSets('Engineering')"),
+        (
+            "directory/customSecurityAttributeDefinitions/Engineering_Project",
+            "directory/customSecurityAttributeDefinitions('Engineering_Project')",
+        ),
+        (
+            "directory/customSecurityAttributeDefinitions/Engineering_Project/allowedValues",
+            "directory/customSecurityAttributeDefinitions('Engineering_Project')/allowedValues",
+        ),
+        (
+            "directory/customSecurityAttributeDefinitions/Engineering_Project/allowedValues/Alpine",
+            "directory/customSecurityAttributeDefinitions('Engineering_Project')/allowedValues('Alpine')",
+        ),
+    ] {
+        let (by_segment, by_key) = (h.get(segment_form).await, h.get(parenthesised).await);
+        assert_eq!(by_key.status, StatusCode::OK, "{parenthesised}: {}", by_key.text);
+        assert_eq!(by_key.body, by_segment.body, "{parenthesised}");
+    }
+    let reply = h.patch("directory/attributeSets('Engineering')", r#"{ "description": "by key" }"#).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    assert_eq!(h.get("directory/attributeSets/Engineering").await.body["description"], "by key");
+    let reply = h.get("directory/attributeSets(Engineering)").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    h.emulator.shutdown().await;
+}

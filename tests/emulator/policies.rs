@@ -169,9 +169,23 @@ async fn emulators_own_policies_need_policy_read_all_and_are_read_only() {
         let reply = h.get(path).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}: {}", reply.text);
         assert_eq!(reply.error_code(), "Authorization_RequestDenied");
+        // A write is refused for its method, whatever the caller holds.
+        let reply = h.patch(path, r#"{ "displayName": "x" }"#).await;
+        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{path}: {}", reply.text);
     }
     h.token = jwt(json!({ "roles": ["Policy.Read.All"] }));
     let before = h.emulator.state();
+    // One policy, by id: read as listed, never written.
+    let listed = h.get("identity/conditionalAccess/policies").await.body["value"][0].clone();
+    let id = listed["id"].as_str().unwrap().to_owned();
+    let path = format!("identity/conditionalAccess/policies/{id}");
+    let one = h.get(&path).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    assert_eq!(one.body["displayName"], listed["displayName"]);
+    let reply = h.patch(&path, r#"{ "state": "disabled" }"#).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{}", reply.text);
+    let reply = h.get("identity/conditionalAccess/policies/00000000-0000-0000-0000-00000000dead").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.text);
     let reply = h.patch("policies/defaultAppManagementPolicy", r#"{ "isEnabled": false }"#).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{}", reply.text);
     let reply = h.post("identity/conditionalAccess/policies", r#"{ "displayName": "x" }"#).await;
