@@ -100,8 +100,9 @@ fn the_markdown_review_shows_the_impact_first() {
     ));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn agent_identities_are_scoped_by_the_agent_filter_and_other_apps_are_not() {
+/// The case's tenant plus an agent identity and a policy that targets agent
+/// identities through the beta-only fields.
+fn agent_seed() -> StateDocument {
     let mut seed = serde_json::to_value(case_seed()).unwrap();
     seed["servicePrincipals"].as_array_mut().unwrap().push(json!({
         "@odata.type": "#microsoft.graph.agentIdentity",
@@ -117,6 +118,9 @@ async fn agent_identities_are_scoped_by_the_agent_filter_and_other_apps_are_not(
         "conditions": {
             "applications": { "includeApplications": ["All"] },
             "clientApplications": {
+                // An exclude-mode filter takes agents out of what the policy
+                // includes; it brings none in.
+                "includeAgentIdServicePrincipals": ["All"],
                 "agentIdServicePrincipalFilter": {
                     "mode": "exclude",
                     "rule": "CustomSecurityAttribute.Security_AppTier -in [\"Tier0\", \"Tier1\"]"
@@ -125,23 +129,90 @@ async fn agent_identities_are_scoped_by_the_agent_filter_and_other_apps_are_not(
         },
         "grantControls": { "operator": "OR", "builtInControls": ["block"] }
     }]);
-    let seed: StateDocument = serde_json::from_value(seed).unwrap();
-    let emulator = emulator(EmulatorConfig { seed_state: seed, ..Default::default() }).await;
-    let tenant = tenant_with(&emulator, &token(true), fast_options());
+    serde_json::from_value(seed).unwrap()
+}
+
+/// The case's files, with the agent tiered `Tier1` and, when `deactivate`,
+/// `Tier1` deactivated as well.
+fn agent_desired(deactivate: bool) -> entra_csa::model::DesiredState {
     let folder = tempfile::tempdir().unwrap();
     let file = folder.path().join("desired.yaml");
-    let text = std::fs::read_to_string(repo(&format!("{CASE}/desired.yaml"))).unwrap()
+    let mut text = std::fs::read_to_string(repo(&format!("{CASE}/desired.yaml"))).unwrap()
         + "    a1a1a1a1-0000-4000-8000-000000000009:     # Travel Agent, an agent identity\n      Security:\n        AppTier: Tier1\n";
+    if deactivate {
+        text = text.replace(
+            "allowedValues: [Tier0, Tier1, Tier2]",
+            "allowedValues:\n          - Tier0\n          - value: Tier1\n            active: false\n          - Tier2",
+        );
+    }
     std::fs::write(&file, text).unwrap();
-    let desired = entra_csa::desired::load::load_files(&[file]).unwrap();
-    let plan = plan_of(&tenant, &desired).await;
+    entra_csa::desired::load::load_files(&[file]).unwrap()
+}
+
+const AGENT_LEAVES: &str = "agent identity Travel Agent leaves the scope of `Block untiered agents` (enabled) (through its \
+                            agentIdServicePrincipalFilter)";
+
+/// The agent fields exist only in Graph beta: the emulator's v1.0 answer
+/// lacks them, as a real tenant's does, and the plan still sees the policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_targeted_policy_is_seen_on_a_tenant_whose_v1_answer_lacks_the_agent_fields() {
+    let emulator = emulator(EmulatorConfig { seed_state: agent_seed(), ..Default::default() }).await;
+    let tenant = tenant_with(&emulator, &token(true), fast_options());
+    let plan = plan_of(&tenant, &agent_desired(false)).await;
     // The agent leaves the block (its exclude filter now matches); the apps'
     // changes do not concern an agent-only filter.
-    assert_eq!(
-        sentences(&plan),
-        ["agent identity Travel Agent leaves the scope of `Block untiered agents` (enabled) (through its \
-          agentIdServicePrincipalFilter)"],
-    );
+    assert_eq!(sentences(&plan), [AGENT_LEAVES]);
+    // Deactivating the value the agent filter names is refused.
+    let plan = plan_of(&tenant, &agent_desired(true)).await;
+    let conflict = plan
+        .conflicts
+        .iter()
+        .find(|conflict| conflict.property == "references")
+        .unwrap_or_else(|| panic!("no reference conflict: {:?}", plan.conflicts));
+    assert_eq!(conflict.address.to_string(), "Security.AppTier=Tier1");
+    assert!(conflict.message.contains("Block untiered agents"), "{}", conflict.message);
+    // The JSON plan says the reference was read from Graph beta.
+    let document = serde_json::to_value(entra_csa::render::json::document(&plan)).unwrap();
+    let reference = &document["references"][0];
+    assert_eq!(reference["address"], "Security.AppTier=Tier1", "{document}");
+    assert_eq!(reference["reader"]["apiVersion"], "beta");
+    assert_eq!(reference["reader"]["condition"], "agentIdServicePrincipalFilter");
+    assert_eq!(reference["reader"]["kind"], "conditionalAccessPolicy");
+    assert_eq!(reference["outcome"], "conflict");
+    assert_eq!(reference["operator"], "-in");
+    assert_eq!(reference["value"], "Tier1");
+    // Each Conditional Access read came at least a second after the last:
+    // the emulator refused none (Graph answers such a refusal with no
+    // Retry-After).
+    let reads: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|request| request.path.ends_with("/identity/conditionalAccess/policies"))
+        .collect();
+    assert_eq!(reads.len(), 4, "v1.0 and beta, twice: {reads:?}");
+    assert!(reads.iter().all(|request| request.status == 200), "{reads:?}");
+    assert_eq!(reads.iter().filter(|request| request.path.starts_with("/beta/")).count(), 2);
+    emulator.shutdown().await;
+}
+
+/// A tenant whose beta refuses: the v1.0 policies are still checked, and a
+/// note says that agent-targeted ones were not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_beta_read_makes_a_note_that_agent_policies_were_not_checked() {
+    let emulator =
+        emulator(EmulatorConfig { seed_state: agent_seed(), refuse_beta: true, ..Default::default() }).await;
+    let tenant = tenant_with(&emulator, &token(true), fast_options());
+    let plan = plan_of(&tenant, &agent_desired(true)).await;
+    assert!(sentences(&plan).is_empty(), "{:?}", sentences(&plan));
+    assert!(plan.conflicts.iter().all(|conflict| conflict.property != "references"), "{:?}", plan.conflicts);
+    let note = plan
+        .notes
+        .iter()
+        .find(|note| {
+            note.message.starts_with("Conditional Access policies that target agent identities not checked")
+        })
+        .unwrap_or_else(|| panic!("no note: {:?}", plan.notes));
+    assert!(note.message.contains("403"), "{}", note.message);
     emulator.shutdown().await;
 }
 

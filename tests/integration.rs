@@ -7,6 +7,7 @@ mod check_access_cli;
 mod closed_pipe_cli;
 mod completions_cli;
 mod conditional_access_impact;
+mod conditional_access_semantics;
 mod convergence_random;
 mod convergence_regressions;
 mod ci_examples;

@@ -29,8 +29,35 @@ struct PlanV2 {
     drift: Vec<DriftV1>,
     notes: Vec<NoteV1>,
     impact: Vec<ImpactV2>,
+    /// An optional addition within version 2.
+    #[serde(default)]
+    references: Vec<ReferenceV2>,
     #[serde(default)]
     desired_state: Option<Value>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReferenceV2 {
+    address: String,
+    reader: ReaderV2,
+    attribute: String,
+    operator: Option<String>,
+    value: Option<String>,
+    outcome: String,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReaderV2 {
+    kind: String,
+    id: Option<String>,
+    name: String,
+    state: String,
+    condition: String,
+    api_version: String,
 }
 
 #[allow(dead_code)]
@@ -45,6 +72,9 @@ struct ImpactV2 {
     filter: String,
     effect: String,
     message: String,
+    /// An optional addition within version 2.
+    #[serde(default)]
+    api_version: Option<String>,
 }
 
 #[allow(dead_code)]
@@ -319,6 +349,11 @@ fn version_2_only_adds_impact_and_source_which_group_plans_carry() {
     assert!(change.remove("source").is_some(), "version 2 adds `source`");
     assert!(v2["$defs"].as_object_mut().unwrap().remove("impact").is_some(), "version 2 adds `impact`");
     assert!(v2["properties"].as_object_mut().unwrap().remove("impact").is_some());
+    // Optional additions within version 2: where each reference and impact
+    // was read (the Graph version), and the references to what is deactivated.
+    assert!(v2["$defs"].as_object_mut().unwrap().remove("reference").is_some());
+    assert!(v2["$defs"].as_object_mut().unwrap().remove("reader").is_some());
+    assert!(v2["properties"].as_object_mut().unwrap().remove("references").is_some());
     v2["required"] = v1["required"].clone();
     for key in ["title", "description"] {
         v2[key] = v1[key].clone();

@@ -213,6 +213,7 @@ fn empty_plan(target: plan::Target) -> Plan {
         mode: plan::Mode::Plan,
         notes: Vec::new(),
         impact: Vec::new(),
+        references: Vec::new(),
         sources: Default::default(),
     }
 }

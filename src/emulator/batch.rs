@@ -222,7 +222,15 @@ fn item_request(item: &BatchItem, grants: Grants) -> Result<GraphRequest, GraphE
         None | Some(Value::Null) => Vec::new(),
         Some(body) => serde_json::to_vec(body).unwrap_or_default(),
     };
-    Ok(GraphRequest { method, path: path.to_owned(), query: query.to_owned(), headers, body, grants })
+    Ok(GraphRequest {
+        method,
+        path: path.to_owned(),
+        query: query.to_owned(),
+        headers,
+        body,
+        grants,
+        beta: false,
+    })
 }
 
 /// One item of the batch response. A 204 is `{"id","status":204,"body":null}`

@@ -138,6 +138,9 @@ pub struct EmulatorConfig {
     /// it, a `RunningEmulator` that received any DELETE panics when dropped,
     /// so every test that uses the emulator proves the client never sent one.
     pub expect_deletes: bool,
+    /// A tenant whose Graph beta refuses the caller (403), as a tenant may
+    /// for a preview API: the client must then say what it could not check.
+    pub refuse_beta: bool,
 }
 
 impl EmulatorConfig {
@@ -209,6 +212,7 @@ impl Default for EmulatorConfig {
             refuse_app_id_prefix: false,
             advanced_query_lag: Duration::ZERO,
             expect_deletes: false,
+            refuse_beta: false,
         }
     }
 }

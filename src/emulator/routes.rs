@@ -30,6 +30,9 @@ pub struct GraphRequest {
     pub body: Vec<u8>,
     /// What the caller's token allows (a batch item inherits its batch's).
     pub grants: Grants,
+    /// Sent under `/beta/` rather than `/v1.0/` (only the Conditional Access
+    /// policies are served there).
+    pub beta: bool,
 }
 
 impl GraphRequest {
@@ -313,6 +316,13 @@ fn route(
         return Err(search_needs_eventual_consistency());
     }
     let route = parse_route(&request.path)?;
+    if request.beta && route != Route::ConditionalAccessPolicies {
+        // Emulator's choice: beta serves only what the client reads there.
+        return Err(GraphError::bad_request(format!(
+            "the emulator serves only identity/conditionalAccess/policies under /beta/, not '{}'",
+            request.path
+        )));
+    }
     if !request.grants.allow(need(&route, method)) {
         return Err(GraphError::forbidden());
     }
@@ -474,12 +484,9 @@ fn route(
             )?;
             Ok(GraphResponse::no_content())
         }
-        (Route::ConditionalAccessPolicies, &Method::GET) => Ok(list_policies(
-            store.conditional_access_policies.as_deref().unwrap_or_default(),
-            request,
-            context,
-            "identity/conditionalAccess/policies",
-        )?),
+        (Route::ConditionalAccessPolicies, &Method::GET) => {
+            conditional_access_policies(store, request, context)
+        }
         (Route::Groups, &Method::GET) => {
             let options = QueryOptions::parse(&request.query, &["$select", "$top", "$skiptoken", "$filter"])?;
             check_select(&options, GROUP_PROPERTIES, "group")?;
@@ -636,6 +643,70 @@ fn list_policies(
         context,
         false,
     ))
+}
+
+/// `GET /{v1.0|beta}/identity/conditionalAccess/policies`
+/// (<https://learn.microsoft.com/graph/api/conditionalaccessroot-list-policies>,
+/// with `Policy.Read.All`). The state document holds each policy as beta
+/// writes it; v1.0 answers without the fields that exist only in beta
+/// (`clientApplications.includeAgentIdServicePrincipals`,
+/// `excludeAgentIdServicePrincipals`, `agentIdServicePrincipalFilter` and
+/// `conditions.agentIdRiskLevels`:
+/// <https://learn.microsoft.com/graph/api/resources/conditionalaccessclientapplications?view=graph-rest-beta>
+/// against the v1.0 page), as a real tenant does. At most one request a second
+/// is answered, for all callers; the next is refused with 429 and no
+/// `Retry-After`
+/// (<https://learn.microsoft.com/graph/throttling-limits#identity-protection-and-conditional-access-service-limits>).
+fn conditional_access_policies(
+    store: &mut Store,
+    request: &GraphRequest,
+    context: &RouteContext,
+) -> Result<GraphResponse, GraphError> {
+    if let Some(last) = store.last_conditional_access_read
+        && context.now.saturating_duration_since(last) < CONDITIONAL_ACCESS_INTERVAL
+    {
+        return Err(GraphError::too_many_requests());
+    }
+    store.last_conditional_access_read = Some(context.now);
+    let policies: Vec<PolicyDocument> = store
+        .conditional_access_policies
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|policy| if request.beta { policy.clone() } else { without_beta_fields(policy) })
+        .collect();
+    let mut response = list_policies(&policies, request, context, "identity/conditionalAccess/policies")?;
+    if request.beta
+        && let ResponseBody::Json(Value::Object(body)) = &mut response.body
+    {
+        for key in ["@odata.context", "@odata.nextLink"] {
+            if let Some(Value::String(link)) = body.get_mut(key) {
+                *link = link.replacen("/v1.0/", "/beta/", 1);
+            }
+        }
+    }
+    Ok(response)
+}
+
+/// Graph's documented rate for Conditional Access reads.
+pub const CONDITIONAL_ACCESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A policy as v1.0 shows it: the beta-only agent fields left out.
+fn without_beta_fields(policy: &PolicyDocument) -> PolicyDocument {
+    let mut policy = policy.clone();
+    if let Some(Value::Object(conditions)) = policy.get_mut("conditions") {
+        conditions.remove("agentIdRiskLevels");
+        if let Some(Value::Object(clients)) = conditions.get_mut("clientApplications") {
+            for field in [
+                "includeAgentIdServicePrincipals",
+                "excludeAgentIdServicePrincipals",
+                "agentIdServicePrincipalFilter",
+            ] {
+                clients.remove(field);
+            }
+        }
+    }
+    policy
 }
 
 /// The grant a request needs (C-PERM, E-ROLES). Reading principals

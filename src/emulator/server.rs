@@ -132,12 +132,20 @@ async fn handle(
         Ok(grants) => grants,
         Err(error) => return answer_here(GraphResponse::error(error)),
     };
-    let Some(graph_path) = path.strip_prefix("/v1.0/") else {
-        // Emulator's choice: only the v1.0 service root is served.
-        return answer_here(GraphResponse::error(GraphError::bad_request(format!(
-            "Invalid version: the emulator serves only /v1.0/, not '{path}'."
-        ))));
+    let (graph_path, beta) = match (path.strip_prefix("/v1.0/"), path.strip_prefix("/beta/")) {
+        (Some(graph_path), _) => (graph_path, false),
+        (None, Some(graph_path)) if graph_path != "$batch" => (graph_path, true),
+        _ => {
+            // Emulator's choice: the v1.0 service root is served, and beta
+            // for what exists only there.
+            return answer_here(GraphResponse::error(GraphError::bad_request(format!(
+                "Invalid version: the emulator serves only /v1.0/ and /beta/, not '{path}'."
+            ))));
+        }
     };
+    if beta && shared.config.refuse_beta {
+        return answer_here(GraphResponse::error(GraphError::forbidden()));
+    }
     if shared.outage_on() {
         return answer_here(GraphResponse::error(GraphError::service_unavailable()));
     }
@@ -170,6 +178,7 @@ async fn handle(
             headers: headers.clone(),
             body: body.to_vec(),
             grants,
+            beta,
         };
         let response = shared.serve_graph(&request, None, &base);
         if let ResponseBody::Json(Value::Object(page)) = &response.body

@@ -259,7 +259,11 @@ impl Shared {
         response.headers.push(("x-ms-resource-unit".into(), cost.resource_units.to_string()));
         self.record(LogEntry {
             method: &request.method,
-            path: &format!("/v1.0/{}", request.path.trim_start_matches('/')),
+            path: &format!(
+                "/{}/{}",
+                if request.beta { "beta" } else { "v1.0" },
+                request.path.trim_start_matches('/')
+            ),
             query: &request.query,
             status: response.status.as_u16(),
             body: &request.body,

@@ -184,6 +184,9 @@ pub struct Store {
     service_principals_by_app_id_order: Vec<(Box<str>, u32)>,
     /// Groups as seeded: never written.
     pub groups: Option<Vec<GroupShape>>,
+    /// When Conditional Access policies were last read (v1.0 or beta): Graph
+    /// answers one such read a second per tenant.
+    pub last_conditional_access_read: Option<std::time::Instant>,
 }
 
 /// The principals holding a key, as the key lower-cased and their
@@ -291,6 +294,7 @@ impl Store {
             azure_role_assignments: document.azure_role_assignments.clone(),
             lifecycle_workflows: document.lifecycle_workflows.clone(),
             groups: document.groups.clone(),
+            last_conditional_access_read: None,
         })
     }
 

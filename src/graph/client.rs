@@ -141,7 +141,7 @@ impl GraphError {
         }
     }
 
-    fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             GraphError::Status { retry_after, .. } | GraphError::ItemsPending { retry_after, .. } => {
                 *retry_after
@@ -233,6 +233,10 @@ pub struct GraphClient {
     /// A token bucket over resource units, for reads: told each answer's
     /// `x-ms-resource-unit` and `x-ms-throttle-limit-percentage`.
     read_pacer: Mutex<ReadPacer>,
+    /// When the last Conditional Access request ended: Graph answers one a
+    /// second per tenant (`policies`). Held across a read, so that two
+    /// reads through one client never overlap.
+    pub(crate) conditional_access_clock: tokio::sync::Mutex<Option<Instant>>,
     pub(crate) options: ClientOptions,
 }
 
@@ -307,7 +311,16 @@ impl GraphClient {
             })?;
         let pacer = Mutex::new(WritePacer::new(options.write_budget, options.write_window, Instant::now()));
         let read_pacer = Mutex::new(ReadPacer::new(options.read_budget, Instant::now()));
-        Ok(GraphClient { http, v1: endpoint.v1(), endpoint, tokens, pacer, read_pacer, options })
+        Ok(GraphClient {
+            http,
+            v1: endpoint.v1(),
+            endpoint,
+            tokens,
+            pacer,
+            read_pacer,
+            conditional_access_clock: tokio::sync::Mutex::new(None),
+            options,
+        })
     }
 
     pub fn endpoint(&self) -> &GraphEndpoint {
@@ -497,6 +510,11 @@ impl GraphClient {
         self.send(Method::GET, url, None, &[], 0).await
     }
 
+    /// The beta URL of `relative` (`identity/conditionalAccess/policies`).
+    pub fn beta_url(&self, relative: &str) -> Url {
+        self.endpoint.beta().join(relative.trim_start_matches('/')).expect("relative Graph paths join")
+    }
+
     /// One page of a collection at `url`.
     pub async fn page(&self, url: &Url, headers: &[(&str, &str)]) -> Result<Page, GraphError> {
         self.page_retried(url, headers, self.options.retry).await
@@ -515,6 +533,19 @@ impl GraphClient {
                 self.attempt(&Method::GET, url, None, headers, 0, sent_in).await
             })
             .await?;
+        self.page_of(url, answer)
+    }
+
+    /// One page of a collection at `url`, in one attempt with no retry: for
+    /// the caller that paces a resource by rules of its own
+    /// (`policies::read`, at most one Conditional Access read a second).
+    pub async fn page_once(&self, url: &Url) -> Result<Page, GraphError> {
+        let (_, sent_in) = self.pace(0).await;
+        let answer = self.attempt(&Method::GET, url, None, &[], 0, sent_in).await?;
+        self.page_of(url, answer)
+    }
+
+    fn page_of(&self, url: &Url, answer: Answer) -> Result<Page, GraphError> {
         let path = shown(url);
         let body_error = |message: &str| GraphError::Body {
             method: "GET".into(),

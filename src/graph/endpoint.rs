@@ -128,6 +128,15 @@ impl GraphEndpoint {
         base
     }
 
+    /// The beta base, always ending in `/beta/`: read only where a field
+    /// exists nowhere else (the agent fields of Conditional Access policies).
+    pub fn beta(&self) -> Url {
+        let mut base = self.root.clone();
+        let path = format!("{}/beta/", base.path().trim_end_matches('/'));
+        base.set_path(&path);
+        base
+    }
+
     /// The root as the plan records it, without a trailing slash.
     pub fn display_root(&self) -> String {
         self.root.as_str().trim_end_matches('/').to_owned()

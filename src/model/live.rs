@@ -207,6 +207,11 @@ pub struct LivePolicies {
     /// could not: the plan then says references were not checked.
     #[serde(skip)]
     pub not_checked: Option<String>,
+    /// Why the Conditional Access fields that target agent identities (Graph
+    /// beta only) could not be read, when the rest was: the plan then says
+    /// agent-targeted policies were not checked.
+    #[serde(skip)]
+    pub agents_not_checked: Option<String>,
     /// The Azure role assignments whose condition is not empty, as Azure
     /// Resource Graph's `authorizationresources` rows (`id`, `name`, `type`,
     /// `properties`). `None`: not read (they are read only when asked).

@@ -255,8 +255,14 @@ mod tests {
 
     /// The impact of moving `Sec.Tier` of one app from `before` to `after`
     /// (`None`: not assigned) under one policy with `mode` and `rule`.
+    /// An exclude-mode filter takes apps out of what the lists include, so
+    /// that policy includes `All`; the include-mode one includes nothing else.
     fn moving(mode: &str, rule: &str, before: Option<&str>, after: Option<&str>) -> Vec<Effect> {
-        let mut live = tenant(filter(mode, rule), DataType::String);
+        let mut applications = filter(mode, rule);
+        if mode == "exclude" {
+            applications["includeApplications"] = json!(["All"]);
+        }
+        let mut live = tenant(applications, DataType::String);
         let id = PrincipalId { kind: PrincipalKind::ServicePrincipal, object_id: "sp-1".into() };
         let principal = live.principals.get_mut(&id).unwrap();
         let sets = principal.custom_security_attributes.as_mut().unwrap();

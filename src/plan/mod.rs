@@ -62,6 +62,9 @@ pub struct Plan {
     /// (a Conditional Access policy's scope) through the plan's assignment
     /// changes (see `impact`).
     pub impact: Vec<impact::Impact>,
+    /// Every reference naming what the plan deactivates, with what the plan
+    /// made of it (conflict, acknowledged, note), and where it was read.
+    pub references: Vec<references::Named>,
     /// Where a change comes from when the files do not list it directly:
     /// `group:<key>` for a value a group gives or an authoritative group
     /// takes away, by the change's address.
@@ -225,6 +228,8 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         let (impact, impact_notes) = impact::impact(&changes, live, desired);
         let mut notes = found.notes;
         notes.extend(reference_notes);
+        notes.extend(references::partly_checked(&changes, live));
+        let named = references::named(&changes, live, &desired.acknowledged_references);
         notes.extend(impact_notes);
         notes.extend(live.read_notes.iter().map(|message| Note { address: None, message: message.clone() }));
         notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
@@ -239,6 +244,7 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
             mode: Mode::Plan,
             notes,
             impact,
+            references: named,
             sources: found.sources,
         }
     })

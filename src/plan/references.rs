@@ -12,6 +12,80 @@ use crate::model::live::LiveState;
 use crate::plan::{Action, Address, Change, Conflict, Note};
 use crate::readers::{READERS, Reference};
 
+/// A note for each kind of reader read only in part, when the plan
+/// deactivates something or changes a value (otherwise nothing it does could
+/// concern them).
+pub fn partly_checked(changes: &[Change], live: &LiveState) -> Vec<Note> {
+    let concerned = changes.iter().any(|change| {
+        change.action == Action::Deactivate || matches!(change.address, Address::Assignment { .. })
+    });
+    if !concerned {
+        return Vec::new();
+    }
+    READERS
+        .iter()
+        .filter_map(|reader| reader.partly_checked(live))
+        .map(|message| Note { address: None, message })
+        .collect()
+}
+
+/// What the plan makes of one reference to something it deactivates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The reader acts and the files do not acknowledge it: refused.
+    Conflict,
+    /// The reader acts and the files acknowledge it: said.
+    Acknowledged,
+    /// The reader does not act (disabled): said.
+    Noted,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Conflict => "conflict",
+            Outcome::Acknowledged => "acknowledged",
+            Outcome::Noted => "note",
+        }
+    }
+}
+
+/// One reference naming what the plan deactivates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// The deactivated definition or value.
+    pub address: Address,
+    pub reference: Reference,
+    pub outcome: Outcome,
+}
+
+/// Every reference naming what `changes` deactivate, in the order of the
+/// changes, with what the plan makes of it.
+pub fn named(changes: &[Change], live: &LiveState, acknowledged: &BTreeMap<String, String>) -> Vec<Named> {
+    let found = crate::readers::references(live);
+    let mut named = Vec::new();
+    for change in changes.iter().filter(|change| change.action == Action::Deactivate) {
+        let naming = found.iter().filter(|reference| match &change.address {
+            Address::Definition { set, attribute } => reference.names_attribute(set, attribute),
+            Address::AllowedValue { set, attribute, value } => {
+                reference.names_attribute(set, attribute) && reference.names_value(value)
+            }
+            _ => false,
+        });
+        for reference in naming {
+            let outcome =
+                match (reference.reader.state.acts(), acknowledged.contains_key(&change.address.to_string()))
+                {
+                    (true, false) => Outcome::Conflict,
+                    (true, true) => Outcome::Acknowledged,
+                    (false, _) => Outcome::Noted,
+                };
+            named.push(Named { address: change.address.clone(), reference: reference.clone(), outcome });
+        }
+    }
+    named
+}
+
 /// The conflicts and notes of the plan's deactivations against the policies.
 pub fn check(
     changes: &[Change],
@@ -40,26 +114,14 @@ pub fn check(
             });
         }
     }
-    let found = crate::readers::references(live);
     let mut used = BTreeSet::new();
-    for change in &deactivations {
-        let named: Vec<&Reference> = match &change.address {
-            Address::Definition { set, attribute } => {
-                found.iter().filter(|reference| reference.names_attribute(set, attribute)).collect()
-            }
-            Address::AllowedValue { set, attribute, value } => found
-                .iter()
-                .filter(|reference| reference.names_attribute(set, attribute) && reference.names_value(value))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let address = change.address.to_string();
-        for reference in named {
+    for Named { address: deactivated, reference, outcome } in named(changes, live, acknowledged) {
+        let address = deactivated.to_string();
+        {
             let what = reference.reader.describe();
-            let acknowledgement = acknowledged.get(&address);
-            match (reference.reader.state.acts(), acknowledgement) {
-                (true, None) => conflicts.push(Conflict {
-                    address: change.address.clone(),
+            match (outcome, acknowledged.get(&address)) {
+                (Outcome::Conflict, _) | (Outcome::Acknowledged, None) => conflicts.push(Conflict {
+                    address: deactivated.clone(),
                     property: "references".to_owned(),
                     live: Some(what.clone()),
                     desired: Some("deactivated".to_owned()),
@@ -69,17 +131,15 @@ pub fn check(
                          `acknowledgedReferences: {{ \"{address}\": <why> }}`"
                     ),
                 }),
-                (true, Some(reason)) => {
+                (Outcome::Acknowledged, Some(reason)) => {
                     used.insert(address.clone());
                     notes.push(Note {
-                        address: Some(change.address.clone()),
+                        address: Some(deactivated.clone()),
                         message: format!("named by {what}; acknowledged reference: {reason}"),
                     });
                 }
-                (false, _) => notes.push(Note {
-                    address: Some(change.address.clone()),
-                    message: format!("named by {what}"),
-                }),
+                (Outcome::Noted, _) => notes
+                    .push(Note { address: Some(deactivated.clone()), message: format!("named by {what}") }),
             }
         }
     }

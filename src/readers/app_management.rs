@@ -3,6 +3,17 @@
 //! holding a given value from it, so deactivating that attribute or value
 //! changes who the restriction binds. Both the tenant's default policy and
 //! the custom policies are read.
+//!
+//! What Microsoft documents: the v1.0 wire name is `excludeActors` (on
+//! `passwordCredentialConfiguration` and `keyCredentialConfiguration` in
+//! Graph's v1.0 metadata), though the prose of the docs says
+//! "excludedActors"; an exemption's `id` is the definition id
+//! (`AttributeSetName_AttributeName`), and its `operator` is `equals` (or a
+//! later value): "If `equals`, the customSecurityAttributeExemption value is
+//! compared to match the custom security attribute value for the exemption
+//! to be applied. The comparison is case sensitive."
+//! (<https://learn.microsoft.com/graph/api/resources/customsecurityattributestringvalueexemption>).
+//! An operator this version does not know names every value.
 
 use serde_json::{Map, Value};
 
@@ -47,15 +58,11 @@ impl ReadsAttributes for AppManagement {
                 let operator = exemption.get("operator").and_then(Value::as_str).map(str::to_owned);
                 let literal = exemption.get("value").and_then(Value::as_str);
                 let values = match (operator.as_deref(), literal) {
-                    (Some(operator), Some(literal))
-                        if operator.eq_ignore_ascii_case("equals") || operator.eq_ignore_ascii_case("notEquals") =>
-                    {
-                        Values::Matching {
-                            pattern: Pattern::Equal,
-                            literal: literal.to_owned(),
-                            case_sensitive: false,
-                        }
-                    }
+                    (Some("equals"), Some(literal)) => Values::Matching {
+                        pattern: Pattern::Equal,
+                        literal: literal.to_owned(),
+                        case_sensitive: true,
+                    },
                     _ => Values::Every,
                 };
                 found.push(Reference {
@@ -112,5 +119,52 @@ fn exemptions_in(value: &Value, state: Option<String>, found: &mut Vec<(Option<S
         }
         Value::Array(items) => items.iter().for_each(|item| exemptions_in(item, state.clone(), found)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn references_of(policy: Value) -> Vec<Reference> {
+        let mut live = LiveState::default();
+        live.policies.app_management_policies = Some(vec![policy.as_object().unwrap().clone()]);
+        AppManagement.references(&live)
+    }
+
+    /// "If `equals`, ... The comparison is case sensitive."
+    #[test]
+    fn an_exemption_names_its_value_in_its_own_case_only() {
+        let found = references_of(json!({
+            "id": "p1", "displayName": "Credential rules", "isEnabled": true,
+            "restrictions": { "passwordCredentials": [{
+                "restrictionType": "passwordAddition", "state": "enabled",
+                "excludeActors": { "customSecurityAttributes": [{
+                    "@odata.type": "#microsoft.graph.customSecurityAttributeStringValueExemption",
+                    "id": "Access_Exemption", "operator": "equals", "value": "PasswordAddition" }] } }] }
+        }));
+        assert_eq!(found.len(), 1);
+        let reference = &found[0];
+        assert!(reference.names_attribute("access", "exemption"));
+        assert!(reference.names_value("PasswordAddition"));
+        assert!(!reference.names_value("passwordaddition"));
+        assert_eq!(reference.reader.condition, "excludeActors.customSecurityAttributes");
+        assert_eq!(reference.reader.api_version, "v1.0");
+        assert_eq!(reference.reader.state, State::Enabled);
+    }
+
+    /// An operator this version does not know names every value.
+    #[test]
+    fn an_unknown_operator_names_every_value() {
+        let found = references_of(json!({
+            "id": "p1", "isEnabled": true,
+            "restrictions": { "keyCredentials": [{ "state": "disabled",
+                "excludeActors": { "customSecurityAttributes": [{
+                    "id": "Access_Exemption", "operator": "startsWith", "value": "Pass" }] } }] }
+        }));
+        assert_eq!(found[0].values, Values::Every);
+        assert!(found[0].names_value("anything"));
+        assert_eq!(found[0].reader.state, State::Disabled);
     }
 }

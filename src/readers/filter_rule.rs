@@ -7,31 +7,38 @@
 //! What Microsoft documents, and what this module takes from it:
 //! - Graph's `conditionalAccessFilter.rule`: "Rule syntax is similar to the one
 //!   used for membership rules for groups in Microsoft Entra ID", with `mode`
-//!   `include` or `exclude` (`api-reference/v1.0/resources/conditionalaccessfilter.md`).
+//!   `include` or `exclude`
+//!   (<https://learn.microsoft.com/graph/api/resources/conditionalaccessfilter>).
 //! - "Conditional Access filters for applications only work with custom
-//!   security attributes of type `string`" (Entra docs,
-//!   `identity/conditional-access/concept-filter-for-applications.md`); the
-//!   attribute is written `CustomSecurityAttribute.<Set>_<Attribute>`, the
+//!   security attributes of type `string`"
+//!   (<https://learn.microsoft.com/entra/identity/conditional-access/concept-filter-for-applications>);
+//!   the attribute is written `CustomSecurityAttribute.<Set>_<Attribute>`, the
 //!   definition id, as in `CustomSecurityAttribute.Access_Tier -eq "Tier0"`.
 //! - The operators Conditional Access filters accept, each written with a
 //!   hyphen: `-eq`, `-ne`, `-startsWith`, `-notStartsWith`, `-endsWith`,
 //!   `-notEndsWith`, `-contains`, `-notContains`, `-in`, `-notIn`, the last
-//!   two with a list `["a", "b"]` (`concept-condition-filters-for-devices.md`,
-//!   "Supported operators"); on a multi-valued attribute `-contains` "indicates
-//!   whether a specified string matches one of the whole strings in the
-//!   collection" (same page); and a property without a value counts as null,
-//!   so a positive operator does not match it and a negative one does (same
-//!   page, on unregistered devices).
-//! - From the membership-rule syntax (`identity/users/groups-dynamic-membership.md`):
-//!   `-and`/`-or` with `-and` binding tighter, parentheses, operators "with or
-//!   without the hyphen (-) prefix", string values in double quotes, a double
-//!   quote inside one escaped with a backtick (`` `" ``).
+//!   two with a list `["a", "b"]`; on a multi-valued attribute `-contains`
+//!   "indicates whether a specified string matches one of the whole strings
+//!   in the collection"; a rule is at most 3,072 characters; and a property
+//!   without a value counts as null, so a positive operator does not match it
+//!   and a negative one does
+//!   (<https://learn.microsoft.com/entra/identity/conditional-access/concept-condition-filters-for-devices>,
+//!   "Supported operators and device properties for filters").
+//! - From the membership-rule syntax, "Rules with multiple expressions"
+//!   (<https://learn.microsoft.com/entra/identity/users/groups-dynamic-membership#rules-with-multiple-expressions>):
+//!   the logical operators `-and`, `-or` and `-not`, with the precedence
+//!   "from highest to lowest": the comparisons, then `-not`, then `-and`,
+//!   then `-or`; parentheses group; operators "with or without the hyphen
+//!   (-) prefix"; string values in double quotes, a double quote inside one
+//!   escaped with a backtick (`` `" ``).
 //!
-//! Everything else (`-not`, `-match`, `-any`/`-all`, `$null`, single quotes,
-//! another property than a custom security attribute) is a parse error, and
-//! the plan calls the policy's impact unknown rather than guess. Whether
-//! Conditional Access compares values with regard to case is not documented:
-//! the evaluator compares both ways and answers `Unknown` when they differ.
+//! Everything else (`-match`, `-any`/`-all`, `$null`, single quotes, another
+//! property than a custom security attribute) is a parse error, and the plan
+//! calls the policy's impact unknown rather than guess. Whether Conditional
+//! Access compares values with regard to letter case is not documented (the
+//! group-rule page says its own string operations are not case sensitive):
+//! a rule is evaluated under each reading ([`Rule::evaluate_with`]) and the
+//! caller decides what to make of readings that disagree.
 //!
 //! Pure: text in, values in, verdicts out.
 
@@ -44,6 +51,8 @@ pub enum Rule {
     Or(Vec<Rule>),
     /// Every part holds (two or more).
     And(Vec<Rule>),
+    /// The part does not hold (`-not`).
+    Not(Box<Rule>),
     Compare(Comparison),
 }
 
@@ -321,11 +330,17 @@ impl Parser {
     }
 
     fn and(&mut self) -> Result<Rule, ParseError> {
-        let mut parts = vec![self.primary()?];
+        let mut parts = vec![self.not()?];
         while self.connective("and") {
-            parts.push(self.primary()?);
+            parts.push(self.not()?);
         }
         Ok(if parts.len() == 1 { parts.remove(0) } else { Rule::And(parts) })
+    }
+
+    /// `-not` binds tighter than `-and` and looser than a comparison: `-not
+    /// A -eq "x" -and B -eq "y"` is `(-not (A -eq "x")) -and (B -eq "y")`.
+    fn not(&mut self) -> Result<Rule, ParseError> {
+        if self.connective("not") { Ok(Rule::Not(Box::new(self.not()?))) } else { self.primary() }
     }
 
     fn primary(&mut self) -> Result<Rule, ParseError> {
@@ -436,18 +451,38 @@ impl Rule {
     fn collect<'a>(&'a self, found: &mut Vec<&'a Comparison>) {
         match self {
             Rule::Or(parts) | Rule::And(parts) => parts.iter().for_each(|part| part.collect(found)),
+            Rule::Not(part) => part.collect(found),
             Rule::Compare(comparison) => found.push(comparison),
         }
     }
 
-    /// Whether the rule matches a principal whose values `held` gives, by
-    /// definition id (compared without regard to case by the caller).
-    pub fn evaluate<'a>(&self, held: &dyn Fn(&str) -> Held<'a>) -> Truth {
+    /// Whether the rule matches a principal whose values `held` gives, with
+    /// comparisons that regard letter case or not (`case_sensitive`): one
+    /// reading of what Microsoft leaves open. `Unknown` only where a
+    /// comparison is not documented for the value (a collection read by
+    /// `-eq`, a number).
+    pub fn evaluate_with<'a>(&self, held: &dyn Fn(&str) -> Held<'a>, case_sensitive: bool) -> Truth {
         match self {
-            Rule::Or(parts) => parts.iter().fold(Truth::False, |truth, part| truth.or(part.evaluate(held))),
-            Rule::And(parts) => parts.iter().fold(Truth::True, |truth, part| truth.and(part.evaluate(held))),
-            Rule::Compare(comparison) => comparison.evaluate(&held(&comparison.attribute)),
+            Rule::Or(parts) => parts
+                .iter()
+                .fold(Truth::False, |truth, part| truth.or(part.evaluate_with(held, case_sensitive))),
+            Rule::And(parts) => parts
+                .iter()
+                .fold(Truth::True, |truth, part| truth.and(part.evaluate_with(held, case_sensitive))),
+            Rule::Not(part) => part.evaluate_with(held, case_sensitive).not(),
+            Rule::Compare(comparison) => {
+                comparison.evaluate_with_case(&held(&comparison.attribute), case_sensitive)
+            }
         }
+    }
+
+    /// Whether the rule matches a principal whose values `held` gives, by
+    /// definition id (compared without regard to case by the caller), under
+    /// every reading of letter case: `Unknown` when the readings disagree.
+    pub fn evaluate<'a>(&self, held: &dyn Fn(&str) -> Held<'a>) -> Truth {
+        let sensitive = self.evaluate_with(held, true);
+        let insensitive = self.evaluate_with(held, false);
+        if sensitive == insensitive { sensitive } else { Truth::Unknown }
     }
 }
 
@@ -483,6 +518,14 @@ impl Truth {
         }
     }
 
+    fn not(self) -> Truth {
+        match self {
+            Truth::True => Truth::False,
+            Truth::False => Truth::True,
+            Truth::Unknown => Truth::Unknown,
+        }
+    }
+
     fn or(self, other: Truth) -> Truth {
         match (self, other) {
             (Truth::True, _) | (_, Truth::True) => Truth::True,
@@ -493,12 +536,6 @@ impl Truth {
 }
 
 impl Comparison {
-    fn evaluate(&self, held: &Held<'_>) -> Truth {
-        let sensitive = self.evaluate_with_case(held, true);
-        let insensitive = self.evaluate_with_case(held, false);
-        if sensitive == insensitive { sensitive } else { Truth::Unknown }
-    }
-
     fn evaluate_with_case(&self, held: &Held<'_>, case_sensitive: bool) -> Truth {
         let text = Text { case_sensitive };
         let negative = self.operator.is_negative();
@@ -591,7 +628,7 @@ impl fmt::Display for Rule {
                     write!(f, " {connective} ")?;
                 }
                 match part {
-                    Rule::Compare(_) => write!(f, "{part}")?,
+                    Rule::Compare(_) | Rule::Not(_) => write!(f, "{part}")?,
                     _ => write!(f, "({part})")?,
                 }
             }
@@ -600,6 +637,10 @@ impl fmt::Display for Rule {
         match self {
             Rule::Or(parts) => joined(f, parts, "-or"),
             Rule::And(parts) => joined(f, parts, "-and"),
+            Rule::Not(part) => match part.as_ref() {
+                Rule::Compare(_) | Rule::Not(_) => write!(f, "-not {part}"),
+                _ => write!(f, "-not ({part})"),
+            },
             Rule::Compare(comparison) => {
                 write!(f, "{PREFIX}{} -{} ", comparison.attribute, comparison.operator.name())?;
                 match &comparison.operand {
@@ -692,6 +733,46 @@ mod tests {
         assert_eq!(rule, Ok(Rule::And(vec![Rule::Or(vec![a(), b()]), c()])));
     }
 
+    /// "Rules with multiple expressions": comparisons, then `-not`, then
+    /// `-and`, then `-or`; the page's own example negates a parenthesised part.
+    #[test]
+    fn not_binds_between_a_comparison_and_and() {
+        let a = || compare("S_A", Operator::Eq, "1");
+        let b = || compare("S_B", Operator::StartsWith, "SDE");
+        let not = |rule: Rule| Rule::Not(Box::new(rule));
+        let rule = parse(
+            r#"(CustomSecurityAttribute.S_A -eq "1") -and -not (CustomSecurityAttribute.S_B -startsWith "SDE")"#,
+        );
+        assert_eq!(rule, Ok(Rule::And(vec![a(), not(b())])));
+        let rule = parse(
+            r#"-not CustomSecurityAttribute.S_A -eq "1" -and CustomSecurityAttribute.S_B -startsWith "SDE""#,
+        );
+        assert_eq!(rule, Ok(Rule::And(vec![not(a()), b()])));
+        let rule = parse(
+            r#"NOT CustomSecurityAttribute.S_A -eq "1" -or -not -not CustomSecurityAttribute.S_B -startsWith "SDE""#,
+        );
+        assert_eq!(rule, Ok(Rule::Or(vec![not(a()), not(not(b()))])));
+        let rule = parse(
+            r#"-not (CustomSecurityAttribute.S_A -eq "1" -or CustomSecurityAttribute.S_B -startsWith "SDE")"#,
+        );
+        assert_eq!(rule, Ok(not(Rule::Or(vec![a(), b()]))));
+        let values = [("S_A", Held::Text("1"))];
+        assert_eq!(rule.unwrap().evaluate(&held(&values)), Truth::False);
+    }
+
+    /// A verdict every reading of letter case agrees on is settled, even when
+    /// each comparison alone depends on it.
+    #[test]
+    fn a_verdict_every_reading_agrees_on_is_not_unknown() {
+        let values = [("S_A", Held::Text("Tier0"))];
+        let rule =
+            parse(r#"CustomSecurityAttribute.S_A -eq "tier0" -or CustomSecurityAttribute.S_A -ne "tier0""#)
+                .unwrap();
+        assert_eq!(rule.evaluate(&held(&values)), Truth::True);
+        let rule = parse(r#"CustomSecurityAttribute.S_A -eq "tier0""#).unwrap();
+        assert_eq!(rule.evaluate(&held(&values)), Truth::Unknown);
+    }
+
     #[test]
     fn operators_and_connectives_take_any_case_and_an_optional_hyphen() {
         let expected = Rule::And(vec![
@@ -719,7 +800,8 @@ mod tests {
         for (text, at, says) in [
             ("", 0, "empty"),
             (r#"CustomSecurityAttribute.A_B -match "x.*""#, 28, "not an operator"),
-            (r#"-not (CustomSecurityAttribute.A_B -eq "x")"#, 0, "not a custom security attribute"),
+            (r#"CustomSecurityAttribute.A_B -eq "x" -and -not"#, 45, "found the end of the rule"),
+            (r#"-not -or CustomSecurityAttribute.A_B -eq "x""#, 5, "not a custom security attribute"),
             (r#"CustomSecurityAttribute.A_B -eq 'x'"#, 32, "double quotes"),
             (r#"CustomSecurityAttribute.A_B -eq $null"#, 32, "$null"),
             (r#"device.model -eq "x""#, 0, "not a custom security attribute"),
@@ -862,7 +944,8 @@ mod tests {
             comparison(text).prop_recursive(3, 12, 3, |inner| {
                 prop_oneof![
                     prop::collection::vec(inner.clone(), 2..4).prop_map(Rule::And),
-                    prop::collection::vec(inner, 2..4).prop_map(Rule::Or),
+                    prop::collection::vec(inner.clone(), 2..4).prop_map(Rule::Or),
+                    inner.prop_map(|part| Rule::Not(Box::new(part))),
                 ]
             })
         }
@@ -938,6 +1021,7 @@ mod tests {
             match rule {
                 Rule::Or(parts) => parts.iter().any(|part| reference(part, values)),
                 Rule::And(parts) => parts.iter().all(|part| reference(part, values)),
+                Rule::Not(part) => !reference(part, values),
                 Rule::Compare(comparison) => {
                     let value = values
                         .iter()

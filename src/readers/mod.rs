@@ -53,6 +53,13 @@ pub trait ReadsAttributes: Sync {
     /// check instead of taking silence for "nothing reads it".
     fn not_checked(&self, live: &LiveState) -> Option<String>;
 
+    /// What of readers of this kind could not be read though the rest was
+    /// (a preview API that refused, say), for the plan's notes: never a
+    /// silent skip.
+    fn partly_checked(&self, _live: &LiveState) -> Option<String> {
+        None
+    }
+
     /// Every reference that readers of this kind make in `live`.
     fn references(&self, live: &LiveState) -> Vec<Reference>;
 

@@ -9,8 +9,8 @@ use crate::model::AttributeValue;
 use crate::plan::{Action, FORMAT_VERSION, Mode, Plan, Snapshot, Target};
 
 use super::json_types::{
-    JsonChange, JsonConflict, JsonDrift, JsonFingerprint, JsonImpact, JsonNote, JsonPlan, JsonSummary,
-    JsonTarget,
+    JsonChange, JsonConflict, JsonDrift, JsonFingerprint, JsonImpact, JsonNote, JsonPlan, JsonReader,
+    JsonReference, JsonSummary, JsonTarget,
 };
 
 /// Writes `plan` as pretty JSON and a final newline.
@@ -93,6 +93,33 @@ pub fn document(plan: &Plan) -> JsonPlan {
                 filter: impact.reader.condition.clone(),
                 effect: impact.effect.as_str().to_owned(),
                 message: impact.sentence(),
+                api_version: Some(impact.reader.api_version.clone()).filter(|version| !version.is_empty()),
+            })
+            .collect(),
+        references: plan
+            .references
+            .iter()
+            .map(|named| {
+                let reference = &named.reference;
+                let reader = &reference.reader;
+                JsonReference {
+                    address: named.address.to_string(),
+                    reader: JsonReader {
+                        kind: reader.kind.key.to_owned(),
+                        id: reader.id.clone(),
+                        name: reader.name.clone(),
+                        state: reader.state.graph_value().to_owned(),
+                        condition: reader.condition.clone(),
+                        api_version: reader.api_version.clone(),
+                    },
+                    attribute: reference.attribute.clone(),
+                    operator: reference.operator.clone(),
+                    value: match &reference.values {
+                        crate::readers::Values::Every => None,
+                        crate::readers::Values::Matching { literal, .. } => Some(literal.clone()),
+                    },
+                    outcome: named.outcome.as_str().to_owned(),
+                }
             })
             .collect(),
         desired_state: None,

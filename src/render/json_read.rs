@@ -15,13 +15,14 @@ use serde_json::Value;
 use crate::model::live::PrincipalId;
 use crate::model::{AttributeValue, DataType, PrincipalKey, Status};
 use crate::plan::impact::{Effect, Impact};
+use crate::plan::references::{Named, Outcome};
 use crate::plan::{
     Action, Address, Change, Conflict, DefinitionSnapshot, Drift, Fingerprint, Mode, Note, Plan, Snapshot,
     Target,
 };
-use crate::readers::{NOUNS, Reader, State};
+use crate::readers::{NOUNS, Pattern, Reader, Reference, State, Values};
 use crate::render::json::{ACKNOWLEDGED_PREFIX, DRIFT_MODE_NOTE};
-use crate::render::json_types::{JsonChange, JsonImpact, JsonPlan, JsonTarget};
+use crate::render::json_types::{JsonChange, JsonImpact, JsonPlan, JsonReference, JsonTarget};
 
 /// The plan a JSON plan document describes; the error names what does not read.
 pub fn plan_from_document(document: &JsonPlan) -> Result<Plan, String> {
@@ -86,6 +87,7 @@ pub fn plan_from_document(document: &JsonPlan) -> Result<Plan, String> {
         mode,
         notes,
         impact,
+        references: document.references.iter().map(read_reference).collect::<Result<_, String>>()?,
         sources,
     })
 }
@@ -241,6 +243,42 @@ fn assigned_value(value: &Value) -> Result<AttributeValue, String> {
 /// from the readers that govern access by value: Conditional Access
 /// policies, Azure role assignments and lifecycle workflows; the
 /// condition's API version is not in the document and no renderer shows it.
+/// A reference as the JSON plan wrote it: enough to show it again (the
+/// literal is kept; how it matched values is not written, so it reads back as
+/// equality without regard to case).
+fn read_reference(line: &JsonReference) -> Result<Named, String> {
+    let kind = crate::readers::READERS
+        .iter()
+        .map(|reader| reader.kind())
+        .find(|kind| kind.key == line.reader.kind)
+        .ok_or_else(|| format!("unknown reader kind `{}`", line.reader.kind))?;
+    let outcome = match line.outcome.as_str() {
+        "conflict" => Outcome::Conflict,
+        "acknowledged" => Outcome::Acknowledged,
+        "note" => Outcome::Noted,
+        other => return Err(format!("unknown reference outcome `{other}`")),
+    };
+    let reference = Reference {
+        reader: Reader {
+            kind,
+            id: line.reader.id.clone(),
+            name: line.reader.name.clone(),
+            state: State::of_conditional_access(Some(&line.reader.state)),
+            condition: line.reader.condition.clone(),
+            api_version: line.reader.api_version.clone(),
+        },
+        attribute: line.attribute.clone(),
+        operator: line.operator.clone(),
+        values: match &line.value {
+            None => Values::Every,
+            Some(literal) => {
+                Values::Matching { pattern: Pattern::Equal, literal: literal.clone(), case_sensitive: false }
+            }
+        },
+    };
+    Ok(Named { address: address(&line.address)?, reference, outcome })
+}
+
 fn read_impact(line: &JsonImpact) -> Result<Impact, String> {
     let principal = match address(&format!("{}/S.A", line.principal))? {
         Address::Assignment { principal, .. } => principal,
@@ -260,7 +298,7 @@ fn read_impact(line: &JsonImpact) -> Result<Impact, String> {
         name: line.policy.clone(),
         state: State::of_conditional_access(Some(&line.state)),
         condition: line.filter.clone(),
-        api_version: String::new(),
+        api_version: line.api_version.clone().unwrap_or_default(),
     };
     let effect = match line.effect.as_str() {
         "enters" => Effect::Enters,

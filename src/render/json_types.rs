@@ -20,7 +20,13 @@
 //! - `drift[]`: `kind`, `address`, `message`.
 //! - `notes[]`: `address` (or null), `message`.
 //! - `impact[]`: `principal`, `displayName`, `policy`, `policyId`, `state`,
-//!   `filter`, `effect` (`enters` | `leaves` | `unknown`), `message`.
+//!   `filter`, `effect` (`enters` | `leaves` | `unknown`), `message`, and
+//!   `apiVersion` (the Graph version the filter was read from: `v1.0`, or
+//!   `beta` for the agent filter), an optional addition within version 2.
+//! - `references[]` (optional within version 2, absent when empty): each
+//!   reader naming what the plan deactivates: `address`, `reader` (`kind`,
+//!   `id`, `name`, `state`, `condition`, `apiVersion`), `attribute`,
+//!   `operator`, `value`, `outcome` (`conflict` | `acknowledged` | `note`).
 //! - `source` on a change that a group gives or takes away (optional):
 //!   `group:<key as the files write it>`.
 //! - A saved plan (`plan --out`) adds `desiredState`: the desired state the
@@ -44,6 +50,9 @@ pub struct JsonPlan {
     /// Version 2. Absent from a version-1 saved plan, which apply still reads.
     #[serde(default)]
     pub impact: Vec<JsonImpact>,
+    /// Within version 2, optional: the references to what the plan deactivates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<JsonReference>,
     /// Only in a saved plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_state: Option<Value>,
@@ -137,4 +146,40 @@ pub struct JsonImpact {
     /// `enters`, `leaves` or `unknown`.
     pub effect: String,
     pub message: String,
+    /// The Graph version the filter was read from (`v1.0`, `beta`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+}
+
+/// One reader naming something the plan deactivates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonReference {
+    /// The deactivated definition or value, as addresses write it.
+    pub address: String,
+    pub reader: JsonReader,
+    /// The definition id as the reader writes it.
+    pub attribute: String,
+    /// The comparison as written, when the tool read one.
+    pub operator: Option<String>,
+    /// The literal compared with; `null` when every value counts as named.
+    pub value: Option<String>,
+    /// `conflict`, `acknowledged` or `note`.
+    pub outcome: String,
+}
+
+/// Who reads: a policy (or, later, another kind of reader).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonReader {
+    /// `conditionalAccessPolicy`, `appManagementPolicy`, ...
+    pub kind: String,
+    pub id: Option<String>,
+    pub name: String,
+    /// The state as Graph writes it.
+    pub state: String,
+    /// The condition that reads the attribute (`applicationFilter`, ...).
+    pub condition: String,
+    /// The API version it was read from (`v1.0`, `beta`).
+    pub api_version: String,
 }

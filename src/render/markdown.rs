@@ -455,6 +455,7 @@ mod tests {
             mode: crate::plan::Mode::Plan,
             notes: Vec::new(),
             impact: Vec::new(),
+            references: Vec::new(),
             sources: Default::default(),
         }
     }

@@ -1,11 +1,9 @@
 //! Every relative link in README.md, ARCHITECTURE.md and the book resolves:
-//! the file exists (or is a page another branch brings, see
-//! `pending_pages.rs`), and a `#fragment` into a Markdown file names one of
-//! its headings. The book's `SUMMARY.md` lists every page, as mdBook needs.
+//! the file exists, and a `#fragment` into a Markdown file names one of its
+//! headings. The book's `SUMMARY.md` lists every page, as mdBook needs.
 
 use std::path::{Component, Path, PathBuf};
 
-use super::pending_pages::PAGES_FROM_OTHER_BRANCHES;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -127,9 +125,7 @@ fn problems_in(document: &Path) -> Vec<String> {
         let resolved = if file.is_empty() { document.to_owned() } else { normalise(&folder.join(file)) };
         let shown = resolved.display().to_string();
         if !root().join(&resolved).exists() {
-            if !PAGES_FROM_OTHER_BRANCHES.contains(&shown.as_str()) {
-                problems.push(format!("{}: `{target}`: {shown} does not exist", document.display()));
-            }
+            problems.push(format!("{}: `{target}`: {shown} does not exist", document.display()));
             continue;
         }
         if let Some(fragment) = fragment
@@ -162,9 +158,6 @@ fn the_summary_lists_every_page_of_the_book() {
         if page.starts_with("docs/src/") && page != "docs/src/SUMMARY.md" {
             assert!(listed.contains(&page), "{page} is not in docs/src/SUMMARY.md");
         }
-    }
-    for pending in PAGES_FROM_OTHER_BRANCHES {
-        assert!(listed.iter().any(|page| page == pending), "{pending} is not in docs/src/SUMMARY.md");
     }
     assert!(root().join("docs/book.toml").exists());
 }
@@ -225,7 +218,7 @@ fn every_book_page_the_code_names_exists() {
     for file in files {
         let Ok(text) = std::fs::read_to_string(&file) else { continue };
         for path in book_paths(&text) {
-            if !root().join(path).exists() && !PAGES_FROM_OTHER_BRANCHES.contains(&path) {
+            if !root().join(path).exists() {
                 missing.push(format!("{}: {path}", file.strip_prefix(root()).unwrap().display()));
             }
         }

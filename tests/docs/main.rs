@@ -6,6 +6,5 @@ mod examples;
 mod file_format;
 mod guarantees;
 mod links;
-mod pending_pages;
 mod readme;
 mod references;

@@ -8,8 +8,13 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use std::time::Duration;
+
 use super::support::*;
 use crate::graph_support::jwt;
+
+/// Graph answers one Conditional Access read a second per tenant.
+const CONDITIONAL_ACCESS_INTERVAL: Duration = Duration::from_millis(1_050);
 
 /// Contoso with the policies of `tests/fixtures/policies/policies.json`.
 pub fn contoso_with_policies() -> entra_csa::emulator::document::StateDocument {
@@ -63,11 +68,90 @@ async fn emulators_own_policies_are_served_as_the_document_holds_them() {
     assert_eq!(exemption["operator"], "equals");
     assert_eq!(exemption["value"], "PasswordAddition");
 
-    // Paged like any collection.
+    // Paged like any collection, one Conditional Access read a second.
+    tokio::time::sleep(CONDITIONAL_ACCESS_INTERVAL).await;
     let first = h.get("identity/conditionalAccess/policies?$top=1").await;
     assert_eq!(first.body["value"].as_array().unwrap().len(), 1);
+    tokio::time::sleep(CONDITIONAL_ACCESS_INTERVAL).await;
     let next = h.get(first.body["@odata.nextLink"].as_str().unwrap()).await;
     assert_eq!(next.body["value"][0]["displayName"], "MFA for finance apps (report-only)");
+    h.emulator.shutdown().await;
+}
+
+/// A policy that targets agent identities, as beta writes it.
+fn agent_policy() -> Value {
+    json!({
+        "id": "c3c3c3c3-0000-4000-8000-000000000021",
+        "displayName": "Block unapproved agents",
+        "state": "enabled",
+        "conditions": {
+            "agentIdRiskLevels": "high",
+            "applications": { "includeApplications": ["All"] },
+            "clientApplications": {
+                "includeServicePrincipals": [],
+                "includeAgentIdServicePrincipals": ["All"],
+                "excludeAgentIdServicePrincipals": ["b2b2b2b2-0000-4000-8000-000000000021"],
+                "agentIdServicePrincipalFilter": {
+                    "mode": "exclude",
+                    "rule": "CustomSecurityAttribute.Access_Approval -eq \"Approved\""
+                }
+            }
+        },
+        "grantControls": { "operator": "OR", "builtInControls": ["block"] }
+    })
+}
+
+/// The agent fields exist only in Graph beta (the beta and v1.0 pages of
+/// `conditionalAccessClientApplications`): v1.0 answers without them, beta
+/// with them, both behind `Policy.Read.All`.
+#[tokio::test]
+async fn emulators_own_agent_fields_are_served_by_beta_only() {
+    let mut document = serde_json::to_value(contoso()).unwrap();
+    document["conditionalAccessPolicies"] = json!([agent_policy()]);
+    let mut h = seeded(serde_json::from_value(document).unwrap()).await;
+    h.token = jwt(json!({ "roles": ["Policy.Read.All"] }));
+    let v1 = h.get("identity/conditionalAccess/policies").await;
+    assert_eq!(v1.status, StatusCode::OK, "{}", v1.text);
+    let conditions = &v1.body["value"][0]["conditions"];
+    assert_eq!(conditions["clientApplications"], json!({ "includeServicePrincipals": [] }));
+    assert!(conditions.get("agentIdRiskLevels").is_none(), "{conditions}");
+    assert_eq!(conditions["applications"], agent_policy()["conditions"]["applications"]);
+
+    tokio::time::sleep(CONDITIONAL_ACCESS_INTERVAL).await;
+    let beta_url = format!("{}/beta/identity/conditionalAccess/policies", h.emulator.base_url());
+    let beta = h.get(&beta_url).await;
+    assert_eq!(beta.status, StatusCode::OK, "{}", beta.text);
+    assert_eq!(beta.body["value"], json!([agent_policy()]));
+    assert!(beta.body["@odata.context"].as_str().unwrap().contains("/beta/$metadata#"), "{}", beta.text);
+
+    // Beta serves nothing else here, and asks for the same grant.
+    let other = h.get(&format!("{}/beta/users", h.emulator.base_url())).await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST, "{}", other.text);
+    tokio::time::sleep(CONDITIONAL_ACCESS_INTERVAL).await;
+    h.token = jwt(json!({ "roles": ["CustomSecAttributeDefinition.Read.All"] }));
+    let refused = h.get(&beta_url).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    h.emulator.shutdown().await;
+}
+
+/// "1 request per second" per tenant for all apps, and no `Retry-After` on
+/// the 429 (Graph's throttling limits, identity protection and Conditional
+/// Access).
+#[tokio::test]
+async fn emulators_own_conditional_access_reads_are_one_a_second_without_retry_after() {
+    let mut h = seeded(contoso_with_policies()).await;
+    h.token = jwt(json!({ "roles": ["Policy.Read.All"] }));
+    let first = h.get("identity/conditionalAccess/policies").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    let beta_url = format!("{}/beta/identity/conditionalAccess/policies", h.emulator.base_url());
+    let second = h.get(&beta_url).await;
+    assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS, "{}", second.text);
+    assert_eq!(second.header("Retry-After"), None);
+    // Other policy reads are not held to it.
+    let other = h.get("policies/appManagementPolicies").await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.text);
+    tokio::time::sleep(CONDITIONAL_ACCESS_INTERVAL).await;
+    assert_eq!(h.get(&beta_url).await.status, StatusCode::OK);
     h.emulator.shutdown().await;
 }
 

@@ -1,5 +1,0 @@
-//! Pages of the book that other branches write. Until they are merged, the
-//! book links to them and the checks that read them let them be absent;
-//! once merged, empty this list so an absent page fails again.
-
-pub const PAGES_FROM_OTHER_BRANCHES: [&str; 1] = ["docs/src/how-to/policies.md"];
