@@ -4,7 +4,6 @@
 
 use std::path::{Component, Path, PathBuf};
 
-
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
