@@ -156,8 +156,18 @@ const AGENT_LEAVES: &str = "agent identity Travel Agent leaves the scope of `Blo
 /// lacks them, as a real tenant's does, and the plan still sees the policy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_targeted_policy_is_seen_on_a_tenant_whose_v1_answer_lacks_the_agent_fields() {
-    let emulator = emulator(EmulatorConfig { seed_state: agent_seed(), ..Default::default() }).await;
-    let tenant = tenant_with(&emulator, &token(true), fast_options());
+    let emulator = emulator(EmulatorConfig {
+        seed_state: agent_seed(),
+        limit_conditional_access_reads: true,
+        ..Default::default()
+    })
+    .await;
+    // Graph's pacing, which this emulator enforces.
+    let options = entra_csa::graph::ClientOptions {
+        conditional_access_interval: entra_csa::graph::policies::CONDITIONAL_ACCESS_INTERVAL,
+        ..fast_options()
+    };
+    let tenant = tenant_with(&emulator, &token(true), options);
     let plan = plan_of(&tenant, &agent_desired(false)).await;
     // The agent leaves the block (its exclude filter now matches); the apps'
     // changes do not concern an agent-only filter.

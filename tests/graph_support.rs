@@ -63,6 +63,9 @@ pub fn fast_options() -> ClientOptions {
             max_total_delay: Duration::from_secs(20),
             max_throttle_wait: Duration::from_secs(60),
         },
+        // The emulator holds Conditional Access reads to one a second only
+        // when a test asks it to (`limit_conditional_access_reads`).
+        conditional_access_interval: Duration::ZERO,
         ..ClientOptions::default()
     }
 }

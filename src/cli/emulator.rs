@@ -43,6 +43,7 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
             ThrottleArgument::None => Throttle::None,
             ThrottleArgument::Graph => Throttle::Graph,
         },
+        limit_conditional_access_reads: matches!(args.throttle, ThrottleArgument::Graph),
         throttle_scale: args.throttle_scale,
         other_app_share: args.other_app_share,
         retry_after_scale: args.retry_after_scale,

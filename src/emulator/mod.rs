@@ -129,6 +129,11 @@ pub struct EmulatorConfig {
     /// `Request_UnsupportedQuery`): the `servicePrincipal` page lists it,
     /// the filter table leaves it blank.
     pub refuse_app_id_prefix: bool,
+    /// Answer at most one Conditional Access read a second, the next with
+    /// 429 and no `Retry-After`, as Graph documents. Off by default, so
+    /// that tests running many plans against one emulator do not wait out a
+    /// second each; `--throttle graph` turns it on with Graph's other quotas.
+    pub limit_conditional_access_reads: bool,
     /// Advanced queries (`ConsistencyLevel: eventual`, `$count`, `$search`)
     /// see the tenant as it was this long ago, as the eventually consistent
     /// index Microsoft describes may. Keeps a copy of the store per write
@@ -210,6 +215,7 @@ impl Default for EmulatorConfig {
             other_app_share: 0.0,
             refuse_upn_ranges: false,
             refuse_app_id_prefix: false,
+            limit_conditional_access_reads: false,
             advanced_query_lag: Duration::ZERO,
             expect_deletes: false,
             refuse_beta: false,

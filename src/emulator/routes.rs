@@ -72,6 +72,8 @@ pub struct RouteContext {
     /// `refuse_app_id_prefix`).
     pub refuse_upn_ranges: bool,
     pub refuse_app_id_prefix: bool,
+    /// `EmulatorConfig::limit_conditional_access_reads`.
+    pub limit_conditional_access_reads: bool,
 }
 
 /// A response body before the HTTP edge renders it.
@@ -653,8 +655,9 @@ fn list_policies(
 /// `excludeAgentIdServicePrincipals`, `agentIdServicePrincipalFilter` and
 /// `conditions.agentIdRiskLevels`:
 /// <https://learn.microsoft.com/graph/api/resources/conditionalaccessclientapplications?view=graph-rest-beta>
-/// against the v1.0 page), as a real tenant does. At most one request a second
-/// is answered, for all callers; the next is refused with 429 and no
+/// against the v1.0 page), as a real tenant does. With
+/// `limit_conditional_access_reads`, at most one request a second is
+/// answered, for all callers; the next is refused with 429 and no
 /// `Retry-After`
 /// (<https://learn.microsoft.com/graph/throttling-limits#identity-protection-and-conditional-access-service-limits>).
 fn conditional_access_policies(
@@ -662,7 +665,8 @@ fn conditional_access_policies(
     request: &GraphRequest,
     context: &RouteContext,
 ) -> Result<GraphResponse, GraphError> {
-    if let Some(last) = store.last_conditional_access_read
+    if context.limit_conditional_access_reads
+        && let Some(last) = store.last_conditional_access_read
         && context.now.saturating_duration_since(last) < CONDITIONAL_ACCESS_INTERVAL
     {
         return Err(GraphError::too_many_requests());

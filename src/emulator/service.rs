@@ -292,6 +292,7 @@ impl Shared {
                     now,
                     refuse_upn_ranges: self.config.refuse_upn_ranges,
                     refuse_app_id_prefix: self.config.refuse_app_id_prefix,
+                    limit_conditional_access_reads: self.config.limit_conditional_access_reads,
                 };
                 let mut response = match self.lagging_store(&store, request, now) {
                     Some(mut past) => dispatch(&mut past, request, &context),

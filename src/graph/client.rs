@@ -52,6 +52,10 @@ pub struct ClientOptions {
     /// `None`: Graph's documented quota for the tenant's size
     /// (`read_pacing`). Tests tell it what the emulator enforces.
     pub read_budget: Option<u32>,
+    /// How long after one Conditional Access request ends the next may
+    /// start: Graph's one a second (`policies`). Tests against an emulator
+    /// that does not hold them to it set it to zero.
+    pub conditional_access_interval: Duration,
 }
 
 impl Default for ClientOptions {
@@ -78,6 +82,7 @@ impl Default for ClientOptions {
             read_concurrency: super::partition::MAX_PARTITIONS,
             sweep_partitions: None,
             read_budget: None,
+            conditional_access_interval: super::policies::CONDITIONAL_ACCESS_INTERVAL,
         }
     }
 }

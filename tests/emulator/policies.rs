@@ -139,7 +139,12 @@ async fn emulators_own_agent_fields_are_served_by_beta_only() {
 /// Access).
 #[tokio::test]
 async fn emulators_own_conditional_access_reads_are_one_a_second_without_retry_after() {
-    let mut h = seeded(contoso_with_policies()).await;
+    let mut h = harness(entra_csa::emulator::EmulatorConfig {
+        seed_state: contoso_with_policies(),
+        limit_conditional_access_reads: true,
+        ..Default::default()
+    })
+    .await;
     h.token = jwt(json!({ "roles": ["Policy.Read.All"] }));
     let first = h.get("identity/conditionalAccess/policies").await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
