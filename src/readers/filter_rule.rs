@@ -139,18 +139,7 @@ pub enum Operand {
     List(Vec<String>),
 }
 
-/// Why a rule cannot be read: where (a character offset from 0) and what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    pub at: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at character {}: {}", self.at + 1, self.message)
-    }
-}
+pub use super::ParseError;
 
 /// Microsoft's limit on a filter rule's length ("The maximum length for the
 /// filter rule is 3072 characters", `concept-condition-filters-for-devices.md`).

@@ -25,6 +25,21 @@ use serde_json::{Map, Value};
 use crate::model::live::{LivePrincipal, LiveState};
 use crate::model::{DesiredState, PrincipalAssignments, PrincipalKey};
 
+/// Why a reader's rule or condition cannot be read: where (an offset from 0
+/// into its text) and what. One for every grammar here (filter rules,
+/// role-assignment conditions, workflow scope rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub at: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "at character {}: {}", self.at + 1, self.message)
+    }
+}
+
 /// Declares each reader's module and lists it in [`READERS`], in the order
 /// their references and impacts are reported.
 macro_rules! readers {

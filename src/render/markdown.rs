@@ -336,29 +336,18 @@ const ZERO_WIDTH_SPACE: &str = "&#8203;";
 /// emphasis, a list item): every character Markdown or HTML would read is
 /// escaped, line breaks become spaces.
 fn plain(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut previous = None;
-    for (at, character) in text.char_indices() {
-        let rest = &text[at + character.len_utf8()..];
-        match character {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '~' | '[' | ']' | '|' | '!' => {
-                out.push('\\');
-                out.push(character);
-            }
-            '\n' | '\r' => out.push(' '),
-            _ => neutralise(&mut out, character, previous, rest),
-        }
-        previous = Some(character);
-    }
-    out
+    escaped(text, false)
 }
 
 /// Text inside an HTML block (`<summary>`), where Markdown is not read:
 /// only HTML is escaped, and mentions and references neutralised.
 fn html_text(text: &str) -> String {
+    escaped(text, true)
+}
+
+/// The escaping of [`plain`] and [`html_text`]: HTML always, Markdown's
+/// characters only where Markdown is read, attribute quotes only inside HTML.
+fn escaped(text: &str, inside_html: bool) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut previous = None;
     for (at, character) in text.char_indices() {
@@ -367,7 +356,11 @@ fn html_text(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
+            '"' if inside_html => out.push_str("&quot;"),
+            '\\' | '`' | '*' | '_' | '~' | '[' | ']' | '|' | '!' if !inside_html => {
+                out.push('\\');
+                out.push(character);
+            }
             '\n' | '\r' => out.push(' '),
             _ => neutralise(&mut out, character, previous, rest),
         }

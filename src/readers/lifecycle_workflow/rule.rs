@@ -29,7 +29,6 @@
 //! Pure: text in, values in, verdicts out.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 /// A parsed rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,18 +122,7 @@ pub fn scan(text: &str) -> Vec<String> {
     found
 }
 
-/// Why a rule cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    pub at: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at character {}: {}", self.at + 1, self.message)
-    }
-}
+pub use crate::readers::ParseError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {

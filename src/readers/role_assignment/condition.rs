@@ -284,19 +284,7 @@ impl Test {
     }
 }
 
-/// Why a condition cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    /// Byte offset of the problem in the condition.
-    pub at: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at character {}: {}", self.at + 1, self.message)
-    }
-}
+pub use crate::readers::ParseError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
