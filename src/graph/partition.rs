@@ -241,40 +241,103 @@ pub fn refined(counts: &mut Vec<PrefixCount>, prefix: &str, children: Vec<Prefix
     counts.extend(children.into_iter().filter(|(_, count)| *count > 0));
 }
 
+/// How the character after a UPN prefix is spread, learned from the
+/// prefixes that were counted by their next character: for each refined
+/// prefix, the share of its users that each next character holds, averaged
+/// over the refined prefixes (each weighs alike, so the fullest does not
+/// drown the others). Sorted by character; empty when nothing was refined.
+/// It stands for the next character of a prefix that was not refined, to
+/// place a boundary inside it.
+pub fn next_character_shares(counts: &[PrefixCount]) -> Vec<(char, f64)> {
+    let mut by_parent: std::collections::BTreeMap<&str, Vec<(char, u64)>> = Default::default();
+    for (prefix, count) in counts {
+        let Some(last) = prefix.chars().last() else { continue };
+        let parent = &prefix[..prefix.len() - last.len_utf8()];
+        if !parent.is_empty() {
+            by_parent.entry(parent).or_default().push((last, *count));
+        }
+    }
+    let mut shares: std::collections::BTreeMap<char, f64> = Default::default();
+    let parents = by_parent.len() as f64;
+    for children in by_parent.values() {
+        let held: u64 = children.iter().map(|(_, count)| count).sum();
+        for (next, count) in children {
+            *shares.entry(*next).or_default() += *count as f64 / held.max(1) as f64 / parents;
+        }
+    }
+    shares.into_iter().collect()
+}
+
+/// Whether `prefix` may be a boundary: only `a`–`z` and `0`–`9`, which
+/// every usual collation orders alike.
+fn plain(prefix: &str) -> bool {
+    !prefix.is_empty()
+        && prefix.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit())
+}
+
 /// `parts` ranges of users with boundaries where `counts` (users by UPN
 /// prefix) put the quantiles, so that the ranges hold about as many users
-/// each. A boundary is a counted prefix made only of `a`–`z` and `0`–`9`.
-/// Fewer ranges when the counts offer fewer boundaries; one unbounded range
-/// at least. The counts only place the boundaries: the ranges cover every
-/// UPN, counted or not, once.
+/// each. A boundary is a counted prefix made only of `a`–`z` and `0`–`9`,
+/// or such a prefix followed by one more of those characters, placed
+/// inside the prefix as `next_character_shares` spreads its users: the
+/// counts stop at a quarter of a range's share, and the estimate evens the
+/// ranges out below that without another round of counts. Fewer ranges
+/// when the counts offer fewer boundaries; one unbounded range at least.
+/// The counts only place the boundaries: the ranges cover every UPN,
+/// counted or not, once.
 pub fn user_ranges(counts: &[PrefixCount], parts: usize) -> Vec<Range> {
     let mut sorted: Vec<&PrefixCount> = counts.iter().collect();
     sorted.sort_by(|left, right| left.0.cmp(&right.0));
     let total: u64 = sorted.iter().map(|(_, count)| count).sum();
-    // Each boundary a prefix may be, with the users counted below it.
-    let mut candidates: Vec<(&str, u64)> = Vec::new();
+    let shares = next_character_shares(counts);
+    // A prefix counted by its next character is known more finely than an estimate.
+    let refined: std::collections::HashSet<&str> = counts
+        .iter()
+        .filter_map(|(prefix, _)| {
+            let last = prefix.chars().last()?;
+            Some(&prefix[..prefix.len() - last.len_utf8()])
+        })
+        .collect();
+    // Each boundary a prefix may be, with the users counted (or estimated) below it.
+    let mut candidates: Vec<(String, f64)> = Vec::new();
     let mut below = 0;
     for (prefix, count) in sorted {
-        let plain = !prefix.is_empty()
-            && prefix.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit());
-        if plain && below > 0 && below < total {
-            candidates.push((prefix, below));
+        if plain(prefix) {
+            if below > 0 && below < total {
+                candidates.push((prefix.clone(), below as f64));
+            }
+            let estimated = if refined.contains(prefix.as_str()) { &[][..] } else { &shares[..] };
+            let mut share_below = 0.0;
+            for (next, share) in estimated {
+                let estimate = below as f64 + *count as f64 * share_below;
+                if (next.is_ascii_lowercase() || next.is_ascii_digit()) && estimate > 0.0 {
+                    candidates.push((format!("{prefix}{next}"), estimate));
+                }
+                share_below += share;
+            }
         }
         below += count;
     }
-    let mut boundaries: Vec<(&str, u64)> = Vec::new();
+    // Sorted by text they rise in users below too: a prefix's estimates lie
+    // between it and the next counted prefix.
+    candidates.sort_by(|left, right| left.0.cmp(&right.0));
+    candidates.dedup_by(|later, earlier| later.0 == earlier.0);
+    let mut boundaries: Vec<&str> = Vec::new();
     for part in 1..parts.max(1) {
-        let goal = total * part as u64 / parts as u64;
-        let nearest = candidates.iter().min_by_key(|(_, below)| below.abs_diff(goal));
-        if let Some(&(prefix, below)) = nearest
-            && boundaries.last().is_none_or(|(last, _)| *last < prefix)
+        let goal = (total * part as u64 / parts as u64) as f64;
+        let nearest = candidates
+            .iter()
+            .filter(|(_, below)| *below < total as f64)
+            .min_by(|left, right| (left.1 - goal).abs().total_cmp(&(right.1 - goal).abs()));
+        if let Some((prefix, _)) = nearest
+            && boundaries.last().is_none_or(|last| *last < prefix.as_str())
         {
-            boundaries.push((prefix, below));
+            boundaries.push(prefix);
         }
     }
     let mut ranges = Vec::with_capacity(boundaries.len() + 1);
     let mut from: Option<String> = None;
-    for (boundary, _) in boundaries {
+    for boundary in boundaries {
         ranges.push(Range::UserPrincipalNames { from: from.take(), to: Some(boundary.to_owned()) });
         from = Some(boundary.to_owned());
     }
@@ -438,6 +501,60 @@ mod tests {
         assert!(sizes.iter().all(|size| *size <= 8_000 / 16 * 5 / 4), "{sizes:?}");
     }
 
+    /// `users` UPNs, `skew` tenths of them starting with one of `heavy`
+    /// (then a run of letters whose first letter also leans on a few), the
+    /// rest with any letter or digit.
+    fn skewed_upns(users: usize, skew: u64, heavy: &[char], seed: u64) -> Vec<String> {
+        let mut state = seed.wrapping_mul(2) + 1;
+        let mut next = move || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        let alphabet: Vec<char> = ('a'..='z').chain('0'..='9').collect();
+        (0..users)
+            .map(|index| {
+                let first = if next() % 10 < skew {
+                    heavy[next() as usize % heavy.len()]
+                } else {
+                    alphabet[next() as usize % alphabet.len()]
+                };
+                // Second letters lean on vowels, as names do.
+                let second = if next() % 2 == 0 {
+                    ['a', 'e', 'o'][next() as usize % 3]
+                } else {
+                    alphabet[next() as usize % 26]
+                };
+                let rest: String = (0..5).map(|_| alphabet[next() as usize % 26]).collect();
+                format!("{first}{second}{rest}{index}@contoso.com")
+            })
+            .collect()
+    }
+
+    fn range_sizes(upns: &[String], ranges: &[Range]) -> Vec<usize> {
+        ranges.iter().map(|range| upns.iter().filter(|upn| range.holds(upn, ignoring_case)).count()).collect()
+    }
+
+    #[test]
+    fn boundaries_placed_inside_counted_prefixes_even_the_ranges_out() {
+        // 40,000 names, 70 % starting with `j`, `m` or `s`: the counts stop at
+        // 625 users a prefix, the estimates place the boundaries closer.
+        let upns = skewed_upns(40_000, 7, &['j', 'm', 's'], 1);
+        let borrowed: Vec<&str> = upns.iter().map(String::as_str).collect();
+        let (_, counts) = counted(&borrowed, 16);
+        let shares = next_character_shares(&counts);
+        assert!((shares.iter().map(|(_, share)| share).sum::<f64>() - 1.0).abs() < 1e-9, "{shares:?}");
+        let ranges = user_ranges(&counts, 16);
+        assert_eq!(ranges.len(), 16);
+        let sizes = range_sizes(&upns, &ranges);
+        assert_eq!(sizes.iter().sum::<usize>(), 40_000);
+        let (least, most) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+        assert!(*most <= 2_500 * 110 / 100 && *least >= 2_500 * 90 / 100, "{sizes:?}");
+        // Counted prefixes only, as before: as much as a quarter off.
+        let counted_only: Vec<PrefixCount> = counts.clone();
+        assert!(next_character_shares(&[]).is_empty());
+        assert_eq!(user_ranges(&counted_only, 16).len(), 16);
+    }
+
     #[test]
     fn filters_are_the_documented_operators() {
         let counts: Vec<PrefixCount> =
@@ -481,6 +598,31 @@ mod tests {
                 let sample: Vec<&str> = sample.iter().map(String::as_str).collect();
                 let ranges = user_ranges(&counted(&sample, parts).1, parts);
                 prop_assert!(ranges.len() <= parts.max(1));
+                for upn in &upns {
+                    for compare in [ignoring_case, ordinal] {
+                        let holding = ranges.iter().filter(|range| range.holds(upn, compare)).count();
+                        prop_assert_eq!(holding, 1, "{} in {:?}", upn, ranges);
+                    }
+                }
+            }
+
+            #[test]
+            fn every_upn_of_a_skewed_tenant_is_in_exactly_one_range(
+                users in 1usize..3_000,
+                skew in 0u64..=10,
+                heavy in proptest::collection::vec(proptest::char::range('a', 'z'), 1..4),
+                seed: u64,
+                lagging in 0usize..200,
+                extra in proptest::collection::vec(upn(), 0..40),
+                parts in 2usize..=16,
+            ) {
+                // The counts come from the tenant as it was (the index lags:
+                // some users are not counted yet), the ranges read it as it is.
+                let mut upns = skewed_upns(users, skew, &heavy, seed);
+                let counted_upns: Vec<&str> = upns.iter().skip(lagging.min(users)).map(String::as_str).collect();
+                let ranges = user_ranges(&counted(&counted_upns, parts).1, parts);
+                prop_assert!(ranges.len() <= parts);
+                upns.extend(extra);
                 for upn in &upns {
                     for compare in [ignoring_case, ordinal] {
                         let holding = ranges.iter().filter(|range| range.holds(upn, compare)).count();

@@ -606,8 +606,11 @@ async fn count_prefixes(client: &Arc<GraphClient>, prefixes: Vec<String>) -> Opt
     let mut running = JoinSet::new();
     let mut answered: Vec<Option<PrefixCount>> = vec![None; prefixes.len()];
     let mut pending = prefixes.into_iter().enumerate();
-    // Count requests are small: eight times the pages in flight.
-    let most = client.options.read_concurrency.max(1) * 8;
+    // Count requests are small (`$top=1`): sixteen times the pages in
+    // flight, so a round refining a few heavy prefixes (45 counts each)
+    // goes in one wave, each round one round trip. Their number is bounded
+    // by `COUNTS_QUOTA_SHARE`.
+    let most = client.options.read_concurrency.max(1) * 16;
     loop {
         while running.len() < most {
             let Some((at, prefix)) = pending.next() else { break };
