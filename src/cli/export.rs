@@ -17,7 +17,10 @@ use crate::cli::output::tell;
 use crate::cli::plan::runtime;
 use crate::cli::target::open_tenant;
 use crate::desired::diagnostic::nearest;
-use crate::desired::export::{ASSIGNMENTS_FILE, ExportOptions, export_folder, export_single};
+use crate::desired::export::{
+    ASSIGNMENTS_FILE, ExportOptions, NOT_UNDERSTOOD_WRITER, export_folder, export_single,
+    values_left_to_their_writer,
+};
 use crate::plan::diff::principal_key;
 use crate::tenant::{ReadScope, Retain};
 
@@ -53,7 +56,19 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
         assignments: args.assignments,
         schema_path: None,
         values_owned_elsewhere,
+        owned_because: BTreeMap::new(),
     };
+    // Values the export cannot write go under `valuesOwnedBy`, so that no
+    // plan of the files ever unassigns them.
+    options.owned_because = values_left_to_their_writer(&live, &options);
+    for (target, reasons) in &options.owned_because {
+        options.values_owned_elsewhere.insert(target.clone(), NOT_UNDERSTOOD_WRITER.to_owned());
+        tell!(
+            "note: {target} is written with `valuesOwnedBy`, its values left out of the assignments: {}              value(s) there are not understood ({}), and files without them would unassign them; a plan of              this export never assigns or unassigns {target}'s values",
+            reasons.len(),
+            reasons.first().map(String::as_str).unwrap_or_default()
+        );
+    }
 
     match &args.output {
         None => {

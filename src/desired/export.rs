@@ -27,6 +27,10 @@ pub struct ExportOptions {
     /// writer owns, with that writer: exported with `valuesOwnedBy`, their
     /// values left out of the assignments.
     pub values_owned_elsewhere: BTreeMap<String, String>,
+    /// Why `valuesOwnedBy` was written on a set or attribute the export
+    /// chose itself (`values_left_to_their_writer`): the lines of a comment
+    /// at the top of the file that declares it.
+    pub owned_because: BTreeMap<String, Vec<String>>,
 }
 
 impl ExportOptions {
@@ -36,6 +40,77 @@ impl ExportOptions {
             .or_else(|| self.values_owned_elsewhere.get(set))
             .map(String::as_str)
     }
+}
+
+/// The writer an export names in `valuesOwnedBy` on a set or attribute
+/// where the tenant holds values this version does not understand.
+pub const NOT_UNDERSTOOD_WRITER: &str =
+    "unknown: values entra-csa does not understand (see the comment above)";
+
+/// The sets (`Set`) and attributes (`Set.Attribute`) an export of
+/// assignments writes under `valuesOwnedBy`, each with why: those where a
+/// principal holds a value this version set aside as not understood (a
+/// value whose JSON type disagrees with its definition, or whose
+/// definition the read did not return). The export cannot write such a
+/// value, and files that listed the principal without it would unassign it
+/// on the day a plan reads it as a value (a sign-in that reads the
+/// definition, a value set right): under `valuesOwnedBy`, no plan of the
+/// files ever assigns or unassigns it. The attribute when its definition
+/// was read, else its whole set (an attribute cannot be declared without
+/// its type). Sets not exported, values already owned by a writer the
+/// caller named, and values of definitions themselves not understood (the
+/// export leaves those definitions out, and a plan leaves their values
+/// alone) need none.
+pub fn values_left_to_their_writer(
+    live: &LiveState,
+    options: &ExportOptions,
+) -> BTreeMap<String, Vec<String>> {
+    let sets = selected_sets(live, options);
+    let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in &live.not_understood {
+        let Some(id) = &item.principal else { continue };
+        let attribute = item.attribute.as_deref().unwrap_or("*");
+        if !options.assignments
+            || !sets.contains(&item.set.as_str())
+            || options.values_owner(&item.set, attribute).is_some()
+            || live.is_not_understood(None, &item.set, attribute)
+        {
+            continue;
+        }
+        let target = match &item.attribute {
+            Some(name) if live.definitions.contains_key(&crate::model::definition_id(&item.set, name)) => {
+                format!("{}.{name}", item.set)
+            }
+            _ => item.set.clone(),
+        };
+        let holder = live.principals.get(id).map_or_else(
+            || format!("{}:{}", id.kind.as_str(), id.object_id),
+            |principal| match principal.kind {
+                PrincipalKind::User => format!("user:{}", user_key(principal)),
+                PrincipalKind::ServicePrincipal => {
+                    format!("servicePrincipal:{}", service_principal_key(principal))
+                }
+            },
+        );
+        owned
+            .entry(target)
+            .or_default()
+            .push(format!("{holder} holds {}.{attribute}: {}", item.set, item.what));
+    }
+    // A set owned whole covers its attributes.
+    let whole: Vec<String> = owned.keys().filter(|target| !target.contains('.')).cloned().collect();
+    for set in whole {
+        let covered: Vec<String> = owned
+            .keys()
+            .filter(|target| target.strip_prefix(&format!("{set}.")).is_some())
+            .cloned()
+            .collect();
+        for target in covered {
+            let reasons = owned.remove(&target).unwrap_or_default();
+            owned.entry(set.clone()).or_default().extend(reasons);
+        }
+    }
+    owned
 }
 
 /// One exported file: a name (for a folder export) and its YAML text.
@@ -299,6 +374,21 @@ fn render(document: &Document<'_>, options: &ExportOptions) -> Result<String, Ex
     text.push_str(
         "# Exported by `entra-csa export`. Review, commit, then `entra-csa plan` should show no changes.\n",
     );
+    for (target, reasons) in &options.owned_because {
+        let set = target.split_once('.').map_or(target.as_str(), |(set, _)| set);
+        if !document.attribute_sets.contains_key(set) {
+            continue;
+        }
+        text.push_str(&format!(
+            "#\n# `valuesOwnedBy` on {target}: the tenant holds values there that this version does not\n\
+             # understand, so the export cannot write them, and a plan of these files never assigns or\n\
+             # unassigns them (nor any other value of {target}). Settle them (or let the sign-in read\n\
+             # every definition), then remove the line, or name the writer that owns them:\n"
+        ));
+        for reason in reasons {
+            text.push_str(&format!("#   {}\n", reason.replace('\n', " ")));
+        }
+    }
     text.push_str(&serde_saphyr::to_string(document)?);
     Ok(text)
 }
@@ -405,6 +495,55 @@ assignments:
         Project: [Alpine, "yes"]
 "#;
         assert_eq!(text, expected, "got:\n{text}");
+    }
+
+    #[test]
+    fn values_not_understood_put_their_attribute_or_set_under_values_owned_by() {
+        use crate::model::live::{NotUnderstood, PrincipalId, UNREAD_DEFINITION};
+        let mut live = tenant();
+        let alice = PrincipalId {
+            kind: PrincipalKind::User,
+            object_id: "00000000-0000-0000-0000-000000000001".into(),
+        };
+        let item = |set: &str, attribute: &str, what: &str| NotUnderstood {
+            set: set.into(),
+            attribute: Some(attribute.into()),
+            principal: Some(alice.clone()),
+            what: what.into(),
+        };
+        live.not_understood.push(item("Engineering", "Project", "the string `\"x\"`, where …"));
+        let options = ExportOptions { assignments: true, ..Default::default() };
+        let owned = values_left_to_their_writer(&live, &options);
+        assert_eq!(owned.keys().collect::<Vec<_>>(), ["Engineering.Project"], "its definition was read");
+        assert!(
+            owned["Engineering.Project"][0].starts_with("user:alice@contoso.com holds Engineering.Project")
+        );
+
+        // An attribute whose definition was not read takes its whole set, with the rest.
+        live.not_understood.push(item("Engineering", "Ghost", UNREAD_DEFINITION));
+        let owned = values_left_to_their_writer(&live, &options);
+        assert_eq!(owned.keys().collect::<Vec<_>>(), ["Engineering"]);
+        assert_eq!(owned["Engineering"].len(), 2);
+
+        // None for sets not exported, without assignments, or owned already.
+        let marketing = ExportOptions { sets: vec!["Marketing".into()], ..options.clone() };
+        assert!(values_left_to_their_writer(&live, &marketing).is_empty());
+        assert!(values_left_to_their_writer(&live, &ExportOptions::default()).is_empty());
+        let named = ExportOptions {
+            values_owned_elsewhere: BTreeMap::from([("Engineering".into(), "HR".into())]),
+            ..options.clone()
+        };
+        assert!(values_left_to_their_writer(&live, &named).is_empty());
+
+        // The export says why, above the set, and leaves alice's values of it out.
+        let mut options = options;
+        options.owned_because = values_left_to_their_writer(&live, &options);
+        options.values_owned_elsewhere.insert("Engineering".into(), NOT_UNDERSTOOD_WRITER.into());
+        let text = export_single(&live, &options).unwrap();
+        assert!(text.contains("# `valuesOwnedBy` on Engineering: the tenant holds values there"), "{text}");
+        assert!(text.contains("#   user:alice@contoso.com holds Engineering.Ghost: a value of an attribute"));
+        assert!(text.contains("  valuesOwnedBy: \"unknown: values entra-csa does not understand"), "{text}");
+        assert!(!text.contains("assignments:"), "{text}");
     }
 
     #[test]

@@ -87,11 +87,15 @@ fn note_values_owned_elsewhere(desired: &DesiredState, out: &mut Diff) {
 /// changed: where the files declare its set, or assign it, a conflict says
 /// so (the plan cannot be applied until a newer entra-csa or a person
 /// settles it); elsewhere a note names it. The diff above plans nothing for
-/// it, as if it were not there, so the conflict is the only trace.
+/// it, as if it were not there, so the conflict is the only trace. A value
+/// under `valuesOwnedBy` (an export writes it there for such values) is a
+/// note too: the files already leave it to its writer, so nothing is
+/// unsettled.
 fn diff_not_understood(desired: &DesiredState, live: &LiveState, out: &mut Diff) {
     let index = live.principal_index();
     for item in &live.not_understood {
         let attribute = item.attribute.clone().unwrap_or_else(|| "*".to_owned());
+        let owner = item.principal.as_ref().and(desired.values_owner(&item.set, &attribute));
         let (address, declared) = match &item.principal {
             None => {
                 let declared = desired.attribute_sets.contains_key(&item.set);
@@ -117,7 +121,15 @@ fn diff_not_understood(desired: &DesiredState, live: &LiveState, out: &mut Diff)
                 (Address::Assignment { principal: key, set: item.set.clone(), attribute }, declared)
             }
         };
-        if declared {
+        if let (true, Some(writer)) = (declared, owner) {
+            out.notes.push(Note {
+                address: Some(address),
+                message: format!(
+                    "not understood ({}): values owned by {writer}, read and left alone",
+                    item.what
+                ),
+            });
+        } else if declared {
             out.conflicts.push(Conflict {
                 address: address.clone(),
                 property: if item.principal.is_some() { "value".into() } else { "definition".into() },
