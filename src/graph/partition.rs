@@ -286,6 +286,11 @@ fn plain(prefix: &str) -> bool {
 /// The counts only place the boundaries: the ranges cover every UPN,
 /// counted or not, once.
 pub fn user_ranges(counts: &[PrefixCount], parts: usize) -> Vec<Range> {
+    user_ranges_estimated(counts, parts).into_iter().map(|(range, _)| range).collect()
+}
+
+/// `user_ranges`, each with the users the counts put in it.
+pub fn user_ranges_estimated(counts: &[PrefixCount], parts: usize) -> Vec<(Range, u64)> {
     let mut sorted: Vec<&PrefixCount> = counts.iter().collect();
     sorted.sort_by(|left, right| left.0.cmp(&right.0));
     let total: u64 = sorted.iter().map(|(_, count)| count).sum();
@@ -322,27 +327,51 @@ pub fn user_ranges(counts: &[PrefixCount], parts: usize) -> Vec<Range> {
     // between it and the next counted prefix.
     candidates.sort_by(|left, right| left.0.cmp(&right.0));
     candidates.dedup_by(|later, earlier| later.0 == earlier.0);
-    let mut boundaries: Vec<&str> = Vec::new();
+    let mut boundaries: Vec<(&str, f64)> = Vec::new();
     for part in 1..parts.max(1) {
         let goal = (total * part as u64 / parts as u64) as f64;
         let nearest = candidates
             .iter()
             .filter(|(_, below)| *below < total as f64)
             .min_by(|left, right| (left.1 - goal).abs().total_cmp(&(right.1 - goal).abs()));
-        if let Some((prefix, _)) = nearest
-            && boundaries.last().is_none_or(|last| *last < prefix.as_str())
+        if let Some((prefix, below)) = nearest
+            && boundaries.last().is_none_or(|(last, _)| *last < prefix.as_str())
         {
-            boundaries.push(prefix);
+            boundaries.push((prefix, *below));
         }
     }
     let mut ranges = Vec::with_capacity(boundaries.len() + 1);
-    let mut from: Option<String> = None;
-    for boundary in boundaries {
-        ranges.push(Range::UserPrincipalNames { from: from.take(), to: Some(boundary.to_owned()) });
-        from = Some(boundary.to_owned());
+    let (mut from, mut below): (Option<String>, f64) = (None, 0.0);
+    for (boundary, at) in boundaries {
+        let range = Range::UserPrincipalNames { from: from.take(), to: Some(boundary.to_owned()) };
+        ranges.push((range, (at - below).max(0.0).round() as u64));
+        (from, below) = (Some(boundary.to_owned()), at);
     }
-    ranges.push(Range::UserPrincipalNames { from, to: None });
     ranges
+        .push((Range::UserPrincipalNames { from, to: None }, (total as f64 - below).max(0.0).round() as u64));
+    ranges
+}
+
+/// The page size (`$top`, at most `page`) of each of ranges holding about
+/// `users` users, read side by side: each range keeps the fewest pages it
+/// needs (`users ÷ page`, rounded up), and within that the sizes are spread
+/// from the smallest that still fits to `page`, so the pages of even ranges
+/// do not all arrive at once. A page's time grows with its size, so pages
+/// of different sizes stagger, and the client decodes one while Graph still
+/// answers the next instead of all sixteen together; the range's time, its
+/// pages in a row, stays the same.
+pub fn staggered_page_sizes(users: &[u64], page: usize) -> Vec<usize> {
+    let spread = users.len().saturating_sub(1).max(1);
+    users
+        .iter()
+        .enumerate()
+        .map(|(index, held)| {
+            let held = usize::try_from(*held).unwrap_or(usize::MAX).max(1);
+            let pages = held.div_ceil(page);
+            let smallest = held.div_ceil(pages).min(page);
+            smallest + (page - smallest) * index / spread
+        })
+        .collect()
 }
 
 /// The documented split of users: one range per character a UPN may start
@@ -553,6 +582,27 @@ mod tests {
         let counted_only: Vec<PrefixCount> = counts.clone();
         assert!(next_character_shares(&[]).is_empty());
         assert_eq!(user_ranges(&counted_only, 16).len(), 16);
+    }
+
+    #[test]
+    fn page_sizes_stagger_without_adding_a_page() {
+        let sizes = staggered_page_sizes(&[2_500; 16], 999);
+        assert_eq!((sizes[0], sizes[15]), (834, 999));
+        assert!(sizes.windows(2).all(|pair| pair[0] <= pair[1]), "{sizes:?}");
+        for (users, size) in [2_500u64; 16].iter().zip(&sizes) {
+            assert_eq!((*users as usize).div_ceil(*size), 3, "{size}: the fewest pages");
+        }
+        assert_eq!(staggered_page_sizes(&[62_500, 62_500], 999), [993, 999]);
+        assert_eq!(staggered_page_sizes(&[0, 10], 999), [1, 999]);
+        assert_eq!(staggered_page_sizes(&[5_000], 999), [834]);
+        // The estimates add up to what was counted.
+        let counts: Vec<PrefixCount> = [("a", 10), ("m", 20), ("o", 5), ("z", 5)]
+            .iter()
+            .map(|(prefix, count)| ((*prefix).to_owned(), *count))
+            .collect();
+        let estimated = user_ranges_estimated(&counts, 3);
+        assert_eq!(estimated.iter().map(|(_, users)| users).sum::<u64>(), 40);
+        assert_eq!(estimated.iter().map(|(_, users)| *users).collect::<Vec<_>>(), [10, 20, 10]);
     }
 
     #[test]

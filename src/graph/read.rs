@@ -80,15 +80,22 @@ fn decode<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T,
     })
 }
 
-/// One principal as read, with what of it was not understood.
+/// One principal as read, with what of it was not understood. `path`
+/// names it (`users[12]`) for a message, and is spelled out only for one: a
+/// sweep decodes a million principals.
 fn decode_principal(
     value: Value,
     kind: PrincipalKind,
-    path: &str,
+    path: impl Fn() -> String,
 ) -> Result<(LivePrincipal, Vec<NotUnderstood>), ReadError> {
-    let shape = |message: String| ReadError::Shape { what: path.to_owned(), message };
-    let wire: WirePrincipal = decode(value, path)?;
-    wire.into_live(kind, || path.to_owned()).map_err(|error| shape(error.to_string()))
+    let wire: WirePrincipal = serde_path_to_error::deserialize(value).map_err(|error| {
+        let field = error.path().to_string();
+        ReadError::Shape {
+            what: if field == "." { path() } else { format!("{}.{field}", path()) },
+            message: error.into_inner().to_string(),
+        }
+    })?;
+    wire.into_live(kind, &path).map_err(|error| ReadError::Shape { what: path(), message: error.to_string() })
 }
 
 /// Which principals a read keeps: the declared ones, those holding a value
@@ -462,7 +469,7 @@ async fn read_principals(
     let mut found: Vec<LivePrincipal> = Vec::new();
     for (index, item) in page.items.into_iter().enumerate() {
         let (principal, not_understood) =
-            decode_principal(item, kind, &format!("{}[{index}]", collection(kind)))?;
+            decode_principal(item, kind, || format!("{}[{index}]", collection(kind)))?;
         swept.read += 1;
         swept.ids_digest = swept.ids_digest.wrapping_add(id_digest(&principal.object_id));
         if keep.keeps(&principal, &not_understood) {
@@ -525,12 +532,16 @@ async fn splits(
     kind: PrincipalKind,
     parts: usize,
     total: u64,
-) -> Result<Vec<Vec<Range>>, ReadError> {
-    let mut splits = match kind {
+) -> Result<Vec<Vec<(Range, usize)>>, ReadError> {
+    let whole_pages = |ranges: Vec<Range>| ranges.into_iter().map(|range| (range, SWEEP_PAGE_SIZE)).collect();
+    let mut splits: Vec<Vec<(Range, usize)>> = match kind {
         PrincipalKind::User => match upn_counts(client, total, parts).await? {
             Some((first, counts)) => {
-                let mut splits = vec![partition::user_ranges(&counts, parts)];
-                splits.extend(partition::user_prefix_ranges(&first, total));
+                let (ranges, users): (Vec<Range>, Vec<u64>) =
+                    partition::user_ranges_estimated(&counts, parts).into_iter().unzip();
+                let sizes = partition::staggered_page_sizes(&users, SWEEP_PAGE_SIZE);
+                let mut splits = vec![ranges.into_iter().zip(sizes).collect()];
+                splits.extend(partition::user_prefix_ranges(&first, total).map(whole_pages));
                 splits
             }
             // Graph did not count: boundaries as if the names started
@@ -538,12 +549,12 @@ async fn splits(
             // only less evenly.
             None => {
                 tracing::debug!("the users by UPN prefix are not counted: even boundaries");
-                vec![partition::user_ranges(&partition::even_prefixes(), parts)]
+                vec![whole_pages(partition::user_ranges(&partition::even_prefixes(), parts))]
             }
         },
         // Sixteen prefixes or none: the hex digits do not group into fewer.
         PrincipalKind::ServicePrincipal if parts >= partition::HEX_DIGITS.len() => {
-            vec![partition::app_id_ranges()]
+            vec![whole_pages(partition::app_id_ranges())]
         }
         PrincipalKind::ServicePrincipal => Vec::new(),
     };
@@ -634,8 +645,8 @@ async fn count_prefixes(client: &Arc<GraphClient>, prefixes: Vec<String>) -> Opt
 
 /// How a split reads, for the plan's note: "by first character of
 /// userPrincipalName (44 ranges)", "in one sweep".
-fn described(ranges: Option<&Vec<Range>>) -> String {
-    match ranges.and_then(|ranges| Some((ranges.first()?, ranges.len()))) {
+fn described(ranges: Option<&Vec<(Range, usize)>>) -> String {
+    match ranges.and_then(|ranges| Some((&ranges.first()?.0, ranges.len()))) {
         Some((Range::UserPrincipalNames { .. }, parts)) => format!("in {parts} ranges of userPrincipalName"),
         Some((Range::UserPrefix(_), parts)) => {
             format!("in {parts} ranges by first character of userPrincipalName")
@@ -680,7 +691,7 @@ async fn sweep_all(
     .peekable();
     let mut notes = Vec::new();
     while let Some(ranges) = splits.next() {
-        let prefixes = matches!(ranges.first(), Some(Range::UserPrefix(_)));
+        let prefixes = matches!(ranges.first(), Some((Range::UserPrefix(_), _)));
         match read_ranges(client, kind, ranges, keep).await? {
             RangesRead::Whole(mut swept) => {
                 // The documented split holds the UPNs Microsoft documents; a
@@ -749,13 +760,14 @@ enum RangesRead {
 }
 
 /// Reads `ranges` side by side (at most `read_concurrency` pages in
-/// flight), none with advanced query parameters. A range that ends the
+/// flight), each in pages of its own size (`$top`), none with advanced
+/// query parameters. A range that ends the
 /// split (refused, misplaced) stops the others; what they read is dropped,
 /// so the fallback reads every principal once.
 async fn read_ranges(
     client: &Arc<GraphClient>,
     kind: PrincipalKind,
-    ranges: Vec<Range>,
+    ranges: Vec<(Range, usize)>,
     keep: &Arc<Keep>,
 ) -> Result<RangesRead, ReadError> {
     let partitions = ranges.len();
@@ -766,11 +778,11 @@ async fn read_ranges(
     let mut seen: HashSet<String> = HashSet::new();
     loop {
         while running.len() < client.options.read_concurrency.max(1) {
-            let Some(range) = pending.next() else { break };
+            let Some((range, top)) = pending.next() else { break };
             let (client, keep, progress) = (Arc::clone(client), Arc::clone(keep), progress.clone());
             running.spawn(async move {
                 let filter = super::client::query_value(&range.filter());
-                let query = format!("{}&$filter={filter}", sweep_query(kind));
+                let query = format!("$top={top}&$select={}&$filter={filter}", select(kind));
                 let url = client.url(&format!("{}?{query}", collection(kind)));
                 let mut part = Swept::default();
                 let outcome =
@@ -868,14 +880,19 @@ async fn sweep_from(
         // Dropped (and so stopped) if this page ends the sweep early.
         let mut following = AbortOnDrop(fetching.as_ref().map(tokio::task::JoinHandle::abort_handle));
         for item in page.items {
-            let path = format!("{}[{}]", collection(kind), swept.read);
-            let (principal, not_understood) = decode_principal(item, kind, &path)?;
+            let index = swept.read;
+            let (principal, not_understood) =
+                decode_principal(item, kind, || format!("{}[{index}]", collection(kind)))?;
             if let Some((range, _)) = range {
                 let key = match kind {
                     PrincipalKind::User => principal.user_principal_name.as_deref(),
                     PrincipalKind::ServicePrincipal => principal.app_id.as_deref(),
                 };
-                let ignoring_case = |left: &str, right: &str| left.to_lowercase().cmp(&right.to_lowercase());
+                // As `to_lowercase` compares, without a string per principal
+                // (the boundaries are ASCII, so a final sigma cannot matter).
+                let ignoring_case = |left: &str, right: &str| {
+                    left.chars().flat_map(char::to_lowercase).cmp(right.chars().flat_map(char::to_lowercase))
+                };
                 if !key.is_some_and(|key| range.holds(key, ignoring_case)) {
                     return Ok(true);
                 }
@@ -987,7 +1004,7 @@ async fn read_batched_keys(
             match item.status {
                 200 => {
                     let body = item.body.unwrap_or(Value::Null);
-                    let decoded = decode_principal(body, kind, &key.to_string())?;
+                    let decoded = decode_principal(body, kind, || key.to_string())?;
                     read_ids.insert(decoded.0.id().object_id);
                     swept.take(decoded, keep);
                 }
