@@ -505,6 +505,7 @@ async fn emulator_read_row(principals: usize, forced: Option<Route>) -> ReadRow 
         route,
         requests,
         counts,
+        impact_reads,
         resource_units: stats.resource_units,
         lower_bound,
         elapsed,
