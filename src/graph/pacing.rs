@@ -18,24 +18,31 @@
 //! which the word "bucket" suggests, and stays out of a storm under the
 //! other two, where Graph's own signals stop it:
 //!
-//! - **The window.** The pacer counts its own writes of the last 150 s
-//!   (less those Graph refused or never received). While they are under
-//!   `QUOTA_SHARE` of the quota, a write goes at once: an apply of fewer
-//!   writes than that on an unused quota runs as fast as latency and the
-//!   batches in flight allow. Every reading of the quota admits that much
-//!   on an unused window.
-//! - **The flow.** Past that share, writes go at `QUOTA_SHARE` of the
-//!   quota's refill rate (a token bucket holding `FLOW_SHARE` of the quota):
-//!   what a continuously refilled bucket keeps admitting, and the rate an
-//!   apply of many windows settles to. The window's count and the flow
-//!   together never send more than such a bucket admits. Under a fixed or
-//!   sliding window Graph refuses part of the flow; the refusals and their
-//!   `Retry-After` then pace it, by the rules below.
+//! - **The window.** The pacer keeps an estimate of the window its own
+//!   writes have used: a model of Graph's bucket holding `QUOTA_SHARE` of
+//!   the quota, full on an unused quota, which every write the pacer sends
+//!   drains (less those Graph refused or never received) and which refills
+//!   at `QUOTA_SHARE` of the quota's rate. While it holds enough, a write
+//!   goes at once: an apply of up to 2,940 writes on an unused quota runs
+//!   as fast as latency and the batches in flight allow (every reading of
+//!   the quota admits that much on an unused window), and a longer burst
+//!   keeps spending what the quota refills meanwhile.
+//! - **The flow.** Once the model is spent, writes go at its refill rate
+//!   (19.6 a second), from a small bucket of their own (`FLOW_SHARE` of the
+//!   quota): the rate an apply of many windows settles to. The window and
+//!   the flow together never send more than a continuously refilled bucket
+//!   of the quota admits. Under a fixed or sliding window Graph refuses part
+//!   of the flow; the refusals and their `Retry-After` then pace it, by the
+//!   rules below. (A gate on the writes of the last 150 s alone would hold
+//!   an apply of many windows to 3,000 per 150 s on top of the flow, or
+//!   waste what the quota refills while a long burst is sent.)
+//! - The pacer also counts its own writes of the last 150 s: the most of
+//!   the quota they can have used under any reading, to judge pressure.
 //! - **The first write of an apply goes alone** (a probe) until Graph
 //!   answers it, so a quota another app has used up refuses one write, and
 //!   its pressure report is heard before the window is spent.
 //! - **Pressure.** A report of `x-ms-throttle-limit-percentage` is compared
-//!   with the pacer's own count: a share the pacer's own writes explain is
+//!   with the pacer's own use: a share the pacer's own writes explain is
 //!   the quota spent as intended and changes nothing but the burst left. A
 //!   share they do not explain means others use the quota: the window
 //!   closes and the flow is capped at 1.6 − the share while Graph keeps
@@ -72,15 +79,15 @@ pub const GRAPH_WRITES_PER_WINDOW: u32 = 3_000;
 /// The window of that quota.
 pub const GRAPH_WRITE_WINDOW: Duration = Duration::from_secs(150);
 
-/// Share of the quota the pacer spends: its own writes of the last window
-/// go at once up to this share, and the flow after it runs at this share
-/// of the refill rate (2,940 writes, then 19.6 a second). The rest is the
-/// margin for the flow's own small burst (`FLOW_SHARE`) and for rounding.
+/// Share of the quota the pacer spends: the model of the window holds this
+/// share of the quota and refills at this share of its rate (2,940 writes
+/// at once, then 19.6 a second). The rest is the margin for the flow's own
+/// small burst (`FLOW_SHARE`) and for rounding.
 pub const QUOTA_SHARE: f64 = 0.98;
 /// The flow's token bucket holds this share of the quota (30 writes of
 /// 3,000): with the window's `QUOTA_SHARE`, never more than the quota.
 const FLOW_SHARE: f64 = 0.01;
-/// A reported usage share at most this far above the pacer's own count is
+/// A reported usage share at most this far above the pacer's own use is
 /// explained by the pacer's own writes (Graph rounds the share to 0.01,
 /// counts a write when it arrives, and may count a few the pacer did not
 /// see, such as an earlier run's).
@@ -204,9 +211,14 @@ pub struct WritePacer {
     window: Duration,
     /// The pacer's own writes of the last `window`.
     own: OwnWrites,
-    /// The flow: writes per second at full speed…
+    /// The model of the window: what Graph's bucket holds for this app as
+    /// its own writes leave it (`QUOTA_SHARE` of the quota when full). In
+    /// debt after the flow's writes when it was empty.
+    window_left: f64,
+    window_capacity: f64,
+    /// The flow (and the window's refill): writes per second at full speed…
     rate: f64,
-    /// …and its token bucket (in debt after a batch larger than it holds).
+    /// …and the flow's token bucket (in debt after a batch larger than it holds).
     capacity: f64,
     tokens: f64,
     last: Instant,
@@ -360,6 +372,8 @@ impl WritePacer {
             budget,
             window,
             own: OwnWrites::default(),
+            window_left: budget * QUOTA_SHARE,
+            window_capacity: budget * QUOTA_SHARE,
             rate: budget * QUOTA_SHARE / window.as_secs_f64().max(0.001),
             capacity,
             tokens: capacity,
@@ -431,6 +445,8 @@ impl WritePacer {
         if now <= self.last {
             return;
         }
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.window_left = (self.window_left + elapsed * self.rate).min(self.window_capacity);
         let quiet_end = self.quiet_until.min(now);
         if quiet_end > self.last {
             // During a throttling episode's pause this app sends nothing, so
@@ -454,19 +470,19 @@ impl WritePacer {
             && self.admitted_slowdown(now) >= 1.0
     }
 
-    /// Writes the window takes at once: the share of the quota the pacer's
-    /// own writes of the last window leave, and no more than Graph last
-    /// said is left.
+    /// Writes the window takes at once: what its model holds, and no more
+    /// than Graph last said is left.
     fn window_room(&self, now: Instant) -> f64 {
         if !self.window_open(now) {
             return 0.0;
         }
-        (self.budget * QUOTA_SHARE - self.own.count()).min(self.left).max(0.0)
+        self.window_left.min(self.left).max(0.0)
     }
 
     /// Takes `writes` as sent now.
     fn sent(&mut self, writes: f64, now: Instant) {
         self.own.add(writes, now);
+        self.window_left -= writes;
         self.left -= writes;
         self.probe_sent.get_or_insert(now);
     }
@@ -533,6 +549,7 @@ impl WritePacer {
         let writes = f64::from(writes);
         self.tokens = (self.tokens + writes).min(self.capacity);
         self.own.take_back(writes);
+        self.window_left = (self.window_left + writes).min(self.window_capacity);
         self.left += writes;
         self.answered = true;
     }
@@ -569,10 +586,12 @@ impl WritePacer {
         let refused = signal.throttled.min(signal.writes);
         // Graph did not count the writes it refused.
         self.own.take_back(f64::from(refused));
+        self.window_left = (self.window_left + f64::from(refused)).min(self.window_capacity);
         let reported = reported_share(signal.pressure);
-        let own_share = self.own.count() / self.budget;
-        // Pressure the pacer's own writes of the window do not explain:
-        // others use the quota.
+        // The most of the quota the pacer's own writes can have used: all of
+        // the last window's (a sliding reading), or what the model spent.
+        let own_share = (self.own.count() / self.budget).max(1.0 - self.window_left.max(0.0) / self.budget);
+        // Pressure the pacer's own writes do not explain: others use the quota.
         let unexplained = reported.filter(|share| *share > own_share + EXPLAINED_BY_OWN_WRITES);
         if !signal.whole {
             self.recent.add(signal.writes, signal.throttled, now);
@@ -884,6 +903,20 @@ mod tests {
         assert!((19.0..=20.0).contains(&run.last_window_rate), "{run:?}");
         let pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, start);
         assert!((pacer.sustained_rate() - 19.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_burst_longer_than_latency_allows_spends_what_the_quota_refills_meanwhile() {
+        // A million writes at a hundred times Graph's quota: the burst of
+        // 294,000 takes over a minute at 4 batches in flight, while the
+        // quota refills 2,000 a second.
+        let start = Instant::now();
+        let budget = GRAPH_WRITES_PER_WINDOW * 100;
+        let run = apply(&mut Graph::bucket(budget, start, 0.0), 1_000_000, 4, LATENCY, true);
+        assert_eq!(run.refused, 0, "{run:?}");
+        let floor = f64::from(1_000_000 - budget) / 2_000.0;
+        let ratio = run.took.as_secs_f64() / floor;
+        assert!(ratio <= 1.05, "{ratio:.3} × the floor: {run:?}");
     }
 
     #[test]
