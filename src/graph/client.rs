@@ -660,8 +660,13 @@ impl GraphClient {
             }
             let refusal = match (error.throttled(), error.retry_after()) {
                 // A write's Retry-After is the pause the pacer now holds every
-                // writer in: the next `pace` waits it (and counts it).
-                (true, Some(_)) if writes > 0 => Refusal::Throttled(Duration::ZERO),
+                // writer in, when the quota may be empty: the next `pace`
+                // waits it (and counts it). A fault's refused items wait what
+                // the pause does not cover.
+                (true, Some(wait)) if writes > 0 => {
+                    let paused = self.pacer.lock().expect("pacer lock").pause_left(Instant::now());
+                    Refusal::Throttled(wait.saturating_sub(paused))
+                }
                 (true, Some(wait)) => Refusal::Throttled(wait),
                 (_, asked) => Refusal::Failed(asked),
             };

@@ -48,9 +48,11 @@
 //!   closes and the flow is capped at 1.6 − the share while Graph keeps
 //!   reporting it, lifting over `RAMP` once it stops. Either way, no burst
 //!   goes beyond the share of the quota Graph says is left.
-//! - **A 429 with `Retry-After`** pauses every writer until then (one
-//!   request waiting is not enough: the others would meet the same empty
-//!   quota); after it, one batch goes alone again until Graph answers.
+//! - **A 429 with `Retry-After`** that may mean an empty quota (the whole
+//!   request or every write of it refused, throttling, or pressure) pauses
+//!   every writer until then (one request waiting is not enough: the others
+//!   would meet the same empty quota); after a throttling episode's pause,
+//!   one batch goes alone again until Graph answers.
 //! - **Throttling** (a quarter or more of the writes Graph judged lately
 //!   refused, and more than a few, or a refusal while Graph reports
 //!   pressure) halves the flow's rate once per episode — answers to
@@ -66,8 +68,9 @@
 //!   over the last 6 s until the pressure ends (and at least 10 s), then
 //!   climbs back over 30 s, instead of climbing back into more refusals.
 //! - **A fault is not throttling.** A few refused writes among accepted
-//!   ones (or the one of a retried pair), a 503 or a reset pauses when it
-//!   says how long, and does not slow the pacer.
+//!   ones (or the one of a retried pair) wait their own `Retry-After`
+//!   before they are sent again, and pause no other writer; a 503 or a
+//!   reset does not slow the pacer either.
 //!
 //! Time is passed in, so it is testable.
 
@@ -362,6 +365,9 @@ const LONGEST_PACING_WAIT: Duration = Duration::from_millis(250);
 
 /// How long the other writers wait for the first probe's answer at most.
 const PROBE_PATIENCE: Duration = Duration::from_secs(1);
+/// How often they ask whether it came: the window opens at its answer,
+/// and on a fast network a round trip is a few milliseconds.
+const PROBE_POLL: Duration = Duration::from_millis(1);
 
 impl WritePacer {
     /// A pacer for `budget` writes per `window`, on a quota it has not used.
@@ -499,7 +505,7 @@ impl WritePacer {
             && let Some(sent) = self.probe_sent
             && now < sent + PROBE_PATIENCE
         {
-            return Duration::from_millis(5);
+            return PROBE_POLL;
         }
         let wanted = f64::from(writes);
         if self.answered && wanted <= self.window_room(now) {
@@ -638,12 +644,17 @@ impl WritePacer {
         } else {
             self.tokens = (self.tokens + refused).min(self.capacity);
         }
-        if let Some(wait) = signal.retry_after {
-            self.paused_until = self.paused_until.max(now + wait);
-        }
         let pressured = self.pressured(now);
         // An envelope refused whole is one refusal: Graph judged none of its items.
         let refusing = !signal.whole && self.recent.throttling();
+        // Every writer waits when the quota may be empty: Graph refused the
+        // whole request or every write of it, throttles, or reports
+        // pressure. A few writes refused among accepted ones are a fault:
+        // only their own retry waits (the client's retry does that).
+        let quota_may_be_empty = signal.whole || signal.throttled >= signal.writes || refusing || pressured;
+        if let Some(wait) = signal.retry_after.filter(|_| quota_may_be_empty) {
+            self.paused_until = self.paused_until.max(now + wait);
+        }
         if sent_in == self.episode && (refusing || pressured) {
             let recurrent = self.accepted_since_episode
                 && self.last_episode_at.is_some_and(|at| now.saturating_duration_since(at) < ADMITTED_HOLD);
@@ -1018,7 +1029,7 @@ mod tests {
         assert!((pacer.expected_time_for(100_000, now).as_secs_f64() - expected).abs() < 1e-6);
         // While every writer is paused, the pause comes first.
         let mut pacer = pacer;
-        pacer.observe(signal(20, 1, Some(7)), 0, now);
+        pacer.observe(WriteSignal { whole: true, ..signal(20, 20, Some(7)) }, 0, now);
         assert_eq!(pacer.expected_time_for(1, now), Duration::from_secs(7));
     }
 
@@ -1139,16 +1150,26 @@ mod tests {
     }
 
     #[test]
-    fn single_faults_pause_but_do_not_slow() {
+    fn single_faults_do_not_slow_and_pause_only_when_the_quota_may_be_empty() {
         let now = Instant::now();
         let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(pacer.wait_for(1, now), Duration::ZERO);
+        pacer.observe(signal(1, 0, None), 0, now);
+        // One write refused among accepted ones: only its retry waits.
         pacer.observe(signal(20, 1, Some(1)), pacer.episode(), now);
-        assert_eq!(pacer.wait_for(1, now), Duration::from_secs(1));
-        assert_eq!(pacer.slowdown(now + Duration::from_secs(1)), 1.0);
+        assert_eq!(pacer.wait_for(1, now), Duration::ZERO);
+        assert_eq!(pacer.slowdown(now), 1.0);
         // An envelope refused whole is one refusal: it pauses, it does not slow.
         let whole = WriteSignal { whole: true, ..signal(20, 20, Some(1)) };
         pacer.observe(whole, pacer.episode(), now);
+        assert_eq!(pacer.wait_for(1, now), Duration::from_secs(1));
         assert_eq!(pacer.slowdown(now + Duration::from_secs(1)), 1.0);
+        // So does the one write of a probe, refused.
+        let mut alone = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(alone.wait_for(1, now), Duration::ZERO);
+        alone.observe(signal(1, 1, Some(2)), 0, now);
+        assert_eq!(alone.wait_for(1, now), Duration::from_secs(2));
+        assert_eq!(alone.episode(), 0, "one refusal is not throttling");
         // 503s and resets give their place back; answers without a 429 change nothing.
         let later = now + Duration::from_secs(1);
         assert_eq!(pacer.wait_for(2_940, later), Duration::ZERO, "the window");
