@@ -29,7 +29,8 @@ const LATENCY: Duration = Duration::from_millis(20);
 const QUOTA: f64 = 3_000.0;
 const REFILL_PER_SECOND: f64 = QUOTA / 150.0;
 
-/// `users` users, each holding one value the files change.
+/// `users` users, each holding one value the files change (but about one in
+/// a million, whose redrawn value happened to equal the old one).
 fn scenario(users: usize) -> (DesiredState, LiveState) {
     let generated = generate(&Shape {
         users,
@@ -79,6 +80,8 @@ struct Run {
     writes: u64,
     throttled: u64,
     wall: Duration,
+    /// When the emulator had the first write (to half a second).
+    first_write: Duration,
     succeeded: bool,
 }
 
@@ -98,13 +101,42 @@ async fn apply(desired: &DesiredState, live: &LiveState, scale: f64, pace_writes
     let tenant = super::tenant_for(&emulator, options);
     // Planned against the tenant as generated, which the emulator holds.
     let changes = plan::build(desired, live, tenant.target()).changes;
-    assert_eq!(changes.len(), live.principals.len(), "one change per user");
+    // Every user's value differs (a random redraw may, about once in a
+    // million, draw the same value again: that user has no change).
+    assert!(changes.len() * 1000 >= live.principals.len() * 999, "one change per user: {}", changes.len());
     let started = Instant::now();
-    let report = tenant.apply(&changes).await;
+    // The writes the emulator had every half second: when the first came,
+    // and where a long apply's time goes.
+    let apply = tenant.apply(&changes);
+    tokio::pin!(apply);
+    let mut samples: Vec<(Duration, u64)> = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let report = loop {
+        tokio::select! {
+            report = &mut apply => break report,
+            _ = tick.tick() => samples.push((started.elapsed(), emulator.stats().writes)),
+        }
+    };
     let wall = started.elapsed();
+    let first_write = samples.iter().find(|(_, writes)| *writes > 0).map(|(at, _)| *at);
+    if samples.len() > 60 {
+        let every = samples.len() / 12;
+        let shown: Vec<String> = samples
+            .iter()
+            .step_by(every.max(1))
+            .map(|(at, writes)| format!("{:.0} s: {writes}", at.as_secs_f64()))
+            .collect();
+        eprintln!("pacing: writes received by the emulator at {}", shown.join(", "));
+    }
     let stats = emulator.stats();
     emulator.shutdown().await;
-    Run { writes: stats.writes, throttled: stats.throttled, wall, succeeded: report.succeeded() }
+    Run {
+        writes: stats.writes,
+        throttled: stats.throttled,
+        wall,
+        first_write: first_write.unwrap_or(wall),
+        succeeded: report.succeeded(),
+    }
 }
 
 fn pass(met: bool) -> &'static str {
@@ -154,15 +186,19 @@ pub async fn section_of(cases: &[String]) -> String {
         let run = apply(&desired, &live, scale, true).await;
         let floor = (run.writes as f64 - QUOTA * scale) / (REFILL_PER_SECOND * scale);
         let ratio = run.wall.as_secs_f64() / floor;
+        // The apply prepares its writes before the first is sent (seconds
+        // at a million changes): the pacer's part is from the first write.
+        let writing = run.wall.saturating_sub(run.first_write).as_secs_f64() / floor;
         let quota = if scale == 1.0 {
             "Graph's".to_owned()
         } else {
             format!("×{scale:.0} (`--throttle-scale {scale:.0}`)")
         };
         text.push_str(&format!(
-            "| {users} writes, past the first window | {quota} | {} | {:.1} | the floor: {floor:.1} s | {ratio:.3}× | {} | ≤ 1.05 × the floor | {} |\n",
+            "| {users} writes, past the first window | {quota} | {} | {:.1} (first write after {:.1}) | the floor: {floor:.1} s | {ratio:.3}× (from the first write: {writing:.3}×) | {} | ≤ 1.05 × the floor | {} |\n",
             run.writes,
             run.wall.as_secs_f64(),
+            run.first_write.as_secs_f64(),
             run.throttled,
             pass(ratio <= 1.05 && run.succeeded),
         ));
