@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
+use std::time::Instant;
 
 use anyhow::Context;
 
@@ -16,6 +17,7 @@ use crate::cli::arguments::ApplyArgs;
 use crate::cli::exit_status::ExitStatus;
 use crate::cli::output::{self, tell, tell_part};
 use crate::cli::plan::{colour, load_desired, runtime};
+use crate::cli::stop::StopWatch;
 use crate::cli::target::{args_for_saved_target, describe, is_same_target, open_tenant};
 use crate::cli::troubleshooting;
 use crate::model::DesiredState;
@@ -23,10 +25,13 @@ use crate::plan::{self, FORMAT_VERSION, Plan, READABLE_FORMAT_VERSIONS};
 use crate::render::json::document;
 use crate::render::json_types::{JsonChange, JsonPlan};
 use crate::render::{self, Format};
-use crate::tenant::{Outcome, ReadScope, Tenant};
+use crate::tenant::{ApplyReport, Outcome, ReadScope, Tenant};
 
 /// Runs `apply`.
 pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
+    // `--max-duration` counts from here: the reads and the prompt are part
+    // of the time a CI job has.
+    let started = Instant::now();
     let runtime = runtime()?;
     let (tenant, plan) = match &args.plan_file {
         Some(path) => {
@@ -87,37 +92,75 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
         }
     }
 
+    let watch = tenant.stop_handle().map(|stop| {
+        StopWatch::start(&runtime, stop, args.max_duration.map(|limit| (started + limit, limit)))
+    });
     let report = runtime.block_on(tenant.apply(&plan.changes));
+    let stopped = watch.as_ref().and_then(StopWatch::reason);
+    drop(watch);
+    print_report(&mut stdout, &plan, &report)?;
+    let done = report.count(|outcome| *outcome == Outcome::Done);
+    let failed = report.count(|outcome| matches!(outcome, Outcome::Failed(_)));
+    let cut_off = report.count(|outcome| *outcome == Outcome::CutOff);
+    let skipped = report.count(|outcome| *outcome == Outcome::NotAttempted);
+    writeln!(stdout)?;
+    if report.succeeded() && report.outcomes.len() == plan.changes.len() {
+        writeln!(stdout, "Apply complete: {done} changes done.")?;
+        return Ok(ExitStatus::Success);
+    }
+    if let Some(reason) = stopped
+        && failed == 0
+    {
+        writeln!(
+            stdout,
+            "Apply stopped before finishing ({reason}): {done} done, {cut_off} cut off in flight \
+             (their outcome is unknown), {skipped} not attempted."
+        )?;
+        let again = match &args.plan_file {
+            Some(path) => format!(
+                "apply the same saved plan again (`entra-csa apply {}`): what is done is not written \
+                 again, and the rest is",
+                path.display()
+            ),
+            None => "run the same apply again: it plans and applies what remains".to_owned(),
+        };
+        writeln!(stdout, "To finish, {again}.")?;
+        return Ok(ExitStatus::Stopped);
+    }
+    writeln!(
+        stdout,
+        "Apply failed: {done} done, {failed} failed, {}not attempted.",
+        if cut_off > 0 { format!("{cut_off} cut off in flight, {skipped} ") } else { format!("{skipped} ") }
+    )?;
+    // What the failures mean, once per kind (a 403 on every change is one entry).
+    let mut named = BTreeSet::new();
+    for outcome in &report.outcomes {
+        if let Outcome::Failed(message) = &outcome.result
+            && let Some(anchor) = troubleshooting::anchor_for(message)
+            && named.insert(anchor)
+        {
+            tell!("{}", troubleshooting::see(anchor));
+        }
+    }
+    Ok(ExitStatus::Failed)
+}
+
+/// One line per change: done, failed (why), cut off in flight, or skipped.
+fn print_report(stdout: &mut impl Write, plan: &Plan, report: &ApplyReport) -> std::io::Result<()> {
     writeln!(stdout)?;
     for (change, outcome) in plan.changes.iter().zip(&report.outcomes) {
         let what = format!("{:>3}. {} {}", change.seq, change.action, change.address);
         match &outcome.result {
             Outcome::Done => writeln!(stdout, "  done     {what}")?,
             Outcome::Failed(message) => writeln!(stdout, "  FAILED   {what}: {message}")?,
+            Outcome::CutOff => writeln!(
+                stdout,
+                "  cut off  {what} (sent, no answer before the stop: may or may not be done)"
+            )?,
             Outcome::NotAttempted => writeln!(stdout, "  skipped  {what} (not attempted)")?,
         }
     }
-    let done = report.count(|outcome| *outcome == Outcome::Done);
-    let failed = report.count(|outcome| matches!(outcome, Outcome::Failed(_)));
-    let skipped = report.count(|outcome| *outcome == Outcome::NotAttempted);
-    writeln!(stdout)?;
-    if report.succeeded() && report.outcomes.len() == plan.changes.len() {
-        writeln!(stdout, "Apply complete: {done} changes done.")?;
-        Ok(ExitStatus::Success)
-    } else {
-        writeln!(stdout, "Apply failed: {done} done, {failed} failed, {skipped} not attempted.")?;
-        // What the failures mean, once per kind (a 403 on every change is one entry).
-        let mut named = BTreeSet::new();
-        for outcome in &report.outcomes {
-            if let Outcome::Failed(message) = &outcome.result
-                && let Some(anchor) = troubleshooting::anchor_for(message)
-                && named.insert(anchor)
-            {
-                tell!("{}", troubleshooting::see(anchor));
-            }
-        }
-        Ok(ExitStatus::Failed)
-    }
+    Ok(())
 }
 
 /// Keeps other applies out from the read the plan is made from to the end of

@@ -148,8 +148,24 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
+    /// Stop sending writes this long after the command starts (e.g. `5h30m`,
+    /// `50m`), report what was done and what remains, and exit 3. Apply the
+    /// same saved plan again to finish it.
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_duration)]
+    pub max_duration: Option<std::time::Duration>,
+
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// `--max-duration`: a duration such as `5h30m`, `90m`, `45s`, above zero.
+fn parse_max_duration(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|error| format!("{error}; expected a duration such as `5h30m`, `50m` or `90s`"))?;
+    if duration.is_zero() {
+        return Err("a deadline of zero would stop before anything is sent; give a duration above 0".into());
+    }
+    Ok(duration)
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,9 @@ pub enum ExitStatus {
     Failed = 1,
     /// Changes or drift present (only with `--detailed-exitcode`).
     Changes = 2,
+    /// An apply stopped before finishing (`--max-duration`, SIGTERM, Ctrl-C):
+    /// run the same apply again.
+    Stopped = 3,
 }
 
 impl From<ExitStatus> for ExitCode {

@@ -57,7 +57,7 @@ fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
         ..defaults
     };
     let cloud = endpoint.cloud;
-    let mut tenant = GraphTenant::new(endpoint, tokens, options, args.tenant_id.clone())?.stop_on_ctrl_c();
+    let mut tenant = GraphTenant::new(endpoint, tokens, options, args.tenant_id.clone())?;
     if args.azure_role_assignments() {
         tenant = tenant.with_azure(arm_client(args, cloud, &sign_in, &env)?);
     }

@@ -127,6 +127,14 @@ pub trait Tenant: Send + Sync {
         Ok(())
     }
 
+    /// The flag that stops an apply in progress: once set, nothing new is
+    /// sent and the requests in flight get a short grace to finish. `None`
+    /// where an apply is one step that cannot stop half-way (a state file is
+    /// written whole or not at all).
+    fn stop_handle(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+        None
+    }
+
     /// Hands every user and service principal to `visit`, one at a time,
     /// with what of its values was not understood. By default the whole
     /// tenant is read first (a state file is one document anyway); Graph
@@ -170,8 +178,12 @@ pub struct ChangeOutcome {
 pub enum Outcome {
     Done,
     Failed(String),
-    /// Not tried, because an earlier change failed or the run was interrupted.
+    /// Not tried, because an earlier change failed or the run was stopped.
     NotAttempted,
+    /// Sent, but the apply stopped before Graph answered: it may or may not
+    /// be in the tenant (the next plan, or the same saved plan applied again,
+    /// finds out).
+    CutOff,
 }
 
 impl ApplyReport {
