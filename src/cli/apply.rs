@@ -238,10 +238,84 @@ fn check_saved_plan_now(
     let live = runtime
         .block_on(tenant.read(&ReadScope::for_desired(&desired)))
         .context("cannot read the tenant; nothing was applied")?;
-    let fresh = plan::build(&desired, &live, tenant.target());
-    Ok(check_saved_plan(saved, &fresh)
-        .map(|()| fresh)
-        .map_err(|problem| format!("the plan in {shown} {problem}")))
+    let judged = judge_saved_plan(saved, &desired, &live, tenant.target());
+    if let Ok((rest, done)) = &judged
+        && *done > 0
+    {
+        tell!(
+            "Resuming the saved plan: {done} of its {} changes are in the tenant already (an earlier \
+             apply of it stopped) and are not written again; {} remain.",
+            done + rest.changes.len(),
+            rest.changes.len()
+        );
+    }
+    Ok(judged.map(|(plan, _)| plan).map_err(|problem| format!("the plan in {shown} {problem}")))
+}
+
+/// What of `saved` to apply to the tenant `live`, and how many of its
+/// changes are in the tenant already: all of it when the tenant is as the
+/// plan found it; the rest when it differs by the plan's own changes only
+/// (an apply of it stopped part-way). The error completes the sentence
+/// "the plan in FILE ...". No I/O.
+pub fn judge_saved_plan(
+    saved: &JsonPlan,
+    desired: &DesiredState,
+    live: &crate::model::live::LiveState,
+    target: plan::Target,
+) -> Result<(Plan, usize), String> {
+    let fresh = plan::build(desired, live, target.clone());
+    let checked = check_saved_plan(saved, &fresh);
+    if checked.is_err()
+        && let Some(rest) = resume_saved_plan(saved, desired, live, target)
+    {
+        return rest;
+    }
+    checked.map(|()| (fresh, 0))
+}
+
+/// The rest of a saved plan an earlier apply carried out in part: `None`
+/// when none of it is in the tenant (the plan is then judged as any other);
+/// `Some(Err)` when some of it is but something else changed too (still
+/// stale); `Some(Ok)` with the changes still to do, when the tenant differs
+/// from the plan's snapshot by the plan's own changes only (ARCHITECTURE.md,
+/// "Finishing a saved plan").
+fn resume_saved_plan(
+    saved: &JsonPlan,
+    desired: &DesiredState,
+    live: &crate::model::live::LiveState,
+    target: plan::Target,
+) -> Option<Result<(Plan, usize), String>> {
+    let saved_changes = crate::render::json_read::plan_from_document(saved).ok()?.changes;
+    let resumption = match plan::resume::before_the_plan(live, &saved_changes) {
+        Ok(resumption) if resumption.done_count() > 0 => resumption,
+        Ok(_) => return None,
+        Err(foreign) => {
+            // Some of it done, and this changed by something else? Only
+            // worth saying when the plan was started at all.
+            let started = saved_changes.iter().any(|change| plan::resume::is_done(live, change));
+            return started.then(|| {
+                Err(format!(
+                    "is stale: an earlier apply of it carried out some of its changes, and something \
+                     else changed the tenant too: {foreign}.\nRun `entra-csa plan` again and review \
+                     the new plan."
+                ))
+            });
+        }
+    };
+    let at_snapshot = plan::build(desired, &resumption.snapshot, target);
+    if let Err(problem) = check_saved_plan(saved, &at_snapshot) {
+        return Some(Err(format!(
+            "is stale: {} of its {} changes are in the tenant already (an earlier apply of it \
+             stopped), and something else changed too: {}",
+            resumption.done_count(),
+            saved_changes.len(),
+            problem.trim_start_matches("is stale: ")
+        )));
+    }
+    let mut rest = at_snapshot;
+    let mut done = resumption.done.iter();
+    rest.changes.retain(|_| done.next().is_some_and(|done| !done));
+    Some(Ok((rest, resumption.done_count())))
 }
 
 /// A plan with nothing in it but its target, to render the target as JSON does.

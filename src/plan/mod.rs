@@ -19,6 +19,7 @@ pub mod impact;
 pub mod groups;
 pub mod order;
 pub mod references;
+pub mod resume;
 pub mod saved;
 
 use std::collections::BTreeMap;
