@@ -33,6 +33,7 @@ mod groups_state_file;
 mod hostile_input;
 mod json_contract;
 mod launch;
+mod long_applies;
 mod owned_elsewhere;
 mod plan_cli;
 mod plan_goldens;
