@@ -273,6 +273,7 @@ async fn progress_bars_draw_on_a_terminal_and_never_on_stdout() {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{screen}");
     assert!(screen.contains("applying ["), "no apply bar on the terminal: {screen:?}");
+    assert!(screen.contains(" left)"), "the apply bar shows no time left: {screen:?}");
     assert!(screen.contains("reading"), "no read progress on the terminal: {screen:?}");
     assert!(!stdout.contains("applying ["), "a bar reached stdout: {stdout}");
     assert!(!screen.contains(SENTINEL));

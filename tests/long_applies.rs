@@ -164,3 +164,53 @@ fn a_partly_applied_saved_plan_is_still_refused_when_something_else_changed_too(
     assert!(stderr.contains("is stale"), "{stderr}");
     assert!(writes_done(&emulator.requests()[before..]).is_empty(), "a stale plan wrote: {stdout}");
 }
+
+#[test]
+fn without_a_terminal_an_apply_prints_progress_lines_with_the_time_left() {
+    let folder = tempfile::tempdir().unwrap();
+    let (emulator, files) = new_tenant(folder.path(), 200, &["--latency-ms", "100"]);
+    // Every 30 s in a CI log; every 100 ms here.
+    let (code, stdout, stderr) = run(cli().env("ENTRA_CSA_PROGRESS_LINE_MS", "100").args([
+        "apply",
+        "-f",
+        &files,
+        "--graph-url",
+        &emulator.base,
+        "--auto-approve",
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|line| line.starts_with("applying: ")).collect();
+    assert!(!lines.is_empty(), "{stderr}");
+    for line in &lines {
+        let rest = line.strip_prefix("applying: ").unwrap();
+        let (done, rest) = rest.split_once(" of ").unwrap();
+        let (total, rest) = rest.split_once(" changes done, ").unwrap();
+        let (left, rest) = rest.split_once(" left, ").unwrap();
+        let done: u64 = done.parse().unwrap();
+        let total: u64 = total.parse().unwrap();
+        assert_eq!(left.parse::<u64>().unwrap(), total - done, "{line}");
+        assert!(rest.contains(" writes/s, about ") && rest.ends_with(" to go"), "{line}");
+    }
+}
+
+#[test]
+fn a_plan_past_one_window_of_the_write_quota_says_how_long_its_apply_takes() {
+    let folder = tempfile::tempdir().unwrap();
+    let (emulator, files) = new_tenant(folder.path(), 3_100, &[]);
+    let (code, stdout, stderr) = run(cli().args(["plan", "-f", &files, "--graph-url", &emulator.base]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // 3,100 users, 62 service principals, 2 sets, 8 definitions: 172 writes
+    // past the first window, at 20 per second.
+    assert!(
+        stdout.contains("Applying this plan takes about 9 s at Graph's write quota: 3,172 writes"),
+        "{stdout}"
+    );
+
+    let (emulator, files) = new_tenant(folder.path(), 500, &[]);
+    let (code, stdout, stderr) = run(cli().args(["plan", "-f", &files, "--graph-url", &emulator.base]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains("Applying this plan takes"),
+        "within one window it is latency, not quota: {stdout}"
+    );
+}

@@ -315,6 +315,10 @@ fn resume_saved_plan(
     let mut rest = at_snapshot;
     let mut done = resumption.done.iter();
     rest.changes.retain(|_| done.next().is_some_and(|done| !done));
+    // How long the apply takes is now how long the rest takes.
+    rest.notes.retain(|note| !note.message.starts_with(plan::apply_time::NOTE_PREFIX));
+    rest.notes.extend(plan::apply_time::note(&rest.changes, &rest.target));
+    rest.notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
     Some(Ok((rest, resumption.done_count())))
 }
 

@@ -25,7 +25,7 @@ use crate::tenant::{ApplyReport, ChangeOutcome, Outcome};
 
 use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
 use super::client::{GraphClient, GraphError, item_error, segment};
-use super::progress::Progress;
+use super::progress::ApplyProgress;
 use super::wire::{AssignmentEdit, assignment_patch_body};
 
 /// One request of the apply and the changes it carries out.
@@ -303,7 +303,8 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
         results[0] = Outcome::Failed(missing);
         return report(results);
     }
-    let progress = Progress::bar(changes.len() as u64, "applying");
+    let total_writes: usize = steps.iter().map(Vec::len).sum();
+    let progress = ApplyProgress::new(changes.len() as u64, total_writes as u64);
     let mut created_definitions: HashSet<String> = HashSet::new();
     for (step, writes) in steps.into_iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
@@ -396,7 +397,7 @@ async fn run_step(
     writes: &Arc<Vec<Write>>,
     first_alone: bool,
     created_definitions: &HashSet<String>,
-    progress: &Progress,
+    progress: &ApplyProgress,
     interrupted: &AtomicBool,
 ) -> (Vec<WriteResult>, Vec<usize>) {
     let chunks = chunked(writes.len(), client.options.batch_size.clamp(1, MAX_BATCH_REQUESTS), first_alone);
@@ -421,7 +422,9 @@ async fn run_step(
                 running.spawn(run_batch(Arc::clone(client), Arc::clone(writes), chunk.clone(), replicating));
             in_flight.insert(task.id(), chunk);
         }
-        let (id, batch_outcomes) = match next_joined(&mut running, interrupted, &mut grace_ends).await {
+        let (id, batch_outcomes) = match next_joined(&mut running, interrupted, &mut grace_ends, progress)
+            .await
+        {
             Joined::Nothing => break,
             Joined::GraceOver => {
                 running.abort_all();
@@ -441,7 +444,7 @@ async fn run_step(
                 continue;
             }
             stop |= outcome.is_err();
-            progress.inc_by(writes[position].changes.len() as u64);
+            progress.write_done(writes[position].changes.len() as u64);
             outcomes.push((position, outcome));
         }
     }
@@ -460,13 +463,15 @@ enum Joined {
 
 /// The next batch of `running` to end, watching `stop`: once it is set,
 /// the batches in flight have until `STOP_GRACE` later (kept in
-/// `grace_ends`) to end.
+/// `grace_ends`) to end. Meanwhile the progress line stays on time.
 async fn next_joined(
     running: &mut JoinSet<Vec<WriteResult>>,
     stop: &AtomicBool,
     grace_ends: &mut Option<tokio::time::Instant>,
+    progress: &ApplyProgress,
 ) -> Joined {
     loop {
+        progress.tick();
         if grace_ends.is_none() && stop.load(Ordering::SeqCst) {
             *grace_ends = Some(tokio::time::Instant::now() + STOP_GRACE);
         }

@@ -11,6 +11,7 @@
 
 pub mod acknowledge;
 pub mod action;
+pub mod apply_time;
 pub mod address;
 pub mod diff;
 pub mod effect;
@@ -233,6 +234,7 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         let named = references::named(&changes, live, &desired.acknowledged_references);
         notes.extend(impact_notes);
         notes.extend(live.read_notes.iter().map(|message| Note { address: None, message: message.clone() }));
+        notes.extend(apply_time::note(&changes, &target));
         notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
         let fingerprint = fingerprint.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Plan {
