@@ -341,6 +341,17 @@ pub struct TargetArgs {
     /// an outage with it; the rule stays the same). Hidden: not for users.
     #[arg(long, hide = true, env = "ENTRA_CSA_RETRY_SCALE", default_value_t = 1.0, value_name = "FACTOR")]
     pub retry_scale: f64,
+
+    /// Multiplies the write quota the pacer aims under, to match an emulator
+    /// run with `--throttle-scale` (benchmarks). Hidden: not for users.
+    #[arg(
+        long,
+        hide = true,
+        env = "ENTRA_CSA_WRITE_QUOTA_SCALE",
+        default_value_t = 1.0,
+        value_name = "FACTOR"
+    )]
+    pub write_quota_scale: f64,
 }
 
 impl TargetArgs {
