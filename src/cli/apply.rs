@@ -264,21 +264,26 @@ pub fn judge_saved_plan(
     target: plan::Target,
 ) -> Result<(Plan, usize), String> {
     let fresh = plan::build(desired, live, target.clone());
-    let checked = check_saved_plan(saved, &fresh);
-    if checked.is_err()
-        && let Some(rest) = resume_saved_plan(saved, desired, live, target)
-    {
-        return rest;
+    let Err(problem) = check_saved_plan(saved, &fresh) else {
+        return Ok((fresh, 0));
+    };
+    match resume_saved_plan(saved, desired, live, target) {
+        None => Err(problem),
+        Some(Ok(rest)) => Ok(rest),
+        // Said before the advice to plan again, which ends the message.
+        Some(Err(why)) => Err(match problem.rfind("\nRun `entra-csa plan` again") {
+            Some(at) => format!("{}\n{why}{}", &problem[..at], &problem[at..]),
+            None => format!("{problem}\n{why}"),
+        }),
     }
-    checked.map(|()| (fresh, 0))
 }
 
 /// The rest of a saved plan an earlier apply carried out in part: `None`
 /// when none of it is in the tenant (the plan is then judged as any other);
-/// `Some(Err)` when some of it is but something else changed too (still
-/// stale); `Some(Ok)` with the changes still to do, when the tenant differs
-/// from the plan's snapshot by the plan's own changes only (ARCHITECTURE.md,
-/// "Finishing a saved plan").
+/// `Some(Err(why))` when some of it is but the tenant changed otherwise too
+/// (still stale); `Some(Ok)` with the changes still to do, when the tenant
+/// differs from the plan's snapshot by the plan's own changes only
+/// (ARCHITECTURE.md, "Finishing a saved plan").
 fn resume_saved_plan(
     saved: &JsonPlan,
     desired: &DesiredState,
@@ -286,31 +291,24 @@ fn resume_saved_plan(
     target: plan::Target,
 ) -> Option<Result<(Plan, usize), String>> {
     let saved_changes = crate::render::json_read::plan_from_document(saved).ok()?.changes;
+    let done = plan::resume::done_count(live, &saved_changes);
+    let not_only_its_own = |detail: String| {
+        Err(format!(
+            "{done} of its {} changes are in the tenant already, as an apply of it that stopped leaves \
+             them, but the tenant changed otherwise too ({detail}), so the rest cannot be applied.",
+            saved_changes.len()
+        ))
+    };
     let resumption = match plan::resume::before_the_plan(live, &saved_changes) {
         Ok(resumption) if resumption.done_count() > 0 => resumption,
         Ok(_) => return None,
-        Err(foreign) => {
-            // Some of it done, and this changed by something else? Only
-            // worth saying when the plan was started at all.
-            let started = saved_changes.iter().any(|change| plan::resume::is_done(live, change));
-            return started.then(|| {
-                Err(format!(
-                    "is stale: an earlier apply of it carried out some of its changes, and something \
-                     else changed the tenant too: {foreign}.\nRun `entra-csa plan` again and review \
-                     the new plan."
-                ))
-            });
-        }
+        Err(foreign) => return (done > 0).then(|| not_only_its_own(foreign.to_string())),
     };
     let at_snapshot = plan::build(desired, &resumption.snapshot, target);
-    if let Err(problem) = check_saved_plan(saved, &at_snapshot) {
-        return Some(Err(format!(
-            "is stale: {} of its {} changes are in the tenant already (an earlier apply of it \
-             stopped), and something else changed too: {}",
-            resumption.done_count(),
-            saved_changes.len(),
-            problem.trim_start_matches("is stale: ")
-        )));
+    if check_saved_plan(saved, &at_snapshot).is_err() {
+        return Some(not_only_its_own(
+            "with its changes taken back, the tenant is still not the one the plan was made from".to_owned(),
+        ));
     }
     let mut rest = at_snapshot;
     let mut done = resumption.done.iter();

@@ -9,7 +9,7 @@
 //! own work and the rest may be applied; any other difference is still a
 //! stale plan. Pure: no I/O.
 
-use crate::model::live::{LivePrincipal, LiveState};
+use crate::model::live::{LivePrincipal, LiveState, PrincipalId};
 use crate::model::{AttributeValue, Status, definition_id};
 
 use super::effect::definition_from_snapshot;
@@ -51,14 +51,16 @@ enum Progress {
 /// The changes are judged and undone last to first, so a change sees its
 /// object as the changes before it left it.
 pub fn before_the_plan(live: &LiveState, changes: &[Change]) -> Result<Resumption, ForeignChange> {
+    let principals = principals_of(live, changes);
     let mut snapshot = live.clone();
     let mut done = vec![false; changes.len()];
     for (index, change) in changes.iter().enumerate().rev() {
         let foreign = || ForeignChange { seq: change.seq, address: change.address.to_string() };
-        match progress(&snapshot, change).ok_or_else(foreign)? {
+        let principal = principals[index].as_ref();
+        match progress(&snapshot, change, principal).ok_or_else(foreign)? {
             Progress::ToDo => {}
             Progress::Done => {
-                undo(&mut snapshot, change).ok_or_else(foreign)?;
+                undo(&mut snapshot, change, principal).ok_or_else(foreign)?;
                 done[index] = true;
             }
         }
@@ -66,9 +68,29 @@ pub fn before_the_plan(live: &LiveState, changes: &[Change]) -> Result<Resumptio
     Ok(Resumption { snapshot, done })
 }
 
-/// Whether the tenant holds what `change` leaves.
-pub fn is_done(live: &LiveState, change: &Change) -> bool {
-    progress(live, change) == Some(Progress::Done)
+/// How many of `changes` the tenant `live` holds as each leaves it, each
+/// judged on its own (the tenant may have changed otherwise too).
+pub fn done_count(live: &LiveState, changes: &[Change]) -> usize {
+    let principals = principals_of(live, changes);
+    changes
+        .iter()
+        .zip(&principals)
+        .filter(|(change, principal)| progress(live, change, principal.as_ref()) == Some(Progress::Done))
+        .count()
+}
+
+/// The principal each assignment change is on, found by the key the
+/// change names (a saved plan's own object ids are not trusted), with one
+/// index for them all.
+fn principals_of(live: &LiveState, changes: &[Change]) -> Vec<Option<PrincipalId>> {
+    let index = live.principal_index();
+    changes
+        .iter()
+        .map(|change| match &change.address {
+            Address::Assignment { principal, .. } => index.find(principal).map(LivePrincipal::id),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Done when the tenant holds what the change leaves (also when that is
@@ -113,12 +135,7 @@ fn statuses(action: Action) -> (Status, Status) {
     }
 }
 
-fn principal<'a>(live: &'a LiveState, change: &Change) -> Option<&'a LivePrincipal> {
-    let Address::Assignment { principal, .. } = &change.address else { return None };
-    live.principal_index().find(principal)
-}
-
-fn progress(live: &LiveState, change: &Change) -> Option<Progress> {
+fn progress(live: &LiveState, change: &Change, principal: Option<&PrincipalId>) -> Option<Progress> {
     let (before, after) = (change.before.as_ref(), change.after.as_ref());
     match (&change.address, change.action) {
         (Address::AttributeSet { set }, Action::Create | Action::Update) => {
@@ -170,7 +187,7 @@ fn progress(live: &LiveState, change: &Change) -> Option<Progress> {
             }
         }
         (Address::Assignment { set, attribute, .. }, Action::Assign | Action::Update | Action::Unassign) => {
-            let now = principal(live, change)?.value(set, attribute).cloned();
+            let now = live.principals.get(principal?)?.value(set, attribute).cloned();
             judge(now, value_facet(before)?, value_facet(after)?)
         }
         _ => None,
@@ -178,7 +195,7 @@ fn progress(live: &LiveState, change: &Change) -> Option<Progress> {
 }
 
 /// Puts back what `change` found. `None` when the object is not there.
-fn undo(live: &mut LiveState, change: &Change) -> Option<()> {
+fn undo(live: &mut LiveState, change: &Change, principal: Option<&PrincipalId>) -> Option<()> {
     match (&change.address, change.action) {
         (Address::AttributeSet { set }, Action::Create) => {
             live.attribute_sets.remove(set)?;
@@ -214,8 +231,7 @@ fn undo(live: &mut LiveState, change: &Change) -> Option<()> {
             }
         }
         (Address::Assignment { set, attribute, .. }, _) => {
-            let id = principal(live, change)?.id();
-            let found = live.principals.get_mut(&id)?;
+            let found = live.principals.get_mut(principal?)?;
             let before = value_facet(change.before.as_ref())?;
             set_value(found, set, attribute, before);
         }
