@@ -163,7 +163,7 @@ fn a_partly_applied_saved_plan_is_still_refused_when_something_else_changed_too(
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stderr.contains("is stale"), "{stderr}");
     assert!(
-        stderr.contains("changes are in the tenant already, as an apply of it that stopped leaves them, but the tenant changed otherwise too"),
+        stderr.contains("changes are in the tenant already, as when an apply of it stopped part-way, but the tenant changed otherwise too: "),
         "{stderr}"
     );
     assert!(writes_done(&emulator.requests()[before..]).is_empty(), "a stale plan wrote: {stdout}");

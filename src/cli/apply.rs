@@ -294,8 +294,8 @@ fn resume_saved_plan(
     let done = plan::resume::done_count(live, &saved_changes);
     let not_only_its_own = |detail: String| {
         Err(format!(
-            "{done} of its {} changes are in the tenant already, as an apply of it that stopped leaves \
-             them, but the tenant changed otherwise too ({detail}), so the rest cannot be applied.",
+            "{done} of its {} changes are in the tenant already, as when an apply of it stopped \
+             part-way, but the tenant changed otherwise too: {detail}.",
             saved_changes.len()
         ))
     };
