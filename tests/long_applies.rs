@@ -218,3 +218,18 @@ fn a_plan_past_one_window_of_the_write_quota_says_how_long_its_apply_takes() {
         "within one window it is latency, not quota: {stdout}"
     );
 }
+
+#[test]
+fn a_deadline_that_is_not_a_duration_is_a_usage_error() {
+    for (given, expected) in [
+        ("banana", "expected a duration such as `5h30m`"),
+        ("0s", "a deadline of zero would stop before anything is sent"),
+        ("5 hours 30", "expected a duration such as `5h30m`"),
+    ] {
+        let (code, stdout, stderr) =
+            run(cli().args(["apply", "-f", "nowhere.yaml", "--auto-approve", "--max-duration", given]));
+        assert_eq!(code, 1, "{given}: {stdout}\n{stderr}");
+        assert!(stderr.contains(expected), "{given}: {stderr}");
+        assert!(stderr.contains("--max-duration"), "{given}: {stderr}");
+    }
+}

@@ -75,6 +75,10 @@ impl StopWatch {
         };
         tasks.push(signals);
         if let Some((at, limit)) = deadline {
+            // Already past (the reads took it all): stopped before the first write.
+            if at <= Instant::now() {
+                stop_for(StopReason::Deadline(limit), &stop, &reason);
+            }
             let (stop, reason) = (Arc::clone(&stop), Arc::clone(&reason));
             tasks.push(runtime.spawn(async move {
                 tokio::time::sleep_until(at.into()).await;
