@@ -131,7 +131,7 @@ async fn an_interrupted_apply_stops_cleanly_and_the_next_run_finishes_it() {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     );
-    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(output.status.code(), Some(3), "stopped before finishing\n{stdout}\n{stderr}");
     assert!(stderr.contains("Interrupted"), "{stderr}");
     assert!(stdout.contains("(not attempted)"), "{stdout}");
     assert!(stdout.contains("  done "), "{stdout}");

@@ -241,6 +241,13 @@ fn check_saved_plan_now(
     let judged = judge_saved_plan(saved, &desired, &live, tenant.target());
     if let Ok((rest, done)) = &judged
         && *done > 0
+        && rest.changes.is_empty()
+    {
+        tell!(
+            "The saved plan is applied already: all {done} of its changes are in the tenant; nothing to do."
+        );
+    } else if let Ok((rest, done)) = &judged
+        && *done > 0
     {
         tell!(
             "Resuming the saved plan: {done} of its {} changes are in the tenant already (an earlier \
