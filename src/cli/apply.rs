@@ -4,7 +4,10 @@
 //! plan differently now), and otherwise exactly its changes are executed: the
 //! plan is computed again from its saved desired state and must equal it.
 //! Apply asks on a terminal, needs `--auto-approve` without one, refuses a
-//! plan with conflicts, and exits 1 when any change failed.
+//! plan with conflicts, and exits 1 when any change failed, 3 when it was
+//! stopped before finishing (`--max-duration`, SIGTERM, Ctrl-C; `cli/stop.rs`).
+//! A saved plan that an apply carried out in part is finished by applying
+//! it again (`plan::resume`): what is done is not written again.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
