@@ -14,6 +14,7 @@ pub mod action;
 pub mod address;
 pub mod diff;
 pub mod effect;
+pub mod explain;
 pub mod fingerprint;
 pub mod impact;
 pub mod groups;
