@@ -48,8 +48,16 @@ pub const SHOWN_PER_FINDING: usize = 3;
 /// Who initiated an audited activity (`initiatedBy`: a user or an app).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Actor {
-    User { user_principal_name: Option<String>, id: Option<String>, display_name: Option<String> },
-    App { display_name: Option<String>, app_id: Option<String>, service_principal_id: Option<String> },
+    User {
+        user_principal_name: Option<String>,
+        id: Option<String>,
+        display_name: Option<String>,
+    },
+    App {
+        display_name: Option<String>,
+        app_id: Option<String>,
+        service_principal_id: Option<String>,
+    },
     /// Neither `user` nor `app` was given.
     Unknown,
 }
@@ -188,7 +196,9 @@ pub fn explain(drift: &[Drift], entries: &[AuditEntry], live: &LiveState, since:
         .filter(|entry| entry.result.as_deref().is_none_or(|result| result.eq_ignore_ascii_case("success")))
         .collect();
     // Newest first; the id breaks ties so the order never depends on the input's.
-    succeeded.sort_by_cached_key(|entry| (Reverse(instant(&entry.at)), Reverse(entry.at.clone()), entry.id.clone()));
+    succeeded.sort_by_cached_key(|entry| {
+        (Reverse(instant(&entry.at)), Reverse(entry.at.clone()), entry.id.clone())
+    });
     let known_attributes: Vec<String> = live.definitions.keys().map(|id| id.to_ascii_lowercase()).collect();
     let mut by_address = BTreeMap::new();
     for finding in drift {
@@ -249,7 +259,12 @@ impl Subject {
             }
             Address::Assignment { principal, set, attribute } => {
                 let (object_ids, user_principal_name) = principal_ids(principal, live);
-                Subject::Value { object_ids, user_principal_name, set: set.clone(), attribute: attribute.clone() }
+                Subject::Value {
+                    object_ids,
+                    user_principal_name,
+                    set: set.clone(),
+                    attribute: attribute.clone(),
+                }
             }
             Address::GroupAssignment { .. } => Subject::Nothing,
         }
@@ -277,10 +292,15 @@ impl Subject {
             }
             Subject::Value { object_ids, user_principal_name, set, attribute } => {
                 let target = entry.targets.iter().find(|target| {
-                    target.id.as_ref().is_some_and(|id| object_ids.iter().any(|held| held.eq_ignore_ascii_case(id)))
-                        || target.user_principal_name.as_ref().zip(user_principal_name.as_ref()).is_some_and(
-                            |(named, held)| named.eq_ignore_ascii_case(held),
-                        )
+                    target
+                        .id
+                        .as_ref()
+                        .is_some_and(|id| object_ids.iter().any(|held| held.eq_ignore_ascii_case(id)))
+                        || target
+                            .user_principal_name
+                            .as_ref()
+                            .zip(user_principal_name.as_ref())
+                            .is_some_and(|(named, held)| named.eq_ignore_ascii_case(held))
                 })?;
                 let this = [format!("{set}.{attribute}"), definition_id(set, attribute)];
                 let named: Vec<&ModifiedProperty> = target
@@ -326,7 +346,10 @@ fn principal_ids(key: &PrincipalKey, live: &LiveState) -> (Vec<String>, Option<S
         let same = match (key, principal.kind) {
             (PrincipalKey::User(_), PrincipalKind::User) => {
                 principal.object_id.eq_ignore_ascii_case(bare)
-                    || principal.user_principal_name.as_deref().is_some_and(|upn| upn.eq_ignore_ascii_case(wanted))
+                    || principal
+                        .user_principal_name
+                        .as_deref()
+                        .is_some_and(|upn| upn.eq_ignore_ascii_case(wanted))
             }
             (PrincipalKey::ServicePrincipal(_), PrincipalKind::ServicePrincipal) => {
                 principal.object_id.eq_ignore_ascii_case(bare)
@@ -419,7 +442,13 @@ mod tests {
             // Another attribute of the same principal: not this finding's.
             value_entry("3", "2026-12-04T08:00:00Z", bob(), ALICE, "Engineering.Level"),
             // Another principal.
-            value_entry("4", "2026-12-05T08:00:00Z", bob(), "bbbbbbbb-0000-0000-0000-000000000002", "Engineering.Project"),
+            value_entry(
+                "4",
+                "2026-12-05T08:00:00Z",
+                bob(),
+                "bbbbbbbb-0000-0000-0000-000000000002",
+                "Engineering.Project",
+            ),
         ];
         let drift = [drift_on("Project")];
         let explained = explain(&drift, &entries, &live(), "2026-11-30T00:00:00Z");
@@ -470,14 +499,25 @@ mod tests {
             targets: vec![AuditTarget {
                 display_name: Some("engineering_project".into()),
                 modified: vec![
-                    ModifiedProperty { name: "Status".into(), old_value: Some("\"Available\"".into()), new_value: Some("\"Deprecated\"".into()) },
-                    ModifiedProperty { name: "Included Updated Properties".into(), old_value: None, new_value: Some("\"Status\"".into()) },
+                    ModifiedProperty {
+                        name: "Status".into(),
+                        old_value: Some("\"Available\"".into()),
+                        new_value: Some("\"Deprecated\"".into()),
+                    },
+                    ModifiedProperty {
+                        name: "Included Updated Properties".into(),
+                        old_value: None,
+                        new_value: Some("\"Status\"".into()),
+                    },
                 ],
                 ..AuditTarget::default()
             }],
         };
         let drift = [
-            Drift { address: Address::Definition { set: "Engineering".into(), attribute: "Project".into() }, message: String::new() },
+            Drift {
+                address: Address::Definition { set: "Engineering".into(), attribute: "Project".into() },
+                message: String::new(),
+            },
             Drift { address: Address::AttributeSet { set: "Engineering".into() }, message: String::new() },
         ];
         let explained = explain(&drift, &[entry], &live(), "2026-11-30T00:00:00Z");

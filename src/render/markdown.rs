@@ -17,6 +17,7 @@ use std::io::{self, Write};
 
 use similar::ChangeTag;
 
+use crate::plan::explain::{Actor, Explained, ExplainedFinding};
 use crate::plan::{Action, Change, Drift, Kind, Mode, Plan, Snapshot};
 use crate::readers::Effect;
 
@@ -38,8 +39,19 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(render_to_string(plan, MAX_COMMENT_CHARS).as_bytes())
 }
 
+/// Writes the Markdown plan, each drift finding with what the audit log
+/// says about it (`plan --explain`): the body of a nightly drift issue.
+pub fn render_explained(plan: &Plan, explained: &Explained, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(render_explained_to_string(plan, explained, MAX_COMMENT_CHARS).as_bytes())
+}
+
 /// The Markdown plan, at most about `budget` characters long.
 pub fn render_to_string(plan: &Plan, budget: usize) -> String {
+    render_explained_to_string(plan, &Explained::default(), budget)
+}
+
+/// `render_to_string` with the drift findings' explanations.
+pub fn render_explained_to_string(plan: &Plan, explained: &Explained, budget: usize) -> String {
     let summary = plan.summary();
     let mut head = String::new();
     match plan.mode {
@@ -116,7 +128,7 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
     }
 
     let mut tail = String::new();
-    let findings = |tail: &mut String, heading: String, list: &[Drift], open: bool| {
+    let findings = |tail: &mut String, heading: String, list: &[Drift], open: bool, explained: &Explained| {
         let open = if open { " open" } else { "" };
         let _ = writeln!(tail, "<details{open}><summary>{}</summary>\n", html_text(&heading));
         for drift in list {
@@ -127,15 +139,18 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
                 code(&drift.address.to_string()),
                 cell(&drift.message)
             );
+            if let Some(finding) = explained.finding(&drift.address) {
+                explanation_items(tail, finding);
+            }
         }
         let _ = writeln!(tail, "\n</details>\n");
     };
     if !plan.drift.is_empty() {
         // A drift check exists to show its findings: they are open there.
-        findings(&mut tail, drift_heading(plan), &plan.drift, plan.mode == Mode::Drift);
+        findings(&mut tail, drift_heading(plan), &plan.drift, plan.mode == Mode::Drift, explained);
     }
     if !plan.acknowledged.is_empty() {
-        findings(&mut tail, acknowledged_heading(plan), &plan.acknowledged, false);
+        findings(&mut tail, acknowledged_heading(plan), &plan.acknowledged, false, &Explained::default());
     }
     if !plan.notes.is_empty() {
         let _ = writeln!(tail, "<details><summary>Notes ({})</summary>\n", plan.notes.len());
@@ -194,6 +209,59 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
     }
 
     head + &body + &tail
+}
+
+/// A drift finding's explanation from the audit log, as sub-items: who
+/// (escaped: names come from the tenant), when, the activity, the values.
+fn explanation_items(out: &mut String, finding: ExplainedFinding<'_>) {
+    match finding {
+        ExplainedFinding::NothingSince(since) => {
+            let _ = writeln!(out, "  - no change to it in the audit log since {}", code(since));
+        }
+        ExplainedFinding::Found(found) => {
+            for entry in &found.entries {
+                let who = match &entry.actor {
+                    Actor::User { user_principal_name: Some(upn), .. } => format!("user {}", code(upn)),
+                    Actor::App { display_name, app_id, .. } => {
+                        let name = display_name.as_deref().map(cell).unwrap_or_else(|| "an app".to_owned());
+                        match app_id {
+                            Some(app_id) => format!("app {name} (appId {})", code(app_id)),
+                            None => format!("app {name}"),
+                        }
+                    }
+                    other => cell(&other.words()),
+                };
+                let changes: Vec<String> = entry
+                    .changes
+                    .iter()
+                    .map(|change| {
+                        let side =
+                            |value: &Option<String>| value.as_deref().map_or_else(|| "—".to_owned(), code);
+                        format!(
+                            "{}: {} → {}",
+                            code(&change.name),
+                            side(&change.old_value),
+                            side(&change.new_value)
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  - **{}** by {who} ({}){}",
+                    cell(&entry.at),
+                    cell(&entry.activity),
+                    if changes.is_empty() {
+                        ": the entry does not name the attribute's values".to_owned()
+                    } else {
+                        format!(": {}", changes.join("; "))
+                    }
+                );
+            }
+            if found.older > 0 {
+                let _ = writeln!(out, "  - and {} earlier change(s) in the audit log", found.older);
+            }
+        }
+    }
 }
 
 /// Up to this many impact lines are shown; the JSON plan has them all.
