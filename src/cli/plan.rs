@@ -112,16 +112,11 @@ async fn explain_drift(
     if plan.drift.is_empty() {
         return Explained::default();
     }
-    let now = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    let window_start = now - since;
-    let format = |at: time::OffsetDateTime| {
-        at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-    };
-    let (from, until) = (format(window_start), format(now));
+    let now = time::OffsetDateTime::now_utc();
+    let window_start = (now - since).replace_nanosecond(0).unwrap_or(now - since);
+    let from = window_start.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let note = |message: String| plan::Note { address: None, message: format!("plan --explain: {message}") };
-    match tenant.audit_log(&from, &until).await {
+    match tenant.audit_log(&from).await {
         Err(reason) => {
             plan.notes.push(note(reason));
             Explained::default()

@@ -5,9 +5,8 @@
 //! <https://learn.microsoft.com/graph/api/auditlogroot-list-customsecurityattributeaudits?view=graph-rest-beta>),
 //! turned into `plan::explain::AuditEntry`s for the pure join.
 //!
-//! Cost: the window is filtered on the server (`activityDateTime ge … and
-//! activityDateTime le …`; the resource page documents `eq`, `ge` and `le`
-//! for it) and read in pages of `$top=100`, the documented default and
+//! Cost: the window is filtered on the server (`activityDateTime ge …`; the
+//! resource page documents `eq`, `ge` and `le` for it) and read in pages of `$top=100`, the documented default and
 //! maximum. So a read costs ceil(E / 100) requests, E the entries in the
 //! window: it grows with the changes made, never with the tenant's size,
 //! and is made once whatever the number of findings, which are joined
@@ -42,10 +41,11 @@ pub const PAGE_SIZE: usize = 100;
 /// Pages read at most (5,000 entries).
 pub const MAX_PAGES: usize = 50;
 
-/// The entries of the log from `since` to `until` (RFC 3339, UTC), or why
-/// they could not be read.
-pub async fn read(client: &GraphClient, since: &str, until: &str) -> Result<AuditLog, String> {
-    match read_pages(client, since, until).await {
+/// The entries of the log from `since` on (RFC 3339, UTC), or why they
+/// could not be read. There is no upper bound: Graph's clock, not this
+/// machine's, says what "now" is.
+pub async fn read(client: &GraphClient, since: &str) -> Result<AuditLog, String> {
+    match read_pages(client, since).await {
         Ok(log) => Ok(log),
         Err(error) if error.status() == Some(403) => Err(format!(
             "Microsoft Graph refused to read the custom security attribute audit log (403): the sign-in lacks \
@@ -59,10 +59,10 @@ pub async fn read(client: &GraphClient, since: &str, until: &str) -> Result<Audi
     }
 }
 
-async fn read_pages(client: &GraphClient, since: &str, until: &str) -> Result<AuditLog, GraphError> {
+async fn read_pages(client: &GraphClient, since: &str) -> Result<AuditLog, GraphError> {
     let mut url = client.beta_url(AUDIT_LOG);
     url.query_pairs_mut()
-        .append_pair("$filter", &format!("activityDateTime ge {since} and activityDateTime le {until}"))
+        .append_pair("$filter", &format!("activityDateTime ge {since}"))
         .append_pair("$top", &PAGE_SIZE.to_string());
     let mut log = AuditLog::default();
     let mut next = Some(url);
@@ -70,7 +70,7 @@ async fn read_pages(client: &GraphClient, since: &str, until: &str) -> Result<Au
     while let Some(url) = next.take() {
         if pages == MAX_PAGES {
             log.incomplete = Some(format!(
-                "the audit log holds more than {} entries between {since} and {until}; only the first {} were \
+                "the audit log holds more than {} entries since {since}; only the first {} were \
                  read, so some findings may lack their latest changes (narrow the window with --since)",
                 MAX_PAGES * PAGE_SIZE,
                 MAX_PAGES * PAGE_SIZE

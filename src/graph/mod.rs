@@ -138,8 +138,8 @@ impl Tenant for GraphTenant {
         stream::each_principal(&self.client, visit).await
     }
 
-    async fn audit_log(&self, since: &str, until: &str) -> Result<crate::plan::explain::AuditLog, String> {
-        audit::read(&self.client, since, until).await
+    async fn audit_log(&self, since: &str) -> Result<crate::plan::explain::AuditLog, String> {
+        audit::read(&self.client, since).await
     }
 
     async fn apply(&self, changes: &[Change]) -> ApplyReport {

@@ -128,9 +128,9 @@ pub trait Tenant: Send + Sync {
     }
 
     /// The entries of the custom security attribute audit log from `since`
-    /// to `until` (RFC 3339, UTC), for `plan --explain`; `Err` says why
-    /// there are none to read. Only Graph keeps such a log.
-    async fn audit_log(&self, _since: &str, _until: &str) -> Result<crate::plan::explain::AuditLog, String> {
+    /// on (RFC 3339, UTC), for `plan --explain`; `Err` says why there are
+    /// none to read. Only Graph keeps such a log.
+    async fn audit_log(&self, _since: &str) -> Result<crate::plan::explain::AuditLog, String> {
         Err("a state file keeps no audit log, so the drift findings are unexplained".to_owned())
     }
 
