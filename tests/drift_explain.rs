@@ -117,6 +117,8 @@ async fn a_change_by_another_user_names_them_and_when_in_text_markdown_and_json(
     assert_eq!(entry["initiatedBy"]["userPrincipalName"], "mallory@contoso.com");
     assert!(entry["activityDateTime"].as_str().unwrap().starts_with(&today), "{entry}");
     assert_eq!(entry["changes"][0]["newValue"], r#"["Alpine"]"#);
+    // The explanation is an optional addition within format version 2.
+    crate::json_contract::check(&json, "plan --drift --explain", &crate::json_contract::schema());
     // Two entries on it: Mallory's, then the tool's own apply.
     assert_eq!(drift["explanation"]["entries"].as_array().unwrap().len(), 2);
     assert_eq!(drift["explanation"]["entries"][1]["initiatedBy"]["displayName"], "entra-csa emulator client");
