@@ -317,3 +317,79 @@ async fn a_beta_that_refuses_everything_or_a_state_file_is_a_note_too() {
     let notes = plan["notes"].to_string();
     assert!(notes.contains("plan --explain: a state file keeps no audit log"), "{notes}");
 }
+
+/// A plain plan (no `--drift`) that reports drift explains it too: an
+/// attribute someone added in the portal is named with who added it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_plan_explains_an_attribute_added_behind_the_files_back() {
+    let emulator = applied().await;
+    let status = emulator
+        .write_as(
+            Some(mallory()),
+            "POST",
+            "/v1.0/directory/customSecurityAttributeDefinitions",
+            json!({
+                "attributeSet": "Engineering", "name": "Shadow", "description": "made in the portal",
+                "type": "String", "isCollection": false, "isSearchable": true, "status": "Available",
+                "usePreDefinedValuesOnly": false
+            }),
+        )
+        .unwrap();
+    assert_eq!(status, 201);
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let url = emulator.base_url();
+    let (code, text, stderr) = run_cli(
+        args(&["plan", "-f", &example, "--graph-url", &url, "--explain", "--detailed-exitcode"]),
+        TOOL,
+    )
+    .await;
+    assert_eq!(code, 2, "{text}{stderr}");
+    let finding = text
+        .lines()
+        .position(|line| {
+            line.contains("? attribute Engineering.Shadow: exists in the tenant but is not declared")
+        })
+        .unwrap_or_else(|| panic!("{text}"));
+    let explanation = text.lines().nth(finding + 1).unwrap();
+    assert!(
+        explanation.contains(
+            "by user mallory@contoso.com (Add custom security attribute definition in an attribute set)"
+        ),
+        "{text}"
+    );
+    assert!(explanation.contains("Description (none) → [\"made in the portal\"]"), "{explanation}");
+    emulator.shutdown().await;
+}
+
+/// More entries in the window than the read's 50 pages: it stops there and
+/// says so, and the plan still explains what it read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_past_fifty_pages_is_read_up_to_the_cap_with_a_note() {
+    // Pages of 2, so that 50 pages are 100 entries.
+    let emulator =
+        emulator(EmulatorConfig { seed_state: contoso_seed(), page_size: 2, ..Default::default() }).await;
+    let example = repo("examples/contoso.yaml").display().to_string();
+    let url = emulator.base_url();
+    let (code, stdout, stderr) =
+        run_cli(args(&["apply", "-f", &example, "--graph-url", &url, "--auto-approve"]), TOOL).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for round in 0..101 {
+        let value = if round % 2 == 0 { "Alpine" } else { "Baker" };
+        let body = json!({ "customSecurityAttributes": { "Engineering": {
+            "@odata.type": "#microsoft.graph.customSecurityAttributeValue",
+            "Project@odata.type": "#Collection(String)",
+            "Project": [value]
+        } } });
+        assert_eq!(
+            emulator.write_as(Some(mallory()), "PATCH", "/v1.0/users/alice@contoso.com", body),
+            Ok(204)
+        );
+    }
+    let before = audit_reads(&emulator);
+    let (code, text, stderr) = drift_plan(&emulator, "text", &["--explain"], TOOL).await;
+    assert_eq!(code, 2, "{text}{stderr}");
+    assert_eq!(audit_reads(&emulator) - before, 50, "the cap");
+    assert!(text.contains("than the 50 pages read (100 entries)"), "{text}");
+    assert!(text.contains("by user mallory@contoso.com"), "the newest were read: {text}");
+    emulator.shutdown().await;
+}

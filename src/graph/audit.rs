@@ -10,8 +10,8 @@
 //! maximum. So a read costs ceil(E / 100) requests, E the entries in the
 //! window: it grows with the changes made, never with the tenant's size,
 //! and is made once whatever the number of findings, which are joined
-//! locally. It stops after `MAX_PAGES` pages (`MAX_PAGES * PAGE_SIZE`
-//! entries) and says so. The documentation does not say in which order the
+//! locally. It stops after `MAX_PAGES` pages (5,000 entries at Graph's page
+//! size) and says so. The documentation does not say in which order the
 //! entries come, so past the cap the newest may be among those not read.
 //!
 //! The log is beta, and needs `CustomSecAttributeAuditLogs.Read.All` (a
@@ -70,10 +70,9 @@ async fn read_pages(client: &GraphClient, since: &str) -> Result<AuditLog, Graph
     while let Some(url) = next.take() {
         if pages == MAX_PAGES {
             log.incomplete = Some(format!(
-                "the audit log holds more than {} entries since {since}; only the first {} were \
-                 read, so some findings may lack their latest changes (narrow the window with --since)",
-                MAX_PAGES * PAGE_SIZE,
-                MAX_PAGES * PAGE_SIZE
+                "the audit log holds more entries since {since} than the {MAX_PAGES} pages read ({} entries), so \
+                 some findings may lack their latest changes (narrow the window with --since)",
+                log.entries.len() + log.not_understood
             ));
             break;
         }
