@@ -648,6 +648,53 @@ mod tests {
     }
 
     #[test]
+    fn an_explanation_from_the_audit_log_cannot_ping_link_or_inject_html() {
+        use crate::plan::explain::{Actor, Explained, Explanation, FindingExplanation, PropertyChange};
+        let address = Address::Assignment {
+            principal: PrincipalKey::User("alice@contoso.com".into()),
+            set: "Engineering".into(),
+            attribute: "Project".into(),
+        };
+        let mut drifted = plan(Vec::new());
+        drifted.drift.push(Drift { address: address.clone(), message: "tenant: x; files: y".into() });
+        drifted.mode = crate::plan::Mode::Drift;
+        let hostile = "@security-team <img src=x> [link](http://evil) #12";
+        let mut explained = Explained { since: Some("2026-12-01T00:00:00Z".into()), ..Explained::default() };
+        explained.by_address.insert(
+            address,
+            FindingExplanation {
+                entries: vec![Explanation {
+                    at: "2026-12-02T00:00:00Z".into(),
+                    actor: Actor::App {
+                        display_name: Some(hostile.into()),
+                        app_id: Some("1111".into()),
+                        service_principal_id: None,
+                    },
+                    activity: hostile.into(),
+                    changes: vec![PropertyChange {
+                        name: "Engineering.Project".into(),
+                        old_value: Some("[\"`a|b`\"]".into()),
+                        new_value: None,
+                    }],
+                }],
+                older: 2,
+            },
+        );
+        let markdown = render_explained_to_string(&drifted, &explained, MAX_COMMENT_CHARS);
+        let line = markdown.lines().find(|line| line.starts_with("  - **")).expect("the explanation line");
+        assert!(!line.contains("<img"), "{line}");
+        assert!(!line.contains("[link]("), "{line}");
+        assert!(!line.contains(" @security-team"), "{line}");
+        assert!(line.contains("(appId `1111`)"), "{line}");
+        assert!(markdown.contains("  - and 2 earlier change(s) in the audit log"), "{markdown}");
+        // Without explanations the Markdown is what it always was.
+        assert_eq!(
+            render_explained_to_string(&drifted, &Explained::default(), MAX_COMMENT_CHARS),
+            render_to_string(&drifted, MAX_COMMENT_CHARS)
+        );
+    }
+
+    #[test]
     fn code_spans_hold_any_backticks() {
         assert_eq!(code("Engineering"), "`Engineering`");
         assert_eq!(code("a`b"), "`` a`b ``");
