@@ -33,12 +33,12 @@
 //! `SHOWN_PER_FINDING` entries are kept, newest first; the rest are counted.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::model::live::LiveState;
+use crate::model::live::{LivePrincipal, LiveState};
 use crate::model::{PrincipalKey, PrincipalKind, definition_id};
 use crate::plan::{Address, Drift};
 
@@ -199,15 +199,37 @@ pub fn explain(drift: &[Drift], entries: &[AuditEntry], live: &LiveState, since:
     succeeded.sort_by_cached_key(|entry| {
         (Reverse(instant(&entry.at)), Reverse(entry.at.clone()), entry.id.clone())
     });
+    // The entries by every name their targets carry, and the principals by
+    // every key a finding may name them with: the join costs the findings
+    // plus the entries, not their product.
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (position, entry) in succeeded.iter().enumerate() {
+        for target in &entry.targets {
+            for name in [&target.id, &target.display_name, &target.user_principal_name].into_iter().flatten()
+            {
+                by_name.entry(name.to_lowercase()).or_default().push(position);
+            }
+        }
+    }
+    let principals = PrincipalIndex::of(live);
     let known_attributes: Vec<String> = live.definitions.keys().map(|id| id.to_ascii_lowercase()).collect();
     let mut by_address = BTreeMap::new();
     for finding in drift {
         if by_address.contains_key(&finding.address) {
             continue;
         }
-        let subject = Subject::of(&finding.address, live);
+        let subject = Subject::of(&finding.address, &principals);
+        let mut candidates: Vec<usize> = subject
+            .names()
+            .iter()
+            .filter_map(|name| by_name.get(&name.to_lowercase()))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
         let mut found = FindingExplanation::default();
-        for entry in &succeeded {
+        for entry in candidates.into_iter().map(|position| succeeded[position]) {
             let Some(changes) = subject.explained_by(entry, &known_attributes) else { continue };
             if found.entries.len() < SHOWN_PER_FINDING {
                 found.entries.push(Explanation {
@@ -227,6 +249,44 @@ pub fn explain(drift: &[Drift], entries: &[AuditEntry], live: &LiveState, since:
     Explained { since: Some(since.to_owned()), by_address }
 }
 
+/// The principals read, by kind and every key a finding may name them with
+/// (object id, UPN, appId; lower-cased): their object ids and UPN.
+struct PrincipalIndex<'a>(HashMap<(PrincipalKind, String), Vec<&'a LivePrincipal>>);
+
+impl<'a> PrincipalIndex<'a> {
+    fn of(live: &'a LiveState) -> Self {
+        let mut index: HashMap<(PrincipalKind, String), Vec<&LivePrincipal>> = HashMap::new();
+        for principal in live.principals.values() {
+            let keys = [
+                Some(&principal.object_id),
+                principal.user_principal_name.as_ref(),
+                principal.app_id.as_ref(),
+            ];
+            for key in keys.into_iter().flatten() {
+                index.entry((principal.kind, key.to_lowercase())).or_default().push(principal);
+            }
+        }
+        PrincipalIndex(index)
+    }
+
+    /// The object ids and UPN of the principal `key` names, as read (and the
+    /// key itself, which may be an object id the read did not hold).
+    fn ids(&self, key: &PrincipalKey) -> (Vec<String>, Option<String>) {
+        let wanted = key.key();
+        let bare = wanted.strip_prefix("id:").unwrap_or(wanted);
+        let mut object_ids = vec![bare.to_owned()];
+        let mut user_principal_name = None;
+        for principal in self.0.get(&(key.kind(), bare.to_lowercase())).into_iter().flatten() {
+            object_ids.push(principal.object_id.clone());
+            user_principal_name = user_principal_name.or_else(|| principal.user_principal_name.clone());
+        }
+        if user_principal_name.is_none() && matches!(key, PrincipalKey::User(_)) && wanted.contains('@') {
+            user_principal_name = Some(wanted.to_owned());
+        }
+        (object_ids, user_principal_name)
+    }
+}
+
 /// The instant of an `activityDateTime`, for ordering; `None` sorts last.
 fn instant(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
@@ -244,7 +304,7 @@ enum Subject {
 }
 
 impl Subject {
-    fn of(address: &Address, live: &LiveState) -> Subject {
+    fn of(address: &Address, principals: &PrincipalIndex<'_>) -> Subject {
         match address {
             Address::AttributeSet { set } => Subject::Object { names: vec![set.to_ascii_lowercase()] },
             // No activity is documented for predefined values: the entries
@@ -258,7 +318,7 @@ impl Subject {
                 }
             }
             Address::Assignment { principal, set, attribute } => {
-                let (object_ids, user_principal_name) = principal_ids(principal, live);
+                let (object_ids, user_principal_name) = principals.ids(principal);
                 Subject::Value {
                     object_ids,
                     user_principal_name,
@@ -267,6 +327,17 @@ impl Subject {
                 }
             }
             Address::GroupAssignment { .. } => Subject::Nothing,
+        }
+    }
+
+    /// The names an entry's target may carry for this subject.
+    fn names(&self) -> Vec<&str> {
+        match self {
+            Subject::Nothing => Vec::new(),
+            Subject::Object { names } => names.iter().map(String::as_str).collect(),
+            Subject::Value { object_ids, user_principal_name, .. } => {
+                object_ids.iter().map(String::as_str).chain(user_principal_name.as_deref()).collect()
+            }
         }
     }
 
@@ -334,38 +405,6 @@ fn property_change(property: &ModifiedProperty) -> PropertyChange {
         old_value: property.old_value.clone(),
         new_value: property.new_value.clone(),
     }
-}
-
-/// The object ids and UPN of the principal `key` names, as read.
-fn principal_ids(key: &PrincipalKey, live: &LiveState) -> (Vec<String>, Option<String>) {
-    let wanted = key.key();
-    let bare = wanted.strip_prefix("id:").unwrap_or(wanted);
-    let mut object_ids = vec![bare.to_owned()];
-    let mut user_principal_name = None;
-    for principal in live.principals.values() {
-        let same = match (key, principal.kind) {
-            (PrincipalKey::User(_), PrincipalKind::User) => {
-                principal.object_id.eq_ignore_ascii_case(bare)
-                    || principal
-                        .user_principal_name
-                        .as_deref()
-                        .is_some_and(|upn| upn.eq_ignore_ascii_case(wanted))
-            }
-            (PrincipalKey::ServicePrincipal(_), PrincipalKind::ServicePrincipal) => {
-                principal.object_id.eq_ignore_ascii_case(bare)
-                    || principal.app_id.as_deref().is_some_and(|app| app.eq_ignore_ascii_case(wanted))
-            }
-            _ => false,
-        };
-        if same {
-            object_ids.push(principal.object_id.clone());
-            user_principal_name = user_principal_name.or_else(|| principal.user_principal_name.clone());
-        }
-    }
-    if user_principal_name.is_none() && matches!(key, PrincipalKey::User(_)) && wanted.contains('@') {
-        user_principal_name = Some(wanted.to_owned());
-    }
-    (object_ids, user_principal_name)
 }
 
 #[cfg(test)]
