@@ -580,7 +580,98 @@ mod tests {
         })
     }
 
+    /// The join without its indexes: every entry against every finding.
+    fn by_brute_force(
+        drift: &[Drift],
+        entries: &[AuditEntry],
+        live: &LiveState,
+    ) -> BTreeMap<Address, FindingExplanation> {
+        let mut succeeded: Vec<&AuditEntry> =
+            entries.iter().filter(|entry| entry.result.as_deref() != Some("failure")).collect();
+        succeeded.sort_by_cached_key(|entry| {
+            (Reverse(instant(&entry.at)), Reverse(entry.at.clone()), entry.id.clone())
+        });
+        let principals = PrincipalIndex::of(live);
+        let known: Vec<String> = live.definitions.keys().map(|id| id.to_ascii_lowercase()).collect();
+        let mut out = BTreeMap::new();
+        for finding in drift {
+            let subject = Subject::of(&finding.address, &principals);
+            let mut found = FindingExplanation::default();
+            for entry in &succeeded {
+                let Some(changes) = subject.explained_by(entry, &known) else { continue };
+                if found.entries.len() < SHOWN_PER_FINDING {
+                    found.entries.push(Explanation {
+                        at: entry.at.clone(),
+                        actor: entry.actor.clone(),
+                        activity: entry.activity.clone(),
+                        changes,
+                    });
+                } else {
+                    found.older += 1;
+                }
+            }
+            if !found.entries.is_empty() {
+                out.insert(finding.address.clone(), found);
+            }
+        }
+        out
+    }
+
+    fn many_users(count: usize) -> LiveState {
+        let mut live = live();
+        for index in 0..count {
+            let user = LivePrincipal {
+                kind: PrincipalKind::User,
+                object_id: format!("00000000-0000-0000-0000-{index:012}"),
+                user_principal_name: Some(format!("user{index}@contoso.com")),
+                app_id: None,
+                display_name: None,
+                odata_type: None,
+                custom_security_attributes: None,
+            };
+            live.principals.insert(user.id(), user);
+        }
+        live
+    }
+
     proptest! {
+        /// At a realistic size (hundreds of principals, findings named by
+        /// UPN or object id in any case, entries naming their target by id
+        /// or UPN only), the indexed join finds exactly what comparing every
+        /// entry with every finding finds.
+        #[test]
+        fn the_indexed_join_is_the_brute_force_join(
+            findings in proptest::collection::vec((0usize..300, any::<bool>(), any::<bool>(), 0u8..2), 1..60),
+            logged in proptest::collection::vec(
+                (0usize..300, any::<bool>(), any::<bool>(), 0u8..3, 1u32..28, 0u32..24), 0..400),
+        ) {
+            let live = many_users(300);
+            let drift: Vec<Drift> = findings.iter().map(|&(user, by_upn, upper, attribute)| {
+                let key = if by_upn { format!("user{user}@contoso.com") } else { format!("00000000-0000-0000-0000-{user:012}") };
+                Drift {
+                    address: Address::Assignment {
+                        principal: PrincipalKey::User(if upper { key.to_uppercase() } else { key }),
+                        set: "Engineering".into(),
+                        attribute: ["Project", "Level"][usize::from(attribute)].into(),
+                    },
+                    message: String::new(),
+                }
+            }).collect();
+            let entries: Vec<AuditEntry> = logged.iter().enumerate().map(|(at, &(user, by_id, upper, property, day, hour))| {
+                let property = ["Engineering.Project", "engineering_level", "TargetId.UserType"][usize::from(property)];
+                let mut entry = value_entry(&format!("{at}"), &format!("2026-11-{day:02}T{hour:02}:00:00Z"), bob(),
+                    &format!("00000000-0000-0000-0000-{user:012}"), property);
+                if !by_id {
+                    entry.targets[0].id = None;
+                    let upn = format!("user{user}@contoso.com");
+                    entry.targets[0].user_principal_name = Some(if upper { upn.to_uppercase() } else { upn });
+                }
+                entry
+            }).collect();
+            let explained = explain(&drift, &entries, &live, "2026-11-01T00:00:00Z");
+            prop_assert_eq!(explained.by_address, by_brute_force(&drift, &entries, &live));
+        }
+
         /// Whatever the log holds and in whatever order: every explanation
         /// is a successful entry on the finding's principal that does not
         /// name another known attribute; at most `SHOWN_PER_FINDING` are
