@@ -261,3 +261,96 @@ fn set_value(principal: &mut LivePrincipal, set: &str, attribute: &str, value: O
         principal.custom_security_attributes = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::live::LiveAttributeSet;
+    use crate::model::{PrincipalKey, PrincipalKind};
+
+    fn user(object_id: &str, upn: &str, value: Option<AttributeValue>) -> LivePrincipal {
+        LivePrincipal {
+            kind: PrincipalKind::User,
+            object_id: object_id.into(),
+            user_principal_name: Some(upn.into()),
+            app_id: None,
+            display_name: None,
+            odata_type: None,
+            custom_security_attributes: value.map(|value| {
+                [("Eng".to_owned(), [("Level".to_owned(), value)].into_iter().collect())]
+                    .into_iter()
+                    .collect()
+            }),
+        }
+    }
+
+    fn tenant(level: Option<AttributeValue>, with_set: bool) -> LiveState {
+        let mut live = LiveState::default();
+        if with_set {
+            live.attribute_sets.insert(
+                "Eng".into(),
+                LiveAttributeSet {
+                    id: "Eng".into(),
+                    description: Some("d".into()),
+                    max_attributes_per_set: None,
+                },
+            );
+        }
+        let principal = user("id-a", "a@x", level);
+        live.principals.insert(principal.id(), principal);
+        live
+    }
+
+    /// Create the set, then assign `Level = 3` to a@x (its saved object id
+    /// wrong on purpose: a saved plan's ids are not trusted).
+    fn changes() -> Vec<Change> {
+        vec![
+            Change {
+                seq: 1,
+                action: Action::Create,
+                address: Address::AttributeSet { set: "Eng".into() },
+                before: None,
+                after: Some(Snapshot::AttributeSet {
+                    description: Some("d".into()),
+                    max_attributes_per_set: None,
+                }),
+            },
+            Change {
+                seq: 2,
+                action: Action::Assign,
+                address: Address::Assignment {
+                    principal: PrincipalKey::User("a@x".into()),
+                    set: "Eng".into(),
+                    attribute: "Level".into(),
+                },
+                before: None,
+                after: Some(Snapshot::Assignment {
+                    principal: PrincipalId { kind: PrincipalKind::User, object_id: "a@x".into() },
+                    value: AttributeValue::Integer(3),
+                }),
+            },
+        ]
+    }
+
+    #[test]
+    fn each_change_is_done_or_to_do_and_the_done_ones_are_taken_back() {
+        let before = tenant(None, false);
+        // Nothing applied.
+        let resumed = before_the_plan(&before, &changes()).unwrap();
+        assert_eq!((resumed.done, resumed.snapshot), (vec![false, false], before.clone()));
+        // The set only.
+        let resumed = before_the_plan(&tenant(None, true), &changes()).unwrap();
+        assert_eq!((resumed.done, resumed.snapshot), (vec![true, false], before.clone()));
+        // Both: the value taken back leaves `null`, as Graph answers.
+        let resumed = before_the_plan(&tenant(Some(AttributeValue::Integer(3)), true), &changes()).unwrap();
+        assert_eq!((resumed.done, resumed.snapshot), (vec![true, true], before));
+    }
+
+    #[test]
+    fn a_value_neither_found_nor_left_by_the_plan_is_foreign() {
+        let error = before_the_plan(&tenant(Some(AttributeValue::Integer(7)), true), &changes()).unwrap_err();
+        assert_eq!(error.seq, 2);
+        assert!(error.to_string().contains("user:a@x/Eng.Level"), "{error}");
+        assert_eq!(done_count(&tenant(Some(AttributeValue::Integer(7)), true), &changes()), 1);
+    }
+}
