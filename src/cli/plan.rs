@@ -53,7 +53,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
         save_plan(&plan, &desired, out)?;
         tell!("Saved the plan to {}; apply it with `{}`.", out.display(), apply_command(out, &args));
     }
-    Ok(if args.detailed_exitcode && (!plan.changes.is_empty() || !plan.drift.is_empty()) {
+    // Coverage findings count like drift: the tenant is not as the files require.
+    let findings = plan.coverage_findings() > 0;
+    Ok(if args.detailed_exitcode && (!plan.changes.is_empty() || !plan.drift.is_empty() || findings) {
         ExitStatus::Changes
     } else {
         ExitStatus::Success

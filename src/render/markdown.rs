@@ -137,6 +137,7 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
     if !plan.acknowledged.is_empty() {
         findings(&mut tail, acknowledged_heading(plan), &plan.acknowledged, false);
     }
+    tail.push_str(&super::coverage::markdown(plan, &code, &cell));
     if !plan.notes.is_empty() {
         let _ = writeln!(tail, "<details><summary>Notes ({})</summary>\n", plan.notes.len());
         for note in &plan.notes {
@@ -450,6 +451,7 @@ mod tests {
             impact: Vec::new(),
             references: Vec::new(),
             sources: Default::default(),
+            coverage: Vec::new(),
         }
     }
 

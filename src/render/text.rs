@@ -120,6 +120,7 @@ pub fn render(plan: &Plan, colour: bool, out: &mut dyn Write) -> io::Result<()> 
         }
         writeln!(out)?;
     }
+    super::coverage::write_text(plan, out)?;
     if !plan.notes.is_empty() {
         writeln!(out, "Notes:")?;
         writeln!(out)?;
@@ -296,6 +297,7 @@ mod tests {
             impact: Vec::new(),
             references: Vec::new(),
             sources: Default::default(),
+            coverage: Vec::new(),
         }
     }
 
