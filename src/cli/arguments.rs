@@ -241,6 +241,17 @@ pub struct ReportArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Instead of who holds what: for each requirement of the files given
+    /// with -f, how many principals meet it and which do not (the tenant
+    /// as it is now).
+    #[arg(long, requires = "files", conflicts_with_all = ["summary", "sets", "attributes"])]
+    pub coverage: bool,
+
+    /// With --coverage: a desired-state file, or a folder of *.yaml / *.yml
+    /// files, whose requirements are checked. Repeatable.
+    #[arg(short = 'f', long = "file", value_name = "PATH", requires = "coverage")]
+    pub files: Vec<PathBuf>,
+
     #[command(flatten)]
     pub target: TargetArgs,
 }

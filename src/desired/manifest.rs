@@ -128,10 +128,10 @@ pub struct RequirementSpec {
     #[schemars(with = "String", regex(pattern = r"^[^.\s]+\.[^.\s]+$"))]
     pub must_hold: Located<String>,
     /// The values that count, of the attribute's type (and among its
-    /// allowed values when it has them). Omitted: any value counts. A
-    /// collection counts when every value it holds is listed.
+    /// allowed values when only those may be assigned). Omitted: any value
+    /// counts. A collection counts when every value it holds is listed.
     #[serde(default)]
-    #[schemars(with = "Vec<ScalarValue>")]
+    #[schemars(with = "Vec<ScalarValue>", length(min = 1))]
     pub one_of: Vec<Located<AssignedValue>>,
     /// `report` (default): each principal that breaks the rule is a coverage
     /// finding, counted like drift (`--detailed-exitcode` exits 2).

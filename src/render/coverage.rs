@@ -1,6 +1,6 @@
 //! Coverage findings in every format of the plan: the text and Markdown
-//! sections, and the JSON plan's optional `coverage[]` both ways (written,
-//! and read back by `show`). Kept apart from the renderers of changes so
+//! sections, the JSON plan's optional `coverage[]` both ways (written,
+//! and read back by `show`), and the rows of `report --coverage`. Kept apart from the renderers of changes so
 //! that each renderer adds them with one call.
 
 use std::fmt::Write as _;
@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::model::AttributeValue;
 use crate::model::requirement::OnFailure;
-use crate::plan::coverage::Finding;
+use crate::plan::coverage::{Finding, Tally};
 use crate::plan::{Address, Plan};
 
 use super::json_types::JsonCoverage;
@@ -139,4 +139,136 @@ pub fn read_json(entries: &[JsonCoverage]) -> Result<Vec<Finding>, String> {
             })
         })
         .collect()
+}
+
+// ───────────────────────────── report --coverage ─────────────────────────────
+
+/// The columns of `report --coverage --format csv`: one row per principal
+/// that breaks a requirement, the requirement's counts on each; a
+/// requirement nobody breaks has one row with the principal's cells empty.
+pub const REPORT_CSV_HEADER: [&str; 10] = [
+    "requirement",
+    "principals",
+    "mustHold",
+    "total",
+    "meeting",
+    "breaking",
+    "principal",
+    "displayName",
+    "value",
+    "problem",
+];
+
+/// `report --coverage` as CSV.
+pub fn write_report_csv(tallies: &[Tally], out: &mut dyn Write) -> io::Result<()> {
+    let header: Vec<String> = REPORT_CSV_HEADER.iter().map(|cell| (*cell).to_owned()).collect();
+    super::holdings::write_csv_line(out, &header)?;
+    for tally in tallies {
+        let requirement = &tally.requirement;
+        let head = vec![
+            requirement.name.clone(),
+            requirement.principals.to_string(),
+            requirement.attribute_address(),
+            tally.principals.to_string(),
+            tally.meeting.to_string(),
+            tally.breaking.len().to_string(),
+        ];
+        if tally.breaking.is_empty() {
+            let problem =
+                tally.not_checked.as_ref().map(|reason| format!("not checked: {reason}")).unwrap_or_default();
+            let cells: Vec<String> =
+                head.iter().cloned().chain([String::new(), String::new(), String::new(), problem]).collect();
+            super::holdings::write_csv_line(out, &cells)?;
+        }
+        for finding in &tally.breaking {
+            let principal = match &finding.address {
+                Address::Assignment { principal, .. } => principal.to_string(),
+                other => other.to_string(),
+            };
+            let cells: Vec<String> = head
+                .iter()
+                .cloned()
+                .chain([
+                    principal,
+                    finding.display_name.clone().unwrap_or_default(),
+                    finding.value.as_ref().map(ToString::to_string).unwrap_or_default(),
+                    finding.message.clone(),
+                ])
+                .collect();
+            super::holdings::write_csv_line(out, &cells)?;
+        }
+    }
+    Ok(())
+}
+
+/// `report --coverage --format json`: per requirement, its rule, how many
+/// principals it judged and how many meet it, and who breaks it.
+pub fn write_report_json(tallies: &[Tally], out: &mut dyn Write) -> io::Result<()> {
+    let requirements: Vec<ReportRequirement> = tallies
+        .iter()
+        .map(|tally| {
+            let requirement = &tally.requirement;
+            ReportRequirement {
+                name: &requirement.name,
+                principals: requirement.principals.to_string(),
+                must_hold: requirement.attribute_address(),
+                one_of: &requirement.one_of,
+                on_failure: requirement.on_failure.as_str(),
+                total: tally.principals,
+                meeting: tally.meeting,
+                not_understood: tally.not_understood,
+                not_checked: tally.not_checked.as_deref(),
+                breaking: tally
+                    .breaking
+                    .iter()
+                    .map(|finding| ReportBreach {
+                        principal: match &finding.address {
+                            Address::Assignment { principal, .. } => principal.to_string(),
+                            other => other.to_string(),
+                        },
+                        display_name: finding.display_name.as_deref(),
+                        value: finding.value.as_ref().map_or(Value::Null, value_json),
+                        problem: &finding.message,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let document = ReportDocument { format_version: 1, requirements };
+    serde_json::to_writer_pretty(&mut *out, &document).map_err(io::Error::from)?;
+    writeln!(out)
+}
+
+/// The document of `report --coverage --format json`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportDocument<'a> {
+    format_version: u32,
+    requirements: Vec<ReportRequirement<'a>>,
+}
+
+/// One requirement of `report --coverage --format json`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportRequirement<'a> {
+    name: &'a str,
+    principals: String,
+    must_hold: String,
+    one_of: &'a [String],
+    on_failure: &'static str,
+    total: usize,
+    meeting: usize,
+    not_understood: usize,
+    not_checked: Option<&'a str>,
+    breaking: Vec<ReportBreach<'a>>,
+}
+
+/// One principal that breaks a requirement, in `report --coverage --format json`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportBreach<'a> {
+    principal: String,
+    display_name: Option<&'a str>,
+    value: Value,
+    problem: &'a str,
 }
