@@ -902,6 +902,15 @@ impl Reader<'_> {
             _ => String::new(),
         };
         let Some(chosen) = self.choice(node, path, &choices) else {
+            // The singular of a keyword (`agentIdentity`) means the keyword,
+            // whatever keyword starts with it.
+            let plural =
+                written.strip_suffix('y').map(|stem| format!("{stem}ies")).unwrap_or(format!("{written}s"));
+            let meant = choices.iter().find(|(word, _)| word.eq_ignore_ascii_case(&plural));
+            if let (Some((word, _)), Some(problem)) = (meant, self.problems.last_mut()) {
+                problem.suggestion = Some(format!("did you mean `{word}`?"));
+                return None;
+            }
             // No keyword is near: the name is likely a group's.
             if let Some(problem) = self.problems.last_mut()
                 && problem.suggestion.is_none()
