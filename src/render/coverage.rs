@@ -165,7 +165,7 @@ pub fn write_report_csv(tallies: &[Tally], out: &mut dyn Write) -> io::Result<()
     super::holdings::write_csv_line(out, &header)?;
     for tally in tallies {
         let requirement = &tally.requirement;
-        let head = vec![
+        let head = [
             requirement.name.clone(),
             requirement.principals.to_string(),
             requirement.attribute_address(),

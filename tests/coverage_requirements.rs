@@ -1,0 +1,342 @@
+//! Coverage rules (`requirements`) end to end: the real binary against the
+//! emulator over loopback and against a state file. An untagged agent
+//! identity is a coverage finding (`plan --detailed-exitcode` exits 2), a
+//! rule with `onFailure: conflict` refuses the plan, `report --coverage`
+//! lists who breaks each rule, and a rule about agents reads no more than
+//! the service principals' sweep. Property tests hold the plan's judgement
+//! to "apply the plan, then look at the tenant".
+
+use proptest::prelude::*;
+use serde_json::Value;
+
+use entra_csa::emulator::EmulatorConfig;
+use entra_csa::emulator::document::{GroupShape, MemberShape, StateDocument};
+use entra_csa::model::live::LiveState;
+use entra_csa::model::requirement::{OnFailure, Population, Requirement};
+use entra_csa::model::{AttributeValue, DesiredState, PrincipalAssignments, PrincipalKey, SetValues};
+use entra_csa::plan::{self, Target};
+
+use crate::graph_support::*;
+
+const FILES: &str = "examples/agents/requirements.yaml";
+const EXPENSE_AGENT: &str = "e7c9a1b3-5d2f-4a6e-8c0b-4f6a8c0e2b55";
+const EXPENSE_AGENT_ID: &str = "8e2b4d6f-1a3c-4e5f-9b7d-3c5e7a9b1d22";
+const TRAVEL_AGENT: &str = "a9e1c0d2-7b3f-4c1e-9a5d-0f2b8c6e4a11";
+
+fn agents_seed() -> StateDocument {
+    let text = std::fs::read_to_string(repo("examples/agents/agents-live.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn cli(emulator: &entra_csa::emulator::RunningEmulator, args: &[&str]) -> (i32, String, String) {
+    let mut args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    args.extend(["--graph-url".to_owned(), emulator.base_url()]);
+    run_cli(args, "coverage-token").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untagged_agent_identity_is_a_finding_in_every_format_and_in_the_report() {
+    let emulator = emulator(EmulatorConfig { seed_state: agents_seed(), ..Default::default() }).await;
+    let files = repo(FILES).display().to_string();
+
+    let (code, stdout, stderr) = cli(&emulator, &["plan", "-f", &files, "--detailed-exitcode"]).await;
+    assert_eq!(code, 2, "a coverage finding exits 2:\n{stdout}{stderr}");
+    assert!(stdout.contains("Coverage (1)"), "{stdout}");
+    assert!(
+        stdout
+            .contains(&format!("servicePrincipal:{EXPENSE_AGENT}/AgentGovernance.RiskTier (Expense agent)"))
+    );
+    assert!(stdout.contains("1 coverage finding."), "{stdout}");
+    // Without the flag the finding is shown and the exit stays 0.
+    let (code, _, _) = cli(&emulator, &["plan", "-f", &files]).await;
+    assert_eq!(code, 0);
+
+    let (code, stdout, _) = cli(&emulator, &["plan", "-f", &files, "--format", "json"]).await;
+    assert_eq!(code, 0);
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    let coverage = plan["coverage"].as_array().unwrap();
+    assert_eq!(coverage.len(), 1, "{stdout}");
+    assert_eq!(coverage[0]["address"], format!("servicePrincipal:{EXPENSE_AGENT}/AgentGovernance.RiskTier"));
+    assert_eq!(coverage[0]["requirement"], "every agent carries a risk tier");
+    assert_eq!(coverage[0]["value"], Value::Null);
+    assert_eq!(coverage[0]["outcome"], "finding");
+
+    let (code, stdout, _) = cli(&emulator, &["plan", "-f", &files, "--format", "markdown"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains(&format!(
+            "`servicePrincipal:{EXPENSE_AGENT}/AgentGovernance.RiskTier` (Expense agent)"
+        ))
+    );
+
+    // The report judges the tenant as it is: the travel agent, which the
+    // plan would tag, is listed too.
+    let (code, stdout, stderr) = cli(&emulator, &["report", "--coverage", "-f", &files]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "requirement,principals,mustHold,total,meeting,breaking,principal,displayName,value,problem"
+    );
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines.iter().any(|line| line.contains(&format!("servicePrincipal:{EXPENSE_AGENT},Expense agent,")))
+    );
+    assert!(
+        lines.iter().any(|line| line.contains(&format!("servicePrincipal:{TRAVEL_AGENT},Travel agent,")))
+    );
+    assert!(
+        lines[1]
+            .starts_with("every agent carries a risk tier,agentIdentities,AgentGovernance.RiskTier,3,1,2,")
+    );
+
+    let (code, stdout, _) = cli(&emulator, &["report", "--coverage", "-f", &files, "--format", "json"]).await;
+    assert_eq!(code, 0);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let requirement = &report["requirements"][0];
+    assert_eq!((requirement["total"].as_u64(), requirement["meeting"].as_u64()), (Some(3), Some(1)));
+    assert_eq!(requirement["breaking"].as_array().unwrap().len(), 2);
+
+    // Once applied, the travel agent is tagged; the expense agent is still a finding.
+    let (code, stdout, stderr) = cli(&emulator, &["apply", "-f", &files, "--auto-approve"]).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (code, stdout, _) = cli(&emulator, &["plan", "-f", &files, "--detailed-exitcode"]).await;
+    assert_eq!(code, 2, "no changes, one finding: {stdout}");
+    assert!(stdout.contains(entra_csa::render::coverage::NO_CHANGES_BUT_COVERAGE), "{stdout}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_about_agents_sweeps_the_service_principals_only() {
+    let emulator = emulator(EmulatorConfig { seed_state: agents_seed(), ..Default::default() }).await;
+    let files = repo(FILES).display().to_string();
+    let (code, stdout, stderr) = cli(&emulator, &["plan", "-f", &files]).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let collection = |name: &str| {
+        emulator
+            .requests()
+            .into_iter()
+            .filter(|request| request.method == "GET" && request.path.ends_with(&format!("/v1.0/{name}")))
+            .count()
+    };
+    assert!(collection("servicePrincipals") >= 1, "the service principals are swept");
+    assert_eq!(collection("users"), 0, "no user is read: the rule is about agent identities");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_rule_judges_its_transitive_members_and_a_strict_rule_refuses_the_plan() {
+    let mut seed = agents_seed();
+    seed.groups = Some(vec![
+        GroupShape {
+            id: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d".into(),
+            display_name: Some("Agent-Pilots".into()),
+            members: vec![
+                MemberShape {
+                    odata_type: "#microsoft.graph.group".into(),
+                    id: "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e".into(),
+                },
+                MemberShape {
+                    odata_type: "#microsoft.graph.device".into(),
+                    id: "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f".into(),
+                },
+            ],
+        },
+        GroupShape {
+            id: "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e".into(),
+            display_name: Some("Nested pilots".into()),
+            members: vec![MemberShape {
+                odata_type: "#microsoft.graph.agentIdentity".into(),
+                id: EXPENSE_AGENT_ID.into(),
+            }],
+        },
+    ]);
+    let emulator = emulator(EmulatorConfig { seed_state: seed, ..Default::default() }).await;
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("pilots.yaml");
+    let text = std::fs::read_to_string(repo(FILES)).unwrap().replace(
+        "    principals: agentIdentities\n",
+        "    principals: {group: Agent-Pilots}\n    onFailure: conflict\n",
+    );
+    std::fs::write(&file, text).unwrap();
+    let file = file.display().to_string();
+    let (code, stdout, stderr) = cli(&emulator, &["plan", "-f", &file, "--format", "json"]).await;
+    assert_eq!(code, 1, "a strict rule broken is a conflict:\n{stdout}{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    let conflicts: Vec<&str> = plan["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|conflict| conflict["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(conflicts, [format!("servicePrincipal:{EXPENSE_AGENT}/AgentGovernance.RiskTier")]);
+    assert_eq!(plan["coverage"][0]["outcome"], "conflict");
+    let (code, _, stderr) = cli(&emulator, &["apply", "-f", &file, "--auto-approve"]).await;
+    assert_eq!(code, 1, "apply refuses: {stderr}");
+
+    // A group that does not exist cannot be judged: a conflict naming it.
+    let missing = std::fs::read_to_string(&file).unwrap().replace("Agent-Pilots", "Agent-Pilot");
+    std::fs::write(&file, missing).unwrap();
+    let (code, stdout, _) = cli(&emulator, &["plan", "-f", &file]).await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("group:Agent-Pilot/AgentGovernance.RiskTier"), "{stdout}");
+    assert!(stdout.contains("no group `Agent-Pilot` was found"), "{stdout}");
+    emulator.shutdown().await;
+}
+
+#[test]
+fn a_saved_plan_with_requirements_applies_as_planned() {
+    let folder = tempfile::tempdir().unwrap();
+    let state = folder.path().join("tenant.json");
+    std::fs::copy(repo("examples/agents/agents-live.json"), &state).unwrap();
+    let saved = folder.path().join("plan.json");
+    let output = entra_csa()
+        .args(["plan", "-f"])
+        .arg(repo(FILES))
+        .arg("--state")
+        .arg(&state)
+        .arg("--out")
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let document: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(document["desiredState"]["requirements"][0]["principals"], "agentIdentities");
+    let output = entra_csa().arg("apply").arg(&saved).arg("--auto-approve").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = entra_csa().arg("show").arg(&saved).output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Coverage (1)"));
+}
+
+// ───────────────────────────── properties ─────────────────────────────
+
+const TIERS: [&str; 3] = ["Low", "Medium", "High"];
+
+/// A tenant of agents, apps, agent users and people, each holding a tier
+/// or not, and files that list some of them with a tier (or with the set
+/// and no tier, which unassigns it), under rules over every population.
+fn tenant_and_files() -> impl Strategy<Value = (LiveState, DesiredState)> {
+    let principal =
+        (0usize..5, proptest::option::of(0usize..3), proptest::option::of(proptest::option::of(0usize..3)));
+    (proptest::collection::vec(principal, 1..40), proptest::collection::vec(0usize..3, 1..4), any::<bool>())
+        .prop_map(|(principals, one_of, conflict)| {
+            let mut live: LiveState = entra_csa::tenant::state_file::parse(
+                &std::fs::read_to_string(repo("examples/agents/agents-live.json")).unwrap(),
+                "agents-live.json",
+            )
+            .unwrap();
+            live.principals.clear();
+            let mut desired = entra_csa::desired::load::load_files(&[repo(FILES)]).unwrap();
+            desired.assignments.clear();
+            for (index, (kind, held, listed)) in principals.into_iter().enumerate() {
+                let (base, odata_type) = [
+                    (
+                        entra_csa::model::PrincipalKind::ServicePrincipal,
+                        Some("#microsoft.graph.agentIdentity"),
+                    ),
+                    (
+                        entra_csa::model::PrincipalKind::ServicePrincipal,
+                        Some("#microsoft.graph.agentIdentityBlueprintPrincipal"),
+                    ),
+                    (entra_csa::model::PrincipalKind::ServicePrincipal, None),
+                    (entra_csa::model::PrincipalKind::User, Some("#microsoft.graph.agentUser")),
+                    (entra_csa::model::PrincipalKind::User, None),
+                ][kind];
+                let tier_values = |tier: usize| {
+                    PrincipalAssignments::from_iter([(
+                        "AgentGovernance".to_owned(),
+                        SetValues::from_iter([(
+                            "RiskTier".to_owned(),
+                            AttributeValue::String(TIERS[tier].into()),
+                        )]),
+                    )])
+                };
+                let object_id = format!("00000000-0000-4000-8000-{index:012}");
+                let principal = entra_csa::model::live::LivePrincipal {
+                    kind: base,
+                    object_id: object_id.clone(),
+                    user_principal_name: (base == entra_csa::model::PrincipalKind::User)
+                        .then(|| format!("p{index}@contoso.com")),
+                    app_id: (base == entra_csa::model::PrincipalKind::ServicePrincipal)
+                        .then(|| format!("10000000-0000-4000-8000-{index:012}")),
+                    display_name: Some(format!("principal {index}")),
+                    odata_type: odata_type.map(str::to_owned),
+                    custom_security_attributes: held.map(tier_values),
+                };
+                if let Some(listed) = listed {
+                    let key = match base {
+                        entra_csa::model::PrincipalKind::User => {
+                            PrincipalKey::User(format!("p{index}@contoso.com"))
+                        }
+                        entra_csa::model::PrincipalKind::ServicePrincipal => {
+                            PrincipalKey::ServicePrincipal(format!("id:{object_id}"))
+                        }
+                    };
+                    let values = match listed {
+                        Some(tier) => tier_values(tier),
+                        None => PrincipalAssignments::from_iter([(
+                            "AgentGovernance".to_owned(),
+                            SetValues::new(),
+                        )]),
+                    };
+                    desired.assignments.insert(key, values);
+                }
+                live.principals.insert(principal.id(), principal);
+            }
+            let mut one_of: Vec<String> = one_of.into_iter().map(|tier| TIERS[tier].to_owned()).collect();
+            one_of.sort();
+            one_of.dedup();
+            let populations = [
+                Population::Users,
+                Population::ServicePrincipals,
+                Population::AgentIdentities,
+                Population::AgentIdentityBlueprintPrincipals,
+                Population::AgentUsers,
+            ];
+            desired.requirements = populations
+                .into_iter()
+                .enumerate()
+                .map(|(index, principals)| Requirement {
+                    name: format!("rule {index}"),
+                    principals,
+                    set: "AgentGovernance".into(),
+                    attribute: "RiskTier".into(),
+                    one_of: if index % 2 == 0 { one_of.clone() } else { Vec::new() },
+                    on_failure: if conflict && index == 0 { OnFailure::Conflict } else { OnFailure::Report },
+                })
+                .collect();
+            (live, desired)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A finding is a principal that still breaks the rule once the plan is
+    /// applied: judging the plan's end state equals applying the plan and
+    /// judging the tenant as it then is. And every principal is counted
+    /// once: meeting plus breaking is the population.
+    #[test]
+    fn the_plan_judges_the_tenant_as_an_apply_leaves_it((live, desired) in tenant_and_files()) {
+        let target = Target::StateFile { path: "t.json".into() };
+        let built = plan::build(&desired, &live, target);
+        prop_assume!(built.conflicts.iter().all(|conflict| conflict.property == "requirement"));
+        let mut applied = live.clone();
+        for change in &built.changes {
+            plan::effect::apply_change(&mut applied, change).unwrap();
+        }
+        let planned = plan::coverage::tally(&desired, &live, &built.changes);
+        let after = plan::coverage::tally(&desired, &applied, &[]);
+        for (planned, after) in planned.iter().zip(&after) {
+            prop_assert_eq!(&planned.breaking, &after.breaking);
+            prop_assert_eq!(planned.meeting + planned.breaking.len(), planned.principals);
+            let population = live.principals.values().filter(|principal| planned.requirement.principals.includes(principal)).count();
+            prop_assert_eq!(planned.principals, population);
+        }
+        let findings: usize = planned.iter().map(|tally| tally.breaking.len()).sum();
+        prop_assert_eq!(built.coverage.len(), findings);
+        let strict = built.coverage.iter().filter(|finding| finding.outcome == OnFailure::Conflict).count();
+        prop_assert_eq!(built.conflicts.len(), strict);
+        prop_assert_eq!(built.coverage_findings(), findings - strict);
+    }
+}
