@@ -340,3 +340,32 @@ proptest! {
         prop_assert_eq!(built.coverage_findings(), findings - strict);
     }
 }
+
+/// A group only a requirement names is read, but the plan's changes never
+/// depend on its members: a saved plan is not made stale by them.
+#[test]
+fn a_requirement_group_is_not_part_of_what_a_saved_plan_depends_on() {
+    use entra_csa::model::live::{Membership, PrincipalId};
+    let live: LiveState = entra_csa::tenant::state_file::parse(
+        &std::fs::read_to_string(repo("examples/agents/agents-live.json")).unwrap(),
+        "agents-live.json",
+    )
+    .unwrap();
+    let mut desired = entra_csa::desired::load::load_files(&[repo(FILES)]).unwrap();
+    desired.requirements[0].principals = Population::Group("Agent-Pilots".into());
+    let mut grouped = live.clone();
+    grouped.memberships.insert(
+        "Agent-Pilots".into(),
+        Membership::Group {
+            id: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d".into(),
+            display_name: Some("Agent-Pilots".into()),
+            members: vec![PrincipalId {
+                kind: entra_csa::model::PrincipalKind::ServicePrincipal,
+                object_id: EXPENSE_AGENT_ID.into(),
+            }],
+            other_members: Vec::new(),
+        },
+    );
+    assert_eq!(plan::fingerprint::live(&live, &desired), plan::fingerprint::live(&grouped, &desired));
+    assert_eq!(plan::build(&desired, &grouped, Target::StateFile { path: "t".into() }).coverage.len(), 1);
+}
