@@ -17,8 +17,8 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("
 /// Manage Microsoft Entra ID custom security attributes as code.
 ///
 /// Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error (bad
-/// input or usage, conflicts, stale plan, failed apply); 2 changes or drift
-/// present (only with --detailed-exitcode).
+/// input or usage, conflicts, stale plan, failed apply); 2 changes, drift or
+/// coverage findings present (only with --detailed-exitcode).
 #[derive(Debug, Parser)]
 #[command(name = "entra-csa", version = VERSION, about, long_about = None)]
 pub struct Arguments {
@@ -113,7 +113,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_render_to)]
     pub render_to: Vec<(PlanFormat, PathBuf)>,
 
-    /// Exit 2 when there are changes or drift, 0 when in sync, 1 on error.
+    /// Exit 2 when there are changes, drift or coverage findings, 0 when in sync, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
 

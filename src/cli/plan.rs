@@ -1,7 +1,7 @@
 //! `entra-csa plan`: load the files, read the tenant, print the plan in the
 //! chosen format, and optionally save it (with its desired state) for
-//! `apply PLANFILE`. Conflicts exit 1; with `--detailed-exitcode`, changes or
-//! drift exit 2 and a tenant in sync exits 0.
+//! `apply PLANFILE`. Conflicts exit 1; with `--detailed-exitcode`, changes,
+//! drift or coverage findings exit 2 and a tenant in sync exits 0.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -122,14 +122,15 @@ pub fn live<'a>(state: &'a LiveState, desired: &'a DesiredState) -> String {
         .filter(|(group, _)| desired.group_assignments.contains_key(*group))
         .collect();
     // Copied only when a requirement's group is among them (rare, and small next to the tenant).
-    let assigning: std::borrow::Cow<'_, std::collections::BTreeMap<String, Membership>> =
-        if memberships.len() == state.memberships.len() {
-            std::borrow::Cow::Borrowed(&state.memberships)
-        } else {
-            std::borrow::Cow::Owned(
-                memberships.iter().map(|(group, membership)| ((*group).clone(), (*membership).clone())).collect(),
-            )
-        };
+    let assigning: std::borrow::Cow<'_, std::collections::BTreeMap<String, Membership>> = if memberships.len()
+        == state.memberships.len()
+    {
+        std::borrow::Cow::Borrowed(&state.memberships)
+    } else {
+        std::borrow::Cow::Owned(
+            memberships.iter().map(|(group, membership)| ((*group).clone(), (*membership).clone())).collect(),
+        )
+    };
     let index = state.principal_index();
     // The principals the files list, and those groups reach: all their
     // values count, as the plan compares them all.

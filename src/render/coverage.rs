@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::model::AttributeValue;
 use crate::model::requirement::OnFailure;
 use crate::plan::coverage::{Finding, Tally};
-use crate::plan::{Address, Plan};
+use crate::plan::{Address, Mode, Plan};
 
 use super::json_types::JsonCoverage;
 
@@ -84,6 +84,20 @@ pub fn markdown(plan: &Plan, code: &dyn Fn(&str) -> String, cell: &dyn Fn(&str) 
     }
     let _ = writeln!(text, "\n</details>\n");
     text
+}
+
+/// On a drift check (`plan --drift`), the callout at the top of the
+/// Markdown (the nightly issue's body) when principals break a requirement:
+/// findings are what such a check exists to show.
+pub fn markdown_caution(plan: &Plan) -> String {
+    let findings = plan.coverage_findings();
+    if plan.mode != Mode::Drift || findings == 0 {
+        return String::new();
+    }
+    format!(
+        "> [!CAUTION]\n> **{findings} principal(s) break the files' requirements**: they hold no value, or \
+         not an accepted one, of an attribute every one of them must hold.\n\n"
+    )
 }
 
 /// The JSON plan's `coverage[]`.

@@ -58,6 +58,7 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
             }
         }
     }
+    head.push_str(&super::coverage::markdown_caution(plan));
     impact(&mut head, plan);
     let _ = writeln!(head, "**{}**\n", summary_line(&summary));
     let _ = writeln!(head, "Target: {}\n", code(&target_words(&plan.target)));
