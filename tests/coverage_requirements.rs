@@ -369,3 +369,180 @@ fn a_requirement_group_is_not_part_of_what_a_saved_plan_depends_on() {
     assert_eq!(plan::fingerprint::live(&live, &desired), plan::fingerprint::live(&grouped, &desired));
     assert_eq!(plan::build(&desired, &grouped, Target::StateFile { path: "t".into() }).coverage.len(), 1);
 }
+
+// ───────────────────────────── realistic sizes ─────────────────────────────
+
+/// 2,500 service principals of which 500 are agent identities, 200 of them
+/// untagged: the read is the service principals' sweep — one page per 999
+/// (`$top=999`), none of the users — and every untagged agent is a finding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_of_thousands_costs_one_sweep_page_per_999_service_principals() {
+    use entra_csa::emulator::document::PrincipalShape;
+    let mut seed = agents_seed();
+    seed.service_principals.clear();
+    for index in 0..2_500usize {
+        let agent = index % 5 == 0;
+        let tagged = agent && (index / 5) % 5 >= 2;
+        seed.service_principals.push(PrincipalShape {
+            odata_type: agent.then(|| "#microsoft.graph.agentIdentity".to_owned()),
+            id: format!("00000000-0000-4000-8000-{index:012}"),
+            user_principal_name: None,
+            app_id: Some(format!("10000000-0000-4000-8000-{index:012}")),
+            display_name: Some(format!("principal {index}")),
+            custom_security_attributes: tagged.then(|| {
+                let value = serde_json::json!({"AgentGovernance": {
+                    "@odata.type": "#microsoft.graph.customSecurityAttributeValue",
+                    "RiskTier": "Low"
+                }});
+                value.as_object().unwrap().clone()
+            }),
+        });
+    }
+    let emulator = emulator(EmulatorConfig { seed_state: seed, ..Default::default() }).await;
+    let mut desired = desired(FILES);
+    desired.assignments.clear();
+    let options = entra_csa::graph::ClientOptions { sweep_partitions: Some(1), ..fast_options() };
+    let tenant = tenant_with(&emulator, "coverage-token", options);
+    let plan = plan_of(&tenant, &desired).await;
+    assert_eq!(plan.coverage.len(), 200, "the untagged agents");
+    assert_eq!(plan.coverage_findings(), 200);
+    let reads: Vec<(String, String)> = emulator
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "GET" && request.path.contains("/servicePrincipals"))
+        .map(|request| (request.path, request.query.unwrap_or_default()))
+        .collect();
+    let pages = reads.iter().filter(|(_, query)| query.contains("$top=999")).count();
+    assert_eq!(pages, 3, "2,500 service principals are three pages of 999: {reads:#?}");
+    // Besides the pages, at most the population count (`$count`) that sizes the sweep.
+    assert!(reads.len() <= pages + 1, "{reads:#?}");
+    assert!(reads.iter().all(|(path, _)| !path.contains("agentIdentity")), "no cast is read: {reads:#?}");
+    assert!(!emulator.requests().iter().any(|request| request.path.ends_with("/users")), "no user is read");
+    emulator.shutdown().await;
+}
+
+/// The pure judgement at a large tenant's size: 200,000 principals, a
+/// quarter of them agents, a fifth of those untagged.
+#[test]
+fn two_hundred_thousand_principals_are_judged_exactly() {
+    let mut live = LiveState { principals_complete: true, ..LiveState::default() };
+    let mut untagged = 0;
+    for index in 0..200_000usize {
+        let agent = index % 4 == 0;
+        let tagged = !agent || index % 20 != 0;
+        untagged += usize::from(agent && !tagged);
+        let principal = entra_csa::model::live::LivePrincipal {
+            kind: entra_csa::model::PrincipalKind::ServicePrincipal,
+            object_id: format!("{index:08}"),
+            user_principal_name: None,
+            app_id: Some(format!("app-{index}")),
+            display_name: None,
+            odata_type: agent.then(|| "#microsoft.graph.agentIdentity".to_owned()),
+            custom_security_attributes: tagged.then(|| {
+                PrincipalAssignments::from_iter([(
+                    "AgentGovernance".to_owned(),
+                    SetValues::from_iter([("RiskTier".to_owned(), AttributeValue::String("High".into()))]),
+                )])
+            }),
+        };
+        live.principals.insert(principal.id(), principal);
+    }
+    let mut desired = entra_csa::desired::load::load_files(&[repo(FILES)]).unwrap();
+    desired.assignments.clear();
+    let tallies = plan::coverage::tally(&desired, &live, &[]);
+    assert_eq!(tallies[0].principals, 50_000);
+    assert_eq!(tallies[0].breaking.len(), untagged);
+    assert_eq!(tallies[0].meeting, 50_000 - untagged);
+}
+
+// ───────────────────────────── validation, generated ─────────────────────────────
+
+/// The attributes the generated rules require, with their type and whether
+/// only their allowed values (`A`, `B`) may be assigned.
+const RULE_ATTRIBUTES: [(&str, &str, bool); 4] = [
+    ("Tier", "String", true),
+    ("Note", "String", false),
+    ("Cost", "Integer", false),
+    ("OnCall", "Boolean", false),
+];
+
+/// A value of `oneOf` as YAML, and what it is.
+#[derive(Debug, Clone)]
+enum Written {
+    Text(&'static str),
+    Number(i64),
+    Flag(bool),
+}
+
+fn written() -> impl Strategy<Value = Written> {
+    prop_oneof![
+        prop::sample::select(vec!["A", "B", "C", "true", "7"]).prop_map(Written::Text),
+        prop::sample::select(vec![7i64, -1, 5_000_000_000]).prop_map(Written::Number),
+        any::<bool>().prop_map(Written::Flag),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A rule's values are accepted exactly when each has the attribute's
+    /// type (a 32-bit integer for Integer) and, for a predefined-only
+    /// attribute, is an allowed value, and no value is listed twice; every
+    /// refusal points into the rule, and an accepted rule keeps its values.
+    #[test]
+    fn a_rules_values_are_checked_against_its_attribute(
+        attribute in 0usize..4,
+        values in proptest::collection::vec(written(), 1..5),
+    ) {
+        let (name, data_type, predefined) = RULE_ATTRIBUTES[attribute];
+        let mut text = String::from("version: 1\nattributeSets:\n  Eng:\n    attributes:\n");
+        for (name, data_type, predefined) in RULE_ATTRIBUTES {
+            text.push_str(&format!("      {name}:\n        type: {data_type}\n"));
+            if predefined {
+                text.push_str("        usePreDefinedValuesOnly: true\n        allowedValues: [A, B]\n");
+            }
+        }
+        let yaml: Vec<String> = values
+            .iter()
+            .map(|value| match value {
+                Written::Text(text) => format!("\"{text}\""),
+                Written::Number(number) => number.to_string(),
+                Written::Flag(flag) => flag.to_string(),
+            })
+            .collect();
+        text.push_str(&format!(
+            "requirements:\n  - name: rule\n    principals: users\n    mustHold: Eng.{name}\n    oneOf: [{}]\n",
+            yaml.join(", ")
+        ));
+        let fits = |value: &Written| match (value, data_type) {
+            (Written::Text(text), "String") => !predefined || ["A", "B"].contains(text),
+            (Written::Number(number), "Integer") => i32::try_from(*number).is_ok(),
+            (Written::Flag(_), "Boolean") => true,
+            _ => false,
+        };
+        let texts: Vec<String> = values
+            .iter()
+            .map(|value| match value {
+                Written::Text(text) => (*text).to_owned(),
+                Written::Number(number) => number.to_string(),
+                Written::Flag(flag) => flag.to_string(),
+            })
+            .collect();
+        let unique = texts.iter().collect::<std::collections::BTreeSet<_>>().len() == texts.len();
+        let valid = values.iter().all(fits) && unique;
+        let loaded = entra_csa::desired::load::load_texts(&[("a.yaml".to_owned(), text)]);
+        match loaded {
+            Ok(desired) => {
+                prop_assert!(valid, "accepted {values:?} for {data_type}");
+                prop_assert_eq!(&desired.requirements[0].one_of, &texts);
+            }
+            Err(diagnostics) => {
+                prop_assert!(!valid, "refused {values:?} for {data_type}: {diagnostics}");
+                for diagnostic in diagnostics.iter() {
+                    prop_assert!(diagnostic.path.starts_with("requirements[0].oneOf["), "{diagnostic}");
+                    prop_assert_eq!(diagnostic.place.line, 19, "{}", diagnostic);
+                }
+            }
+        }
+    }
+}
