@@ -546,3 +546,25 @@ proptest! {
         }
     }
 }
+
+/// Display names come from the tenant, which anyone with a portal role can
+/// write: in the Markdown plan they cannot inject HTML or break the list.
+#[test]
+fn a_hostile_display_name_reaches_the_markdown_escaped() {
+    let mut live: LiveState = entra_csa::tenant::state_file::parse(
+        &std::fs::read_to_string(repo("examples/agents/agents-live.json")).unwrap(),
+        "agents-live.json",
+    )
+    .unwrap();
+    for principal in live.principals.values_mut() {
+        principal.display_name = Some("<img src=x onerror=alert(1)> | **bold**\n- injected".into());
+    }
+    let desired = entra_csa::desired::load::load_files(&[repo(FILES)]).unwrap();
+    let built = plan::build(&desired, &live, Target::StateFile { path: "t".into() });
+    assert_eq!(built.coverage.len(), 1);
+    let markdown = entra_csa::render::markdown::render_to_string(&built, 60_000);
+    let section = &markdown[markdown.find("Coverage (1)").unwrap()..];
+    assert!(!section.contains("<img"), "{section}");
+    assert!(!section.contains("\n- injected"), "{section}");
+    assert!(!section.contains(" **bold**"), "{section}");
+}
