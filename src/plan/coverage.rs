@@ -113,6 +113,9 @@ pub fn check(desired: &DesiredState, live: &LiveState, changes: &[Change]) -> Co
             }
             continue;
         }
+        if tally.principals == 0 && tally.not_understood == 0 {
+            coverage.notes.push(Note { address: None, message: empty_population_words(requirement) });
+        }
         if tally.not_understood > 0 {
             coverage.notes.push(Note {
                 address: None,
@@ -265,6 +268,36 @@ fn judge(
     tally
 }
 
+/// The note for a requirement whose population is empty: a rule that
+/// judged nobody passes, and says so. For agents it says why that may be:
+/// Microsoft documents that the service principals' list returns blueprint
+/// principals, but not whether it returns agent identities (see
+/// docs/src/how-to/coverage-requirements.md, "What it reads").
+fn empty_population_words(requirement: &Requirement) -> String {
+    let why = match &requirement.principals {
+        Population::AgentIdentities
+        | Population::AgentUsers
+        | Population::AgentIdentityBlueprintPrincipals => {
+            " (agents are recognised by the `@odata.type` the sweep returns; if the tenant has some, \
+             check that its list of service principals or users returns them)"
+        }
+        _ => "",
+    };
+    let nobody = match &requirement.principals {
+        Population::Users => "no user was read".to_owned(),
+        Population::ServicePrincipals => "no service principal was read".to_owned(),
+        Population::AgentIdentities => "no agent identity was read".to_owned(),
+        Population::AgentIdentityBlueprintPrincipals => {
+            "no agent identity blueprint principal was read".to_owned()
+        }
+        Population::AgentUsers => "no agent user was read".to_owned(),
+        Population::Group(group) => {
+            format!("group `{group}` has no user or service principal among its members")
+        }
+    };
+    format!("requirement `{}` judged no principal: {nobody}{why}", requirement.name)
+}
+
 /// `a value of Gov.Tier` or `one of Low, High in Gov.Tier`.
 fn wanted_words(requirement: &Requirement) -> String {
     if requirement.one_of.is_empty() {
@@ -385,6 +418,17 @@ mod tests {
         assert_eq!(coverage.notes.len(), 1, "{:?}", coverage.notes);
         assert_eq!(coverage.conflicts.len(), 1);
         assert_eq!(coverage.conflicts[0].address.to_string(), "group:G/Gov.Tier");
+    }
+
+    #[test]
+    fn a_rule_that_judged_nobody_says_so() {
+        let mut app = agent("a", None);
+        app.odata_type = None;
+        let desired = DesiredState { requirements: vec![rule()], ..DesiredState::default() };
+        let coverage = check(&desired, &live(vec![app]), &[]);
+        assert!(coverage.findings.is_empty());
+        assert_eq!(coverage.notes.len(), 1);
+        assert!(coverage.notes[0].message.contains("no agent identity was read"), "{:?}", coverage.notes);
     }
 
     #[test]
