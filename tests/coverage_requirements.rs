@@ -568,3 +568,53 @@ fn a_hostile_display_name_reaches_the_markdown_escaped() {
     assert!(!section.contains("\n- injected"), "{section}");
     assert!(!section.contains(" **bold**"), "{section}");
 }
+
+/// On a state file: a group rule over what the same files assign by group
+/// is met once the plan is applied (alice and bob get `Access.Team` from
+/// `Eng-Payments`), while the report, which looks at the tenant now, lists
+/// them; a rule over every user lists those no group reaches; a misspelt
+/// group is a conflict with the nearest name.
+#[test]
+fn group_rules_on_a_state_file_judge_the_plans_end_and_the_report_judges_now() {
+    let folder = tempfile::tempdir().unwrap();
+    let state = folder.path().join("tenant.json");
+    std::fs::copy(repo("examples/groups/groups-live.json"), &state).unwrap();
+    let file = folder.path().join("groups.yaml");
+    let rules = "requirements:\n  - name: payments has a team\n    principals: {group: Eng-Payments}\n    mustHold: Access.Team\n    oneOf: [Payments]\n  - name: everyone has a team\n    principals: users\n    mustHold: Access.Team\n";
+    let text = std::fs::read_to_string(repo("examples/groups/groups.yaml")).unwrap() + rules;
+    std::fs::write(&file, &text).unwrap();
+    let run = |args: &[&str]| {
+        let output = entra_csa().args(args).arg("-f").arg(&file).arg("--state").arg(&state).output().unwrap();
+        (output.status.code().unwrap(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (code, stdout) = run(&["plan", "--format", "json"]);
+    assert_eq!(code, 0, "{stdout}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    let breaking: Vec<(&str, &str)> = plan["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| (finding["requirement"].as_str().unwrap(), finding["address"].as_str().unwrap()))
+        .collect();
+    assert!(breaking.iter().all(|(rule, _)| *rule == "everyone has a team"), "{breaking:?}");
+    for user in ["carol", "dave", "erin"] {
+        let address = format!("user:{user}@contoso.com/Access.Team");
+        assert!(breaking.iter().any(|(_, found)| *found == address), "{user}: {breaking:?}");
+    }
+    assert!(
+        !breaking.iter().any(|(_, found)| found.starts_with("user:alice@") || found.starts_with("user:bob@"))
+    );
+
+    let (code, stdout) = run(&["report", "--coverage"]);
+    assert_eq!(code, 0, "{stdout}");
+    let payments: Vec<&str> =
+        stdout.lines().filter(|line| line.starts_with("payments has a team,")).collect();
+    assert_eq!(payments.len(), 2, "{stdout}");
+    assert!(payments.iter().all(|line| line.contains("group:Eng-Payments,Access.Team,2,0,2,")), "{stdout}");
+
+    std::fs::write(&file, text.replace("{group: Eng-Payments}", "{group: Eng-Payment}")).unwrap();
+    let (code, stdout) = run(&["plan"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("group:Eng-Payment/Access.Team"), "{stdout}");
+    assert!(stdout.contains("did you mean `Eng-Payments`?"), "{stdout}");
+}
