@@ -7,7 +7,12 @@
 //! Agent identities are recognised the way the rest of the tool recognises
 //! them (`LivePrincipal::odata_type`, `GroupMember::principal_kind`): by the
 //! `@odata.type` Graph v1.0 writes on a derived type in the users and
-//! service-principals collections.
+//! service-principals collections (ARCHITECTURE.md, "Where Microsoft says
+//! it": R-AGENT, R-AGENT-USER, L-LIST-SP). Microsoft documents that the
+//! service principals' list returns blueprint principals; it does not say
+//! whether it returns agent identities, whose own list (L-LIST-AGENTS)
+//! returns them alone, at most 100 a page. The tool reads the sweep it
+//! already makes and says so when a rule judged nobody.
 
 use std::fmt;
 
