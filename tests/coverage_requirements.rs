@@ -618,3 +618,37 @@ fn group_rules_on_a_state_file_judge_the_plans_end_and_the_report_judges_now() {
     assert!(stdout.contains("group:Eng-Payment/Access.Team"), "{stdout}");
     assert!(stdout.contains("did you mean `Eng-Payments`?"), "{stdout}");
 }
+
+/// Values another writer owns (`valuesOwnedBy`) count: the plan never
+/// writes them, yet an agent that writer tagged meets the rule.
+#[test]
+fn values_another_writer_owns_meet_a_rule() {
+    let live: LiveState = entra_csa::tenant::state_file::parse(
+        &std::fs::read_to_string(repo("examples/agents/agents-live.json")).unwrap(),
+        "agents-live.json",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(repo(FILES)).unwrap();
+    let (head, rest) = text.split_once("assignments:").unwrap();
+    let rules = &rest[rest.find("requirements:").unwrap()..];
+    let owned = head.replace(
+        "        allowedValues: [Low, Medium, High]\n",
+        "        allowedValues: [Low, Medium, High]\n        valuesOwnedBy: the agent registry's feed\n",
+    );
+    let desired =
+        entra_csa::desired::load::load_texts(&[("owned.yaml".to_owned(), format!("{owned}{rules}"))])
+            .unwrap_or_else(|diagnostics| panic!("{diagnostics}"));
+    assert!(desired.values_owner("AgentGovernance", "RiskTier").is_some());
+    let built = plan::build(&desired, &live, Target::StateFile { path: "t".into() });
+    assert!(built.changes.is_empty(), "the plan writes none of the owned values");
+    let tallies = plan::coverage::tally(&desired, &live, &built.changes);
+    assert_eq!((tallies[0].principals, tallies[0].meeting), (3, 1), "the helpdesk agent's owned Low counts");
+    let breaking: Vec<String> = built.coverage.iter().map(|finding| finding.address.to_string()).collect();
+    assert_eq!(
+        breaking,
+        [
+            format!("servicePrincipal:{TRAVEL_AGENT}/AgentGovernance.RiskTier"),
+            format!("servicePrincipal:{EXPENSE_AGENT}/AgentGovernance.RiskTier"),
+        ]
+    );
+}
