@@ -14,6 +14,7 @@ mod convergence_regressions;
 mod ci_examples;
 mod distribution;
 mod drift_cli;
+mod drift_explain;
 mod emulator;
 mod export_cli;
 mod export_properties;

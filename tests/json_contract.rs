@@ -19,7 +19,7 @@ use crate::plan_goldens::{cases, run_plan};
 #[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PlanV2 {
+pub(crate) struct PlanV2 {
     format_version: u32,
     target: TargetV1,
     fingerprint: FingerprintV1,
@@ -159,6 +159,48 @@ struct DriftV1 {
     kind: String,
     address: String,
     message: String,
+    /// An optional addition within version 2 (`plan --explain` only).
+    #[serde(default)]
+    explanation: Option<ExplanationV2>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExplanationV2 {
+    audit_log_since: String,
+    entries: Vec<AuditEntryV2>,
+    older_entries: usize,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AuditEntryV2 {
+    activity_date_time: String,
+    activity: String,
+    initiated_by: ActorV2,
+    changes: Vec<AuditChangeV2>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ActorV2 {
+    kind: String,
+    user_principal_name: Option<String>,
+    id: Option<String>,
+    display_name: Option<String>,
+    app_id: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AuditChangeV2 {
+    property: String,
+    old_value: Option<String>,
+    new_value: Option<String>,
 }
 
 #[allow(dead_code)]
@@ -208,14 +250,15 @@ struct ValueSnapshotV1 {
     is_active: bool,
 }
 
-fn schema() -> jsonschema::Validator {
+pub(crate) fn schema() -> jsonschema::Validator {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.v2.schema.json");
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     jsonschema::validator_for(&schema).expect("the plan schema compiles")
 }
 
-/// Checks one document against the test's structs and the schema.
-fn check(document_text: &str, origin: &str, validator: &jsonschema::Validator) -> PlanV2 {
+/// Checks one document against the test's structs and the schema (also
+/// for the plans of other test files, such as `plan --explain`'s).
+pub(crate) fn check(document_text: &str, origin: &str, validator: &jsonschema::Validator) -> PlanV2 {
     let value: Value =
         serde_json::from_str(document_text).unwrap_or_else(|e| panic!("{origin}: not JSON: {e}"));
     let first_key = document_text.trim_start().strip_prefix('{').map(str::trim_start);
@@ -376,6 +419,11 @@ fn version_2_only_adds_impact_and_source_which_group_plans_carry() {
     // Optional addition within version 2: who breaks a requirement of the files.
     assert!(v2["$defs"].as_object_mut().unwrap().remove("coverage").is_some());
     assert!(v2["properties"].as_object_mut().unwrap().remove("coverage").is_some());
+    // And, with `plan --explain`, each drift finding's explanation from the audit log.
+    assert!(v2["$defs"]["drift"]["properties"].as_object_mut().unwrap().remove("explanation").is_some());
+    for definition in ["explanation", "auditEntry", "auditActor", "auditChange"] {
+        assert!(v2["$defs"].as_object_mut().unwrap().remove(definition).is_some(), "{definition}");
+    }
     v2["required"] = v1["required"].clone();
     for key in ["title", "description"] {
         v2[key] = v1[key].clone();

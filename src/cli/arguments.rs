@@ -123,8 +123,31 @@ pub struct PlanArgs {
     #[arg(long)]
     pub drift: bool,
 
+    /// Explain each drift finding from Entra's audit log of custom security
+    /// attribute changes (Microsoft Graph beta): who changed it (user, or app
+    /// and appId), when, the activity, and the old and new values. Needs
+    /// CustomSecAttributeAuditLogs.Read.All; without it, or when the log
+    /// cannot be read, the plan says why the findings are unexplained and
+    /// is otherwise the same.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// How far back --explain reads the audit log, e.g. 7d, 36h, 2w.
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_since, requires = "explain")]
+    pub since: std::time::Duration,
+
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// `--since`: a duration of at least a minute, as people write it (`7d`, `36h`, `2w`).
+fn parse_since(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|error| format!("`{text}` is not a duration ({error}): write e.g. 7d, 36h or 2w"))?;
+    if duration < std::time::Duration::from_secs(60) {
+        return Err(format!("`{text}` is under a minute: write e.g. 7d, 36h or 2w"));
+    }
+    Ok(duration)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

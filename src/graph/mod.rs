@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod apply;
+pub mod audit;
 pub mod auth;
 pub mod batch;
 pub mod client;
@@ -135,6 +136,10 @@ impl Tenant for GraphTenant {
 
     async fn each_principal(&self, visit: &mut PrincipalVisitor<'_>) -> anyhow::Result<()> {
         stream::each_principal(&self.client, visit).await
+    }
+
+    async fn audit_log(&self, since: &str) -> Result<crate::plan::explain::AuditLog, String> {
+        audit::read(&self.client, since).await
     }
 
     async fn apply(&self, changes: &[Change]) -> ApplyReport {

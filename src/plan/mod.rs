@@ -15,6 +15,7 @@ pub mod address;
 pub mod coverage;
 pub mod diff;
 pub mod effect;
+pub mod explain;
 pub mod fingerprint;
 pub mod impact;
 pub mod groups;

@@ -3,6 +3,7 @@
 //! sorts, never decides — so all formats list the changes in the same order.
 
 pub mod coverage;
+pub mod explain;
 pub mod holdings;
 pub mod json;
 pub mod json_read;
@@ -30,6 +31,22 @@ pub fn render(plan: &Plan, format: Format, colour: bool, out: &mut dyn Write) ->
         Format::Text => text::render(plan, colour, out),
         Format::Json => json::render(plan, out),
         Format::Markdown => markdown::render(plan, out),
+    }
+}
+
+/// Writes `plan` in `format` with each drift finding's explanation from the
+/// audit log (`plan --explain`); as `render` when `explained` is empty.
+pub fn render_explained(
+    plan: &Plan,
+    explained: &crate::plan::explain::Explained,
+    format: Format,
+    colour: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Text => text::render_explained(plan, explained, colour, out),
+        Format::Json => json::render_explained(plan, explained, out),
+        Format::Markdown => markdown::render_explained(plan, explained, out),
     }
 }
 

@@ -189,6 +189,13 @@ pub trait Tenant: Send + Sync {
         Ok(())
     }
 
+    /// The entries of the custom security attribute audit log from `since`
+    /// on (RFC 3339, UTC), for `plan --explain`; `Err` says why there are
+    /// none to read. Only Graph keeps such a log.
+    async fn audit_log(&self, _since: &str) -> Result<crate::plan::explain::AuditLog, String> {
+        Err("a state file keeps no audit log, so the drift findings are unexplained".to_owned())
+    }
+
     /// Hands every user and service principal to `visit`, one at a time,
     /// with what of its values was not understood. By default the whole
     /// tenant is read first (a state file is one document anyway); Graph
