@@ -652,3 +652,28 @@ fn values_another_writer_owns_meet_a_rule() {
         ]
     );
 }
+
+/// Values hidden from a token without the read permission would make every
+/// agent look untagged: with files that list nobody, the requirement's
+/// population is what the read checks, and the plan stops naming the
+/// permission rather than reporting every agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_values_are_an_error_not_a_finding_for_every_agent() {
+    use entra_csa::tenant::Tenant;
+    let emulator = emulator(EmulatorConfig { seed_state: agents_seed(), ..Default::default() }).await;
+    let mut desired = desired(FILES);
+    desired.assignments.clear();
+    let scope = entra_csa::tenant::ReadScope::for_desired(&desired);
+    let token = jwt(serde_json::json!({
+        "roles": ["CustomSecAttributeDefinition.Read.All", "Application.Read.All"]
+    }));
+    let error = tenant_with(&emulator, &token, fast_options()).read(&scope).await.unwrap_err().to_string();
+    assert!(error.contains("CustomSecAttributeAssignment.Read.All"), "{error}");
+    let token = jwt(serde_json::json!({
+        "roles": ["CustomSecAttributeDefinition.Read.All", "CustomSecAttributeAssignment.Read.All", "Application.Read.All"]
+    }));
+    let live = tenant_with(&emulator, &token, fast_options()).read(&scope).await.unwrap();
+    let built = plan::build(&desired, &live, Target::StateFile { path: "t".into() });
+    assert_eq!(built.coverage.len(), 2, "the travel and expense agents");
+    emulator.shutdown().await;
+}

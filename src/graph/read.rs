@@ -1010,15 +1010,25 @@ async fn read_batched_keys(
     Ok(())
 }
 
-/// An all-`null` read of the declared principals: an error when the token's
-/// claims show it lacks the read permission, a warning otherwise.
+/// An all-`null` read of the declared principals (and of those the
+/// requirements judge): an error when the token's claims show it lacks the
+/// read permission, a warning otherwise.
 async fn check_read_permission(
     client: &GraphClient,
     scope: &ReadScope,
     live: &LiveState,
 ) -> Result<(), ReadError> {
     let index = live.principal_index();
-    let found: Vec<&LivePrincipal> = scope.principals.iter().filter_map(|key| index.find(key)).collect();
+    let mut found: Vec<&LivePrincipal> = scope.principals.iter().filter_map(|key| index.find(key)).collect();
+    // The principals a requirement judges: were their values hidden, every
+    // one of them would look untagged.
+    if !scope.populations.is_empty() {
+        found.extend(
+            live.principals.values().filter(|principal| {
+                scope.populations.iter().any(|population| population.includes(principal))
+            }),
+        );
+    }
     if found.is_empty() || found.iter().any(|principal| principal.custom_security_attributes.is_some()) {
         return Ok(());
     }
