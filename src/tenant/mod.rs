@@ -85,9 +85,9 @@ impl ReadScope {
         ReadScope {
             principals: Vec::new(),
             sweep: false,
-            retain: Retain::HoldersOf(
-                desired.requirements.iter().map(|requirement| requirement.set.to_ascii_lowercase()).collect(),
-            ),
+            // Only the populations (and the groups' members) are judged:
+            // nobody else is kept.
+            retain: Retain::HoldersOf(std::collections::BTreeSet::new()),
             groups: requirement_groups(desired)
                 .cloned()
                 .collect::<std::collections::BTreeSet<String>>()
