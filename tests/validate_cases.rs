@@ -503,6 +503,20 @@ fn cases() -> Vec<Case> {
             requiring("  - name: r\n    principals: users\n    mustHold: Eng.Cost\n    onFailure: fail\n"),
             vec![(24, 16, "is not a valid `onFailure`")],
         ),
+        case(
+            "every problem of several requirements in one run",
+            requiring(
+                "  - name: r\n    principals: agentIdentity\n    mustHold: Eng.Projet\n  - name: R\n    principals: Eng-Agents\n    mustHold: Eng.Project\n    oneOf: [Alpine, Zulu]\n    onFailure: block\n",
+            ),
+            vec![
+                (22, 17, "did you mean `agentIdentities`?"),
+                (23, 15, "did you mean `Eng.Project`?"),
+                (24, 11, "is declared twice"),
+                (25, 17, "write `principals: {group: Eng-Agents}`"),
+                (27, 21, "`Zulu` is not an allowed value"),
+                (28, 16, "is not a valid `onFailure`"),
+            ],
+        ),
         // ── every problem in one run ──
         case(
             "several problems at once",

@@ -855,7 +855,13 @@ impl Reader<'_> {
                     &[("report", OnFailure::Report), ("conflict", OnFailure::Conflict)],
                 )
             });
-            if let (Some(name), Some(principals), Some(must_hold)) = (name, principals, must_hold) {
+            // A rule whose name or population is reported already is still
+            // checked for the rest (its attribute, its values), so that every
+            // problem shows in one run; the files are refused all the same.
+            let name = name.unwrap_or_else(|| Located::new(path.clone(), at));
+            let principals =
+                principals.unwrap_or_else(|| Located::new(crate::model::requirement::Population::Users, at));
+            if let Some(must_hold) = must_hold {
                 rules.push(RequirementSpec { name, principals, must_hold, one_of, on_failure, at });
             }
         }

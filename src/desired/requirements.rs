@@ -37,15 +37,20 @@ pub fn gather(
                 continue;
             }
             let folded = name.to_lowercase();
+            let duplicate = first_place.contains_key(&folded);
             if let Some(first) = first_place.get(&folded) {
                 let problem =
                     check.report(spec.name.at, "name", format!("the requirement `{name}` is declared twice"));
                 problem.related = Some(first.clone());
                 problem.suggestion = Some("give each requirement its own name".to_owned());
-                continue;
+            } else {
+                first_place.insert(folded, place(file, spec.name.at));
             }
-            first_place.insert(folded, place(file, spec.name.at));
-            if let Some(requirement) = check.requirement(spec, name, desired, refused) {
+            // A second rule of one name is still checked, so that every
+            // problem shows in one run, and then left out.
+            if let Some(requirement) = check.requirement(spec, name, desired, refused)
+                && !duplicate
+            {
                 gathered.push(requirement);
             }
         }
