@@ -677,3 +677,39 @@ async fn hidden_values_are_an_error_not_a_finding_for_every_agent() {
     assert_eq!(built.coverage.len(), 2, "the travel and expense agents");
     emulator.shutdown().await;
 }
+
+/// The JSON Schema takes `requirements` as `validate` does, structurally:
+/// a keyword or `{group: …}` for the population, `report` or `conflict`,
+/// the three required keys, no others, and a non-empty `oneOf`.
+#[test]
+fn the_schema_takes_requirements_as_validate_does() {
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo("schema/entra-csa.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let rule = |body: &str| format!("version: 1\nrequirements:\n  - name: r\n{body}");
+    let good = [
+        "    principals: agentIdentities\n    mustHold: Gov.Tier\n",
+        "    principals: {group: Eng-Agents}\n    mustHold: Gov.Tier\n    oneOf: [Low, 1, true]\n",
+        "    principals: users\n    mustHold: Gov.Tier\n    onFailure: conflict\n",
+    ];
+    let bad = [
+        "    principals: agents\n    mustHold: Gov.Tier\n",
+        "    principals: {group: ''}\n    mustHold: Gov.Tier\n",
+        "    principals: {groups: Eng}\n    mustHold: Gov.Tier\n",
+        "    principals: users\n    mustHold: GovTier\n",
+        "    principals: users\n",
+        "    principals: users\n    mustHold: Gov.Tier\n    onFailure: block\n",
+        "    principals: users\n    mustHold: Gov.Tier\n    oneOf: []\n",
+        "    principals: users\n    mustHold: Gov.Tier\n    mustHave: Gov.Tier\n",
+    ];
+    for body in good {
+        let document: Value = serde_saphyr::from_str(&rule(body)).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&document).map(|error| error.to_string()).collect();
+        assert!(errors.is_empty(), "{body}: {errors:#?}");
+    }
+    for body in bad {
+        let document: Value = serde_saphyr::from_str(&rule(body)).unwrap();
+        assert!(!validator.is_valid(&document), "the schema accepts {body:?}");
+    }
+}
