@@ -211,3 +211,21 @@ fn a_read_only_identity_passes_for_plan_and_drift_but_not_for_apply() {
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("MISSING reads groups' transitive members"), "{stdout}");
 }
+
+#[test]
+fn files_with_requirements_need_to_read_the_values_they_judge() {
+    let token = jwt(r#"{"tid":"t","appid":"a","roles":["CustomSecAttributeDefinition.ReadWrite.All"]}"#);
+    // The example without its assignments: only the rule reads values.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/agents/requirements.yaml"),
+    )
+    .unwrap();
+    let (head, rules) = text.split_once("assignments:").unwrap();
+    let rules = &rules[rules.find("requirements:").unwrap()..];
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("rules.yaml");
+    std::fs::write(&file, format!("{head}{rules}")).unwrap();
+    let (code, stdout, _) = check_access_for(&token, &[file.to_str().unwrap()], "plan");
+    assert_eq!(code, 1, "the assignments the rules judge must be readable: {stdout}");
+    assert!(stdout.contains("CustomSecAttributeAssignment"), "{stdout}");
+}

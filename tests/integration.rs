@@ -8,6 +8,7 @@ mod closed_pipe_cli;
 mod completions_cli;
 mod conditional_access_impact;
 mod conditional_access_semantics;
+mod coverage_requirements;
 mod convergence_random;
 mod convergence_regressions;
 mod ci_examples;

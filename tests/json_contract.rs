@@ -32,8 +32,23 @@ pub(crate) struct PlanV2 {
     /// An optional addition within version 2.
     #[serde(default)]
     references: Vec<ReferenceV2>,
+    /// An optional addition within version 2.
+    #[serde(default)]
+    coverage: Vec<CoverageV2>,
     #[serde(default)]
     desired_state: Option<Value>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CoverageV2 {
+    requirement: String,
+    address: String,
+    display_name: Option<String>,
+    value: Value,
+    message: String,
+    outcome: String,
 }
 
 #[allow(dead_code)]
@@ -283,6 +298,7 @@ fn plan_json_keeps_format_version_2() {
     let mut drift = 0;
     let mut notes = 0;
     let mut effects = BTreeSet::new();
+    let mut outcomes = BTreeSet::new();
     for case in cases() {
         let (_, stdout, stderr) = run_plan(&case, "json");
         let origin = case.display().to_string();
@@ -295,6 +311,7 @@ fn plan_json_keeps_format_version_2() {
         drift += plan.drift.len();
         notes += plan.notes.len();
         effects.extend(plan.impact.iter().map(|impact| impact.effect.clone()));
+        outcomes.extend(plan.coverage.iter().map(|finding| finding.outcome.clone()));
     }
     // The cases exercise every legal pair, so the checks above cannot pass vacuously.
     let expected: BTreeSet<String> = [
@@ -319,6 +336,8 @@ fn plan_json_keeps_format_version_2() {
     let every_effect: BTreeSet<String> =
         ["enters", "leaves", "unknown"].into_iter().map(String::from).collect();
     assert_eq!(effects, every_effect, "the cases show every effect of impact[]");
+    let every_outcome: BTreeSet<String> = ["finding", "conflict"].into_iter().map(String::from).collect();
+    assert_eq!(outcomes, every_outcome, "the cases show every outcome of coverage[]");
 }
 
 #[test]
@@ -397,6 +416,9 @@ fn version_2_only_adds_impact_and_source_which_group_plans_carry() {
     assert!(v2["$defs"].as_object_mut().unwrap().remove("reference").is_some());
     assert!(v2["$defs"].as_object_mut().unwrap().remove("reader").is_some());
     assert!(v2["properties"].as_object_mut().unwrap().remove("references").is_some());
+    // Optional addition within version 2: who breaks a requirement of the files.
+    assert!(v2["$defs"].as_object_mut().unwrap().remove("coverage").is_some());
+    assert!(v2["properties"].as_object_mut().unwrap().remove("coverage").is_some());
     // And, with `plan --explain`, each drift finding's explanation from the audit log.
     assert!(v2["$defs"]["drift"]["properties"].as_object_mut().unwrap().remove("explanation").is_some());
     for definition in ["explanation", "auditEntry", "auditActor", "auditChange"] {

@@ -344,6 +344,7 @@ fn empty_plan(target: plan::Target) -> Plan {
         impact: Vec::new(),
         references: Vec::new(),
         sources: Default::default(),
+        coverage: Vec::new(),
     }
 }
 

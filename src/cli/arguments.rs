@@ -17,8 +17,8 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("
 /// Manage Microsoft Entra ID custom security attributes as code.
 ///
 /// Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error (bad
-/// input or usage, conflicts, stale plan, failed apply); 2 changes or drift
-/// present (only with --detailed-exitcode).
+/// input or usage, conflicts, stale plan, failed apply); 2 changes, drift or
+/// coverage findings present (only with --detailed-exitcode).
 #[derive(Debug, Parser)]
 #[command(name = "entra-csa", version = VERSION, about, long_about = None)]
 pub struct Arguments {
@@ -113,7 +113,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_render_to)]
     pub render_to: Vec<(PlanFormat, PathBuf)>,
 
-    /// Exit 2 when there are changes or drift, 0 when in sync, 1 on error.
+    /// Exit 2 when there are changes, drift or coverage findings, 0 when in sync, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
 
@@ -279,6 +279,17 @@ pub struct ReportArgs {
     /// The file to write; default stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Instead of who holds what: for each requirement of the files given
+    /// with -f, how many principals meet it and which do not (the tenant
+    /// as it is now).
+    #[arg(long, requires = "files", conflicts_with_all = ["summary", "sets", "attributes"])]
+    pub coverage: bool,
+
+    /// With --coverage: a desired-state file, or a folder of *.yaml / *.yml
+    /// files, whose requirements are checked. Repeatable.
+    #[arg(short = 'f', long = "file", value_name = "PATH", requires = "coverage")]
+    pub files: Vec<PathBuf>,
 
     #[command(flatten)]
     pub target: TargetArgs,

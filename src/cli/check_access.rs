@@ -28,11 +28,17 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
             tell!("{diagnostics}");
             anyhow::anyhow!("the desired-state files are not valid")
         })?;
-        let by_group = !desired.group_assignments.is_empty();
+        // Requirements read the values of their populations and the
+        // members of the groups they name, and write nothing.
+        let requirement_groups = desired
+            .requirements
+            .iter()
+            .any(|rule| matches!(rule.principals, crate::model::requirement::Population::Group(_)));
+        let by_group = !desired.group_assignments.is_empty() || requirement_groups;
         let assigns = !desired.assignments.is_empty()
-            || by_group
+            || !desired.group_assignments.is_empty()
             || desired.policy.undeclared_assignments.needs_sweep();
-        (assigns, assigns, by_group)
+        (assigns || !desired.requirements.is_empty(), assigns, by_group)
     };
 
     let target = &args.target;

@@ -1,7 +1,7 @@
 //! `entra-csa plan`: load the files, read the tenant, print the plan in the
 //! chosen format, and optionally save it (with its desired state) for
-//! `apply PLANFILE`. Conflicts exit 1; with `--detailed-exitcode`, changes or
-//! drift exit 2 and a tenant in sync exits 0.
+//! `apply PLANFILE`. Conflicts exit 1; with `--detailed-exitcode`, changes,
+//! drift or coverage findings exit 2 and a tenant in sync exits 0.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -60,7 +60,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
         save_plan(&plan, &desired, out)?;
         tell!("Saved the plan to {}; apply it with `{}`.", out.display(), apply_command(out, &args));
     }
-    Ok(if args.detailed_exitcode && (!plan.changes.is_empty() || !plan.drift.is_empty()) {
+    // Coverage findings count like drift: the tenant is not as the files require.
+    let findings = plan.coverage_findings() > 0;
+    Ok(if args.detailed_exitcode && (!plan.changes.is_empty() || !plan.drift.is_empty() || findings) {
         ExitStatus::Changes
     } else {
         ExitStatus::Success

@@ -143,6 +143,7 @@ pub fn document(plan: &Plan) -> JsonPlan {
                 }
             })
             .collect(),
+        coverage: super::coverage::json_entries(plan),
         desired_state: None,
     }
 }

@@ -31,6 +31,11 @@
 //!   reader naming what the plan deactivates: `address`, `reader` (`kind`,
 //!   `id`, `name`, `state`, `condition`, `apiVersion`), `attribute`,
 //!   `operator`, `value`, `outcome` (`conflict` | `acknowledged` | `note`).
+//! - `coverage[]` (optional within version 2, absent when empty): each
+//!   principal that breaks a requirement of the files at the end of the
+//!   plan: `requirement` (its name), `address` (the principal and the
+//!   attribute), `displayName`, `value` (held at the end of the plan, or
+//!   null), `message`, `outcome` (`finding` | `conflict`).
 //! - `source` on a change that a group gives or takes away (optional):
 //!   `group:<key as the files write it>`.
 //! - A saved plan (`plan --out`) adds `desiredState`: the desired state the
@@ -57,6 +62,9 @@ pub struct JsonPlan {
     /// Within version 2, optional: the references to what the plan deactivates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<JsonReference>,
+    /// Within version 2, optional: who breaks a requirement of the files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<JsonCoverage>,
     /// Only in a saved plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_state: Option<Value>,
@@ -239,4 +247,21 @@ pub struct JsonReader {
     pub condition: String,
     /// The API version it was read from (`v1.0`, `beta`).
     pub api_version: String,
+}
+
+/// A principal that breaks a requirement of the files at the end of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonCoverage {
+    /// The requirement's name, as the files write it.
+    pub requirement: String,
+    /// The principal and the attribute, as addresses write them.
+    pub address: String,
+    pub display_name: Option<String>,
+    /// The value held at the end of the plan (string, integer, boolean or
+    /// array), or null.
+    pub value: Value,
+    pub message: String,
+    /// `finding` (counted like drift) or `conflict`.
+    pub outcome: String,
 }

@@ -70,6 +70,7 @@ pub fn render_explained_to_string(plan: &Plan, explained: &Explained, budget: us
             }
         }
     }
+    head.push_str(&super::coverage::markdown_caution(plan));
     impact(&mut head, plan);
     let _ = writeln!(head, "**{}**\n", summary_line(&summary));
     let _ = writeln!(head, "Target: {}\n", code(&target_words(&plan.target)));
@@ -152,6 +153,7 @@ pub fn render_explained_to_string(plan: &Plan, explained: &Explained, budget: us
     if !plan.acknowledged.is_empty() {
         findings(&mut tail, acknowledged_heading(plan), &plan.acknowledged, false, &Explained::default());
     }
+    tail.push_str(&super::coverage::markdown(plan, &code, &cell));
     if !plan.notes.is_empty() {
         let _ = writeln!(tail, "<details><summary>Notes ({})</summary>\n", plan.notes.len());
         for note in &plan.notes {
@@ -518,6 +520,7 @@ mod tests {
             impact: Vec::new(),
             references: Vec::new(),
             sources: Default::default(),
+            coverage: Vec::new(),
         }
     }
 

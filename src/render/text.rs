@@ -135,6 +135,7 @@ pub fn render_explained(
         }
         writeln!(out)?;
     }
+    super::coverage::write_text(plan, out)?;
     if !plan.notes.is_empty() {
         writeln!(out, "Notes:")?;
         writeln!(out)?;
@@ -311,6 +312,7 @@ mod tests {
             impact: Vec::new(),
             references: Vec::new(),
             sources: Default::default(),
+            coverage: Vec::new(),
         }
     }
 
