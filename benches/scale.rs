@@ -11,7 +11,9 @@
 //! only the rows of `entra-csa report`; `--groups` only the rows of
 //! assigning by group (`groups/mod.rs`); `--million` only the local plan at
 //! 100,000 to 1,000,000 principals; `--reads` only the reads of a plan
-//! against the emulator ("Reading the tenant from the emulator"). `SCALE_KEEP_DATA=DIR`
+//! against the emulator ("Reading the tenant from the emulator"); `--pacing`
+//! only the write pacer's rows (`pacing/mod.rs`, about 15 minutes;
+//! `--pacing-only small,window,million` prints some of them). `SCALE_KEEP_DATA=DIR`
 //! keeps the generated files, `SCALE_PHASES=1` prints the peak memory after
 //! each phase of the measured plan. Internally, the binary re-runs itself with `--measure-plan DIR`
 //! to measure one plan's peak memory in a process of its own.
@@ -32,6 +34,8 @@ use entra_csa::tenant::{ReadScope, Tenant};
 
 #[path = "groups/mod.rs"]
 mod groups;
+#[path = "pacing/mod.rs"]
+mod pacing;
 #[path = "reliability/mod.rs"]
 mod reliability;
 
@@ -148,6 +152,20 @@ fn main() {
             .with_writer(std::io::stderr)
             .try_init();
     }
+    if let Some(position) = args.iter().position(|arg| arg == "--pacing-only") {
+        // A few of the pacer's rows (`small,window,million`), printed, not written.
+        let cases: Vec<String> = args[position + 1].split(',').map(str::to_owned).collect();
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        print!("{}", runtime.block_on(pacing::section_of(&cases)));
+        return;
+    }
+    if args.iter().any(|arg| arg == "--pacing") {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        let section = runtime.block_on(pacing::section());
+        common::write_section(&out, pacing::HEADING, &section);
+        print!("{section}");
+        return;
+    }
     if let Some(position) = args.iter().position(|arg| arg == "--reliability-only") {
         // A few of the rows (`storm,faults,shared,outage`), printed, not written.
         let cases: Vec<String> = args[position + 1].split(',').map(str::to_owned).collect();
@@ -213,7 +231,7 @@ fn main() {
     report.push_str(include_str!("history.md"));
     // The sections written by runs of their own stay.
     let existing = std::fs::read_to_string(&out).unwrap_or_default();
-    let own_runs = [common::MILLION_HEADING, common::IMPACT_HEADING, groups::HEADING];
+    let own_runs = [common::MILLION_HEADING, common::IMPACT_HEADING, groups::HEADING, pacing::HEADING];
     for heading in common::SWEEP_HEADINGS.into_iter().chain(own_runs) {
         if let Some(kept) = common::section_of(&existing, heading) {
             report = common::splice_section(&report, heading, &format!("{kept}\n"));

@@ -43,6 +43,12 @@ fn a_token_with_every_grant_passes_and_is_never_printed() {
         stdout.contains("absent  Policy.Read.All — without it the plan cannot say which Conditional Access"),
         "optional, so reported but not counted: {stdout}"
     );
+    assert!(
+        stdout.contains(
+            "absent  CustomSecAttributeAuditLogs.Read.All — without it `plan --explain` cannot say who"
+        ),
+        "optional too: {stdout}"
+    );
     for part in token.split('.') {
         assert!(!stdout.contains(part) && !stderr.contains(part), "a part of the token was printed");
     }
@@ -106,6 +112,27 @@ fn the_policy_read_is_reported_as_optional_when_held() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("Optional (not counted above):"), "{stdout}");
     assert!(stdout.contains("ok      Policy.Read.All"), "{stdout}");
+}
+
+#[test]
+fn the_audit_log_read_is_optional_and_reported_when_held() {
+    let token = jwt(
+        r#"{"tid":"t","appid":"a","roles":["CustomSecAttributeDefinition.ReadWrite.All","CustomSecAttributeAssignment.ReadWrite.All","CustomSecAttributeAuditLogs.Read.All"]}"#,
+    );
+    let (code, stdout, _) = check_access(&token, &["examples/contoso.yaml"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains(
+            "ok      CustomSecAttributeAuditLogs.Read.All (reads the custom security attribute audit log"
+        ),
+        "{stdout}"
+    );
+    let without = jwt(
+        r#"{"tid":"t","appid":"a","roles":["CustomSecAttributeDefinition.ReadWrite.All","CustomSecAttributeAssignment.ReadWrite.All"]}"#,
+    );
+    let (code, stdout, _) = check_access(&without, &["examples/contoso.yaml"]);
+    assert_eq!(code, 0, "its absence is not counted: {stdout}");
+    assert!(stdout.contains("absent  CustomSecAttributeAuditLogs.Read.All"), "{stdout}");
 }
 
 #[test]
@@ -183,4 +210,22 @@ fn a_read_only_identity_passes_for_plan_and_drift_but_not_for_apply() {
     let (code, stdout, _) = check_access_for(&read_only, &["examples/groups/groups.yaml"], "plan");
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("MISSING reads groups' transitive members"), "{stdout}");
+}
+
+#[test]
+fn files_with_requirements_need_to_read_the_values_they_judge() {
+    let token = jwt(r#"{"tid":"t","appid":"a","roles":["CustomSecAttributeDefinition.ReadWrite.All"]}"#);
+    // The example without its assignments: only the rule reads values.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/agents/requirements.yaml"),
+    )
+    .unwrap();
+    let (head, rules) = text.split_once("assignments:").unwrap();
+    let rules = &rules[rules.find("requirements:").unwrap()..];
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("rules.yaml");
+    std::fs::write(&file, format!("{head}{rules}")).unwrap();
+    let (code, stdout, _) = check_access_for(&token, &[file.to_str().unwrap()], "plan");
+    assert_eq!(code, 1, "the assignments the rules judge must be readable: {stdout}");
+    assert!(stdout.contains("CustomSecAttributeAssignment"), "{stdout}");
 }

@@ -131,7 +131,7 @@ fn the_nightly_drift_job_checks_drift_files_an_issue_and_closes_it() {
     let commands = commands_of(job);
     let check = commands.iter().find(|argv| argv.get(1).is_some_and(|word| word == "plan"));
     let check = check.unwrap_or_else(|| panic!("no plan in the drift job: {commands:?}"));
-    for flag in ["--drift", "--detailed-exitcode"] {
+    for flag in ["--drift", "--explain", "--detailed-exitcode"] {
         assert!(check.iter().any(|word| word == flag), "{flag} missing: {check:?}");
     }
     let steps = job["steps"].as_array().unwrap();
@@ -144,12 +144,14 @@ fn the_nightly_drift_job_checks_drift_files_an_issue_and_closes_it() {
     {
         assert!(script.contains(needed), "{needed} missing from the drift job");
     }
-    // Run the step with a stand-in `gh`: drift opens, no drift closes.
+    // Run the step with a stand-in `gh`: drift (or a coverage finding, also
+    // exit 2) opens, a run in sync (exit 0) closes, anything else does neither.
     for (exit, open, expected) in [
         ("2", "", "issue create"),
         ("2", "17", "issue comment 17"),
         ("0", "17", "issue close 17"),
         ("0", "", ""),
+        ("1", "17", ""),
     ] {
         let calls =
             run_with_fake_gh(script, &[("DRIFT_EXIT", exit), ("RUN_URL", "https://example/run")], open);
@@ -168,7 +170,10 @@ fn the_nightly_drift_job_checks_drift_files_an_issue_and_closes_it() {
     let azure = ci_file("azure-pipelines.yml");
     let mut scripts = Vec::new();
     shell_steps(&azure["stages"], &mut scripts, &mut Vec::new());
-    assert!(scripts.iter().any(|script| script.contains("--drift --detailed-exitcode")), "{scripts:?}");
+    assert!(
+        scripts.iter().any(|script| script.contains("--drift --explain --detailed-exitcode")),
+        "{scripts:?}"
+    );
 }
 
 /// Runs a step's script with a `gh` that logs its arguments and lists

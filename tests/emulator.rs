@@ -2,6 +2,7 @@
 //! documented behaviour are named `doc_…` after their example file; tests of
 //! behaviour Microsoft does not document are named `emulators_own_…`.
 
+mod audit;
 mod batching;
 mod conformance;
 mod control;

@@ -241,6 +241,7 @@ async fn a_partial_failure_stops_reports_and_resumes() {
             }
             Outcome::NotAttempted => assert!(step(change) > 4, "{}", change.address),
             Outcome::Done => assert_eq!(step(change), 4),
+            Outcome::CutOff => panic!("nothing was stopped, so nothing is cut off: {}", change.address),
         }
     }
     assert!(report.count(|outcome| *outcome == Outcome::NotAttempted) > 0);

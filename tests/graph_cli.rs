@@ -131,7 +131,7 @@ async fn an_interrupted_apply_stops_cleanly_and_the_next_run_finishes_it() {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     );
-    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_eq!(output.status.code(), Some(3), "stopped before finishing\n{stdout}\n{stderr}");
     assert!(stderr.contains("Interrupted"), "{stderr}");
     assert!(stdout.contains("(not attempted)"), "{stdout}");
     assert!(stdout.contains("  done "), "{stdout}");
@@ -273,6 +273,7 @@ async fn progress_bars_draw_on_a_terminal_and_never_on_stdout() {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{screen}");
     assert!(screen.contains("applying ["), "no apply bar on the terminal: {screen:?}");
+    assert!(screen.contains(" left)"), "the apply bar shows no time left: {screen:?}");
     assert!(screen.contains("reading"), "no read progress on the terminal: {screen:?}");
     assert!(!stdout.contains("applying ["), "a bar reached stdout: {stdout}");
     assert!(!screen.contains(SENTINEL));

@@ -19,7 +19,7 @@ use crate::plan_goldens::{cases, run_plan};
 #[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PlanV2 {
+pub(crate) struct PlanV2 {
     format_version: u32,
     target: TargetV1,
     fingerprint: FingerprintV1,
@@ -32,8 +32,23 @@ struct PlanV2 {
     /// An optional addition within version 2.
     #[serde(default)]
     references: Vec<ReferenceV2>,
+    /// An optional addition within version 2.
+    #[serde(default)]
+    coverage: Vec<CoverageV2>,
     #[serde(default)]
     desired_state: Option<Value>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CoverageV2 {
+    requirement: String,
+    address: String,
+    display_name: Option<String>,
+    value: Value,
+    message: String,
+    outcome: String,
 }
 
 #[allow(dead_code)]
@@ -144,6 +159,48 @@ struct DriftV1 {
     kind: String,
     address: String,
     message: String,
+    /// An optional addition within version 2 (`plan --explain` only).
+    #[serde(default)]
+    explanation: Option<ExplanationV2>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExplanationV2 {
+    audit_log_since: String,
+    entries: Vec<AuditEntryV2>,
+    older_entries: usize,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AuditEntryV2 {
+    activity_date_time: String,
+    activity: String,
+    initiated_by: ActorV2,
+    changes: Vec<AuditChangeV2>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ActorV2 {
+    kind: String,
+    user_principal_name: Option<String>,
+    id: Option<String>,
+    display_name: Option<String>,
+    app_id: Option<String>,
+}
+
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AuditChangeV2 {
+    property: String,
+    old_value: Option<String>,
+    new_value: Option<String>,
 }
 
 #[allow(dead_code)]
@@ -193,14 +250,15 @@ struct ValueSnapshotV1 {
     is_active: bool,
 }
 
-fn schema() -> jsonschema::Validator {
+pub(crate) fn schema() -> jsonschema::Validator {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.v2.schema.json");
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     jsonschema::validator_for(&schema).expect("the plan schema compiles")
 }
 
-/// Checks one document against the test's structs and the schema.
-fn check(document_text: &str, origin: &str, validator: &jsonschema::Validator) -> PlanV2 {
+/// Checks one document against the test's structs and the schema (also
+/// for the plans of other test files, such as `plan --explain`'s).
+pub(crate) fn check(document_text: &str, origin: &str, validator: &jsonschema::Validator) -> PlanV2 {
     let value: Value =
         serde_json::from_str(document_text).unwrap_or_else(|e| panic!("{origin}: not JSON: {e}"));
     let first_key = document_text.trim_start().strip_prefix('{').map(str::trim_start);
@@ -240,6 +298,7 @@ fn plan_json_keeps_format_version_2() {
     let mut drift = 0;
     let mut notes = 0;
     let mut effects = BTreeSet::new();
+    let mut outcomes = BTreeSet::new();
     for case in cases() {
         let (_, stdout, stderr) = run_plan(&case, "json");
         let origin = case.display().to_string();
@@ -252,6 +311,7 @@ fn plan_json_keeps_format_version_2() {
         drift += plan.drift.len();
         notes += plan.notes.len();
         effects.extend(plan.impact.iter().map(|impact| impact.effect.clone()));
+        outcomes.extend(plan.coverage.iter().map(|finding| finding.outcome.clone()));
     }
     // The cases exercise every legal pair, so the checks above cannot pass vacuously.
     let expected: BTreeSet<String> = [
@@ -276,6 +336,8 @@ fn plan_json_keeps_format_version_2() {
     let every_effect: BTreeSet<String> =
         ["enters", "leaves", "unknown"].into_iter().map(String::from).collect();
     assert_eq!(effects, every_effect, "the cases show every effect of impact[]");
+    let every_outcome: BTreeSet<String> = ["finding", "conflict"].into_iter().map(String::from).collect();
+    assert_eq!(outcomes, every_outcome, "the cases show every outcome of coverage[]");
 }
 
 #[test]
@@ -354,6 +416,14 @@ fn version_2_only_adds_impact_and_source_which_group_plans_carry() {
     assert!(v2["$defs"].as_object_mut().unwrap().remove("reference").is_some());
     assert!(v2["$defs"].as_object_mut().unwrap().remove("reader").is_some());
     assert!(v2["properties"].as_object_mut().unwrap().remove("references").is_some());
+    // Optional addition within version 2: who breaks a requirement of the files.
+    assert!(v2["$defs"].as_object_mut().unwrap().remove("coverage").is_some());
+    assert!(v2["properties"].as_object_mut().unwrap().remove("coverage").is_some());
+    // And, with `plan --explain`, each drift finding's explanation from the audit log.
+    assert!(v2["$defs"]["drift"]["properties"].as_object_mut().unwrap().remove("explanation").is_some());
+    for definition in ["explanation", "auditEntry", "auditActor", "auditChange"] {
+        assert!(v2["$defs"].as_object_mut().unwrap().remove(definition).is_some(), "{definition}");
+    }
     v2["required"] = v1["required"].clone();
     for key in ["title", "description"] {
         v2[key] = v1[key].clone();

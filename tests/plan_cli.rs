@@ -131,10 +131,17 @@ fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {
     assert!(stdout.contains("Apply complete: 8 changes done."), "{stdout}");
     let (code, _, _) = run(folder.path(), &with(&PLAN, &["--detailed-exitcode"]));
     assert_eq!(code, 0);
-    // Applied once, the same saved plan is stale.
-    let (code, _, stderr) =
+    // Applied once, the same saved plan has nothing left to do: every change
+    // is in the tenant, and nothing is written again.
+    let applied = std::fs::read_to_string(&live_path).unwrap();
+    let (code, stdout, stderr) =
         run(folder.path(), &["apply", "saved.json", "--state", "live.json", "--auto-approve"]);
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("The saved plan is applied already: all 8 of its changes are in the tenant"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&live_path).unwrap(), applied, "nothing was written again");
     drop(saved);
 }
 

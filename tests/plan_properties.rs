@@ -2,7 +2,8 @@
 //! (a) no change is a delete or a rename, (b) applying a conflict-free plan
 //! converges (a new plan is empty), (c) the apply order holds, (d) a saved
 //! plan is refused once the tenant changed, (e) a JSON plan reads back
-//! (`show`) as it was printed.
+//! (`show`) as it was printed, (f) a saved plan applied in part resumes with
+//! exactly the rest, unless anything else changed too.
 //!
 //! States are drawn from a small universe of names (so that desired and live
 //! overlap, differ in case, and collide) with a seeded generator, and are
@@ -15,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
-use entra_csa::cli::apply::check_saved_plan;
+use entra_csa::cli::apply::{check_saved_plan, judge_saved_plan};
 use entra_csa::model::live::{LiveAttributeSet, LivePrincipal, LiveState};
 use entra_csa::model::{
     AllowedValue, AttributeSet, AttributeValue, DataType, Definition, DesiredState, Policy,
@@ -599,5 +600,131 @@ proptest! {
             render(&read, format, false, &mut shown).unwrap();
             prop_assert_eq!(String::from_utf8(shown).unwrap(), String::from_utf8(printed).unwrap());
         }
+    }
+}
+
+/// Graph answers `customSecurityAttributes: null` for a principal with no
+/// values, never `{}`; the generated tenants hold both.
+fn as_graph_answers(mut live: LiveState) -> LiveState {
+    for principal in live.principals.values_mut() {
+        if principal.custom_security_attributes.as_ref().is_some_and(|sets| sets.is_empty()) {
+            principal.custom_security_attributes = None;
+        }
+    }
+    live
+}
+
+/// A plan and a partial application of it: each change in order, taken with
+/// a drawn probability when the tenant accepts it then (a change whose
+/// definition was not created fails, as on Graph), and which were taken.
+fn partly_applied(seed: u64, cut: u64) -> Option<(DesiredState, LiveState, Plan, LiveState, Vec<bool>)> {
+    let (desired, live) = inputs(seed);
+    let live = as_graph_answers(live);
+    let plan = plan::build(&desired, &live, target());
+    if !plan.conflicts.is_empty() || plan.changes.is_empty() {
+        return None;
+    }
+    let mut rng = StdRng::seed_from_u64(cut);
+    let share = rng.random_range(0.0..1.0);
+    let mut partial = live.clone();
+    let mut taken = vec![false; plan.changes.len()];
+    for (index, change) in plan.changes.iter().enumerate() {
+        taken[index] = rng.random_bool(share) && apply_change(&mut partial, change).is_ok();
+    }
+    Some((desired, live, plan, as_graph_answers(partial), taken))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// A saved plan applied in part, applied again, writes exactly the rest
+    /// and ends where the whole plan at once ends.
+    #[test]
+    fn a_partly_applied_saved_plan_resumes_with_exactly_the_rest(seed in any::<u64>(), cut in any::<u64>()) {
+        let Some((desired, live, plan, partial, taken)) = partly_applied(seed, cut) else {
+            return Err(TestCaseError::reject("no plan to apply"));
+        };
+        let saved = document(&plan);
+        let judged = judge_saved_plan(&saved, &desired, &partial, target());
+        prop_assert!(judged.is_ok(), "{:?}", judged);
+        let (rest, done) = judged.unwrap();
+        prop_assert_eq!(done, taken.iter().filter(|taken| **taken).count());
+        let remaining: Vec<usize> = rest.changes.iter().map(|change| change.seq).collect();
+        let untaken: Vec<usize> =
+            plan.changes.iter().zip(&taken).filter(|(_, taken)| !**taken).map(|(change, _)| change.seq).collect();
+        prop_assert_eq!(remaining, untaken, "the rest is exactly what was not applied");
+
+        let mut finished = partial.clone();
+        for change in &rest.changes {
+            let applied = apply_change(&mut finished, change);
+            prop_assert!(applied.is_ok(), "change {} failed: {:?}", change.address, applied);
+        }
+        let mut whole = live.clone();
+        for change in &plan.changes {
+            prop_assert!(apply_change(&mut whole, change).is_ok());
+        }
+        prop_assert_eq!(as_graph_answers(finished), as_graph_answers(whole));
+    }
+
+    /// The same, with something besides the plan changed in the tenant: a
+    /// declared set's description, a declared principal's value, a new
+    /// allowed value on a declared definition. Still stale.
+    #[test]
+    fn a_partly_applied_saved_plan_with_any_other_difference_is_stale(
+        seed in any::<u64>(),
+        cut in any::<u64>(),
+        edit in 0..3usize,
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let Some((desired, _, plan, mut partial, _)) = partly_applied(seed, cut) else {
+            return Err(TestCaseError::reject("no plan to apply"));
+        };
+        let declared: Vec<String> =
+            desired.attribute_sets.keys().filter(|set| partial.attribute_sets.contains_key(*set)).cloned().collect();
+        let edited = match edit {
+            0 => declared.get(pick.index(declared.len().max(1))).is_some_and(|set| {
+                partial.attribute_sets.get_mut(set).unwrap().description = Some("changed by someone else".into());
+                true
+            }),
+            1 => {
+                let definitions: Vec<(String, String)> = partial
+                    .definitions
+                    .values()
+                    .filter(|definition| declared.contains(&definition.attribute_set))
+                    .map(|definition| (definition.attribute_set.clone(), definition.name.clone()))
+                    .collect();
+                let user = desired.assignments.keys().next().and_then(|key| partial.principal(key)).map(LivePrincipal::id);
+                match (definitions.get(pick.index(definitions.len().max(1))), user) {
+                    (Some((set, attribute)), Some(user)) => {
+                        partial.principals.get_mut(&user).unwrap()
+                            .custom_security_attributes
+                            .get_or_insert_with(Default::default)
+                            .entry(set.clone())
+                            .or_default()
+                            .insert(attribute.clone(), AttributeValue::String("Zebra".into()));
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            _ => {
+                let ids: Vec<String> = partial
+                    .definitions
+                    .values()
+                    .filter(|definition| declared.contains(&definition.attribute_set))
+                    .map(Definition::id)
+                    .collect();
+                ids.get(pick.index(ids.len().max(1))).is_some_and(|id| {
+                    let definition = partial.definitions.get_mut(id).unwrap();
+                    definition.allowed_values.push(AllowedValue { id: "Zulu".into(), is_active: true });
+                    true
+                })
+            }
+        };
+        prop_assume!(edited);
+        let saved = document(&plan);
+        let judged = judge_saved_plan(&saved, &desired, &partial, target());
+        prop_assert!(judged.is_err(), "a foreign change was taken for the plan's own: {:?}", judged.map(|(plan, done)| (plan.changes, done)));
+        prop_assert!(judged.unwrap_err().contains("stale"));
     }
 }

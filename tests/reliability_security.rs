@@ -89,10 +89,10 @@ fn reliability_the_token_never_appears_in_any_output_file_or_request_log_of_any_
         add(&v, &["plan", "-f", "broken.yaml", "--graph-url", &url], 1);
         add(&v, &[&["apply", "-f", &example][..], &graph].concat(), 1); // no terminal, no --auto-approve
     }
-    // Save a plan, apply it, then apply it again (stale), all at -vv.
+    // Save a plan, apply it, then apply it again (nothing left to do), all at -vv.
     add(&[], &[&["-vv", "plan", "-f", &example, "--out", "saved.json"][..], &graph].concat(), 0);
     add(&[], &[&["-vv", "apply", "saved.json", "--auto-approve"][..], &graph].concat(), 0);
-    add(&[], &[&["-vv", "apply", "saved.json", "--auto-approve"][..], &graph].concat(), 1);
+    add(&[], &[&["-vv", "apply", "saved.json", "--auto-approve"][..], &graph].concat(), 0);
     // In sync: the one undeclared attribute is acknowledged in contoso.yaml.
     add(&[], &[&["-vv", "plan", "-f", &example, "--detailed-exitcode"][..], &graph].concat(), 0);
 

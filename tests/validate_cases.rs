@@ -41,6 +41,11 @@ fn grouping(key: &str, values: &str) -> String {
     with_attributes(ATTRIBUTES, &format!("assignments:\n  groups:\n    {key}:\n      Eng:\n{values}"))
 }
 
+/// A file whose `requirements` list is `rules`; the first rule starts on line 21.
+fn requiring(rules: &str) -> String {
+    with_attributes(ATTRIBUTES, &format!("requirements:\n{rules}"))
+}
+
 struct Case {
     name: &'static str,
     files: Vec<(&'static str, String)>,
@@ -442,6 +447,75 @@ fn cases() -> Vec<Case> {
                 "assignments:\n  groups:\n    Ärzte:\n      Eng: {Cost: 1}\n    ärzte:\n      Eng: {Cost: 2}\n",
             ),
             vec![(24, 5, "differs only in case from `Ärzte`")],
+        ),
+        // ── requirements ──
+        case(
+            "a requirement on an attribute the files do not declare",
+            requiring("  - name: r\n    principals: users\n    mustHold: Eng.Projet\n"),
+            vec![(23, 15, "did you mean `Eng.Project`?")],
+        ),
+        case(
+            "a requirement on a set the files do not declare",
+            requiring("  - name: r\n    principals: users\n    mustHold: Engg.Cost\n"),
+            vec![(23, 15, "the attribute set `Engg` is not declared")],
+        ),
+        case(
+            "a requirement's value of the wrong type",
+            requiring("  - name: r\n    principals: users\n    mustHold: Eng.Cost\n    oneOf: [high]\n"),
+            vec![(24, 13, "a string is listed for the Integer attribute `Eng.Cost`")],
+        ),
+        case(
+            "a requirement's value that is not an allowed value",
+            requiring(
+                "  - name: r\n    principals: users\n    mustHold: Eng.Project\n    oneOf: [Alpine, Zulu]\n",
+            ),
+            vec![(24, 21, "`Zulu` is not an allowed value of `Eng.Project`")],
+        ),
+        case(
+            "two requirements with one name",
+            requiring(
+                "  - name: tiered\n    principals: users\n    mustHold: Eng.Cost\n  - name: Tiered\n    principals: agentUsers\n    mustHold: Eng.Cost\n",
+            ),
+            vec![(24, 11, "the requirement `Tiered` is declared twice")],
+        ),
+        case(
+            "a population that does not exist",
+            requiring("  - name: r\n    principals: agentIdentity\n    mustHold: Eng.Cost\n"),
+            vec![(22, 17, "did you mean `agentIdentities`?")],
+        ),
+        case(
+            "a group written as a keyword",
+            requiring("  - name: r\n    principals: Eng-Agents\n    mustHold: Eng.Cost\n"),
+            vec![(22, 17, "write `principals: {group: Eng-Agents}`")],
+        ),
+        case(
+            "an unknown key in a requirement",
+            requiring("  - name: r\n    principals: users\n    mustHave: Eng.Cost\n"),
+            vec![(21, 5, "has no `mustHold`"), (23, 5, "unknown key `mustHave` in a requirement")],
+        ),
+        case(
+            "an empty oneOf",
+            requiring("  - name: r\n    principals: users\n    mustHold: Eng.Cost\n    oneOf: []\n"),
+            vec![(24, 12, "`oneOf` is empty")],
+        ),
+        case(
+            "an onFailure that does not exist",
+            requiring("  - name: r\n    principals: users\n    mustHold: Eng.Cost\n    onFailure: fail\n"),
+            vec![(24, 16, "is not a valid `onFailure`")],
+        ),
+        case(
+            "every problem of several requirements in one run",
+            requiring(
+                "  - name: r\n    principals: agentIdentity\n    mustHold: Eng.Projet\n  - name: R\n    principals: Eng-Agents\n    mustHold: Eng.Project\n    oneOf: [Alpine, Zulu]\n    onFailure: block\n",
+            ),
+            vec![
+                (22, 17, "did you mean `agentIdentities`?"),
+                (23, 15, "did you mean `Eng.Project`?"),
+                (24, 11, "is declared twice"),
+                (25, 17, "write `principals: {group: Eng-Agents}`"),
+                (27, 21, "`Zulu` is not an allowed value"),
+                (28, 16, "is not a valid `onFailure`"),
+            ],
         ),
         // ── every problem in one run ──
         case(

@@ -4,11 +4,15 @@
 //! plan differently now), and otherwise exactly its changes are executed: the
 //! plan is computed again from its saved desired state and must equal it.
 //! Apply asks on a terminal, needs `--auto-approve` without one, refuses a
-//! plan with conflicts, and exits 1 when any change failed.
+//! plan with conflicts, and exits 1 when any change failed, 3 when it was
+//! stopped before finishing (`--max-duration`, SIGTERM, Ctrl-C; `cli/stop.rs`).
+//! A saved plan that an apply carried out in part is finished by applying
+//! it again (`plan::resume`): what is done is not written again.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
+use std::time::Instant;
 
 use anyhow::Context;
 
@@ -16,6 +20,7 @@ use crate::cli::arguments::ApplyArgs;
 use crate::cli::exit_status::ExitStatus;
 use crate::cli::output::{self, tell, tell_part};
 use crate::cli::plan::{colour, load_desired, runtime};
+use crate::cli::stop::StopWatch;
 use crate::cli::target::{args_for_saved_target, describe, is_same_target, open_tenant};
 use crate::cli::troubleshooting;
 use crate::model::DesiredState;
@@ -23,10 +28,13 @@ use crate::plan::{self, FORMAT_VERSION, Plan, READABLE_FORMAT_VERSIONS};
 use crate::render::json::document;
 use crate::render::json_types::{JsonChange, JsonPlan};
 use crate::render::{self, Format};
-use crate::tenant::{Outcome, ReadScope, Tenant};
+use crate::tenant::{ApplyReport, Outcome, ReadScope, Tenant};
 
 /// Runs `apply`.
 pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
+    // `--max-duration` counts from here: the reads and the prompt are part
+    // of the time a CI job has.
+    let started = Instant::now();
     let runtime = runtime()?;
     let (tenant, plan) = match &args.plan_file {
         Some(path) => {
@@ -87,37 +95,75 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitStatus> {
         }
     }
 
+    let watch = tenant.stop_handle().map(|stop| {
+        StopWatch::start(&runtime, stop, args.max_duration.map(|limit| (started + limit, limit)))
+    });
     let report = runtime.block_on(tenant.apply(&plan.changes));
+    let stopped = watch.as_ref().and_then(StopWatch::reason);
+    drop(watch);
+    print_report(&mut stdout, &plan, &report)?;
+    let done = report.count(|outcome| *outcome == Outcome::Done);
+    let failed = report.count(|outcome| matches!(outcome, Outcome::Failed(_)));
+    let cut_off = report.count(|outcome| *outcome == Outcome::CutOff);
+    let skipped = report.count(|outcome| *outcome == Outcome::NotAttempted);
+    writeln!(stdout)?;
+    if report.succeeded() && report.outcomes.len() == plan.changes.len() {
+        writeln!(stdout, "Apply complete: {done} changes done.")?;
+        return Ok(ExitStatus::Success);
+    }
+    if let Some(reason) = stopped
+        && failed == 0
+    {
+        writeln!(
+            stdout,
+            "Apply stopped before finishing ({reason}): {done} done, {cut_off} cut off in flight \
+             (their outcome is unknown), {skipped} not attempted."
+        )?;
+        let again = match &args.plan_file {
+            Some(path) => format!(
+                "apply the same saved plan again (`entra-csa apply {}`): what is done is not written \
+                 again, and the rest is",
+                path.display()
+            ),
+            None => "run the same apply again: it plans and applies what remains".to_owned(),
+        };
+        writeln!(stdout, "To finish, {again}.")?;
+        return Ok(ExitStatus::Stopped);
+    }
+    writeln!(
+        stdout,
+        "Apply failed: {done} done, {failed} failed, {}not attempted.",
+        if cut_off > 0 { format!("{cut_off} cut off in flight, {skipped} ") } else { format!("{skipped} ") }
+    )?;
+    // What the failures mean, once per kind (a 403 on every change is one entry).
+    let mut named = BTreeSet::new();
+    for outcome in &report.outcomes {
+        if let Outcome::Failed(message) = &outcome.result
+            && let Some(anchor) = troubleshooting::anchor_for(message)
+            && named.insert(anchor)
+        {
+            tell!("{}", troubleshooting::see(anchor));
+        }
+    }
+    Ok(ExitStatus::Failed)
+}
+
+/// One line per change: done, failed (why), cut off in flight, or skipped.
+fn print_report(stdout: &mut impl Write, plan: &Plan, report: &ApplyReport) -> std::io::Result<()> {
     writeln!(stdout)?;
     for (change, outcome) in plan.changes.iter().zip(&report.outcomes) {
         let what = format!("{:>3}. {} {}", change.seq, change.action, change.address);
         match &outcome.result {
             Outcome::Done => writeln!(stdout, "  done     {what}")?,
             Outcome::Failed(message) => writeln!(stdout, "  FAILED   {what}: {message}")?,
+            Outcome::CutOff => writeln!(
+                stdout,
+                "  cut off  {what} (sent, no answer before the stop: may or may not be done)"
+            )?,
             Outcome::NotAttempted => writeln!(stdout, "  skipped  {what} (not attempted)")?,
         }
     }
-    let done = report.count(|outcome| *outcome == Outcome::Done);
-    let failed = report.count(|outcome| matches!(outcome, Outcome::Failed(_)));
-    let skipped = report.count(|outcome| *outcome == Outcome::NotAttempted);
-    writeln!(stdout)?;
-    if report.succeeded() && report.outcomes.len() == plan.changes.len() {
-        writeln!(stdout, "Apply complete: {done} changes done.")?;
-        Ok(ExitStatus::Success)
-    } else {
-        writeln!(stdout, "Apply failed: {done} done, {failed} failed, {skipped} not attempted.")?;
-        // What the failures mean, once per kind (a 403 on every change is one entry).
-        let mut named = BTreeSet::new();
-        for outcome in &report.outcomes {
-            if let Outcome::Failed(message) = &outcome.result
-                && let Some(anchor) = troubleshooting::anchor_for(message)
-                && named.insert(anchor)
-            {
-                tell!("{}", troubleshooting::see(anchor));
-            }
-        }
-        Ok(ExitStatus::Failed)
-    }
+    Ok(())
 }
 
 /// Keeps other applies out from the read the plan is made from to the end of
@@ -195,10 +241,93 @@ fn check_saved_plan_now(
     let live = runtime
         .block_on(tenant.read(&ReadScope::for_desired(&desired)))
         .context("cannot read the tenant; nothing was applied")?;
-    let fresh = plan::build(&desired, &live, tenant.target());
-    Ok(check_saved_plan(saved, &fresh)
-        .map(|()| fresh)
-        .map_err(|problem| format!("the plan in {shown} {problem}")))
+    let judged = judge_saved_plan(saved, &desired, &live, tenant.target());
+    if let Ok((rest, done)) = &judged
+        && *done > 0
+        && rest.changes.is_empty()
+    {
+        tell!(
+            "The saved plan is applied already: all {done} of its changes are in the tenant; nothing to do."
+        );
+    } else if let Ok((rest, done)) = &judged
+        && *done > 0
+    {
+        tell!(
+            "Resuming the saved plan: {done} of its {} changes are in the tenant already (an earlier \
+             apply of it stopped) and are not written again; {} remain.",
+            done + rest.changes.len(),
+            rest.changes.len()
+        );
+    }
+    Ok(judged.map(|(plan, _)| plan).map_err(|problem| format!("the plan in {shown} {problem}")))
+}
+
+/// What of `saved` to apply to the tenant `live`, and how many of its
+/// changes are in the tenant already: all of it when the tenant is as the
+/// plan found it; the rest when it differs by the plan's own changes only
+/// (an apply of it stopped part-way). The error completes the sentence
+/// "the plan in FILE ...". No I/O.
+pub fn judge_saved_plan(
+    saved: &JsonPlan,
+    desired: &DesiredState,
+    live: &crate::model::live::LiveState,
+    target: plan::Target,
+) -> Result<(Plan, usize), String> {
+    let fresh = plan::build(desired, live, target.clone());
+    let Err(problem) = check_saved_plan(saved, &fresh) else {
+        return Ok((fresh, 0));
+    };
+    match resume_saved_plan(saved, desired, live, target) {
+        None => Err(problem),
+        Some(Ok(rest)) => Ok(rest),
+        // Said before the advice to plan again, which ends the message.
+        Some(Err(why)) => Err(match problem.rfind("\nRun `entra-csa plan` again") {
+            Some(at) => format!("{}\n{why}{}", &problem[..at], &problem[at..]),
+            None => format!("{problem}\n{why}"),
+        }),
+    }
+}
+
+/// The rest of a saved plan an earlier apply carried out in part: `None`
+/// when none of it is in the tenant (the plan is then judged as any other);
+/// `Some(Err(why))` when some of it is but the tenant changed otherwise too
+/// (still stale); `Some(Ok)` with the changes still to do, when the tenant
+/// differs from the plan's snapshot by the plan's own changes only
+/// (ARCHITECTURE.md, "Finishing a saved plan").
+fn resume_saved_plan(
+    saved: &JsonPlan,
+    desired: &DesiredState,
+    live: &crate::model::live::LiveState,
+    target: plan::Target,
+) -> Option<Result<(Plan, usize), String>> {
+    let saved_changes = crate::render::json_read::plan_from_document(saved).ok()?.changes;
+    let done = plan::resume::done_count(live, &saved_changes);
+    let not_only_its_own = |detail: String| {
+        Err(format!(
+            "{done} of its {} changes are in the tenant already, as when an apply of it stopped \
+             part-way, but the tenant changed otherwise too: {detail}.",
+            saved_changes.len()
+        ))
+    };
+    let resumption = match plan::resume::before_the_plan(live, &saved_changes) {
+        Ok(resumption) if resumption.done_count() > 0 => resumption,
+        Ok(_) => return None,
+        Err(foreign) => return (done > 0).then(|| not_only_its_own(foreign.to_string())),
+    };
+    let at_snapshot = plan::build(desired, &resumption.snapshot, target);
+    if check_saved_plan(saved, &at_snapshot).is_err() {
+        return Some(not_only_its_own(
+            "with its changes taken back, the tenant is still not the one the plan was made from".to_owned(),
+        ));
+    }
+    let mut rest = at_snapshot;
+    let mut done = resumption.done.iter();
+    rest.changes.retain(|_| done.next().is_some_and(|done| !done));
+    // How long the apply takes is now how long the rest takes.
+    rest.notes.retain(|note| !note.message.starts_with(plan::apply_time::NOTE_PREFIX));
+    rest.notes.extend(plan::apply_time::note(&rest.changes, &rest.target));
+    rest.notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
+    Some(Ok((rest, resumption.done_count())))
 }
 
 /// A plan with nothing in it but its target, to render the target as JSON does.
@@ -215,6 +344,7 @@ fn empty_plan(target: plan::Target) -> Plan {
         impact: Vec::new(),
         references: Vec::new(),
         sources: Default::default(),
+        coverage: Vec::new(),
     }
 }
 

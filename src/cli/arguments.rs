@@ -17,8 +17,8 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("
 /// Manage Microsoft Entra ID custom security attributes as code.
 ///
 /// Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error (bad
-/// input or usage, conflicts, stale plan, failed apply); 2 changes or drift
-/// present (only with --detailed-exitcode).
+/// input or usage, conflicts, stale plan, failed apply); 2 changes, drift or
+/// coverage findings present (only with --detailed-exitcode).
 #[derive(Debug, Parser)]
 #[command(name = "entra-csa", version = VERSION, about, long_about = None)]
 pub struct Arguments {
@@ -113,7 +113,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_render_to)]
     pub render_to: Vec<(PlanFormat, PathBuf)>,
 
-    /// Exit 2 when there are changes or drift, 0 when in sync, 1 on error.
+    /// Exit 2 when there are changes, drift or coverage findings, 0 when in sync, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
 
@@ -123,8 +123,31 @@ pub struct PlanArgs {
     #[arg(long)]
     pub drift: bool,
 
+    /// Explain each drift finding from Entra's audit log of custom security
+    /// attribute changes (Microsoft Graph beta): who changed it (user, or app
+    /// and appId), when, the activity, and the old and new values. Needs
+    /// CustomSecAttributeAuditLogs.Read.All; without it, or when the log
+    /// cannot be read, the plan says why the findings are unexplained and
+    /// is otherwise the same.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// How far back --explain reads the audit log, e.g. 7d, 36h, 2w.
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_since, requires = "explain")]
+    pub since: std::time::Duration,
+
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// `--since`: a duration of at least a minute, as people write it (`7d`, `36h`, `2w`).
+fn parse_since(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|error| format!("`{text}` is not a duration ({error}): write e.g. 7d, 36h or 2w"))?;
+    if duration < std::time::Duration::from_secs(60) {
+        return Err(format!("`{text}` is under a minute: write e.g. 7d, 36h or 2w"));
+    }
+    Ok(duration)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -148,8 +171,24 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
+    /// Stop sending writes this long after the command starts (e.g. `5h30m`,
+    /// `50m`), report what was done and what remains, and exit 3. Apply the
+    /// same saved plan again to finish it.
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_duration)]
+    pub max_duration: Option<std::time::Duration>,
+
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+/// `--max-duration`: a duration such as `5h30m`, `90m`, `45s`, above zero.
+fn parse_max_duration(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|error| format!("{error}; expected a duration such as `5h30m`, `50m` or `90s`"))?;
+    if duration.is_zero() {
+        return Err("a deadline of zero would stop before anything is sent; give a duration above 0".into());
+    }
+    Ok(duration)
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +280,17 @@ pub struct ReportArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Instead of who holds what: for each requirement of the files given
+    /// with -f, how many principals meet it and which do not (the tenant
+    /// as it is now).
+    #[arg(long, requires = "files", conflicts_with_all = ["summary", "sets", "attributes"])]
+    pub coverage: bool,
+
+    /// With --coverage: a desired-state file, or a folder of *.yaml / *.yml
+    /// files, whose requirements are checked. Repeatable.
+    #[arg(short = 'f', long = "file", value_name = "PATH", requires = "coverage")]
+    pub files: Vec<PathBuf>,
+
     #[command(flatten)]
     pub target: TargetArgs,
 }
@@ -325,6 +375,17 @@ pub struct TargetArgs {
     /// an outage with it; the rule stays the same). Hidden: not for users.
     #[arg(long, hide = true, env = "ENTRA_CSA_RETRY_SCALE", default_value_t = 1.0, value_name = "FACTOR")]
     pub retry_scale: f64,
+
+    /// Multiplies the write quota the pacer aims under, to match an emulator
+    /// run with `--throttle-scale` (benchmarks). Hidden: not for users.
+    #[arg(
+        long,
+        hide = true,
+        env = "ENTRA_CSA_WRITE_QUOTA_SCALE",
+        default_value_t = 1.0,
+        value_name = "FACTOR"
+    )]
+    pub write_quota_scale: f64,
 }
 
 impl TargetArgs {

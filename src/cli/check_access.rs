@@ -28,11 +28,17 @@ pub fn run(args: CheckAccessArgs) -> anyhow::Result<ExitStatus> {
             tell!("{diagnostics}");
             anyhow::anyhow!("the desired-state files are not valid")
         })?;
-        let by_group = !desired.group_assignments.is_empty();
+        // Requirements read the values of their populations and the
+        // members of the groups they name, and write nothing.
+        let requirement_groups = desired
+            .requirements
+            .iter()
+            .any(|rule| matches!(rule.principals, crate::model::requirement::Population::Group(_)));
+        let by_group = !desired.group_assignments.is_empty() || requirement_groups;
         let assigns = !desired.assignments.is_empty()
-            || by_group
+            || !desired.group_assignments.is_empty()
             || desired.policy.undeclared_assignments.needs_sweep();
-        (assigns, assigns, by_group)
+        (assigns || !desired.requirements.is_empty(), assigns, by_group)
     };
 
     let target = &args.target;
@@ -158,8 +164,9 @@ pub fn report(claims: &Claims, reads_assignments: bool, writes_assignments: bool
     text
 }
 
-/// `Policy.Read.All` and `LifecycleWorkflows.Read.All`: optional, never
-/// counted as missing; what a plan loses without each.
+/// `Policy.Read.All`, `LifecycleWorkflows.Read.All` and
+/// `CustomSecAttributeAuditLogs.Read.All`: optional, never counted as
+/// missing; what a plan loses without each.
 fn optional_section(claims: &access::Claims) -> String {
     let mut text = String::from("\nOptional (not counted above):\n");
     let permission = access::POLICY_READ;
@@ -191,7 +198,32 @@ fn optional_section(claims: &access::Claims) -> String {
             crate::graph::workflows::LIFECYCLE_WORKFLOWS_READ_LOSS
         ));
     }
+    text.push_str(&audit_log_line(claims));
     text
+}
+
+/// `CustomSecAttributeAuditLogs.Read.All`, which `plan --explain` reads the
+/// audit log with: optional, never counted as missing.
+fn audit_log_line(claims: &access::Claims) -> String {
+    let permission = crate::graph::audit::AUDIT_LOG_READ;
+    let roles: Vec<&str> = access::ATTRIBUTE_LOG_ROLES.iter().map(|(name, _)| *name).collect();
+    if !access::reads_audit_log(claims) {
+        return format!(
+            "  absent  {permission} — without it {}; each plan --explain says why its findings are unexplained\n",
+            crate::graph::audit::AUDIT_LOG_READ_LOSS
+        );
+    }
+    let mut line = format!(
+        "  ok      {permission} (reads the custom security attribute audit log, Graph beta, for plan --explain: \
+         who changed each drift finding, when, and its old and new values)\n"
+    );
+    if claims.is_delegated() && !access::holds_attribute_log_role(claims) {
+        line.push_str(&format!(
+            "          a signed-in user also needs the Entra role {}, which the token does not show\n",
+            roles.join(" or ")
+        ));
+    }
+    line
 }
 
 /// Azure role assignments with conditions (`--azure-role-assignments`):
@@ -315,6 +347,37 @@ mod tests {
         let workflows = Claims { roles: vec!["LifecycleWorkflows.Read.All".into()], ..Claims::default() };
         assert!(report(&workflows, true, true).contains("ok      LifecycleWorkflows.Read.All"));
         assert!(without.contains("references and impact were not checked"), "{without}");
+    }
+
+    #[test]
+    fn the_audit_log_read_is_optional_and_says_what_is_lost() {
+        let without = report(&Claims::default(), true, true);
+        assert!(
+            without.contains(
+                "absent  CustomSecAttributeAuditLogs.Read.All — without it `plan --explain` cannot say who"
+            ),
+            "{without}"
+        );
+        let app = Claims { roles: vec!["CustomSecAttributeAuditLogs.Read.All".into()], ..Claims::default() };
+        let text = report(&app, false, false);
+        assert!(
+            text.contains(
+                "ok      CustomSecAttributeAuditLogs.Read.All (reads the custom security attribute audit log"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("Attribute Log Reader"), "an app needs no role: {text}");
+        let user = Claims { scp: Some("CustomSecAttributeAuditLogs.Read.All".into()), ..Claims::default() };
+        let text = report(&user, false, false);
+        assert!(
+            text.contains("needs the Entra role Attribute Log Reader or Attribute Log Administrator"),
+            "{text}"
+        );
+        let with_role = Claims { wids: vec![access::ATTRIBUTE_LOG_ROLES[0].1.into()], ..user };
+        assert!(
+            !report(&with_role, false, false).contains("Attribute Log Reader or"),
+            "the role is shown held"
+        );
     }
 
     #[test]

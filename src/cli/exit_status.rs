@@ -9,8 +9,11 @@ pub enum ExitStatus {
     Success = 0,
     /// Bad input or usage, conflicts, a stale plan, a failed apply, any error.
     Failed = 1,
-    /// Changes or drift present (only with `--detailed-exitcode`).
+    /// Changes, drift or coverage findings present (only with `--detailed-exitcode`).
     Changes = 2,
+    /// An apply stopped before finishing (`--max-duration`, SIGTERM, Ctrl-C):
+    /// run the same apply again.
+    Stopped = 3,
 }
 
 impl From<ExitStatus> for ExitCode {

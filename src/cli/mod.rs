@@ -14,6 +14,7 @@ pub mod readers;
 pub mod report;
 pub mod schema;
 pub mod show;
+pub mod stop;
 pub mod target;
 pub mod troubleshooting;
 pub mod usage;

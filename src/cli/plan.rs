@@ -1,7 +1,7 @@
 //! `entra-csa plan`: load the files, read the tenant, print the plan in the
 //! chosen format, and optionally save it (with its desired state) for
-//! `apply PLANFILE`. Conflicts exit 1; with `--detailed-exitcode`, changes or
-//! drift exit 2 and a tenant in sync exits 0.
+//! `apply PLANFILE`. Conflicts exit 1; with `--detailed-exitcode`, changes,
+//! drift or coverage findings exit 2 and a tenant in sync exits 0.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -15,6 +15,7 @@ use crate::cli::exit_status::ExitStatus;
 use crate::cli::output::{self, tell, tell_part};
 use crate::cli::target::open_tenant;
 use crate::model::DesiredState;
+use crate::plan::explain::Explained;
 use crate::plan::{self, Action, Drift, Plan};
 use crate::render::{self, Format};
 use crate::tenant::ReadScope;
@@ -23,22 +24,28 @@ use crate::tenant::ReadScope;
 pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
     let desired = load_desired(&args.files)?;
     let tenant = open_tenant(&args.target)?;
-    let live = runtime()?.block_on(tenant.read(&ReadScope::for_desired(&desired)))?;
+    let runtime = runtime()?;
+    let live = runtime.block_on(tenant.read(&ReadScope::for_desired(&desired)))?;
     let mut plan = plan::build(&desired, &live, tenant.target());
     if args.drift {
         report_differences_as_drift(&mut plan);
     }
+    let explained = if args.explain {
+        runtime.block_on(explain_drift(tenant.as_ref(), &mut plan, &live, args.since))
+    } else {
+        Explained::default()
+    };
 
     // A closed pipe drops the rest of the plan; the plan is still saved and its status stands.
     let mut stdout = output::stdout();
-    render::render(&plan, render_format(args.format), colour(), &mut stdout)?;
+    render::render_explained(&plan, &explained, render_format(args.format), colour(), &mut stdout)?;
     stdout.flush()?;
     for (format, path) in &args.render_to {
         let mut file = std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("cannot write the plan to {}", path.display()))?,
         );
-        render::render(&plan, render_format(*format), false, &mut file)?;
+        render::render_explained(&plan, &explained, render_format(*format), false, &mut file)?;
         file.flush().with_context(|| format!("cannot write the plan to {}", path.display()))?;
     }
 
@@ -53,7 +60,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitStatus> {
         save_plan(&plan, &desired, out)?;
         tell!("Saved the plan to {}; apply it with `{}`.", out.display(), apply_command(out, &args));
     }
-    Ok(if args.detailed_exitcode && (!plan.changes.is_empty() || !plan.drift.is_empty()) {
+    // Coverage findings count like drift: the tenant is not as the files require.
+    let findings = plan.coverage_findings() > 0;
+    Ok(if args.detailed_exitcode && (!plan.changes.is_empty() || !plan.drift.is_empty() || findings) {
         ExitStatus::Changes
     } else {
         ExitStatus::Success
@@ -90,6 +99,52 @@ fn report_differences_as_drift(plan: &mut Plan) {
     drift.append(&mut plan.drift);
     plan.drift = drift;
     plan.mode = plan::Mode::Drift;
+}
+
+/// `--explain`: the drift findings joined to the audit log of the last
+/// `since` (one time-filtered read; none when there is no drift). A log
+/// that cannot be read leaves the plan as it is, with a note saying why
+/// its findings are unexplained.
+async fn explain_drift(
+    tenant: &dyn crate::tenant::Tenant,
+    plan: &mut Plan,
+    live: &crate::model::live::LiveState,
+    since: std::time::Duration,
+) -> Explained {
+    if plan.drift.is_empty() {
+        return Explained::default();
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let window_start = (now - since).replace_nanosecond(0).unwrap_or(now - since);
+    let from = window_start.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let note = |message: String| plan::Note { address: None, message: format!("plan --explain: {message}") };
+    match tenant.audit_log(&from).await {
+        Err(reason) => {
+            plan.notes.push(note(reason));
+            Explained::default()
+        }
+        Ok(log) => {
+            let explained = plan::explain::explain(&plan.drift, &log.entries, live, &from);
+            plan.notes.push(note(format!(
+                "{} of {} drift finding(s) explained by the custom security attribute audit log since {from} \
+                 ({} entries read in {} request(s))",
+                plan.drift.iter().filter(|drift| explained.by_address.contains_key(&drift.address)).count(),
+                plan.drift.len(),
+                log.entries.len(),
+                log.pages
+            )));
+            if log.not_understood > 0 {
+                plan.notes.push(note(format!(
+                    "{} audit entries without an id or activityDateTime were left out",
+                    log.not_understood
+                )));
+            }
+            if let Some(incomplete) = log.incomplete {
+                plan.notes.push(note(incomplete));
+            }
+            explained
+        }
+    }
 }
 
 /// The command that applies the plan saved to `out`: the plan records its

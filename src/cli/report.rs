@@ -21,6 +21,9 @@ use crate::tenant::ReadScope;
 
 /// Runs `report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
+    if args.coverage {
+        return coverage(&args);
+    }
     let tenant = open_tenant(&args.target)?;
     let runtime = runtime()?;
     let schema = runtime.block_on(tenant.read(&ReadScope::default()))?;
@@ -81,6 +84,44 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
         tell!(
             "Wrote {rows} row(s) for {principals} principal(s), {} value(s) held, to {}.",
             summary.rows().count(),
+            path.display()
+        );
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `report --coverage`: each requirement of the files over the tenant as
+/// it is now (no plan: what a plan would assign is not counted), read with
+/// the sweep of each population's kind and the groups' memberships only.
+fn coverage(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
+    let desired = crate::cli::plan::load_desired(&args.files)?;
+    if desired.requirements.is_empty() {
+        anyhow::bail!(
+            "the files declare no requirements; add a `requirements:` list (see docs/src/how-to/coverage-requirements.md)"
+        );
+    }
+    let tenant = open_tenant(&args.target)?;
+    let live = runtime()?.block_on(tenant.read(&ReadScope::for_coverage(&desired)))?;
+    let tallies = crate::plan::coverage::tally(&desired, &live, &[]);
+    let mut destination = Destination::open(args.output.as_deref(), args.format)?;
+    let mut out = std::io::BufWriter::new(destination.writer());
+    match args.format {
+        ReportFormat::Csv => crate::render::coverage::write_report_csv(&tallies, &mut out)?,
+        ReportFormat::Json => crate::render::coverage::write_report_json(&tallies, &mut out)?,
+    }
+    out.flush().context("cannot write the report")?;
+    drop(out);
+    destination.finish()?;
+    for tally in &tallies {
+        if let Some(reason) = &tally.not_checked {
+            tell!("warning: requirement `{}` was not checked: {reason}", tally.requirement.name);
+        }
+    }
+    if let Some(path) = &args.output {
+        let breaking: usize = tallies.iter().map(|tally| tally.breaking.len()).sum();
+        tell!(
+            "Wrote {} requirement(s), {breaking} principal(s) breaking one, to {}.",
+            tallies.len(),
             path.display()
         );
     }

@@ -44,6 +44,9 @@ fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
     if args.retry_scale.is_nan() || args.retry_scale <= 0.0 {
         anyhow::bail!("--retry-scale must be above 0, not {}", args.retry_scale);
     }
+    if args.write_quota_scale.is_nan() || args.write_quota_scale <= 0.0 {
+        anyhow::bail!("--write-quota-scale must be above 0, not {}", args.write_quota_scale);
+    }
     // Benchmarks compare the single sweep with the partitioned one through
     // this (undocumented in --help) knob; 1 forces the single sweep.
     let sweep_partitions =
@@ -54,10 +57,11 @@ fn open_graph_tenant(args: &TargetArgs) -> anyhow::Result<Box<dyn Tenant>> {
         replication: defaults.replication.scaled(args.retry_scale),
         request_timeout: defaults.request_timeout.mul_f64(args.retry_scale).max(Duration::from_secs(5)),
         sweep_partitions,
+        write_budget: (f64::from(defaults.write_budget) * args.write_quota_scale).round().max(1.0) as u32,
         ..defaults
     };
     let cloud = endpoint.cloud;
-    let mut tenant = GraphTenant::new(endpoint, tokens, options, args.tenant_id.clone())?.stop_on_ctrl_c();
+    let mut tenant = GraphTenant::new(endpoint, tokens, options, args.tenant_id.clone())?;
     if args.azure_role_assignments() {
         tenant = tenant.with_azure(arm_client(args, cloud, &sign_in, &env)?);
     }

@@ -104,6 +104,100 @@ pub struct ManifestFile {
     /// deactivation is a conflict.
     #[serde(default)]
     pub acknowledged_references: Entries<Located<String>>,
+    /// Coverage rules: every principal of a population (`users`,
+    /// `servicePrincipals`, `agentIdentities`, `agentIdentityBlueprintPrincipals`,
+    /// `agentUsers`, or `{group: <id or name>}`) must hold an attribute,
+    /// optionally one of some values. They change nothing: the plan lists
+    /// each principal that breaks one, after the plan's own changes.
+    #[serde(default)]
+    pub requirements: Vec<RequirementSpec>,
+}
+
+/// One coverage rule, as written.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequirementSpec {
+    /// What the rule is for, in words; unique among the files' requirements.
+    #[schemars(with = "String", length(min = 1))]
+    pub name: Located<String>,
+    /// Who must hold the attribute.
+    #[schemars(with = "PrincipalsSpec")]
+    pub principals: Located<crate::model::requirement::Population>,
+    /// The attribute every one of them must hold, as `Set.Attribute`; the
+    /// files must declare it.
+    #[schemars(with = "String", regex(pattern = r"^[^.\s]+\.[^.\s]+$"))]
+    pub must_hold: Located<String>,
+    /// The values that count, of the attribute's type (and among its
+    /// allowed values when only those may be assigned). Omitted: any value
+    /// counts. A collection counts when every value it holds is listed.
+    #[serde(default)]
+    #[schemars(with = "Vec<ScalarValue>", length(min = 1))]
+    pub one_of: Vec<Located<AssignedValue>>,
+    /// `report` (default): each principal that breaks the rule is a coverage
+    /// finding, counted like drift (`--detailed-exitcode` exits 2).
+    /// `conflict`: each is a conflict; the plan exits 1 and apply refuses it.
+    #[serde(default)]
+    #[schemars(with = "crate::model::requirement::OnFailure")]
+    pub on_failure: Option<Located<crate::model::requirement::OnFailure>>,
+    /// Where the rule starts (the list item).
+    #[schemars(skip)]
+    pub at: Position,
+}
+
+/// `principals:` of a requirement: a keyword, or `{group: <id or name>}`.
+pub struct PrincipalsSpec;
+
+impl JsonSchema for PrincipalsSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "RequirementPrincipals".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let keywords: Vec<&str> =
+            crate::model::requirement::POPULATION_KEYWORDS.iter().map(|(word, _)| *word).collect();
+        json_schema!({
+            "description": "Every user (agent users included), every service principal (agent identities and blueprint principals included), every agent identity, every agent identity blueprint principal, every agent user; or the users and service principals among a group's transitive members.",
+            "anyOf": [
+                { "type": "string", "enum": keywords },
+                {
+                    "type": "object",
+                    "properties": {
+                        "group": {
+                            "description": "The group's object id, or its display name where that is unique in the tenant.",
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 256
+                        }
+                    },
+                    "required": ["group"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
+/// One value of `oneOf`: a string, an integer or a boolean.
+pub struct ScalarValue;
+
+impl JsonSchema for ScalarValue {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "ScalarValue".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "anyOf": [
+                { "type": "boolean" },
+                { "type": "integer", "minimum": i32::MIN, "maximum": i32::MAX },
+                { "type": "string", "maxLength": 64 }
+            ]
+        })
+    }
 }
 
 /// The JSON Schema pattern of a set or attribute name (E-OV, "Limits and constraints").
@@ -378,8 +472,15 @@ pub fn json_schema() -> String {
 
 // ───────────────────────────── reading a YAML tree ─────────────────────────────
 
-const FILE_KEYS: &[&str] =
-    &["version", "policy", "attributeSets", "assignments", "acknowledgedDrift", "acknowledgedReferences"];
+const FILE_KEYS: &[&str] = &[
+    "version",
+    "policy",
+    "attributeSets",
+    "assignments",
+    "acknowledgedDrift",
+    "acknowledgedReferences",
+    "requirements",
+];
 const POLICY_KEYS: &[&str] = &["undeclaredDefinitions", "undeclaredValues", "undeclaredAssignments"];
 const SET_KEYS: &[&str] = &["description", "maxAttributesPerSet", "attributes", "valuesOwnedBy"];
 const ATTRIBUTE_KEYS: &[&str] = &[
@@ -395,6 +496,7 @@ const ATTRIBUTE_KEYS: &[&str] = &[
 const ALLOWED_VALUE_KEYS: &[&str] = &["value", "active"];
 const ASSIGNMENT_KEYS: &[&str] = &["users", "servicePrincipals", "groups"];
 const GROUP_VALUE_KEYS: &[&str] = &["value", "authoritative"];
+const REQUIREMENT_KEYS: &[&str] = &["name", "principals", "mustHold", "oneOf", "onFailure"];
 
 /// Builds a `ManifestFile` from the YAML tree of `file`, adding every problem
 /// to `problems`. The tree is consumed as it is read: its strings move into
@@ -661,7 +763,175 @@ impl Reader<'_> {
                 |reader, node, path, _| reader.string(node, path),
             );
         }
+        if let Some(node) = fields.remove("requirements") {
+            manifest.requirements = self.requirements(node);
+        }
         manifest
+    }
+
+    /// `requirements`: a list of rules, each read on its own so that every
+    /// problem of every rule is reported.
+    fn requirements(&mut self, node: Node) -> Vec<RequirementSpec> {
+        let items = match node.value {
+            Value::Sequence(items) => items,
+            Value::Null => return Vec::new(),
+            _ => {
+                self.wrong_type(&node, "requirements", "a list of requirements (`- name: …`)");
+                return Vec::new();
+            }
+        };
+        let mut rules = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let path = format!("requirements[{index}]");
+            let at = item.position;
+            let is_mapping = matches!(item.value, Value::Mapping(_));
+            let mut fields = self.fields(item, &path, REQUIREMENT_KEYS, "a requirement");
+            let missing = |reader: &mut Self, key: &str, expected: &str| {
+                if is_mapping {
+                    reader.report(at, &path, format!("the requirement has no `{key}`")).expected =
+                        Some(expected.to_owned());
+                }
+            };
+            let name = match fields.remove("name") {
+                Some(node) => self.string(node, &join(&path, "name")),
+                None => {
+                    missing(self, "name", "`name: <what the rule is for>`");
+                    None
+                }
+            };
+            let principals = match fields.remove("principals") {
+                Some(node) => self.population(node, &join(&path, "principals")),
+                None => {
+                    missing(self, "principals", "`principals: agentIdentities` (or another population)");
+                    None
+                }
+            };
+            let must_hold = match fields.remove("mustHold") {
+                Some(node) => self.string(node, &join(&path, "mustHold")),
+                None => {
+                    missing(self, "mustHold", "`mustHold: Set.Attribute`");
+                    None
+                }
+            };
+            let one_of = match fields.remove("oneOf") {
+                None => Vec::new(),
+                Some(node) => {
+                    let one_of_path = join(&path, "oneOf");
+                    match node.value {
+                        Value::Sequence(values) if values.is_empty() => {
+                            let problem = self.report(
+                                node.position,
+                                &one_of_path,
+                                "`oneOf` is empty: no value could meet the rule",
+                            );
+                            problem.expected =
+                                Some("one value or more, e.g. `[Low, Medium, High]`".to_owned());
+                            problem.suggestion = Some("leave `oneOf` out to accept any value".to_owned());
+                            Vec::new()
+                        }
+                        Value::Sequence(values) => values
+                            .into_iter()
+                            .enumerate()
+                            .filter_map(|(index, value)| {
+                                self.assigned_value(value, &format!("{one_of_path}[{index}]"), false)
+                            })
+                            .collect(),
+                        _ => {
+                            self.wrong_type(
+                                &node,
+                                &one_of_path,
+                                "a list of values, e.g. `[Low, Medium, High]`",
+                            );
+                            Vec::new()
+                        }
+                    }
+                }
+            };
+            let on_failure = fields.remove("onFailure").and_then(|node| {
+                use crate::model::requirement::OnFailure;
+                self.choice(
+                    node,
+                    &join(&path, "onFailure"),
+                    &[("report", OnFailure::Report), ("conflict", OnFailure::Conflict)],
+                )
+            });
+            // A rule whose name or population is reported already is still
+            // checked for the rest (its attribute, its values), so that every
+            // problem shows in one run; the files are refused all the same.
+            let name = name.unwrap_or_else(|| Located::new(path.clone(), at));
+            let principals =
+                principals.unwrap_or_else(|| Located::new(crate::model::requirement::Population::Users, at));
+            if let Some(must_hold) = must_hold {
+                rules.push(RequirementSpec { name, principals, must_hold, one_of, on_failure, at });
+            }
+        }
+        rules
+    }
+
+    /// `principals:` of a requirement: a keyword, or `{group: <id or name>}`.
+    fn population(
+        &mut self,
+        node: Node,
+        path: &str,
+    ) -> Option<Located<crate::model::requirement::Population>> {
+        use crate::model::requirement::{POPULATION_KEYWORDS, Population};
+        let at = node.position;
+        if matches!(node.value, Value::Mapping(_)) {
+            let mut fields = self.fields(node, path, &["group"], "`principals`");
+            let Some(group) = fields.remove("group") else {
+                self.report(at, path, "`principals` names no group").expected =
+                    Some("`{group: <object id or display name>}`".to_owned());
+                return None;
+            };
+            let group_path = join(path, "group");
+            let group_at = group.position;
+            let name = self.string(group, &group_path)?;
+            if name.value.trim().is_empty() {
+                self.report(group_at, &group_path, "the group is empty").expected =
+                    Some("the group's object id or display name".to_owned());
+                return None;
+            }
+            return Some(Located::new(Population::Group(name.value), at));
+        }
+        let choices: Vec<(&'static str, usize)> =
+            POPULATION_KEYWORDS.iter().enumerate().map(|(index, (word, _))| (*word, index)).collect();
+        if !matches!(node.value, Value::String(_)) {
+            let expected = format!(
+                "one of {}, or `{{group: <object id or display name>}}`",
+                choices.iter().map(|(word, _)| *word).collect::<Vec<_>>().join(", ")
+            );
+            self.wrong_type(&node, path, &expected);
+            return None;
+        }
+        let written = match &node.value {
+            Value::String(text) => text.clone(),
+            _ => String::new(),
+        };
+        let Some(chosen) = self.choice(node, path, &choices) else {
+            // The singular of a keyword (`agentIdentity`) means the keyword,
+            // whatever keyword starts with it.
+            let plural =
+                written.strip_suffix('y').map(|stem| format!("{stem}ies")).unwrap_or(format!("{written}s"));
+            let meant = choices.iter().find(|(word, _)| word.eq_ignore_ascii_case(&plural));
+            if let (Some((word, _)), Some(problem)) = (meant, self.problems.last_mut()) {
+                problem.suggestion = Some(format!("did you mean `{word}`?"));
+                return None;
+            }
+            // No keyword is near: the name is likely a group's.
+            if let Some(problem) = self.problems.last_mut()
+                && problem.suggestion.is_none()
+            {
+                problem.expected = Some(format!(
+                    "{}, or `{{group: <object id or display name>}}`",
+                    problem.expected.as_deref().unwrap_or_default()
+                ));
+                problem.suggestion = Some(format!(
+                    "to require it of a group's members, write `principals: {{group: {written}}}`"
+                ));
+            }
+            return None;
+        };
+        Some(Located::new(POPULATION_KEYWORDS[chosen.value].1.clone(), chosen.at))
     }
 
     fn policy(&mut self, node: Node) -> PolicySpec {

@@ -18,5 +18,6 @@ pub mod diagnostic;
 pub mod export;
 pub mod load;
 pub mod manifest;
+pub mod requirements;
 pub mod validate;
 pub mod yaml;

@@ -34,6 +34,12 @@ pub fn validate(files: &[(String, ManifestFile)]) -> Result<DesiredState, Diagno
     validator.assignments(files);
     crate::desired::acknowledged::gather(files, &mut validator.desired, &mut validator.problems);
     crate::desired::acknowledged::gather_references(files, &mut validator.desired, &mut validator.problems);
+    crate::desired::requirements::gather(
+        files,
+        &mut validator.desired,
+        &validator.refused,
+        &mut validator.problems,
+    );
     if validator.problems.is_empty() {
         Ok(validator.desired)
     } else {

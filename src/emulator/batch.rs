@@ -10,6 +10,7 @@ use rand::seq::SliceRandom;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::audit::Initiator;
 use super::error::GraphError;
 use super::permissions::Grants;
 use super::routes::{GraphRequest, GraphResponse};
@@ -41,8 +42,14 @@ struct BatchItem {
 /// Serves a batch. A malformed batch is a 400 for the whole; otherwise 200
 /// with one response per item, in a shuffled (seeded) order. The envelope's
 /// `x-ms-resource-unit` is the sum over its items.
-pub fn serve(shared: &Shared, body: &[u8], base_url: &str, grants: Grants) -> GraphResponse {
-    let (mut response, units) = match run(shared, body, base_url, grants) {
+pub fn serve(
+    shared: &Shared,
+    body: &[u8],
+    base_url: &str,
+    grants: Grants,
+    initiator: &Initiator,
+) -> GraphResponse {
+    let (mut response, units) = match run(shared, body, base_url, grants, initiator) {
         Ok((responses, units)) => {
             (GraphResponse::json(StatusCode::OK, json!({ "responses": responses })), units)
         }
@@ -58,6 +65,7 @@ fn run(
     body: &[u8],
     base_url: &str,
     grants: Grants,
+    initiator: &Initiator,
 ) -> Result<(Vec<Value>, u64), GraphError> {
     let batch: BatchBody = serde_json::from_slice(body)
         .map_err(|error| GraphError::bad_request(format!("The batch request is malformed: {error}.")))?;
@@ -131,7 +139,7 @@ fn run(
                 });
                 response
             }
-            None => match item_request(item, grants) {
+            None => match item_request(item, grants, initiator) {
                 Ok(request) => {
                     units += u64::from(
                         request_cost(&request.method, &request.path, &request.query).resource_units,
@@ -192,7 +200,7 @@ fn split_url(url: &str) -> (&str, &str) {
 
 /// An item as a request of its own, with the batch's grants: items carry
 /// no token of their own (C-BATCH).
-fn item_request(item: &BatchItem, grants: Grants) -> Result<GraphRequest, GraphError> {
+fn item_request(item: &BatchItem, grants: Grants, initiator: &Initiator) -> Result<GraphRequest, GraphError> {
     let method = Method::from_bytes(item.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| GraphError::bad_request(format!("'{}' is not an HTTP method.", item.method)))?;
     if item.url.contains("://") {
@@ -230,6 +238,7 @@ fn item_request(item: &BatchItem, grants: Grants) -> Result<GraphRequest, GraphE
         body,
         grants,
         beta: false,
+        initiator: initiator.clone(),
     })
 }
 

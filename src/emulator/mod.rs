@@ -38,6 +38,7 @@
 //! every permission, a JWT only those its claims give (`permissions`).
 
 pub mod arm;
+pub mod audit;
 mod batch;
 mod control;
 pub mod document;
@@ -288,6 +289,23 @@ impl RunningEmulator {
     /// of what a membership change does to a plan.
     pub fn edit_groups(&self, edit: impl FnOnce(&mut Vec<document::GroupShape>)) {
         self.shared.edit_groups(edit);
+    }
+
+    /// A write made as `initiated_by` (`{"user": {...}}` or `{"app": {...}}`,
+    /// `None` for the default administrator), as `POST /_emulator/write`
+    /// makes it: the audit log names that initiator. `path` is below the
+    /// service root (`/v1.0/users/alice@contoso.com`).
+    pub fn write_as(
+        &self,
+        initiated_by: Option<serde_json::Value>,
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<u16, String> {
+        let request = serde_json::json!({
+            "method": method, "path": path, "body": body, "initiatedBy": initiated_by,
+        });
+        self.shared.write_from_control(request.to_string().as_bytes()).map(|answer| answer.status.as_u16())
     }
 
     /// Every request served since start or the last reset.

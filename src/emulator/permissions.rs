@@ -30,6 +30,12 @@
 
 use crate::graph::access::{self, Claims, DirectoryRole};
 
+/// The template ids of Attribute Log Reader and Attribute Log Administrator
+/// (<https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference>),
+/// written here rather than taken from the client's table.
+const ATTRIBUTE_LOG_ROLES: [&str; 2] =
+    ["9c99539d-8186-4804-835f-fd51ef9e2dcd", "5b784334-f94b-471a-a387-e7219fc49ca2"];
+
 /// What a request needs besides a valid token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
@@ -44,6 +50,8 @@ pub enum Need {
     ReadGroups,
     /// Lifecycle workflows: `LifecycleWorkflows.Read.All` or its ReadWrite form.
     ReadLifecycleWorkflows,
+    /// The custom security attribute audit log: `CustomSecAttributeAuditLogs.Read.All`.
+    ReadAuditLogs,
 }
 
 /// What the caller's token allows.
@@ -56,6 +64,7 @@ pub struct Grants {
     read_policies: bool,
     read_groups: bool,
     read_lifecycle_workflows: bool,
+    read_audit_logs: bool,
 }
 
 impl Grants {
@@ -67,6 +76,7 @@ impl Grants {
         read_policies: true,
         read_groups: true,
         read_lifecycle_workflows: true,
+        read_audit_logs: true,
     };
 
     /// The grants of a bearer token: from its claims when it is a readable
@@ -132,6 +142,19 @@ impl Grants {
                 held.eq_ignore_ascii_case("LifecycleWorkflows.Read.All")
                     || held.eq_ignore_ascii_case("LifecycleWorkflows.ReadWrite.All")
             }),
+            // "List customSecurityAttributeAudits": CustomSecAttributeAuditLogs.Read.All,
+            // for an app and a signed-in user alike; the user also needs the
+            // Attribute Log Reader or Attribute Log Administrator role (their
+            // template ids: Microsoft Entra built-in roles reference).
+            read_audit_logs: claims
+                .permissions()
+                .iter()
+                .any(|held| held.eq_ignore_ascii_case("CustomSecAttributeAuditLogs.Read.All"))
+                && (!claims.is_delegated()
+                    || claims
+                        .wids
+                        .iter()
+                        .any(|held| ATTRIBUTE_LOG_ROLES.iter().any(|role| held.eq_ignore_ascii_case(role)))),
         }
     }
 
@@ -145,6 +168,7 @@ impl Grants {
             Need::ReadPolicies => self.read_policies,
             Need::ReadGroups => self.read_groups,
             Need::ReadLifecycleWorkflows => self.read_lifecycle_workflows,
+            Need::ReadAuditLogs => self.read_audit_logs,
         }
     }
 }

@@ -31,8 +31,10 @@ pub struct GraphRequest {
     /// What the caller's token allows (a batch item inherits its batch's).
     pub grants: Grants,
     /// Sent under `/beta/` rather than `/v1.0/` (only the Conditional Access
-    /// policies are served there).
+    /// policies and the audit log are served there).
     pub beta: bool,
+    /// Who the caller is, as the audit log records a write (`emulator::audit`).
+    pub initiator: super::audit::Initiator,
 }
 
 impl GraphRequest {
@@ -146,6 +148,38 @@ enum Route {
     Workflows,
     /// `/identityGovernance/lifecycleWorkflows/workflows/{id}`, read-only.
     Workflow(String),
+    /// `/auditLogs/customSecurityAttributeAudits[/{id}]`, beta only, read-only.
+    AuditLog(Option<String>),
+}
+
+/// What a write's path names, for the audit log (`emulator::audit`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    AttributeSets,
+    AttributeSet(String),
+    Definitions,
+    Definition(String),
+    AllowedValues(String),
+    AllowedValue(String, String),
+    /// The kind, the key as the path gives it, and whether it is an appId.
+    Principal(PrincipalKind, String, bool),
+}
+
+/// What the path of a write names, when the audit log records such writes.
+pub fn written(path: &str) -> Option<Written> {
+    Some(match parse_route(path).ok()? {
+        Route::AttributeSets => Written::AttributeSets,
+        Route::AttributeSet(id) => Written::AttributeSet(id),
+        Route::Definitions => Written::Definitions,
+        Route::Definition(id) => Written::Definition(id),
+        Route::AllowedValues(id) => Written::AllowedValues(id),
+        Route::AllowedValue(id, value) => Written::AllowedValue(id, value),
+        Route::Principal(kind, PrincipalKey::IdOrUserPrincipalName(key)) => {
+            Written::Principal(kind, key, false)
+        }
+        Route::Principal(kind, PrincipalKey::AppId(key)) => Written::Principal(kind, key, true),
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +233,8 @@ fn parse_route(path: &str) -> Result<Route, GraphError> {
         ["policies", "appmanagementpolicies"] => Route::AppManagementPolicies,
         ["identitygovernance", "lifecycleworkflows", "workflows"] => Route::Workflows,
         ["identitygovernance", "lifecycleworkflows", "workflows", _] => Route::Workflow(segments[3].clone()),
+        ["auditlogs", "customsecurityattributeaudits"] => Route::AuditLog(None),
+        ["auditlogs", "customsecurityattributeaudits", _] => Route::AuditLog(Some(segments[2].clone())),
         ["groups"] => Route::Groups,
         ["groups", _] => Route::Group(segments[1].clone()),
         ["groups", _, "members"] => Route::GroupMembers(segments[1].clone(), false),
@@ -318,15 +354,27 @@ fn route(
         return Err(search_needs_eventual_consistency());
     }
     let route = parse_route(&request.path)?;
-    if request.beta && route != Route::ConditionalAccessPolicies {
+    let audit_log = matches!(route, Route::AuditLog(_));
+    if request.beta && route != Route::ConditionalAccessPolicies && !audit_log {
         // Emulator's choice: beta serves only what the client reads there.
         return Err(GraphError::bad_request(format!(
-            "the emulator serves only identity/conditionalAccess/policies under /beta/, not '{}'",
+            "the emulator serves only identity/conditionalAccess/policies and {} under /beta/, not '{}'",
+            super::audit::PATH,
             request.path
+        )));
+    }
+    if audit_log && !request.beta {
+        // The log exists only in beta; the message is the emulator's choice.
+        return Err(GraphError::bad_request(format!(
+            "Resource not found for the segment 'customSecurityAttributeAudits': {} is served under /beta/ only.",
+            super::audit::PATH
         )));
     }
     if !request.grants.allow(need(&route, method)) {
         return Err(GraphError::forbidden());
+    }
+    if let Route::AuditLog(id) = &route {
+        return super::audit::serve(&store.audit, request, context, id.as_deref());
     }
     match (route, method) {
         (Route::AttributeSets, &Method::GET) => list_attribute_sets(store, request, context),
@@ -749,6 +797,7 @@ fn need(route: &Route, method: &Method) -> Need {
         | Route::Policy { .. } => Need::ReadPolicies,
         Route::Groups | Route::Group(_) | Route::GroupMembers(..) => Need::ReadGroups,
         Route::Workflows | Route::Workflow(_) => Need::ReadLifecycleWorkflows,
+        Route::AuditLog(_) => Need::ReadAuditLogs,
     }
 }
 

@@ -14,12 +14,13 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::audit::Initiator;
 use super::batch;
 use super::error::GraphError;
 use super::faults::{Fault, delay};
 use super::permissions::Grants;
 use super::routes::{GraphRequest, GraphResponse, ResponseBody};
-use super::service::{LogEntry, Shared, fault_response, graph_date};
+use super::service::{self, LogEntry, Shared, fault_response, graph_date};
 use super::throttle::request_cost;
 
 /// The content type Graph answers JSON with (C-BATCH sample headers).
@@ -51,7 +52,7 @@ fn base_url(headers: &HeaderMap, address: SocketAddr) -> String {
 /// Checks `Authorization: Bearer <token>`: any non-empty token, or exactly
 /// the configured one; the token's grants are what it allows. The error
 /// codes are the emulator's choice.
-fn authenticate(headers: &HeaderMap, expected: Option<&str>) -> Result<Grants, GraphError> {
+fn authenticate(headers: &HeaderMap, expected: Option<&str>) -> Result<(Grants, Initiator), GraphError> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -65,7 +66,7 @@ fn authenticate(headers: &HeaderMap, expected: Option<&str>) -> Result<Grants, G
         (Some(token), Some(expected)) if token != expected => {
             Err(GraphError::unauthorized("Access token validation failure."))
         }
-        (Some(token), _) => Ok(Grants::of_token(token)),
+        (Some(token), _) => Ok((Grants::of_token(token), Initiator::of_token(token))),
     }
 }
 
@@ -79,7 +80,7 @@ async fn handle(
     let path = uri.path().to_owned();
     let query = uri.query().unwrap_or_default().to_owned();
     if path == "/_emulator" || path.starts_with("/_emulator/") {
-        return control(&shared, &method, &path);
+        return control(&shared, &method, &path, &body);
     }
     delay(shared.config.latency).await;
     let request_id = new_request_id();
@@ -128,8 +129,8 @@ async fn handle(
         }
         return rendered;
     }
-    let grants = match authenticate(&headers, shared.config.token.as_deref()) {
-        Ok(grants) => grants,
+    let (grants, initiator) = match authenticate(&headers, shared.config.token.as_deref()) {
+        Ok(caller) => caller,
         Err(error) => return answer_here(GraphResponse::error(error)),
     };
     let (graph_path, beta) = match (path.strip_prefix("/v1.0/"), path.strip_prefix("/beta/")) {
@@ -163,7 +164,7 @@ async fn handle(
     let base = base_url(&headers, shared.address);
     let response = if graph_path == "$batch" {
         let response = if method == Method::POST {
-            batch::serve(&shared, &body, &base, grants)
+            batch::serve(&shared, &body, &base, grants, &initiator)
         } else {
             GraphResponse::error(GraphError::method_not_allowed())
         };
@@ -179,6 +180,7 @@ async fn handle(
             body: body.to_vec(),
             grants,
             beta,
+            initiator,
         };
         let response = shared.serve_graph(&request, None, &base);
         if let ResponseBody::Json(Value::Object(page)) = &response.body
@@ -239,8 +241,9 @@ fn render(response: GraphResponse, request_id: &str, client_request_id: Option<&
     rendered
 }
 
-/// `/_emulator/…`: the log, the counters, the store, reset.
-fn control(shared: &Shared, method: &Method, path: &str) -> Response {
+/// `/_emulator/…`: the log, the counters, the store, reset, and a write
+/// made as someone else (`write`).
+fn control(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Response {
     let json_response = |status: StatusCode, value: Value| {
         let mut response = Response::new(Body::from(serde_json::to_vec(&value).unwrap_or_default()));
         *response.status_mut() = status;
@@ -264,12 +267,21 @@ fn control(shared: &Shared, method: &Method, path: &str) -> Response {
             *response.status_mut() = StatusCode::NO_CONTENT;
             response
         }
-        (_, "/_emulator/requests" | "/_emulator/stats" | "/_emulator/state" | "/_emulator/reset") => {
-            json_response(StatusCode::METHOD_NOT_ALLOWED, json!({ "error": "method not allowed" }))
-        }
+        (&Method::POST, "/_emulator/write") => match shared.write_from_control(body) {
+            Ok(answer) => json_response(answer.status, service::body_json(&answer.body, "control")),
+            Err(message) => json_response(StatusCode::BAD_REQUEST, json!({ "error": message })),
+        },
+        (
+            _,
+            "/_emulator/requests"
+            | "/_emulator/stats"
+            | "/_emulator/state"
+            | "/_emulator/reset"
+            | "/_emulator/write",
+        ) => json_response(StatusCode::METHOD_NOT_ALLOWED, json!({ "error": "method not allowed" })),
         _ => json_response(
             StatusCode::NOT_FOUND,
-            json!({ "error": "unknown control endpoint; try requests, stats, state or reset" }),
+            json!({ "error": "unknown control endpoint; try requests, stats, state, reset or write" }),
         ),
     }
 }

@@ -284,19 +284,10 @@ impl Shared {
                 throttled_response(Duration::from_secs_f64(seconds), information)
             }
             Admission::Admitted { limit_percentage } => {
-                let context = RouteContext {
-                    base_url: base_url.to_owned(),
-                    page_size: self.config.page_size,
-                    expansion: self.config.expansion,
-                    replication_lag: self.config.replication_lag,
-                    now,
-                    refuse_upn_ranges: self.config.refuse_upn_ranges,
-                    refuse_app_id_prefix: self.config.refuse_app_id_prefix,
-                    limit_conditional_access_reads: self.config.limit_conditional_access_reads,
-                };
+                let context = self.route_context(base_url, now);
                 let mut response = match self.lagging_store(&store, request, now) {
                     Some(mut past) => dispatch(&mut past, request, &context),
-                    None => dispatch(&mut store, request, &context),
+                    None => audited_dispatch(&mut store, request, &context, None),
                 };
                 if let Some(percentage) = limit_percentage {
                     response
@@ -316,7 +307,99 @@ impl Shared {
     }
 }
 
+/// Serves `request` against `store`, recording a write that succeeds in the
+/// audit log (`emulator::audit`), at `at` or now.
+fn audited_dispatch(
+    store: &mut Store,
+    request: &GraphRequest,
+    context: &RouteContext,
+    at: Option<time::OffsetDateTime>,
+) -> GraphResponse {
+    let pending = super::audit::before_write(store, request);
+    let response = dispatch(store, request, context);
+    if let Some(pending) = pending {
+        let at = at.unwrap_or_else(time::OffsetDateTime::now_utc);
+        let sequence = store.audit.len() + 1;
+        if let Some(entry) =
+            super::audit::after_write(store, pending, &response, &request.initiator, at, sequence)
+        {
+            store.audit.push(entry);
+        }
+    }
+    response
+}
+
 impl Shared {
+    fn route_context(&self, base_url: &str, now: Instant) -> RouteContext {
+        RouteContext {
+            base_url: base_url.to_owned(),
+            page_size: self.config.page_size,
+            expansion: self.config.expansion,
+            replication_lag: self.config.replication_lag,
+            now,
+            refuse_upn_ranges: self.config.refuse_upn_ranges,
+            refuse_app_id_prefix: self.config.refuse_app_id_prefix,
+            limit_conditional_access_reads: self.config.limit_conditional_access_reads,
+        }
+    }
+
+    /// `POST /_emulator/write`: a Graph write made as someone other than the
+    /// caller of the Graph endpoints — an administrator in the portal, or
+    /// another app — so the audit log names that initiator. The body is
+    /// `{"method", "path" (below the service root, e.g.
+    /// "/v1.0/users/alice@contoso.com"), "body", "initiatedBy" (optional:
+    /// {"user": {"userPrincipalName", "id"}} or {"app": {"appId",
+    /// "displayName"}}; by default the user `admin@emulator.invalid`),
+    /// "activityDateTime" (optional, RFC 3339: when the log says it
+    /// happened)}`. Emulator's choice: such a write holds every grant, meets
+    /// no fault or quota, and is neither logged with the requests nor counted.
+    pub fn write_from_control(&self, body: &[u8]) -> Result<GraphResponse, String> {
+        let body: Value =
+            serde_json::from_slice(body).map_err(|error| format!("the body is not JSON: {error}"))?;
+        let text = |key: &str| body.get(key).and_then(Value::as_str);
+        let method = Method::from_bytes(text("method").unwrap_or("PATCH").to_ascii_uppercase().as_bytes())
+            .map_err(|_| "`method` is not an HTTP method".to_owned())?;
+        let path = text("path").ok_or("`path` is missing")?;
+        let path = path.strip_prefix("/v1.0/").ok_or("`path` must start with /v1.0/")?;
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let initiator = match body.get("initiatedBy") {
+            None | Some(Value::Null) => super::audit::Initiator::control_user(),
+            Some(value) => super::audit::Initiator::from_json(value)?,
+        };
+        let at = match text("activityDateTime") {
+            None => None,
+            Some(at) => Some(
+                time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+                    .map_err(|error| format!("`activityDateTime` is not RFC 3339: {error}"))?,
+            ),
+        };
+        let request = GraphRequest {
+            method,
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers: axum::http::HeaderMap::new(),
+            body: match body.get("body") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(value) => serde_json::to_vec(value).unwrap_or_default(),
+            },
+            grants: super::permissions::Grants::ALL,
+            beta: false,
+            initiator,
+        };
+        let now = Instant::now();
+        let context = self.route_context(&format!("http://{}", self.address), now);
+        let mut store = lock(&self.store);
+        let response = audited_dispatch(&mut store, &request, &context, at);
+        if request.is_write()
+            && response.status.is_success()
+            && let Some(path) = &self.config.persist
+            && let Err(error) = write_document(path, &store.to_document())
+        {
+            tracing::error!("cannot persist the store to {}: {error}", path.display());
+        }
+        Ok(response)
+    }
+
     /// With `advanced_query_lag`: keeps the store as it is before a write,
     /// and gives an advanced query the store as it was `advanced_query_lag`
     /// ago (the store before the first write since then); `None` serves the

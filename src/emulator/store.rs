@@ -187,6 +187,9 @@ pub struct Store {
     /// When Conditional Access policies were last read (v1.0 or beta): Graph
     /// answers one such read a second per tenant.
     pub last_conditional_access_read: Option<std::time::Instant>,
+    /// The custom security attribute audit log, oldest first
+    /// (`emulator::audit`): never seeded, never persisted, cleared on reset.
+    pub audit: Vec<serde_json::Value>,
 }
 
 /// The principals holding a key, as the key lower-cased and their
@@ -295,6 +298,7 @@ impl Store {
             lifecycle_workflows: document.lifecycle_workflows.clone(),
             groups: document.groups.clone(),
             last_conditional_access_read: None,
+            audit: Vec::new(),
         })
     }
 

@@ -5,6 +5,18 @@
 //! scaled by `--throttle-scale`. The resource-unit cost of each request is
 //! computed here too, since every response reports it (`x-ms-resource-unit`).
 //!
+//! C-THL names "a token bucket algorithm" and the quota (3,000 writes per
+//! 2 minutes and 30 seconds) but not the bucket's size or how it refills.
+//! Emulator's choice: a bucket that holds the whole quota, full when the
+//! emulator starts (an unused quota) and refilled continuously at the
+//! quota's rate (20 writes a second): the plainest reading of "token
+//! bucket", under which an unused quota admits 3,000 writes at once and
+//! then 20 a second. A fixed window (refilled whole every 150 s) or a
+//! sliding one (each write freed 150 s after it) would admit the same
+//! first burst and the same average, but refuse the steady rate that
+//! follows it; the client's pacer is tested against the sliding reading
+//! too (`graph/pacing.rs`).
+//!
 //! C-THL does not say whether the definition endpoints fall under these
 //! limits; the emulator applies them to every Graph request (its own choice).
 //! The emulator serves one application in one tenant, so only the

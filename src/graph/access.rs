@@ -218,13 +218,33 @@ pub fn reads_lifecycle_workflows(claims: &Claims) -> bool {
     claims.has_permission(&crate::graph::workflows::LIFECYCLE_WORKFLOWS_READ)
 }
 
+/// The Entra roles that read the custom security attribute audit log, with
+/// their template ids (Microsoft Entra built-in roles,
+/// <https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference>):
+/// a signed-in user needs one besides the permission.
+pub const ATTRIBUTE_LOG_ROLES: [(&str, &str); 2] = [
+    ("Attribute Log Reader", "9c99539d-8186-4804-835f-fd51ef9e2dcd"),
+    ("Attribute Log Administrator", "5b784334-f94b-471a-a387-e7219fc49ca2"),
+];
+
+/// Whether the token carries `CustomSecAttributeAuditLogs.Read.All`.
+pub fn reads_audit_log(claims: &Claims) -> bool {
+    claims.has_permission(&[crate::graph::audit::AUDIT_LOG_READ])
+}
+
+/// Whether a signed-in user's token shows an Attribute Log role (tenant-wide).
+pub fn holds_attribute_log_role(claims: &Claims) -> bool {
+    claims.wids.iter().any(|held| ATTRIBUTE_LOG_ROLES.iter().any(|(_, id)| held.eq_ignore_ascii_case(id)))
+}
+
 /// Whether the token carries `POLICY_READ`.
 pub fn reads_policies(claims: &Claims) -> bool {
     claims.has_permission(&[POLICY_READ])
 }
 
 /// Every Graph permission the tool knows of: those that grant a capability,
-/// the companions of the assignment permissions and the optional policy read. A set-up guide that
+/// the companions of the assignment permissions and the optional reads
+/// (policies, group members, lifecycle workflows, the audit log). A set-up guide that
 /// names another one is wrong (a test holds the set-up guide to this list).
 pub fn known_permissions() -> Vec<&'static str> {
     let mut known: Vec<&'static str> = [
@@ -236,7 +256,12 @@ pub fn known_permissions() -> Vec<&'static str> {
     .iter()
     .flat_map(|capability| capability.permissions().iter().copied())
     .chain(ASSIGNMENT_COMPANIONS.iter().map(|(permission, _)| *permission))
-    .chain([POLICY_READ, GROUP_MEMBER_READ[0], crate::graph::workflows::LIFECYCLE_WORKFLOWS_READ[0]])
+    .chain([
+        POLICY_READ,
+        GROUP_MEMBER_READ[0],
+        crate::graph::workflows::LIFECYCLE_WORKFLOWS_READ[0],
+        crate::graph::audit::AUDIT_LOG_READ,
+    ])
     .collect();
     known.sort_unstable();
     known.dedup();

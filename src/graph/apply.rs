@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
@@ -24,7 +25,7 @@ use crate::tenant::{ApplyReport, ChangeOutcome, Outcome};
 
 use super::batch::{BatchRequest, MAX_BATCH_REQUESTS};
 use super::client::{GraphClient, GraphError, item_error, segment};
-use super::progress::Progress;
+use super::progress::ApplyProgress;
 use super::wire::{AssignmentEdit, assignment_patch_body};
 
 /// One request of the apply and the changes it carries out.
@@ -302,7 +303,8 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
         results[0] = Outcome::Failed(missing);
         return report(results);
     }
-    let progress = Progress::bar(changes.len() as u64, "applying");
+    let total_writes: usize = steps.iter().map(Vec::len).sum();
+    let progress = ApplyProgress::new(changes.len() as u64, total_writes as u64);
     let mut created_definitions: HashSet<String> = HashSet::new();
     for (step, writes) in steps.into_iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
@@ -310,7 +312,13 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
         }
         let writes = Arc::new(writes);
         let first_alone = step == 0;
-        let outcomes = run_step(&client, &writes, first_alone, &created_definitions, &progress, stop).await;
+        let (outcomes, cut_off) =
+            run_step(&client, &writes, first_alone, &created_definitions, &progress, stop).await;
+        for position in cut_off {
+            for &index in &writes[position].changes {
+                results[index] = Outcome::CutOff;
+            }
+        }
         let mut failed = false;
         for (position, outcome) in outcomes {
             let write = &writes[position];
@@ -366,23 +374,37 @@ async fn missing_permissions(client: &GraphClient, changes: &[Change]) -> Option
     })
 }
 
+/// How long the requests in flight may take to finish once an apply is
+/// told to stop (a signal, the deadline). What has not answered by then is
+/// abandoned and reported as cut off: a SIGTERM is followed by SIGKILL a few
+/// seconds later (GitHub Actions, container runtimes), so the report must be
+/// out before that.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// How often a step waiting on its requests looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
 /// Runs one step's writes in batches, a few in flight; after a failure no
 /// new batch starts. Writes not started get no outcome. With `first_alone`
 /// (the apply's first step) the first write is a batch of its own: the
 /// pacer holds the others until Graph answers it, so a quota that another
 /// app has used up refuses one write, and its pressure report is heard
-/// before the burst.
+/// before the burst. Once `interrupted` is set nothing new starts, and the
+/// batches still in flight after `STOP_GRACE` are abandoned: their writes
+/// come back in the second list (cut off, outcome unknown).
 async fn run_step(
     client: &Arc<GraphClient>,
     writes: &Arc<Vec<Write>>,
     first_alone: bool,
     created_definitions: &HashSet<String>,
-    progress: &Progress,
+    progress: &ApplyProgress,
     interrupted: &AtomicBool,
-) -> Vec<WriteResult> {
+) -> (Vec<WriteResult>, Vec<usize>) {
     let chunks = chunked(writes.len(), client.options.batch_size.clamp(1, MAX_BATCH_REQUESTS), first_alone);
     let mut pending = chunks.into_iter();
     let mut running = JoinSet::new();
+    let mut in_flight: HashMap<tokio::task::Id, Vec<usize>> = HashMap::new();
+    let mut grace_ends = None;
     let mut outcomes = Vec::new();
     let mut stop = false;
     loop {
@@ -396,22 +418,75 @@ async fn run_step(
                     writes[position].uses_definitions.iter().any(|id| created_definitions.contains(id))
                 })
                 .collect();
-            running.spawn(run_batch(Arc::clone(client), Arc::clone(writes), chunk, replicating));
+            let task =
+                running.spawn(run_batch(Arc::clone(client), Arc::clone(writes), chunk.clone(), replicating));
+            in_flight.insert(task.id(), chunk);
         }
-        let Some(joined) = running.join_next().await else { break };
-        let batch_outcomes =
-            joined.unwrap_or_else(|error| vec![(usize::MAX, Err(format!("apply task failed: {error}")))]);
+        let (id, batch_outcomes) = match next_joined(&mut running, interrupted, &mut grace_ends, progress)
+            .await
+        {
+            Joined::Nothing => break,
+            Joined::GraceOver => {
+                running.abort_all();
+                let cut_off: Vec<usize> = in_flight.into_values().flatten().collect();
+                tracing::warn!("stopped with {} write(s) in flight; their outcome is unknown", cut_off.len());
+                return (outcomes, cut_off);
+            }
+            Joined::Batch(Ok((id, batch_outcomes))) => (id, batch_outcomes),
+            Joined::Batch(Err(error)) => {
+                (error.id(), vec![(usize::MAX, Err(format!("apply task failed: {error}")))])
+            }
+        };
+        in_flight.remove(&id);
         for (position, outcome) in batch_outcomes {
             if position == usize::MAX {
                 stop = true;
                 continue;
             }
             stop |= outcome.is_err();
-            progress.inc_by(writes[position].changes.len() as u64);
+            progress.write_done(writes[position].changes.len() as u64);
             outcomes.push((position, outcome));
         }
     }
-    outcomes
+    (outcomes, Vec::new())
+}
+
+/// What waiting on a step's batches gave.
+enum Joined {
+    /// No batch is in flight.
+    Nothing,
+    /// A batch ended (or its task failed).
+    Batch(Result<(tokio::task::Id, Vec<WriteResult>), tokio::task::JoinError>),
+    /// The stop's grace ran out with batches still in flight.
+    GraceOver,
+}
+
+/// The next batch of `running` to end, watching `stop`: once it is set,
+/// the batches in flight have until `STOP_GRACE` later (kept in
+/// `grace_ends`) to end. Meanwhile the progress line stays on time.
+async fn next_joined(
+    running: &mut JoinSet<Vec<WriteResult>>,
+    stop: &AtomicBool,
+    grace_ends: &mut Option<tokio::time::Instant>,
+    progress: &ApplyProgress,
+) -> Joined {
+    loop {
+        progress.tick();
+        if grace_ends.is_none() && stop.load(Ordering::SeqCst) {
+            *grace_ends = Some(tokio::time::Instant::now() + STOP_GRACE);
+        }
+        let wake = grace_ends.unwrap_or_else(|| tokio::time::Instant::now() + STOP_POLL);
+        tokio::select! {
+            joined = running.join_next_with_id() => {
+                return joined.map_or(Joined::Nothing, Joined::Batch);
+            }
+            () = tokio::time::sleep_until(wake) => {
+                if grace_ends.is_some_and(|end| tokio::time::Instant::now() >= end) {
+                    return Joined::GraceOver;
+                }
+            }
+        }
+    }
 }
 
 /// The positions of `count` writes in batches of `size`, the first alone when asked.

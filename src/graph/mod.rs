@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod apply;
+pub mod audit;
 pub mod auth;
 pub mod batch;
 pub mod client;
@@ -25,7 +26,7 @@ pub mod wire;
 pub mod workflows;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use async_trait::async_trait;
 
@@ -43,10 +44,9 @@ pub use endpoint::GraphEndpoint;
 pub struct GraphTenant {
     client: Arc<GraphClient>,
     tenant_id: Option<String>,
-    /// Set to stop an apply: nothing new is sent, requests in flight finish.
+    /// Set to stop an apply (the command line sets it on a signal or at
+    /// its deadline): nothing new is sent, requests in flight get a grace.
     stop: Arc<AtomicBool>,
-    /// Whether an apply stops on Ctrl-C (the command line sets it).
-    stop_on_ctrl_c: bool,
     /// Azure Resource Manager, when the role assignments are to be read too.
     azure: Option<Arc<crate::azure::ArmClient>>,
 }
@@ -62,7 +62,6 @@ impl GraphTenant {
             client: Arc::new(GraphClient::new(endpoint, tokens, options)?),
             tenant_id,
             stop: Arc::new(AtomicBool::new(false)),
-            stop_on_ctrl_c: false,
             azure: None,
         })
     }
@@ -72,19 +71,6 @@ impl GraphTenant {
     pub fn with_azure(mut self, azure: crate::azure::ArmClient) -> Self {
         self.azure = Some(Arc::new(azure));
         self
-    }
-
-    /// Makes an apply stop cleanly on the first Ctrl-C (the requests in
-    /// flight finish; the report says what was not attempted) and exit at
-    /// once on the second.
-    pub fn stop_on_ctrl_c(mut self) -> Self {
-        self.stop_on_ctrl_c = true;
-        self
-    }
-
-    /// Setting the flag stops an apply in progress, as Ctrl-C does.
-    pub fn stop_handle(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.stop)
     }
 
     pub fn client(&self) -> &GraphClient {
@@ -137,27 +123,16 @@ impl Tenant for GraphTenant {
         stream::each_principal(&self.client, visit).await
     }
 
+    async fn audit_log(&self, since: &str) -> Result<crate::plan::explain::AuditLog, String> {
+        audit::read(&self.client, since).await
+    }
+
     async fn apply(&self, changes: &[Change]) -> ApplyReport {
-        let watcher = self.stop_on_ctrl_c.then(|| {
-            let stop = Arc::clone(&self.stop);
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    stop.store(true, Ordering::SeqCst);
-                    eprintln!(
-                        "\nInterrupted: finishing the requests in flight, sending nothing new \
-                         (Ctrl-C again to quit at once)."
-                    );
-                    if tokio::signal::ctrl_c().await.is_ok() {
-                        std::process::exit(130);
-                    }
-                }
-            })
-        });
-        let report = apply::apply(Arc::clone(&self.client), changes, &self.stop).await;
-        if let Some(watcher) = watcher {
-            watcher.abort();
-        }
-        report
+        apply::apply(Arc::clone(&self.client), changes, &self.stop).await
+    }
+
+    fn stop_handle(&self) -> Option<Arc<AtomicBool>> {
+        Some(Arc::clone(&self.stop))
     }
 }
 

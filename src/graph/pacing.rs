@@ -1,35 +1,80 @@
-//! Client-side pacing of writes, so a large apply runs near Graph's identity
-//! write quota (3,000 writes per 150 s per app and tenant) without a storm of
-//! 429s, and returns to that speed as soon as Graph allows. The quota is per
-//! app and tenant, so the pacer is shared by every writer of the client:
+//! Client-side pacing of writes, so an apply spends the write quota Graph
+//! gives an app in a tenant (3,000 writes per 150 s) as fast as latency
+//! allows, settles to the rate the quota refills at once that is spent, and
+//! keeps out of a storm of 429s when others use the quota too. The quota is
+//! per app and tenant, so the pacer is shared by every writer of a client.
 //!
-//! - a token bucket at 90 % of the quota sets the rate;
-//! - a 429 with `Retry-After` pauses every writer until then (one request
-//!   waiting is not enough: the others would meet the same empty quota);
-//!   after it, one batch goes alone (a probe) until Graph answers, as at
-//!   the start; the burst left before the refusal, and what this app's share
-//!   of the quota refilled during the pause (it sent nothing), are given
-//!   back if Graph then accepts writes without reporting pressure (a storm
-//!   that passed: another app had used up the tenant's quota), dropped if it
-//!   reports pressure (the quota itself is nearly used up);
-//! - throttling (a quarter or more of the writes Graph judged lately
+//! What Microsoft documents ("Identity and access service limits",
+//! <https://learn.microsoft.com/graph/throttling-limits>): throttling "is
+//! based on a token bucket algorithm"; an application+tenant pair may write
+//! "3,000 requests per 2 minutes and 30 seconds"; `x-ms-resource-unit`
+//! reports what each request cost; `x-ms-throttle-limit-percentage` is
+//! "returned only when the application consumed more than 0.8 of its
+//! limit" (0.8 to 1.8); a throttled request gets 429 with `Retry-After`. The
+//! page does not say how large the bucket is or how it refills: continuously
+//! (an unused quota takes 3,000 writes at once, then 20 a second), or whole
+//! at the end of a fixed window, or a write at a time 150 s after it was
+//! made (a sliding window). The pacer is built for the continuous reading,
+//! which the word "bucket" suggests, and stays out of a storm under the
+//! other two, where Graph's own signals stop it:
+//!
+//! - **The window.** The pacer keeps an estimate of the window its own
+//!   writes have used: a model of Graph's bucket holding `QUOTA_SHARE` of
+//!   the quota, full on an unused quota, which every write the pacer sends
+//!   drains (less those Graph refused or never received) and which refills
+//!   at `QUOTA_SHARE` of the quota's rate. While it holds enough, a write
+//!   goes at once: an apply of up to 2,940 writes on an unused quota runs
+//!   as fast as latency and the batches in flight allow (every reading of
+//!   the quota admits that much on an unused window), and a longer burst
+//!   keeps spending what the quota refills meanwhile.
+//! - **The flow.** Once the model is spent, writes go at its refill rate
+//!   (19.6 a second), from a small bucket of their own (`FLOW_SHARE` of the
+//!   quota): the rate an apply of many windows settles to. The window and
+//!   the flow together never send more than a continuously refilled bucket
+//!   of the quota admits. Under a fixed or sliding window Graph refuses part
+//!   of the flow; the refusals and their `Retry-After` then pace it, by the
+//!   rules below. (A gate on the writes of the last 150 s alone would hold
+//!   an apply of many windows to 3,000 per 150 s on top of the flow, or
+//!   waste what the quota refills while a long burst is sent.)
+//! - The pacer also counts its own writes of the last 150 s: the most of
+//!   the quota they can have used under any reading, to judge pressure.
+//! - **The first write of an apply goes alone** (a probe) until Graph
+//!   answers it, so a quota another app has used up refuses one write, and
+//!   its pressure report is heard before the window is spent.
+//! - **Pressure.** A report of `x-ms-throttle-limit-percentage` is compared
+//!   with the pacer's own use: a share the pacer's own writes explain is
+//!   the quota spent as intended and changes nothing but the burst left. A
+//!   share they do not explain means others use the quota: the window
+//!   closes and the flow is capped at 1.6 − the share while Graph keeps
+//!   reporting it, lifting over `RAMP` once it stops. Either way, no burst
+//!   goes beyond the share of the quota Graph says is left.
+//! - **A 429 with `Retry-After`** that may mean an empty quota (the whole
+//!   request or every write of it refused, throttling, or pressure) pauses
+//!   every writer until then (one request waiting is not enough: the others
+//!   would meet the same empty quota); after a throttling episode's pause,
+//!   one batch goes alone again until Graph answers.
+//! - **Throttling** (a quarter or more of the writes Graph judged lately
 //!   refused, and more than a few, or a refusal while Graph reports
-//!   pressure) lowers the rate once per episode — the answers to requests
-//!   sent before the episode began do not lower it again — and the rate
-//!   climbs back to full in time, over `RAMP` after the pause ends, not per
-//!   answer received;
-//! - `x-ms-throttle-limit-percentage` (sent above 0.8 of the quota) caps the
-//!   rate while Graph keeps sending it, and the cap lifts over `RAMP` once it
-//!   stops; a refusal under that pressure means the tenant's other writers
-//!   use part of the quota, so the pacer then keeps just under the rate
-//!   Graph was admitting (measured over the last seconds) until the pressure
-//!   ends, instead of climbing back into more refusals;
-//! - a few refused writes among accepted ones (or the one of a retried
-//!   pair), a 503 or a reset is a fault, not throttling: it pauses (when it
-//!   says how long) but does not slow the pacer.
+//!   pressure) halves the flow's rate once per episode — answers to
+//!   requests sent before the episode began do not halve it again — and
+//!   closes the window until Graph accepts writes again without pressure
+//!   the pacer's writes do not explain (the storm passed). The rate climbs
+//!   back to full over `RAMP` after the pause, in time, not per answer.
+//!   What the flow had left, and what it refilled during the pause, are
+//!   given back when the storm passed, dropped when Graph then reports
+//!   pressure.
+//! - **A refusal under pressure** means the tenant's other writers use part
+//!   of the quota: the pacer then keeps to 95 % of the rate Graph admitted
+//!   over the last 6 s until the pressure ends (and at least 10 s), then
+//!   climbs back over 30 s, instead of climbing back into more refusals.
+//! - **A fault is not throttling.** A few refused writes among accepted
+//!   ones (or the one of a retried pair) wait their own `Retry-After`
+//!   before they are sent again, and pause no other writer; a 503 or a
+//!   reset does not slow the pacer either.
 //!
 //! Time is passed in, so it is testable.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// Graph's documented write quota per app and tenant.
@@ -37,8 +82,19 @@ pub const GRAPH_WRITES_PER_WINDOW: u32 = 3_000;
 /// The window of that quota.
 pub const GRAPH_WRITE_WINDOW: Duration = Duration::from_secs(150);
 
-/// Share of the quota the pacer aims for.
-const TARGET_SHARE: f64 = 0.9;
+/// Share of the quota the pacer spends: the model of the window holds this
+/// share of the quota and refills at this share of its rate (2,940 writes
+/// at once, then 19.6 a second). The rest is the margin for the flow's own
+/// small burst (`FLOW_SHARE`) and for rounding.
+pub const QUOTA_SHARE: f64 = 0.98;
+/// The flow's token bucket holds this share of the quota (30 writes of
+/// 3,000): with the window's `QUOTA_SHARE`, never more than the quota.
+const FLOW_SHARE: f64 = 0.01;
+/// A reported usage share at most this far above the pacer's own use is
+/// explained by the pacer's own writes (Graph rounds the share to 0.01,
+/// counts a write when it arrives, and may count a few the pacer did not
+/// see, such as an earlier run's).
+const EXPLAINED_BY_OWN_WRITES: f64 = 0.05;
 /// Lowest rate multiplier the pacer falls to.
 pub(super) const MIN_SLOWDOWN: f64 = 0.05;
 /// What one throttling episode multiplies the rate by.
@@ -96,11 +152,76 @@ fn climbed_over(from: f64, since: Instant, ramp: Duration, now: Instant) -> f64 
     (from + (1.0 - from) * progress.min(1.0)).min(1.0)
 }
 
-/// A token bucket for writes, shared by every writer of a client.
+/// The pacer's own writes of the last window, as Graph would count them:
+/// refused writes and those that never reached Graph are taken back.
+#[derive(Debug, Clone, Default)]
+struct OwnWrites {
+    /// When writes were sent, and how many, oldest first.
+    sent: VecDeque<(Instant, f64)>,
+    total: f64,
+}
+
+impl OwnWrites {
+    fn add(&mut self, writes: f64, now: Instant) {
+        match self.sent.back_mut() {
+            Some((at, count)) if *at == now => *count += writes,
+            _ => self.sent.push_back((now, writes)),
+        }
+        self.total += writes;
+    }
+
+    /// Forgets the writes sent a whole `window` ago or earlier.
+    fn forget_older(&mut self, window: Duration, now: Instant) {
+        while let Some(&(at, count)) = self.sent.front() {
+            if now.saturating_duration_since(at) < window {
+                break;
+            }
+            self.sent.pop_front();
+            self.total -= count;
+        }
+        if self.sent.is_empty() {
+            self.total = 0.0;
+        }
+    }
+
+    /// Takes back `writes` Graph did not count, from the latest sent (the
+    /// ones it just answered were sent within the last round trips).
+    fn take_back(&mut self, mut writes: f64) {
+        while writes > 0.0
+            && let Some((_, count)) = self.sent.back_mut()
+        {
+            let taken = count.min(writes);
+            *count -= taken;
+            self.total -= taken;
+            writes -= taken;
+            if *count <= 0.0 {
+                self.sent.pop_back();
+            }
+        }
+        self.total = self.total.max(0.0);
+    }
+
+    fn count(&self) -> f64 {
+        self.total
+    }
+}
+
+/// The pacer of writes, shared by every writer of a client.
 #[derive(Debug, Clone)]
 pub struct WritePacer {
-    /// Writes per second at full speed.
+    /// Graph's quota: writes per `window`.
+    budget: f64,
+    window: Duration,
+    /// The pacer's own writes of the last `window`.
+    own: OwnWrites,
+    /// The model of the window: what Graph's bucket holds for this app as
+    /// its own writes leave it (`QUOTA_SHARE` of the quota when full). In
+    /// debt after the flow's writes when it was empty.
+    window_left: f64,
+    window_capacity: f64,
+    /// The flow (and the window's refill): writes per second at full speed…
     rate: f64,
+    /// …and the flow's token bucket (in debt after a batch larger than it holds).
     capacity: f64,
     tokens: f64,
     last: Instant,
@@ -114,21 +235,31 @@ pub struct WritePacer {
     floor: f64,
     /// …and when it starts climbing back (the end of that episode's pause).
     ramp_from: Instant,
-    /// The cap of the last pressure report, and when it came.
+    /// The cap of the last pressure report the pacer's own writes did not
+    /// explain, and when it came.
     pressure_cap: f64,
     pressure_at: Option<Instant>,
+    /// When Graph last reported pressure at all (explained or not).
+    pressure_heard_at: Option<Instant>,
+    /// What Graph said is left of the quota at its last report, less what
+    /// the pacer sent since.
+    left: f64,
     /// Counts throttling episodes; a write carries the episode it was sent in.
     episode: u64,
+    /// Graph accepted writes sent in the current episode, without pressure
+    /// the pacer's writes do not explain: the storm passed, the window is
+    /// open again.
+    storm_passed: bool,
     /// Until Graph answers a first write, one batch goes alone (a probe), so
     /// a quota another app has used up refuses one batch, not every writer's.
     /// When the probe was let go; the gate lifts at the first answer, or
     /// after `PROBE_PATIENCE` (the probe may have met a reset, not an answer).
     probe_sent: Option<Instant>,
     answered: bool,
-    /// The tokens a throttling episode set aside, and those accrued during
-    /// its pause: given back when the next accepted answer reports no
-    /// pressure (the refusal was a storm, not our own use of the quota),
-    /// dropped when it does. The probe after the pause may use them.
+    /// The flow's tokens a throttling episode set aside, and those accrued
+    /// during its pause: given back when the next accepted answer reports no
+    /// pressure the pacer does not explain (the refusal was a storm), dropped
+    /// when it does. The probe after the pause may use them.
     saved: f64,
     recent: RecentAnswers,
     admitted: AdmittedRate,
@@ -142,9 +273,10 @@ pub struct WritePacer {
     /// writes since.
     last_episode_at: Option<Instant>,
     accepted_since_episode: bool,
-    /// The last answer that accepted writes reported no pressure.
+    /// The last answer that accepted writes reported no pressure the
+    /// pacer's own writes do not explain.
     last_accepted_unpressured: bool,
-    /// The first such answer since the last pressure report.
+    /// The first such answer since the last unexplained pressure report.
     pressure_cleared_at: Option<Instant>,
 }
 
@@ -199,7 +331,7 @@ const ADMITTED_CLIMB: Duration = Duration::from_secs(30);
 /// last `ADMITTED_WINDOW`.
 #[derive(Debug, Clone, Default)]
 struct AdmittedRate {
-    answers: std::collections::VecDeque<(Instant, u32)>,
+    answers: VecDeque<(Instant, u32)>,
 }
 
 impl AdmittedRate {
@@ -233,15 +365,22 @@ const LONGEST_PACING_WAIT: Duration = Duration::from_millis(250);
 
 /// How long the other writers wait for the first probe's answer at most.
 const PROBE_PATIENCE: Duration = Duration::from_secs(1);
+/// How often they ask whether it came: the window opens at its answer,
+/// and on a fast network a round trip is a few milliseconds.
+const PROBE_POLL: Duration = Duration::from_millis(1);
 
 impl WritePacer {
-    /// A pacer for `budget` writes per `window`; it starts with a burst of a
-    /// tenth of the budget.
+    /// A pacer for `budget` writes per `window`, on a quota it has not used.
     pub fn new(budget: u32, window: Duration, now: Instant) -> Self {
         let budget = f64::from(budget.max(1));
-        let capacity = (budget * TARGET_SHARE / 10.0).max(1.0);
+        let capacity = (budget * FLOW_SHARE).max(1.0);
         WritePacer {
-            rate: budget * TARGET_SHARE / window.as_secs_f64().max(0.001),
+            budget,
+            window,
+            own: OwnWrites::default(),
+            window_left: budget * QUOTA_SHARE,
+            window_capacity: budget * QUOTA_SHARE,
+            rate: budget * QUOTA_SHARE / window.as_secs_f64().max(0.001),
             capacity,
             tokens: capacity,
             last: now,
@@ -251,7 +390,10 @@ impl WritePacer {
             ramp_from: now,
             pressure_cap: 1.0,
             pressure_at: None,
+            pressure_heard_at: None,
+            left: budget,
             episode: 0,
+            storm_passed: false,
             probe_sent: None,
             answered: false,
             saved: 0.0,
@@ -269,23 +411,54 @@ impl WritePacer {
     /// climb back from the last throttling and the pressure caps.
     pub fn slowdown(&self, now: Instant) -> f64 {
         let throttled = climbed(self.floor, self.ramp_from, now);
-        // The pressure cap holds until Graph accepts writes without reporting
-        // pressure (or stops answering for a while), then lifts over RAMP;
-        // the admitted rate holds as long, and at least ADMITTED_HOLD.
-        let pressured = self.pressure_lifts().map_or(1.0, |from| climbed(self.pressure_cap, from, now));
-        throttled.min(pressured).min(self.admitted_slowdown(now)).max(MIN_SLOWDOWN)
+        throttled.min(self.pressure_slowdown(now)).min(self.admitted_slowdown(now)).max(MIN_SLOWDOWN)
+    }
+
+    /// The pressure cap's part of `slowdown`: it holds until Graph accepts
+    /// writes without reporting pressure (or stops answering for a while),
+    /// then lifts over `RAMP`.
+    fn pressure_slowdown(&self, now: Instant) -> f64 {
+        self.pressure_lifts().map_or(1.0, |from| climbed(self.pressure_cap, from, now))
+    }
+
+    /// The flow's rate at full speed, in writes per second: the rate an
+    /// apply of many windows settles to.
+    pub fn sustained_rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// How long `writes` more writes take at the pacer's pace from `now`,
+    /// latency aside: what the window still takes at once, then the rest at
+    /// the flow's rate as it is now (slowed while Graph throttles or reports
+    /// pressure), after any pause. An estimate for a progress line's time
+    /// left: the window is counted as the quota's continuous refill would
+    /// give it back.
+    pub fn expected_time_for(&self, writes: u64, now: Instant) -> Duration {
+        let pause = self.paused_until.saturating_duration_since(now);
+        let at_once = self.window_room(now) + self.tokens.max(0.0);
+        let rest = writes as f64 - at_once;
+        if rest <= 0.0 {
+            return pause;
+        }
+        pause + Duration::from_secs_f64(rest / (self.rate * self.slowdown(now)))
     }
 
     fn refill(&mut self, now: Instant) {
+        self.own.forget_older(self.window, now);
+        if self.pressure_heard_at.is_none_or(|at| now.saturating_duration_since(at) >= PRESSURE_MEMORY) {
+            self.left = self.budget;
+        }
         if now <= self.last {
             return;
         }
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.window_left = (self.window_left + elapsed * self.rate).min(self.window_capacity);
         let quiet_end = self.quiet_until.min(now);
         if quiet_end > self.last {
             // During a throttling episode's pause this app sends nothing, so
             // its own share of the quota fills as usual; what accrues is set
-            // aside with the burst, to be given back only if Graph then
-            // accepts writes without reporting pressure.
+            // aside, to be given back only if Graph then accepts writes
+            // without reporting pressure.
             let quiet = quiet_end.duration_since(self.last).as_secs_f64();
             self.saved = (self.saved + quiet * self.rate).min(self.capacity);
         }
@@ -295,9 +468,34 @@ impl WritePacer {
         self.last = now;
     }
 
+    /// Whether the window may be spent: no throttling since Graph last
+    /// accepted writes, and no pressure the pacer's writes do not explain.
+    fn window_open(&self, now: Instant) -> bool {
+        (self.episode == 0 || self.storm_passed)
+            && self.pressure_slowdown(now) >= 1.0
+            && self.admitted_slowdown(now) >= 1.0
+    }
+
+    /// Writes the window takes at once: what its model holds, and no more
+    /// than Graph last said is left.
+    fn window_room(&self, now: Instant) -> f64 {
+        if !self.window_open(now) {
+            return 0.0;
+        }
+        self.window_left.min(self.left).max(0.0)
+    }
+
+    /// Takes `writes` as sent now.
+    fn sent(&mut self, writes: f64, now: Instant) {
+        self.own.add(writes, now);
+        self.window_left -= writes;
+        self.left -= writes;
+        self.probe_sent.get_or_insert(now);
+    }
+
     /// How long to wait before `writes` may be sent; zero means "send now",
-    /// and the tokens are then taken. Call again after waiting: a pause may
-    /// have begun meanwhile.
+    /// and they are then counted as sent. Call again after waiting: a pause
+    /// may have begun meanwhile.
     pub fn wait_for(&mut self, writes: u32, now: Instant) -> Duration {
         self.refill(now);
         if now < self.paused_until {
@@ -307,40 +505,58 @@ impl WritePacer {
             && let Some(sent) = self.probe_sent
             && now < sent + PROBE_PATIENCE
         {
-            return Duration::from_millis(5);
+            return PROBE_POLL;
         }
-        let writes = f64::from(writes).min(self.capacity);
+        let wanted = f64::from(writes);
+        if self.answered && wanted <= self.window_room(now) {
+            self.sent(wanted, now);
+            return Duration::ZERO;
+        }
+        // The flow: a batch larger than its bucket goes once the bucket is
+        // full, and leaves it in debt.
+        let needed = wanted.min(self.capacity);
         if self.probe_sent.is_none()
             && self.last_accepted_unpressured
             && !self.pressured(now)
-            && self.tokens < writes
-            && self.saved >= writes - self.tokens
+            && self.tokens < needed
+            && self.saved >= needed - self.tokens
         {
             // The probe after a storm's pause goes on the tokens set aside: it
             // is one batch, alone, and waiting for the slowed rate to pay for
             // it would only lengthen the pause. Under pressure, or before
             // Graph ever accepted a write without it, it waits: the quota
             // itself may be what ran out.
-            self.saved -= writes - self.tokens;
-            self.tokens = writes;
+            self.saved -= needed - self.tokens;
+            self.tokens = needed;
         }
-        if self.tokens >= writes {
-            self.tokens -= writes;
-            self.probe_sent.get_or_insert(now);
+        if self.tokens >= needed {
+            self.tokens -= wanted;
+            self.sent(wanted, now);
             return Duration::ZERO;
         }
-        let missing = writes - self.tokens;
-        // At most a short while: the rate may be climbing back, and a wait
-        // computed at today's slowed rate would outlast the climb.
+        let missing = needed - self.tokens;
+        // At most a short while: the rate may be climbing back, the window
+        // may free up as old writes leave it, and a wait computed at today's
+        // slowed rate would outlast both.
         Duration::from_secs_f64(missing / (self.rate * self.slowdown(now)))
             .clamp(Duration::from_millis(1), LONGEST_PACING_WAIT)
     }
 
+    /// How long every writer is paused from `now` (a `Retry-After`): what
+    /// a client sending unpaced still waits.
+    pub fn pause_left(&self, now: Instant) -> Duration {
+        self.paused_until.saturating_duration_since(now)
+    }
+
     /// Writes that failed without being served (503, a reset, a timeout)
-    /// give their tokens back: Graph did not count them, and an outage must
+    /// give their place back: Graph did not count them, and an outage must
     /// not be paced as if it were writing. They also count as the probe's answer.
     pub fn refund(&mut self, writes: u32) {
-        self.tokens = (self.tokens + f64::from(writes)).min(self.capacity);
+        let writes = f64::from(writes);
+        self.tokens = (self.tokens + writes).min(self.capacity);
+        self.own.take_back(writes);
+        self.window_left = (self.window_left + writes).min(self.window_capacity);
+        self.left += writes;
         self.answered = true;
     }
 
@@ -364,37 +580,55 @@ impl WritePacer {
             .map(|at| self.pressure_cleared_at.unwrap_or(at + PRESSURE_MEMORY).min(at + PRESSURE_MEMORY))
     }
 
-    /// Whether Graph reported pressure lately.
+    /// Whether Graph reported pressure lately (explained or not).
     fn pressured(&self, now: Instant) -> bool {
-        self.pressure_at.is_some_and(|at| now.saturating_duration_since(at) < PRESSURE_MEMORY)
+        self.pressure_heard_at.is_some_and(|at| now.saturating_duration_since(at) < PRESSURE_MEMORY)
     }
 
     /// Takes in what Graph answered to writes sent in episode `sent_in`.
     pub fn observe(&mut self, signal: WriteSignal, sent_in: u64, now: Instant) {
         self.answered = true;
+        self.own.forget_older(self.window, now);
+        let refused = signal.throttled.min(signal.writes);
+        // Graph did not count the writes it refused.
+        self.own.take_back(f64::from(refused));
+        self.window_left = (self.window_left + f64::from(refused)).min(self.window_capacity);
+        let reported = reported_share(signal.pressure);
+        // The most of the quota the pacer's own writes can have used: all of
+        // the last window's (a sliding reading), or what the model spent.
+        let own_share = (self.own.count() / self.budget).max(1.0 - self.window_left.max(0.0) / self.budget);
+        // Pressure the pacer's own writes do not explain: others use the quota.
+        let unexplained = reported.filter(|share| *share > own_share + EXPLAINED_BY_OWN_WRITES);
         if !signal.whole {
             self.recent.add(signal.writes, signal.throttled, now);
-            let accepted = signal.writes - signal.throttled.min(signal.writes);
+            let accepted = signal.writes - refused;
             self.admitted.add(accepted, now);
             if accepted > 0 {
                 // Only writes sent after the episode began say Graph accepts
                 // again; a late answer to one sent before says nothing.
                 self.accepted_since_episode |= sent_in == self.episode;
-                self.last_accepted_unpressured = reported_share(signal.pressure).is_none();
-                if self.last_accepted_unpressured && self.pressure_at.is_some() {
-                    self.pressure_cleared_at.get_or_insert(now);
+                self.last_accepted_unpressured = unexplained.is_none();
+                if self.last_accepted_unpressured {
+                    self.storm_passed |= sent_in == self.episode;
+                    if self.pressure_at.is_some() {
+                        self.pressure_cleared_at.get_or_insert(now);
+                    }
                 }
             }
         }
         if signal.throttled == 0 && signal.writes > 0 && self.saved > 0.0 {
-            if reported_share(signal.pressure).is_none() && self.admitted_slowdown(now) >= 1.0 {
+            if unexplained.is_none() && self.admitted_slowdown(now) >= 1.0 {
                 self.tokens = (self.tokens + self.saved).min(self.capacity);
             }
             self.saved = 0.0;
         }
-        if let Some(share) = reported_share(signal.pressure) {
+        if let Some(share) = reported {
             // The quota has only the rest left: no burst beyond it.
-            self.tokens = self.tokens.min((1.0 - share).max(0.0) * self.capacity);
+            self.left = (1.0 - share).max(0.0) * self.budget;
+            self.tokens = self.tokens.min(self.left);
+            self.pressure_heard_at = Some(now);
+        }
+        if let Some(share) = unexplained {
             self.pressure_cap = pressure_cap(self.pressure_cap, self.pressure_at, share, now);
             self.pressure_at = Some(now);
             self.pressure_cleared_at = None;
@@ -404,22 +638,28 @@ impl WritePacer {
         }
         // Graph did not count the writes it refused: their tokens come back,
         // set aside while a throttling episode's pause lasts.
-        let refused = f64::from(signal.throttled);
+        let refused = f64::from(refused);
         if now < self.quiet_until {
             self.saved = (self.saved + refused).min(self.capacity);
         } else {
             self.tokens = (self.tokens + refused).min(self.capacity);
         }
-        if let Some(wait) = signal.retry_after {
-            self.paused_until = self.paused_until.max(now + wait);
-        }
         let pressured = self.pressured(now);
         // An envelope refused whole is one refusal: Graph judged none of its items.
         let refusing = !signal.whole && self.recent.throttling();
+        // Every writer waits when the quota may be empty: Graph refused the
+        // whole request or every write of it, throttles, or reports
+        // pressure. A few writes refused among accepted ones are a fault:
+        // only their own retry waits (the client's retry does that).
+        let quota_may_be_empty = signal.whole || signal.throttled >= signal.writes || refusing || pressured;
+        if let Some(wait) = signal.retry_after.filter(|_| quota_may_be_empty) {
+            self.paused_until = self.paused_until.max(now + wait);
+        }
         if sent_in == self.episode && (refusing || pressured) {
             let recurrent = self.accepted_since_episode
                 && self.last_episode_at.is_some_and(|at| now.saturating_duration_since(at) < ADMITTED_HOLD);
             self.episode += 1;
+            self.storm_passed = false;
             self.last_episode_at = Some(now);
             self.accepted_since_episode = false;
             self.floor = (self.slowdown(now) * THROTTLED_FACTOR).max(MIN_SLOWDOWN);
@@ -466,6 +706,10 @@ mod tests {
         }
     }
 
+    fn pressured(writes: u32, share: f64) -> WriteSignal {
+        WriteSignal { pressure: Some(share), ..signal(writes, 0, None) }
+    }
+
     #[test]
     fn the_first_batch_goes_alone_until_graph_answers_it() {
         let now = Instant::now();
@@ -477,33 +721,316 @@ mod tests {
         let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
         assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
         pacer.observe(signal(20, 0, None), 0, now);
-        assert_eq!(pacer.wait_for(20, now), Duration::ZERO, "answered: the burst is open");
+        assert_eq!(pacer.wait_for(20, now), Duration::ZERO, "answered: the window is open");
     }
 
-    /// Sends batches of 20 as fast as the pacer allows, from `from` to `to`;
-    /// Graph answers each at once, accepting it.
-    fn sent_between(pacer: &mut WritePacer, from: Instant, to: Instant) -> u32 {
-        let mut clock = from;
-        let mut sent = 0u32;
-        while clock < to {
-            let wait = pacer.wait_for(20, clock);
-            if wait.is_zero() {
-                sent += 20;
-                pacer.observe(signal(20, 0, None), pacer.episode(), clock);
-            } else {
-                clock += wait;
+    /// Graph's write quota as one of the readings its documentation leaves
+    /// open, with another app of the tenant taking `other_share` of it.
+    #[derive(Debug, Clone)]
+    enum Quota {
+        /// A token bucket of the quota, refilled continuously (the emulator's reading).
+        Bucket { tokens: f64, at: Instant },
+        /// Each admitted write frees its place a window later.
+        Sliding { admitted: VecDeque<Instant> },
+    }
+
+    #[derive(Debug, Clone)]
+    struct Graph {
+        quota: Quota,
+        budget: f64,
+        other_share: f64,
+    }
+
+    impl Graph {
+        fn bucket(budget: u32, start: Instant, other_share: f64) -> Self {
+            // The other app has been writing until now: its share of the bucket is used.
+            let full = f64::from(budget) * (1.0 - other_share.min(1.0) * 2.0).max(0.0);
+            Graph { quota: Quota::Bucket { tokens: full, at: start }, budget: f64::from(budget), other_share }
+        }
+
+        fn sliding(budget: u32) -> Self {
+            Graph {
+                quota: Quota::Sliding { admitted: VecDeque::new() },
+                budget: f64::from(budget),
+                other_share: 0.0,
             }
         }
-        sent
+
+        fn refill_per_second(&self) -> f64 {
+            self.budget * (1.0 - self.other_share) / GRAPH_WRITE_WINDOW.as_secs_f64()
+        }
+
+        /// Judges `writes` arriving at `now`, item by item, as Graph does;
+        /// reports pressure from 0.8 used, `Retry-After` in whole seconds.
+        fn answer(&mut self, writes: u32, now: Instant) -> WriteSignal {
+            let refill = self.refill_per_second();
+            let budget = self.budget;
+            let (admitted, used, retry_after) = match &mut self.quota {
+                Quota::Bucket { tokens, at } => {
+                    *tokens =
+                        (*tokens + now.saturating_duration_since(*at).as_secs_f64() * refill).min(budget);
+                    *at = now;
+                    let admitted = (tokens.floor().max(0.0) as u32).min(writes);
+                    *tokens -= f64::from(admitted);
+                    let missing = (1.0 - *tokens).max(0.0);
+                    (admitted, 1.0 - *tokens / budget, missing / refill)
+                }
+                Quota::Sliding { admitted: log } => {
+                    while log
+                        .front()
+                        .is_some_and(|at| now.saturating_duration_since(*at) >= GRAPH_WRITE_WINDOW)
+                    {
+                        log.pop_front();
+                    }
+                    let room = (budget as usize).saturating_sub(log.len());
+                    let admitted = (room as u32).min(writes);
+                    log.extend(std::iter::repeat_n(now, admitted as usize));
+                    let frees = log.front().map_or(Duration::ZERO, |at| {
+                        (*at + GRAPH_WRITE_WINDOW).saturating_duration_since(now)
+                    });
+                    (admitted, log.len() as f64 / budget, frees.as_secs_f64())
+                }
+            };
+            let throttled = writes - admitted;
+            WriteSignal {
+                writes,
+                throttled,
+                retry_after: (throttled > 0).then(|| Duration::from_secs_f64(retry_after.ceil().max(1.0))),
+                pressure: (used >= PRESSURE_REPORTED_FROM).then_some(used),
+                whole: false,
+            }
+        }
+    }
+
+    /// What an apply measured.
+    #[derive(Debug)]
+    struct Run {
+        took: Duration,
+        refused: u32,
+        /// Accepted writes per second over the last `GRAPH_WRITE_WINDOW`.
+        last_window_rate: f64,
+        /// Times the pacer held a write back once Graph had answered the first.
+        held: u32,
+    }
+
+    /// An apply of `writes` in batches of 20, the first write alone,
+    /// `in_flight` batches at most, each answered `latency` after it is
+    /// sent; writes Graph refuses are sent again (the batch's remainder, as
+    /// the client retries it). `paced: false` sends with no pacer at all,
+    /// only honouring `Retry-After`.
+    fn apply(graph: &mut Graph, writes: u32, in_flight: usize, latency: Duration, paced: bool) -> Run {
+        let start = Instant::now();
+        let mut pacer = WritePacer::new(graph.budget as u32, GRAPH_WRITE_WINDOW, start);
+        let mut clock = start;
+        let mut queue: VecDeque<u32> = std::iter::once(1)
+            .chain((0..(writes - 1).div_ceil(20)).map(|batch| (writes - 1 - batch * 20).min(20)))
+            .collect();
+        let mut flying: Vec<(Instant, u32, u64)> = Vec::new();
+        let (mut refused, mut held, mut answered_any) = (0, 0, false);
+        let mut accepted_at: Vec<(Instant, u32)> = Vec::new();
+        let mut paused_until = start;
+        while !queue.is_empty() || !flying.is_empty() {
+            // The first write waits for its answer, as an apply's does.
+            let first_pending = !answered_any && !flying.is_empty();
+            if flying.len() < in_flight
+                && !first_pending
+                && let Some(&batch) = queue.front()
+            {
+                let wait = if paced {
+                    pacer.wait_for(batch, clock)
+                } else {
+                    paused_until.saturating_duration_since(clock)
+                };
+                if wait.is_zero() {
+                    queue.pop_front();
+                    flying.push((clock + latency, batch, pacer.episode()));
+                    continue;
+                }
+                if answered_any && paced {
+                    held += 1;
+                }
+                let next_answer = flying.iter().map(|(at, ..)| *at).min();
+                clock = next_answer.map_or(clock + wait, |answer| answer.min(clock + wait));
+                if next_answer.is_none_or(|answer| answer > clock) {
+                    continue;
+                }
+            } else {
+                clock = clock.max(flying.iter().map(|(at, ..)| *at).min().expect("a batch in flight"));
+            }
+            let position = flying.iter().position(|(at, ..)| *at <= clock).expect("an answer is due");
+            let (at, batch, sent_in) = flying.swap_remove(position);
+            let answer = graph.answer(batch, at);
+            answered_any = true;
+            refused += answer.throttled;
+            accepted_at.push((at, batch - answer.throttled));
+            if let Some(wait) = answer.retry_after {
+                paused_until = paused_until.max(at + wait);
+            }
+            if answer.throttled > 0 {
+                queue.push_front(answer.throttled);
+            }
+            pacer.observe(answer, sent_in, at);
+        }
+        let took = clock.saturating_duration_since(start);
+        let last_window: u32 = accepted_at
+            .iter()
+            .filter(|(at, _)| clock.saturating_duration_since(*at) < GRAPH_WRITE_WINDOW)
+            .map(|(_, accepted)| accepted)
+            .sum();
+        Run {
+            took,
+            refused,
+            last_window_rate: f64::from(last_window) / GRAPH_WRITE_WINDOW.as_secs_f64(),
+            held,
+        }
+    }
+
+    const LATENCY: Duration = Duration::from_millis(20);
+
+    #[test]
+    fn a_burst_of_2900_on_an_unused_window_is_not_slowed() {
+        for writes in [1_000, 2_900] {
+            let start = Instant::now();
+            let paced = apply(&mut Graph::bucket(3000, start, 0.0), writes, 4, LATENCY, true);
+            let unpaced = apply(&mut Graph::bucket(3000, start, 0.0), writes, 4, LATENCY, false);
+            assert_eq!(paced.held, 0, "{writes}: {paced:?}");
+            assert_eq!(paced.refused, 0, "{writes}: {paced:?}");
+            // 1 + 145 batches of 20, 4 at a time: 38 round trips of 20 ms.
+            assert_eq!(paced.took, unpaced.took, "{writes}");
+            assert!(paced.took <= LATENCY * (2 + (writes - 1).div_ceil(80)), "{writes}: {paced:?}");
+        }
     }
 
     #[test]
-    fn stays_under_the_quota_over_a_window() {
+    fn ten_thousand_writes_settle_to_the_sustained_rate_after_the_window() {
         let start = Instant::now();
-        let mut pacer = WritePacer::new(GRAPH_WRITES_PER_WINDOW, GRAPH_WRITE_WINDOW, start);
-        let sent = sent_between(&mut pacer, start, start + GRAPH_WRITE_WINDOW);
-        assert!(sent <= GRAPH_WRITES_PER_WINDOW, "{sent}");
-        assert!(sent >= GRAPH_WRITES_PER_WINDOW * 8 / 10, "too slow: {sent}");
+        let run = apply(&mut Graph::bucket(3000, start, 0.0), 10_000, 4, LATENCY, true);
+        assert_eq!(run.refused, 0, "{run:?}");
+        // The floor: what the quota admits past its first window, at 20 a second.
+        let floor = f64::from(10_000 - 3_000) / 20.0;
+        let ratio = run.took.as_secs_f64() / floor;
+        assert!(ratio <= 1.05, "{ratio:.3} × the floor: {run:?}");
+        // The last window ran at the flow's rate, 98 % of the refill.
+        assert!((19.0..=20.0).contains(&run.last_window_rate), "{run:?}");
+        let pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, start);
+        assert!((pacer.sustained_rate() - 19.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_burst_longer_than_latency_allows_spends_what_the_quota_refills_meanwhile() {
+        // A million writes at a hundred times Graph's quota: the burst of
+        // 294,000 takes over a minute at 4 batches in flight, while the
+        // quota refills 2,000 a second.
+        let start = Instant::now();
+        let budget = GRAPH_WRITES_PER_WINDOW * 100;
+        let run = apply(&mut Graph::bucket(budget, start, 0.0), 1_000_000, 4, LATENCY, true);
+        assert_eq!(run.refused, 0, "{run:?}");
+        let floor = f64::from(1_000_000 - budget) / 2_000.0;
+        let ratio = run.took.as_secs_f64() / floor;
+        assert!(ratio <= 1.05, "{ratio:.3} × the floor: {run:?}");
+    }
+
+    #[test]
+    fn under_a_sliding_window_reading_of_the_quota_the_apply_finishes_without_a_storm() {
+        // A reading Microsoft's page leaves open: the window refuses the
+        // flow until the first burst leaves it; Retry-After then paces it.
+        let run = apply(&mut Graph::sliding(3000), 10_000, 4, LATENCY, true);
+        let refused_share = f64::from(run.refused) / 10_000.0;
+        assert!(refused_share <= 0.02, "{:.2} % refused: {run:?}", refused_share * 100.0);
+        // That reading admits 3,000 writes per 150 s: the fourth window ends it.
+        assert!(run.took <= GRAPH_WRITE_WINDOW * 4, "{run:?}");
+    }
+
+    #[test]
+    fn with_half_the_quota_used_by_another_app_429s_stay_under_one_percent() {
+        for (budget, seconds) in [(GRAPH_WRITES_PER_WINDOW, 300), (GRAPH_WRITES_PER_WINDOW * 10, 60)] {
+            let start = Instant::now();
+            let mut graph = Graph::bucket(budget, start, 0.5);
+            let half_left = graph.refill_per_second();
+            let writes = (half_left * seconds as f64) as u32;
+            let run = apply(&mut graph, writes, 4, LATENCY, true);
+            let rate = f64::from(writes) / run.took.as_secs_f64() / half_left;
+            let refused = f64::from(run.refused) / f64::from(writes);
+            assert!((0.9..=1.0).contains(&rate), "{budget}: {rate:.3} of the half left: {run:?}");
+            assert!(refused <= 0.01, "{budget}: {:.2} % refused: {run:?}", refused * 100.0);
+        }
+    }
+
+    #[test]
+    fn the_window_and_the_flow_never_send_more_than_the_bucket_admits() {
+        // One writer as fast as the pacer lets it, answered at once, over 10 minutes.
+        let start = Instant::now();
+        let mut graph = Graph::bucket(3000, start, 0.0);
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, start);
+        let mut clock = start;
+        let (mut sent, mut refused) = (0u32, 0u32);
+        while clock < start + GRAPH_WRITE_WINDOW * 4 {
+            let wait = pacer.wait_for(20, clock);
+            if !wait.is_zero() {
+                clock += wait;
+                continue;
+            }
+            let sent_in = pacer.episode();
+            let answer = graph.answer(20, clock);
+            sent += 20;
+            refused += answer.throttled;
+            pacer.observe(answer, sent_in, clock);
+        }
+        assert_eq!(refused, 0);
+        // The window, then the flow for 600 s.
+        assert!(sent >= 2_940 + 19 * 600, "{sent}");
+    }
+
+    #[test]
+    fn pressure_the_pacers_own_writes_explain_does_not_slow_it() {
+        let now = Instant::now();
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(pacer.wait_for(1, now), Duration::ZERO);
+        pacer.observe(signal(1, 0, None), 0, now);
+        for _ in 0..125 {
+            assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
+        }
+        // 2,501 of its own writes in the window: Graph reports 0.83 used.
+        pacer.observe(pressured(20, 0.83), 0, now);
+        assert_eq!(pacer.slowdown(now), 1.0);
+        assert_eq!(pacer.wait_for(400, now), Duration::ZERO, "the window's rest");
+        // Another app's writes: Graph reports more used than this app wrote.
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(pacer.wait_for(1, now), Duration::ZERO);
+        pacer.observe(pressured(1, 0.83), 0, now);
+        assert!((pacer.slowdown(now) - 0.77).abs() < 1e-9, "{}", pacer.slowdown(now));
+        // The window closed: only the flow's small bucket (30 writes) is left.
+        assert!(pacer.wait_for(100, now) > Duration::ZERO, "the window closed");
+    }
+
+    #[test]
+    fn no_burst_beyond_what_graph_says_is_left() {
+        let now = Instant::now();
+        let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(pacer.wait_for(1, now), Duration::ZERO);
+        pacer.observe(signal(1, 0, None), 0, now);
+        assert_eq!(pacer.wait_for(2_400, now), Duration::ZERO);
+        // Graph says 0.85 is used (a few writes of an earlier run too): 450
+        // are left, not the 519 of the window its own count leaves.
+        pacer.observe(pressured(20, 0.85), 0, now);
+        assert_eq!(pacer.slowdown(now), 1.0, "explained, within a few writes");
+        assert_eq!(pacer.wait_for(450, now), Duration::ZERO);
+        // Then only the flow's small bucket (30 writes), at the flow's rate.
+        assert!(pacer.wait_for(100, now) > Duration::ZERO);
+    }
+
+    #[test]
+    fn expected_time_counts_the_window_then_the_flow() {
+        let now = Instant::now();
+        let pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(pacer.expected_time_for(2_000, now), Duration::ZERO);
+        // 100,000 writes: 2,970 at once, the rest at 19.6 a second.
+        let expected = (100_000.0 - 2_970.0) / 19.6;
+        assert!((pacer.expected_time_for(100_000, now).as_secs_f64() - expected).abs() < 1e-6);
+        // While every writer is paused, the pause comes first.
+        let mut pacer = pacer;
+        pacer.observe(WriteSignal { whole: true, ..signal(20, 20, Some(7)) }, 0, now);
+        assert_eq!(pacer.expected_time_for(1, now), Duration::from_secs(7));
     }
 
     #[test]
@@ -514,7 +1041,7 @@ mod tests {
         pacer.observe(signal(20, 0, None), pacer.episode(), now);
         pacer.observe(signal(20, 20, Some(10)), pacer.episode(), now);
         assert_eq!(pacer.wait_for(1, now), Duration::from_secs(10));
-        // Any writer, even with tokens left, waits for the pause to end.
+        // Any writer, even with the window unspent, waits for the pause to end.
         assert_eq!(pacer.wait_for(1, now + Duration::from_secs(3)), Duration::from_secs(7));
         let after = now + Duration::from_secs(10);
         assert_eq!(pacer.wait_for(20, after), Duration::ZERO, "one batch goes alone, a probe…");
@@ -542,17 +1069,14 @@ mod tests {
         assert!(pacer.wait_for(20, clock) <= LONGEST_PACING_WAIT);
         // …and with no answer at all, time alone brings it back to full.
         assert_eq!(pacer.slowdown(clock + RAMP), 1.0);
-        let full = sent_between(&mut pacer, clock + RAMP, clock + RAMP + Duration::from_secs(60));
-        // 60 s at 18 writes/s, plus the climb's few.
-        assert!(full >= 1_000, "{full}");
     }
 
     #[test]
-    fn after_a_storm_the_quota_refilled_during_it_is_spent_at_once() {
+    fn after_a_storm_the_window_is_spent_at_once() {
         let start = Instant::now();
         let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, start);
-        // 100 writes of the 270 burst go through, then every write is refused
-        // with `Retry-After: 2` for 10 s (another app used up the quota).
+        // 100 writes go through, then every write is refused with
+        // `Retry-After: 2` for 10 s (another app used up the tenant's quota).
         let storm_ends = start + Duration::from_secs(10);
         let mut clock = start;
         let mut accepted = 0;
@@ -566,6 +1090,9 @@ mod tests {
         // Four batches were in flight when the storm began: three refused
         // whole, and one answered last with half of it accepted (sent before).
         let sent_in = pacer.episode();
+        for _ in 0..3 {
+            assert_eq!(pacer.wait_for(20, clock), Duration::ZERO);
+        }
         for _ in 0..3 {
             pacer.observe(signal(20, 20, Some(2)), sent_in, clock);
         }
@@ -585,9 +1112,8 @@ mod tests {
         // The probe after the storm is accepted without pressure…
         assert_eq!(pacer.wait_for(20, clock), Duration::ZERO);
         pacer.observe(signal(20, 0, None), pacer.episode(), clock);
-        // …and the whole burst is there again: what was left of it, and what
-        // the quota refilled while this app sent nothing.
-        assert_eq!(pacer.wait_for(240, clock), Duration::ZERO);
+        // …and the window is there again: the refused writes were not counted.
+        assert_eq!(pacer.wait_for(2_500, clock), Duration::ZERO);
     }
 
     #[test]
@@ -603,9 +1129,9 @@ mod tests {
     }
 
     #[test]
-    fn after_a_storm_the_burst_left_is_given_back_but_not_under_pressure() {
+    fn after_a_storm_the_window_is_given_back_but_not_under_pressure() {
         let now = Instant::now();
-        for (pressure, burst_back) in [(None, true), (Some(1.0), false)] {
+        for (pressure, window_back) in [(None, true), (Some(1.0), false)] {
             let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
             assert_eq!(pacer.wait_for(20, now), Duration::ZERO);
             pacer.observe(signal(20, 0, None), 0, now);
@@ -619,27 +1145,38 @@ mod tests {
                 after,
             );
             let next = pacer.wait_for(200, after);
-            assert_eq!(next.is_zero(), burst_back, "{pressure:?}: {next:?}");
+            assert_eq!(next.is_zero(), window_back, "{pressure:?}: {next:?}");
         }
     }
 
     #[test]
-    fn single_faults_pause_but_do_not_slow() {
+    fn single_faults_do_not_slow_and_pause_only_when_the_quota_may_be_empty() {
         let now = Instant::now();
         let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(pacer.wait_for(1, now), Duration::ZERO);
+        pacer.observe(signal(1, 0, None), 0, now);
+        // One write refused among accepted ones: only its retry waits.
         pacer.observe(signal(20, 1, Some(1)), pacer.episode(), now);
-        assert_eq!(pacer.wait_for(1, now), Duration::from_secs(1));
-        assert_eq!(pacer.slowdown(now + Duration::from_secs(1)), 1.0);
+        assert_eq!(pacer.wait_for(1, now), Duration::ZERO);
+        assert_eq!(pacer.slowdown(now), 1.0);
         // An envelope refused whole is one refusal: it pauses, it does not slow.
         let whole = WriteSignal { whole: true, ..signal(20, 20, Some(1)) };
         pacer.observe(whole, pacer.episode(), now);
+        assert_eq!(pacer.wait_for(1, now), Duration::from_secs(1));
         assert_eq!(pacer.slowdown(now + Duration::from_secs(1)), 1.0);
-        // 503s and resets give their tokens back; answers without a 429 change nothing.
+        // So does the one write of a probe, refused.
+        let mut alone = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
+        assert_eq!(alone.wait_for(1, now), Duration::ZERO);
+        alone.observe(signal(1, 1, Some(2)), 0, now);
+        assert_eq!(alone.wait_for(1, now), Duration::from_secs(2));
+        assert_eq!(alone.episode(), 0, "one refusal is not throttling");
+        // 503s and resets give their place back; answers without a 429 change nothing.
         let later = now + Duration::from_secs(1);
-        assert_eq!(pacer.wait_for(260, later), Duration::ZERO);
+        assert_eq!(pacer.wait_for(2_940, later), Duration::ZERO, "the window");
+        assert_eq!(pacer.wait_for(30, later), Duration::ZERO, "the flow's bucket");
         assert!(pacer.wait_for(20, later) > Duration::ZERO);
         pacer.refund(20);
-        assert_eq!(pacer.wait_for(20, later), Duration::ZERO, "the refunded tokens");
+        assert_eq!(pacer.wait_for(20, later), Duration::ZERO, "the writes given back");
         pacer.observe(signal(20, 0, None), pacer.episode(), now);
         assert_eq!(pacer.slowdown(now), 1.0);
     }
@@ -663,100 +1200,11 @@ mod tests {
         assert_eq!(pacer.episode(), 1);
     }
 
-    /// Graph's write quota for this app and tenant, another app of the
-    /// tenant taking half of its refill; empty at the start.
-    struct SharedQuota {
-        capacity: f64,
-        tokens: f64,
-        at: Instant,
-        refill_per_second: f64,
-    }
-
-    impl SharedQuota {
-        /// Judges `writes` sent at `now`, item by item, as Graph does.
-        fn answer(&mut self, writes: u32, now: Instant) -> WriteSignal {
-            self.tokens += now.saturating_duration_since(self.at).as_secs_f64() * self.refill_per_second;
-            self.tokens = self.tokens.min(self.capacity);
-            self.at = now;
-            let admitted = (self.tokens.floor() as u32).min(writes);
-            self.tokens -= f64::from(admitted);
-            let throttled = writes - admitted;
-            let missing = (1.0 - self.tokens).max(0.0);
-            WriteSignal {
-                writes,
-                throttled,
-                // Whole seconds, at least one, as the emulator and Graph's samples give them.
-                retry_after: (throttled > 0)
-                    .then(|| Duration::from_secs_f64((missing / self.refill_per_second).ceil().max(1.0))),
-                pressure: (admitted > 0).then(|| 1.0 - self.tokens / self.capacity),
-                whole: false,
-            }
-        }
-    }
-
-    /// An apply of `seconds` against a quota of `budget` writes per 150 s
-    /// that another app uses half of: writes per second as a share of the
-    /// half left, and the share of writes refused.
-    fn with_half_the_quota_left(budget: u32, seconds: u64) -> (f64, f64) {
-        let start = Instant::now();
-        let full = f64::from(budget) / GRAPH_WRITE_WINDOW.as_secs_f64();
-        let mut graph = SharedQuota {
-            capacity: f64::from(budget),
-            tokens: 0.0,
-            at: start,
-            refill_per_second: full / 2.0,
-        };
-        let mut pacer = WritePacer::new(budget, GRAPH_WRITE_WINDOW, start);
-        let (mut clock, mut retry) = (start, 0u32);
-        let (mut accepted, mut refused) = (0u32, 0u32);
-        while clock < start + Duration::from_secs(seconds) {
-            // The first write goes alone (as an apply's does); writes refused
-            // are sent again on their own, then full batches.
-            let writes = if accepted + refused == 0 {
-                1
-            } else if retry > 0 {
-                retry
-            } else {
-                20
-            };
-            let wait = pacer.wait_for(writes, clock);
-            if !wait.is_zero() {
-                clock += wait;
-                continue;
-            }
-            let sent_in = pacer.episode();
-            let signal = graph.answer(writes, clock);
-            retry = signal.throttled;
-            accepted += writes - signal.throttled;
-            refused += signal.throttled;
-            pacer.observe(signal, sent_in, clock);
-        }
-        let rate = f64::from(accepted) / seconds as f64;
-        (rate / (full / 2.0), f64::from(refused) / f64::from(accepted + refused))
-    }
-
-    #[test]
-    fn with_half_the_quota_used_by_another_app_it_keeps_to_the_half_left() {
-        // Graph's quota over a long apply, and the benchmark's ×10 quota over 20 s.
-        for (budget, seconds) in [(GRAPH_WRITES_PER_WINDOW, 300), (GRAPH_WRITES_PER_WINDOW * 10, 20)] {
-            let (rate, refused) = with_half_the_quota_left(budget, seconds);
-            assert!((0.9..=1.0).contains(&rate), "{budget}: {rate:.3} of the half left");
-            assert!(refused <= 0.01, "{budget}: {:.2} % refused", refused * 100.0);
-        }
-    }
-
     #[test]
     fn pressure_caps_the_rate_while_reported_and_lifts_in_time() {
         let now = Instant::now();
         let mut pacer = WritePacer::new(3000, GRAPH_WRITE_WINDOW, now);
-        let pressure = |share| WriteSignal {
-            writes: 20,
-            throttled: 0,
-            retry_after: None,
-            pressure: Some(share),
-            whole: false,
-        };
-        pacer.observe(pressure(1.2), 0, now);
+        pacer.observe(pressured(20, 1.2), 0, now);
         assert!((pacer.slowdown(now) - 0.4).abs() < 1e-9);
         // A 429 while Graph reports pressure is throttling, even for one write.
         pacer.observe(signal(20, 1, Some(1)), pacer.episode(), now);

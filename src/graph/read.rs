@@ -108,6 +108,10 @@ struct Keep {
     object_ids: HashSet<String>,
     user_principal_names: HashSet<String>,
     app_ids: HashSet<String>,
+    /// The populations of the requirements that are of this kind: their
+    /// principals are kept whatever they hold (coverage needs those that
+    /// hold nothing).
+    populations: Vec<crate::model::requirement::Population>,
 }
 
 impl Keep {
@@ -117,6 +121,7 @@ impl Keep {
             object_ids: HashSet::new(),
             user_principal_names: HashSet::new(),
             app_ids: HashSet::new(),
+            populations: Vec::new(),
         };
         for key in declared {
             let (set, text) = match key.lookup() {
@@ -138,6 +143,9 @@ impl Keep {
             || declared(&self.user_principal_names, principal.user_principal_name.as_deref())
             || declared(&self.app_ids, principal.app_id.as_deref())
         {
+            return true;
+        }
+        if self.populations.iter().any(|population| population.includes(principal)) {
             return true;
         }
         let mut held = principal
@@ -247,6 +255,7 @@ pub async fn read(client: &Arc<GraphClient>, scope: &ReadScope) -> Result<LiveSt
     {
         complete &= read.partitions > 0;
         if read.partitions > 0 {
+            live.complete_kinds.insert(kind);
             tracing::debug!(
                 kind = kind.as_str(),
                 read = read.read,
@@ -378,11 +387,14 @@ async fn read_kind(
     scope: &ReadScope,
 ) -> Result<Swept, ReadError> {
     let declared: Vec<&PrincipalKey> = scope.principals.iter().filter(|key| key.kind() == kind).collect();
-    let keep = Arc::new(Keep::new(&scope.retain, &declared));
+    let mut keep = Keep::new(&scope.retain, &declared);
+    keep.populations =
+        scope.populations.iter().filter(|population| population.kind() == Some(kind)).cloned().collect();
+    let keep = Arc::new(keep);
     // Group members come as object ids and may be principals the files
     // list by name: those are then read by name first.
     let names_first = !scope.groups.is_empty();
-    read_principals(client, kind, &declared, scope.sweep, names_first, &keep).await
+    read_principals(client, kind, &declared, scope.sweeps(kind), names_first, &keep).await
 }
 
 fn sweep_query(kind: PrincipalKind) -> String {
@@ -1018,15 +1030,25 @@ async fn read_batched_keys(
     Ok(())
 }
 
-/// An all-`null` read of the declared principals: an error when the token's
-/// claims show it lacks the read permission, a warning otherwise.
+/// An all-`null` read of the declared principals (and of those the
+/// requirements judge): an error when the token's claims show it lacks the
+/// read permission, a warning otherwise.
 async fn check_read_permission(
     client: &GraphClient,
     scope: &ReadScope,
     live: &LiveState,
 ) -> Result<(), ReadError> {
     let index = live.principal_index();
-    let found: Vec<&LivePrincipal> = scope.principals.iter().filter_map(|key| index.find(key)).collect();
+    let mut found: Vec<&LivePrincipal> = scope.principals.iter().filter_map(|key| index.find(key)).collect();
+    // The principals a requirement judges: were their values hidden, every
+    // one of them would look untagged.
+    if !scope.populations.is_empty() {
+        found.extend(
+            live.principals.values().filter(|principal| {
+                scope.populations.iter().any(|population| population.includes(principal))
+            }),
+        );
+    }
     if found.is_empty() || found.iter().any(|principal| principal.custom_security_attributes.is_some()) {
         return Ok(());
     }

@@ -25,6 +25,11 @@ pub struct LiveState {
     /// Whether `principals` holds every user and service principal of the
     /// tenant (a sweep), or only those the files declare.
     pub principals_complete: bool,
+    /// The kinds read whole when not both were (a coverage rule about
+    /// agent identities sweeps the service principals only): see
+    /// `holds_every`. Never part of what a plan decides from otherwise.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub complete_kinds: BTreeSet<PrincipalKind>,
     /// What the tenant holds that this version cannot read faithfully: left
     /// out of the maps above, reported, and never overwritten.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -478,6 +483,11 @@ fn lowercase(text: &str) -> Cow<'_, str> {
 }
 
 impl LiveState {
+    /// Whether every principal of `kind` in the tenant was read.
+    pub fn holds_every(&self, kind: PrincipalKind) -> bool {
+        self.principals_complete || self.complete_kinds.contains(&kind)
+    }
+
     /// The principal a files key names, if it was read. One lookup builds an
     /// index; for many, build it once with `principal_index`.
     pub fn principal(&self, key: &PrincipalKey) -> Option<&LivePrincipal> {

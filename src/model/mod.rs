@@ -8,6 +8,7 @@
 //! `synthetic` makes seeded pairs of both for benchmarks and scale tests.
 
 pub mod live;
+pub mod requirement;
 pub mod synthetic;
 
 use std::collections::BTreeMap;
@@ -63,6 +64,11 @@ pub struct DesiredState {
     /// object id, or its display name where that is unique in the tenant.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub group_assignments: BTreeMap<String, GroupAssignments>,
+    /// Coverage rules (`requirements`): populations whose every principal
+    /// must hold an attribute. They change nothing; the plan lists who
+    /// breaks them (`plan::coverage`). In the order the files give them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<requirement::Requirement>,
 }
 
 /// What one group entry gives its transitive members.

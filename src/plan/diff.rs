@@ -992,6 +992,7 @@ pub fn limit_conflicts(desired: &DesiredState, live: &LiveState, changes: &[Chan
             .filter_map(|id| live.principals.get(id).map(|principal| (id.clone(), principal.clone())))
             .collect(),
         principals_complete: live.principals_complete,
+        complete_kinds: live.complete_kinds.clone(),
         not_understood: Vec::new(),
         policies: LivePolicies::default(),
         groups: None,
@@ -1198,6 +1199,7 @@ mod tests {
             values_owned_elsewhere: BTreeMap::new(),
             acknowledged_references: BTreeMap::new(),
             group_assignments: BTreeMap::new(),
+            requirements: Vec::new(),
         }
     }
 

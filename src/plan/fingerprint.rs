@@ -61,7 +61,7 @@ struct CanonicalLive<'a> {
     /// Left out when the files name no group, so other plans keep their
     /// fingerprints.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    memberships: &'a std::collections::BTreeMap<String, Membership>,
+    memberships: std::collections::BTreeMap<&'a String, &'a Membership>,
 }
 
 /// A principal as the plan sees it: its keys and its values (all of them
@@ -114,6 +114,23 @@ pub fn live<'a>(state: &'a LiveState, desired: &'a DesiredState) -> String {
     let declared_sets: HashSet<String> =
         desired.attribute_sets.keys().map(|set| set.to_ascii_lowercase()).collect();
     let declared_set = |set: &str| declared_sets.contains(&set.to_ascii_lowercase());
+    // The groups the files assign by: a group only a requirement names is
+    // read too, but the plan's changes never depend on its members.
+    let memberships: std::collections::BTreeMap<&String, &Membership> = state
+        .memberships
+        .iter()
+        .filter(|(group, _)| desired.group_assignments.contains_key(*group))
+        .collect();
+    // Copied only when a requirement's group is among them (rare, and small next to the tenant).
+    let assigning: std::borrow::Cow<'_, std::collections::BTreeMap<String, Membership>> = if memberships.len()
+        == state.memberships.len()
+    {
+        std::borrow::Cow::Borrowed(&state.memberships)
+    } else {
+        std::borrow::Cow::Owned(
+            memberships.iter().map(|(group, membership)| ((*group).clone(), (*membership).clone())).collect(),
+        )
+    };
     let index = state.principal_index();
     // The principals the files list, and those groups reach: all their
     // values count, as the plan compares them all.
@@ -121,14 +138,14 @@ pub fn live<'a>(state: &'a LiveState, desired: &'a DesiredState) -> String {
         .assignments
         .keys()
         .cloned()
-        .chain(crate::model::live::member_keys(&state.memberships))
+        .chain(crate::model::live::member_keys(&assigning))
         .filter_map(|key| index.find(&key))
         .map(LivePrincipal::id)
         .collect();
     // An authoritative group, like `undeclaredAssignments`, depends on every
     // holder of values in the declared sets.
     let holders_count = desired.policy.undeclared_assignments.needs_sweep()
-        || (desired.has_authoritative_groups() && !state.memberships.is_empty());
+        || (desired.has_authoritative_groups() && !memberships.is_empty());
     let part = |principal: &'a LivePrincipal, all_sets: bool| PrincipalPart {
         kind: principal.kind,
         object_id: &principal.object_id,
@@ -179,7 +196,7 @@ pub fn live<'a>(state: &'a LiveState, desired: &'a DesiredState) -> String {
         principals,
         principals_complete: state.principals_complete,
         policies: policies_naming(state, &declared_set),
-        memberships: &state.memberships,
+        memberships,
     })
 }
 

@@ -11,14 +11,18 @@
 
 pub mod acknowledge;
 pub mod action;
+pub mod apply_time;
 pub mod address;
+pub mod coverage;
 pub mod diff;
 pub mod effect;
+pub mod explain;
 pub mod fingerprint;
 pub mod impact;
 pub mod groups;
 pub mod order;
 pub mod references;
+pub mod resume;
 pub mod saved;
 
 use std::collections::BTreeMap;
@@ -69,17 +73,34 @@ pub struct Plan {
     /// `group:<key>` for a value a group gives or an authoritative group
     /// takes away, by the change's address.
     pub sources: BTreeMap<Address, String>,
+    /// Principals that break a requirement of the files at the end of the
+    /// plan (`coverage`), those whose rule says `conflict` included (they
+    /// are among `conflicts` too).
+    pub coverage: Vec<coverage::Finding>,
 }
 
 impl Plan {
+    /// The coverage findings that count like drift: those whose rule says
+    /// `report` (the others are conflicts).
+    pub fn coverage_findings(&self) -> usize {
+        self.coverage
+            .iter()
+            .filter(|finding| finding.outcome == crate::model::requirement::OnFailure::Report)
+            .count()
+    }
+
     /// Whether apply has nothing to do.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
 
     pub fn summary(&self) -> Summary {
-        let mut summary =
-            Summary { conflicts: self.conflicts.len(), drift: self.drift.len(), ..Summary::default() };
+        let mut summary = Summary {
+            conflicts: self.conflicts.len(),
+            drift: self.drift.len(),
+            coverage: self.coverage_findings(),
+            ..Summary::default()
+        };
         for change in &self.changes {
             match change.action {
                 Action::Create => summary.create += 1,
@@ -118,6 +139,8 @@ pub struct Summary {
     pub unassign: usize,
     pub conflicts: usize,
     pub drift: usize,
+    /// Coverage findings that count like drift (`Plan::coverage_findings`).
+    pub coverage: usize,
 }
 
 /// Where the live state came from.
@@ -221,6 +244,8 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         let (reference_conflicts, reference_notes) =
             references::check(&changes, live, &desired.acknowledged_references);
         conflicts.extend(reference_conflicts);
+        let coverage = coverage::check(desired, live, &changes);
+        conflicts.extend(coverage.conflicts);
         conflicts.sort_by(|a, b| (&a.address, &a.property).cmp(&(&b.address, &b.property)));
         let mut drift = found.drift;
         drift.sort_by(|a, b| a.address.cmp(&b.address));
@@ -231,7 +256,9 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
         notes.extend(references::partly_checked(&changes, live));
         let named = references::named(&changes, live, &desired.acknowledged_references);
         notes.extend(impact_notes);
+        notes.extend(coverage.notes);
         notes.extend(live.read_notes.iter().map(|message| Note { address: None, message: message.clone() }));
+        notes.extend(apply_time::note(&changes, &target));
         notes.sort_by(|a, b| (&a.address, &a.message).cmp(&(&b.address, &b.message)));
         let fingerprint = fingerprint.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Plan {
@@ -246,6 +273,7 @@ pub fn build(desired: &DesiredState, live: &LiveState, target: Target) -> Plan {
             impact,
             references: named,
             sources: found.sources,
+            coverage: coverage.findings,
         }
     })
 }

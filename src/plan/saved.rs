@@ -25,6 +25,10 @@ struct SavedDesired {
     acknowledged_references: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     group_assignments: BTreeMap<String, GroupAssignments>,
+    /// The coverage rules: they widen what the plan reads, so `apply
+    /// PLANFILE` must read as the plan did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    requirements: Vec<crate::model::requirement::Requirement>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -48,6 +52,7 @@ pub fn desired_to_json(desired: &DesiredState) -> Value {
         values_owned_elsewhere: desired.values_owned_elsewhere.clone(),
         acknowledged_references: desired.acknowledged_references.clone(),
         group_assignments: desired.group_assignments.clone(),
+        requirements: desired.requirements.clone(),
     };
     // Plain data with string keys always serialises.
     serde_json::to_value(saved).unwrap_or(Value::Null)
@@ -64,5 +69,6 @@ pub fn desired_from_json(value: Value) -> Result<DesiredState, serde_json::Error
         values_owned_elsewhere: saved.values_owned_elsewhere,
         acknowledged_references: saved.acknowledged_references,
         group_assignments: saved.group_assignments,
+        requirements: saved.requirements,
     })
 }

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use crate::model::AttributeValue;
+use crate::plan::explain::Explained;
 use crate::plan::{Action, FORMAT_VERSION, Mode, Plan, Snapshot, Target};
 
 use super::json_types::{
@@ -18,6 +19,25 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     // `io::Error::from` hands back the writer's own error (a closed pipe) as it was.
     serde_json::to_writer_pretty(&mut *out, &document(plan)).map_err(io::Error::from)?;
     writeln!(out)
+}
+
+/// Writes `plan` as JSON with each drift finding's explanation from the audit log.
+pub fn render_explained(plan: &Plan, explained: &Explained, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &document_explained(plan, explained)).map_err(io::Error::from)?;
+    writeln!(out)
+}
+
+/// The contract document of `plan`, each drift finding with what the audit
+/// log says about it (`explanation`, absent when the log was not read).
+pub fn document_explained(plan: &Plan, explained: &Explained) -> JsonPlan {
+    let mut document = document(plan);
+    if let Some(since) = explained.since.as_deref() {
+        for (json, drift) in document.drift.iter_mut().zip(&plan.drift) {
+            json.explanation =
+                explained.finding(&drift.address).map(|finding| super::explain::json(finding, since));
+        }
+    }
+    document
 }
 
 /// The contract document of `plan` (without a desired state).
@@ -78,6 +98,7 @@ pub fn document(plan: &Plan) -> JsonPlan {
                 kind: drift.address.kind().as_str().to_owned(),
                 address: drift.address.to_string(),
                 message: drift.message.clone(),
+                explanation: None,
             })
             .collect(),
         notes: notes(plan),
@@ -122,6 +143,7 @@ pub fn document(plan: &Plan) -> JsonPlan {
                 }
             })
             .collect(),
+        coverage: super::coverage::json_entries(plan),
         desired_state: None,
     }
 }

@@ -89,6 +89,7 @@ pub fn plan_from_document(document: &JsonPlan) -> Result<Plan, String> {
         impact,
         references: document.references.iter().map(read_reference).collect::<Result<_, String>>()?,
         sources,
+        coverage: super::coverage::read_json(&document.coverage)?,
     })
 }
 

@@ -17,7 +17,11 @@
 //!   `after` of the one before it, so the last `after` is its end state.
 //! - `conflicts[]`: `kind`, `address`, `property`, `live`, `desired`
 //!   (strings or null), `message`, `hint`.
-//! - `drift[]`: `kind`, `address`, `message`.
+//! - `drift[]`: `kind`, `address`, `message`, and (optional within version
+//!   2, `plan --explain` only) `explanation`: `auditLogSince`, `entries[]`
+//!   (`activityDateTime`, `activity`, `initiatedBy` {`kind`: `user` | `app`
+//!   | `unknown`, `userPrincipalName`, `id`, `displayName`, `appId`},
+//!   `changes[]` {`property`, `oldValue`, `newValue`}), `olderEntries`.
 //! - `notes[]`: `address` (or null), `message`.
 //! - `impact[]`: `principal`, `displayName`, `policy`, `policyId`, `state`,
 //!   `filter`, `effect` (`enters` | `leaves` | `unknown`), `message`, and
@@ -27,6 +31,11 @@
 //!   reader naming what the plan deactivates: `address`, `reader` (`kind`,
 //!   `id`, `name`, `state`, `condition`, `apiVersion`), `attribute`,
 //!   `operator`, `value`, `outcome` (`conflict` | `acknowledged` | `note`).
+//! - `coverage[]` (optional within version 2, absent when empty): each
+//!   principal that breaks a requirement of the files at the end of the
+//!   plan: `requirement` (its name), `address` (the principal and the
+//!   attribute), `displayName`, `value` (held at the end of the plan, or
+//!   null), `message`, `outcome` (`finding` | `conflict`).
 //! - `source` on a change that a group gives or takes away (optional):
 //!   `group:<key as the files write it>`.
 //! - A saved plan (`plan --out`) adds `desiredState`: the desired state the
@@ -53,6 +62,9 @@ pub struct JsonPlan {
     /// Within version 2, optional: the references to what the plan deactivates.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<JsonReference>,
+    /// Within version 2, optional: who breaks a requirement of the files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<JsonCoverage>,
     /// Only in a saved plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_state: Option<Value>,
@@ -119,6 +131,59 @@ pub struct JsonDrift {
     pub kind: String,
     pub address: String,
     pub message: String,
+    /// Within version 2, optional (`plan --explain` only): what the audit
+    /// log says about the finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<JsonExplanation>,
+}
+
+/// What the custom security attribute audit log says about one drift
+/// finding (`plan --explain`): its newest entries since `auditLogSince`,
+/// newest first; none when the log holds nothing about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonExplanation {
+    /// The start of the window read (RFC 3339, UTC).
+    pub audit_log_since: String,
+    pub entries: Vec<JsonAuditEntry>,
+    /// Older matching entries, not shown.
+    pub older_entries: usize,
+}
+
+/// One audit entry about a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonAuditEntry {
+    /// `activityDateTime` as Graph wrote it.
+    pub activity_date_time: String,
+    /// `activityDisplayName`.
+    pub activity: String,
+    pub initiated_by: JsonActor,
+    /// The changed properties that concern the finding, values as Graph
+    /// wrote them (JSON text); empty when the entry names none.
+    pub changes: Vec<JsonAuditChange>,
+}
+
+/// Who initiated an audited activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonActor {
+    /// `user`, `app` or `unknown`.
+    pub kind: String,
+    pub user_principal_name: Option<String>,
+    /// The user's object id, or the app's service principal id.
+    pub id: Option<String>,
+    pub display_name: Option<String>,
+    pub app_id: Option<String>,
+}
+
+/// One modified property of an audit entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonAuditChange {
+    pub property: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -182,4 +247,21 @@ pub struct JsonReader {
     pub condition: String,
     /// The API version it was read from (`v1.0`, `beta`).
     pub api_version: String,
+}
+
+/// A principal that breaks a requirement of the files at the end of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonCoverage {
+    /// The requirement's name, as the files write it.
+    pub requirement: String,
+    /// The principal and the attribute, as addresses write them.
+    pub address: String,
+    pub display_name: Option<String>,
+    /// The value held at the end of the plan (string, integer, boolean or
+    /// array), or null.
+    pub value: Value,
+    pub message: String,
+    /// `finding` (counted like drift) or `conflict`.
+    pub outcome: String,
 }

@@ -17,6 +17,7 @@ use std::io::{self, Write};
 
 use similar::ChangeTag;
 
+use crate::plan::explain::{Actor, Explained, ExplainedFinding};
 use crate::plan::{Action, Change, Drift, Kind, Mode, Plan, Snapshot};
 use crate::readers::Effect;
 
@@ -38,8 +39,19 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(render_to_string(plan, MAX_COMMENT_CHARS).as_bytes())
 }
 
+/// Writes the Markdown plan, each drift finding with what the audit log
+/// says about it (`plan --explain`): the body of a nightly drift issue.
+pub fn render_explained(plan: &Plan, explained: &Explained, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(render_explained_to_string(plan, explained, MAX_COMMENT_CHARS).as_bytes())
+}
+
 /// The Markdown plan, at most about `budget` characters long.
 pub fn render_to_string(plan: &Plan, budget: usize) -> String {
+    render_explained_to_string(plan, &Explained::default(), budget)
+}
+
+/// `render_to_string` with the drift findings' explanations.
+pub fn render_explained_to_string(plan: &Plan, explained: &Explained, budget: usize) -> String {
     let summary = plan.summary();
     let mut head = String::new();
     match plan.mode {
@@ -58,6 +70,7 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
             }
         }
     }
+    head.push_str(&super::coverage::markdown_caution(plan));
     impact(&mut head, plan);
     let _ = writeln!(head, "**{}**\n", summary_line(&summary));
     let _ = writeln!(head, "Target: {}\n", code(&target_words(&plan.target)));
@@ -116,7 +129,7 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
     }
 
     let mut tail = String::new();
-    let findings = |tail: &mut String, heading: String, list: &[Drift], open: bool| {
+    let findings = |tail: &mut String, heading: String, list: &[Drift], open: bool, explained: &Explained| {
         let open = if open { " open" } else { "" };
         let _ = writeln!(tail, "<details{open}><summary>{}</summary>\n", html_text(&heading));
         for drift in list {
@@ -127,16 +140,20 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
                 code(&drift.address.to_string()),
                 cell(&drift.message)
             );
+            if let Some(finding) = explained.finding(&drift.address) {
+                explanation_items(tail, finding);
+            }
         }
         let _ = writeln!(tail, "\n</details>\n");
     };
     if !plan.drift.is_empty() {
         // A drift check exists to show its findings: they are open there.
-        findings(&mut tail, drift_heading(plan), &plan.drift, plan.mode == Mode::Drift);
+        findings(&mut tail, drift_heading(plan), &plan.drift, plan.mode == Mode::Drift, explained);
     }
     if !plan.acknowledged.is_empty() {
-        findings(&mut tail, acknowledged_heading(plan), &plan.acknowledged, false);
+        findings(&mut tail, acknowledged_heading(plan), &plan.acknowledged, false, &Explained::default());
     }
+    tail.push_str(&super::coverage::markdown(plan, &code, &cell));
     if !plan.notes.is_empty() {
         let _ = writeln!(tail, "<details><summary>Notes ({})</summary>\n", plan.notes.len());
         for note in &plan.notes {
@@ -194,6 +211,59 @@ pub fn render_to_string(plan: &Plan, budget: usize) -> String {
     }
 
     head + &body + &tail
+}
+
+/// A drift finding's explanation from the audit log, as sub-items: who
+/// (escaped: names come from the tenant), when, the activity, the values.
+fn explanation_items(out: &mut String, finding: ExplainedFinding<'_>) {
+    match finding {
+        ExplainedFinding::NothingSince(since) => {
+            let _ = writeln!(out, "  - no change to it in the audit log since {}", code(since));
+        }
+        ExplainedFinding::Found(found) => {
+            for entry in &found.entries {
+                let who = match &entry.actor {
+                    Actor::User { user_principal_name: Some(upn), .. } => format!("user {}", code(upn)),
+                    Actor::App { display_name, app_id, .. } => {
+                        let name = display_name.as_deref().map(cell).unwrap_or_else(|| "an app".to_owned());
+                        match app_id {
+                            Some(app_id) => format!("app {name} (appId {})", code(app_id)),
+                            None => format!("app {name}"),
+                        }
+                    }
+                    other => cell(&other.words()),
+                };
+                let changes: Vec<String> = entry
+                    .changes
+                    .iter()
+                    .map(|change| {
+                        let side =
+                            |value: &Option<String>| value.as_deref().map_or_else(|| "—".to_owned(), code);
+                        format!(
+                            "{}: {} → {}",
+                            code(&change.name),
+                            side(&change.old_value),
+                            side(&change.new_value)
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  - **{}** by {who} ({}){}",
+                    cell(&entry.at),
+                    cell(&entry.activity),
+                    if changes.is_empty() {
+                        ": the entry does not name the attribute's values".to_owned()
+                    } else {
+                        format!(": {}", changes.join("; "))
+                    }
+                );
+            }
+            if found.older > 0 {
+                let _ = writeln!(out, "  - and {} earlier change(s) in the audit log", found.older);
+            }
+        }
+    }
 }
 
 /// Up to this many impact lines are shown; the JSON plan has them all.
@@ -450,6 +520,7 @@ mod tests {
             impact: Vec::new(),
             references: Vec::new(),
             sources: Default::default(),
+            coverage: Vec::new(),
         }
     }
 
@@ -577,6 +648,53 @@ mod tests {
         // A run of two closes only at the next run of two.
         assert_eq!(cell("``a`b`` @x"), "``a`b`` @&#8203;x");
         assert_eq!(html_text("Drift (2) <b>@team</b>"), "Drift (2) &lt;b&gt;@&#8203;team&lt;/b&gt;");
+    }
+
+    #[test]
+    fn an_explanation_from_the_audit_log_cannot_ping_link_or_inject_html() {
+        use crate::plan::explain::{Actor, Explained, Explanation, FindingExplanation, PropertyChange};
+        let address = Address::Assignment {
+            principal: PrincipalKey::User("alice@contoso.com".into()),
+            set: "Engineering".into(),
+            attribute: "Project".into(),
+        };
+        let mut drifted = plan(Vec::new());
+        drifted.drift.push(Drift { address: address.clone(), message: "tenant: x; files: y".into() });
+        drifted.mode = crate::plan::Mode::Drift;
+        let hostile = "@security-team <img src=x> [link](http://evil) #12";
+        let mut explained = Explained { since: Some("2026-12-01T00:00:00Z".into()), ..Explained::default() };
+        explained.by_address.insert(
+            address,
+            FindingExplanation {
+                entries: vec![Explanation {
+                    at: "2026-12-02T00:00:00Z".into(),
+                    actor: Actor::App {
+                        display_name: Some(hostile.into()),
+                        app_id: Some("1111".into()),
+                        service_principal_id: None,
+                    },
+                    activity: hostile.into(),
+                    changes: vec![PropertyChange {
+                        name: "Engineering.Project".into(),
+                        old_value: Some("[\"`a|b`\"]".into()),
+                        new_value: None,
+                    }],
+                }],
+                older: 2,
+            },
+        );
+        let markdown = render_explained_to_string(&drifted, &explained, MAX_COMMENT_CHARS);
+        let line = markdown.lines().find(|line| line.starts_with("  - **")).expect("the explanation line");
+        assert!(!line.contains("<img"), "{line}");
+        assert!(!line.contains("[link]("), "{line}");
+        assert!(!line.contains(" @security-team"), "{line}");
+        assert!(line.contains("(appId `1111`)"), "{line}");
+        assert!(markdown.contains("  - and 2 earlier change(s) in the audit log"), "{markdown}");
+        // Without explanations the Markdown is what it always was.
+        assert_eq!(
+            render_explained_to_string(&drifted, &Explained::default(), MAX_COMMENT_CHARS),
+            render_to_string(&drifted, MAX_COMMENT_CHARS)
+        );
     }
 
     #[test]

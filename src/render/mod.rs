@@ -2,6 +2,8 @@
 //! renderer works from the plan alone — it never reads the tenant, never
 //! sorts, never decides — so all formats list the changes in the same order.
 
+pub mod coverage;
+pub mod explain;
 pub mod holdings;
 pub mod json;
 pub mod json_read;
@@ -32,6 +34,22 @@ pub fn render(plan: &Plan, format: Format, colour: bool, out: &mut dyn Write) ->
     }
 }
 
+/// Writes `plan` in `format` with each drift finding's explanation from the
+/// audit log (`plan --explain`); as `render` when `explained` is empty.
+pub fn render_explained(
+    plan: &Plan,
+    explained: &crate::plan::explain::Explained,
+    format: Format,
+    colour: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Text => text::render_explained(plan, explained, colour, out),
+        Format::Json => json::render_explained(plan, explained, out),
+        Format::Markdown => markdown::render_explained(plan, explained, out),
+    }
+}
+
 /// The line every empty plan ends with.
 pub const NO_CHANGES: &str = "No changes. The tenant matches the files.";
 
@@ -43,7 +61,13 @@ pub const NO_CHANGES_BUT_DRIFT: &str =
 
 /// The line an empty plan ends with: it matches, or differs only by drift.
 pub fn no_changes_line(plan: &Plan) -> &'static str {
-    if plan.drift.is_empty() { NO_CHANGES } else { NO_CHANGES_BUT_DRIFT }
+    if !plan.drift.is_empty() {
+        NO_CHANGES_BUT_DRIFT
+    } else if plan.coverage_findings() > 0 {
+        coverage::NO_CHANGES_BUT_COVERAGE
+    } else {
+        NO_CHANGES
+    }
 }
 
 /// The heading of the drift list. A definition or value reported as drift
@@ -121,7 +145,17 @@ pub fn summary_line(summary: &Summary) -> String {
             1 => "1 drift finding".to_owned(),
             count => format!("{count} drift findings"),
         },
-    )
+    ) + &coverage_summary(summary)
+}
+
+/// `; 2 coverage findings` before the summary line's full stop, only when
+/// there are any: plans without requirements keep the line they always had.
+fn coverage_summary(summary: &Summary) -> String {
+    match summary.coverage {
+        0 => String::new(),
+        1 => " 1 coverage finding.".to_owned(),
+        count => format!(" {count} coverage findings."),
+    }
 }
 
 /// A value as the plan shows it: strings quoted, collections in brackets.

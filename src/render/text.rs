@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Effects, Style};
 use similar::ChangeTag;
 
+use crate::plan::explain::Explained;
 use crate::plan::{Action, Change, Kind, Mode, Plan, Snapshot};
 
 use super::{
@@ -54,6 +55,17 @@ const MAGENTA: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor
 
 /// Writes the text plan.
 pub fn render(plan: &Plan, colour: bool, out: &mut dyn Write) -> io::Result<()> {
+    render_explained(plan, &Explained::default(), colour, out)
+}
+
+/// Writes the text plan, each drift finding followed by what the audit log
+/// says about it (`plan --explain`).
+pub fn render_explained(
+    plan: &Plan,
+    explained: &Explained,
+    colour: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let paint = Paint { colour };
     writeln!(out, "Target: {}", target_words(&plan.target))?;
     writeln!(out)?;
@@ -109,6 +121,9 @@ pub fn render(plan: &Plan, colour: bool, out: &mut dyn Write) -> io::Result<()> 
             let line =
                 format!("  ? {} {}: {}", kind_words(drift.address.kind()), drift.address, drift.message);
             writeln!(out, "{}", paint.paint(MAGENTA, &line))?;
+            for line in explained.finding(&drift.address).map(super::explain::lines).unwrap_or_default() {
+                writeln!(out, "      {line}")?;
+            }
         }
         writeln!(out)?;
     }
@@ -120,6 +135,7 @@ pub fn render(plan: &Plan, colour: bool, out: &mut dyn Write) -> io::Result<()> 
         }
         writeln!(out)?;
     }
+    super::coverage::write_text(plan, out)?;
     if !plan.notes.is_empty() {
         writeln!(out, "Notes:")?;
         writeln!(out)?;
@@ -296,6 +312,7 @@ mod tests {
             impact: Vec::new(),
             references: Vec::new(),
             sources: Default::default(),
+            coverage: Vec::new(),
         }
     }
 

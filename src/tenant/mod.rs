@@ -30,6 +30,12 @@ pub struct ReadScope {
     /// members are read and added to the principals, and the memberships
     /// kept in `LiveState::memberships`.
     pub groups: Vec<String>,
+    /// The populations the files' requirements are about (groups aside,
+    /// which join `groups`): their kind is swept, and each of their
+    /// principals is kept whatever it holds, so that coverage sees those
+    /// that hold nothing. A rule about agent identities sweeps the service
+    /// principals only.
+    pub populations: Vec<crate::model::requirement::Population>,
 }
 
 /// What of a sweep is kept besides the declared principals (always kept)
@@ -57,9 +63,65 @@ impl ReadScope {
             retain: Retain::HoldersOf(
                 desired.attribute_sets.keys().map(|set| set.to_ascii_lowercase()).collect(),
             ),
-            groups: desired.group_assignments.keys().cloned().collect(),
+            groups: desired
+                .group_assignments
+                .keys()
+                .cloned()
+                .chain(
+                    requirement_groups(desired)
+                        .filter(|group| !desired.group_assignments.contains_key(*group))
+                        .cloned(),
+                )
+                .collect::<std::collections::BTreeSet<String>>()
+                .into_iter()
+                .collect(),
+            populations: requirement_populations(desired),
         }
     }
+
+    /// What `report --coverage` reads: the populations of the requirements
+    /// of `desired` and the groups they name, nothing else.
+    pub fn for_coverage(desired: &DesiredState) -> Self {
+        ReadScope {
+            principals: Vec::new(),
+            sweep: false,
+            // Only the populations (and the groups' members) are judged:
+            // nobody else is kept.
+            retain: Retain::HoldersOf(std::collections::BTreeSet::new()),
+            groups: requirement_groups(desired)
+                .cloned()
+                .collect::<std::collections::BTreeSet<String>>()
+                .into_iter()
+                .collect(),
+            populations: requirement_populations(desired),
+        }
+    }
+
+    /// Whether every principal of `kind` is read.
+    pub fn sweeps(&self, kind: crate::model::PrincipalKind) -> bool {
+        self.sweep || self.populations.iter().any(|population| population.kind() == Some(kind))
+    }
+}
+
+/// The groups the requirements of `desired` are about, as the files name them.
+fn requirement_groups(desired: &DesiredState) -> impl Iterator<Item = &String> {
+    desired.requirements.iter().filter_map(|requirement| match &requirement.principals {
+        crate::model::requirement::Population::Group(group) => Some(group),
+        _ => None,
+    })
+}
+
+/// The populations other than groups the requirements of `desired` are about, each once.
+fn requirement_populations(desired: &DesiredState) -> Vec<crate::model::requirement::Population> {
+    let mut populations: Vec<_> = desired
+        .requirements
+        .iter()
+        .map(|requirement| requirement.principals.clone())
+        .filter(|population| population.kind().is_some())
+        .collect();
+    populations.sort();
+    populations.dedup();
+    populations
 }
 
 /// How each group in `keys` is found among the groups `live` holds (a
@@ -127,6 +189,21 @@ pub trait Tenant: Send + Sync {
         Ok(())
     }
 
+    /// The flag that stops an apply in progress: once set, nothing new is
+    /// sent and the requests in flight get a short grace to finish. `None`
+    /// where an apply is one step that cannot stop half-way (a state file is
+    /// written whole or not at all).
+    fn stop_handle(&self) -> Option<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+        None
+    }
+
+    /// The entries of the custom security attribute audit log from `since`
+    /// on (RFC 3339, UTC), for `plan --explain`; `Err` says why there are
+    /// none to read. Only Graph keeps such a log.
+    async fn audit_log(&self, _since: &str) -> Result<crate::plan::explain::AuditLog, String> {
+        Err("a state file keeps no audit log, so the drift findings are unexplained".to_owned())
+    }
+
     /// Hands every user and service principal to `visit`, one at a time,
     /// with what of its values was not understood. By default the whole
     /// tenant is read first (a state file is one document anyway); Graph
@@ -170,8 +247,12 @@ pub struct ChangeOutcome {
 pub enum Outcome {
     Done,
     Failed(String),
-    /// Not tried, because an earlier change failed or the run was interrupted.
+    /// Not tried, because an earlier change failed or the run was stopped.
     NotAttempted,
+    /// Sent, but the apply stopped before Graph answered: it may or may not
+    /// be in the tenant (the next plan, or the same saved plan applied again,
+    /// finds out).
+    CutOff,
 }
 
 impl ApplyReport {

@@ -1,0 +1,212 @@
+//! How long an apply takes at Graph's write quota, known before it starts:
+//! a plan past one window of the quota says so (a CI job must last that
+//! long, or the apply must be cut with `--max-duration` and resumed), and
+//! an apply in progress shows the time left from the quota, which recent
+//! speed alone gets wrong while the first window's writes go out at once.
+//! Pure: the numbers are Microsoft's documented quota, not measurements.
+//!
+//! Graph allows one app 3,000 writes per 150 s in a tenant (identity and
+//! access service limits:
+//! <https://learn.microsoft.com/en-us/graph/throttling-limits#identity-and-access-service-limits>).
+//! An unused window lets the first 3,000 go as fast as Graph answers; past
+//! it, 20 writes per second is the floor whatever the pacing.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::order::step;
+use super::{Address, Change, Note, Snapshot, Target};
+
+/// Graph's documented write quota per app and tenant.
+pub const GRAPH_WRITES_PER_WINDOW: u32 = 3_000;
+/// The window of that quota.
+pub const GRAPH_WRITE_WINDOW: Duration = Duration::from_secs(150);
+
+/// The writes per second the quota sustains past its first window (20).
+pub fn sustained_writes_per_second() -> f64 {
+    f64::from(GRAPH_WRITES_PER_WINDOW) / GRAPH_WRITE_WINDOW.as_secs_f64()
+}
+
+/// The requests an apply of `changes` sends: one per changed principal
+/// (all its values in one PATCH), and one per other object each step
+/// changes (a definition's update and reactivation are one PATCH).
+pub fn write_count(changes: &[Change]) -> usize {
+    let mut objects = BTreeSet::new();
+    for change in changes {
+        let object = match (&change.address, change.after.as_ref().or(change.before.as_ref())) {
+            (Address::Assignment { .. }, Some(Snapshot::Assignment { principal, .. })) => {
+                format!("{:?}/{}", principal.kind, principal.object_id)
+            }
+            (Address::Assignment { principal, .. }, _) => principal.to_string(),
+            (Address::AllowedValue { set, attribute, value }, _) => format!("{set}.{attribute}={value}"),
+            (Address::Definition { set, attribute }, _) => format!("{set}.{attribute}"),
+            (Address::AttributeSet { set }, _) => set.clone(),
+            (Address::GroupAssignment { group, set, attribute }, _) => format!("{group}/{set}.{attribute}"),
+        };
+        objects.insert((step(change), object));
+    }
+    objects.len()
+}
+
+/// The least time `writes` take at the quota, from an unused window: the
+/// first window's writes count as no time (they go as fast as Graph
+/// answers), the rest at the sustained rate.
+pub fn quota_floor(writes: usize) -> Duration {
+    let past_window = writes.saturating_sub(GRAPH_WRITES_PER_WINDOW as usize);
+    Duration::from_secs_f64(past_window as f64 / sustained_writes_per_second())
+}
+
+/// Whether a plan of this many writes takes longer than a window, and is
+/// worth a word on how long it takes.
+pub fn is_long(writes: usize) -> bool {
+    writes > GRAPH_WRITES_PER_WINDOW as usize
+}
+
+/// The time left of an apply that has sent `sent` of `total` writes in
+/// `elapsed`, at `recent` writes per second lately (if known): the larger
+/// of what the quota still allows (the apply cannot end before the quota's
+/// floor for all its writes) and what the recent speed gives.
+pub fn time_left(sent: u64, total: u64, elapsed: Duration, recent: Option<f64>) -> Duration {
+    let left = total.saturating_sub(sent);
+    let by_quota = quota_floor(usize::try_from(total).unwrap_or(usize::MAX)).saturating_sub(elapsed);
+    let by_speed = recent
+        .filter(|rate| *rate > 0.0 && rate.is_finite())
+        .map_or(Duration::ZERO, |rate| Duration::from_secs_f64(left as f64 / rate));
+    by_quota.max(by_speed)
+}
+
+/// `1 h 23 min`, `12 min`, `40 s`: rounded as a person would say it.
+pub fn describe(duration: Duration) -> String {
+    let seconds = duration.as_secs_f64().round() as u64;
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3_600 => format!("{} min", (seconds + 30) / 60),
+        _ => {
+            let minutes = (seconds + 30) / 60;
+            match minutes % 60 {
+                0 => format!("{} h", minutes / 60),
+                rest => format!("{} h {rest} min", minutes / 60),
+            }
+        }
+    }
+}
+
+/// How the expected-time note begins (so a resumed plan can replace it).
+pub const NOTE_PREFIX: &str = "Applying this plan takes about ";
+
+/// The plan's word on how long its apply takes, for a plan against Graph
+/// past one window of the quota.
+pub fn note(changes: &[Change], target: &Target) -> Option<Note> {
+    if !matches!(target, Target::Graph { .. }) {
+        return None;
+    }
+    let writes = write_count(changes);
+    is_long(writes).then(|| Note {
+        address: None,
+        message: format!(
+            "{NOTE_PREFIX}{} at Graph's write quota: {} writes, the first {} as fast as Graph answers, \
+             the rest at {} per second (3,000 writes per 150 s per app and tenant). Give the CI job \
+             that long, or apply with --max-duration and apply the same saved plan again to finish.",
+            describe(quota_floor(writes)),
+            thousands(writes),
+            thousands(GRAPH_WRITES_PER_WINDOW as usize),
+            sustained_writes_per_second()
+        ),
+    })
+}
+
+/// `100000` → `100,000`.
+fn thousands(number: usize) -> String {
+    let digits = number.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::live::PrincipalId;
+    use crate::model::{AttributeValue, PrincipalKey, PrincipalKind};
+    use crate::plan::Action;
+
+    fn assign(user: usize, attribute: &str) -> Change {
+        Change {
+            seq: 1,
+            action: Action::Assign,
+            address: Address::Assignment {
+                principal: PrincipalKey::User(format!("u{user}@x")),
+                set: "Eng".into(),
+                attribute: attribute.into(),
+            },
+            before: None,
+            after: Some(Snapshot::Assignment {
+                principal: PrincipalId { kind: PrincipalKind::User, object_id: format!("id-{user}") },
+                value: AttributeValue::Integer(1),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_floor_is_the_writes_past_the_first_window_at_twenty_a_second() {
+        assert_eq!(sustained_writes_per_second(), 20.0);
+        assert_eq!(quota_floor(2_900), Duration::ZERO);
+        assert_eq!(quota_floor(3_000), Duration::ZERO);
+        assert_eq!(quota_floor(10_000), Duration::from_secs(350));
+        // Tagging 100,000 users: (100,000 - 3,000) / 20 = 4,850 s.
+        assert_eq!(describe(quota_floor(100_000)), "1 h 21 min");
+        assert_eq!(describe(quota_floor(1_000_000)), "13 h 51 min");
+        assert!(!is_long(3_000) && is_long(3_001));
+    }
+
+    #[test]
+    fn one_write_per_principal_whatever_it_changes() {
+        let changes: Vec<Change> = (0..5).flat_map(|user| [assign(user, "A"), assign(user, "B")]).collect();
+        assert_eq!(write_count(&changes), 5);
+    }
+
+    #[test]
+    fn durations_read_as_a_person_says_them() {
+        assert_eq!(describe(Duration::from_secs(40)), "40 s");
+        assert_eq!(describe(Duration::from_secs(12 * 60 + 10)), "12 min");
+        assert_eq!(describe(Duration::from_secs(3_600)), "1 h");
+        assert_eq!(describe(Duration::from_secs(5 * 3_600 + 29 * 60 + 50)), "5 h 30 min");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
+    }
+
+    #[test]
+    fn time_left_is_never_below_what_the_quota_allows() {
+        // 10,000 writes: 3,000 sent in the first 5 s, fast; recent speed
+        // says 7,000 more take 12 s, the quota says 350 - 5 = 345 s.
+        let left = time_left(3_000, 10_000, Duration::from_secs(5), Some(600.0));
+        assert_eq!(left, Duration::from_secs(345));
+        // Slower than the quota: the speed wins.
+        let left = time_left(5_000, 10_000, Duration::from_secs(100), Some(10.0));
+        assert_eq!(left, Duration::from_secs(500));
+        // Small applies: the quota sets no floor.
+        assert_eq!(time_left(0, 100, Duration::ZERO, None), Duration::ZERO);
+    }
+
+    #[test]
+    fn only_long_plans_against_graph_get_a_note() {
+        let graph = Target::Graph { graph_url: "https://graph.microsoft.com".into(), tenant_id: None };
+        let file = Target::StateFile { path: "live.json".into() };
+        let long: Vec<Change> = (0..100_000).map(|user| assign(user, "A")).collect();
+        let note = note(&long, &graph).expect("a long plan says how long");
+        assert!(
+            note.message.starts_with(
+                "Applying this plan takes about 1 h 21 min at Graph's write quota: 100,000 writes"
+            ),
+            "{}",
+            note.message
+        );
+        assert!(super::note(&long, &file).is_none(), "a state file has no quota");
+        assert!(super::note(&long[..3_000], &graph).is_none());
+    }
+}
