@@ -13,8 +13,9 @@ use entra_csa::emulator::document::{PrincipalShape, StateDocument};
 use entra_csa::emulator::{EmulatorConfig, RunningEmulator, Throttle};
 use entra_csa::graph::auth::{BearerToken, TokenSource};
 use entra_csa::graph::endpoint::{self, Cloud};
+use entra_csa::graph::route::Route;
 use entra_csa::graph::{ClientOptions, GraphClient};
-use entra_csa::model::PrincipalKind;
+use entra_csa::model::{PrincipalKey, PrincipalKind};
 use entra_csa::tenant::{ReadScope, Retain, Tenant};
 use serde_json::json;
 
@@ -523,5 +524,26 @@ async fn apply_then_plan_at_once_is_empty_while_the_index_lags() {
         .map(|request| request.path)
         .collect();
     assert!(advanced.is_empty(), "{advanced:?}");
+    emulator.shutdown().await;
+}
+
+/// Batched reads never count the tenant: the users they read prove its size
+/// class, so a large declared population is read under the large tenant's
+/// quota instead of the smallest one's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_reads_take_the_quota_of_the_size_the_users_read_prove() {
+    let seed = population(600, 0, 1);
+    let emulator = emulator(EmulatorConfig { seed_state: seed.clone(), ..Default::default() }).await;
+    let keys: Vec<PrincipalKey> =
+        seed.users.iter().map(|user| PrincipalKey::User(user.user_principal_name.clone().unwrap())).collect();
+    for (declared, quota) in [(40, 3_500), (60, 5_000), (600, 8_000)] {
+        let options = ClientOptions { read_route: Some(Route::Batched), ..fast_options() };
+        let tenant = tenant_with(&emulator, "batched-token", options);
+        assert_eq!(tenant.client().read_quota(), 3_500, "unknown size: the smallest quota");
+        let scope = ReadScope { principals: keys[..declared].to_vec(), sweep: false, ..ReadScope::default() };
+        let live = tenant.read(&scope).await.unwrap();
+        assert_eq!(live.principals.len(), declared);
+        assert_eq!(tenant.client().read_quota(), quota, "{declared} users read");
+    }
     emulator.shutdown().await;
 }

@@ -372,6 +372,12 @@ impl GraphClient {
         self.read_pacer.lock().expect("read pacer lock").tenant_users(users, Instant::now());
     }
 
+    /// The tenant holds at least `users` users (they were read): a larger
+    /// size's read quota applies, never a smaller one.
+    pub fn tenant_has_at_least_users(&self, users: u64) {
+        self.read_pacer.lock().expect("read pacer lock").tenant_has_at_least(users, Instant::now());
+    }
+
     /// The read quota the client paces under: resource units per 10 s.
     pub fn read_quota(&self) -> u32 {
         self.read_pacer.lock().expect("read pacer lock").budget()

@@ -1025,6 +1025,11 @@ async fn read_batched_keys(
             }
             progress.inc();
         }
+        // The users read so far prove the tenant's size class, which no
+        // count told this route.
+        if kind == PrincipalKind::User {
+            client.tenant_has_at_least_users(read_ids.len() as u64);
+        }
     }
     progress.finish();
     Ok(())

@@ -25,8 +25,9 @@
 //!   pause.
 //!
 //! The quota of a tenant whose size is not yet known is the smallest (S);
-//! once a sweep learns the number of users (`@odata.count`), the pacer
-//! takes the quota Graph documents for that size. Time is passed in, so it
+//! once a sweep learns the number of users (`$count`), the pacer takes the
+//! quota Graph documents for that size, and batched reads, which never
+//! count, raise it as the users they have read prove the tenant larger. Time is passed in, so it
 //! is testable.
 
 use std::time::{Duration, Instant};
@@ -130,6 +131,18 @@ impl ReadPacer {
         if !self.fixed {
             self.refill(now);
             self.budget = documented_read_budget(users);
+        }
+    }
+
+    /// The tenant holds at least `users` users (it has served that many):
+    /// a larger size class than the one paced under applies, a smaller one
+    /// never does. Reads that never count the tenant (batched GETs of the
+    /// declared users) learn its size this way.
+    pub fn tenant_has_at_least(&mut self, users: u64, now: Instant) {
+        let documented = documented_read_budget(users);
+        if !self.fixed && documented > self.budget {
+            self.refill(now);
+            self.budget = documented;
         }
     }
 
@@ -295,6 +308,23 @@ mod tests {
         let mut told = ReadPacer::new(Some(80), now);
         told.tenant_users(1_000_000, now);
         assert_eq!(told.rate(), 7.2, "a budget told is kept");
+    }
+
+    #[test]
+    fn users_already_read_only_ever_raise_the_quota() {
+        let now = Instant::now();
+        let mut pacer = ReadPacer::new(None, now);
+        pacer.tenant_has_at_least(49, now);
+        assert_eq!(pacer.budget(), 3_500);
+        pacer.tenant_has_at_least(50, now);
+        assert_eq!(pacer.budget(), 5_000);
+        pacer.tenant_has_at_least(501, now);
+        assert_eq!(pacer.budget(), 8_000);
+        pacer.tenant_has_at_least(10, now);
+        assert_eq!(pacer.budget(), 8_000, "a smaller lower bound says nothing new");
+        let mut told = ReadPacer::new(Some(80), now);
+        told.tenant_has_at_least(1_000, now);
+        assert_eq!(told.budget(), 80, "a budget told is kept");
     }
 
     #[test]
