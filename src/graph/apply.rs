@@ -272,8 +272,20 @@ fn step_writes(changes: &[Change], range: std::ops::Range<usize>) -> Result<Vec<
     Ok(writes)
 }
 
-/// What became of one write.
-type WriteResult = (usize, Result<(), String>);
+/// What became of one write (its position in the step).
+type WriteResult = (usize, Ended);
+
+/// How one write of a batch ended.
+#[derive(Debug)]
+enum Ended {
+    /// Graph answered it (after any retries): done, or failed with why.
+    Answered(Result<(), String>),
+    /// The apply was stopped while the pacer held it: never sent.
+    NotSent,
+    /// The apply was stopped while the pacer held a retry of it: an earlier
+    /// attempt was sent, so its outcome is not known for sure.
+    CutOff,
+}
 
 /// Carries out `changes` through `client`. When `stop` is set, nothing new
 /// is sent; the changes not started are reported as not attempted.
@@ -290,6 +302,7 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
             })
             .collect(),
     };
+    let preparing = std::time::Instant::now();
     let steps = match plan_writes(changes) {
         Ok(steps) => steps,
         Err(error) => {
@@ -303,7 +316,9 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
         results[0] = Outcome::Failed(missing);
         return report(results);
     }
+    tracing::debug!("apply: permissions checked at {:?}", preparing.elapsed());
     let total_writes: usize = steps.iter().map(Vec::len).sum();
+    tracing::debug!("apply: {total_writes} write(s) prepared in {:?}", preparing.elapsed());
     let progress = ApplyProgress::new(changes.len() as u64, total_writes as u64);
     let mut created_definitions: HashSet<String> = HashSet::new();
     for (step, writes) in steps.into_iter().enumerate() {
@@ -311,6 +326,7 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
             break;
         }
         let writes = Arc::new(writes);
+        tracing::debug!("apply: step {step} of {} write(s) starts at {:?}", writes.len(), preparing.elapsed());
         let first_alone = step == 0;
         let (outcomes, cut_off) =
             run_step(&client, &writes, first_alone, &created_definitions, &progress, stop).await;
@@ -385,7 +401,8 @@ pub const STOP_GRACE: Duration = Duration::from_secs(3);
 const STOP_POLL: Duration = Duration::from_millis(50);
 
 /// Runs one step's writes in batches, a few in flight; after a failure no
-/// new batch starts. Writes not started get no outcome. With `first_alone`
+/// new batch starts. Writes not started get no outcome, nor do those the
+/// pacer held when the stop came (the client does not send them). With `first_alone`
 /// (the apply's first step) the first write is a batch of its own: the
 /// pacer holds the others until Graph answers it, so a quota that another
 /// app has used up refuses one write, and its pressure report is heard
@@ -399,13 +416,14 @@ async fn run_step(
     created_definitions: &HashSet<String>,
     progress: &ApplyProgress,
     interrupted: &AtomicBool,
-) -> (Vec<WriteResult>, Vec<usize>) {
+) -> (Vec<(usize, Result<(), String>)>, Vec<usize>) {
     let chunks = chunked(writes.len(), client.options.batch_size.clamp(1, MAX_BATCH_REQUESTS), first_alone);
     let mut pending = chunks.into_iter();
     let mut running = JoinSet::new();
     let mut in_flight: HashMap<tokio::task::Id, Vec<usize>> = HashMap::new();
     let mut grace_ends = None;
     let mut outcomes = Vec::new();
+    let mut cut_off = Vec::new();
     let mut stop = false;
     loop {
         stop |= interrupted.load(Ordering::SeqCst);
@@ -428,27 +446,37 @@ async fn run_step(
             Joined::Nothing => break,
             Joined::GraceOver => {
                 running.abort_all();
-                let cut_off: Vec<usize> = in_flight.into_values().flatten().collect();
+                cut_off.extend(in_flight.into_values().flatten());
                 tracing::warn!("stopped with {} write(s) in flight; their outcome is unknown", cut_off.len());
                 return (outcomes, cut_off);
             }
             Joined::Batch(Ok((id, batch_outcomes))) => (id, batch_outcomes),
             Joined::Batch(Err(error)) => {
-                (error.id(), vec![(usize::MAX, Err(format!("apply task failed: {error}")))])
+                (error.id(), vec![(usize::MAX, Ended::Answered(Err(format!("apply task failed: {error}"))))])
             }
         };
         in_flight.remove(&id);
-        for (position, outcome) in batch_outcomes {
+        for (position, ended) in batch_outcomes {
             if position == usize::MAX {
                 stop = true;
                 continue;
             }
-            stop |= outcome.is_err();
-            progress.write_done(writes[position].changes.len() as u64);
-            outcomes.push((position, outcome));
+            match ended {
+                Ended::Answered(outcome) => {
+                    stop |= outcome.is_err();
+                    progress.write_done(writes[position].changes.len() as u64);
+                    outcomes.push((position, outcome));
+                }
+                // Only a stop holds writes back: nothing new starts.
+                Ended::NotSent => stop = true,
+                Ended::CutOff => {
+                    stop = true;
+                    cut_off.push(position);
+                }
+            }
         }
     }
-    (outcomes, Vec::new())
+    (outcomes, cut_off)
 }
 
 /// What waiting on a step's batches gave.
@@ -536,13 +564,21 @@ async fn run_batch(
         let write = &writes[position];
         let error = match answer {
             Ok(item) if item.is_success() => {
-                outcomes.push((position, Ok(())));
+                outcomes.push((position, Ended::Answered(Ok(()))));
                 continue;
             }
             Ok(item) => item_error(&request, &item),
+            Err(GraphError::Stopped { sent_before: false }) => {
+                outcomes.push((position, Ended::NotSent));
+                continue;
+            }
+            Err(GraphError::Stopped { sent_before: true }) => {
+                outcomes.push((position, Ended::CutOff));
+                continue;
+            }
             Err(error) => error,
         };
-        outcomes.push((position, settle_create(&client, write, error).await));
+        outcomes.push((position, Ended::Answered(settle_create(&client, write, error).await)));
     }
     outcomes
 }
