@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
 
 use crate::graph::access::{self, Claims};
+use crate::model::live::PrincipalId;
 use crate::model::{PrincipalKind, definition_id};
 use crate::plan::order::step;
 use crate::plan::{Action, Address, Change, Kind, Snapshot};
@@ -35,7 +36,13 @@ pub struct Write {
     pub method: &'static str,
     /// Relative to the v1.0 root, with a leading `/`.
     pub url: String,
+    /// `Value::Null` for an assignment write until it is built (`body_of`).
     pub body: Value,
+    /// An assignment write (one PATCH per principal): its body is built
+    /// from its changes when it is sent (`body_of`), not when the apply
+    /// starts, so a plan of a million principals starts writing at once
+    /// and never holds a million bodies.
+    pub assigns: bool,
     /// Indexes into the plan's changes.
     pub changes: Vec<usize>,
     /// For a create: where to read the object back when its outcome is unknown.
@@ -69,8 +76,19 @@ fn principal_url(kind: PrincipalKind, object_id: &str) -> String {
     super::principal_path::by_key(kind, object_id)
 }
 
-/// The writes of each step of the plan, in order. Pure.
+/// The writes of each step of the plan, in order, bodies and all. Pure.
 pub fn plan_writes(changes: &[Change]) -> Result<Vec<Vec<Write>>, WriteError> {
+    let mut steps = prepare_writes(changes)?;
+    for write in steps.iter_mut().flatten() {
+        write.body = body_of(write, changes);
+    }
+    Ok(steps)
+}
+
+/// The writes of each step, in order, with the bodies of assignment writes
+/// left to `body_of` (built as each batch is sent). Every change is checked
+/// here: a malformed plan fails before anything is sent.
+fn prepare_writes(changes: &[Change]) -> Result<Vec<Vec<Write>>, WriteError> {
     let mut steps: Vec<Vec<Write>> = Vec::new();
     let mut index = 0;
     while index < changes.len() {
@@ -82,11 +100,44 @@ pub fn plan_writes(changes: &[Change]) -> Result<Vec<Vec<Write>>, WriteError> {
     Ok(steps)
 }
 
+/// The principal an assignment change writes to and its edit, when the
+/// change carries the snapshot it needs.
+fn assignment_edit(change: &Change) -> Option<(&PrincipalId, AssignmentEdit)> {
+    match (change.action, &change.before, &change.after) {
+        (Action::Assign | Action::Update, _, Some(Snapshot::Assignment { principal, value })) => {
+            Some((principal, AssignmentEdit::Set(value.clone())))
+        }
+        (Action::Unassign, Some(Snapshot::Assignment { principal, value }), _) => Some((
+            principal,
+            if value.is_collection() { AssignmentEdit::RemoveCollection } else { AssignmentEdit::RemoveSingle },
+        )),
+        _ => None,
+    }
+}
+
+/// The body `write` is sent with: for an assignment write, one PATCH of
+/// every set and attribute its changes edit, built now from `changes`.
+pub fn body_of(write: &Write, changes: &[Change]) -> Value {
+    if !write.assigns {
+        return write.body.clone();
+    }
+    let mut edits: BTreeMap<String, BTreeMap<String, AssignmentEdit>> = BTreeMap::new();
+    for &index in &write.changes {
+        let change = &changes[index];
+        if let (Address::Assignment { set, attribute, .. }, Some((_, edit))) =
+            (&change.address, assignment_edit(change))
+        {
+            edits.entry(set.clone()).or_default().insert(attribute.clone(), edit);
+        }
+    }
+    assignment_patch_body(&edits)
+}
+
 fn step_writes(changes: &[Change], range: std::ops::Range<usize>) -> Result<Vec<Write>, WriteError> {
     let mut writes: Vec<Write> = Vec::new();
-    // PATCHes to one URL merge into one request; assignment edits per principal.
+    // PATCHes to one URL merge into one request; assignments per principal.
     let mut patches: BTreeMap<String, usize> = BTreeMap::new();
-    let mut edits: BTreeMap<String, BTreeMap<String, BTreeMap<String, AssignmentEdit>>> = BTreeMap::new();
+    let mut principals: HashMap<(PrincipalKind, &str), usize> = HashMap::new();
     for index in range {
         let change = &changes[index];
         let fail = |message: &str| WriteError {
@@ -96,38 +147,22 @@ fn step_writes(changes: &[Change], range: std::ops::Range<usize>) -> Result<Vec<
             message: message.to_owned(),
         };
         if let Address::Assignment { set, attribute, .. } = &change.address {
-            let (principal, edit) = match (change.action, &change.before, &change.after) {
-                (Action::Assign | Action::Update, _, Some(Snapshot::Assignment { principal, value })) => {
-                    (principal, AssignmentEdit::Set(value.clone()))
-                }
-                (Action::Unassign, Some(Snapshot::Assignment { principal, value }), _) => (
-                    principal,
-                    if value.is_collection() {
-                        AssignmentEdit::RemoveCollection
-                    } else {
-                        AssignmentEdit::RemoveSingle
-                    },
-                ),
-                _ => return Err(fail("an assignment change needs its assignment snapshot")),
+            let Some((principal, _)) = assignment_edit(change) else {
+                return Err(fail("an assignment change needs its assignment snapshot"));
             };
-            let url = principal_url(principal.kind, &principal.object_id);
-            edits
-                .entry(url.clone())
-                .or_default()
-                .entry(set.clone())
-                .or_default()
-                .insert(attribute.clone(), edit);
-            let position = *patches.entry(url.clone()).or_insert_with(|| {
-                writes.push(Write {
-                    method: "PATCH",
-                    url,
-                    body: Value::Null,
-                    changes: Vec::new(),
-                    read_back: None,
-                    uses_definitions: Vec::new(),
+            let position =
+                *principals.entry((principal.kind, principal.object_id.as_str())).or_insert_with(|| {
+                    writes.push(Write {
+                        method: "PATCH",
+                        url: principal_url(principal.kind, &principal.object_id),
+                        body: Value::Null,
+                        assigns: true,
+                        changes: Vec::new(),
+                        read_back: None,
+                        uses_definitions: Vec::new(),
+                    });
+                    writes.len() - 1
                 });
-                writes.len() - 1
-            });
             let write = &mut writes[position];
             write.changes.push(index);
             let id = definition_id(set, attribute);
@@ -259,15 +294,11 @@ fn step_writes(changes: &[Change], range: std::ops::Range<usize>) -> Result<Vec<
             method,
             url,
             body,
+            assigns: false,
             changes: vec![index],
             read_back,
             uses_definitions: Vec::new(),
         });
-    }
-    for write in &mut writes {
-        if let Some(principal_edits) = edits.get(&write.url) {
-            write.body = assignment_patch_body(principal_edits);
-        }
     }
     Ok(writes)
 }
@@ -303,7 +334,7 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
             .collect(),
     };
     let preparing = std::time::Instant::now();
-    let steps = match plan_writes(changes) {
+    let steps = match prepare_writes(changes) {
         Ok(steps) => steps,
         Err(error) => {
             results[error.index] = Outcome::Failed(error.message);
@@ -329,7 +360,7 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
         tracing::debug!("apply: step {step} of {} write(s) starts at {:?}", writes.len(), preparing.elapsed());
         let first_alone = step == 0;
         let (outcomes, cut_off) =
-            run_step(&client, &writes, first_alone, &created_definitions, &progress, stop).await;
+            run_step(&client, changes, &writes, first_alone, &created_definitions, &progress, stop).await;
         for position in cut_off {
             for &index in &writes[position].changes {
                 results[index] = Outcome::CutOff;
@@ -411,6 +442,7 @@ const STOP_POLL: Duration = Duration::from_millis(50);
 /// come back in the second list (cut off, outcome unknown).
 async fn run_step(
     client: &Arc<GraphClient>,
+    changes: &[Change],
     writes: &Arc<Vec<Write>>,
     first_alone: bool,
     created_definitions: &HashSet<String>,
@@ -436,8 +468,16 @@ async fn run_step(
                     writes[position].uses_definitions.iter().any(|id| created_definitions.contains(id))
                 })
                 .collect();
-            let task =
-                running.spawn(run_batch(Arc::clone(client), Arc::clone(writes), chunk.clone(), replicating));
+            // Built as the batch is sent: the first batch does not wait for
+            // the bodies of the whole plan.
+            let bodies: Vec<Value> = chunk.iter().map(|&position| body_of(&writes[position], changes)).collect();
+            let task = running.spawn(run_batch(
+                Arc::clone(client),
+                Arc::clone(writes),
+                chunk.clone(),
+                bodies,
+                replicating,
+            ));
             in_flight.insert(task.id(), chunk);
         }
         let (id, batch_outcomes) = match next_joined(&mut running, interrupted, &mut grace_ends, progress)
@@ -533,15 +573,16 @@ async fn run_batch(
     client: Arc<GraphClient>,
     writes: Arc<Vec<Write>>,
     chunk: Vec<usize>,
+    bodies: Vec<Value>,
     replicating: HashSet<usize>,
 ) -> Vec<WriteResult> {
     let requests: Vec<BatchRequest> = chunk
         .iter()
+        .zip(bodies)
         .enumerate()
-        .map(|(slot, &position)| {
+        .map(|(slot, (&position, body))| {
             let write = &writes[position];
-            let mut request =
-                BatchRequest::patch((slot + 1).to_string(), write.url.clone(), write.body.clone());
+            let mut request = BatchRequest::patch((slot + 1).to_string(), write.url.clone(), body);
             request.method = write.method.to_owned();
             request
         })
