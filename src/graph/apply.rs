@@ -109,7 +109,11 @@ fn assignment_edit(change: &Change) -> Option<(&PrincipalId, AssignmentEdit)> {
         }
         (Action::Unassign, Some(Snapshot::Assignment { principal, value }), _) => Some((
             principal,
-            if value.is_collection() { AssignmentEdit::RemoveCollection } else { AssignmentEdit::RemoveSingle },
+            if value.is_collection() {
+                AssignmentEdit::RemoveCollection
+            } else {
+                AssignmentEdit::RemoveSingle
+            },
         )),
         _ => None,
     }
@@ -350,14 +354,29 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
     tracing::debug!("apply: permissions checked at {:?}", preparing.elapsed());
     let total_writes: usize = steps.iter().map(Vec::len).sum();
     tracing::debug!("apply: {total_writes} write(s) prepared in {:?}", preparing.elapsed());
-    let progress = ApplyProgress::new(changes.len() as u64, total_writes as u64);
+    // The time left counts from the pace the client keeps: Graph's quota,
+    // or the scaled one it was told (`ClientOptions::write_budget`).
+    let paced = if client.options.pace_writes {
+        crate::plan::apply_time::paced_time_at(
+            total_writes,
+            client.options.write_budget,
+            client.options.write_window,
+        )
+    } else {
+        Duration::ZERO
+    };
+    let progress = ApplyProgress::new(changes.len() as u64, total_writes as u64, paced);
     let mut created_definitions: HashSet<String> = HashSet::new();
     for (step, writes) in steps.into_iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
             break;
         }
         let writes = Arc::new(writes);
-        tracing::debug!("apply: step {step} of {} write(s) starts at {:?}", writes.len(), preparing.elapsed());
+        tracing::debug!(
+            "apply: step {step} of {} write(s) starts at {:?}",
+            writes.len(),
+            preparing.elapsed()
+        );
         let first_alone = step == 0;
         let (outcomes, cut_off) =
             run_step(&client, changes, &writes, first_alone, &created_definitions, &progress, stop).await;
@@ -470,7 +489,8 @@ async fn run_step(
                 .collect();
             // Built as the batch is sent: the first batch does not wait for
             // the bodies of the whole plan.
-            let bodies: Vec<Value> = chunk.iter().map(|&position| body_of(&writes[position], changes)).collect();
+            let bodies: Vec<Value> =
+                chunk.iter().map(|&position| body_of(&writes[position], changes)).collect();
             let task = running.spawn(run_batch(
                 Arc::clone(client),
                 Arc::clone(writes),

@@ -60,12 +60,7 @@ impl GraphTenant {
         tenant_id: Option<String>,
     ) -> Result<Self, GraphError> {
         let client = Arc::new(GraphClient::new(endpoint, tokens, options)?);
-        Ok(GraphTenant {
-            stop: client.stop_flag(),
-            client,
-            tenant_id,
-            azure: None,
-        })
+        Ok(GraphTenant { stop: client.stop_flag(), client, tenant_id, azure: None })
     }
 
     /// Reads the Azure role assignments with conditions through `azure` as

@@ -75,9 +75,16 @@ pub fn quota_floor(writes: usize) -> Duration {
 /// latency aside: the pacer's share of the window at once, the rest at its
 /// sustained rate. What a plan states and an apply's time left count from.
 pub fn paced_time(writes: usize) -> Duration {
-    let at_once = f64::from(GRAPH_WRITES_PER_WINDOW) * PACED_QUOTA_SHARE;
+    paced_time_at(writes, GRAPH_WRITES_PER_WINDOW, GRAPH_WRITE_WINDOW)
+}
+
+/// `paced_time` at a quota of `budget` writes per `window` (what the client
+/// paces under: Graph's, or a scaled one against the emulator).
+pub fn paced_time_at(writes: usize, budget: u32, window: Duration) -> Duration {
+    let at_once = f64::from(budget) * PACED_QUOTA_SHARE;
+    let rate = at_once / window.as_secs_f64().max(0.001);
     let past_window = (writes as f64 - at_once).max(0.0);
-    Duration::from_secs_f64(past_window / paced_writes_per_second())
+    Duration::from_secs_f64(past_window / rate)
 }
 
 /// Whether a plan of this many writes takes longer than a window, and is
@@ -88,11 +95,12 @@ pub fn is_long(writes: usize) -> bool {
 
 /// The time left of an apply that has sent `sent` of `total` writes in
 /// `elapsed`, at `recent` writes per second lately (if known): the larger
-/// of what the pacer still takes (the apply cannot end before its paced
-/// time for all its writes) and what the recent speed gives.
-pub fn time_left(sent: u64, total: u64, elapsed: Duration, recent: Option<f64>) -> Duration {
+/// of what the pacer still takes (the apply cannot end before `paced`, its
+/// paced time for all `total` writes: `paced_time`) and what the recent
+/// speed gives.
+pub fn time_left(sent: u64, total: u64, elapsed: Duration, recent: Option<f64>, paced: Duration) -> Duration {
     let left = total.saturating_sub(sent);
-    let by_quota = paced_time(usize::try_from(total).unwrap_or(usize::MAX)).saturating_sub(elapsed);
+    let by_quota = paced.saturating_sub(elapsed);
     let by_speed = recent
         .filter(|rate| *rate > 0.0 && rate.is_finite())
         .map_or(Duration::ZERO, |rate| Duration::from_secs_f64(left as f64 / rate));
@@ -199,6 +207,9 @@ mod tests {
         // Tagging 100,000 users: (100,000 - 2,940) / 19.6 = 4,952 s.
         assert_eq!(describe(paced_time(100_000)), "1 h 23 min");
         assert!(paced_time(1_000_000) > quota_floor(1_000_000));
+        // A quota scaled by 100 (the emulator's), the same shape.
+        let scaled = paced_time_at(1_000_000, GRAPH_WRITES_PER_WINDOW * 100, GRAPH_WRITE_WINDOW);
+        assert!((scaled.as_secs_f64() - (1_000_000.0 - 294_000.0) / 1_960.0).abs() < 1e-6);
     }
 
     #[test]
@@ -221,13 +232,14 @@ mod tests {
     fn time_left_is_never_below_what_the_quota_allows() {
         // 10,000 writes: 3,000 sent in the first 5 s, fast; recent speed
         // says 7,000 more take 12 s, the pacer's pace says 360.2 - 5 s.
-        let left = time_left(3_000, 10_000, Duration::from_secs(5), Some(600.0));
-        assert_eq!(left, paced_time(10_000) - Duration::from_secs(5));
+        let paced = paced_time(10_000);
+        let left = time_left(3_000, 10_000, Duration::from_secs(5), Some(600.0), paced);
+        assert_eq!(left, paced - Duration::from_secs(5));
         // Slower than the quota: the speed wins.
-        let left = time_left(5_000, 10_000, Duration::from_secs(100), Some(10.0));
+        let left = time_left(5_000, 10_000, Duration::from_secs(100), Some(10.0), paced);
         assert_eq!(left, Duration::from_secs(500));
         // Small applies: the quota sets no floor.
-        assert_eq!(time_left(0, 100, Duration::ZERO, None), Duration::ZERO);
+        assert_eq!(time_left(0, 100, Duration::ZERO, None, paced_time(100)), Duration::ZERO);
     }
 
     #[test]
