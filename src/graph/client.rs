@@ -841,9 +841,18 @@ impl GraphClient {
             _ => None,
         };
         let failure_message = outcome.err().map(|error| error.to_string());
+        // Stopped before a retry: the items still to retry were not sent
+        // again, whatever an earlier attempt was answered.
+        let held: HashSet<String> = match stopped {
+            Some(_) => state.pending.iter().map(|request| request.id.clone()).collect(),
+            None => HashSet::new(),
+        };
         requests
             .into_iter()
             .map(|request| {
+                if let Some(sent_before) = stopped.filter(|_| held.contains(&request.id)) {
+                    return (request, Err(GraphError::Stopped { sent_before }));
+                }
                 let result = match state.answered.remove(&request.id) {
                     Some(item) => Ok(item),
                     None => Err(match stopped {
