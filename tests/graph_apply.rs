@@ -362,3 +362,66 @@ async fn a_token_without_the_write_permission_sends_nothing() {
     assert_eq!(emulator.stats().writes, 0);
     emulator.shutdown().await;
 }
+
+/// A stop (a deadline, SIGINT, SIGTERM) while the write pacer holds batches
+/// back: those batches are never sent and their changes are reported not
+/// attempted, not cut off; every write the emulator received is a change
+/// reported done. The client's quota is 100 writes per 150 s, so after 98 at
+/// once (and one batch on the flow's small bucket) the pacer holds the rest
+/// for many seconds, far past the stop's grace.
+#[tokio::test]
+async fn a_stop_cancels_the_writes_the_pacer_holds() {
+    use std::sync::atomic::Ordering;
+
+    use entra_csa::desired::export::{ExportOptions, export_single};
+    use entra_csa::desired::load::load_texts;
+    use entra_csa::graph::wire::TenantDocument;
+    use entra_csa::model::synthetic::{Shape, generate};
+
+    let generated = generate(&Shape {
+        users: 300,
+        service_principals: 0,
+        sets: 1,
+        definitions_per_set: 4,
+        assignments_per_principal: 1,
+        differing_share: 1.0,
+        seed: 7,
+    });
+    let options = ExportOptions { assignments: true, ..Default::default() };
+    let yaml = export_single(&generated.desired, &options).unwrap();
+    let desired = load_texts(&[("desired.yaml".to_owned(), yaml)]).unwrap();
+    let emulator = emulator(EmulatorConfig {
+        seed_state: seed_of(&TenantDocument::from_live_state(&generated.live)),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let tenant = tenant_with(
+        &emulator,
+        "test-token",
+        entra_csa::graph::ClientOptions { write_budget: 100, ..fast_options() },
+    );
+    let plan = plan_of(&tenant, &desired).await;
+    assert!(plan.changes.len() >= 250, "{} changes", plan.changes.len());
+    let stop = tenant.stop_handle().unwrap();
+    let applying = {
+        let tenant = tenant.clone();
+        let changes = plan.changes.clone();
+        tokio::spawn(async move { tenant.apply(&changes).await })
+    };
+    // The window's 98 writes and one more batch go at once; then the pacer
+    // holds the rest (the flow refills 0.65 writes a second).
+    while emulator.stats().writes < 99 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before_stop = emulator.stats().writes;
+    stop.store(true, Ordering::SeqCst);
+    let report = applying.await.unwrap();
+    let sent = emulator.stats().writes;
+    assert_eq!(sent, before_stop, "no write is sent after the stop");
+    let count = |wanted: &Outcome| report.outcomes.iter().filter(|outcome| &outcome.result == wanted).count();
+    assert_eq!(count(&Outcome::CutOff), 0, "held batches were never sent");
+    assert_eq!(count(&Outcome::Done) as u64, sent, "one change per principal, each write done");
+    assert_eq!(count(&Outcome::Done) + count(&Outcome::NotAttempted), report.outcomes.len());
+    assert!(count(&Outcome::NotAttempted) > 100, "the pacer held most of the plan");
+}

@@ -92,6 +92,9 @@ async fn apply(desired: &DesiredState, live: &LiveState, scale: f64, pace_writes
         latency: LATENCY,
         throttle: Throttle::Graph,
         throttle_scale: scale,
+        // The counters are all these rows read: a log of every request and
+        // its body would hold gigabytes at a million writes.
+        keep_request_log: false,
         ..EmulatorConfig::default()
     })
     .await
@@ -105,6 +108,7 @@ async fn apply(desired: &DesiredState, live: &LiveState, scale: f64, pace_writes
     // million, draw the same value again: that user has no change).
     assert!(changes.len() * 1000 >= live.principals.len() * 999, "one change per user: {}", changes.len());
     let started = Instant::now();
+    tracing::debug!("pacing: apply of {} changes begins", changes.len());
     // The writes the emulator had every half second: when the first came,
     // and where a long apply's time goes.
     let apply = tenant.apply(&changes);
@@ -114,7 +118,13 @@ async fn apply(desired: &DesiredState, live: &LiveState, scale: f64, pace_writes
     let report = loop {
         tokio::select! {
             report = &mut apply => break report,
-            _ = tick.tick() => samples.push((started.elapsed(), emulator.stats().writes)),
+            _ = tick.tick() => {
+                let writes = emulator.stats().writes;
+                if writes > 0 && samples.last().is_none_or(|(_, before)| *before == 0) {
+                    tracing::debug!("pacing: the emulator had its first write at {:?}", started.elapsed());
+                }
+                samples.push((started.elapsed(), writes));
+            }
         }
     };
     let wall = started.elapsed();

@@ -60,6 +60,7 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitStatus> {
         // A person poking the emulator with DELETE gets the 405 and a warning.
         expect_deletes: true,
         refuse_beta: false,
+        keep_request_log: true,
     };
     if !(0.0..=1.0).contains(&config.fault_rate) {
         anyhow::bail!("--fault-rate must be between 0 and 1, not {}", config.fault_rate);

@@ -147,6 +147,11 @@ pub struct EmulatorConfig {
     /// A tenant whose Graph beta refuses the caller (403), as a tenant may
     /// for a preview API: the client must then say what it could not check.
     pub refuse_beta: bool,
+    /// Keep every request, body and all, for `requests()` (on by default:
+    /// tests read it). A benchmark of a million writes turns it off: the
+    /// log would hold gigabytes, and the counters (`stats()`) are kept
+    /// either way.
+    pub keep_request_log: bool,
 }
 
 impl EmulatorConfig {
@@ -186,6 +191,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("refuse_app_id_prefix", &self.refuse_app_id_prefix)
             .field("advanced_query_lag", &self.advanced_query_lag)
             .field("expect_deletes", &self.expect_deletes)
+            .field("keep_request_log", &self.keep_request_log)
             .finish_non_exhaustive()
     }
 }
@@ -220,6 +226,7 @@ impl Default for EmulatorConfig {
             advanced_query_lag: Duration::ZERO,
             expect_deletes: false,
             refuse_beta: false,
+            keep_request_log: true,
         }
     }
 }

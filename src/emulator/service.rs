@@ -196,14 +196,6 @@ impl Shared {
         let write = matches!(*method, Method::POST | Method::PATCH | Method::PUT | Method::DELETE)
             && !path.ends_with("/$batch");
         let sequence = self.sequence.fetch_add(1, Ordering::SeqCst) + 1;
-        let body = if body.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            Some(
-                serde_json::from_slice(body)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
-            )
-        };
         tracing::debug!(
             "{method} {path}{}{query} -> {status}{}",
             if query.is_empty() { "" } else { "?" },
@@ -213,6 +205,17 @@ impl Shared {
             tracing::warn!("refused DELETE {path}: Graph cannot delete custom security attribute objects");
         }
         lock(&self.stats).count(method.as_str(), path, status, resource_units, write);
+        if !self.config.keep_request_log {
+            return;
+        }
+        let body = if body.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            Some(
+                serde_json::from_slice(body)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
+            )
+        };
         lock(&self.log).push(RecordedRequest {
             sequence,
             method: method.as_str().to_owned(),

@@ -18,6 +18,7 @@ use serde_json::{Map, Value, json};
 use tokio::task::JoinSet;
 
 use crate::graph::access::{self, Claims};
+use crate::model::live::PrincipalId;
 use crate::model::{PrincipalKind, definition_id};
 use crate::plan::order::step;
 use crate::plan::{Action, Address, Change, Kind, Snapshot};
@@ -35,7 +36,13 @@ pub struct Write {
     pub method: &'static str,
     /// Relative to the v1.0 root, with a leading `/`.
     pub url: String,
+    /// `Value::Null` for an assignment write until it is built (`body_of`).
     pub body: Value,
+    /// An assignment write (one PATCH per principal): its body is built
+    /// from its changes when it is sent (`body_of`), not when the apply
+    /// starts, so a plan of a million principals starts writing at once
+    /// and never holds a million bodies.
+    pub assigns: bool,
     /// Indexes into the plan's changes.
     pub changes: Vec<usize>,
     /// For a create: where to read the object back when its outcome is unknown.
@@ -69,8 +76,19 @@ fn principal_url(kind: PrincipalKind, object_id: &str) -> String {
     super::principal_path::by_key(kind, object_id)
 }
 
-/// The writes of each step of the plan, in order. Pure.
+/// The writes of each step of the plan, in order, bodies and all. Pure.
 pub fn plan_writes(changes: &[Change]) -> Result<Vec<Vec<Write>>, WriteError> {
+    let mut steps = prepare_writes(changes)?;
+    for write in steps.iter_mut().flatten() {
+        write.body = body_of(write, changes);
+    }
+    Ok(steps)
+}
+
+/// The writes of each step, in order, with the bodies of assignment writes
+/// left to `body_of` (built as each batch is sent). Every change is checked
+/// here: a malformed plan fails before anything is sent.
+fn prepare_writes(changes: &[Change]) -> Result<Vec<Vec<Write>>, WriteError> {
     let mut steps: Vec<Vec<Write>> = Vec::new();
     let mut index = 0;
     while index < changes.len() {
@@ -82,11 +100,48 @@ pub fn plan_writes(changes: &[Change]) -> Result<Vec<Vec<Write>>, WriteError> {
     Ok(steps)
 }
 
+/// The principal an assignment change writes to and its edit, when the
+/// change carries the snapshot it needs.
+fn assignment_edit(change: &Change) -> Option<(&PrincipalId, AssignmentEdit)> {
+    match (change.action, &change.before, &change.after) {
+        (Action::Assign | Action::Update, _, Some(Snapshot::Assignment { principal, value })) => {
+            Some((principal, AssignmentEdit::Set(value.clone())))
+        }
+        (Action::Unassign, Some(Snapshot::Assignment { principal, value }), _) => Some((
+            principal,
+            if value.is_collection() {
+                AssignmentEdit::RemoveCollection
+            } else {
+                AssignmentEdit::RemoveSingle
+            },
+        )),
+        _ => None,
+    }
+}
+
+/// The body `write` is sent with: for an assignment write, one PATCH of
+/// every set and attribute its changes edit, built now from `changes`.
+pub fn body_of(write: &Write, changes: &[Change]) -> Value {
+    if !write.assigns {
+        return write.body.clone();
+    }
+    let mut edits: BTreeMap<String, BTreeMap<String, AssignmentEdit>> = BTreeMap::new();
+    for &index in &write.changes {
+        let change = &changes[index];
+        if let (Address::Assignment { set, attribute, .. }, Some((_, edit))) =
+            (&change.address, assignment_edit(change))
+        {
+            edits.entry(set.clone()).or_default().insert(attribute.clone(), edit);
+        }
+    }
+    assignment_patch_body(&edits)
+}
+
 fn step_writes(changes: &[Change], range: std::ops::Range<usize>) -> Result<Vec<Write>, WriteError> {
     let mut writes: Vec<Write> = Vec::new();
-    // PATCHes to one URL merge into one request; assignment edits per principal.
+    // PATCHes to one URL merge into one request; assignments per principal.
     let mut patches: BTreeMap<String, usize> = BTreeMap::new();
-    let mut edits: BTreeMap<String, BTreeMap<String, BTreeMap<String, AssignmentEdit>>> = BTreeMap::new();
+    let mut principals: HashMap<(PrincipalKind, &str), usize> = HashMap::new();
     for index in range {
         let change = &changes[index];
         let fail = |message: &str| WriteError {
@@ -96,38 +151,22 @@ fn step_writes(changes: &[Change], range: std::ops::Range<usize>) -> Result<Vec<
             message: message.to_owned(),
         };
         if let Address::Assignment { set, attribute, .. } = &change.address {
-            let (principal, edit) = match (change.action, &change.before, &change.after) {
-                (Action::Assign | Action::Update, _, Some(Snapshot::Assignment { principal, value })) => {
-                    (principal, AssignmentEdit::Set(value.clone()))
-                }
-                (Action::Unassign, Some(Snapshot::Assignment { principal, value }), _) => (
-                    principal,
-                    if value.is_collection() {
-                        AssignmentEdit::RemoveCollection
-                    } else {
-                        AssignmentEdit::RemoveSingle
-                    },
-                ),
-                _ => return Err(fail("an assignment change needs its assignment snapshot")),
+            let Some((principal, _)) = assignment_edit(change) else {
+                return Err(fail("an assignment change needs its assignment snapshot"));
             };
-            let url = principal_url(principal.kind, &principal.object_id);
-            edits
-                .entry(url.clone())
-                .or_default()
-                .entry(set.clone())
-                .or_default()
-                .insert(attribute.clone(), edit);
-            let position = *patches.entry(url.clone()).or_insert_with(|| {
-                writes.push(Write {
-                    method: "PATCH",
-                    url,
-                    body: Value::Null,
-                    changes: Vec::new(),
-                    read_back: None,
-                    uses_definitions: Vec::new(),
+            let position =
+                *principals.entry((principal.kind, principal.object_id.as_str())).or_insert_with(|| {
+                    writes.push(Write {
+                        method: "PATCH",
+                        url: principal_url(principal.kind, &principal.object_id),
+                        body: Value::Null,
+                        assigns: true,
+                        changes: Vec::new(),
+                        read_back: None,
+                        uses_definitions: Vec::new(),
+                    });
+                    writes.len() - 1
                 });
-                writes.len() - 1
-            });
             let write = &mut writes[position];
             write.changes.push(index);
             let id = definition_id(set, attribute);
@@ -259,21 +298,29 @@ fn step_writes(changes: &[Change], range: std::ops::Range<usize>) -> Result<Vec<
             method,
             url,
             body,
+            assigns: false,
             changes: vec![index],
             read_back,
             uses_definitions: Vec::new(),
         });
     }
-    for write in &mut writes {
-        if let Some(principal_edits) = edits.get(&write.url) {
-            write.body = assignment_patch_body(principal_edits);
-        }
-    }
     Ok(writes)
 }
 
-/// What became of one write.
-type WriteResult = (usize, Result<(), String>);
+/// What became of one write (its position in the step).
+type WriteResult = (usize, Ended);
+
+/// How one write of a batch ended.
+#[derive(Debug)]
+enum Ended {
+    /// Graph answered it (after any retries): done, or failed with why.
+    Answered(Result<(), String>),
+    /// The apply was stopped while the pacer held it: never sent.
+    NotSent,
+    /// The apply was stopped while the pacer held a retry of it: an earlier
+    /// attempt was sent, so its outcome is not known for sure.
+    CutOff,
+}
 
 /// Carries out `changes` through `client`. When `stop` is set, nothing new
 /// is sent; the changes not started are reported as not attempted.
@@ -290,7 +337,8 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
             })
             .collect(),
     };
-    let steps = match plan_writes(changes) {
+    let preparing = std::time::Instant::now();
+    let steps = match prepare_writes(changes) {
         Ok(steps) => steps,
         Err(error) => {
             results[error.index] = Outcome::Failed(error.message);
@@ -303,17 +351,35 @@ pub async fn apply(client: Arc<GraphClient>, changes: &[Change], stop: &AtomicBo
         results[0] = Outcome::Failed(missing);
         return report(results);
     }
+    tracing::debug!("apply: permissions checked at {:?}", preparing.elapsed());
     let total_writes: usize = steps.iter().map(Vec::len).sum();
-    let progress = ApplyProgress::new(changes.len() as u64, total_writes as u64);
+    tracing::debug!("apply: {total_writes} write(s) prepared in {:?}", preparing.elapsed());
+    // The time left counts from the pace the client keeps: Graph's quota,
+    // or the scaled one it was told (`ClientOptions::write_budget`).
+    let paced = if client.options.pace_writes {
+        crate::plan::apply_time::paced_time_at(
+            total_writes,
+            client.options.write_budget,
+            client.options.write_window,
+        )
+    } else {
+        Duration::ZERO
+    };
+    let progress = ApplyProgress::new(changes.len() as u64, total_writes as u64, paced);
     let mut created_definitions: HashSet<String> = HashSet::new();
     for (step, writes) in steps.into_iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
             break;
         }
         let writes = Arc::new(writes);
+        tracing::debug!(
+            "apply: step {step} of {} write(s) starts at {:?}",
+            writes.len(),
+            preparing.elapsed()
+        );
         let first_alone = step == 0;
         let (outcomes, cut_off) =
-            run_step(&client, &writes, first_alone, &created_definitions, &progress, stop).await;
+            run_step(&client, changes, &writes, first_alone, &created_definitions, &progress, stop).await;
         for position in cut_off {
             for &index in &writes[position].changes {
                 results[index] = Outcome::CutOff;
@@ -385,7 +451,8 @@ pub const STOP_GRACE: Duration = Duration::from_secs(3);
 const STOP_POLL: Duration = Duration::from_millis(50);
 
 /// Runs one step's writes in batches, a few in flight; after a failure no
-/// new batch starts. Writes not started get no outcome. With `first_alone`
+/// new batch starts. Writes not started get no outcome, nor do those the
+/// pacer held when the stop came (the client does not send them). With `first_alone`
 /// (the apply's first step) the first write is a batch of its own: the
 /// pacer holds the others until Graph answers it, so a quota that another
 /// app has used up refuses one write, and its pressure report is heard
@@ -394,18 +461,20 @@ const STOP_POLL: Duration = Duration::from_millis(50);
 /// come back in the second list (cut off, outcome unknown).
 async fn run_step(
     client: &Arc<GraphClient>,
+    changes: &[Change],
     writes: &Arc<Vec<Write>>,
     first_alone: bool,
     created_definitions: &HashSet<String>,
     progress: &ApplyProgress,
     interrupted: &AtomicBool,
-) -> (Vec<WriteResult>, Vec<usize>) {
+) -> (Vec<(usize, Result<(), String>)>, Vec<usize>) {
     let chunks = chunked(writes.len(), client.options.batch_size.clamp(1, MAX_BATCH_REQUESTS), first_alone);
     let mut pending = chunks.into_iter();
     let mut running = JoinSet::new();
     let mut in_flight: HashMap<tokio::task::Id, Vec<usize>> = HashMap::new();
     let mut grace_ends = None;
     let mut outcomes = Vec::new();
+    let mut cut_off = Vec::new();
     let mut stop = false;
     loop {
         stop |= interrupted.load(Ordering::SeqCst);
@@ -418,8 +487,17 @@ async fn run_step(
                     writes[position].uses_definitions.iter().any(|id| created_definitions.contains(id))
                 })
                 .collect();
-            let task =
-                running.spawn(run_batch(Arc::clone(client), Arc::clone(writes), chunk.clone(), replicating));
+            // Built as the batch is sent: the first batch does not wait for
+            // the bodies of the whole plan.
+            let bodies: Vec<Value> =
+                chunk.iter().map(|&position| body_of(&writes[position], changes)).collect();
+            let task = running.spawn(run_batch(
+                Arc::clone(client),
+                Arc::clone(writes),
+                chunk.clone(),
+                bodies,
+                replicating,
+            ));
             in_flight.insert(task.id(), chunk);
         }
         let (id, batch_outcomes) = match next_joined(&mut running, interrupted, &mut grace_ends, progress)
@@ -428,27 +506,37 @@ async fn run_step(
             Joined::Nothing => break,
             Joined::GraceOver => {
                 running.abort_all();
-                let cut_off: Vec<usize> = in_flight.into_values().flatten().collect();
+                cut_off.extend(in_flight.into_values().flatten());
                 tracing::warn!("stopped with {} write(s) in flight; their outcome is unknown", cut_off.len());
                 return (outcomes, cut_off);
             }
             Joined::Batch(Ok((id, batch_outcomes))) => (id, batch_outcomes),
             Joined::Batch(Err(error)) => {
-                (error.id(), vec![(usize::MAX, Err(format!("apply task failed: {error}")))])
+                (error.id(), vec![(usize::MAX, Ended::Answered(Err(format!("apply task failed: {error}"))))])
             }
         };
         in_flight.remove(&id);
-        for (position, outcome) in batch_outcomes {
+        for (position, ended) in batch_outcomes {
             if position == usize::MAX {
                 stop = true;
                 continue;
             }
-            stop |= outcome.is_err();
-            progress.write_done(writes[position].changes.len() as u64);
-            outcomes.push((position, outcome));
+            match ended {
+                Ended::Answered(outcome) => {
+                    stop |= outcome.is_err();
+                    progress.write_done(writes[position].changes.len() as u64);
+                    outcomes.push((position, outcome));
+                }
+                // Only a stop holds writes back: nothing new starts.
+                Ended::NotSent => stop = true,
+                Ended::CutOff => {
+                    stop = true;
+                    cut_off.push(position);
+                }
+            }
         }
     }
-    (outcomes, Vec::new())
+    (outcomes, cut_off)
 }
 
 /// What waiting on a step's batches gave.
@@ -505,15 +593,16 @@ async fn run_batch(
     client: Arc<GraphClient>,
     writes: Arc<Vec<Write>>,
     chunk: Vec<usize>,
+    bodies: Vec<Value>,
     replicating: HashSet<usize>,
 ) -> Vec<WriteResult> {
     let requests: Vec<BatchRequest> = chunk
         .iter()
+        .zip(bodies)
         .enumerate()
-        .map(|(slot, &position)| {
+        .map(|(slot, (&position, body))| {
             let write = &writes[position];
-            let mut request =
-                BatchRequest::patch((slot + 1).to_string(), write.url.clone(), write.body.clone());
+            let mut request = BatchRequest::patch((slot + 1).to_string(), write.url.clone(), body);
             request.method = write.method.to_owned();
             request
         })
@@ -536,13 +625,21 @@ async fn run_batch(
         let write = &writes[position];
         let error = match answer {
             Ok(item) if item.is_success() => {
-                outcomes.push((position, Ok(())));
+                outcomes.push((position, Ended::Answered(Ok(()))));
                 continue;
             }
             Ok(item) => item_error(&request, &item),
+            Err(GraphError::Stopped { sent_before: false }) => {
+                outcomes.push((position, Ended::NotSent));
+                continue;
+            }
+            Err(GraphError::Stopped { sent_before: true }) => {
+                outcomes.push((position, Ended::CutOff));
+                continue;
+            }
             Err(error) => error,
         };
-        outcomes.push((position, settle_create(&client, write, error).await));
+        outcomes.push((position, Ended::Answered(settle_create(&client, write, error).await)));
     }
     outcomes
 }

@@ -7,7 +7,8 @@
 //! method, path, status, attempt and time; never a token.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -124,6 +125,12 @@ pub enum GraphError {
     Batch(#[from] BatchError),
     #[error("paging {path}: {message}")]
     Paging { path: String, message: String },
+    /// A write held by the pacer when the apply was told to stop
+    /// (`GraphClient::stop_flag`): it was not sent. `sent_before`: an
+    /// earlier attempt of it was (refused or failed transiently), so what
+    /// became of it is not known for sure.
+    #[error("not sent: the apply was stopped")]
+    Stopped { sent_before: bool },
     /// Items of a batch still throttled or failing transiently (internal to retries).
     #[error("{count} batch item(s) still to retry")]
     /// `progressed`: some items settled in that round and the rest met
@@ -249,7 +256,14 @@ pub struct GraphClient {
     /// reads through one client never overlap.
     pub(crate) conditional_access_clock: tokio::sync::Mutex<Option<Instant>>,
     pub(crate) options: ClientOptions,
+    /// Set when an apply is told to stop (a signal, the deadline): a write
+    /// the pacer holds is then not sent (`pace`), so nothing new goes out
+    /// during the grace given to the requests in flight.
+    stop: Arc<AtomicBool>,
 }
+
+/// How often a write the pacer holds looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(50);
 
 /// The path and query of `url`, for logs and errors.
 pub fn shown(url: &Url) -> String {
@@ -331,7 +345,15 @@ impl GraphClient {
             read_pacer,
             conditional_access_clock: tokio::sync::Mutex::new(None),
             options,
+            stop: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// The flag that stops this client's writes: once set, a write waiting
+    /// for the pacer (or about to ask it) is not sent and fails with
+    /// `GraphError::Stopped`. Reads are not affected.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
     }
 
     pub fn endpoint(&self) -> &GraphEndpoint {
@@ -409,14 +431,20 @@ impl GraphClient {
 
     /// Waits until the pacer lets `writes` go (the read pacer for a read),
     /// and says how long that took and which throttling episode they are
-    /// sent in.
-    async fn pace(&self, writes: u32) -> (Duration, u64) {
+    /// sent in. Writes are refused (`GraphError::Stopped`, with
+    /// `sent_before`) once the stop flag is set, however long the pacer
+    /// would have held them: the flag is looked at before the pacer is
+    /// asked and at least every `STOP_POLL` while it holds them.
+    async fn pace(&self, writes: u32, sent_before: bool) -> Result<(Duration, u64), GraphError> {
         if writes == 0 {
             let waited = self.pace_read().await;
-            return (waited, self.pacer.lock().expect("pacer lock").episode());
+            return Ok((waited, self.pacer.lock().expect("pacer lock").episode()));
         }
         let started = Instant::now();
         loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return Err(GraphError::Stopped { sent_before });
+            }
             let (wait, episode) = {
                 let mut pacer = self.pacer.lock().expect("pacer lock");
                 let now = Instant::now();
@@ -428,10 +456,12 @@ impl GraphClient {
                 (wait, pacer.episode())
             };
             if wait.is_zero() {
-                return (started.elapsed(), episode);
+                return Ok((started.elapsed(), episode));
             }
             tracing::debug!(writes, wait_ms = wait.as_millis() as u64, "pacing writes");
-            tokio::time::sleep(wait).await;
+            // The pacer's answer is asked again after the sleep (it reserves
+            // nothing while it holds writes), so a short sleep costs nothing.
+            tokio::time::sleep(wait.min(STOP_POLL)).await;
         }
     }
 
@@ -574,7 +604,7 @@ impl GraphClient {
     /// the caller that paces a resource by rules of its own
     /// (`policies::read`, at most one Conditional Access read a second).
     pub async fn page_once(&self, url: &Url) -> Result<Page, GraphError> {
-        let (_, sent_in) = self.pace(0).await;
+        let (_, sent_in) = self.pace(0, false).await?;
         let answer = self.attempt(&Method::GET, url, None, &[], 0, sent_in).await?;
         self.page_of(url, answer)
     }
@@ -649,9 +679,11 @@ impl GraphClient {
         Fut: std::future::Future<Output = Result<T, GraphError>>,
     {
         let mut budget = RetryBudget::new(policy);
+        let mut attempts = 0_u32;
         loop {
             let writes = writes();
-            let (waited, sent_in) = self.pace(writes).await;
+            let (waited, sent_in) = self.pace(writes, attempts > 0).await?;
+            attempts += 1;
             budget.waited(waited);
             let started = Instant::now();
             let outcome = operation(sent_in).await;
@@ -810,16 +842,32 @@ impl GraphClient {
         };
         let outcome = self.with_retries(policy, "batch", &pending_writes, round).await;
         let mut state = progress.lock().expect("batch lock");
+        let stopped = match &outcome {
+            Err(GraphError::Stopped { sent_before }) => Some(*sent_before),
+            _ => None,
+        };
         let failure_message = outcome.err().map(|error| error.to_string());
+        // Stopped before a retry: the items still to retry were not sent
+        // again, whatever an earlier attempt was answered.
+        let held: HashSet<String> = match stopped {
+            Some(_) => state.pending.iter().map(|request| request.id.clone()).collect(),
+            None => HashSet::new(),
+        };
         requests
             .into_iter()
             .map(|request| {
+                if let Some(sent_before) = stopped.filter(|_| held.contains(&request.id)) {
+                    return (request, Err(GraphError::Stopped { sent_before }));
+                }
                 let result = match state.answered.remove(&request.id) {
                     Some(item) => Ok(item),
-                    None => Err(GraphError::Transport {
-                        method: "POST".into(),
-                        path: "/$batch".into(),
-                        message: failure_message.clone().unwrap_or_else(|| "no answer".into()),
+                    None => Err(match stopped {
+                        Some(sent_before) => GraphError::Stopped { sent_before },
+                        None => GraphError::Transport {
+                            method: "POST".into(),
+                            path: "/$batch".into(),
+                            message: failure_message.clone().unwrap_or_else(|| "no answer".into()),
+                        },
                     }),
                 };
                 (request, result)

@@ -45,7 +45,8 @@ pub struct GraphTenant {
     client: Arc<GraphClient>,
     tenant_id: Option<String>,
     /// Set to stop an apply (the command line sets it on a signal or at
-    /// its deadline): nothing new is sent, requests in flight get a grace.
+    /// its deadline): nothing new is sent, not even a write the pacer
+    /// holds (the client's own flag), requests in flight get a grace.
     stop: Arc<AtomicBool>,
     /// Azure Resource Manager, when the role assignments are to be read too.
     azure: Option<Arc<crate::azure::ArmClient>>,
@@ -58,12 +59,8 @@ impl GraphTenant {
         options: ClientOptions,
         tenant_id: Option<String>,
     ) -> Result<Self, GraphError> {
-        Ok(GraphTenant {
-            client: Arc::new(GraphClient::new(endpoint, tokens, options)?),
-            tenant_id,
-            stop: Arc::new(AtomicBool::new(false)),
-            azure: None,
-        })
+        let client = Arc::new(GraphClient::new(endpoint, tokens, options)?);
+        Ok(GraphTenant { stop: client.stop_flag(), client, tenant_id, azure: None })
     }
 
     /// Reads the Azure role assignments with conditions through `azure` as

@@ -77,16 +77,15 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// Graph's documented write quota per app and tenant.
-pub const GRAPH_WRITES_PER_WINDOW: u32 = 3_000;
-/// The window of that quota.
-pub const GRAPH_WRITE_WINDOW: Duration = Duration::from_secs(150);
+pub use crate::plan::apply_time::{GRAPH_WRITE_WINDOW, GRAPH_WRITES_PER_WINDOW};
 
-/// Share of the quota the pacer spends: the model of the window holds this
-/// share of the quota and refills at this share of its rate (2,940 writes
-/// at once, then 19.6 a second). The rest is the margin for the flow's own
-/// small burst (`FLOW_SHARE`) and for rounding.
-pub const QUOTA_SHARE: f64 = 0.98;
+/// Share of the quota the pacer spends (`plan::apply_time::PACED_QUOTA_SHARE`,
+/// the one source of the rate a plan's time and an apply's time left count
+/// at): the model of the window holds this share of the quota and refills
+/// at this share of its rate (2,940 writes at once, then 19.6 a second).
+/// The rest is the margin for the flow's own small burst (`FLOW_SHARE`) and
+/// for rounding.
+pub use crate::plan::apply_time::PACED_QUOTA_SHARE as QUOTA_SHARE;
 /// The flow's token bucket holds this share of the quota (30 writes of
 /// 3,000): with the window's `QUOTA_SHARE`, never more than the quota.
 const FLOW_SHARE: f64 = 0.01;
@@ -1017,6 +1016,18 @@ mod tests {
         assert_eq!(pacer.wait_for(450, now), Duration::ZERO);
         // Then only the flow's small bucket (30 writes), at the flow's rate.
         assert!(pacer.wait_for(100, now) > Duration::ZERO);
+    }
+
+    #[test]
+    fn the_plans_time_is_counted_at_the_pacers_sustained_rate() {
+        let now = Instant::now();
+        let pacer = WritePacer::new(GRAPH_WRITES_PER_WINDOW, GRAPH_WRITE_WINDOW, now);
+        assert!((pacer.sustained_rate() - crate::plan::apply_time::paced_writes_per_second()).abs() < 1e-9);
+        // The pacer also sends its flow's small bucket at once (30 writes):
+        // the plan's estimate is at most that much longer.
+        let planned = crate::plan::apply_time::paced_time(100_000);
+        let paced = pacer.expected_time_for(100_000, now);
+        assert!(planned >= paced && planned - paced <= Duration::from_secs_f64(30.0 / 19.6 + 1e-6));
     }
 
     #[test]

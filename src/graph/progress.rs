@@ -81,6 +81,9 @@ pub struct ApplyProgress {
 #[derive(Debug)]
 struct ApplyClock {
     started: std::time::Instant,
+    /// How long all the apply's writes take at the client's pace
+    /// (`plan::apply_time::paced_time_at`): the floor of the time left.
+    paced: Duration,
     changes: u64,
     writes: u64,
     last_line: std::time::Instant,
@@ -101,13 +104,15 @@ impl ApplyClock {
             total_writes,
             now.duration_since(self.started),
             self.recent_rate(now),
+            self.paced,
         )
     }
 }
 
 impl ApplyProgress {
-    /// The progress of an apply of `changes` changes in `writes` requests.
-    pub fn new(changes: u64, writes: u64) -> Self {
+    /// The progress of an apply of `changes` changes in `writes` requests,
+    /// which take `paced` at the write pacer's pace.
+    pub fn new(changes: u64, writes: u64, paced: Duration) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = ProgressBar::with_draw_target(Some(changes), target());
         if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed}{prefix})") {
@@ -128,6 +133,7 @@ impl ApplyProgress {
             total_writes: writes,
             clock: std::sync::Mutex::new(ApplyClock {
                 started: now,
+                paced,
                 changes: 0,
                 writes: 0,
                 last_line: now,
@@ -205,13 +211,15 @@ mod tests {
         let start = std::time::Instant::now();
         let clock = ApplyClock {
             started: start,
+            paced: crate::plan::apply_time::paced_time(10_000),
             changes: 3_000,
             writes: 3_000,
             last_line: start,
             recent: std::collections::VecDeque::from([(start, 0)]),
         };
-        // 3,000 writes in 5 s is 600/s; the quota holds the other 7,000 to 20/s.
+        // 3,000 writes in 5 s is 600/s; the pacer holds the 7,060 past its
+        // 2,940 of the window to 19.6/s: 360.2 s in all.
         let left = clock.time_left(10_000, start + Duration::from_secs(5));
-        assert_eq!(left, Duration::from_secs(345));
+        assert_eq!(left, Duration::from_secs_f64(7_060.0 / 19.6) - Duration::from_secs(5));
     }
 }

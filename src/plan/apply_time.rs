@@ -9,7 +9,11 @@
 //! access service limits:
 //! <https://learn.microsoft.com/en-us/graph/throttling-limits#identity-and-access-service-limits>).
 //! An unused window lets the first 3,000 go as fast as Graph answers; past
-//! it, 20 writes per second is the floor whatever the pacing.
+//! it, 20 writes per second is the floor whatever the pacing. The write
+//! pacer (`graph::pacing`) spends `PACED_QUOTA_SHARE` of this quota, so the
+//! time a plan states and an apply's time left are computed at the rate the
+//! pacer sustains (19.6 writes a second), from the constants here: one
+//! source for the quota and the rate.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -22,9 +26,20 @@ pub const GRAPH_WRITES_PER_WINDOW: u32 = 3_000;
 /// The window of that quota.
 pub const GRAPH_WRITE_WINDOW: Duration = Duration::from_secs(150);
 
+/// Share of the quota the write pacer spends: its model of the window holds
+/// this share of the quota and refills at this share of the quota's rate
+/// (2,940 writes at once, then 19.6 a second). The rest is its margin.
+pub const PACED_QUOTA_SHARE: f64 = 0.98;
+
 /// The writes per second the quota sustains past its first window (20).
 pub fn sustained_writes_per_second() -> f64 {
     f64::from(GRAPH_WRITES_PER_WINDOW) / GRAPH_WRITE_WINDOW.as_secs_f64()
+}
+
+/// The writes per second the write pacer sustains past the first window
+/// (19.6): `PACED_QUOTA_SHARE` of `sustained_writes_per_second`.
+pub fn paced_writes_per_second() -> f64 {
+    sustained_writes_per_second() * PACED_QUOTA_SHARE
 }
 
 /// The requests an apply of `changes` sends: one per changed principal
@@ -56,6 +71,22 @@ pub fn quota_floor(writes: usize) -> Duration {
     Duration::from_secs_f64(past_window as f64 / sustained_writes_per_second())
 }
 
+/// How long `writes` take at the write pacer's pace from an unused window,
+/// latency aside: the pacer's share of the window at once, the rest at its
+/// sustained rate. What a plan states and an apply's time left count from.
+pub fn paced_time(writes: usize) -> Duration {
+    paced_time_at(writes, GRAPH_WRITES_PER_WINDOW, GRAPH_WRITE_WINDOW)
+}
+
+/// `paced_time` at a quota of `budget` writes per `window` (what the client
+/// paces under: Graph's, or a scaled one against the emulator).
+pub fn paced_time_at(writes: usize, budget: u32, window: Duration) -> Duration {
+    let at_once = f64::from(budget) * PACED_QUOTA_SHARE;
+    let rate = at_once / window.as_secs_f64().max(0.001);
+    let past_window = (writes as f64 - at_once).max(0.0);
+    Duration::from_secs_f64(past_window / rate)
+}
+
 /// Whether a plan of this many writes takes longer than a window, and is
 /// worth a word on how long it takes.
 pub fn is_long(writes: usize) -> bool {
@@ -64,11 +95,12 @@ pub fn is_long(writes: usize) -> bool {
 
 /// The time left of an apply that has sent `sent` of `total` writes in
 /// `elapsed`, at `recent` writes per second lately (if known): the larger
-/// of what the quota still allows (the apply cannot end before the quota's
-/// floor for all its writes) and what the recent speed gives.
-pub fn time_left(sent: u64, total: u64, elapsed: Duration, recent: Option<f64>) -> Duration {
+/// of what the pacer still takes (the apply cannot end before `paced`, its
+/// paced time for all `total` writes: `paced_time`) and what the recent
+/// speed gives.
+pub fn time_left(sent: u64, total: u64, elapsed: Duration, recent: Option<f64>, paced: Duration) -> Duration {
     let left = total.saturating_sub(sent);
-    let by_quota = quota_floor(usize::try_from(total).unwrap_or(usize::MAX)).saturating_sub(elapsed);
+    let by_quota = paced.saturating_sub(elapsed);
     let by_speed = recent
         .filter(|rate| *rate > 0.0 && rate.is_finite())
         .map_or(Duration::ZERO, |rate| Duration::from_secs_f64(left as f64 / rate));
@@ -105,12 +137,14 @@ pub fn note(changes: &[Change], target: &Target) -> Option<Note> {
         address: None,
         message: format!(
             "{NOTE_PREFIX}{} at Graph's write quota: {} writes, the first {} as fast as Graph answers, \
-             the rest at {} per second (3,000 writes per 150 s per app and tenant). Give the CI job \
-             that long, or apply with --max-duration and apply the same saved plan again to finish.",
-            describe(quota_floor(writes)),
+             the rest at {} per second ({}% of Graph's 3,000 writes per 150 s per app and tenant). \
+             Give the CI job that long, or apply with --max-duration and apply the same saved plan \
+             again to finish.",
+            describe(paced_time(writes)),
             thousands(writes),
-            thousands(GRAPH_WRITES_PER_WINDOW as usize),
-            sustained_writes_per_second()
+            thousands((f64::from(GRAPH_WRITES_PER_WINDOW) * PACED_QUOTA_SHARE) as usize),
+            paced_writes_per_second(),
+            (PACED_QUOTA_SHARE * 100.0).round()
         ),
     })
 }
@@ -165,6 +199,20 @@ mod tests {
     }
 
     #[test]
+    fn the_paced_time_is_at_the_pacers_share_of_the_quota() {
+        assert!((paced_writes_per_second() - 19.6).abs() < 1e-9);
+        assert_eq!(paced_time(2_940), Duration::ZERO);
+        // 10,000 writes: (10,000 - 2,940) / 19.6 = 360.2 s.
+        assert!((paced_time(10_000).as_secs_f64() - 7_060.0 / 19.6).abs() < 1e-6);
+        // Tagging 100,000 users: (100,000 - 2,940) / 19.6 = 4,952 s.
+        assert_eq!(describe(paced_time(100_000)), "1 h 23 min");
+        assert!(paced_time(1_000_000) > quota_floor(1_000_000));
+        // A quota scaled by 100 (the emulator's), the same shape.
+        let scaled = paced_time_at(1_000_000, GRAPH_WRITES_PER_WINDOW * 100, GRAPH_WRITE_WINDOW);
+        assert!((scaled.as_secs_f64() - (1_000_000.0 - 294_000.0) / 1_960.0).abs() < 1e-6);
+    }
+
+    #[test]
     fn one_write_per_principal_whatever_it_changes() {
         let changes: Vec<Change> = (0..5).flat_map(|user| [assign(user, "A"), assign(user, "B")]).collect();
         assert_eq!(write_count(&changes), 5);
@@ -183,14 +231,15 @@ mod tests {
     #[test]
     fn time_left_is_never_below_what_the_quota_allows() {
         // 10,000 writes: 3,000 sent in the first 5 s, fast; recent speed
-        // says 7,000 more take 12 s, the quota says 350 - 5 = 345 s.
-        let left = time_left(3_000, 10_000, Duration::from_secs(5), Some(600.0));
-        assert_eq!(left, Duration::from_secs(345));
+        // says 7,000 more take 12 s, the pacer's pace says 360.2 - 5 s.
+        let paced = paced_time(10_000);
+        let left = time_left(3_000, 10_000, Duration::from_secs(5), Some(600.0), paced);
+        assert_eq!(left, paced - Duration::from_secs(5));
         // Slower than the quota: the speed wins.
-        let left = time_left(5_000, 10_000, Duration::from_secs(100), Some(10.0));
+        let left = time_left(5_000, 10_000, Duration::from_secs(100), Some(10.0), paced);
         assert_eq!(left, Duration::from_secs(500));
         // Small applies: the quota sets no floor.
-        assert_eq!(time_left(0, 100, Duration::ZERO, None), Duration::ZERO);
+        assert_eq!(time_left(0, 100, Duration::ZERO, None, paced_time(100)), Duration::ZERO);
     }
 
     #[test]
@@ -201,7 +250,7 @@ mod tests {
         let note = note(&long, &graph).expect("a long plan says how long");
         assert!(
             note.message.starts_with(
-                "Applying this plan takes about 1 h 21 min at Graph's write quota: 100,000 writes"
+                "Applying this plan takes about 1 h 23 min at Graph's write quota: 100,000 writes"
             ),
             "{}",
             note.message
