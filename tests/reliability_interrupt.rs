@@ -240,7 +240,10 @@ fn reliability_a_state_file_apply_killed_at_random_moments_leaves_the_old_or_the
 
 #[test]
 fn reliability_a_second_sigint_quits_at_once_and_a_rerun_still_converges() {
-    let emulator = SpawnedEmulator::contoso(&["--latency-ms", "250"]);
+    // Each request takes a second, so the batches sent after the first
+    // write are still in flight when both signals arrive, however slow the
+    // machine is to deliver them (the apply sends them as soon as it can).
+    let emulator = SpawnedEmulator::contoso(&["--latency-ms", "1000"]);
     let mut child = apply_contoso(&emulator).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     emulator.wait_for("the first write batch", |emulator| {
         emulator.requests().iter().any(|request| request.batch_item.is_some() && request.method != "GET")
@@ -310,7 +313,10 @@ fn reliability_a_batch_slower_than_the_grace_is_reported_cut_off_and_a_rerun_con
 #[cfg(unix)]
 #[test]
 fn reliability_a_second_sigterm_quits_at_once_with_143() {
-    let emulator = SpawnedEmulator::contoso(&["--latency-ms", "250"]);
+    // Each request takes a second, so the batches sent after the first
+    // write are still in flight when both signals arrive, however slow the
+    // machine is to deliver them (the apply sends them as soon as it can).
+    let emulator = SpawnedEmulator::contoso(&["--latency-ms", "1000"]);
     let mut child = apply_contoso(&emulator).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     emulator.wait_for("the first write batch", |emulator| {
         emulator.requests().iter().any(|request| request.batch_item.is_some() && request.method != "GET")
