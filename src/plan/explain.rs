@@ -158,6 +158,24 @@ pub struct FindingExplanation {
     pub older: usize,
 }
 
+impl FindingExplanation {
+    /// Takes `entry`, which makes `changes` to the finding: shown while
+    /// fewer than `SHOWN_PER_FINDING` are, counted as older after that
+    /// (entries come newest first).
+    fn take(&mut self, entry: &AuditEntry, changes: Vec<PropertyChange>) {
+        if self.entries.len() < SHOWN_PER_FINDING {
+            self.entries.push(Explanation {
+                at: entry.at.clone(),
+                actor: entry.actor.clone(),
+                activity: entry.activity.clone(),
+                changes,
+            });
+        } else {
+            self.older += 1;
+        }
+    }
+}
+
 /// The explanations of a plan's drift, by the finding's address; with the
 /// start of the window read, so that a finding without an entry can say
 /// "nothing in the log since ...". Empty when the log was not read.
@@ -231,16 +249,7 @@ pub fn explain(drift: &[Drift], entries: &[AuditEntry], live: &LiveState, since:
         let mut found = FindingExplanation::default();
         for entry in candidates.into_iter().map(|position| succeeded[position]) {
             let Some(changes) = subject.explained_by(entry, &known_attributes) else { continue };
-            if found.entries.len() < SHOWN_PER_FINDING {
-                found.entries.push(Explanation {
-                    at: entry.at.clone(),
-                    actor: entry.actor.clone(),
-                    activity: entry.activity.clone(),
-                    changes,
-                });
-            } else {
-                found.older += 1;
-            }
+            found.take(entry, changes);
         }
         if !found.entries.is_empty() {
             by_address.insert(finding.address.clone(), found);
@@ -599,16 +608,7 @@ mod tests {
             let mut found = FindingExplanation::default();
             for entry in &succeeded {
                 let Some(changes) = subject.explained_by(entry, &known) else { continue };
-                if found.entries.len() < SHOWN_PER_FINDING {
-                    found.entries.push(Explanation {
-                        at: entry.at.clone(),
-                        actor: entry.actor.clone(),
-                        activity: entry.activity.clone(),
-                        changes,
-                    });
-                } else {
-                    found.older += 1;
-                }
+                found.take(entry, changes);
             }
             if !found.entries.is_empty() {
                 out.insert(finding.address.clone(), found);
