@@ -598,17 +598,7 @@ fn route(
             } else {
                 store.app_management_policies.as_deref()
             };
-            let entity = policies
-                .unwrap_or_default()
-                .iter()
-                .find(|policy| {
-                    policy
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .is_some_and(|held| held.eq_ignore_ascii_case(&id))
-                })
-                .cloned()
-                .ok_or_else(|| GraphError::not_found(&id))?;
+            let entity = policy_by_id(policies.unwrap_or_default(), &id)?;
             Ok(entity_response(entity, &options, context_url(context, &format!("{collection}/$entity"))))
         }
         (Route::AppManagementPolicies, &Method::GET) => Ok(list_policies(
@@ -652,19 +642,7 @@ fn route(
         }
         (Route::Workflow(id), &Method::GET) => {
             let options = QueryOptions::parse(&request.query, &["$select"])?;
-            let workflow = store
-                .lifecycle_workflows
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .find(|workflow| {
-                    workflow
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .is_some_and(|held| held.eq_ignore_ascii_case(&id))
-                })
-                .cloned()
-                .ok_or_else(|| GraphError::not_found(&id))?;
+            let workflow = policy_by_id(store.lifecycle_workflows.as_deref().unwrap_or_default(), &id)?;
             Ok(entity_response(
                 workflow,
                 &options,
@@ -674,6 +652,18 @@ fn route(
         // The policies are served read-only: the tool never writes them.
         _ => Err(GraphError::method_not_allowed()),
     }
+}
+
+/// The policy (or workflow) of `policies` whose `id` is `id`, compared as
+/// Graph compares ids (ignoring case); 404 when none is.
+fn policy_by_id(policies: &[PolicyDocument], id: &str) -> Result<PolicyDocument, GraphError> {
+    policies
+        .iter()
+        .find(|policy| {
+            policy.get("id").and_then(Value::as_str).is_some_and(|held| held.eq_ignore_ascii_case(id))
+        })
+        .cloned()
+        .ok_or_else(|| GraphError::not_found(id))
 }
 
 /// A page of policies, each as the state document holds it.
