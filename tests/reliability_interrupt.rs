@@ -240,27 +240,10 @@ fn reliability_a_state_file_apply_killed_at_random_moments_leaves_the_old_or_the
 
 #[test]
 fn reliability_a_second_sigint_quits_at_once_and_a_rerun_still_converges() {
-    // Each request takes a second, so the batches sent after the first
-    // write are still in flight when both signals arrive, however slow the
-    // machine is to deliver them (the apply sends them as soon as it can).
     let emulator = SpawnedEmulator::contoso(&["--latency-ms", "1000"]);
-    let mut child = apply_contoso(&emulator).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    emulator.wait_for("the first write batch", |emulator| {
-        emulator.requests().iter().any(|request| request.batch_item.is_some() && request.method != "GET")
-    });
-    let interrupt = || {
-        let signalled = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status();
-        assert!(signalled.unwrap().success());
-    };
-    interrupt();
-    std::thread::sleep(Duration::from_millis(50));
-    let started = Instant::now();
-    interrupt();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "the second Ctrl-C quits with 130");
-    assert!(started.elapsed() < Duration::from_millis(200), "it did not wait for the requests in flight");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let (code, took, stderr) = apply_signalled_twice(&emulator, "-INT");
+    assert_eq!(code, Some(130), "the second Ctrl-C quits with 130");
+    assert!(took < Duration::from_millis(200), "it did not wait for the requests in flight");
     assert!(stderr.contains("Ctrl-C again to quit at once"), "{stderr}");
 
     let (code, stdout, stderr) = run(&mut apply_contoso(&emulator));
@@ -313,23 +296,34 @@ fn reliability_a_batch_slower_than_the_grace_is_reported_cut_off_and_a_rerun_con
 #[cfg(unix)]
 #[test]
 fn reliability_a_second_sigterm_quits_at_once_with_143() {
-    // Each request takes a second, so the batches sent after the first
-    // write are still in flight when both signals arrive, however slow the
-    // machine is to deliver them (the apply sends them as soon as it can).
     let emulator = SpawnedEmulator::contoso(&["--latency-ms", "1000"]);
-    let mut child = apply_contoso(&emulator).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let (code, took, _) = apply_signalled_twice(&emulator, "-TERM");
+    assert_eq!(code, Some(143), "the second SIGTERM quits with 143");
+    assert!(took < Duration::from_millis(200), "it did not wait for the requests in flight");
+}
+
+/// Applies Contoso to `emulator` and sends it `signal` (a `kill` flag)
+/// twice, 50 ms apart, once its first write is answered: its exit code, how
+/// long it took to end after the second signal, and its stderr. Give the
+/// emulator a second of latency, so the batches sent after the first write
+/// are still in flight when both signals arrive, however slow the machine
+/// is to deliver them (the apply sends them as soon as it can).
+fn apply_signalled_twice(emulator: &SpawnedEmulator, signal: &str) -> (Option<i32>, Duration, String) {
+    let mut child = apply_contoso(emulator).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     emulator.wait_for("the first write batch", |emulator| {
         emulator.requests().iter().any(|request| request.batch_item.is_some() && request.method != "GET")
     });
-    let terminate = || {
-        let signalled = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let send = || {
+        let signalled = std::process::Command::new("kill").args([signal, &child.id().to_string()]).status();
         assert!(signalled.unwrap().success());
     };
-    terminate();
+    send();
     std::thread::sleep(Duration::from_millis(50));
     let started = Instant::now();
-    terminate();
+    send();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(143), "the second SIGTERM quits with 143");
-    assert!(started.elapsed() < Duration::from_millis(200), "it did not wait for the requests in flight");
+    let took = started.elapsed();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.code(), took, stderr)
 }
